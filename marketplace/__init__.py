@@ -1,0 +1,93 @@
+"""The task delegation marketplace: a Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from marketplace.config import Config, config_from_env
+
+
+def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from a config class, a mapping of overrides, or the environment."""
+    app = Flask(__name__, instance_relative_config=True)
+    config_class = config if isinstance(config, type) else config_from_env()
+    app.config.from_object(config_class)
+    if isinstance(config, Mapping):
+        app.config.update(config)
+    config_class.validate(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["PROXY_FIX_COUNT"]:
+        count = app.config["PROXY_FIX_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extension instances of `extensions.py` to this app."""
+    from marketplace.accounts import auth
+    from marketplace.extensions import api, cors, db, limiter, migrate
+    from marketplace.jobs import celery
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations"))
+    )
+    auth.init_app(app)
+    limiter.init_app(app)
+    cors.init_app(
+        app,
+        resources={r"/api/*": {"origins": app.config["FRONTEND_ORIGINS"]}},
+        supports_credentials=True,
+        allow_headers=[
+            "Content-Type",
+            "Authorization",
+            "X-CSRFToken",
+            "X-CSRF-Token",
+            "Idempotency-Key",
+        ],
+        expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"],
+    )
+    api.init_app(app)
+    celery.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every area's routes; API blueprints also go into the OpenAPI spec."""
+    from marketplace import health
+    from marketplace.accounts import admin_routes as admin_users
+    from marketplace.accounts import routes as accounts
+    from marketplace.catalog import routes as catalog
+    from marketplace.extensions import api
+    from marketplace.organizations import routes as organizations
+    from marketplace.profiles import routes as profiles
+
+    app.register_blueprint(health.bp)
+    for module in (accounts, catalog, profiles, organizations, admin_users):
+        api.register_blueprint(module.blp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """One JSON error shape for every failure."""
+    from marketplace.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_commands(app: Flask) -> None:
+    """The `flask` commands of every area."""
+    from marketplace import demo
+    from marketplace.accounts import commands as accounts
+    from marketplace.jobs import commands as jobs
+
+    for module in (accounts, jobs, demo):
+        module.register_commands(app)

@@ -1,0 +1,1 @@
+"""Accounts: users, sign-up and login, sessions, API tokens and suspensions."""

@@ -1,0 +1,90 @@
+"""How requests are authenticated: session cookies (with CSRF) or bearer tokens."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Flask, Response, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from marketplace.accounts import services
+from marketplace.accounts.models import User
+from marketplace.errors import Forbidden, Unauthorized, error_response
+from marketplace.extensions import csrf, db, login_manager
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def bearer_token() -> str | None:
+    """The token of an `Authorization: Bearer ...` header, if any."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
+
+
+@login_manager.user_loader
+def load_session_user(user_id: str) -> User | None:
+    """The user of a session cookie; a bearer request is authenticated by its token alone."""
+    if bearer_token() is not None:
+        return None
+    try:
+        user = db.session.get(User, uuid.UUID(user_id))
+    except ValueError:
+        return None
+    return user if user is not None and user.is_active else None
+
+
+@login_manager.request_loader
+def load_token_user(_: Any) -> User | None:
+    """The user of a personal API token."""
+    token = bearer_token()
+    return services.user_for_token(token) if token else None
+
+
+@login_manager.unauthorized_handler
+def unauthorized() -> Any:
+    """Answer JSON, never a redirect to a login page."""
+    raise Unauthorized("Sign in, or send a valid API token.")
+
+
+def protect_from_csrf() -> None:
+    """Cookie sessions must send the CSRF token on unsafe methods; bearer requests need not."""
+    if request.method in UNSAFE_METHODS and bearer_token() is None:
+        csrf.protect()
+
+
+def csrf_failed(error: CSRFError) -> Response:
+    """A cookie-session request without a valid CSRF token."""
+    return error_response(
+        400,
+        "csrf_failed",
+        f"{error.description} Fetch one from GET /api/v1/auth/csrf and send it as X-CSRFToken.",
+    )
+
+
+def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Let only signed-in admins through (others get 401 or 403)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            raise Unauthorized("Sign in, or send a valid API token.")
+        if not current_user.is_admin:
+            raise Forbidden("Admins only.")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def init_app(app: Flask) -> None:
+    """Bind the login manager and the CSRF check."""
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    app.before_request(protect_from_csrf)
+    app.register_error_handler(CSRFError, csrf_failed)

@@ -1,0 +1,32 @@
+"""`flask` commands for accounts."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from marketplace.accounts import services
+from marketplace.errors import DomainError
+
+
+def register_commands(app: Flask) -> None:
+    """Add the account commands to the app's CLI."""
+
+    @app.cli.command("create-admin")
+    @click.option("--email", prompt=True, help="The admin's e-mail address.")
+    @click.option(
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="At least 10 characters.",
+    )
+    @click.option("--name", default="Administrator", show_default=True)
+    def create_admin(email: str, password: str, name: str) -> None:
+        """Create an admin account (the only way admins are made)."""
+        try:
+            user = services.create_admin(email=email, password=password, name=name)
+        except DomainError as exc:
+            details = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.details.items())
+            raise click.ClickException(f"{exc.message} {details}".strip()) from None
+        click.echo(f"Created admin {user.email} ({user.id})")

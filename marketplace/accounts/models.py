@@ -1,0 +1,89 @@
+"""Users and their personal API tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.database import IdMixin, TimestampMixin, UTCDateTime, enum_type, utcnow
+from marketplace.extensions import db
+
+if TYPE_CHECKING:
+    from marketplace.organizations.models import Membership
+
+
+class Role(StrEnum):
+    """What a user is on the marketplace."""
+
+    CLIENT = "client"
+    PROVIDER = "provider"
+    ADMIN = "admin"
+
+
+class UserStatus(StrEnum):
+    """Suspended users can neither log in nor act."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class User(IdMixin, TimestampMixin, UserMixin, db.Model):
+    """A person who signs in: a client, a provider (or firm member), or an admin."""
+
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str] = mapped_column(sa.String(120))
+    role: Mapped[Role] = mapped_column(enum_type(Role))
+    status: Mapped[UserStatus] = mapped_column(enum_type(UserStatus), default=UserStatus.ACTIVE)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    country: Mapped[str | None] = mapped_column(sa.String(2))
+    suspension_reason: Mapped[str | None] = mapped_column(sa.Text)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", passive_deletes=True)
+    membership: Mapped[Membership | None] = relationship(
+        "Membership", viewonly=True, uselist=False, lazy="selectin"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.status == UserStatus.ACTIVE
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class ApiToken(IdMixin, db.Model):
+    """A personal API token for integrations; only its SHA-256 hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(100))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+    def is_usable(self, now: datetime) -> bool:
+        """Neither revoked nor expired."""
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

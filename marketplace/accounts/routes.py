@@ -1,0 +1,106 @@
+"""Sign-up, login, sessions and personal API tokens."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import current_app
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_smorest import Blueprint
+from flask_wtf.csrf import generate_csrf
+
+from marketplace.accounts import services
+from marketplace.accounts.models import User
+from marketplace.accounts.schemas import (
+    CsrfSchema,
+    LoginSchema,
+    NewTokenSchema,
+    SignupSchema,
+    TokenCreateSchema,
+    TokenPageSchema,
+    UserSchema,
+)
+from marketplace.extensions import limiter
+from marketplace.pagination import Page, PageArgsSchema, paginate
+
+blp = Blueprint(
+    "auth", __name__, url_prefix="/api/v1/auth", description="Accounts, sessions and API tokens"
+)
+
+
+def auth_rate_limit() -> str:
+    """The configured limit for sign-up and login attempts per client address."""
+    return str(current_app.config["AUTH_RATE_LIMIT"])
+
+
+@blp.post("/signup")
+@limiter.limit(auth_rate_limit)
+@blp.arguments(SignupSchema)
+@blp.response(201, UserSchema)
+def signup(data: dict[str, Any]) -> User:
+    """Create a client or provider account and sign in."""
+    user = services.sign_up(**data)
+    login_user(user)
+    return user
+
+
+@blp.post("/login")
+@limiter.limit(auth_rate_limit)
+@blp.arguments(LoginSchema)
+@blp.response(200, UserSchema)
+def login(data: dict[str, Any]) -> User:
+    """Sign in with e-mail and password; sets the session cookie."""
+    user = services.authenticate(email=data["email"], password=data["password"])
+    login_user(user, remember=data["remember"])
+    return user
+
+
+@blp.post("/logout")
+@blp.response(204)
+def logout() -> None:
+    """End the session."""
+    logout_user()
+
+
+@blp.get("/me")
+@login_required
+@blp.response(200, UserSchema)
+def me() -> User:
+    """The signed-in user, with the organization they act for."""
+    return current_user  # type: ignore[no-any-return]
+
+
+@blp.get("/csrf")
+@blp.response(200, CsrfSchema)
+def csrf_token() -> dict[str, str]:
+    """A CSRF token for this session, to send as `X-CSRFToken` on unsafe requests."""
+    return {"csrf_token": generate_csrf()}
+
+
+@blp.post("/tokens")
+@login_required
+@blp.arguments(TokenCreateSchema)
+@blp.response(201, NewTokenSchema)
+def create_token(data: dict[str, Any]) -> dict[str, Any]:
+    """Create a personal API token; its value is in this response only."""
+    token, raw = services.create_token(user=current_user, **data)
+    fields = ("id", "name", "prefix", "created_at", "expires_at", "last_used_at")
+    return {"token": raw, **{name: getattr(token, name) for name in fields}}
+
+
+@blp.get("/tokens")
+@login_required
+@blp.arguments(PageArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, TokenPageSchema)
+def list_tokens(page: int, page_size: int | None) -> Page:
+    """Your API tokens that are not revoked."""
+    return paginate(services.tokens_query(user=current_user), page=page, page_size=page_size)
+
+
+@blp.delete("/tokens/<uuid:token_id>")
+@login_required
+@blp.response(204)
+def revoke_token(token_id: uuid.UUID) -> None:
+    """Revoke one of your API tokens."""
+    services.revoke_token(user=current_user, token_id=token_id)

@@ -1,0 +1,247 @@
+"""Account rules: sign-up, credentials, API tokens, admins and suspensions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+
+from marketplace.accounts.models import ApiToken, Role, User, UserStatus
+from marketplace.database import utcnow
+from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, Unauthorized
+from marketplace.extensions import db
+from marketplace.jobs import outbox
+
+TOKEN_PREFIX = "mkt_"
+MIN_PASSWORD_LENGTH = 10
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so both paths take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def normalize_email(raw: str) -> str:
+    """Validate an address and return its canonical, lower-case form."""
+    try:
+        result = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise BusinessRuleViolation(
+            "Invalid e-mail address.", details={"email": [str(exc)]}
+        ) from None
+    return result.normalized.lower()
+
+
+def check_password_strength(password: str, email: str) -> None:
+    """At least 10 characters, and not the e-mail address (or its local part)."""
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    lowered = password.strip().lower()
+    if lowered in {email.lower(), email.split("@")[0].lower()}:
+        problems.append("The password must not be your e-mail address.")
+    if problems:
+        raise BusinessRuleViolation("The password is too weak.", details={"password": problems})
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password."""
+    return _hasher.hash(password)
+
+
+def find_user_by_email(email: str) -> User | None:
+    """The user with this e-mail (any case), if any."""
+    try:
+        normalized = normalize_email(email)
+    except BusinessRuleViolation:
+        return None
+    return db.session.scalar(sa.select(User).where(User.email == normalized))
+
+
+def _create_user(
+    *, email: str, password: str, name: str, role: Role, timezone: str, country: str | None
+) -> User:
+    normalized = normalize_email(email)
+    check_password_strength(password, normalized)
+    if db.session.scalar(sa.select(User.id).where(User.email == normalized)) is not None:
+        raise BusinessRuleViolation(
+            "This e-mail address is already registered.",
+            details={"email": ["An account with this e-mail address already exists."]},
+        )
+    user = User(
+        email=normalized,
+        password_hash=hash_password(password),
+        name=name.strip(),
+        role=role,
+        timezone=timezone,
+        country=country,
+    )
+    db.session.add(user)
+    return user
+
+
+def sign_up(
+    *,
+    email: str,
+    password: str,
+    name: str,
+    role: Role,
+    timezone: str = "UTC",
+    country: str | None = None,
+) -> User:
+    """Register a client or provider, create their profile and queue a welcome e-mail."""
+    from marketplace.profiles import services as profiles
+
+    if role not in (Role.CLIENT, Role.PROVIDER):
+        raise BusinessRuleViolation(
+            "Sign up as a client or a provider.", details={"role": ["Must be client or provider."]}
+        )
+    user = _create_user(
+        email=email, password=password, name=name, role=role, timezone=timezone, country=country
+    )
+    db.session.flush()
+    profiles.create_personal_profile(user=user)
+    outbox.enqueue_email(
+        to=user.email,
+        subject="Welcome to the marketplace",
+        body=f"Hello {user.name},\n\nYour {role.value} account is ready.\n",
+    )
+    db.session.commit()
+    return user
+
+
+def create_admin(*, email: str, password: str, name: str = "Administrator") -> User:
+    """Create an admin account (only the CLI does this)."""
+    user = _create_user(
+        email=email, password=password, name=name, role=Role.ADMIN, timezone="UTC", country=None
+    )
+    db.session.commit()
+    return user
+
+
+def authenticate(*, email: str, password: str) -> User:
+    """Check credentials; refuse unknown, wrong and suspended accounts."""
+    user = find_user_by_email(email)
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        user = None
+    if user is None:
+        raise Unauthorized("Wrong e-mail address or password.")
+    if user.status == UserStatus.SUSPENDED:
+        raise AccountSuspended("This account is suspended.")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+class AccountSuspended(Forbidden):
+    """A suspended user tried to sign in."""
+
+    code = "account_suspended"
+
+
+def _token_hash(raw: str) -> str:
+    # Tokens carry 256 bits of randomness, so a fast hash is safe here (unlike passwords).
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_token(
+    *, user: User, name: str, expires_in_days: int | None = None
+) -> tuple[ApiToken, str]:
+    """Issue a personal API token; the raw value is returned once and never stored."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user,
+        name=name.strip(),
+        token_hash=_token_hash(raw),
+        prefix=raw[:12],
+        expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    db.session.add(token)
+    db.session.commit()
+    return token, raw
+
+
+def tokens_query(*, user: User) -> sa.Select[tuple[ApiToken]]:
+    """The user's tokens that are not revoked, newest first."""
+    return (
+        sa.select(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
+
+
+def revoke_token(*, user: User, token_id: uuid.UUID) -> None:
+    """Revoke one of the user's tokens; another user's token is not found."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id or token.revoked_at is not None:
+        raise NotFound("Token not found.")
+    token.revoked_at = utcnow()
+    db.session.commit()
+
+
+def user_for_token(raw: str) -> User | None:
+    """The active user owning a usable token, recording its use."""
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(raw)))
+    now = utcnow()
+    if token is None or not token.is_usable(now) or not token.user.is_active:
+        return None
+    # Record use at most once a minute so reads do not write on every request.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = now
+        db.session.commit()
+    return token.user
+
+
+def get_user(user_id: uuid.UUID) -> User:
+    """A user by id, or NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found.")
+    return user
+
+
+def suspend_user(*, admin: User, user: User, reason: str) -> User:
+    """Suspend a user: sessions and tokens stop working at once."""
+    if user.is_admin:
+        raise Conflict("Admins cannot be suspended through the API.")
+    user.status = UserStatus.SUSPENDED
+    user.suspension_reason = reason
+    user.suspended_at = utcnow()
+    outbox.enqueue_email(
+        to=user.email,
+        subject="Your account is suspended",
+        body=f"Your account was suspended: {reason}\n",
+    )
+    db.session.commit()
+    return user
+
+
+def reinstate_user(*, admin: User, user: User) -> User:
+    """Lift a suspension."""
+    user.status = UserStatus.ACTIVE
+    user.suspension_reason = None
+    user.suspended_at = None
+    db.session.commit()
+    return user
+
+
+def users_query(
+    *, status: UserStatus | None = None, role: Role | None = None
+) -> sa.Select[tuple[User]]:
+    """Users for the admin panel, newest first."""
+    stmt = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
+    if status is not None:
+        stmt = stmt.where(User.status == status)
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    return stmt

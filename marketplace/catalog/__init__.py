@@ -1,0 +1,1 @@
+"""Catalog: the taxonomy of skills that providers offer and tasks require."""

@@ -1,0 +1,19 @@
+"""Skills: the taxonomy providers and tasks refer to by slug."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.database import IdMixin
+from marketplace.extensions import db
+
+
+class Skill(IdMixin, db.Model):
+    """A kind of non-core work, such as `bookkeeping` in `finance`."""
+
+    __tablename__ = "skills"
+
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    category: Mapped[str] = mapped_column(sa.String(64), index=True)

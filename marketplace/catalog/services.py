@@ -1,0 +1,31 @@
+"""Reading the skill taxonomy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from marketplace.catalog.models import Skill
+from marketplace.errors import BusinessRuleViolation
+from marketplace.extensions import db
+
+
+def skills_query(*, category: str | None = None) -> sa.Select[tuple[Skill]]:
+    """Skills ordered by category then name."""
+    stmt = sa.select(Skill).order_by(Skill.category, Skill.name, Skill.id)
+    if category:
+        stmt = stmt.where(Skill.category == category)
+    return stmt
+
+
+def skills_by_slug(slugs: Iterable[str], *, field: str = "skills") -> dict[str, Skill]:
+    """Map slugs to skills; any unknown slug is a 422 naming it."""
+    wanted = set(slugs)
+    found = {s.slug: s for s in db.session.scalars(sa.select(Skill).where(Skill.slug.in_(wanted)))}
+    unknown = sorted(wanted - found.keys())
+    if unknown:
+        raise BusinessRuleViolation(
+            "Unknown skills.", details={field: [f"Unknown skill: {slug}" for slug in unknown]}
+        )
+    return found

@@ -1,0 +1,169 @@
+"""Configuration read from the environment.
+
+Every setting has a safe default for the embedded set-up (SQLite file,
+sandbox payments, in-process jobs, in-memory rate limits) except the secret
+key, which production must provide.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+DEV_SECRET_KEY = "dev-secret-key-change-me"
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Parse a boolean environment variable explicitly; reject anything unclear."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    """Parse an integer environment variable."""
+    raw = os.environ.get(name)
+    return default if raw is None or raw.strip() == "" else int(raw)
+
+
+def env_list(name: str) -> list[str]:
+    """Parse a comma-separated environment variable into a list of non-empty items."""
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+class Config:
+    """Settings shared by every environment; values come from the environment."""
+
+    ENV_NAME = "development"
+    DEBUG = False
+    TESTING = False
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///marketplace.db")
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+
+    # Payments
+    PAYMENTS = os.environ.get("PAYMENTS", "sandbox")
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None
+    PLATFORM_FEE_BPS = env_int("PLATFORM_FEE_BPS", 1000)
+    AUTO_RELEASE_DAYS = env_int("AUTO_RELEASE_DAYS", 14)
+    SUPPORTED_CURRENCIES = tuple(
+        env_list("SUPPORTED_CURRENCIES") or ["usd", "eur", "gbp", "cad", "aud", "inr", "php"]
+    )
+
+    # Sessions and cookies. SameSite=Lax suits a frontend on the same site;
+    # a frontend on another site needs SESSION_COOKIE_SAMESITE=None (and HTTPS).
+    SESSION_COOKIE_NAME = "marketplace_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = os.environ.get("SESSION_COOKIE_SAMESITE", "Lax")
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+    # CSRF: checked explicitly for cookie sessions only (bearer requests skip it).
+    WTF_CSRF_CHECK_DEFAULT = False
+    WTF_CSRF_TIME_LIMIT = None  # valid for the life of the session
+    # The token is the defence; a frontend on another origin sends no
+    # same-origin Referer, so the strict HTTPS referrer check is off.
+    WTF_CSRF_SSL_STRICT = False
+    WTF_CSRF_HEADERS = ["X-CSRFToken", "X-CSRF-Token"]
+
+    FRONTEND_ORIGINS = env_list("FRONTEND_ORIGINS")
+    PROXY_FIX_COUNT = env_int("PROXY_FIX_COUNT", 0)
+
+    # Rate limits (Flask-Limiter): memory by default, Redis when REDIS_URL is set.
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute;100 per hour")
+
+    # Jobs and e-mail
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Marketplace <no-reply@marketplace.local>")
+    SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
+    SMTP_PORT = env_int("SMTP_PORT", 25)
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
+    SMTP_STARTTLS = env_bool("SMTP_STARTTLS", False)
+    OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+    OUTBOX_BACKOFF_SECONDS = env_int("OUTBOX_BACKOFF_SECONDS", 30)
+
+    # OpenAPI (flask-smorest)
+    API_TITLE = "Task delegation marketplace"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "v1/openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+
+    PAGE_SIZE_DEFAULT = 20
+    PAGE_SIZE_MAX = 100
+
+    @classmethod
+    def validate(cls, config: dict[str, Any]) -> None:
+        """Refuse settings that must never reach a running service."""
+        if config["PAYMENTS"] not in {"sandbox", "stripe"}:
+            raise RuntimeError("PAYMENTS must be 'sandbox' or 'stripe'")
+
+
+class DevelopmentConfig(Config):
+    """Local development: `make run`."""
+
+    DEBUG = True
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+
+class TestingConfig(Config):
+    """The test suite: a database given by TEST_DATABASE_URL or a temporary SQLite file."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    REDIS_URL = None
+    MAIL_BACKEND = "memory"
+    PAYMENTS = "sandbox"
+
+
+class ProductionConfig(Config):
+    """Production: PostgreSQL, Stripe, Celery on Redis, secure cookies."""
+
+    ENV_NAME = "production"
+
+    @classmethod
+    def validate(cls, config: dict[str, Any]) -> None:
+        """Refuse to start with a missing or development secret key."""
+        super().validate(config)
+        if not config.get("SECRET_KEY") or config["SECRET_KEY"] == DEV_SECRET_KEY:
+            raise RuntimeError("SECRET_KEY must be set to a strong secret in production")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """Pick the configuration class named by MARKETPLACE_ENV (default: development)."""
+    name = os.environ.get("MARKETPLACE_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"MARKETPLACE_ENV must be one of {sorted(CONFIGS)}") from None

@@ -1,0 +1,91 @@
+"""Column types, mixins and query helpers shared by every model."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+from uuid6 import uuid7
+
+from marketplace.extensions import db
+
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    """A time-ordered UUID (v7): public, unguessable, index-friendly."""
+    return uuid.UUID(bytes=uuid7().bytes)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware.
+
+    SQLite keeps no zone, so values are normalised to UTC on the way in and
+    marked UTC on the way out; PostgreSQL stores `timestamptz`.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class IdMixin:
+    """A UUID primary key, generated in Python so it is known before flush."""
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+
+
+class TimestampMixin:
+    """Creation and last-update times in UTC."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+def get_or_404(model: type[T], ident: Any, message: str | None = None) -> T:
+    """Load a row by primary key or raise NotFound."""
+    from marketplace.errors import NotFound
+
+    obj = db.session.get(model, ident)
+    if obj is None:
+        raise NotFound(message or f"{model.__name__} not found.")
+    return obj
+
+
+def is_postgresql() -> bool:
+    """Whether the bound database is PostgreSQL (row locks, full-text search)."""
+    return db.engine.dialect.name == "postgresql"
+
+
+def enum_type(enum: type[Any], length: int = 20) -> sa.Enum:
+    """A portable enum column: VARCHAR plus a CHECK constraint of the enum's values."""
+    return sa.Enum(
+        enum,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+        name=enum.__name__.lower(),
+    )

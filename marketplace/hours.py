@@ -1,0 +1,107 @@
+"""Weekly working hours in local time: `{"mon": [["09:00", "17:00"]], ...}`.
+
+A shift whose end is earlier than its start crosses midnight and belongs to
+the day it starts (`"fri": [["22:00", "06:00"]]` runs into Saturday). Shifts
+may not overlap, including a Sunday night shift running into Monday.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import marshmallow as ma
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MINUTES_PER_DAY = 24 * 60
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+
+WorkingHours = dict[str, list[list[str]]]
+
+
+def parse_time(value: Any) -> int:
+    """Minutes after midnight of an `HH:MM` string (`24:00` allowed as an end)."""
+    if not isinstance(value, str) or not _TIME.match(value):
+        raise ValueError(f"{value!r} is not a time of day in HH:MM form")
+    hours, minutes = value.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def week_intervals(hours: WorkingHours) -> list[tuple[int, int]]:
+    """Shifts as `(start, end)` minutes from Monday 00:00 local, sorted; ends may pass the week."""
+    intervals = []
+    for day_index, day in enumerate(DAYS):
+        for start_text, end_text in hours.get(day, []):
+            start, end = parse_time(start_text), parse_time(end_text)
+            if end <= start:
+                end += MINUTES_PER_DAY
+            base = day_index * MINUTES_PER_DAY
+            intervals.append((base + start, base + end))
+    return sorted(intervals)
+
+
+def validate_working_hours(value: Any) -> WorkingHours:
+    """Check shape, times and overlaps; return the hours with days in week order."""
+    if not isinstance(value, dict):
+        raise ma.ValidationError("Working hours must be an object keyed by day (mon..sun).")
+    errors: dict[str, list[str]] = {}
+    for day, shifts in value.items():
+        if day not in DAYS:
+            errors[str(day)] = ["Unknown day; use mon, tue, wed, thu, fri, sat or sun."]
+            continue
+        if not isinstance(shifts, list) or len(shifts) > 6:
+            errors[day] = ["A day is a list of at most 6 [start, end] shifts."]
+            continue
+        for shift in shifts:
+            if not (isinstance(shift, list) and len(shift) == 2):
+                errors.setdefault(day, []).append("Each shift is a [start, end] pair.")
+                continue
+            try:
+                start, end = parse_time(shift[0]), parse_time(shift[1])
+            except ValueError as exc:
+                errors.setdefault(day, []).append(str(exc))
+                continue
+            if start == end or start == MINUTES_PER_DAY:
+                errors.setdefault(day, []).append(
+                    f"Shift {shift[0]}-{shift[1]} is empty or starts at 24:00."
+                )
+    if errors:
+        raise ma.ValidationError(errors)
+    ordered = {day: [list(s) for s in value[day]] for day in DAYS if value.get(day)}
+    intervals = week_intervals(ordered)
+    # Compare each shift with the next, and the last with the first one a week later.
+    for (start_a, end_a), (start_b, _) in zip(intervals, intervals[1:], strict=False):
+        if start_b < end_a:
+            raise ma.ValidationError(
+                "Shifts overlap; each moment of the week belongs to one shift."
+            )
+    if len(intervals) > 1 and intervals[-1][1] > intervals[0][0] + MINUTES_PER_WEEK:
+        raise ma.ValidationError("A Sunday shift runs into Monday's first shift.")
+    return ordered
+
+
+class WorkingHoursField(ma.fields.Field):
+    """Weekly hours in local time, validated and returned in week order."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "metadata",
+            {
+                "type": "object",
+                "description": "Local times per day; a shift ending before it starts "
+                "crosses midnight and belongs to the day it starts.",
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {"type": "array", "items": {"type": "string"}},
+                },
+                "example": {"mon": [["09:00", "17:00"]], "fri": [["22:00", "06:00"]]},
+            },
+        )
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> WorkingHours:
+        return validate_working_hours(value)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value

@@ -1,0 +1,1 @@
+"""Jobs: Celery bound to Flask, the transactional outbox and periodic work."""

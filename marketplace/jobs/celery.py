@@ -1,0 +1,53 @@
+"""Celery configured from the Flask config: Redis when REDIS_URL is set, eager otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask, g
+
+#: Periodic jobs: name -> (task name, seconds between runs). Areas add theirs here;
+#: each is also a `flask` command so cron or an operator can run it by hand.
+PERIODIC: dict[str, tuple[str, float]] = {
+    "deliver-outbox": ("marketplace.jobs.tasks.deliver_outbox", 60.0),
+}
+
+
+def init_app(app: Flask) -> Celery:
+    """Create the Celery app whose tasks run inside the Flask app context."""
+
+    class FlaskTask(Task):  # type: ignore[misc]
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    redis_url = app.config.get("REDIS_URL")
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.conf.update(
+        broker_url=redis_url or "memory://",
+        result_backend=None,
+        task_ignore_result=True,
+        task_always_eager=not redis_url,
+        task_eager_propagates=True,
+        task_acks_late=True,
+        worker_prefetch_multiplier=1,
+        timezone="UTC",
+        beat_schedule={
+            name: {"task": task, "schedule": seconds} for name, (task, seconds) in PERIODIC.items()
+        },
+        include=["marketplace.jobs.tasks"],
+    )
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+
+    @app.after_request
+    def kick_outbox(response: Any) -> Any:
+        # Entries committed by this request are delivered now (eager) or by a worker.
+        if g.pop("outbox_dirty", False):
+            from marketplace.jobs.tasks import deliver_outbox
+
+            deliver_outbox.delay()
+        return response
+
+    return celery_app

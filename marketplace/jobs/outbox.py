@@ -1,0 +1,105 @@
+"""Write side effects in the caller's transaction; deliver them after commit with retries."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, g, has_request_context
+
+from marketplace.database import is_postgresql, utcnow
+from marketplace.extensions import db
+from marketplace.jobs.mail import Mail, mail_backend
+from marketplace.jobs.models import OutboxEntry, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that carries out outbox entries of `kind`."""
+
+    def register(func: Handler) -> Handler:
+        HANDLERS[kind] = func
+        return func
+
+    return register
+
+
+@handler("email")
+def send_email(payload: dict[str, Any]) -> None:
+    """Send one e-mail through the configured backend."""
+    mail_backend().send(Mail(to=payload["to"], subject=payload["subject"], body=payload["body"]))
+
+
+def enqueue(kind: str, payload: dict[str, Any]) -> OutboxEntry:
+    """Add an entry to the current transaction; it is delivered only if that commits."""
+    if kind not in HANDLERS:
+        raise ValueError(f"no outbox handler for {kind!r}")
+    entry = OutboxEntry(kind=kind, payload=payload)
+    db.session.add(entry)
+    if has_request_context():
+        g.outbox_dirty = True
+    return entry
+
+
+def enqueue_email(*, to: str, subject: str, body: str) -> OutboxEntry:
+    """Queue an e-mail in the current transaction."""
+    return enqueue("email", {"to": to, "subject": subject, "body": body})
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential backoff after the n-th failed attempt, capped at six hours."""
+    base = current_app.config["OUTBOX_BACKOFF_SECONDS"]
+    return timedelta(seconds=min(base * 2 ** (attempts - 1), 6 * 3600))
+
+
+def _claim_due(limit: int) -> list[OutboxEntry]:
+    stmt = (
+        sa.select(OutboxEntry)
+        .where(OutboxEntry.status == OutboxStatus.PENDING, OutboxEntry.next_attempt_at <= utcnow())
+        .order_by(OutboxEntry.next_attempt_at, OutboxEntry.id)
+        .limit(limit)
+    )
+    if is_postgresql():
+        # Concurrent workers each take different entries instead of waiting.
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(db.session.scalars(stmt))
+
+
+def deliver_entry(entry: OutboxEntry) -> None:
+    """Carry out one entry, recording success, a retry or final failure."""
+    entry.attempts += 1
+    try:
+        HANDLERS[entry.kind](entry.payload)
+    except Exception as exc:  # any failure of a side effect means "retry later"
+        entry.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if entry.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+            entry.status = OutboxStatus.FAILED
+            entry.processed_at = utcnow()
+            log.error("Outbox entry %s (%s) failed for good: %s", entry.id, entry.kind, exc)
+        else:
+            entry.next_attempt_at = utcnow() + backoff(entry.attempts)
+            log.warning("Outbox entry %s (%s) failed, retrying: %s", entry.id, entry.kind, exc)
+    else:
+        entry.status = OutboxStatus.SENT
+        entry.processed_at = utcnow()
+        entry.last_error = None
+
+
+def deliver_due(limit: int = 100) -> int:
+    """Deliver the entries that are due, each in its own transaction; return how many ran."""
+    count = 0
+    while count < limit:
+        batch = _claim_due(1)
+        if not batch:
+            break
+        deliver_entry(batch[0])
+        db.session.commit()
+        count += 1
+    return count

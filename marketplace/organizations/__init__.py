@@ -1,0 +1,1 @@
+"""Organizations: provider firms (BPO/ITO/KPO) and client companies, with members."""

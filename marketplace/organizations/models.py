@@ -1,0 +1,62 @@
+"""Organizations and their members."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.accounts.models import User
+from marketplace.database import IdMixin, TimestampMixin, UTCDateTime, enum_type, utcnow
+from marketplace.extensions import db
+
+
+class OrganizationKind(StrEnum):
+    """A client company buys work; a provider firm does it."""
+
+    CLIENT = "client"
+    PROVIDER = "provider"
+
+
+class MemberRole(StrEnum):
+    """Owners manage membership; managers and agents act for the organization."""
+
+    OWNER = "owner"
+    MANAGER = "manager"
+    AGENT = "agent"
+
+
+class Organization(IdMixin, TimestampMixin, db.Model):
+    """A client company or a provider firm."""
+
+    __tablename__ = "organizations"
+
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[OrganizationKind] = mapped_column(enum_type(OrganizationKind))
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="organization",
+        cascade="all, delete-orphan",
+        order_by="Membership.created_at",
+    )
+
+
+class Membership(IdMixin, db.Model):
+    """A user acting for an organization. A user belongs to at most one organization."""
+
+    __tablename__ = "memberships"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    role: Mapped[MemberRole] = mapped_column(enum_type(MemberRole))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organization: Mapped[Organization] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship()

@@ -1,0 +1,139 @@
+"""Profile rules: who owns which profile, who may edit it, and what the public sees."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from marketplace.accounts.models import Role, User, UserStatus
+from marketplace.catalog import services as catalog
+from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
+from marketplace.extensions import db
+from marketplace.organizations import services as organizations
+from marketplace.organizations.models import MemberRole, Organization, OrganizationKind
+from marketplace.profiles.models import ClientProfile, ProviderProfile, ProviderSkill, ServiceModel
+
+EDITORS = (MemberRole.OWNER, MemberRole.MANAGER)
+
+
+def create_personal_profile(*, user: User) -> ProviderProfile | ClientProfile:
+    """The profile a new client or provider starts with, in their own zone and country."""
+    profile: ProviderProfile | ClientProfile
+    if user.role == Role.PROVIDER:
+        profile = ProviderProfile(
+            user=user, service_model=ServiceModel.VA, timezone=user.timezone, country=user.country
+        )
+    else:
+        profile = ClientProfile(user=user, timezone=user.timezone, country=user.country)
+    db.session.add(profile)
+    return profile
+
+
+def create_organization_profile(
+    *, organization: Organization, owner: User, service_model: str | None
+) -> ProviderProfile | ClientProfile:
+    """A new firm's provider profile, or a new company's client profile."""
+    profile: ProviderProfile | ClientProfile
+    if organization.kind == OrganizationKind.PROVIDER:
+        model = ServiceModel(service_model or ServiceModel.BPO)
+        profile = ProviderProfile(
+            organization=organization,
+            service_model=model,
+            timezone=owner.timezone,
+            country=owner.country,
+        )
+    else:
+        profile = ClientProfile(
+            organization=organization,
+            company_name=organization.name,
+            timezone=owner.timezone,
+            country=owner.country,
+        )
+    db.session.add(profile)
+    return profile
+
+
+def _acting_profile(user: User, model: type[Any], role: Role) -> tuple[Any, MemberRole | None]:
+    """The profile the user acts for (their organization's, else their own) and their role."""
+    if user.role != role:
+        raise Forbidden(f"Only {role.value} accounts have a {role.value} profile.")
+    membership = organizations.membership_of(user)
+    if membership is not None:
+        owner_filter = model.organization_id == membership.organization_id
+    else:
+        owner_filter = model.user_id == user.id
+    profile = db.session.scalar(db.select(model).where(owner_filter))
+    if profile is None:
+        raise NotFound("Profile not found.")
+    return profile, membership.role if membership else None
+
+
+def acting_provider_profile(user: User) -> ProviderProfile:
+    """The provider profile `user` acts for: their firm's, or their own as a VA."""
+    profile, _ = _acting_profile(user, ProviderProfile, Role.PROVIDER)
+    return profile  # type: ignore[no-any-return]
+
+
+def acting_client_profile(user: User) -> ClientProfile:
+    """The client profile `user` acts for: their company's, or their own."""
+    profile, _ = _acting_profile(user, ClientProfile, Role.CLIENT)
+    return profile  # type: ignore[no-any-return]
+
+
+def _editable(user: User, model: type[Any], role: Role) -> Any:
+    profile, member_role = _acting_profile(user, model, role)
+    if member_role is not None and member_role not in EDITORS:
+        raise Forbidden("Only the organization's owner or managers edit its profile.")
+    return profile
+
+
+def update_provider_profile(*, user: User, changes: dict[str, Any]) -> ProviderProfile:
+    """Apply the given fields; `skills`, when given, replaces the whole list."""
+    profile: ProviderProfile = _editable(user, ProviderProfile, Role.PROVIDER)
+    changes = dict(changes)
+    skills = changes.pop("skills", None)
+    if profile.kind == "individual" and changes.get("service_model") not in (None, "va"):
+        raise BusinessRuleViolation(
+            "An individual provider is a virtual assistant; firms offer BPO, ITO or KPO.",
+            details={"service_model": ["Create a firm to offer bpo, ito or kpo."]},
+        )
+    for name, value in changes.items():
+        setattr(profile, name, value)
+    if skills is not None:
+        _replace_skills(profile, skills)
+    db.session.commit()
+    return profile
+
+
+def _replace_skills(profile: ProviderProfile, skills: list[dict[str, Any]]) -> None:
+    slugs = [item["slug"] for item in skills]
+    if len(slugs) != len(set(slugs)):
+        raise BusinessRuleViolation(
+            "A skill is listed twice.", details={"skills": ["Each skill may appear once."]}
+        )
+    known = catalog.skills_by_slug(slugs)
+    profile.skills.clear()
+    db.session.flush()
+    for item in skills:
+        profile.skills.append(
+            ProviderSkill(
+                skill=known[item["slug"]], level=item["level"], years=item.get("years", 0)
+            )
+        )
+
+
+def update_client_profile(*, user: User, changes: dict[str, Any]) -> ClientProfile:
+    """Apply the given fields to the client profile the user acts for."""
+    profile: ClientProfile = _editable(user, ClientProfile, Role.CLIENT)
+    for name, value in changes.items():
+        setattr(profile, name, value)
+    db.session.commit()
+    return profile
+
+
+def public_provider_profile(profile_id: uuid.UUID) -> ProviderProfile:
+    """A provider profile anyone may read; suspended individuals are hidden."""
+    profile = db.session.get(ProviderProfile, profile_id)
+    if profile is None or (profile.user is not None and profile.user.status != UserStatus.ACTIVE):
+        raise NotFound("Provider not found.")
+    return profile

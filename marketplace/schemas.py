@@ -1,0 +1,91 @@
+"""Schema building blocks shared by every area: base schema, money, places and times."""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+from typing import Any
+
+import marshmallow as ma
+import pycountry
+from flask import current_app
+
+
+class BaseSchema(ma.Schema):
+    """Base of every API schema: unknown fields are errors, NUL characters are refused."""
+
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+    @ma.pre_load
+    def _refuse_nul(self, data: Any, **_: Any) -> Any:
+        if _contains_nul(data):
+            raise ma.ValidationError("Text must not contain NUL characters.")
+        return data
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+@cache
+def timezone_names() -> frozenset[str]:
+    """Every IANA zone name known to zoneinfo (backed by the tzdata package)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone(value: str) -> None:
+    """An IANA time-zone name such as `Asia/Manila`."""
+    if value not in timezone_names():
+        raise ma.ValidationError("Unknown time zone; use an IANA name such as 'Europe/London'.")
+
+
+def validate_country(value: str) -> None:
+    """An ISO 3166-1 alpha-2 country code such as `PH`."""
+    if len(value) != 2 or not value.isupper() or pycountry.countries.get(alpha_2=value) is None:
+        raise ma.ValidationError("Unknown country; use an ISO 3166-1 alpha-2 code such as 'PH'.")
+
+
+def validate_language(value: str) -> None:
+    """An ISO 639-1 language code such as `en`."""
+    if len(value) != 2 or not value.islower() or pycountry.languages.get(alpha_2=value) is None:
+        raise ma.ValidationError("Unknown language; use an ISO 639-1 code such as 'en'.")
+
+
+def validate_currency(value: str) -> None:
+    """A currency this marketplace settles in (configuration SUPPORTED_CURRENCIES)."""
+    supported = current_app.config["SUPPORTED_CURRENCIES"]
+    if value not in supported:
+        raise ma.ValidationError(f"Unsupported currency; use one of {', '.join(supported)}.")
+
+
+class TimezoneField(ma.fields.String):
+    """An IANA time-zone name."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {"example": "Asia/Manila"})
+        super().__init__(validate=validate_timezone, **kwargs)
+
+
+class CountryField(ma.fields.String):
+    """An ISO 3166-1 alpha-2 country code."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {"example": "PH"})
+        super().__init__(validate=validate_country, **kwargs)
+
+
+class MoneySchema(BaseSchema):
+    """`{"amount": 12500, "currency": "usd"}`: integer minor units and a currency."""
+
+    amount = ma.fields.Integer(
+        required=True, validate=ma.validate.Range(min=1, max=10**12), strict=True
+    )
+    currency = ma.fields.String(required=True, validate=validate_currency)

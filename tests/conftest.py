@@ -1,0 +1,167 @@
+"""Fixtures: one migrated database per session, emptied after every test.
+
+The suite runs on a temporary SQLite file by default and on PostgreSQL when
+TEST_DATABASE_URL is set (that database is wiped at the start of the run).
+Rows are really committed, so tests of locks and concurrency see what
+production sees; reference data from migrations (skills) is kept.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from marketplace import create_app
+from marketplace.accounts.models import User
+from marketplace.config import TestingConfig
+from marketplace.extensions import db, limiter
+from marketplace.jobs.mail import MemoryBackend
+from tests import factories
+
+KEEP_TABLES = {"skills", "alembic_version"}
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """PostgreSQL-only tests skip, with the reason, when no PostgreSQL is configured."""
+    if TEST_DATABASE_URL and TEST_DATABASE_URL.startswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """TEST_DATABASE_URL, or a fresh SQLite file for this run."""
+    if TEST_DATABASE_URL:
+        return TEST_DATABASE_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Flask]:
+    """The app, with its database built by the migrations (as in production)."""
+    app = create_app(TestingConfig)
+    app.config.update(SQLALCHEMY_DATABASE_URI=database_url)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean(app: Flask) -> Iterator[None]:
+    """Each test runs in an app context and leaves an empty database behind."""
+    MemoryBackend.outbox.clear()
+    with app.app_context():
+        if app.config["RATELIMIT_ENABLED"]:
+            limiter.reset()
+        yield
+        db.session.remove()
+        tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("TRUNCATE " + ", ".join(t.name for t in tables) + " CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A bare test client: no CSRF help, for tests of CSRF itself."""
+    return app.test_client()
+
+
+class Api:
+    """A test client that behaves like the web frontend: JSON, session cookie, CSRF header."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self._csrf: str | None = None
+        self.token: str | None = None
+
+    def csrf_token(self) -> str:
+        if self._csrf is None:
+            self._csrf = self.client.get("/api/v1/auth/csrf").get_json()["csrf_token"]
+        return self._csrf
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if self.token:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+        elif method in {"POST", "PUT", "PATCH", "DELETE"}:
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+        if not path.startswith("/"):
+            path = "/api/v1/" + path
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+    def login(self, user: User, password: str = factories.PASSWORD) -> Api:
+        response = self.post("auth/login", json={"email": user.email, "password": password})
+        assert response.status_code == 200, response.get_json()
+        return self
+
+
+@pytest.fixture
+def api(app: Flask) -> Api:
+    """A signed-out frontend-like client; `api.login(user)` signs in."""
+    return Api(app.test_client())
+
+
+@pytest.fixture
+def login(app: Flask) -> Any:
+    """`login(user)` gives a new frontend-like client signed in as `user`."""
+
+    def _login(user: User) -> Api:
+        return Api(app.test_client()).login(user)
+
+    return _login
+
+
+@pytest.fixture
+def bearer(app: Flask) -> Any:
+    """`bearer(user)` gives a client that authenticates with a fresh API token of `user`."""
+    from marketplace.accounts import services
+
+    def _bearer(user: User) -> Api:
+        _, raw = services.create_token(user=user, name="tests")
+        client = Api(app.test_client())
+        client.token = raw
+        return client
+
+    return _bearer
+
+
+@pytest.fixture
+def sent_mail() -> list[Any]:
+    """E-mails delivered through the memory backend during the test."""
+    return MemoryBackend.outbox

@@ -1,0 +1,103 @@
+"""factory-boy factories bound to the app's session; rows are committed."""
+
+from __future__ import annotations
+
+import factory
+from argon2 import PasswordHasher
+from factory.alchemy import SQLAlchemyModelFactory
+
+from marketplace.accounts.models import Role, User
+from marketplace.extensions import db
+from marketplace.organizations.models import MemberRole, Membership, Organization, OrganizationKind
+from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
+
+PASSWORD = "correct horse battery staple"
+PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
+
+
+class BaseFactory(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "commit"
+
+
+class UserFactory(BaseFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    name = factory.Faker("name")
+    password_hash = PASSWORD_HASH
+    role = Role.CLIENT
+    timezone = "America/New_York"
+    country = "US"
+
+
+class ClientProfileFactory(BaseFactory):
+    class Meta:
+        model = ClientProfile
+
+    company_name = factory.Faker("company")
+    country = factory.SelfAttribute("user.country")
+    timezone = factory.SelfAttribute("user.timezone")
+    working_hours = factory.LazyFunction(
+        lambda: {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    )
+
+
+class ProviderProfileFactory(BaseFactory):
+    class Meta:
+        model = ProviderProfile
+
+    service_model = ServiceModel.VA
+    headline = "Reliable virtual assistant"
+    bio = "Five years of admin support for small businesses."
+    hourly_rate_amount = 1500
+    hourly_rate_currency = "usd"
+    languages = factory.LazyFunction(lambda: ["en"])
+    country = factory.SelfAttribute("user.country")
+    timezone = factory.SelfAttribute("user.timezone")
+    working_hours = factory.LazyFunction(
+        lambda: {day: [["08:00", "16:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    )
+    capacity_hours_per_week = 40
+
+
+class ClientFactory(UserFactory):
+    """A client with a personal client profile."""
+
+    role = Role.CLIENT
+    profile = factory.RelatedFactory(ClientProfileFactory, factory_related_name="user")
+
+
+class ProviderFactory(UserFactory):
+    """A VA with a personal provider profile."""
+
+    role = Role.PROVIDER
+    timezone = "Asia/Manila"
+    country = "PH"
+    profile = factory.RelatedFactory(ProviderProfileFactory, factory_related_name="user")
+
+
+class AdminFactory(UserFactory):
+    role = Role.ADMIN
+    timezone = "UTC"
+    country = None
+
+
+class OrganizationFactory(BaseFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Faker("company")
+    kind = OrganizationKind.PROVIDER
+
+
+class MembershipFactory(BaseFactory):
+    class Meta:
+        model = Membership
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(ProviderFactory)
+    role = MemberRole.AGENT
