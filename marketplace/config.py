@@ -133,8 +133,8 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key"
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
-    RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
+    AUTH_RATE_LIMIT = "1000 per minute"
     REDIS_URL = None
     MAIL_BACKEND = "memory"
     PAYMENTS = "sandbox"

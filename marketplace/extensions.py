@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -37,3 +39,9 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 cors = CORS()
 api = Api()
+
+# `db.Model` is built at runtime; type checkers see the declarative base it extends.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model

@@ -7,6 +7,7 @@ may not overlap, including a Sunday night shift running into Monday.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -62,7 +63,7 @@ def validate_working_hours(value: Any) -> WorkingHours:
             except ValueError as exc:
                 errors.setdefault(day, []).append(str(exc))
                 continue
-            if start == end or start == MINUTES_PER_DAY:
+            if start in (end, MINUTES_PER_DAY):
                 errors.setdefault(day, []).append(
                     f"Shift {shift[0]}-{shift[1]} is empty or starts at 24:00."
                 )
@@ -71,7 +72,7 @@ def validate_working_hours(value: Any) -> WorkingHours:
     ordered = {day: [list(s) for s in value[day]] for day in DAYS if value.get(day)}
     intervals = week_intervals(ordered)
     # Compare each shift with the next, and the last with the first one a week later.
-    for (start_a, end_a), (start_b, _) in zip(intervals, intervals[1:], strict=False):
+    for (_, end_a), (start_b, _) in itertools.pairwise(intervals):
         if start_b < end_a:
             raise ma.ValidationError(
                 "Shifts overlap; each moment of the week belongs to one shift."

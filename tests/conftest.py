@@ -8,6 +8,7 @@ production sees; reference data from migrations (skills) is kept.
 
 from __future__ import annotations
 
+import contextvars
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -47,10 +48,25 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
+class IsolatedClient(FlaskClient):
+    """Runs each request in a fresh context, as a server would.
+
+    Tests hold an app context for factories and assertions; without this, a
+    request would reuse it and share `g` (Flask-Login's cached user, the CSRF
+    token) and the database session with the test and with other clients.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db.session.expire_all()  # the test sees what the request committed
+        return response
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Flask]:
     """The app, with its database built by the migrations (as in production)."""
     app = create_app(TestingConfig)
+    app.test_client_class = IsolatedClient
     app.config.update(SQLALCHEMY_DATABASE_URI=database_url)
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
@@ -68,8 +84,7 @@ def _clean(app: Flask) -> Iterator[None]:
     """Each test runs in an app context and leaves an empty database behind."""
     MemoryBackend.outbox.clear()
     with app.app_context():
-        if app.config["RATELIMIT_ENABLED"]:
-            limiter.reset()
+        limiter.reset()
         yield
         db.session.remove()
         tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]

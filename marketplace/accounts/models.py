@@ -12,7 +12,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.database import IdMixin, TimestampMixin, UTCDateTime, enum_type, utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 if TYPE_CHECKING:
     from marketplace.organizations.models import Membership
@@ -33,7 +33,7 @@ class UserStatus(StrEnum):
     SUSPENDED = "suspended"
 
 
-class User(IdMixin, TimestampMixin, UserMixin, db.Model):
+class User(IdMixin, TimestampMixin, UserMixin, Model):
     """A person who signs in: a client, a provider (or firm member), or an admin."""
 
     __tablename__ = "users"
@@ -66,7 +66,7 @@ class User(IdMixin, TimestampMixin, UserMixin, db.Model):
         return f"<User {self.email} {self.role}>"
 
 
-class ApiToken(IdMixin, db.Model):
+class ApiToken(IdMixin, Model):
     """A personal API token for integrations; only its SHA-256 hash is stored."""
 
     __tablename__ = "api_tokens"

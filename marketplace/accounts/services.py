@@ -169,7 +169,7 @@ def create_token(
     return token, raw
 
 
-def tokens_query(*, user: User) -> sa.Select[tuple[ApiToken]]:
+def tokens_query(*, user: User) -> sa.Select[ApiToken]:
     """The user's tokens that are not revoked, newest first."""
     return (
         sa.select(ApiToken)
@@ -237,7 +237,7 @@ def reinstate_user(*, admin: User, user: User) -> User:
 
 def users_query(
     *, status: UserStatus | None = None, role: Role | None = None
-) -> sa.Select[tuple[User]]:
+) -> sa.Select[User]:
     """Users for the admin panel, newest first."""
     stmt = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
     if status is not None:

@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.database import IdMixin
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 
-class Skill(IdMixin, db.Model):
+class Skill(IdMixin, Model):
     """A kind of non-core work, such as `bookkeeping` in `finance`."""
 
     __tablename__ = "skills"

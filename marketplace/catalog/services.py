@@ -11,7 +11,7 @@ from marketplace.errors import BusinessRuleViolation
 from marketplace.extensions import db
 
 
-def skills_query(*, category: str | None = None) -> sa.Select[tuple[Skill]]:
+def skills_query(*, category: str | None = None) -> sa.Select[Skill]:
     """Skills ordered by category then name."""
     stmt = sa.select(Skill).order_by(Skill.category, Skill.name, Skill.id)
     if category:

@@ -17,7 +17,7 @@ PERIODIC: dict[str, tuple[str, float]] = {
 def init_app(app: Flask) -> Celery:
     """Create the Celery app whose tasks run inside the Flask app context."""
 
-    class FlaskTask(Task):  # type: ignore[misc]
+    class FlaskTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             with app.app_context():
                 return self.run(*args, **kwargs)

@@ -73,5 +73,5 @@ def mail_backend() -> MailBackend:
     """The backend named by MAIL_BACKEND (or set on app.extensions for tests)."""
     override = current_app.extensions.get("mail_backend")
     if override is not None:
-        return override  # type: ignore[no-any-return]
+        return override
     return BACKENDS[current_app.config["MAIL_BACKEND"]]()

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.database import IdMixin, UTCDateTime, enum_type, utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 
 class OutboxStatus(StrEnum):
@@ -21,7 +21,7 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
 
 
-class OutboxEntry(IdMixin, db.Model):
+class OutboxEntry(IdMixin, Model):
     """A side effect (an e-mail, a gateway call) waiting to be carried out."""
 
     __tablename__ = "outbox_entries"

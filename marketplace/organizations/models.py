@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import User
 from marketplace.database import IdMixin, TimestampMixin, UTCDateTime, enum_type, utcnow
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 
 class OrganizationKind(StrEnum):
@@ -29,7 +29,7 @@ class MemberRole(StrEnum):
     AGENT = "agent"
 
 
-class Organization(IdMixin, TimestampMixin, db.Model):
+class Organization(IdMixin, TimestampMixin, Model):
     """A client company or a provider firm."""
 
     __tablename__ = "organizations"
@@ -44,7 +44,7 @@ class Organization(IdMixin, TimestampMixin, db.Model):
     )
 
 
-class Membership(IdMixin, db.Model):
+class Membership(IdMixin, Model):
     """A user acting for an organization. A user belongs to at most one organization."""
 
     __tablename__ = "memberships"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Skill
 from marketplace.database import IdMixin, TimestampMixin, enum_type
-from marketplace.extensions import db
+from marketplace.extensions import Model
 from marketplace.organizations.models import Organization
 
 _ONE_OWNER = "(user_id IS NULL) <> (organization_id IS NULL)"
@@ -46,7 +46,7 @@ class ProfileOwnerMixin:
     )
 
 
-class ProviderProfile(IdMixin, TimestampMixin, ProfileOwnerMixin, db.Model):
+class ProviderProfile(IdMixin, TimestampMixin, ProfileOwnerMixin, Model):
     """What a provider offers, where and when they work, and how they get paid."""
 
     __tablename__ = "provider_profiles"
@@ -98,7 +98,7 @@ class ProviderProfile(IdMixin, TimestampMixin, ProfileOwnerMixin, db.Model):
         self.hourly_rate_currency = money["currency"] if money else None
 
 
-class ProviderSkill(IdMixin, db.Model):
+class ProviderSkill(IdMixin, Model):
     """A skill a provider offers, at a level (1-5) with years of experience."""
 
     __tablename__ = "provider_skills"
@@ -123,7 +123,7 @@ class ProviderSkill(IdMixin, db.Model):
         return self.skill.name
 
 
-class ClientProfile(IdMixin, TimestampMixin, ProfileOwnerMixin, db.Model):
+class ClientProfile(IdMixin, TimestampMixin, ProfileOwnerMixin, Model):
     """Where a client is and when its team works: the base of overlap and shoring."""
 
     __tablename__ = "client_profiles"

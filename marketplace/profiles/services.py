@@ -71,13 +71,13 @@ def _acting_profile(user: User, model: type[Any], role: Role) -> tuple[Any, Memb
 def acting_provider_profile(user: User) -> ProviderProfile:
     """The provider profile `user` acts for: their firm's, or their own as a VA."""
     profile, _ = _acting_profile(user, ProviderProfile, Role.PROVIDER)
-    return profile  # type: ignore[no-any-return]
+    return profile
 
 
 def acting_client_profile(user: User) -> ClientProfile:
     """The client profile `user` acts for: their company's, or their own."""
     profile, _ = _acting_profile(user, ClientProfile, Role.CLIENT)
-    return profile  # type: ignore[no-any-return]
+    return profile
 
 
 def _editable(user: User, model: type[Any], role: Role) -> Any:

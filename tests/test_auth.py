@@ -1,0 +1,183 @@
+"""Sign-up, login, logout, sessions, CSRF and rate limits."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from marketplace.accounts.models import User, UserStatus
+from marketplace.extensions import db
+from marketplace.profiles.models import ClientProfile, ProviderProfile
+from tests.factories import PASSWORD, ClientFactory, ProviderFactory
+
+SIGNUP = {
+    "email": "Ana.Reyes@Example.COM",
+    "password": "a-long-enough-password",
+    "name": "Ana Reyes",
+    "role": "provider",
+    "timezone": "Asia/Manila",
+    "country": "PH",
+}
+
+
+def test_signup_creates_account_profile_session_and_welcome_mail(api, sent_mail):
+    response = api.post("auth/signup", json=SIGNUP)
+
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["email"] == "ana.reyes@example.com"
+    assert body["role"] == "provider"
+    assert "password" not in body and "password_hash" not in body
+    user = db.session.scalar(sa.select(User).where(User.email == "ana.reyes@example.com"))
+    assert user.password_hash.startswith("$argon2id$")
+    profile = db.session.scalar(sa.select(ProviderProfile).where(ProviderProfile.user_id == user.id))
+    assert (profile.timezone, profile.country, profile.service_model) == ("Asia/Manila", "PH", "va")
+    assert api.get("auth/me").get_json()["id"] == body["id"]
+    assert [(m.to, m.subject) for m in sent_mail] == [
+        ("ana.reyes@example.com", "Welcome to the marketplace")
+    ]
+
+
+def test_client_signup_creates_client_profile(api):
+    response = api.post("auth/signup", json={**SIGNUP, "role": "client", "country": "US",
+                                             "timezone": "America/New_York"})
+    assert response.status_code == 201
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ClientProfile)) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"password": "short"}, "password"),
+        ({"password": "ana.reyes@example.com"}, "password"),
+        ({"password": "ANA.REYES"}, "password"),
+        ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
+        ({"timezone": "EST5EDT_nope"}, "timezone"),
+        ({"country": "XX"}, "country"),
+        ({"country": "ph"}, "country"),
+        ({"role": "admin"}, "role"),
+        ({"is_admin": True}, "is_admin"),
+        ({"name": ""}, "name"),
+    ],
+)
+def test_signup_rejects_each_bad_field(api, change, field):
+    response = api.post("auth/signup", json={**SIGNUP, **change})
+
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_error"
+    assert field in error["details"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+def test_signup_rejects_an_email_differing_only_in_case(api):
+    ClientFactory(email="ana.reyes@example.com")
+
+    response = api.post("auth/signup", json=SIGNUP)
+
+    assert response.status_code == 422
+    assert "email" in response.get_json()["error"]["details"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+
+
+def test_signup_requires_json_fields(api):
+    response = api.post("auth/signup", json={})
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["details"]) >= {"email", "password", "name", "role"}
+
+
+def test_login_me_logout(api):
+    user = ClientFactory(email="bo@example.com")
+
+    response = api.post("auth/login", json={"email": "BO@example.com", "password": PASSWORD})
+    assert response.status_code == 200
+    assert response.get_json()["id"] == str(user.id)
+    me = api.get("auth/me").get_json()
+    assert me["email"] == "bo@example.com"
+    assert me["membership"] is None
+
+    assert api.post("auth/logout").status_code == 204
+    response = api.get("auth/me")
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("bo@example.com", "wrong password!"), ("nobody@example.com", PASSWORD)],
+)
+def test_login_refuses_wrong_credentials_alike(api, email, password):
+    ClientFactory(email="bo@example.com")
+
+    response = api.post("auth/login", json={"email": email, "password": password})
+
+    assert response.status_code == 401
+    assert response.get_json()["error"]["message"] == "Wrong e-mail address or password."
+
+
+def test_session_cookie_is_httponly_and_lax(api):
+    user = ClientFactory()
+    response = api.post("auth/login", json={"email": user.email, "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_cookie_session_needs_csrf_token_on_unsafe_methods(client):
+    user = ProviderFactory()
+    response = client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "csrf_failed"
+
+    token = client.get("/api/v1/auth/csrf").get_json()["csrf_token"]
+    response = client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD},
+                           headers={"X-CSRFToken": token})
+    assert response.status_code == 200
+
+    response = client.put("/api/v1/providers/me", json={"headline": "Changed"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "csrf_failed"
+    response = client.put("/api/v1/providers/me", json={"headline": "Changed"},
+                          headers={"X-CSRFToken": "forged"})
+    assert response.status_code == 400
+    assert client.get("/api/v1/providers/me").get_json()["headline"] != "Changed"
+
+    response = client.put("/api/v1/providers/me", json={"headline": "Changed"},
+                          headers={"X-CSRFToken": token})
+    assert response.status_code == 200
+    assert response.get_json()["headline"] == "Changed"
+
+
+def test_bearer_requests_need_no_csrf_token(bearer):
+    user = ProviderFactory()
+    api = bearer(user)
+    response = api.client.put("/api/v1/providers/me", json={"headline": "Via token"},
+                              headers={"Authorization": f"Bearer {api.token}"})
+    assert response.status_code == 200
+    assert response.get_json()["headline"] == "Via token"
+
+
+def test_suspended_user_cannot_log_in_or_keep_a_session(login, api, app):
+    user = ClientFactory()
+    session = login(user)
+    user.status = UserStatus.SUSPENDED
+    db.session.commit()
+
+    assert session.get("auth/me").status_code == 401
+    response = api.post("auth/login", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "account_suspended"
+
+
+@pytest.mark.parametrize("path", ["auth/login", "auth/signup"])
+def test_login_and_signup_are_rate_limited(app, api, path, monkeypatch):
+    monkeypatch.setitem(app.config, "AUTH_RATE_LIMIT", "3 per minute")
+
+    statuses = [api.post(path, json={"email": "x@example.com"}).status_code for _ in range(4)]
+
+    assert statuses == [422, 422, 422, 429]
+    response = api.post(path, json={})
+    assert response.status_code == 429
+    assert response.get_json()["error"]["code"] == "rate_limited"
+    assert int(response.headers["Retry-After"]) > 0
