@@ -14,10 +14,13 @@ from marketplace.organizations import services as organizations
 from marketplace.organizations.models import MemberRole
 from marketplace.profiles import services as profiles
 from marketplace.profiles.schemas import ClientProfileUpdateSchema, ProviderProfileUpdateSchema
+from marketplace.schemas import BaseSchema
 
 PASSWORD = "demo-password-2026"
-# Not `.test`: the e-mail validator refuses special-use domains; `.example` is reserved too.
+# Not `.test`: the e-mail validator refuses special-use domains. `.example` is reserved too.
 DOMAIN = "demo.marketplace.example"
+
+Login = tuple[str, str, str]  # e-mail, role, who they are
 
 
 def _weekdays(*shifts: tuple[str, str]) -> dict[str, list[list[str]]]:
@@ -32,38 +35,30 @@ def _skills(*items: tuple[str, int, int]) -> list[dict[str, Any]]:
     return [{"slug": slug, "level": level, "years": years} for slug, level, years in items]
 
 
-# Each entry: the account (owner), optionally its organization and members, and its profile.
+# Each entry: who owns it (e-mail local part, name, description), where, an optional
+# organization with members (same place as the owner), and the profile they act for.
 CLIENTS: list[dict[str, Any]] = [
     {
-        "email": "ana.client",
-        "name": "Ana Ruiz",
-        "about": "E-commerce founder, New York",
-        "timezone": "America/New_York",
-        "country": "US",
+        "who": ("ana.client", "Ana Ruiz", "E-commerce founder, New York"),
+        "where": ("America/New_York", "US"),
         "profile": {
             "company_name": "Brightside Goods",
             "working_hours": _weekdays(("09:00", "17:00")),
         },
     },
     {
-        "email": "oliver.client",
-        "name": "Oliver Bennett",
-        "about": "Agency owner, London",
-        "timezone": "Europe/London",
-        "country": "GB",
+        "who": ("oliver.client", "Oliver Bennett", "Agency owner, London: Northbank Creative"),
+        "where": ("Europe/London", "GB"),
         "organization": "Northbank Creative",
-        "members": [("sophie.client", "Sophie Clarke", "manager", "Operations lead, London")],
+        "members": [("sophie.client", "Sophie Clarke", "Ops lead, Northbank Creative", "manager")],
         "profile": {"working_hours": _weekdays(("09:00", "17:30"))},
     },
 ]
 
 ASSISTANTS: list[dict[str, Any]] = [
     {
-        "email": "maria.va",
-        "name": "Maria Santos",
-        "about": "VA, Manila, night shift for US clients",
-        "timezone": "Asia/Manila",
-        "country": "PH",
+        "who": ("maria.va", "Maria Santos", "VA, Manila: night shift for US clients"),
+        "where": ("Asia/Manila", "PH"),
         "profile": {
             "headline": "Night-shift executive assistant for US e-commerce teams",
             "bio": "Six years keeping founders' inboxes, calendars and orders under control.",
@@ -72,19 +67,13 @@ ASSISTANTS: list[dict[str, Any]] = [
             "working_hours": _weekdays(("22:00", "06:00")),
             "capacity_hours_per_week": 40,
             "skills": _skills(
-                ("inbox-management", 5, 6),
-                ("calendar-management", 5, 6),
-                ("order-tracking", 4, 4),
-                ("customer-support-tier1", 4, 3),
+                ("inbox-management", 5, 6), ("calendar-management", 5, 6), ("order-tracking", 4, 4)
             ),
         },
     },
     {
-        "email": "chidi.va",
-        "name": "Chidi Okafor",
-        "about": "VA, Lagos, data and CRM",
-        "timezone": "Africa/Lagos",
-        "country": "NG",
+        "who": ("chidi.va", "Chidi Okafor", "VA, Lagos: data entry and CRM"),
+        "where": ("Africa/Lagos", "NG"),
         "profile": {
             "headline": "Data entry, CRM hygiene and lead research",
             "bio": "Clean CRMs and accurate lead lists, in UK and European hours.",
@@ -96,11 +85,8 @@ ASSISTANTS: list[dict[str, Any]] = [
         },
     },
     {
-        "email": "valentina.va",
-        "name": "Valentina Gómez",
-        "about": "VA, Bogotá, bilingual support and social media",
-        "timezone": "America/Bogota",
-        "country": "CO",
+        "who": ("valentina.va", "Valentina Gómez", "VA, Bogotá: bilingual support, social media"),
+        "where": ("America/Bogota", "CO"),
         "profile": {
             "headline": "Bilingual customer support and social-media scheduling",
             "bio": "Spanish and English support in US hours, plus your content calendar.",
@@ -116,14 +102,11 @@ ASSISTANTS: list[dict[str, Any]] = [
         },
     },
     {
-        "email": "priya.va",
-        "name": "Priya Sharma",
-        "about": "VA, Kolkata, bookkeeping and payroll",
-        "timezone": "Asia/Kolkata",
-        "country": "IN",
+        "who": ("priya.va", "Priya Sharma", "VA, Kolkata: bookkeeping and payroll"),
+        "where": ("Asia/Kolkata", "IN"),
         "profile": {
             "headline": "Bookkeeping, payables and payroll for small businesses",
-            "bio": "Chartered-accountancy trainee; a split shift for UK and US hand-offs.",
+            "bio": "A split shift for hand-offs with both UK and US East Coast teams.",
             "hourly_rate": _usd(11),
             "languages": ["en", "hi", "bn"],
             "working_hours": _weekdays(("07:00", "11:00"), ("18:00", "22:00")),
@@ -135,20 +118,17 @@ ASSISTANTS: list[dict[str, Any]] = [
 
 FIRMS: list[dict[str, Any]] = [
     {
-        "email": "ramon.bpo",
-        "name": "Ramon Villanueva",
-        "about": "Owner, Manila Bay Support (BPO, Manila)",
-        "timezone": "Asia/Manila",
-        "country": "PH",
+        "who": ("ramon.bpo", "Ramon Villanueva", "Owner, Manila Bay Support (BPO, Manila)"),
+        "where": ("Asia/Manila", "PH"),
         "organization": "Manila Bay Support",
         "members": [
-            ("liza.bpo", "Liza Mendoza", "manager", "Team manager, Manila Bay Support"),
-            ("paolo.bpo", "Paolo Reyes", "agent", "Support agent, Manila Bay Support"),
-            ("kristine.bpo", "Kristine Lim", "agent", "Support agent, Manila Bay Support"),
+            ("liza.bpo", "Liza Mendoza", "Team manager, Manila Bay Support", "manager"),
+            ("paolo.bpo", "Paolo Reyes", "Support agent, Manila Bay Support", "agent"),
+            ("kristine.bpo", "Kristine Lim", "Support agent, Manila Bay Support", "agent"),
         ],
         "profile": {
             "service_model": "bpo",
-            "headline": "Customer service and order operations, 24 hours on weekdays",
+            "headline": "Customer service and order operations, around the clock on weekdays",
             "bio": "A team of support agents running your playbook in three shifts.",
             "hourly_rate": _usd(9),
             "languages": ["en", "tl"],
@@ -163,18 +143,14 @@ FIRMS: list[dict[str, Any]] = [
                 ("phone-support", 4, 6),
                 ("returns-processing", 4, 5),
                 ("order-tracking", 4, 6),
-                ("inquiry-routing", 4, 6),
             ),
         },
     },
     {
-        "email": "katarzyna.kpo",
-        "name": "Katarzyna Nowak",
-        "about": "Owner, Wawel Insight (KPO/ITO, Kraków)",
-        "timezone": "Europe/Warsaw",
-        "country": "PL",
+        "who": ("katarzyna.kpo", "Katarzyna Nowak", "Owner, Wawel Insight (KPO/ITO, Kraków)"),
+        "where": ("Europe/Warsaw", "PL"),
         "organization": "Wawel Insight",
-        "members": [("tomasz.kpo", "Tomasz Wójcik", "agent", "Analyst, Wawel Insight")],
+        "members": [("tomasz.kpo", "Tomasz Wójcik", "Analyst, Wawel Insight", "agent")],
         "profile": {
             "service_model": "kpo",
             "headline": "Financial analysis, analytics and IT helpdesk from Kraków",
@@ -188,66 +164,71 @@ FIRMS: list[dict[str, Any]] = [
                 ("data-analytics", 5, 8),
                 ("legal-research", 3, 5),
                 ("it-helpdesk", 4, 6),
-                ("cloud-infrastructure", 3, 4),
             ),
         },
     },
 ]
 
 
-def seed_demo() -> tuple[int, list[tuple[str, str, str]]]:
-    """Create whatever demo data is missing; return how many accounts were new and the logins."""
-    plans = [(e, Role.CLIENT, ClientProfileUpdateSchema()) for e in CLIENTS]
-    plans += [(e, Role.PROVIDER, ProviderProfileUpdateSchema()) for e in ASSISTANTS + FIRMS]
-    # Validate everything as the API would before writing anything.
+def seed_demo() -> tuple[int, list[Login]]:
+    """Create whatever demo data is missing; return the number of new accounts and all logins."""
+    schemas: dict[Role, BaseSchema] = {
+        Role.CLIENT: ClientProfileUpdateSchema(),
+        Role.PROVIDER: ProviderProfileUpdateSchema(),
+    }
+    entries = [(e, Role.CLIENT) for e in CLIENTS] + [(e, Role.PROVIDER) for e in ASSISTANTS + FIRMS]
+    # Check every profile as the API would, before anything is written.
     changes = [
-        schema.load({k: e[k] for k in ("timezone", "country")} | e["profile"])
-        for e, _, schema in plans
+        schemas[role].load({"timezone": e["where"][0], "country": e["where"][1], **e["profile"]})
+        for e, role in entries
     ]
-    created, logins = 0, []
-    for (entry, role, _), profile_changes in zip(plans, changes, strict=True):
-        people = [(entry["email"], entry["name"], None, entry["about"])] + entry.get("members", [])
+    new, logins = 0, []
+    for (entry, role), profile_changes in zip(entries, changes, strict=True):
+        people = [(*entry["who"], "owner"), *entry.get("members", [])]
         users = []
-        for local, name, _member_role, about in people:
-            user, new = _account(
-                f"{local}@{DOMAIN}", name, role, entry["timezone"], entry["country"]
-            )
-            created += new
+        for local, name, about, _ in people:
+            user, created = _account(f"{local}@{DOMAIN}", name, role, entry["where"])
+            new += created
             users.append(user)
             logins.append((user.email, role.value, about))
-        owner = users[0]
         if "organization" in entry:
-            if organizations.membership_of(owner) is None:
-                organizations.create_organization(
-                    user=owner,
-                    name=entry["organization"],
-                    service_model=entry["profile"].get("service_model"),
-                )
-            org_id = organizations.membership_of(owner).organization_id  # type: ignore[union-attr]
-            for user, (_, _, member_role, _) in zip(users[1:], people[1:], strict=True):
-                if organizations.membership_of(user) is None:
-                    organizations.add_member(
-                        actor=owner,
-                        organization_id=org_id,
-                        email=user.email,
-                        role=MemberRole(member_role),
-                    )
-        _fill_profile(owner, role, profile_changes)
-    return created, logins
+            _organize(entry, users, [member_role for *_, member_role in people])
+        _fill_profile(users[0], role, profile_changes)
+    return new, logins
 
 
-def _account(email: str, name: str, role: Role, timezone: str, country: str) -> tuple[User, bool]:
+def _account(email: str, name: str, role: Role, where: tuple[str, str]) -> tuple[User, bool]:
     user = accounts.find_user_by_email(email)
     if user is not None:
         return user, False
+    timezone, country = where
     user = accounts.sign_up(
         email=email, password=PASSWORD, name=name, role=role, timezone=timezone, country=country
     )
     return user, True
 
 
+def _organize(entry: dict[str, Any], users: list[User], roles: list[str]) -> None:
+    owner = users[0]
+    if organizations.membership_of(owner) is None:
+        model = entry["profile"].get("service_model")
+        organizations.create_organization(
+            user=owner, name=entry["organization"], service_model=model
+        )
+    membership = organizations.membership_of(owner)
+    assert membership is not None
+    for user, role in zip(users[1:], roles[1:], strict=True):
+        if organizations.membership_of(user) is None:
+            organizations.add_member(
+                actor=owner,
+                organization_id=membership.organization_id,
+                email=user.email,
+                role=MemberRole(role),
+            )
+
+
 def _fill_profile(owner: User, role: Role, changes: dict[str, Any]) -> None:
-    # A profile without working hours was never filled in; one with hours is left alone.
+    # A profile with no working hours was never filled in; one that has them is left alone.
     if role == Role.CLIENT:
         if not profiles.acting_client_profile(owner).working_hours:
             profiles.update_client_profile(user=owner, changes=changes)
@@ -262,12 +243,11 @@ def register_commands(app: Flask) -> None:
     def seed_demo_command() -> None:
         """Create the demo clients, VAs and firms (idempotent) and print their logins."""
         try:
-            created, logins = seed_demo()
+            new, logins = seed_demo()
         except DomainError as exc:
             raise click.ClickException(f"{exc.message} {exc.details}") from None
-        click.echo(f"Demo data ready ({created} new accounts). Every password: {PASSWORD}")
-        widths = [
-            max(len(row[i]) for row in [("E-MAIL", "ROLE", "WHO"), *logins]) for i in range(2)
-        ]
-        for email, role, about in [("E-MAIL", "ROLE", "WHO"), *logins]:
-            click.echo(f"{email:<{widths[0]}}  {role:<{widths[1]}}  {about}")
+        click.echo(f"Demo data ready ({new} new accounts). Password for every login: {PASSWORD}")
+        rows = [("E-MAIL", "ROLE", "WHO"), *logins]
+        width = max(len(email) for email, _, _ in rows)
+        for email, role, about in rows:
+            click.echo(f"{email:<{width}}  {role:<8}  {about}")

@@ -65,9 +65,9 @@ class IsolatedClient(FlaskClient):
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Flask]:
     """The app, with its database built by the migrations (as in production)."""
-    app = create_app(TestingConfig)
+    config = type("SuiteConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": database_url})
+    app = create_app(config)
     app.test_client_class = IsolatedClient
-    app.config.update(SQLALCHEMY_DATABASE_URI=database_url)
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:

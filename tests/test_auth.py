@@ -30,7 +30,9 @@ def test_signup_creates_account_profile_session_and_welcome_mail(api, sent_mail)
     assert "password" not in body and "password_hash" not in body
     user = db.session.scalar(sa.select(User).where(User.email == "ana.reyes@example.com"))
     assert user.password_hash.startswith("$argon2id$")
-    profile = db.session.scalar(sa.select(ProviderProfile).where(ProviderProfile.user_id == user.id))
+    profile = db.session.scalar(
+        sa.select(ProviderProfile).where(ProviderProfile.user_id == user.id)
+    )
     assert (profile.timezone, profile.country, profile.service_model) == ("Asia/Manila", "PH", "va")
     assert api.get("auth/me").get_json()["id"] == body["id"]
     assert [(m.to, m.subject) for m in sent_mail] == [
@@ -39,8 +41,10 @@ def test_signup_creates_account_profile_session_and_welcome_mail(api, sent_mail)
 
 
 def test_client_signup_creates_client_profile(api):
-    response = api.post("auth/signup", json={**SIGNUP, "role": "client", "country": "US",
-                                             "timezone": "America/New_York"})
+    response = api.post(
+        "auth/signup",
+        json={**SIGNUP, "role": "client", "country": "US", "timezone": "America/New_York"},
+    )
     assert response.status_code == 201
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ClientProfile)) == 1
 
@@ -131,20 +135,25 @@ def test_cookie_session_needs_csrf_token_on_unsafe_methods(client):
     assert response.get_json()["error"]["code"] == "csrf_failed"
 
     token = client.get("/api/v1/auth/csrf").get_json()["csrf_token"]
-    response = client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD},
-                           headers={"X-CSRFToken": token})
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"email": user.email, "password": PASSWORD},
+        headers={"X-CSRFToken": token},
+    )
     assert response.status_code == 200
 
     response = client.put("/api/v1/providers/me", json={"headline": "Changed"})
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "csrf_failed"
-    response = client.put("/api/v1/providers/me", json={"headline": "Changed"},
-                          headers={"X-CSRFToken": "forged"})
+    response = client.put(
+        "/api/v1/providers/me", json={"headline": "Changed"}, headers={"X-CSRFToken": "forged"}
+    )
     assert response.status_code == 400
     assert client.get("/api/v1/providers/me").get_json()["headline"] != "Changed"
 
-    response = client.put("/api/v1/providers/me", json={"headline": "Changed"},
-                          headers={"X-CSRFToken": token})
+    response = client.put(
+        "/api/v1/providers/me", json={"headline": "Changed"}, headers={"X-CSRFToken": token}
+    )
     assert response.status_code == 200
     assert response.get_json()["headline"] == "Changed"
 
@@ -152,8 +161,11 @@ def test_cookie_session_needs_csrf_token_on_unsafe_methods(client):
 def test_bearer_requests_need_no_csrf_token(bearer):
     user = ProviderFactory()
     api = bearer(user)
-    response = api.client.put("/api/v1/providers/me", json={"headline": "Via token"},
-                              headers={"Authorization": f"Bearer {api.token}"})
+    response = api.client.put(
+        "/api/v1/providers/me",
+        json={"headline": "Via token"},
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
     assert response.status_code == 200
     assert response.get_json()["headline"] == "Via token"
 

@@ -235,9 +235,7 @@ def reinstate_user(*, admin: User, user: User) -> User:
     return user
 
 
-def users_query(
-    *, status: UserStatus | None = None, role: Role | None = None
-) -> sa.Select[User]:
+def users_query(*, status: UserStatus | None = None, role: Role | None = None) -> sa.Select[User]:
     """Users for the admin panel, newest first."""
     stmt = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
     if status is not None:

@@ -1,0 +1,58 @@
+"""Admins list users and suspend them; nobody else can."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketplace.accounts.models import User, UserStatus
+from marketplace.extensions import db
+from tests.factories import PASSWORD, AdminFactory, ClientFactory, ProviderFactory
+
+
+def test_admin_suspends_and_reinstates_a_user(login, api, sent_mail):
+    admin = login(AdminFactory())
+    user = ProviderFactory()
+    user_session = login(user)
+
+    response = admin.post(f"admin/users/{user.id}/suspend", json={"reason": "Off-platform payment"})
+
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "suspended"
+    assert db.session.get(User, user.id).suspension_reason == "Off-platform payment"
+    assert user_session.get("auth/me").status_code == 401
+    assert (
+        api.post("auth/login", json={"email": user.email, "password": PASSWORD}).status_code == 403
+    )
+    assert any(m.to == user.email and "suspended" in m.subject for m in sent_mail)
+
+    listed = admin.get("admin/users?status=suspended").get_json()
+    assert [u["id"] for u in listed["items"]] == [str(user.id)]
+
+    assert admin.post(f"admin/users/{user.id}/reinstate").status_code == 200
+    assert db.session.get(User, user.id).status == UserStatus.ACTIVE
+    assert (
+        api.post("auth/login", json={"email": user.email, "password": PASSWORD}).status_code == 200
+    )
+
+
+@pytest.mark.parametrize("factory", [ClientFactory, ProviderFactory])
+def test_non_admins_cannot_use_admin_endpoints(login, factory):
+    target = ClientFactory()
+    session = login(factory())
+
+    assert session.get("admin/users").status_code == 403
+    response = session.post(f"admin/users/{target.id}/suspend", json={"reason": "because"})
+    assert response.status_code == 403
+    assert db.session.get(User, target.id).status == UserStatus.ACTIVE
+
+
+def test_admin_endpoints_need_sign_in(api):
+    assert api.get("admin/users").status_code == 401
+
+
+def test_suspension_needs_a_reason(login):
+    admin = login(AdminFactory())
+    target = ClientFactory()
+    response = admin.post(f"admin/users/{target.id}/suspend", json={})
+    assert response.status_code == 422
+    assert "reason" in response.get_json()["error"]["details"]
