@@ -14,6 +14,31 @@ from marketplace.organizations.models import MemberRole, Organization, Organizat
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ProviderSkill, ServiceModel
 
 EDITORS = (MemberRole.OWNER, MemberRole.MANAGER)
+PROVIDER_FIELDS = frozenset(
+    {
+        "service_model",
+        "headline",
+        "bio",
+        "hourly_rate",
+        "languages",
+        "timezone",
+        "country",
+        "working_hours",
+        "capacity_hours_per_week",
+        "skills",
+    }
+)
+CLIENT_FIELDS = frozenset({"company_name", "country", "timezone", "working_hours"})
+
+
+def _only_editable(changes: dict[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise BusinessRuleViolation(
+            "These fields cannot be changed here.",
+            details={name: ["Not editable."] for name in unknown},
+        )
+    return dict(changes)
 
 
 def create_personal_profile(*, user: User) -> ProviderProfile | ClientProfile:
@@ -90,7 +115,7 @@ def _editable(user: User, model: type[Any], role: Role) -> Any:
 def update_provider_profile(*, user: User, changes: dict[str, Any]) -> ProviderProfile:
     """Apply the given fields; `skills`, when given, replaces the whole list."""
     profile: ProviderProfile = _editable(user, ProviderProfile, Role.PROVIDER)
-    changes = dict(changes)
+    changes = _only_editable(changes, PROVIDER_FIELDS)
     skills = changes.pop("skills", None)
     if profile.kind == "individual" and changes.get("service_model") not in (None, "va"):
         raise BusinessRuleViolation(
@@ -125,15 +150,23 @@ def _replace_skills(profile: ProviderProfile, skills: list[dict[str, Any]]) -> N
 def update_client_profile(*, user: User, changes: dict[str, Any]) -> ClientProfile:
     """Apply the given fields to the client profile the user acts for."""
     profile: ClientProfile = _editable(user, ClientProfile, Role.CLIENT)
-    for name, value in changes.items():
+    for name, value in _only_editable(changes, CLIENT_FIELDS).items():
         setattr(profile, name, value)
     db.session.commit()
     return profile
 
 
 def public_provider_profile(profile_id: uuid.UUID) -> ProviderProfile:
-    """A provider profile anyone may read; suspended individuals are hidden."""
+    """A provider profile anyone may read.
+
+    Hidden: suspended individuals, and the personal profile of someone who now
+    acts for a firm (it comes back if they leave the firm).
+    """
     profile = db.session.get(ProviderProfile, profile_id)
-    if profile is None or (profile.user is not None and profile.user.status != UserStatus.ACTIVE):
+    user = profile.user if profile is not None else None
+    if profile is None or (
+        user is not None
+        and (user.status != UserStatus.ACTIVE or organizations.membership_of(user) is not None)
+    ):
         raise NotFound("Provider not found.")
     return profile
