@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, Task
-from flask import Flask, g
+from flask import Flask, current_app, g
 
 #: Periodic jobs: name -> (task name, seconds between runs). Areas add theirs here;
 #: each is also a `flask` command so cron or an operator can run it by hand.
@@ -21,6 +21,9 @@ def init_app(app: Flask) -> Celery:
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             with app.app_context():
                 return self.run(*args, **kwargs)
+
+    # Importing the task modules registers their shared tasks with every Celery app.
+    from marketplace.jobs import tasks  # noqa: F401
 
     redis_url = app.config.get("REDIS_URL")
     celery_app = Celery(app.name, task_cls=FlaskTask)
@@ -45,9 +48,12 @@ def init_app(app: Flask) -> Celery:
     def kick_outbox(response: Any) -> Any:
         # Entries committed by this request are delivered now (eager) or by a worker.
         if g.pop("outbox_dirty", False):
-            from marketplace.jobs.tasks import deliver_outbox
-
-            deliver_outbox.delay()
+            run_task("marketplace.jobs.tasks.deliver_outbox")
         return response
 
     return celery_app
+
+
+def run_task(name: str, *args: Any, **kwargs: Any) -> Any:
+    """Queue a task on this app's Celery (run at once, in-process, when eager)."""
+    return current_app.extensions["celery"].tasks[name].delay(*args, **kwargs)
