@@ -1,0 +1,66 @@
+"""`flask seed-demo`: demo accounts, firms and profiles, created once."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Flask
+
+from marketplace import demo
+from marketplace.accounts.models import User
+from marketplace.extensions import db
+from marketplace.organizations.models import Organization
+from marketplace.profiles.models import ProviderProfile
+
+
+def _seed(app: Flask) -> str:
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _row_counts() -> dict[str, int]:
+    return {
+        table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table)) or 0
+        for table in db.metadata.sorted_tables
+    }
+
+
+def _filled_provider_profiles() -> list[ProviderProfile]:
+    return [p for p in db.session.scalars(sa.select(ProviderProfile)) if p.working_hours]
+
+
+def test_seed_demo_is_idempotent_and_prints_the_logins(app, api):
+    first = _seed(app)
+
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 13
+    assert db.session.scalar(sa.select(sa.func.count(Organization.id))) == 3
+    filled = _filled_provider_profiles()
+    assert len(filled) == 6  # four VAs and two firms
+    assert {p.service_model.value for p in filled} == {"va", "bpo", "kpo"}
+    assert len({p.timezone for p in filled}) >= 5
+    for entry in demo.CLIENTS + demo.ASSISTANTS + demo.FIRMS:
+        for local, *_ in [entry["who"], *entry.get("members", [])]:
+            assert f"{local}@{demo.DOMAIN}" in first
+    counts = _row_counts()
+
+    second = _seed(app)
+
+    db.session.expire_all()
+    assert _row_counts() == counts
+    assert second.splitlines()[1:] == first.splitlines()[1:]  # the same table of logins
+
+    login = {"email": f"maria.va@{demo.DOMAIN}", "password": demo.PASSWORD}
+    response = api.post("auth/login", json=login)
+    assert response.status_code == 200, response.get_json()
+    profile = api.get("providers/me").get_json()
+    assert profile["working_hours"]["mon"] == [["22:00", "06:00"]]
+    assert profile["hourly_rate"] == {"amount": 1200, "currency": "usd"}
+
+    # A BPO agent acts for the firm's profile.
+    login = {"email": f"paolo.bpo@{demo.DOMAIN}", "password": demo.PASSWORD}
+    assert api.post("auth/login", json=login).status_code == 200
+    profile = api.get("providers/me").get_json()
+    assert profile["kind"] == "firm"
+    assert profile["service_model"] == "bpo"
+    assert profile["timezone"] == "Asia/Manila"
+    assert "customer-support-tier1" in {skill["slug"] for skill in profile["skills"]}
