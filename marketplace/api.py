@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any, TypeVar
 
 import marshmallow as ma
 from flask_smorest import Api as BaseApi
+from flask_smorest import Blueprint as BaseBlueprint
 from werkzeug.exceptions import HTTPException
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -37,3 +42,17 @@ class Api(BaseApi):
         from marketplace.errors import http_error_response
 
         return http_error_response(error)
+
+
+class Blueprint(BaseBlueprint):
+    """flask-smorest's Blueprint with a shorthand for documenting error responses."""
+
+    def errors(self, *codes: int) -> Callable[[F], F]:
+        """Document that the endpoint may answer these error statuses (in the one error shape)."""
+
+        def decorator(func: F) -> F:
+            for code in codes:
+                func = self.alt_response(code, response=HTTPStatus(code).name)(func)
+            return func
+
+        return decorator

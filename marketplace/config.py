@@ -107,6 +107,33 @@ class Config:
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
 
+    API_SPEC_OPTIONS: dict[str, Any] = {
+        "info": {
+            "description": (
+                "Backend of a marketplace where businesses hand off non-core work.\n\n"
+                "**Authentication.** The web frontend signs in with `POST /api/v1/auth/login` "
+                "and then uses the session cookie; every POST, PUT, PATCH and DELETE of a "
+                "cookie session carries the token from `GET /api/v1/auth/csrf` in an "
+                "`X-CSRFToken` header. Integrations send `Authorization: Bearer <token>` with a "
+                "personal API token (`POST /api/v1/auth/tokens`) and need no CSRF token.\n\n"
+                "**Errors** always have the shape "
+                '`{"error": {"code": "...", "message": "...", "details": {...}}}`; '
+                "another user's private object is a 404.\n\n"
+                "**Lists** take `page` and `page_size` (at most 100) and answer "
+                "`{items, page, page_size, total}`.\n\n"
+                '**Money** is `{"amount": <integer minor units>, "currency": "usd"}`; times are '
+                "ISO 8601 in UTC; time zones are IANA names."
+            )
+        },
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "marketplace_session"},
+            }
+        },
+        "security": [{"bearerAuth": []}, {"cookieAuth": []}, {}],
+    }
+
     PAGE_SIZE_DEFAULT = 20
     PAGE_SIZE_MAX = 100
 

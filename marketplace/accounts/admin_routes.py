@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from marketplace.accounts import services
 from marketplace.accounts.auth import admin_required
@@ -17,6 +16,7 @@ from marketplace.accounts.schemas import (
     SuspendSchema,
     UserQuerySchema,
 )
+from marketplace.api import Blueprint
 from marketplace.pagination import Page, paginate
 
 blp = Blueprint(
@@ -28,6 +28,7 @@ blp = Blueprint(
 @admin_required
 @blp.arguments(UserQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, AdminUserPageSchema)
+@blp.errors(401, 403, 422)
 def list_users(
     page: int, page_size: int | None, status: UserStatus | None = None, role: Role | None = None
 ) -> Page:
@@ -39,6 +40,7 @@ def list_users(
 @admin_required
 @blp.arguments(SuspendSchema)
 @blp.response(200, AdminUserSchema)
+@blp.errors(400, 401, 403, 404, 409, 422)
 def suspend_user(data: dict[str, Any], user_id: uuid.UUID) -> User:
     """Suspend a user: they cannot log in, and their sessions and tokens stop working."""
     return services.suspend_user(admin=current_user, user=services.get_user(user_id), **data)
@@ -47,6 +49,7 @@ def suspend_user(data: dict[str, Any], user_id: uuid.UUID) -> User:
 @blp.post("/users/<uuid:user_id>/reinstate")
 @admin_required
 @blp.response(200, AdminUserSchema)
+@blp.errors(400, 401, 403, 404)
 def reinstate_user(user_id: uuid.UUID) -> User:
     """Lift a user's suspension."""
     return services.reinstate_user(admin=current_user, user=services.get_user(user_id))

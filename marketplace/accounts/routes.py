@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import current_app
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
 
 from marketplace.accounts import services
@@ -21,6 +20,7 @@ from marketplace.accounts.schemas import (
     TokenPageSchema,
     UserSchema,
 )
+from marketplace.api import Blueprint
 from marketplace.extensions import limiter
 from marketplace.pagination import Page, PageArgsSchema, paginate
 
@@ -38,6 +38,7 @@ def auth_rate_limit() -> str:
 @limiter.limit(auth_rate_limit)
 @blp.arguments(SignupSchema)
 @blp.response(201, UserSchema)
+@blp.errors(400, 422, 429)
 def signup(data: dict[str, Any]) -> User:
     """Create a client or provider account and sign in."""
     user = services.sign_up(**data)
@@ -49,6 +50,7 @@ def signup(data: dict[str, Any]) -> User:
 @limiter.limit(auth_rate_limit)
 @blp.arguments(LoginSchema)
 @blp.response(200, UserSchema)
+@blp.errors(400, 401, 403, 422, 429)
 def login(data: dict[str, Any]) -> User:
     """Sign in with e-mail and password; sets the session cookie."""
     user = services.authenticate(email=data["email"], password=data["password"])
@@ -58,6 +60,7 @@ def login(data: dict[str, Any]) -> User:
 
 @blp.post("/logout")
 @blp.response(204)
+@blp.errors(400)
 def logout() -> None:
     """End the session."""
     logout_user()
@@ -66,6 +69,7 @@ def logout() -> None:
 @blp.get("/me")
 @login_required
 @blp.response(200, UserSchema)
+@blp.errors(401)
 def me() -> User:
     """The signed-in user, with the organization they act for."""
     return current_user
@@ -82,6 +86,7 @@ def csrf_token() -> dict[str, str]:
 @login_required
 @blp.arguments(TokenCreateSchema)
 @blp.response(201, NewTokenSchema)
+@blp.errors(400, 401, 422)
 def create_token(data: dict[str, Any]) -> dict[str, Any]:
     """Create a personal API token; its value is in this response only."""
     token, raw = services.create_token(user=current_user, **data)
@@ -93,6 +98,7 @@ def create_token(data: dict[str, Any]) -> dict[str, Any]:
 @login_required
 @blp.arguments(PageArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, TokenPageSchema)
+@blp.errors(401, 422)
 def list_tokens(page: int, page_size: int | None) -> Page:
     """Your API tokens that are not revoked."""
     return paginate(services.tokens_query(user=current_user), page=page, page_size=page_size)
@@ -101,6 +107,7 @@ def list_tokens(page: int, page_size: int | None) -> Page:
 @blp.delete("/tokens/<uuid:token_id>")
 @login_required
 @blp.response(204)
+@blp.errors(400, 401, 404)
 def revoke_token(token_id: uuid.UUID) -> None:
     """Revoke one of your API tokens."""
     services.revoke_token(user=current_user, token_id=token_id)

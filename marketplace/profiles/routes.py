@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint
 
+from marketplace.api import Blueprint
 from marketplace.profiles import services
 from marketplace.profiles.models import ClientProfile, ProviderProfile
 from marketplace.profiles.schemas import (
@@ -26,6 +26,7 @@ blp = Blueprint(
 @blp.get("/providers/me")
 @login_required
 @blp.response(200, ProviderProfileSchema)
+@blp.errors(401, 403, 404)
 def get_my_provider_profile() -> ProviderProfile:
     """The provider profile you act for (your firm's, or your own)."""
     return services.acting_provider_profile(current_user)
@@ -35,6 +36,7 @@ def get_my_provider_profile() -> ProviderProfile:
 @login_required
 @blp.arguments(ProviderProfileUpdateSchema)
 @blp.response(200, ProviderProfileSchema)
+@blp.errors(400, 401, 403, 404, 422)
 def update_my_provider_profile(changes: dict[str, Any]) -> ProviderProfile:
     """Update the provider profile you act for; omitted fields stay as they are."""
     return services.update_provider_profile(user=current_user, changes=changes)
@@ -42,6 +44,7 @@ def update_my_provider_profile(changes: dict[str, Any]) -> ProviderProfile:
 
 @blp.get("/providers/<uuid:profile_id>")
 @blp.response(200, PublicProviderProfileSchema)
+@blp.errors(404)
 def get_provider(profile_id: uuid.UUID) -> ProviderProfile:
     """A provider's public profile."""
     return services.public_provider_profile(profile_id)
@@ -50,6 +53,7 @@ def get_provider(profile_id: uuid.UUID) -> ProviderProfile:
 @blp.get("/clients/me")
 @login_required
 @blp.response(200, ClientProfileSchema)
+@blp.errors(401, 403, 404)
 def get_my_client_profile() -> ClientProfile:
     """The client profile you act for (your company's, or your own)."""
     return services.acting_client_profile(current_user)
@@ -59,6 +63,7 @@ def get_my_client_profile() -> ClientProfile:
 @login_required
 @blp.arguments(ClientProfileUpdateSchema)
 @blp.response(200, ClientProfileSchema)
+@blp.errors(400, 401, 403, 404, 422)
 def update_my_client_profile(changes: dict[str, Any]) -> ClientProfile:
     """Update the client profile you act for; omitted fields stay as they are."""
     return services.update_client_profile(user=current_user, changes=changes)
