@@ -44,8 +44,8 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(
         app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations"))
     )
+    limiter.init_app(app)  # before auth, so refused CSRF checks still count against limits
     auth.init_app(app)
-    limiter.init_app(app)
     cors.init_app(
         app,
         resources={r"/api/*": {"origins": app.config["FRONTEND_ORIGINS"]}},
@@ -68,12 +68,14 @@ def register_blueprints(app: Flask) -> None:
     from marketplace import health
     from marketplace.accounts import admin_routes as admin_users
     from marketplace.accounts import routes as accounts
+    from marketplace.api import swagger_ui_assets
     from marketplace.catalog import routes as catalog
     from marketplace.extensions import api
     from marketplace.organizations import routes as organizations
     from marketplace.profiles import routes as profiles
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(swagger_ui_assets())
     for module in (accounts, catalog, profiles, organizations, admin_users):
         api.register_blueprint(module.blp)
 

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, TypeVar
 
+import flask
 import marshmallow as ma
 from flask_smorest import Api as BaseApi
 from flask_smorest import Blueprint as BaseBlueprint
+from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,3 +58,13 @@ class Blueprint(BaseBlueprint):
             return func
 
         return decorator
+
+
+def swagger_ui_assets() -> flask.Blueprint:
+    """Swagger UI's files from the swagger-ui-bundle package, so /api/docs needs no CDN."""
+    return flask.Blueprint(
+        "swagger_ui_assets",
+        __name__,
+        static_folder=swagger_ui_path,
+        static_url_path="/api/docs/assets",
+    )
