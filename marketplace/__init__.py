@@ -71,12 +71,24 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.api import swagger_ui_assets
     from marketplace.catalog import routes as catalog
     from marketplace.extensions import api
+    from marketplace.moderation import routes as moderation
     from marketplace.organizations import routes as organizations
     from marketplace.profiles import routes as profiles
+    from marketplace.tasks import admin_routes as admin_tasks
+    from marketplace.tasks import routes as tasks
 
     app.register_blueprint(health.bp)
     app.register_blueprint(swagger_ui_assets())
-    for module in (accounts, catalog, profiles, organizations, admin_users):
+    for module in (
+        accounts,
+        catalog,
+        profiles,
+        organizations,
+        tasks,
+        moderation,
+        admin_users,
+        admin_tasks,
+    ):
         api.register_blueprint(module.blp)
 
 
@@ -92,6 +104,7 @@ def register_commands(app: Flask) -> None:
     from marketplace import demo
     from marketplace.accounts import commands as accounts
     from marketplace.jobs import commands as jobs
+    from marketplace.tasks import commands as tasks
 
-    for module in (accounts, jobs, demo):
+    for module in (accounts, jobs, tasks, demo):
         module.register_commands(app)

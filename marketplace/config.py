@@ -37,6 +37,15 @@ def env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
+def parse_amounts(raw: str) -> dict[str, int]:
+    """Parse `usd:50000,eur:45000` into minor units per currency."""
+    amounts = {}
+    for item in raw.split(","):
+        currency, _, amount = item.strip().partition(":")
+        amounts[currency.strip().lower()] = int(amount)
+    return amounts
+
+
 class Config:
     """Settings shared by every environment; values come from the environment."""
 
@@ -133,6 +142,27 @@ class Config:
         },
         "security": [{"bearerAuth": []}, {"cookieAuth": []}, {}],
     }
+
+    # Tasks
+    NEW_CLIENT_DAYS = env_int("NEW_CLIENT_DAYS", 7)
+    TASK_EXPIRY_DAYS = env_int("TASK_EXPIRY_DAYS", 30)
+    TRIAL_BUDGET_CAPS: dict[str, int] = parse_amounts(
+        os.environ.get("TRIAL_BUDGET_CAPS")
+        or "usd:50000,eur:50000,gbp:40000,cad:70000,aud:75000,inr:4000000,php:2800000"
+    )
+    # Postings matching any of these (case-insensitive regular expressions) go to review:
+    # requests to pay or talk off the platform, and contact details.
+    # TASK_BLOCKLIST: one expression per line.
+    TASK_BLOCKLIST: list[str] = [
+        line for line in os.environ.get("TASK_BLOCKLIST", "").splitlines() if line.strip()
+    ] or [
+        r"\b(?:pay|paid|payment)\b[^.]{0,40}\b(?:paypal|venmo|zelle|western union|"
+        r"moneygram|wise|crypto|bitcoin|usdt|gift ?cards?|cash ?app|bank transfer)\b",
+        r"\b(?:off|outside)[- ](?:the )?(?:platform|site|marketplace)\b",
+        r"\b(?:whats ?app|telegram|wechat|viber)\b",
+        r"[\w.+-]+@[\w-]+\.[\w.-]+",
+        r"(?:\+|\b00)\d[\d ().-]{7,}\d",
+    ]
 
     PAGE_SIZE_DEFAULT = 20
     PAGE_SIZE_MAX = 100

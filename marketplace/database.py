@@ -78,8 +78,11 @@ def is_postgresql() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def enum_type(enum: type[Any], length: int = 20) -> sa.Enum:
-    """A portable enum column: VARCHAR plus a CHECK constraint of the enum's values."""
+def enum_type(enum: type[Any], length: int = 20, name: str | None = None) -> sa.Enum:
+    """A portable enum column: VARCHAR plus a CHECK constraint of the enum's values.
+
+    `name` names the CHECK constraint; give one when a table has two columns of one enum.
+    """
     return sa.Enum(
         enum,
         native_enum=False,
@@ -87,5 +90,5 @@ def enum_type(enum: type[Any], length: int = 20) -> sa.Enum:
         length=length,
         validate_strings=True,
         values_callable=lambda members: [m.value for m in members],
-        name=enum.__name__.lower(),
+        name=name or enum.__name__.lower(),
     )

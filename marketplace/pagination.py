@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import uuid
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import marshmallow as ma
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import Select
 
@@ -51,3 +57,54 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
             "total": ma.fields.Integer(required=True),
         },
     )
+
+
+@dataclass
+class CursorPage:
+    """One page of a keyset-paginated list."""
+
+    items: list[Any]
+    page_size: int
+    total: int
+    next_cursor: str | None
+
+
+def encode_cursor(values: list[Any]) -> str:
+    """An opaque cursor for the sort key of the last item of a page."""
+    raw = json.dumps([v.isoformat() if hasattr(v, "isoformat") else str(v) for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, columns: list[sa.ColumnElement[Any]]) -> list[Any]:
+    """Turn a cursor back into typed sort-key values; a malformed one is a 422."""
+    from marketplace.errors import BusinessRuleViolation
+
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or len(raw) != len(columns):
+            raise ValueError("wrong length")
+        return [
+            _parse(value, column.type.python_type)
+            for value, column in zip(raw, columns, strict=True)
+        ]
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise BusinessRuleViolation(
+            "Invalid cursor.", details={"cursor": ["Invalid cursor."]}
+        ) from None
+
+
+def _parse(value: Any, kind: type) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("cursor values are strings")
+    if kind is datetime:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError("naive datetime")
+        return parsed
+    if kind is date:
+        return date.fromisoformat(value)
+    if kind is uuid.UUID:
+        return uuid.UUID(value)
+    if kind is int:
+        return int(value)
+    return value

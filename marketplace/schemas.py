@@ -89,3 +89,19 @@ class MoneySchema(BaseSchema):
         required=True, validate=ma.validate.Range(min=1, max=10**12), strict=True
     )
     currency = ma.fields.String(required=True, validate=validate_currency)
+
+
+class Redacted:
+    """A read-only view of an object without some attributes; schemas then omit those fields.
+
+    One schema serves owner and public views: the public gets the object redacted.
+    """
+
+    def __init__(self, obj: Any, hidden: frozenset[str]) -> None:
+        self._obj = obj
+        self._hidden = hidden
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._hidden:
+            raise AttributeError(name)
+        return getattr(self._obj, name)

@@ -72,6 +72,15 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+# Indexes the models cannot express portably; migrations create them by hand.
+MANUAL_INDEXES = {"ix_tasks_fts"}
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave hand-made indexes out of autogenerate's comparison."""
+    return not (type_ == "index" and name in MANUAL_INDEXES)
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -92,6 +101,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
     conf_args.setdefault("compare_type", True)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives

@@ -11,6 +11,7 @@ from flask import Flask, current_app, g
 #: each is also a `flask` command so cron or an operator can run it by hand.
 PERIODIC: dict[str, tuple[str, float]] = {
     "deliver-outbox": ("marketplace.jobs.tasks.deliver_outbox", 60.0),
+    "expire-tasks": ("marketplace.tasks.jobs.expire_tasks", 3600.0),
 }
 
 
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> Celery:
 
     # Importing the task modules registers their shared tasks with every Celery app.
     from marketplace.jobs import tasks  # noqa: F401
+    from marketplace.tasks import jobs  # noqa: F401
 
     redis_url = app.config.get("REDIS_URL")
     celery_app = Celery(app.name, task_cls=FlaskTask)
@@ -39,7 +41,7 @@ def init_app(app: Flask) -> Celery:
         beat_schedule={
             name: {"task": task, "schedule": seconds} for name, (task, seconds) in PERIODIC.items()
         },
-        include=["marketplace.jobs.tasks"],
+        include=["marketplace.jobs.tasks", "marketplace.tasks.jobs"],
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app

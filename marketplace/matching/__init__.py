@@ -1,0 +1,1 @@
+"""Matching: time-zone overlap, shoring, and ranking providers against tasks."""

@@ -1,0 +1,120 @@
+"""Working-hours overlap and shoring computed with real zone rules (zoneinfo + tzdata).
+
+Working hours are local wall-clock shifts (see `marketplace.hours`). Each shift
+is placed on its real calendar date in its own zone and converted to UTC, so
+daylight-saving changes on either side, shifts crossing midnight, half- and
+quarter-hour zones and southern-hemisphere summers all come out right.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from marketplace.hours import DAYS, MINUTES_PER_DAY, WorkingHours, parse_time
+
+Interval = tuple[datetime, datetime]
+DEFAULT_PERIOD_DAYS = 28
+MAX_PERIOD_DAYS = 366
+NEARSHORE_MAX_OFFSET = timedelta(hours=3)
+
+
+def work_period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
+    """The dates the work happens: start..end, else today plus 28 days; at most a year."""
+    first = start or today
+    last = end if end and end >= first else first + timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    return first, min(last, first + timedelta(days=MAX_PERIOD_DAYS - 1))
+
+
+def days(first: date, last: date) -> list[date]:
+    """Every date from first to last, inclusive."""
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _to_utc(day: date, minutes: int, zone: ZoneInfo) -> datetime:
+    wall = datetime.combine(day, time()) + timedelta(minutes=minutes)
+    return wall.replace(tzinfo=zone).astimezone(UTC)
+
+
+def shifts_on(day: date, hours: WorkingHours, zone: ZoneInfo) -> list[Interval]:
+    """The shifts that start on local date `day`, as UTC intervals."""
+    intervals = []
+    for start_text, end_text in hours.get(DAYS[day.weekday()], []):
+        start, end = parse_time(start_text), parse_time(end_text)
+        if end <= start:
+            end += MINUTES_PER_DAY
+        intervals.append((_to_utc(day, start, zone), _to_utc(day, end, zone)))
+    return intervals
+
+
+def _overlap(a: list[Interval], b: list[Interval]) -> timedelta:
+    total = timedelta()
+    for a_start, a_end in a:
+        for b_start, b_end in b:
+            latest_start, earliest_end = max(a_start, b_start), min(a_end, b_end)
+            if earliest_end > latest_start:
+                total += earliest_end - latest_start
+    return total
+
+
+def average_overlap_hours(
+    *,
+    client_zone: str,
+    client_hours: WorkingHours,
+    provider_zone: str,
+    provider_hours: WorkingHours,
+    first: date,
+    last: date,
+) -> float:
+    """Average hours per client working day in first..last that both sides work."""
+    client_tz, provider_tz = ZoneInfo(client_zone), ZoneInfo(provider_zone)
+    working_days = 0
+    total = timedelta()
+    for day in days(first, last):
+        client_shifts = shifts_on(day, client_hours, client_tz)
+        if not client_shifts:
+            continue
+        working_days += 1
+        # Zones differ by at most 26 hours, so the provider's shifts that can meet this
+        # client day start within two local days either side of it.
+        provider_shifts = [
+            shift
+            for offset in range(-2, 3)
+            for shift in shifts_on(day + timedelta(days=offset), provider_hours, provider_tz)
+        ]
+        total += _overlap(client_shifts, provider_shifts)
+    if working_days == 0:
+        return 0.0
+    return round(total.total_seconds() / 3600 / working_days, 2)
+
+
+@lru_cache(maxsize=4096)
+def max_offset_difference(zone_a: str, zone_b: str, first: date, last: date) -> timedelta:
+    """The largest difference between two zones' UTC offsets on any day of the period."""
+    tz_a, tz_b = ZoneInfo(zone_a), ZoneInfo(zone_b)
+    largest = timedelta()
+    for day in days(first, last):
+        noon = datetime.combine(day, time(12), tzinfo=UTC)
+        offset_a = noon.astimezone(tz_a).utcoffset() or timedelta()
+        offset_b = noon.astimezone(tz_b).utcoffset() or timedelta()
+        largest = max(largest, abs(offset_a - offset_b))
+    return largest
+
+
+def shoring(
+    *,
+    client_country: str | None,
+    client_zone: str,
+    provider_country: str | None,
+    provider_zone: str,
+    first: date,
+    last: date,
+) -> str:
+    """`onshore` (same country), `nearshore` (UTC offsets within 3 hours all period) or
+    `offshore`."""
+    if client_country and client_country == provider_country:
+        return "onshore"
+    if max_offset_difference(client_zone, provider_zone, first, last) <= NEARSHORE_MAX_OFFSET:
+        return "nearshore"
+    return "offshore"

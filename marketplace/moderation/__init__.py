@@ -1,0 +1,1 @@
+"""Moderation: reports from users, and the queues admins work from."""

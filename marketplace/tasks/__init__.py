@@ -1,0 +1,1 @@
+"""Tasks: non-core work that clients post, with confidentiality-gated details."""

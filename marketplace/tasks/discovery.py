@@ -1,0 +1,204 @@
+"""Finding tasks: filters, full-text search, sorting and keyset pagination.
+
+Lists never carry confidential details. Pagination is by cursor (the sort key of
+the last item seen), so tasks published while a provider pages through the list
+neither push items onto the next page twice nor make any item skip a page.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from marketplace.accounts.models import Role, User
+from marketplace.catalog import services as catalog
+from marketplace.catalog.models import Skill
+from marketplace.database import is_postgresql
+from marketplace.errors import BusinessRuleViolation, Forbidden
+from marketplace.extensions import db
+from marketplace.matching import timezones
+from marketplace.pagination import CursorPage, decode_cursor, encode_cursor
+from marketplace.profiles import services as profiles
+from marketplace.profiles.models import ClientProfile, ProviderProfile
+from marketplace.tasks.models import Task, TaskLanguage, TaskSkill, TaskStatus
+
+# name -> (sort columns, descending); the id breaks ties so the order is total.
+SORTS: dict[str, tuple[tuple[Any, ...], bool]] = {
+    "newest": ((Task.opened_at, Task.id), True),
+    "budget_desc": ((Task.budget_max, Task.id), True),
+    "budget_asc": ((Task.budget_min, Task.id), False),
+    "deadline": ((Task.deadline, Task.id), False),
+    "mine": ((Task.created_at, Task.id), True),
+}
+SEARCH_VECTOR = "to_tsvector('english', title || ' ' || summary)"  # the GIN index's expression
+
+
+def _text_search(stmt: sa.Select[Task], query: str) -> sa.Select[Task]:
+    if is_postgresql():
+        return stmt.where(
+            sa.text(f"{SEARCH_VECTOR} @@ websearch_to_tsquery('english', :q)").bindparams(q=query)
+        )
+    # SQLite: every word must appear in the title or the summary.
+    for word in query.split()[:10]:
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            sa.or_(Task.title.ilike(pattern, escape="\\"), Task.summary.ilike(pattern, escape="\\"))
+        )
+    return stmt
+
+
+def _skills_filter(stmt: sa.Select[Task], slugs: list[str], match: str) -> sa.Select[Task]:
+    catalog.skills_by_slug(slugs)  # unknown slugs are a 422
+    wanted = (
+        sa.select(TaskSkill.task_id)
+        .join(Skill, Skill.id == TaskSkill.skill_id)
+        .where(Skill.slug.in_(slugs))
+    )
+    if match == "all":
+        wanted = wanted.group_by(TaskSkill.task_id).having(
+            sa.func.count(sa.distinct(Skill.slug)) == len(set(slugs))
+        )
+    return stmt.where(Task.id.in_(wanted))
+
+
+def _sql_filters(stmt: sa.Select[Task], f: dict[str, Any]) -> sa.Select[Task]:
+    if f.get("q"):
+        stmt = _text_search(stmt, f["q"])
+    if f.get("skills"):
+        stmt = _skills_filter(stmt, f["skills"], f["skills_match"])
+    if f.get("service_model"):
+        stmt = stmt.where(Task.service_model == f["service_model"])
+    if f.get("currency"):
+        stmt = stmt.where(Task.currency == f["currency"])
+        if "budget_min" in f:
+            stmt = stmt.where(Task.budget_max >= f["budget_min"])
+        if "budget_max" in f:
+            stmt = stmt.where(Task.budget_min <= f["budget_max"])
+    if f.get("language"):
+        stmt = stmt.where(
+            Task.id.in_(sa.select(TaskLanguage.task_id).where(TaskLanguage.code == f["language"]))
+        )
+    if "trial" in f:
+        stmt = stmt.where(Task.trial.is_(f["trial"]))
+    if f.get("posted_since"):
+        stmt = stmt.where(Task.opened_at >= f["posted_since"])
+    return stmt
+
+
+class _ProviderFit:
+    """Shoring and overlap of one provider against tasks, cached per client and period."""
+
+    def __init__(self, provider: ProviderProfile) -> None:
+        self.provider = provider
+        self.today = datetime.now(UTC).date()
+        self._cache: dict[tuple[Any, ...], tuple[str, float]] = {}
+
+    def of(self, task: Task) -> tuple[str, float]:
+        client: ClientProfile = task.client_profile
+        first, last = timezones.work_period(task.start_date, task.deadline, self.today)
+        key = (client.id, first, last)
+        if key not in self._cache:
+            shore = timezones.shoring(
+                client_country=client.country,
+                client_zone=client.timezone,
+                provider_country=self.provider.country,
+                provider_zone=self.provider.timezone,
+                first=first,
+                last=last,
+            )
+            overlap = timezones.average_overlap_hours(
+                client_zone=client.timezone,
+                client_hours=client.working_hours,
+                provider_zone=self.provider.timezone,
+                provider_hours=self.provider.working_hours,
+                first=first,
+                last=last,
+            )
+            self._cache[key] = (shore, overlap)
+        return self._cache[key]
+
+
+def search_tasks(*, user: User, filters: dict[str, Any]) -> CursorPage:
+    """Open tasks matching the filters (or, with `mine`, the client's own in any status)."""
+    page_size = min(
+        filters.get("page_size") or current_app.config["PAGE_SIZE_DEFAULT"],
+        current_app.config["PAGE_SIZE_MAX"],
+    )
+    if filters["mine"]:
+        if user.role != Role.CLIENT:
+            raise Forbidden("Only clients have tasks of their own.")
+        stmt = sa.select(Task).where(
+            Task.client_profile_id == profiles.acting_client_profile(user).id
+        )
+        if filters.get("status"):
+            stmt = stmt.where(Task.status == filters["status"])
+        columns, descending = SORTS["mine"]
+    else:
+        stmt = sa.select(Task).where(Task.status == TaskStatus.OPEN)
+        columns, descending = SORTS[filters["sort"]]
+    stmt = _sql_filters(stmt, filters)
+    order = [c.desc() if descending else c.asc() for c in columns]
+    after = decode_cursor(filters["cursor"], list(columns)) if filters.get("cursor") else None
+
+    fit_filters: dict[str, Any] = {
+        k: filters[k] for k in ("shoring", "min_overlap") if k in filters
+    }
+    if fit_filters:
+        return _search_with_fit(
+            user, stmt.order_by(*order), fit_filters, columns, descending, after, page_size
+        )
+
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    if after is not None:
+        key = sa.tuple_(*columns)
+        stmt = stmt.where(key < sa.tuple_(*after) if descending else key > sa.tuple_(*after))
+    items = list(db.session.scalars(stmt.order_by(*order).limit(page_size + 1)))
+    return _page(items, page_size, total, columns)
+
+
+def _page(items: list[Task], page_size: int, total: int, columns: tuple[Any, ...]) -> CursorPage:
+    more = len(items) > page_size
+    items = items[:page_size]
+    next_cursor = None
+    if more:
+        next_cursor = encode_cursor([getattr(items[-1], c.key) for c in columns])
+    return CursorPage(items=items, page_size=page_size, total=total, next_cursor=next_cursor)
+
+
+def _search_with_fit(
+    user: User,
+    stmt: sa.Select[Task],
+    fit_filters: dict[str, Any],
+    columns: tuple[Any, ...],
+    descending: bool,
+    after: list[Any] | None,
+    page_size: int,
+) -> CursorPage:
+    """Filters that need zone rules run in Python over the SQL-filtered tasks."""
+    if user.role != Role.PROVIDER:
+        raise BusinessRuleViolation(
+            "Shoring and overlap filters are relative to you as a provider.",
+            details={name: ["Only providers can use this filter."] for name in fit_filters},
+        )
+    fit = _ProviderFit(profiles.acting_provider_profile(user))
+    matching = []
+    for task in db.session.scalars(stmt):
+        shore, overlap = fit.of(task)
+        if fit_filters.get("shoring", shore) != shore:
+            continue
+        if overlap < fit_filters.get("min_overlap", 0):
+            continue
+        matching.append(task)
+    if after is not None:
+
+        def beyond(task: Task) -> bool:
+            key = tuple(getattr(task, c.key) for c in columns)
+            return key < tuple(after) if descending else key > tuple(after)
+
+        remaining = [t for t in matching if beyond(t)]
+    else:
+        remaining = matching
+    return _page(remaining[: page_size + 1], page_size, len(matching), columns)

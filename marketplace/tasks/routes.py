@@ -1,0 +1,178 @@
+"""Task endpoints: posting, lifecycle, confidentiality and discovery."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import request
+from flask_login import current_user, login_required
+
+from marketplace.api import Blueprint
+from marketplace.pagination import Page, PageArgsSchema, page_schema, paginate
+from marketplace.schemas import Redacted
+from marketplace.tasks import confidentiality, discovery, services
+from marketplace.tasks.models import Task, TermsAcceptance
+from marketplace.tasks.schemas import (
+    AcceptanceSchema,
+    AccessLogEntrySchema,
+    ConfidentialSchema,
+    OptionalReasonSchema,
+    OwnerTaskSchema,
+    PublishResultSchema,
+    PublishSchema,
+    TaskInputSchema,
+    TaskListSchema,
+    TaskQuerySchema,
+    TaskUpdateSchema,
+)
+
+blp = Blueprint(
+    "tasks",
+    __name__,
+    url_prefix="/api/v1/tasks",
+    description="Posting non-core work, and finding it",
+)
+
+OWNER_ONLY = frozenset(
+    set(OwnerTaskSchema().fields)
+    - {
+        "id",
+        "title",
+        "summary",
+        "confidentiality",
+        "service_model",
+        "tier",
+        "skills",
+        "budget",
+        "start_date",
+        "deadline",
+        "timezone_need",
+        "shoring",
+        "languages",
+        "positions",
+        "trial",
+        "status",
+        "client_timezone",
+        "client_country",
+        "confidentiality_terms",
+        "opened_at",
+        "expires_at",
+        "created_at",
+        "updated_at",
+    }
+)
+AccessLogPageSchema = page_schema(AccessLogEntrySchema, "AccessLogPage")
+
+
+@blp.post("")
+@login_required
+@blp.arguments(TaskInputSchema)
+@blp.response(201, OwnerTaskSchema)
+@blp.errors(400, 401, 403, 422)
+def create_task(data: dict[str, Any]) -> Task:
+    """Post a task as a draft, for the client you act for."""
+    return services.create_task(user=current_user, data=data)
+
+
+@blp.get("")
+@login_required
+@blp.arguments(TaskQuerySchema, location="query")
+@blp.response(200, TaskListSchema)
+@blp.errors(401, 403, 422)
+def list_tasks(filters: dict[str, Any]) -> Any:
+    """Find open tasks (filters, search, sorting, cursor pages), or your own with `mine=true`."""
+    return discovery.search_tasks(user=current_user, filters=filters)
+
+
+@blp.get("/<uuid:task_id>")
+@login_required
+@blp.response(200, OwnerTaskSchema)
+@blp.errors(401, 404)
+def get_task(task_id: uuid.UUID) -> Any:
+    """A task; its client and admins also see details, review state and history."""
+    task = services.get_task(user=current_user, task_id=task_id)
+    if current_user.is_admin or services.is_owner(current_user, task):
+        return task
+    return Redacted(task, OWNER_ONLY)
+
+
+@blp.patch("/<uuid:task_id>")
+@login_required
+@blp.arguments(TaskUpdateSchema)
+@blp.response(200, OwnerTaskSchema)
+@blp.errors(400, 401, 404, 409, 422)
+def update_task(changes: dict[str, Any], task_id: uuid.UUID) -> Task:
+    """Edit your task (draft, in review or open); changing confidential material needs
+    providers to accept the terms again."""
+    return services.update_task(user=current_user, task_id=task_id, changes=changes)
+
+
+@blp.delete("/<uuid:task_id>")
+@login_required
+@blp.response(204)
+@blp.errors(400, 401, 404, 409)
+def delete_task(task_id: uuid.UUID) -> None:
+    """Delete your draft."""
+    services.delete_task(user=current_user, task_id=task_id)
+
+
+@blp.post("/<uuid:task_id>/publish")
+@login_required
+@blp.arguments(PublishSchema)
+@blp.response(200, PublishResultSchema)
+@blp.errors(400, 401, 404, 409, 422)
+def publish_task(data: dict[str, Any], task_id: uuid.UUID) -> dict[str, Any]:
+    """Publish your draft: open at once, or to moderation for new clients and flagged text."""
+    task, notices = services.publish_task(user=current_user, task_id=task_id, **data)
+    return {"task": task, "notices": notices}
+
+
+@blp.post("/<uuid:task_id>/cancel")
+@login_required
+@blp.arguments(OptionalReasonSchema)
+@blp.response(200, OwnerTaskSchema)
+@blp.errors(400, 401, 404, 409, 422)
+def cancel_task(data: dict[str, Any], task_id: uuid.UUID) -> Task:
+    """Cancel your task."""
+    return services.cancel_task(user=current_user, task_id=task_id, reason=data["reason"])
+
+
+@blp.post("/<uuid:task_id>/confidentiality")
+@login_required
+@blp.response(201, AcceptanceSchema)
+@blp.errors(400, 401, 403, 404, 422)
+def accept_terms(task_id: uuid.UUID) -> TermsAcceptance:
+    """Accept the task's current confidentiality terms (for yourself or your firm)."""
+    return confidentiality.accept_terms(
+        user=current_user,
+        task_id=task_id,
+        ip_address=request.remote_addr,
+        user_agent=request.headers.get("User-Agent"),
+    )
+
+
+@blp.get("/<uuid:task_id>/confidential")
+@login_required
+@blp.response(200, ConfidentialSchema)
+@blp.errors(401, 404)
+def read_confidential(task_id: uuid.UUID) -> Task:
+    """The confidential details: for the client, admins and providers who accepted the
+    current terms. Every read is logged."""
+    return confidentiality.read_confidential(
+        user=current_user, task_id=task_id, ip_address=request.remote_addr
+    )
+
+
+@blp.get("/<uuid:task_id>/confidential/access-log")
+@login_required
+@blp.arguments(PageArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, AccessLogPageSchema)
+@blp.errors(401, 404, 422)
+def access_log(task_id: uuid.UUID, page: int, page_size: int | None) -> Page:
+    """Who read your task's confidential details, and when (newest first)."""
+    return paginate(
+        confidentiality.access_log(user=current_user, task_id=task_id),
+        page=page,
+        page_size=page_size,
+    )

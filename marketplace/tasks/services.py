@@ -1,0 +1,319 @@
+"""Posting tasks: drafts, edits, publishing (review routing), cancelling, moderation, expiry."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from marketplace.accounts.models import User
+from marketplace.catalog import services as catalog
+from marketplace.database import utcnow
+from marketplace.errors import BusinessRuleViolation, Forbidden, InvalidTransition, NotFound
+from marketplace.extensions import db
+from marketplace.jobs import outbox
+from marketplace.profiles import services as profiles
+from marketplace.profiles.models import ClientProfile
+from marketplace.tasks import terms
+from marketplace.tasks.models import Task, TaskLanguage, TaskSkill, TaskStatus, TaskTransition
+from marketplace.tasks.schemas import STRATEGIC_ADVICE, check_task_rules
+from marketplace.tasks.states import EDITABLE, TASK_STATES, VISIBLE_TO_ALL
+
+#: Fields whose change makes a new version of the confidentiality terms.
+CONFIDENTIAL_FIELDS = frozenset({"confidential_details", "attachments"})
+SIMPLE_FIELDS = frozenset(
+    {
+        "title",
+        "summary",
+        "confidential_details",
+        "confidentiality",
+        "service_model",
+        "tier",
+        "start_date",
+        "deadline",
+        "timezone_need",
+        "shoring",
+        "positions",
+        "trial",
+        "attachments",
+    }
+)
+
+
+def transition(task: Task, action: str, *, actor: User | None, reason: str | None = None) -> None:
+    """Apply a state-machine action to the task and record who did it, when and why."""
+    target = TASK_STATES.target(action, task.status)
+    task.transitions.append(
+        TaskTransition(
+            from_status=task.status,
+            to_status=target,
+            actor_id=actor.id if actor else None,
+            reason=reason,
+        )
+    )
+    task.status = target
+    if target == TaskStatus.OPEN and task.opened_at is None:
+        task.opened_at = utcnow()
+        task.expires_at = task.opened_at + timedelta(days=current_app.config["TASK_EXPIRY_DAYS"])
+
+
+def is_owner(user: User, task: Task) -> bool:
+    """Whether the user acts for the client that posted the task."""
+    if user.role != "client":
+        return False
+    return profiles.acting_client_profile(user).id == task.client_profile_id
+
+
+def get_task(*, user: User, task_id: uuid.UUID) -> Task:
+    """A task the user may see: its client and admins always; others once it is public."""
+    task = db.session.get(Task, task_id)
+    if task is None or not (task.status in VISIBLE_TO_ALL or user.is_admin or is_owner(user, task)):
+        raise NotFound("Task not found.")
+    return task
+
+
+def owned_task(*, user: User, task_id: uuid.UUID, lock: bool = False) -> Task:
+    """A task the user's client account posted; anyone else gets NotFound."""
+    stmt = sa.select(Task).where(Task.id == task_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    task = db.session.scalar(stmt)
+    if task is None or not is_owner(user, task):
+        raise NotFound("Task not found.")
+    return task
+
+
+def _apply(task: Task, data: dict[str, Any]) -> None:
+    for name in SIMPLE_FIELDS & data.keys():
+        setattr(task, name, data[name])
+    if "budget" in data:
+        budget = data["budget"]
+        task.budget_type, task.budget_min = budget["type"], budget["min"]
+        task.budget_max, task.currency = budget["max"], budget["currency"]
+    if "languages" in data:
+        task.language_rows = [TaskLanguage(code=code) for code in dict.fromkeys(data["languages"])]
+    if "skills" in data:
+        slugs = [item["slug"] for item in data["skills"]]
+        if len(slugs) != len(set(slugs)):
+            raise BusinessRuleViolation(
+                "A skill is listed twice.", details={"skills": ["Each skill may appear once."]}
+            )
+        known = catalog.skills_by_slug(slugs)
+        task.skills.clear()
+        db.session.flush()
+        task.skills.extend(
+            TaskSkill(skill=known[item["slug"]], min_level=item["min_level"])
+            for item in data["skills"]
+        )
+
+
+def create_task(*, user: User, data: dict[str, Any]) -> Task:
+    """Save a new task as a draft of the client the user acts for."""
+    if user.role != "client":
+        raise Forbidden("Only clients post tasks.")
+    client_profile = profiles.acting_client_profile(user)
+    task = Task(client_profile=client_profile, created_by=user, status=TaskStatus.DRAFT)
+    _apply(task, data)
+    task.terms_hash = terms.terms_hash(
+        confidential_details=task.confidential_details, attachments=task.attachments
+    )
+    task.transitions.append(
+        TaskTransition(from_status=None, to_status=TaskStatus.DRAFT, actor_id=user.id)
+    )
+    db.session.add(task)
+    db.session.commit()
+    return task
+
+
+def _as_input(task: Task) -> dict[str, Any]:
+    return {
+        "budget": {
+            "type": task.budget_type,
+            "min": task.budget_min,
+            "max": task.budget_max,
+            "currency": task.currency,
+        },
+        "start_date": task.start_date,
+        "deadline": task.deadline,
+        "trial": task.trial,
+    }
+
+
+def update_task(*, user: User, task_id: uuid.UUID, changes: dict[str, Any]) -> Task:
+    """Edit a draft, a task in review or an open task; re-check the whole task's rules."""
+    task = owned_task(user=user, task_id=task_id, lock=True)
+    if task.status not in EDITABLE:
+        raise InvalidTransition(
+            f"A {task.status.value} task can no longer be edited.",
+            details={"status": task.status.value, "action": "edit"},
+        )
+    merged = {**_as_input(task), **changes}
+    errors = check_task_rules(merged, changed=set(changes))
+    if errors:
+        raise BusinessRuleViolation("The task has invalid fields.", details=errors)
+    _apply(task, changes)
+    if CONFIDENTIAL_FIELDS & changes.keys():
+        new_hash = terms.terms_hash(
+            confidential_details=task.confidential_details, attachments=task.attachments
+        )
+        if new_hash != task.terms_hash:
+            task.terms_hash = new_hash
+            task.terms_version += 1
+    if task.status == TaskStatus.OPEN:
+        flagged = blocklist_hits(task)
+        if flagged:
+            task.review_reasons = [f"blocklist: {hit}" for hit in flagged]
+            transition(task, "flag_for_review", actor=user, reason="edited text needs review")
+    db.session.commit()
+    return task
+
+
+def delete_task(*, user: User, task_id: uuid.UUID) -> None:
+    """Delete a draft (anything else is cancelled, not deleted)."""
+    task = owned_task(user=user, task_id=task_id, lock=True)
+    if task.status != TaskStatus.DRAFT:
+        raise InvalidTransition(
+            "Only drafts can be deleted; cancel the task instead.",
+            details={"status": task.status.value, "action": "delete"},
+        )
+    db.session.delete(task)
+    db.session.commit()
+
+
+def blocklist_hits(task: Task) -> list[str]:
+    """The configured blocklist expressions the task's text matches."""
+    text = "\n".join([task.title, task.summary, task.confidential_details])
+    return [
+        pattern
+        for pattern in current_app.config["TASK_BLOCKLIST"]
+        if re.search(pattern, text, flags=re.IGNORECASE)
+    ]
+
+
+def _is_new_client(client_profile: ClientProfile) -> bool:
+    young = utcnow() - client_profile.created_at < timedelta(
+        days=current_app.config["NEW_CLIENT_DAYS"]
+    )
+    return young and not has_completed_contract(client_profile)
+
+
+def has_completed_contract(client_profile: ClientProfile) -> bool:
+    """Whether the client has completed a contract on the marketplace."""
+    # Contracts do not exist yet in this codebase (see the contracts area), so no client
+    # has completed one; the contracts area answers here once it lands.
+    return False
+
+
+def publish_task(
+    *, user: User, task_id: uuid.UUID, confirm_strategic: bool
+) -> tuple[Task, list[str]]:
+    """Publish a draft: open at once, or to review for new clients and flagged text."""
+    task = owned_task(user=user, task_id=task_id, lock=True)
+    TASK_STATES.target("publish", task.status)  # a clear 409 before any other check
+    notices = []
+    if task.tier == 1:
+        if not confirm_strategic:
+            raise BusinessRuleViolation(
+                "This is strategic (tier-1) work.",
+                details={"confirm_strategic": [STRATEGIC_ADVICE]},
+            )
+        notices.append(STRATEGIC_ADVICE)
+    errors = check_task_rules(_as_input(task), changed={"deadline"})
+    if errors:
+        raise BusinessRuleViolation("The task cannot be published as it is.", details=errors)
+    if (
+        task.timezone_need
+        and task.timezone_need["mode"] == "overlap"
+        and not (task.client_profile.working_hours)
+    ):
+        raise BusinessRuleViolation(
+            "An overlap need is measured against your working hours; set them first.",
+            details={
+                "timezone_need": ["Set working_hours in your client profile (PUT /clients/me)."]
+            },
+        )
+    reasons = [f"blocklist: {hit}" for hit in blocklist_hits(task)]
+    if _is_new_client(task.client_profile):
+        reasons.insert(0, "new_client")
+    if reasons:
+        task.review_reasons = reasons
+        transition(task, "submit_for_review", actor=user)
+        notices.append("Your task is waiting for a moderator's review before providers see it.")
+    else:
+        transition(task, "publish", actor=user)
+    db.session.commit()
+    return task, notices
+
+
+def cancel_task(*, user: User, task_id: uuid.UUID, reason: str | None) -> Task:
+    """The client withdraws the task."""
+    task = owned_task(user=user, task_id=task_id, lock=True)
+    transition(task, "cancel", actor=user, reason=reason)
+    db.session.commit()
+    return task
+
+
+def _locked(task_id: uuid.UUID) -> Task:
+    task = db.session.scalar(sa.select(Task).where(Task.id == task_id).with_for_update())
+    if task is None:
+        raise NotFound("Task not found.")
+    return task
+
+
+def _tell_client(task: Task, subject: str, body: str) -> None:
+    outbox.enqueue_email(to=task.created_by.email, subject=subject, body=body)
+
+
+def approve_task(*, admin: User, task_id: uuid.UUID) -> Task:
+    """A moderator lets a task under review go live."""
+    task = _locked(task_id)
+    transition(task, "approve", actor=admin)
+    _tell_client(
+        task,
+        f"Your task is live: {task.title}",
+        "A moderator approved your task; providers can now find it and bid.\n",
+    )
+    db.session.commit()
+    return task
+
+
+def reject_task(*, admin: User, task_id: uuid.UUID, reason: str) -> Task:
+    """A moderator rejects a task under review; the client is told why."""
+    task = _locked(task_id)
+    transition(task, "reject", actor=admin, reason=reason)
+    task.rejection_reason = reason
+    _tell_client(
+        task,
+        f"Your task was not approved: {task.title}",
+        f"A moderator did not approve your task.\n\nReason: {reason}\n",
+    )
+    db.session.commit()
+    return task
+
+
+def review_queue(*, status: TaskStatus) -> sa.Select[Task]:
+    """Tasks in a status for moderators, oldest first (the order they should be handled)."""
+    return sa.select(Task).where(Task.status == status).order_by(Task.updated_at, Task.id)
+
+
+def expire_due_tasks() -> int:
+    """Expire open tasks whose time is up; return how many."""
+    now = utcnow()
+    ids = db.session.scalars(
+        sa.select(Task.id).where(Task.status == TaskStatus.OPEN, Task.expires_at <= now)
+    ).all()
+    for task_id in ids:
+        task = _locked(task_id)
+        if task.status == TaskStatus.OPEN and task.expires_at and task.expires_at <= now:
+            transition(task, "expire", actor=None, reason="no award before the expiry date")
+            _tell_client(
+                task,
+                f"Your task expired: {task.title}",
+                "It was open for the configured time without being filled.\n",
+            )
+        db.session.commit()
+    return len(ids)
