@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from typing import Any
+
 import factory
 from argon2 import PasswordHasher
 from factory.alchemy import SQLAlchemyModelFactory
 
 from marketplace.accounts.models import Role, User
+from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.organizations.models import MemberRole, Membership, Organization, OrganizationKind
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
@@ -39,6 +43,9 @@ class ClientProfileFactory(BaseFactory):
         model = ClientProfile
 
     company_name = factory.Faker("company")
+    # An established client by default (publishes straight to open); tests of the
+    # new-client review set a recent date.
+    created_at = factory.LazyFunction(lambda: utcnow() - timedelta(days=60))
     country = factory.SelfAttribute("user.country")
     timezone = factory.SelfAttribute("user.timezone")
     working_hours = factory.LazyFunction(
@@ -101,3 +108,34 @@ class MembershipFactory(BaseFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(ProviderFactory)
     role = MemberRole.AGENT
+
+
+def task_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid `POST /tasks` body; keyword arguments replace fields."""
+    payload: dict[str, Any] = {
+        "title": "Tier-one support tickets for a Shopify store",
+        "summary": "Answer order-status and returns tickets in Gorgias, 200 a week.",
+        "confidential_details": "Macros live in the shared drive; refunds over $50 escalate.",
+        "confidentiality": "terms_required",
+        "service_model": "bpo",
+        "tier": 3,
+        "skills": [{"slug": "customer-support-tier1", "min_level": 3}],
+        "budget": {"type": "hourly", "min": 800, "max": 1500, "currency": "usd"},
+        "start_date": (date.today() + timedelta(days=7)).isoformat(),
+        "deadline": (date.today() + timedelta(days=90)).isoformat(),
+        "timezone_need": {"mode": "overlap", "hours": 3},
+        "shoring": "any",
+        "languages": ["en"],
+        "positions": 2,
+        "trial": False,
+        "attachments": [
+            {
+                "name": "sop.pdf",
+                "size": 120_000,
+                "content_type": "application/pdf",
+                "sha256": "a" * 64,
+            }
+        ],
+    }
+    payload.update(overrides)
+    return payload

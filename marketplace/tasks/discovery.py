@@ -154,7 +154,11 @@ def search_tasks(*, user: User, filters: dict[str, Any]) -> CursorPage:
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
     if after is not None:
         key = sa.tuple_(*columns)
-        stmt = stmt.where(key < sa.tuple_(*after) if descending else key > sa.tuple_(*after))
+        # Bind the cursor with the columns' own types, so values compare as stored.
+        bound = sa.tuple_(
+            *[sa.literal(v, type_=c.type) for v, c in zip(after, columns, strict=True)]
+        )
+        stmt = stmt.where(key < bound if descending else key > bound)
     items = list(db.session.scalars(stmt.order_by(*order).limit(page_size + 1)))
     return _page(items, page_size, total, columns)
 

@@ -186,7 +186,9 @@ class TaskTransition(IdMixin, Model):
     task_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("tasks.id", ondelete="CASCADE"), index=True
     )
-    from_status: Mapped[TaskStatus | None] = mapped_column(enum_type(TaskStatus, name="from_status"))
+    from_status: Mapped[TaskStatus | None] = mapped_column(
+        enum_type(TaskStatus, name="from_status")
+    )
     to_status: Mapped[TaskStatus] = mapped_column(enum_type(TaskStatus, name="to_status"))
     actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
     reason: Mapped[str | None] = mapped_column(sa.Text)

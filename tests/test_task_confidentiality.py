@@ -1,0 +1,174 @@
+"""Confidential details: gated by accepted terms, versioned, and every read logged."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from marketplace.extensions import db
+from marketplace.organizations.models import MemberRole, OrganizationKind
+from marketplace.profiles.models import ServiceModel
+from marketplace.tasks.models import ConfidentialAccess, TermsAcceptance
+from tests.factories import (
+    AdminFactory,
+    ClientFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    ProviderFactory,
+    ProviderProfileFactory,
+    task_payload,
+)
+
+
+def _open_task(api, **overrides):
+    task = api.post("tasks", json=task_payload(**overrides)).get_json()
+    return api.post(f"tasks/{task['id']}/publish", json={}).get_json()["task"]
+
+
+def test_provider_sees_only_the_public_part_until_accepting(login):
+    client_api = login(ClientFactory())
+    task = _open_task(client_api)
+    provider = ProviderFactory()
+    api = login(provider)
+
+    public = api.get(f"tasks/{task['id']}").get_json()
+    assert "confidential_details" not in public and "attachments" not in public
+    assert public["confidentiality_terms"]["hash"] == task["confidentiality_terms"]["hash"]
+    assert "Confidentiality terms" in public["confidentiality_terms"]["text"]
+    response = api.get(f"tasks/{task['id']}/confidential")
+    assert response.status_code == 404
+
+    response = api.post(
+        f"tasks/{task['id']}/confidentiality",
+        headers={"User-Agent": "pytest-browser"},
+        environ_base={"REMOTE_ADDR": "203.0.113.7"},
+    )
+    assert response.status_code == 201
+    acceptance = db.session.scalar(sa.select(TermsAcceptance))
+    assert (acceptance.user_id, acceptance.ip_address, acceptance.user_agent) == (
+        provider.id,
+        "203.0.113.7",
+        "pytest-browser",
+    )
+    assert acceptance.terms_hash == task["confidentiality_terms"]["hash"]
+    assert acceptance.terms_version == 1
+
+    response = api.get(f"tasks/{task['id']}/confidential")
+    assert response.status_code == 200
+    assert response.get_json()["confidential_details"].startswith("Macros")
+    assert response.get_json()["attachments"][0]["sha256"] == "a" * 64
+
+
+def test_every_read_is_logged_and_only_the_client_reads_the_log(login):
+    client_api = login(ClientFactory())
+    task = _open_task(client_api)
+    provider = ProviderFactory()
+    api = login(provider)
+    api.post(f"tasks/{task['id']}/confidentiality")
+    api.get(f"tasks/{task['id']}/confidential", environ_base={"REMOTE_ADDR": "198.51.100.4"})
+    api.get(f"tasks/{task['id']}/confidential")
+
+    log = client_api.get(f"tasks/{task['id']}/confidential/access-log").get_json()
+
+    assert log["total"] == 2
+    assert {entry["user_id"] for entry in log["items"]} == {str(provider.id)}
+    assert "198.51.100.4" in {entry["ip_address"] for entry in log["items"]}
+    assert log["items"][0]["user_name"] == provider.name
+    assert api.get(f"tasks/{task['id']}/confidential/access-log").status_code == 404
+    assert (
+        login(ClientFactory()).get(f"tasks/{task['id']}/confidential/access-log").status_code == 404
+    )
+    assert (
+        login(AdminFactory()).get(f"tasks/{task['id']}/confidential/access-log").status_code == 200
+    )
+
+
+def test_changing_confidential_material_needs_a_new_acceptance(login):
+    client_api = login(ClientFactory())
+    task = _open_task(client_api)
+    api = login(ProviderFactory())
+    api.post(f"tasks/{task['id']}/confidentiality")
+    assert api.get(f"tasks/{task['id']}/confidential").status_code == 200
+
+    edited = client_api.patch(
+        f"tasks/{task['id']}", json={"title": "Same task, new title"}
+    ).get_json()
+    assert edited["confidentiality_terms"]["version"] == 1
+    assert api.get(f"tasks/{task['id']}/confidential").status_code == 200
+
+    edited = client_api.patch(
+        f"tasks/{task['id']}", json={"confidential_details": "New SOP: refunds over $20."}
+    ).get_json()
+    assert edited["confidentiality_terms"]["version"] == 2
+    assert edited["confidentiality_terms"]["hash"] != task["confidentiality_terms"]["hash"]
+    assert api.get(f"tasks/{task['id']}/confidential").status_code == 404
+
+    response = api.post(f"tasks/{task['id']}/confidentiality")
+    assert response.get_json()["terms_version"] == 2
+    body = api.get(f"tasks/{task['id']}/confidential").get_json()
+    assert body["confidential_details"] == "New SOP: refunds over $20."
+
+
+def test_accepting_twice_records_one_acceptance(login):
+    task = _open_task(login(ClientFactory()))
+    api = login(ProviderFactory())
+    first = api.post(f"tasks/{task['id']}/confidentiality").get_json()
+    second = api.post(f"tasks/{task['id']}/confidentiality").get_json()
+    assert first["id"] == second["id"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(TermsAcceptance)) == 1
+
+
+def test_a_firm_accepts_once_for_all_its_members(login):
+    task = _open_task(login(ClientFactory()))
+    firm = OrganizationFactory(kind=OrganizationKind.PROVIDER)
+    ProviderProfileFactory(
+        organization=firm,
+        user=None,
+        service_model=ServiceModel.BPO,
+        country="PH",
+        timezone="Asia/Manila",
+    )
+    manager = MembershipFactory(organization=firm, role=MemberRole.MANAGER).user
+    agent = MembershipFactory(organization=firm, role=MemberRole.AGENT).user
+
+    login(manager).post(f"tasks/{task['id']}/confidentiality")
+
+    assert login(agent).get(f"tasks/{task['id']}/confidential").status_code == 200
+    assert login(ProviderFactory()).get(f"tasks/{task['id']}/confidential").status_code == 404
+
+
+def test_who_else_may_not_read_or_accept(login):
+    task = _open_task(login(ClientFactory()))
+    other_client = login(ClientFactory())
+    assert other_client.get(f"tasks/{task['id']}/confidential").status_code == 404
+    assert other_client.post(f"tasks/{task['id']}/confidentiality").status_code == 403
+    draft = login(ClientFactory()).post("tasks", json=task_payload()).get_json()
+    provider = login(ProviderFactory())
+    assert provider.post(f"tasks/{draft['id']}/confidentiality").status_code == 404
+    assert provider.get(f"tasks/{draft['id']}/confidential").status_code == 404
+
+
+def test_owner_and_admin_read_and_are_logged_too(login):
+    client_api = login(ClientFactory())
+    task = _open_task(client_api)
+    assert client_api.get(f"tasks/{task['id']}/confidential").status_code == 200
+    assert login(AdminFactory()).get(f"tasks/{task['id']}/confidential").status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ConfidentialAccess)) == 2
+
+
+def test_public_tasks_show_details_to_any_provider_and_log_it(login):
+    task = _open_task(login(ClientFactory()), confidentiality="public")
+    assert task["confidentiality_terms"] is None
+    api = login(ProviderFactory())
+    assert api.get(f"tasks/{task['id']}/confidential").status_code == 200
+    assert api.post(f"tasks/{task['id']}/confidentiality").status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ConfidentialAccess)) == 1
+
+
+def test_lists_never_carry_confidential_details(login):
+    client_api = login(ClientFactory())
+    _open_task(client_api)
+    provider_api = login(ProviderFactory())
+    for api, path in [(provider_api, "tasks"), (client_api, "tasks?mine=true")]:
+        items = api.get(path).get_json()["items"]
+        assert items
+        assert all("confidential_details" not in t and "attachments" not in t for t in items)
