@@ -255,7 +255,8 @@ def test_postgresql_full_text_search_stems_and_uses_the_gin_index(market):
         plan = "\n".join(
             conn.execute(
                 sa.text(
-                    "EXPLAIN SELECT id FROM tasks WHERE to_tsvector('english', title || ' ' || summary)"
+                    "EXPLAIN SELECT id FROM tasks WHERE "
+                    "to_tsvector('english', title || ' ' || summary)"
                     " @@ websearch_to_tsquery('english', 'invoice')"
                 )
             ).scalars()
