@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Flask
 
-from marketplace import demo
 from marketplace.accounts.models import User
+from marketplace.demo import data
 from marketplace.extensions import db
 from marketplace.organizations.models import Organization
 from marketplace.profiles.models import ProviderProfile
@@ -32,15 +32,16 @@ def _filled_provider_profiles() -> list[ProviderProfile]:
 def test_seed_demo_is_idempotent_and_prints_the_logins(app, api):
     first = _seed(app)
 
-    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 13
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 14  # with the admin
+    assert f"admin@{data.DOMAIN}" in first
     assert db.session.scalar(sa.select(sa.func.count(Organization.id))) == 3
     filled = _filled_provider_profiles()
     assert len(filled) == 6  # four VAs and two firms
     assert {p.service_model.value for p in filled} == {"va", "bpo", "kpo"}
     assert len({p.timezone for p in filled}) >= 5
-    for entry in demo.CLIENTS + demo.ASSISTANTS + demo.FIRMS:
+    for entry in data.CLIENTS + data.ASSISTANTS + data.FIRMS:
         for local, *_ in [entry["who"], *entry.get("members", [])]:
-            assert f"{local}@{demo.DOMAIN}" in first
+            assert f"{local}@{data.DOMAIN}" in first
     counts = _row_counts()
 
     second = _seed(app)
@@ -49,7 +50,7 @@ def test_seed_demo_is_idempotent_and_prints_the_logins(app, api):
     assert _row_counts() == counts
     assert second.splitlines()[1:] == first.splitlines()[1:]  # the same table of logins
 
-    login = {"email": f"maria.va@{demo.DOMAIN}", "password": demo.PASSWORD}
+    login = {"email": f"maria.va@{data.DOMAIN}", "password": data.PASSWORD}
     response = api.post("auth/login", json=login)
     assert response.status_code == 200, response.get_json()
     profile = api.get("providers/me").get_json()
@@ -57,10 +58,28 @@ def test_seed_demo_is_idempotent_and_prints_the_logins(app, api):
     assert profile["hourly_rate"] == {"amount": 1200, "currency": "usd"}
 
     # A BPO agent acts for the firm's profile.
-    login = {"email": f"paolo.bpo@{demo.DOMAIN}", "password": demo.PASSWORD}
+    login = {"email": f"paolo.bpo@{data.DOMAIN}", "password": data.PASSWORD}
     assert api.post("auth/login", json=login).status_code == 200
     profile = api.get("providers/me").get_json()
     assert profile["kind"] == "firm"
     assert profile["service_model"] == "bpo"
     assert profile["timezone"] == "Asia/Manila"
     assert "customer-support-tier1" in {skill["slug"] for skill in profile["skills"]}
+
+
+def test_demo_has_open_tasks_of_every_service_model_some_confidential(app, api):
+    _seed(app)
+
+    login = {"email": f"paolo.bpo@{data.DOMAIN}", "password": data.PASSWORD}
+    assert api.post("auth/login", json=login).status_code == 200
+    tasks = api.get("tasks?page_size=100").get_json()["items"]
+
+    assert len(tasks) == len(data.TASKS)
+    assert {t["status"] for t in tasks} == {"open"}
+    assert {t["service_model"] for t in tasks} == {"va", "bpo", "ito", "kpo"}
+    confidential = [t for t in tasks if t["confidentiality"] == "terms_required"]
+    assert confidential
+    task_id = confidential[0]["id"]
+    assert api.get(f"tasks/{task_id}/confidential").status_code == 404
+    assert api.post(f"tasks/{task_id}/confidentiality").status_code == 201
+    assert api.get(f"tasks/{task_id}/confidential").get_json()["confidential_details"]

@@ -1,26 +1,13 @@
-"""Demo data for `make run`: clients, VAs and provider firms across time zones."""
+"""The demo marketplace: people, firms and tasks across time zones (plain data)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import click
-from flask import Flask
-
-from marketplace.accounts import services as accounts
-from marketplace.accounts.models import Role, User
-from marketplace.errors import DomainError
-from marketplace.organizations import services as organizations
-from marketplace.organizations.models import MemberRole
-from marketplace.profiles import services as profiles
-from marketplace.profiles.schemas import ClientProfileUpdateSchema, ProviderProfileUpdateSchema
-from marketplace.schemas import BaseSchema
-
 PASSWORD = "demo-password-2026"
 # Not `.test`: the e-mail validator refuses special-use domains. `.example` is reserved too.
 DOMAIN = "demo.marketplace.example"
-
-Login = tuple[str, str, str]  # e-mail, role, who they are
+ADMIN = ("admin", "Marketplace Admin", "Moderator: review queue, reports, suspensions")
 
 
 def _weekdays(*shifts: tuple[str, str]) -> dict[str, list[list[str]]]:
@@ -170,84 +157,118 @@ FIRMS: list[dict[str, Any]] = [
 ]
 
 
-def seed_demo() -> tuple[int, list[Login]]:
-    """Create whatever demo data is missing; return the number of new accounts and all logins."""
-    schemas: dict[Role, BaseSchema] = {
-        Role.CLIENT: ClientProfileUpdateSchema(),
-        Role.PROVIDER: ProviderProfileUpdateSchema(),
-    }
-    entries = [(e, Role.CLIENT) for e in CLIENTS] + [(e, Role.PROVIDER) for e in ASSISTANTS + FIRMS]
-    # Check every profile as the API would, before anything is written.
-    changes = [
-        schemas[role].load({"timezone": e["where"][0], "country": e["where"][1], **e["profile"]})
-        for e, role in entries
-    ]
-    new, logins = 0, []
-    for (entry, role), profile_changes in zip(entries, changes, strict=True):
-        people = [(*entry["who"], "owner"), *entry.get("members", [])]
-        users = []
-        for local, name, about, _ in people:
-            user, created = _account(f"{local}@{DOMAIN}", name, role, entry["where"])
-            new += created
-            users.append(user)
-            logins.append((user.email, role.value, about))
-        if "organization" in entry:
-            _organize(entry, users, [member_role for *_, member_role in people])
-        _fill_profile(users[0], role, profile_changes)
-    return new, logins
+def _confidential(text: str) -> dict[str, Any]:
+    return {"confidentiality": "terms_required", "confidential_details": text}
 
 
-def _account(email: str, name: str, role: Role, where: tuple[str, str]) -> tuple[User, bool]:
-    user = accounts.find_user_by_email(email)
-    if user is not None:
-        return user, False
-    timezone, country = where
-    user = accounts.sign_up(
-        email=email, password=PASSWORD, name=name, role=role, timezone=timezone, country=country
-    )
-    return user, True
-
-
-def _organize(entry: dict[str, Any], users: list[User], roles: list[str]) -> None:
-    owner = users[0]
-    if organizations.membership_of(owner) is None:
-        model = entry["profile"].get("service_model")
-        organizations.create_organization(
-            user=owner, name=entry["organization"], service_model=model
-        )
-    membership = organizations.membership_of(owner)
-    assert membership is not None
-    for user, role in zip(users[1:], roles[1:], strict=True):
-        if organizations.membership_of(user) is None:
-            organizations.add_member(
-                actor=owner,
-                organization_id=membership.organization_id,
-                email=user.email,
-                role=MemberRole(role),
-            )
-
-
-def _fill_profile(owner: User, role: Role, changes: dict[str, Any]) -> None:
-    # A profile with no working hours was never filled in; one that has them is left alone.
-    if role == Role.CLIENT:
-        if not profiles.acting_client_profile(owner).working_hours:
-            profiles.update_client_profile(user=owner, changes=changes)
-    elif not profiles.acting_provider_profile(owner).working_hours:
-        profiles.update_provider_profile(user=owner, changes=changes)
-
-
-def register_commands(app: Flask) -> None:
-    """Add `seed-demo`."""
-
-    @app.cli.command("seed-demo")
-    def seed_demo_command() -> None:
-        """Create the demo clients, VAs and firms (idempotent) and print their logins."""
-        try:
-            new, logins = seed_demo()
-        except DomainError as exc:
-            raise click.ClickException(f"{exc.message} {exc.details}") from None
-        click.echo(f"Demo data ready ({new} new accounts). Password for every login: {PASSWORD}")
-        rows = [("E-MAIL", "ROLE", "WHO"), *logins]
-        width = max(len(email) for email, _, _ in rows)
-        for email, role, about in rows:
-            click.echo(f"{email:<{width}}  {role:<8}  {about}")
+# Open tasks of every service model, posted by the demo clients (by e-mail local part);
+# deadlines are days from the day the demo is loaded.
+TASKS: list[tuple[str, dict[str, Any], int]] = [
+    (
+        "ana.client",
+        {
+            "title": "Night-shift inbox and order triage for a Shopify store",
+            "summary": "Sort the support inbox, tag orders that need action and draft replies "
+            "from our templates while the New York team sleeps.",
+            "service_model": "va",
+            "tier": 3,
+            "skills": [
+                {"slug": "inbox-management", "min_level": 3},
+                {"slug": "order-tracking", "min_level": 3},
+            ],
+            "budget": {"type": "hourly", "min": 1000, "max": 1600, "currency": "usd"},
+            "timezone_need": {
+                "mode": "coverage",
+                "window": {d: [["22:00", "06:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+            },
+            "shoring": "offshore",
+            "languages": ["en"],
+            **_confidential(
+                "Gorgias macros and the refund policy are in the shared drive; "
+                "refunds over $50 go to Ana."
+            ),
+        },
+        60,
+    ),
+    (
+        "ana.client",
+        {
+            "title": "Tier-one support tickets, 300 a week",
+            "summary": "A BPO team to answer order-status, returns and shipping tickets "
+            "under our playbook, with weekly quality reviews.",
+            "service_model": "bpo",
+            "tier": 3,
+            "positions": 2,
+            "skills": [
+                {"slug": "customer-support-tier1", "min_level": 4},
+                {"slug": "returns-processing", "min_level": 3},
+            ],
+            "budget": {"type": "hourly", "min": 800, "max": 1400, "currency": "usd"},
+            "timezone_need": {"mode": "overlap", "hours": 2},
+            "shoring": "any",
+            "languages": ["en", "es"],
+            **_confidential("Customer data stays in Gorgias; no exports. SOP v3 attached."),
+            "attachments": [
+                {
+                    "name": "support-sop-v3.pdf",
+                    "size": 482113,
+                    "content_type": "application/pdf",
+                    "sha256": "3" * 64,
+                }
+            ],
+        },
+        90,
+    ),
+    (
+        "ana.client",
+        {
+            "title": "Monthly bookkeeping pilot",
+            "summary": "Reconcile one month of bank feeds and invoices in Xero as a paid trial "
+            "before a longer engagement.",
+            "service_model": "va",
+            "tier": 3,
+            "trial": True,
+            "skills": [{"slug": "bookkeeping", "min_level": 4}],
+            "budget": {"type": "fixed", "min": 20000, "max": 40000, "currency": "usd"},
+            "shoring": "any",
+            "languages": ["en"],
+        },
+        30,
+    ),
+    (
+        "oliver.client",
+        {
+            "title": "IT helpdesk for a 25-person agency",
+            "summary": "First-line helpdesk for laptops, Google Workspace and Slack, "
+            "in UK office hours.",
+            "service_model": "ito",
+            "tier": 2,
+            "skills": [{"slug": "it-helpdesk", "min_level": 3}],
+            "budget": {"type": "hourly", "min": 2000, "max": 3500, "currency": "gbp"},
+            "timezone_need": {"mode": "overlap", "hours": 6},
+            "shoring": "nearshore",
+            "languages": ["en"],
+            **_confidential("Admin access is granted per ticket through our password manager."),
+        },
+        120,
+    ),
+    (
+        "oliver.client",
+        {
+            "title": "Competitor pricing and market research",
+            "summary": "Research and compare the pricing of twelve competing agencies and "
+            "summarise it in a short report.",
+            "service_model": "kpo",
+            "tier": 2,
+            "skills": [
+                {"slug": "market-research", "min_level": 4},
+                {"slug": "financial-analysis", "min_level": 3},
+            ],
+            "budget": {"type": "fixed", "min": 150000, "max": 250000, "currency": "gbp"},
+            "shoring": "any",
+            "languages": ["en"],
+            **_confidential("Our current rate card and win/loss notes are in the data room."),
+        },
+        45,
+    ),
+]

@@ -1,0 +1,150 @@
+"""Demo data for `make run`: clients, VAs and provider firms across time zones."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+
+from marketplace.accounts import services as accounts
+from marketplace.accounts.models import Role, User
+from marketplace.demo.data import ADMIN, ASSISTANTS, CLIENTS, DOMAIN, FIRMS, PASSWORD, TASKS
+from marketplace.errors import DomainError
+from marketplace.extensions import db
+from marketplace.organizations import services as organizations
+from marketplace.organizations.models import MemberRole
+from marketplace.profiles import services as profiles
+from marketplace.profiles.schemas import ClientProfileUpdateSchema, ProviderProfileUpdateSchema
+from marketplace.schemas import BaseSchema
+from marketplace.tasks import services as tasks
+from marketplace.tasks.models import Task, TaskStatus
+from marketplace.tasks.schemas import TaskInputSchema
+
+Login = tuple[str, str, str]  # e-mail, role, who they are
+
+
+def seed_demo() -> tuple[int, list[Login]]:
+    """Create whatever demo data is missing; return the number of new accounts and all logins."""
+    schemas: dict[Role, BaseSchema] = {
+        Role.CLIENT: ClientProfileUpdateSchema(),
+        Role.PROVIDER: ProviderProfileUpdateSchema(),
+    }
+    entries = [(e, Role.CLIENT) for e in CLIENTS] + [(e, Role.PROVIDER) for e in ASSISTANTS + FIRMS]
+    # Check every profile as the API would, before anything is written.
+    changes = [
+        schemas[role].load({"timezone": e["where"][0], "country": e["where"][1], **e["profile"]})
+        for e, role in entries
+    ]
+    new, logins = 0, []
+    for (entry, role), profile_changes in zip(entries, changes, strict=True):
+        people = [(*entry["who"], "owner"), *entry.get("members", [])]
+        users = []
+        for local, name, about, _ in people:
+            user, created = _account(f"{local}@{DOMAIN}", name, role, entry["where"])
+            new += created
+            users.append(user)
+            logins.append((user.email, role.value, about))
+        if "organization" in entry:
+            _organize(entry, users, [member_role for *_, member_role in people])
+        _fill_profile(users[0], role, profile_changes)
+    return new, logins
+
+
+def _account(email: str, name: str, role: Role, where: tuple[str, str]) -> tuple[User, bool]:
+    user = accounts.find_user_by_email(email)
+    if user is not None:
+        return user, False
+    timezone, country = where
+    user = accounts.sign_up(
+        email=email, password=PASSWORD, name=name, role=role, timezone=timezone, country=country
+    )
+    return user, True
+
+
+def _organize(entry: dict[str, Any], users: list[User], roles: list[str]) -> None:
+    owner = users[0]
+    if organizations.membership_of(owner) is None:
+        model = entry["profile"].get("service_model")
+        organizations.create_organization(
+            user=owner, name=entry["organization"], service_model=model
+        )
+    membership = organizations.membership_of(owner)
+    assert membership is not None
+    for user, role in zip(users[1:], roles[1:], strict=True):
+        if organizations.membership_of(user) is None:
+            organizations.add_member(
+                actor=owner,
+                organization_id=membership.organization_id,
+                email=user.email,
+                role=MemberRole(role),
+            )
+
+
+def _fill_profile(owner: User, role: Role, changes: dict[str, Any]) -> None:
+    # A profile with no working hours was never filled in; one that has them is left alone.
+    if role == Role.CLIENT:
+        if not profiles.acting_client_profile(owner).working_hours:
+            profiles.update_client_profile(user=owner, changes=changes)
+    elif not profiles.acting_provider_profile(owner).working_hours:
+        profiles.update_provider_profile(user=owner, changes=changes)
+
+
+def seed_admin() -> tuple[User, bool]:
+    """The demo moderator (made the way `create-admin` makes admins)."""
+    email = f"{ADMIN[0]}@{DOMAIN}"
+    user = accounts.find_user_by_email(email)
+    if user is not None:
+        return user, False
+    return accounts.create_admin(email=email, password=PASSWORD, name=ADMIN[1]), True
+
+
+def seed_tasks(admin: User) -> int:
+    """Post and publish the demo tasks that are missing; approve those sent to review."""
+    schema = TaskInputSchema()
+    created = 0
+    for local, fields, days in TASKS:
+        client = accounts.find_user_by_email(f"{local}@{DOMAIN}")
+        assert client is not None, f"seed the people before the tasks ({local})"
+        profile = profiles.acting_client_profile(client)
+        if (
+            db.session.scalar(
+                sa.select(Task.id).where(
+                    Task.client_profile_id == profile.id, Task.title == fields["title"]
+                )
+            )
+            is not None
+        ):
+            continue
+        deadline = date.today() + timedelta(days=days)
+        data = schema.load({**fields, "deadline": deadline.isoformat()})
+        task = tasks.create_task(user=client, data=data)
+        task, _ = tasks.publish_task(user=client, task_id=task.id, confirm_strategic=True)
+        if task.status == TaskStatus.PENDING_REVIEW:  # demo clients are new: a moderator approves
+            tasks.approve_task(admin=admin, task_id=task.id)
+        created += 1
+    return created
+
+
+def register_commands(app: Flask) -> None:
+    """Add `seed-demo`."""
+
+    @app.cli.command("seed-demo")
+    def seed_demo_command() -> None:
+        """Create the demo clients, VAs and firms (idempotent) and print their logins."""
+        try:
+            new, logins = seed_demo()
+            admin, admin_new = seed_admin()
+            new_tasks = seed_tasks(admin)
+        except DomainError as exc:
+            raise click.ClickException(f"{exc.message} {exc.details}") from None
+        click.echo(
+            f"Demo data ready ({new + admin_new} new accounts, {new_tasks} new tasks). "
+            f"Password for every login: {PASSWORD}"
+        )
+        rows = [("E-MAIL", "ROLE", "WHO"), (admin.email, "admin", ADMIN[2]), *logins]
+        width = max(len(email) for email, _, _ in rows)
+        for email, role, about in rows:
+            click.echo(f"{email:<{width}}  {role:<8}  {about}")
