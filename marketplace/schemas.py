@@ -66,6 +66,16 @@ def validate_currency(value: str) -> None:
         raise ma.ValidationError(f"Unsupported currency; use one of {', '.join(supported)}.")
 
 
+class CurrencyField(ma.fields.String):
+    """A lower-case ISO 4217 code the marketplace settles in."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        from marketplace.config import Config
+
+        kwargs.setdefault("metadata", {"enum": list(Config.SUPPORTED_CURRENCIES)})
+        super().__init__(validate=validate_currency, **kwargs)
+
+
 class TimezoneField(ma.fields.String):
     """An IANA time-zone name."""
 
@@ -82,13 +92,20 @@ class CountryField(ma.fields.String):
         super().__init__(validate=validate_country, **kwargs)
 
 
+def require_some_field(data: Any) -> Any:
+    """An update must change something: an empty body is a 422, not a silent success."""
+    if isinstance(data, dict) and not data:
+        raise ma.ValidationError("Send at least one field to change.")
+    return data
+
+
 class MoneySchema(BaseSchema):
     """`{"amount": 12500, "currency": "usd"}`: integer minor units and a currency."""
 
     amount = ma.fields.Integer(
         required=True, validate=ma.validate.Range(min=1, max=10**12), strict=True
     )
-    currency = ma.fields.String(required=True, validate=validate_currency)
+    currency = CurrencyField(required=True)
 
 
 class Redacted:

@@ -32,8 +32,7 @@ def test_api_docs_render_every_area_offline(live_server):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--headless", "--disable-gpu",
-                  "--disable-background-networking"],
+            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
         )
         try:
             page = browser.new_page()

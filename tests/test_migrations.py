@@ -25,8 +25,10 @@ def test_upgraded_database_matches_the_models(app):
     with db.engine.connect() as conn:
         context = MigrationContext.configure(
             conn,
-            opts={"compare_type": True,
-                  "include_object": lambda obj, name, type_, *_: name != "ix_tasks_fts"},
+            opts={
+                "compare_type": True,
+                "include_object": lambda obj, name, type_, *_: name != "ix_tasks_fts",
+            },
         )
         diff = compare_metadata(context, db.metadata)
     assert diff == []

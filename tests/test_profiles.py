@@ -82,6 +82,9 @@ def test_provider_edits_own_profile(login):
         ({"service_model": "bpo"}, "service_model"),
         ({"payouts_enabled": True}, "payouts_enabled"),
         ({"favourite_colour": "teal"}, "favourite_colour"),
+        ({"skills": [{"level": 1, "years": 0}]}, "skills"),
+        ({"hourly_rate": {"amount": 5}}, "hourly_rate"),
+        ({"hourly_rate": {}}, "hourly_rate"),
     ],
 )
 def test_bad_provider_fields_get_a_422_and_change_nothing(login, change, field):
@@ -200,3 +203,8 @@ def test_firm_agent_reads_but_cannot_edit_the_firm_profile(login):
     assert response.status_code == 403
     db.session.expire_all()
     assert api.get("providers/me").get_json()["headline"] == "Firm"
+
+
+def test_an_empty_update_is_a_422(login):
+    assert login(ProviderFactory()).put("providers/me", json={}).status_code == 422
+    assert login(ClientFactory()).put("clients/me", json={}).status_code == 422

@@ -137,6 +137,18 @@ def test_each_bad_field_is_a_422(login, overrides, field):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Task)) == 0
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"budget": {"min": 5}}, {"skills": [{"min_level": 2}]}, {"attachments": [{"name": "x"}]}],
+)
+def test_a_patch_gives_each_field_whole(login, changes):
+    api = login(ClientFactory())
+    task = _post(api)
+    response = api.patch(f"tasks/{task['id']}", json=changes)
+    assert response.status_code == 422
+    assert api.get(f"tasks/{task['id']}").get_json()["budget"] == task["budget"]
+
+
 def test_trial_within_the_cap_is_fine(login):
     task = _post(
         login(ClientFactory()),

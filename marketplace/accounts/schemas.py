@@ -21,12 +21,9 @@ class SignupSchema(BaseSchema):
         required=True, load_only=True, validate=ma.validate.Length(max=1024)
     )
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
-    role = ma.fields.Enum(
-        Role,
-        by_value=True,
-        required=True,
-        validate=ma.validate.OneOf([Role.CLIENT, Role.PROVIDER]),
-        metadata={"enum": ["client", "provider"]},
+    # A plain string, so the spec lists only the roles one can sign up as (not admin).
+    role = ma.fields.String(
+        required=True, validate=ma.validate.OneOf([Role.CLIENT.value, Role.PROVIDER.value])
     )
     timezone = TimezoneField(load_default="UTC")
     country = CountryField(load_default=None, allow_none=True)

@@ -96,6 +96,7 @@ def sign_up(
     """Register a client or provider, create their profile and queue a welcome e-mail."""
     from marketplace.profiles import services as profiles
 
+    role = Role(role)
     if role not in (Role.CLIENT, Role.PROVIDER):
         raise BusinessRuleViolation(
             "Sign up as a client or a provider.", details={"role": ["Must be client or provider."]}

@@ -13,6 +13,7 @@ from marketplace.schemas import (
     CountryField,
     MoneySchema,
     TimezoneField,
+    require_some_field,
     validate_language,
 )
 
@@ -72,8 +73,9 @@ class PublicProviderProfileSchema(ProviderProfileSchema):
 class ProviderProfileUpdateSchema(ProviderProfileSchema):
     """The fields of `PUT /providers/me`; omitted fields stay as they are."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(partial=True, **kwargs)
+    @ma.pre_load
+    def _not_empty(self, data: Any, **_: Any) -> Any:
+        return require_some_field(data)
 
 
 class ClientProfileSchema(BaseSchema):
@@ -92,5 +94,6 @@ class ClientProfileSchema(BaseSchema):
 class ClientProfileUpdateSchema(ClientProfileSchema):
     """The fields of `PUT /clients/me`; omitted fields stay as they are."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(partial=True, **kwargs)
+    @ma.pre_load
+    def _not_empty(self, data: Any, **_: Any) -> Any:
+        return require_some_field(data)

@@ -12,7 +12,7 @@ from webargs.fields import DelimitedList
 from marketplace.hours import validate_working_hours
 from marketplace.pagination import PageArgsSchema
 from marketplace.profiles.models import ServiceModel
-from marketplace.schemas import BaseSchema, validate_currency, validate_language
+from marketplace.schemas import BaseSchema, CurrencyField, require_some_field, validate_language
 from marketplace.tasks.models import BudgetType, Confidentiality, Shoring, TaskStatus
 
 STRATEGIC_ADVICE = (
@@ -80,7 +80,7 @@ class BudgetSchema(BaseSchema):
     max = ma.fields.Integer(
         required=True, strict=True, validate=ma.validate.Range(min=1, max=10**12)
     )
-    currency = ma.fields.String(required=True, validate=validate_currency)
+    currency = CurrencyField(required=True)
 
     @ma.validates_schema
     def _min_not_above_max(self, data: dict[str, Any], **_: Any) -> None:
@@ -170,10 +170,15 @@ class TaskInputSchema(BaseSchema):
 
 
 class TaskUpdateSchema(TaskInputSchema):
-    """PATCH: any subset of the task's fields."""
+    """PATCH: any subset of the task's fields (each one given whole, e.g. the whole budget)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(partial=True, **kwargs)
+        # Only the top-level fields become optional; a budget or skill still needs all its parts.
+        super().__init__(partial=tuple(TaskInputSchema._declared_fields), **kwargs)
+
+    @ma.pre_load
+    def _not_empty(self, data: Any, **_: Any) -> Any:
+        return require_some_field(data)
 
 
 class TaskSkillOutSchema(BaseSchema):
@@ -312,7 +317,7 @@ class TaskQuerySchema(BaseSchema):
     service_model = ma.fields.Enum(ServiceModel, by_value=True)
     budget_min = ma.fields.Integer(validate=ma.validate.Range(min=0, max=10**12))
     budget_max = ma.fields.Integer(validate=ma.validate.Range(min=0, max=10**12))
-    currency = ma.fields.String(validate=validate_currency)
+    currency = CurrencyField()
     language = ma.fields.String(validate=validate_language)
     trial = ma.fields.Boolean()
     shoring = ma.fields.String(

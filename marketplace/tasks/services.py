@@ -130,13 +130,9 @@ def create_task(*, user: User, data: dict[str, Any]) -> Task:
 
 
 def _as_input(task: Task) -> dict[str, Any]:
+    """The stored fields that the cross-field rules look at, as a schema would load them."""
     return {
-        "budget": {
-            "type": task.budget_type,
-            "min": task.budget_min,
-            "max": task.budget_max,
-            "currency": task.currency,
-        },
+        "budget": task.budget,
         "start_date": task.start_date,
         "deadline": task.deadline,
         "trial": task.trial,
