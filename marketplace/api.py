@@ -11,6 +11,7 @@ import marshmallow as ma
 from flask_smorest import Api as BaseApi
 from flask_smorest import Blueprint as BaseBlueprint
 from swagger_ui_bundle import swagger_ui_path
+from webargs.flaskparser import FlaskParser, abort
 from werkzeug.exceptions import HTTPException
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,8 +47,20 @@ class Api(BaseApi):
         return http_error_response(error)
 
 
+class ArgumentsParser(FlaskParser):
+    """webargs' parser; JSON nested too deeply to decode is a 400, not a 500."""
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            abort(400, messages={"json": ["The JSON body is nested too deeply."]})
+
+
 class Blueprint(BaseBlueprint):
     """flask-smorest's Blueprint with a shorthand for documenting error responses."""
+
+    ARGUMENTS_PARSER = ArgumentsParser()
 
     def errors(self, *codes: int) -> Callable[[F], F]:
         """Document that the endpoint may answer these error statuses (in the one error shape)."""

@@ -8,6 +8,7 @@ key, which production must provide.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any
 
 DEV_SECRET_KEY = "dev-secret-key-change-me"
@@ -75,9 +76,9 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = os.environ.get("SESSION_COOKIE_SAMESITE", "Lax")
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
-    REMEMBER_COOKIE_HTTPONLY = True
-    REMEMBER_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
-    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # "Remember me" keeps the session cookie this long; sessions are recorded server-side
+    # (accounts.UserSession), so logging out revokes them even if a cookie was copied.
+    PERMANENT_SESSION_LIFETIME = timedelta(days=env_int("SESSION_DAYS", 14))
 
     # CSRF: checked explicitly for cookie sessions only (bearer requests skip it).
     WTF_CSRF_CHECK_DEFAULT = False
@@ -164,6 +165,8 @@ class Config:
         r"(?:\+|\b00)\d[\d ().-]{7,}\d",
     ]
 
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 1024 * 1024)  # request bodies
+
     PAGE_SIZE_DEFAULT = 20
     PAGE_SIZE_MAX = 100
 
@@ -179,7 +182,6 @@ class DevelopmentConfig(Config):
 
     DEBUG = True
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 
 class TestingConfig(Config):
@@ -191,7 +193,6 @@ class TestingConfig(Config):
     # Never the development database: the suite empties the tables it uses.
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SESSION_COOKIE_SECURE = False
-    REMEMBER_COOKIE_SECURE = False
     RATELIMIT_STORAGE_URI = "memory://"
     AUTH_RATE_LIMIT = "1000 per minute"
     REDIS_URL = None

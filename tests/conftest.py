@@ -57,6 +57,9 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
+        # Buffered: the response is read and closed, as a server does after sending it,
+        # which runs the work scheduled with `call_on_close` (outbox delivery).
+        kwargs.setdefault("buffered", True)
         response = contextvars.Context().run(super().open, *args, **kwargs)
         db.session.expire_all()  # the test sees what the request committed
         return response

@@ -193,3 +193,32 @@ def test_login_and_signup_are_rate_limited(app, api, path, monkeypatch):
     assert response.status_code == 429
     assert response.get_json()["error"]["code"] == "rate_limited"
     assert int(response.headers["Retry-After"]) > 0
+
+
+def test_logout_revokes_the_session_even_for_a_copied_cookie(app, api):
+    user = ClientFactory()
+    api.login(user)
+    cookie = api.client.get_cookie("marketplace_session")
+    thief = app.test_client()
+    thief.set_cookie("marketplace_session", cookie.value)
+    assert thief.get("/api/v1/auth/me").status_code == 200
+
+    assert api.post("auth/logout").status_code == 204
+
+    assert thief.get("/api/v1/auth/me").status_code == 401
+    assert api.get("auth/me").status_code == 401
+
+
+def test_each_login_is_its_own_session(login):
+    user = ClientFactory()
+    laptop, phone = login(user), login(user)
+    laptop.post("auth/logout")
+    assert phone.get("auth/me").status_code == 200
+
+
+def test_remember_me_makes_the_session_cookie_persistent(api):
+    user = ClientFactory()
+    response = api.post(
+        "auth/login", json={"email": user.email, "password": PASSWORD, "remember": True}
+    )
+    assert "Expires=" in response.headers["Set-Cookie"]

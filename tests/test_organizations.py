@@ -58,26 +58,124 @@ def test_company_has_no_service_model_and_admins_make_no_organizations(login):
     assert login(AdminFactory()).post("organizations", json={"name": "A"}).status_code == 403
 
 
-def test_owner_adds_and_removes_members_who_then_act_for_the_firm(login, sent_mail):
+def _invite(owner_api, organization_id, email, role="agent"):
+    response = owner_api.post(
+        f"organizations/{organization_id}/members", json={"email": email, "role": role}
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_invited_member_joins_only_by_accepting_then_acts_for_the_firm(login, sent_mail):
     owner_api = login(ProviderFactory())
     firm = _create_firm(owner_api)
     agent = ProviderFactory(email="agent@example.com")
-
-    response = owner_api.post(
-        f"organizations/{firm['id']}/members", json={"email": "AGENT@example.com", "role": "agent"}
-    )
-
-    assert response.status_code == 201
-    assert response.get_json()["role"] == "agent"
-    assert any(m.to == "agent@example.com" for m in sent_mail)
     agent_api = login(agent)
+
+    invitation = _invite(owner_api, firm["id"], "AGENT@example.com")
+
+    assert (invitation["email"], invitation["status"]) == ("agent@example.com", "pending")
+    assert any(m.to == "agent@example.com" and "invited" in m.subject for m in sent_mail)
+    assert agent_api.get("providers/me").get_json()["kind"] == "individual"
+    assert [
+        i["email"] for i in owner_api.get(f"organizations/{firm['id']}").get_json()["invitations"]
+    ] == ["agent@example.com"]
+    mine = agent_api.get("organizations/invitations").get_json()["items"]
+    assert [i["id"] for i in mine] == [invitation["id"]]
+
+    response = agent_api.post(f"organizations/invitations/{invitation['id']}/accept")
+
+    assert response.status_code == 200
+    assert response.get_json()["role"] == "agent"
     assert agent_api.get("providers/me").get_json()["organization_id"] == firm["id"]
-    assert len(agent_api.get(f"organizations/{firm['id']}").get_json()["members"]) == 2
+    body = agent_api.get(f"organizations/{firm['id']}").get_json()
+    assert len(body["members"]) == 2 and body["invitations"] == []
+    assert agent_api.post(f"organizations/invitations/{invitation['id']}/accept").status_code == 404
 
     response = owner_api.delete(f"organizations/{firm['id']}/members/{agent.id}")
     assert response.status_code == 204
     assert agent_api.get(f"organizations/{firm['id']}").status_code == 404
     assert agent_api.get("providers/me").get_json()["kind"] == "individual"
+
+
+def test_a_member_can_leave_but_not_the_owner(login):
+    owner = ProviderFactory()
+    owner_api = login(owner)
+    firm = _create_firm(owner_api)
+    agent = ProviderFactory()
+    agent_api = login(agent)
+    invitation = _invite(owner_api, firm["id"], agent.email)
+    agent_api.post(f"organizations/invitations/{invitation['id']}/accept")
+
+    assert agent_api.delete(f"organizations/{firm['id']}/members/{agent.id}").status_code == 204
+    assert owner_api.delete(f"organizations/{firm['id']}/members/{owner.id}").status_code == 409
+
+
+def test_invitations_reveal_nothing_about_accounts(login):
+    owner_api = login(ProviderFactory())
+    firm = _create_firm(owner_api)
+    client = ClientFactory()
+    for email in (client.email, "ghost@example.com", ProviderFactory().email):
+        assert _invite(owner_api, firm["id"], email)["status"] == "pending"
+
+
+def test_invitee_of_the_wrong_kind_or_already_in_a_firm_cannot_join(login):
+    owner_api = login(ProviderFactory())
+    firm = _create_firm(owner_api)
+    client = ClientFactory()
+    busy = ProviderFactory()
+    _create_firm(login(busy), name="Busy Co")
+    wrong_kind = _invite(owner_api, firm["id"], client.email)
+    taken = _invite(owner_api, firm["id"], busy.email)
+
+    response = login(client).post(f"organizations/invitations/{wrong_kind['id']}/accept")
+    assert response.status_code == 422
+    response = login(busy).post(f"organizations/invitations/{taken['id']}/accept")
+    assert response.status_code == 409
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Membership)) == 2
+
+
+def test_only_the_invitee_answers_and_declining_works(login):
+    owner_api = login(ProviderFactory())
+    firm = _create_firm(owner_api)
+    invitee = ProviderFactory()
+    invitation = _invite(owner_api, firm["id"], invitee.email)
+
+    stranger = login(ProviderFactory())
+    assert stranger.post(f"organizations/invitations/{invitation['id']}/accept").status_code == 404
+    assert stranger.get("organizations/invitations").get_json()["total"] == 0
+    response = login(invitee).post(f"organizations/invitations/{invitation['id']}/decline")
+    assert response.get_json()["status"] == "declined"
+    assert (
+        login(invitee).post(f"organizations/invitations/{invitation['id']}/accept").status_code
+        == 404
+    )
+
+
+def test_only_the_owner_invites_or_removes(login):
+    owner_api = login(ProviderFactory())
+    firm = _create_firm(owner_api)
+    manager = ProviderFactory()
+    invitation = _invite(owner_api, firm["id"], manager.email, role="manager")
+    manager_api = login(manager)
+    manager_api.post(f"organizations/invitations/{invitation['id']}/accept")
+    agent = ProviderFactory()
+    invitation = _invite(owner_api, firm["id"], agent.email)
+    login(agent).post(f"organizations/invitations/{invitation['id']}/accept")
+
+    response = manager_api.post(
+        f"organizations/{firm['id']}/members", json={"email": "new@example.com"}
+    )
+    assert response.status_code == 403
+    response = manager_api.delete(f"organizations/{firm['id']}/members/{agent.id}")
+    assert response.status_code == 403
+    assert (
+        owner_api.post(
+            f"organizations/{firm['id']}/members", json={"email": "x@example.com", "role": "owner"}
+        ).status_code
+        == 422
+    )
+    assert owner_api.post("organizations", json={"name": "Second"}).status_code == 409
 
 
 def test_members_personal_provider_profiles_are_hidden_while_they_act_for_a_firm(login, api):
@@ -88,50 +186,8 @@ def test_members_personal_provider_profiles_are_hidden_while_they_act_for_a_firm
     firm = _create_firm(login(owner))
 
     assert api.get(f"providers/{personal}").status_code == 404
-    assert (
-        api.get(f"providers/{login(owner).get('providers/me').get_json()['id']}").get_json()[
-            "display_name"
-        ]
-        == firm["name"]
-    )
-
-
-def test_only_the_owner_manages_members(login):
-    owner_api = login(ProviderFactory())
-    firm = _create_firm(owner_api)
-    manager = ProviderFactory()
-    owner_api.post(
-        f"organizations/{firm['id']}/members", json={"email": manager.email, "role": "manager"}
-    )
-    newcomer = ProviderFactory()
-
-    response = login(manager).post(
-        f"organizations/{firm['id']}/members", json={"email": newcomer.email}
-    )
-
-    assert response.status_code == 403
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Membership)) == 2
-
-
-def test_member_rules(login):
-    owner = ProviderFactory()
-    owner_api = login(owner)
-    firm = _create_firm(owner_api)
-    path = f"organizations/{firm['id']}/members"
-    client = ClientFactory()
-    other_owner_api = login(ProviderFactory())
-    taken = other_owner_api.post("organizations", json={"name": "Other"}).get_json()
-
-    assert owner_api.post(path, json={"email": client.email}).status_code == 422
-    assert owner_api.post(path, json={"email": "ghost@example.com"}).status_code == 422
-    assert (
-        owner_api.post(path, json={"email": ProviderFactory().email, "role": "owner"}).status_code
-        == 422
-    )
-    other_owner = taken["members"][0]["email"]
-    assert owner_api.post(path, json={"email": other_owner}).status_code == 409
-    assert owner_api.post("organizations", json={"name": "Second"}).status_code == 409
-    assert owner_api.delete(f"{path}/{owner.id}").status_code == 409
+    firm_profile = login(owner).get("providers/me").get_json()["id"]
+    assert api.get(f"providers/{firm_profile}").get_json()["display_name"] == firm["name"]
 
 
 def test_outsiders_cannot_see_or_change_an_organization(login, api):
@@ -141,6 +197,8 @@ def test_outsiders_cannot_see_or_change_an_organization(login, api):
 
     assert outsider.get(f"organizations/{firm['id']}").status_code == 404
     response = outsider.post(f"organizations/{firm['id']}/members", json={"email": victim.email})
+    assert response.status_code == 404
+    response = outsider.delete(f"organizations/{firm['id']}/members/{victim.id}")
     assert response.status_code == 404
     assert api.get(f"organizations/{firm['id']}").status_code == 401
     assert login(AdminFactory()).get(f"organizations/{firm['id']}").status_code == 200

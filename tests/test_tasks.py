@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.profiles.models import ClientProfile
 from marketplace.tasks.models import Task, TaskStatus, TaskTransition
 from tests.factories import (
     AdminFactory,
@@ -378,11 +379,10 @@ def test_members_of_a_client_company_share_its_tasks(login):
     owner_api = login(owner)
     company = owner_api.post("organizations", json={"name": "Acme"}).get_json()
     colleague = ClientFactory()
-    owner_api.post(
+    invitation = owner_api.post(
         f"organizations/{company['id']}/members", json={"email": colleague.email, "role": "manager"}
-    )
-    db.session.expire_all()
-    from marketplace.profiles.models import ClientProfile
+    ).get_json()
+    login(colleague).post(f"organizations/invitations/{invitation['id']}/accept")
 
     company_profile = db.session.scalar(
         sa.select(ClientProfile).where(ClientProfile.organization_id == uuid.UUID(company["id"]))

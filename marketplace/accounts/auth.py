@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, Response, request
-from flask_login import current_user
+from flask import Flask, Response, request, session
+from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
 from marketplace.accounts import services
@@ -17,6 +18,7 @@ from marketplace.errors import Forbidden, Unauthorized, error_response
 from marketplace.extensions import csrf, db, login_manager
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SESSION_KEY = "sid"
 
 
 def bearer_token() -> str | None:
@@ -29,14 +31,36 @@ def bearer_token() -> str | None:
 
 @login_manager.user_loader
 def load_session_user(user_id: str) -> User | None:
-    """The user of a session cookie; a bearer request is authenticated by its token alone."""
+    """The user of a live session cookie; a bearer request is authenticated by its token alone."""
     if bearer_token() is not None:
         return None
     try:
-        user = db.session.get(User, uuid.UUID(user_id))
+        uid, sid = uuid.UUID(user_id), uuid.UUID(session.get(SESSION_KEY, ""))
     except ValueError:
         return None
-    return user if user is not None and user.is_active else None
+    user = db.session.get(User, uid)
+    if user is None or not user.is_active:
+        return None
+    return user if services.live_session(user_id=uid, session_id=sid) else None
+
+
+def sign_in(user: User, *, remember: bool) -> None:
+    """Start a recorded session for `user` in this browser."""
+    record = services.start_session(
+        user=user, ip_address=request.remote_addr, user_agent=request.headers.get("User-Agent")
+    )
+    session[SESSION_KEY] = str(record.id)
+    session.permanent = remember  # kept for PERMANENT_SESSION_LIFETIME, else until closing
+    login_user(user)
+
+
+def sign_out() -> None:
+    """Revoke this browser's session, so no copy of its cookie works any more."""
+    raw = session.pop(SESSION_KEY, None)
+    if raw:
+        with contextlib.suppress(ValueError):  # a tampered value names no session
+            services.end_session(session_id=uuid.UUID(raw))
+    logout_user()
 
 
 @login_manager.request_loader

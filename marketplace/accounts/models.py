@@ -66,6 +66,21 @@ class User(IdMixin, TimestampMixin, UserMixin, Model):
         return f"<User {self.email} {self.role}>"
 
 
+class UserSession(IdMixin, Model):
+    """A signed-in browser session; logging out revokes it, so a copied cookie stops working."""
+
+    __tablename__ = "user_sessions"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(400))
+
+
 class ApiToken(IdMixin, Model):
     """A personal API token for integrations; only its SHA-256 hash is stored."""
 

@@ -6,10 +6,10 @@ import uuid
 from typing import Any
 
 from flask import current_app
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from marketplace.accounts import services
+from marketplace.accounts import auth, services
 from marketplace.accounts.models import User
 from marketplace.accounts.schemas import (
     CsrfSchema,
@@ -42,7 +42,7 @@ def auth_rate_limit() -> str:
 def signup(data: dict[str, Any]) -> User:
     """Create a client or provider account and sign in."""
     user = services.sign_up(**data)
-    login_user(user)
+    auth.sign_in(user, remember=False)
     return user
 
 
@@ -54,7 +54,7 @@ def signup(data: dict[str, Any]) -> User:
 def login(data: dict[str, Any]) -> User:
     """Sign in with e-mail and password; sets the session cookie."""
     user = services.authenticate(email=data["email"], password=data["password"])
-    login_user(user, remember=data["remember"])
+    auth.sign_in(user, remember=data["remember"])
     return user
 
 
@@ -62,8 +62,8 @@ def login(data: dict[str, Any]) -> User:
 @blp.response(204)
 @blp.errors(400)
 def logout() -> None:
-    """End the session."""
-    logout_user()
+    """End this session; a copy of its cookie no longer works."""
+    auth.sign_out()
 
 
 @blp.get("/me")

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 
-from marketplace.accounts.models import ApiToken, Role, User, UserStatus
+from marketplace.accounts.models import ApiToken, Role, User, UserSession, UserStatus
 from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, Unauthorized
 from marketplace.extensions import db
@@ -146,6 +146,37 @@ class AccountSuspended(Forbidden):
     """A suspended user tried to sign in."""
 
     code = "account_suspended"
+
+
+def start_session(*, user: User, ip_address: str | None, user_agent: str | None) -> UserSession:
+    """Record a new signed-in browser session for the user."""
+    record = UserSession(
+        user_id=user.id, ip_address=ip_address, user_agent=(user_agent or "")[:400] or None
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
+def live_session(*, user_id: uuid.UUID, session_id: uuid.UUID) -> UserSession | None:
+    """The user's session if it was not revoked (and its user is active)."""
+    record = db.session.get(UserSession, session_id)
+    if record is None or record.user_id != user_id or record.revoked_at is not None:
+        return None
+    now = utcnow()
+    # Record activity at most once a minute so reads do not write on every request.
+    if now - record.last_seen_at > timedelta(minutes=1):
+        record.last_seen_at = now
+        db.session.commit()
+    return record
+
+
+def end_session(*, session_id: uuid.UUID) -> None:
+    """Revoke a session: its cookie, even if copied, no longer signs anyone in."""
+    record = db.session.get(UserSession, session_id)
+    if record is not None and record.revoked_at is None:
+        record.revoked_at = utcnow()
+        db.session.commit()
 
 
 def _token_hash(raw: str) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery, Task
 from flask import Flask, current_app, g
+
+log = logging.getLogger(__name__)
 
 #: Periodic jobs: name -> (task name, seconds between runs). Areas add theirs here;
 #: each is also a `flask` command so cron or an operator can run it by hand.
@@ -48,12 +51,22 @@ def init_app(app: Flask) -> Celery:
 
     @app.after_request
     def kick_outbox(response: Any) -> Any:
-        # Entries committed by this request are delivered now (eager) or by a worker.
+        # Entries committed by this request are delivered once the response is sent:
+        # in-process when eager, else by a worker. The user never waits on, or sees,
+        # a failing mail server.
         if g.pop("outbox_dirty", False):
-            run_task("marketplace.jobs.tasks.deliver_outbox")
+            response.call_on_close(lambda: _deliver_outbox(app))
         return response
 
     return celery_app
+
+
+def _deliver_outbox(app: Flask) -> None:
+    with app.app_context():
+        try:
+            run_task("marketplace.jobs.tasks.deliver_outbox")
+        except Exception:  # delivery is retried by the periodic job; never fail the caller
+            log.exception("Could not deliver the outbox after a request")
 
 
 def run_task(name: str, *args: Any, **kwargs: Any) -> Any:

@@ -10,4 +10,4 @@ from marketplace.jobs import outbox
 @shared_task(name="marketplace.jobs.tasks.deliver_outbox")
 def deliver_outbox() -> int:
     """Deliver the outbox entries that are due."""
-    return outbox.deliver_due()
+    return outbox.deliver_due(limit=50)

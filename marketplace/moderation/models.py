@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -26,7 +27,19 @@ class Report(IdMixin, Model):
     """A user's flag on something that may break the rules."""
 
     __tablename__ = "reports"
-    __table_args__ = (sa.Index("ix_reports_status_created", "status", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_reports_status_created", "status", "created_at"),
+        # One open report per reporter and target, even under concurrent requests.
+        sa.Index(
+            "uq_reports_open",
+            "reporter_id",
+            "target_type",
+            "target_id",
+            unique=True,
+            postgresql_where=sa.text("status = 'open'"),
+            sqlite_where=sa.text("status = 'open'"),
+        ),
+    )
 
     reporter_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     target_type: Mapped[str] = mapped_column(sa.String(20))
@@ -39,3 +52,17 @@ class Report(IdMixin, Model):
     resolution_note: Mapped[str | None] = mapped_column(sa.Text)
 
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
+
+
+class AuditEntry(IdMixin, Model):
+    """One admin action (and, later, money movement): who did what to what, and when."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_target", "target_type", "target_id"),)
+
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(sa.String(64))
+    target_type: Mapped[str] = mapped_column(sa.String(20))
+    target_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -37,6 +37,12 @@ class Organization(IdMixin, TimestampMixin, Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     kind: Mapped[OrganizationKind] = mapped_column(enum_type(OrganizationKind))
 
+    pending_invitations: Mapped[list[Invitation]] = relationship(
+        primaryjoin="and_(Invitation.organization_id == Organization.id, "
+        "Invitation.status == 'pending')",
+        viewonly=True,
+        order_by="Invitation.created_at",
+    )
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="organization",
         cascade="all, delete-orphan",
@@ -60,3 +66,42 @@ class Membership(IdMixin, Model):
 
     organization: Mapped[Organization] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship()
+
+
+class InvitationStatus(StrEnum):
+    """pending until the invitee accepts or declines, or the owner revokes it."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+
+
+class Invitation(IdMixin, Model):
+    """An owner's invitation to join; the invitee becomes a member only by accepting it."""
+
+    __tablename__ = "organization_invitations"
+    __table_args__ = (
+        sa.Index(
+            "uq_organization_invitations_pending",
+            "organization_id",
+            "email",
+            unique=True,
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        ),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    role: Mapped[MemberRole] = mapped_column(enum_type(MemberRole))
+    invited_by_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    status: Mapped[InvitationStatus] = mapped_column(
+        enum_type(InvitationStatus), default=InvitationStatus.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organization: Mapped[Organization] = relationship()

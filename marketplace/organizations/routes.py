@@ -1,4 +1,4 @@
-"""Organization endpoints."""
+"""Organization endpoints: companies and firms, invitations and members."""
 
 from __future__ import annotations
 
@@ -9,18 +9,25 @@ from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
 from marketplace.organizations import services
-from marketplace.organizations.models import Membership, Organization
-from marketplace.organizations.schemas import AddMemberSchema, MemberSchema, OrganizationSchema
+from marketplace.organizations.models import Invitation, Membership, Organization
+from marketplace.organizations.schemas import (
+    InvitationPageSchema,
+    InvitationSchema,
+    InviteSchema,
+    MemberSchema,
+    OrganizationSchema,
+)
+from marketplace.pagination import Page, PageArgsSchema, paginate
 
 blp = Blueprint(
     "organizations",
     __name__,
-    url_prefix="/api/v1",
+    url_prefix="/api/v1/organizations",
     description="Client companies and provider firms",
 )
 
 
-@blp.post("/organizations")
+@blp.post("")
 @login_required
 @blp.arguments(OrganizationSchema)
 @blp.response(201, OrganizationSchema)
@@ -30,29 +37,57 @@ def create_organization(data: dict[str, Any]) -> Organization:
     return services.create_organization(user=current_user, **data)
 
 
-@blp.get("/organizations/<uuid:organization_id>")
+@blp.get("/<uuid:organization_id>")
 @login_required
 @blp.response(200, OrganizationSchema)
 @blp.errors(401, 404)
 def get_organization(organization_id: uuid.UUID) -> Organization:
-    """An organization you belong to, with its members."""
+    """An organization you belong to, with its members and pending invitations."""
     return services.get_organization(user=current_user, organization_id=organization_id)
 
 
-@blp.post("/organizations/<uuid:organization_id>/members")
+@blp.post("/<uuid:organization_id>/members")
 @login_required
-@blp.arguments(AddMemberSchema)
-@blp.response(201, MemberSchema)
-@blp.errors(400, 401, 403, 404, 409, 422)
-def add_member(data: dict[str, Any], organization_id: uuid.UUID) -> Membership:
-    """Add an existing user as a manager or agent (owner only)."""
-    return services.add_member(actor=current_user, organization_id=organization_id, **data)
+@blp.arguments(InviteSchema)
+@blp.response(201, InvitationSchema)
+@blp.errors(400, 401, 403, 404, 422)
+def invite_member(data: dict[str, Any], organization_id: uuid.UUID) -> Invitation:
+    """Invite someone by e-mail as a manager or agent (owner only); they join by accepting."""
+    return services.invite_member(actor=current_user, organization_id=organization_id, **data)
 
 
-@blp.delete("/organizations/<uuid:organization_id>/members/<uuid:user_id>")
+@blp.delete("/<uuid:organization_id>/members/<uuid:user_id>")
 @login_required
 @blp.response(204)
 @blp.errors(400, 401, 403, 404, 409)
 def remove_member(organization_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    """Remove a manager or agent (owner only)."""
+    """Remove a manager or agent (owner), or leave (any member but the owner)."""
     services.remove_member(actor=current_user, organization_id=organization_id, user_id=user_id)
+
+
+@blp.get("/invitations")
+@login_required
+@blp.arguments(PageArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, InvitationPageSchema)
+@blp.errors(401, 422)
+def my_invitations(page: int, page_size: int | None) -> Page:
+    """Invitations to organizations waiting for your answer."""
+    return paginate(services.my_invitations(user=current_user), page=page, page_size=page_size)
+
+
+@blp.post("/invitations/<uuid:invitation_id>/accept")
+@login_required
+@blp.response(200, MemberSchema)
+@blp.errors(400, 401, 404, 409, 422)
+def accept_invitation(invitation_id: uuid.UUID) -> Membership:
+    """Join the organization that invited you."""
+    return services.accept_invitation(user=current_user, invitation_id=invitation_id)
+
+
+@blp.post("/invitations/<uuid:invitation_id>/decline")
+@login_required
+@blp.response(200, InvitationSchema)
+@blp.errors(400, 401, 404)
+def decline_invitation(invitation_id: uuid.UUID) -> Invitation:
+    """Turn an invitation down."""
+    return services.decline_invitation(user=current_user, invitation_id=invitation_id)

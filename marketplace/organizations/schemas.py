@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from marketplace.organizations.models import MemberRole, OrganizationKind
+from marketplace.organizations.models import InvitationStatus, MemberRole, OrganizationKind
+from marketplace.pagination import page_schema
 from marketplace.profiles.models import ServiceModel
 from marketplace.schemas import BaseSchema
 
@@ -34,11 +35,34 @@ class OrganizationSchema(BaseSchema):
     members = ma.fields.List(
         ma.fields.Nested(MemberSchema), dump_only=True, attribute="memberships"
     )
+    invitations = ma.fields.List(
+        ma.fields.Nested(lambda: InvitationSchema()),
+        dump_only=True,
+        attribute="pending_invitations",
+    )
     created_at = ma.fields.DateTime(dump_only=True)
 
 
-class AddMemberSchema(BaseSchema):
-    """Add an existing user by e-mail."""
+class InviteSchema(BaseSchema):
+    """Invite someone by e-mail, as a manager or an agent."""
 
     email = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=254))
-    role = ma.fields.Enum(MemberRole, by_value=True, load_default=MemberRole.AGENT)
+    role = ma.fields.String(
+        load_default=MemberRole.AGENT.value,
+        validate=ma.validate.OneOf([MemberRole.MANAGER.value, MemberRole.AGENT.value]),
+    )
+
+
+class InvitationSchema(BaseSchema):
+    """An invitation to join an organization."""
+
+    id = ma.fields.UUID(dump_only=True)
+    organization_id = ma.fields.UUID(dump_only=True)
+    organization_name = ma.fields.String(dump_only=True, attribute="organization.name")
+    email = ma.fields.String(dump_only=True)
+    role = ma.fields.Enum(MemberRole, by_value=True, dump_only=True)
+    status = ma.fields.Enum(InvitationStatus, by_value=True, dump_only=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+
+
+InvitationPageSchema = page_schema(InvitationSchema, "InvitationPage")

@@ -8,10 +8,18 @@ import sqlalchemy as sa
 
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Role, User
+from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.jobs import outbox
-from marketplace.organizations.models import MemberRole, Membership, Organization, OrganizationKind
+from marketplace.organizations.models import (
+    Invitation,
+    InvitationStatus,
+    MemberRole,
+    Membership,
+    Organization,
+    OrganizationKind,
+)
 
 KIND_FOR_ROLE = {Role.CLIENT: OrganizationKind.CLIENT, Role.PROVIDER: OrganizationKind.PROVIDER}
 
@@ -64,48 +72,104 @@ def _require_owner(organization: Organization, user: User) -> None:
         raise Forbidden("Only the organization's owner manages its members.")
 
 
-def add_member(
+def invite_member(
     *, actor: User, organization_id: uuid.UUID, email: str, role: MemberRole
-) -> Membership:
-    """The owner adds an existing user, by e-mail, as a manager or agent."""
+) -> Invitation:
+    """The owner invites someone by e-mail; they join only by accepting.
+
+    The answer is the same whether or not the address has an account, so invitations
+    reveal nothing about who uses the marketplace.
+    """
     organization = get_organization(user=actor, organization_id=organization_id)
     _require_owner(organization, actor)
+    role = MemberRole(role)
     if role == MemberRole.OWNER:
         raise BusinessRuleViolation(
             "An organization has one owner.", details={"role": ["Use manager or agent."]}
         )
-    user = accounts.find_user_by_email(email)
-    if user is None:
-        raise BusinessRuleViolation(
-            "No account uses this e-mail address.",
-            details={"email": ["Ask them to sign up first."]},
+    address = accounts.normalize_email(email)
+    invitation = db.session.scalar(
+        sa.select(Invitation).where(
+            Invitation.organization_id == organization.id,
+            Invitation.email == address,
+            Invitation.status == InvitationStatus.PENDING,
         )
+    )
+    if invitation is not None:
+        return invitation
+    invitation = Invitation(
+        organization=organization, email=address, role=role, invited_by_id=actor.id
+    )
+    db.session.add(invitation)
+    outbox.enqueue_email(
+        to=address,
+        subject=f"{actor.name} invited you to join {organization.name}",
+        body=f"{actor.name} invited you to {organization.name} as {role.value}. Sign in (or "
+        "sign up with this address) and accept the invitation from your account.\n",
+    )
+    db.session.commit()
+    return invitation
+
+
+def my_invitations(*, user: User) -> sa.Select[Invitation]:
+    """Invitations waiting for the user's answer, newest first."""
+    return (
+        sa.select(Invitation)
+        .where(Invitation.email == user.email, Invitation.status == InvitationStatus.PENDING)
+        .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+    )
+
+
+def _pending_invitation(user: User, invitation_id: uuid.UUID) -> Invitation:
+    invitation = db.session.scalar(
+        sa.select(Invitation).where(Invitation.id == invitation_id).with_for_update()
+    )
+    if (
+        invitation is None
+        or invitation.email != user.email
+        or invitation.status != InvitationStatus.PENDING
+    ):
+        raise NotFound("Invitation not found.")
+    return invitation
+
+
+def accept_invitation(*, user: User, invitation_id: uuid.UUID) -> Membership:
+    """The invitee joins the organization and from now on acts for it."""
+    invitation = _pending_invitation(user, invitation_id)
+    organization = invitation.organization
     if KIND_FOR_ROLE.get(user.role) != organization.kind:
         raise BusinessRuleViolation(
-            f"Only {organization.kind.value} accounts can join this organization.",
-            details={"email": [f"This account is not a {organization.kind.value} account."]},
+            f"Only {organization.kind.value} accounts can join {organization.name}.",
+            details={"invitation": ["Your account is of another kind."]},
         )
     if membership_of(user) is not None:
-        raise Conflict("This user already belongs to an organization.")
-    membership = Membership(organization=organization, user=user, role=role)
+        raise Conflict("You already belong to an organization; leave it first.")
+    membership = Membership(organization=organization, user=user, role=invitation.role)
     db.session.add(membership)
-    outbox.enqueue_email(
-        to=user.email,
-        subject=f"You joined {organization.name}",
-        body=f"{actor.name} added you to {organization.name} as {role.value}.\n",
-    )
+    invitation.status = InvitationStatus.ACCEPTED
+    invitation.answered_at = utcnow()
     db.session.commit()
     return membership
 
 
+def decline_invitation(*, user: User, invitation_id: uuid.UUID) -> Invitation:
+    """The invitee says no."""
+    invitation = _pending_invitation(user, invitation_id)
+    invitation.status = InvitationStatus.DECLINED
+    invitation.answered_at = utcnow()
+    db.session.commit()
+    return invitation
+
+
 def remove_member(*, actor: User, organization_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    """The owner removes a manager or agent."""
+    """The owner removes a manager or agent, or a member leaves."""
     organization = get_organization(user=actor, organization_id=organization_id)
-    _require_owner(organization, actor)
+    if user_id != actor.id:
+        _require_owner(organization, actor)
     membership = next((m for m in organization.memberships if m.user_id == user_id), None)
     if membership is None:
         raise NotFound("Member not found.")
     if membership.role == MemberRole.OWNER:
-        raise Conflict("The owner cannot be removed.")
+        raise Conflict("The owner cannot leave or be removed.")
     db.session.delete(membership)
     db.session.commit()

@@ -199,7 +199,9 @@ class TermsAcceptance(IdMixin, Model):
     """A provider (individual or firm) accepted one version of a task's confidentiality terms."""
 
     __tablename__ = "terms_acceptances"
-    __table_args__ = (sa.UniqueConstraint("task_id", "provider_profile_id", "terms_hash"),)
+    __table_args__ = (
+        sa.UniqueConstraint("task_id", "provider_profile_id", "terms_version", "terms_hash"),
+    )
 
     task_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("tasks.id", ondelete="CASCADE"), index=True

@@ -1,7 +1,7 @@
 """skill taxonomy
 
 Revision ID: 4b0f80a6e196
-Revises: 04358f178210
+Revises: c9416ad65605
 Create Date: 2026-11-23 07:08:46.174875
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '4b0f80a6e196'
-down_revision = '04358f178210'
+down_revision = 'c9416ad65605'
 branch_labels = None
 depends_on = None
 
