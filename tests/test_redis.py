@@ -35,8 +35,11 @@ def redis_app(app):
             "AUTH_RATE_LIMIT": "2 per minute",
         },
     )
-    yield create_app(config)
+    app_with_redis = create_app(config)
+    yield app_with_redis
     client.flushdb()
+    with app_with_redis.app_context():
+        db.engine.dispose()  # close its own PostgreSQL connections before they are collected
 
 
 def test_healthz_checks_redis(redis_app):
