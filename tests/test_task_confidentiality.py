@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.organizations.models import MemberRole, OrganizationKind
 from marketplace.profiles.models import ServiceModel
+from marketplace.tasks import terms
 from marketplace.tasks.models import ConfidentialAccess, TermsAcceptance
 from tests.factories import (
     AdminFactory,
@@ -99,7 +102,8 @@ def test_changing_confidential_material_needs_a_new_acceptance(login):
         f"tasks/{task['id']}", json={"confidential_details": "New SOP: refunds over $20."}
     ).get_json()
     assert edited["confidentiality_terms"]["version"] == 2
-    assert edited["confidentiality_terms"]["hash"] != task["confidentiality_terms"]["hash"]
+    # The hash names the terms' text only; it must not reveal anything about the details.
+    assert edited["confidentiality_terms"]["hash"] == task["confidentiality_terms"]["hash"]
     assert api.get(f"tasks/{task['id']}/confidential").status_code == 404
 
     response = api.post(f"tasks/{task['id']}/confidentiality")
@@ -172,3 +176,26 @@ def test_lists_never_carry_confidential_details(login):
         items = api.get(path).get_json()["items"]
         assert items
         assert all("confidential_details" not in t and "attachments" not in t for t in items)
+
+
+def test_the_public_hash_is_of_the_terms_text_alone(login):
+    task = _open_task(login(ClientFactory()))
+    text = task["confidentiality_terms"]["text"]
+    assert task["confidentiality_terms"]["hash"] == hashlib.sha256(text.encode()).hexdigest()
+    other = _open_task(login(ClientFactory()), confidential_details="Entirely different")
+    assert other["confidentiality_terms"]["hash"] == task["confidentiality_terms"]["hash"]
+
+
+def test_new_platform_terms_need_a_new_acceptance(login, monkeypatch):
+    client_api = login(ClientFactory())
+    task = _open_task(client_api)
+    api = login(ProviderFactory())
+    api.post(f"tasks/{task['id']}/confidentiality")
+    monkeypatch.setattr(terms, "TERMS_TEXT", terms.TERMS_TEXT + "6. A new clause.\n")
+    assert api.get(f"tasks/{task['id']}/confidential").status_code == 404
+
+    edited = client_api.patch(f"tasks/{task['id']}", json={"title": "Touched"}).get_json()
+
+    assert edited["confidentiality_terms"]["version"] == 2
+    assert "A new clause" in edited["confidentiality_terms"]["text"]
+    assert api.get(f"tasks/{task['id']}/confidential").status_code == 404

@@ -11,6 +11,7 @@ from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ProviderProfile
+from marketplace.tasks import terms
 from marketplace.tasks.models import (
     ConfidentialAccess,
     Confidentiality,
@@ -26,7 +27,9 @@ def _current_acceptance(task: Task, profile: ProviderProfile) -> TermsAcceptance
         sa.select(TermsAcceptance).where(
             TermsAcceptance.task_id == task.id,
             TermsAcceptance.provider_profile_id == profile.id,
-            TermsAcceptance.terms_hash == task.terms_hash,
+            TermsAcceptance.terms_version == task.terms_version,
+            # New platform terms need a new acceptance at once, even before the task changes.
+            TermsAcceptance.terms_hash == terms.terms_hash(),
         )
     )
 
@@ -56,7 +59,7 @@ def accept_terms(
             provider_profile_id=profile.id,
             user_id=user.id,
             terms_version=task.terms_version,
-            terms_hash=task.terms_hash,
+            terms_hash=terms.terms_hash(),
             ip_address=ip_address,
             user_agent=(user_agent or "")[:400] or None,
         )

@@ -140,11 +140,11 @@ class Task(IdMixin, TimestampMixin, Model):
     @property
     def confidentiality_terms(self) -> dict[str, Any] | None:
         """The terms a provider accepts (version, hash, text); None for public tasks."""
-        from marketplace.tasks.terms import terms_text
+        from marketplace.tasks.terms import terms_hash, terms_text
 
         if self.confidentiality != Confidentiality.TERMS_REQUIRED:
             return None
-        return {"version": self.terms_version, "hash": self.terms_hash, "text": terms_text()}
+        return {"version": self.terms_version, "hash": terms_hash(), "text": terms_text()}
 
 
 class TaskSkill(IdMixin, Model):

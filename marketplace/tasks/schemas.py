@@ -223,10 +223,12 @@ class TaskSchema(BaseSchema):
 
 
 class OwnerTaskSchema(TaskSchema):
-    """A task as its client (and admins) see it: with details, review state and history."""
+    """A task as its client (and admins) see it: with review state and history.
 
-    confidential_details = ma.fields.String()
-    attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema))
+    Confidential details are read only through `GET /tasks/{id}/confidential`, which
+    logs every read.
+    """
+
     review_reasons = ma.fields.List(ma.fields.String())
     rejection_reason = ma.fields.String(allow_none=True)
     allowed_actions = ma.fields.List(ma.fields.String())

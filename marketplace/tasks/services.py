@@ -23,6 +23,10 @@ from marketplace.tasks.models import Task, TaskLanguage, TaskSkill, TaskStatus, 
 from marketplace.tasks.schemas import STRATEGIC_ADVICE, check_task_rules
 from marketplace.tasks.states import EDITABLE, TASK_STATES, VISIBLE_TO_ALL
 
+#: Why a task waits for review. Clients see these codes, never the blocklist itself,
+#: which would show them how to word around it; moderators read the task.
+NEW_CLIENT = "new_client"
+FLAGGED_TEXT = "flagged_text"
 #: Fields whose change makes a new version of the confidentiality terms.
 CONFIDENTIAL_FIELDS = frozenset({"confidential_details", "attachments"})
 SIMPLE_FIELDS = frozenset(
@@ -118,9 +122,7 @@ def create_task(*, user: User, data: dict[str, Any]) -> Task:
     client_profile = profiles.acting_client_profile(user)
     task = Task(client_profile=client_profile, created_by=user, status=TaskStatus.DRAFT)
     _apply(task, data)
-    task.terms_hash = terms.terms_hash(
-        confidential_details=task.confidential_details, attachments=task.attachments
-    )
+    task.terms_hash = terms.terms_hash()
     task.transitions.append(
         TaskTransition(from_status=None, to_status=TaskStatus.DRAFT, actor_id=user.id)
     )
@@ -151,19 +153,16 @@ def update_task(*, user: User, task_id: uuid.UUID, changes: dict[str, Any]) -> T
     errors = check_task_rules(merged, changed=set(changes))
     if errors:
         raise BusinessRuleViolation("The task has invalid fields.", details=errors)
+    material_changed = any(
+        getattr(task, name) != changes[name] for name in CONFIDENTIAL_FIELDS & changes.keys()
+    )
     _apply(task, changes)
-    if CONFIDENTIAL_FIELDS & changes.keys():
-        new_hash = terms.terms_hash(
-            confidential_details=task.confidential_details, attachments=task.attachments
-        )
-        if new_hash != task.terms_hash:
-            task.terms_hash = new_hash
-            task.terms_version += 1
-    if task.status == TaskStatus.OPEN:
-        flagged = blocklist_hits(task)
-        if flagged:
-            task.review_reasons = [f"blocklist: {hit}" for hit in flagged]
-            transition(task, "flag_for_review", actor=user, reason="edited text needs review")
+    if material_changed or task.terms_hash != terms.terms_hash():
+        task.terms_version += 1
+        task.terms_hash = terms.terms_hash()
+    if task.status == TaskStatus.OPEN and blocklist_hits(task):
+        task.review_reasons = [FLAGGED_TEXT]
+        transition(task, "flag_for_review", actor=user, reason="edited text needs review")
     db.session.commit()
     return task
 
@@ -232,9 +231,11 @@ def publish_task(
                 "timezone_need": ["Set working_hours in your client profile (PUT /clients/me)."]
             },
         )
-    reasons = [f"blocklist: {hit}" for hit in blocklist_hits(task)]
+    reasons = []
     if _is_new_client(task.client_profile):
-        reasons.insert(0, "new_client")
+        reasons.append(NEW_CLIENT)
+    if blocklist_hits(task):
+        reasons.append(FLAGGED_TEXT)
     if reasons:
         task.review_reasons = reasons
         transition(task, "submit_for_review", actor=user)

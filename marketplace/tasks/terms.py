@@ -1,15 +1,15 @@
 """The confidentiality terms providers accept before reading a task's details.
 
-A task's terms version is the hash of these terms together with the task's
-confidential material, so changing either makes a new version that providers
-must accept again.
+What a provider accepts is identified by two things: the hash of these terms'
+text (public, so anyone can check which text they agreed to) and the task's
+terms version, a counter the task raises whenever its confidential material
+changes. A change to either needs a new acceptance. The hash covers the terms
+text only: a hash over the details themselves would let anyone guess them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from typing import Any
 
 TERMS_TEXT = """\
 Confidentiality terms (marketplace standard, v1)
@@ -33,11 +33,6 @@ def terms_text() -> str:
     return TERMS_TEXT
 
 
-def terms_hash(*, confidential_details: str, attachments: list[dict[str, Any]]) -> str:
-    """The version hash of the terms as they apply to this confidential material."""
-    material = json.dumps(
-        {"terms": TERMS_TEXT, "details": confidential_details, "attachments": attachments},
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(material.encode()).hexdigest()
+def terms_hash() -> str:
+    """The SHA-256 of the current terms' text."""
+    return hashlib.sha256(TERMS_TEXT.encode()).hexdigest()
