@@ -7,7 +7,7 @@ import binascii
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import marshmallow as ma
@@ -87,24 +87,28 @@ def decode_cursor(cursor: str, columns: list[sa.ColumnElement[Any]]) -> list[Any
             _parse(value, column.type.python_type)
             for value, column in zip(raw, columns, strict=True)
         ]
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise BusinessRuleViolation(
             "Invalid cursor.", details={"cursor": ["Invalid cursor."]}
         ) from None
 
 
 def _parse(value: Any, kind: type) -> Any:
+    """One cursor value back as the column's Python type; raises ValueError when malformed."""
     if not isinstance(value, str):
         raise ValueError("cursor values are strings")
     if kind is datetime:
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None:
             raise ValueError("naive datetime")
-        return parsed
+        return parsed.astimezone(UTC)  # may overflow near the ends of time: a bad cursor
     if kind is date:
         return date.fromisoformat(value)
     if kind is uuid.UUID:
         return uuid.UUID(value)
     if kind is int:
-        return int(value)
+        number = int(value)
+        if not -(2**63) <= number < 2**63:
+            raise ValueError("out of range")
+        return number
     return value

@@ -12,26 +12,42 @@ S = TypeVar("S", bound=StrEnum)
 
 
 class StateMachine(Generic[S]):
-    """A table of allowed transitions: `action -> (states it may start from, state it reaches)`."""
+    """Allowed transitions (`action -> (states it starts from, state it reaches)`) and
+    guards (`action -> states it is allowed in`, for actions that change no state)."""
 
-    def __init__(self, entity: str, transitions: dict[str, tuple[Iterable[S], S]]) -> None:
+    def __init__(
+        self,
+        entity: str,
+        transitions: dict[str, tuple[Iterable[S], S]],
+        guards: dict[str, Iterable[S]] | None = None,
+    ) -> None:
         self.entity = entity
         self.transitions = {
             action: (frozenset(sources), target)
             for action, (sources, target) in transitions.items()
         }
+        self.guards = {action: frozenset(states) for action, states in (guards or {}).items()}
+
+    def _refuse(self, action: str, current: S) -> InvalidTransition:
+        return InvalidTransition(
+            f"Cannot {action.replace('_', ' ')} a {self.entity} that is "
+            f"{current.value.replace('_', ' ')}.",
+            details={"status": current.value, "action": action},
+        )
 
     def target(self, action: str, current: S) -> S:
         """The state `action` leads to from `current`, or InvalidTransition (a 409)."""
         sources, target = self.transitions[action]
         if current not in sources:
-            raise InvalidTransition(
-                f"Cannot {action.replace('_', ' ')} a {self.entity} that is "
-                f"{current.value.replace('_', ' ')}.",
-                details={"status": current.value, "action": action},
-            )
+            raise self._refuse(action, current)
         return target
 
+    def check(self, action: str, current: S) -> None:
+        """Raise InvalidTransition (a 409) unless the guarded `action` is allowed now."""
+        if current not in self.guards[action]:
+            raise self._refuse(action, current)
+
     def actions_from(self, current: S) -> list[str]:
-        """The actions allowed from `current`, in table order."""
-        return [a for a, (sources, _) in self.transitions.items() if current in sources]
+        """The transitions and guarded actions allowed from `current`, in table order."""
+        moves = [a for a, (sources, _) in self.transitions.items() if current in sources]
+        return moves + [a for a, states in self.guards.items() if current in states]

@@ -189,3 +189,16 @@ def test_skills_taxonomy_is_listed_and_paginated(client):
     finance = client.get("/api/v1/skills?category=finance").get_json()
     assert {s["slug"] for s in finance["items"]} >= {"bookkeeping", "payroll"}
     assert client.get("/api/v1/skills?page_size=1000").status_code == 422
+
+
+def test_deeply_nested_json_is_a_400(api):
+    body = "[" * 100_000 + "]" * 100_000
+    response = api.post("auth/login", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_request"
+
+
+def test_oversized_bodies_are_refused(api):
+    response = api.post("auth/login", data="x" * (2 * 1024 * 1024), content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "payload_too_large"

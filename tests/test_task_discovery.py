@@ -262,3 +262,25 @@ def test_postgresql_full_text_search_stems_and_uses_the_gin_index(market):
             ).scalars()
         )
     assert "ix_tasks_fts" in plan
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "posted_since=9999-12-31T23:59:59-12:00",
+        "posted_since=0001-01-01T00:00:00%2B14:00",
+        "sort=budget_desc&cursor="
+        + __import__("base64")
+        .urlsafe_b64encode(
+            b'["999999999999999999999999999999", "01a20764-6c7d-755a-97a3-6071fbd76b5a"]'
+        )
+        .decode(),
+        "cursor="
+        + __import__("base64")
+        .urlsafe_b64encode(b'["9999-12-31T23:59:59-12:00", "01a20764-6c7d-755a-97a3-6071fbd76b5a"]')
+        .decode(),
+    ],
+)
+def test_extreme_values_are_422_not_500(market, query):
+    response = market["provider"].get(f"tasks?{query}&min_overlap=0")
+    assert response.status_code == 422

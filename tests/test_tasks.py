@@ -399,3 +399,41 @@ def test_members_of_a_client_company_share_its_tasks(login):
     mine = colleague_api.get("tasks?mine=true").get_json()
     assert [t["id"] for t in mine["items"]] == [task["id"]]
     assert login(ClientFactory()).get("tasks?mine=true").get_json()["total"] == 0
+
+
+def test_a_suspended_clients_tasks_disappear_for_others(login):
+    client = ClientFactory()
+    api = login(client)
+    task = _published(api)
+    provider = login(ProviderFactory())
+    assert provider.get(f"tasks/{task['id']}").status_code == 200
+    client.status = "suspended"
+    db.session.commit()
+
+    assert provider.get(f"tasks/{task['id']}").status_code == 404
+    assert provider.get("tasks").get_json()["total"] == 0
+    assert provider.post(f"tasks/{task['id']}/confidentiality").status_code == 404
+    assert login(AdminFactory()).get(f"tasks/{task['id']}").status_code == 200
+
+
+def test_a_published_task_cannot_turn_strategic(login):
+    api = login(ClientFactory())
+    task = _published(api)
+    response = api.patch(f"tasks/{task['id']}", json={"tier": 1})
+    assert response.status_code == 422
+    assert "tier" in response.get_json()["error"]["details"]
+    draft = _post(api)
+    assert api.patch(f"tasks/{draft['id']}", json={"tier": 1}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        {"start_date": "9999-12-30", "deadline": "9999-12-31"},
+        {"start_date": "0001-01-01"},
+        {"deadline": (TODAY + timedelta(days=4 * 366)).isoformat()},
+    ],
+)
+def test_dates_far_from_today_are_refused(login, dates):
+    response = login(ClientFactory()).post("tasks", json=task_payload(**dates))
+    assert response.status_code == 422

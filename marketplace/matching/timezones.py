@@ -18,11 +18,12 @@ Interval = tuple[datetime, datetime]
 DEFAULT_PERIOD_DAYS = 28
 MAX_PERIOD_DAYS = 366
 NEARSHORE_MAX_OFFSET = timedelta(hours=3)
+LATEST_START = date(9000, 1, 1)
 
 
 def work_period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
     """The dates the work happens: start..end, else today plus 28 days; at most a year."""
-    first = start or today
+    first = min(start or today, LATEST_START)  # stored dates are validated; this is a backstop
     last = end if end and end >= first else first + timedelta(days=DEFAULT_PERIOD_DAYS - 1)
     return first, min(last, first + timedelta(days=MAX_PERIOD_DAYS - 1))
 

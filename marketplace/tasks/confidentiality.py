@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import Role, User
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
@@ -16,10 +17,10 @@ from marketplace.tasks.models import (
     ConfidentialAccess,
     Confidentiality,
     Task,
-    TaskStatus,
     TermsAcceptance,
 )
 from marketplace.tasks.services import get_task, is_owner, owned_task
+from marketplace.tasks.states import TASK_STATES
 
 
 def _current_acceptance(task: Task, profile: ProviderProfile) -> TermsAcceptance | None:
@@ -46,11 +47,7 @@ def accept_terms(
             "This task has no confidentiality terms to accept.",
             details={"confidentiality": ["The task is public."]},
         )
-    if task.status != TaskStatus.OPEN:
-        raise BusinessRuleViolation(
-            "Terms are accepted only while the task is open.",
-            details={"status": [task.status.value]},
-        )
+    TASK_STATES.check("accept_terms", task.status)
     profile = profiles.acting_provider_profile(user)
     acceptance = _current_acceptance(task, profile)
     if acceptance is None:
@@ -64,15 +61,24 @@ def accept_terms(
             user_agent=(user_agent or "")[:400] or None,
         )
         db.session.add(acceptance)
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # a concurrent request of the same provider won the race
+            db.session.rollback()
+            acceptance = _current_acceptance(task, profile)
+            if acceptance is None:
+                raise
     return acceptance
 
 
 def _may_read(user: User, task: Task) -> ProviderProfile | bool | None:
-    """False if the user may not read; else the provider profile reading (None for others)."""
+    """False if the user may not read; else the provider profile reading (None for others).
+
+    `task` is one `get_task` let the user see: for providers, an open, filled or closed one.
+    """
     if user.is_admin or is_owner(user, task):
         return None
-    if user.role != Role.PROVIDER or task.status == TaskStatus.CANCELLED:
+    if user.role != Role.PROVIDER:
         return False
     profile = profiles.acting_provider_profile(user)
     if task.confidentiality == Confidentiality.PUBLIC:

@@ -23,6 +23,7 @@ from marketplace.matching import timezones
 from marketplace.pagination import CursorPage, decode_cursor, encode_cursor
 from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile, ProviderProfile
+from marketplace.tasks import services as task_services
 from marketplace.tasks.models import Task, TaskLanguage, TaskSkill, TaskStatus
 
 # name -> (sort columns, descending); the id breaks ties so the order is total.
@@ -137,7 +138,9 @@ def search_tasks(*, user: User, filters: dict[str, Any]) -> CursorPage:
             stmt = stmt.where(Task.status == filters["status"])
         columns, descending = SORTS["mine"]
     else:
-        stmt = sa.select(Task).where(Task.status == TaskStatus.OPEN)
+        stmt = sa.select(Task).where(
+            Task.status == TaskStatus.OPEN, task_services.poster_is_active_clause()
+        )
         columns, descending = SORTS[filters["sort"]]
     stmt = _sql_filters(stmt, filters)
     order = [c.desc() if descending else c.asc() for c in columns]

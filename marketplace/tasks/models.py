@@ -128,14 +128,9 @@ class Task(IdMixin, TimestampMixin, Model):
     @property
     def allowed_actions(self) -> list[str]:
         """What the client can do with the task now."""
-        from marketplace.tasks.states import CLIENT_ACTIONS, EDITABLE, TASK_STATES
+        from marketplace.tasks.states import CLIENT_ACTIONS, TASK_STATES
 
-        actions = [a for a in TASK_STATES.actions_from(self.status) if a in CLIENT_ACTIONS]
-        if self.status in EDITABLE:
-            actions.append("edit")
-        if self.status == TaskStatus.DRAFT:
-            actions.append("delete")
-        return actions
+        return [a for a in TASK_STATES.actions_from(self.status) if a in CLIENT_ACTIONS]
 
     @property
     def confidentiality_terms(self) -> dict[str, Any] | None:

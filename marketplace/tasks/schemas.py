@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app
 from webargs.fields import DelimitedList
 
 from marketplace.hours import validate_working_hours
@@ -14,13 +13,7 @@ from marketplace.pagination import PageArgsSchema
 from marketplace.profiles.models import ServiceModel
 from marketplace.schemas import BaseSchema, CurrencyField, require_some_field, validate_language
 from marketplace.tasks.models import BudgetType, Confidentiality, Shoring, TaskStatus
-
-STRATEGIC_ADVICE = (
-    "Tier-1 work (product vision, pricing, key relationships) is what sets a business "
-    "apart, so it is usually kept in house: outsourcing it risks the know-how, the "
-    "relationships and the decisions that make the business different. Publish it only "
-    'if you are sure, by sending {"confirm_strategic": true}.'
-)
+from marketplace.tasks.rules import check_task_rules
 
 
 class TimezoneNeedField(ma.fields.Field):
@@ -105,27 +98,6 @@ class AttachmentSchema(BaseSchema):
         required=True,
         validate=ma.validate.Regexp(r"^[0-9a-f]{64}$", error="64 lower-case hex digits."),
     )
-
-
-def check_task_rules(data: dict[str, Any], *, changed: set[str]) -> dict[str, list[str]]:
-    """Cross-field rules of a whole task; `changed` names the fields this request sets."""
-    errors: dict[str, list[str]] = {}
-    today = datetime.now(UTC).date()
-    deadline: date | None = data.get("deadline")
-    start: date | None = data.get("start_date")
-    if deadline and "deadline" in changed and deadline < today:
-        errors.setdefault("deadline", []).append("The deadline is in the past.")
-    if deadline and start and deadline < start:
-        errors.setdefault("deadline", []).append("The deadline is before the start date.")
-    budget = data.get("budget")
-    if data.get("trial") and budget:
-        caps: dict[str, int] = current_app.config["TRIAL_BUDGET_CAPS"]
-        cap = caps.get(budget["currency"])
-        if cap is not None and budget["max"] > cap:
-            errors.setdefault("budget", []).append(
-                f"A trial task may cost at most {cap} {budget['currency']} (minor units)."
-            )
-    return errors
 
 
 class TaskInputSchema(BaseSchema):
@@ -303,6 +275,12 @@ class AccessLogEntrySchema(BaseSchema):
     at = ma.fields.DateTime()
 
 
+def _within_reason(value: datetime) -> None:
+    # Checked on the year alone: converting far-off times to UTC would overflow.
+    if not 2000 <= value.year <= 2100:
+        raise ma.ValidationError("Give a date-time between the years 2000 and 2100.")
+
+
 class TaskQuerySchema(BaseSchema):
     """Filters, search, sorting and cursor pagination of `GET /tasks`."""
 
@@ -333,7 +311,11 @@ class TaskQuerySchema(BaseSchema):
             "hours and the client's."
         },
     )
-    posted_since = ma.fields.AwareDateTime(default_timezone=UTC)
+    posted_since = ma.fields.AwareDateTime(
+        default_timezone=UTC,
+        validate=_within_reason,
+        metadata={"description": "ISO 8601 date-time; tasks opened at or after it."},
+    )
     sort = ma.fields.String(
         load_default="newest",
         validate=ma.validate.OneOf(["newest", "budget_desc", "budget_asc", "deadline"]),

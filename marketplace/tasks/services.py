@@ -10,18 +10,18 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from marketplace.accounts.models import User
+from marketplace.accounts.models import User, UserStatus
 from marketplace.catalog import services as catalog
 from marketplace.database import utcnow
-from marketplace.errors import BusinessRuleViolation, Forbidden, InvalidTransition, NotFound
+from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.jobs import outbox
 from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile
 from marketplace.tasks import terms
 from marketplace.tasks.models import Task, TaskLanguage, TaskSkill, TaskStatus, TaskTransition
-from marketplace.tasks.schemas import STRATEGIC_ADVICE, check_task_rules
-from marketplace.tasks.states import EDITABLE, TASK_STATES, VISIBLE_TO_ALL
+from marketplace.tasks.rules import STRATEGIC_ADVICE, check_task_rules
+from marketplace.tasks.states import TASK_STATES, VISIBLE_TO_ALL
 
 #: Why a task waits for review. Clients see these codes, never the blocklist itself,
 #: which would show them how to word around it; moderators read the task.
@@ -72,10 +72,31 @@ def is_owner(user: User, task: Task) -> bool:
     return profiles.acting_client_profile(user).id == task.client_profile_id
 
 
+def poster_is_active(task: Task) -> bool:
+    """Whether the client behind the task may be seen (a suspended individual may not)."""
+    poster = task.client_profile.user
+    return poster is None or poster.status == UserStatus.ACTIVE
+
+
+def poster_is_active_clause() -> sa.ColumnElement[bool]:
+    """`poster_is_active` in SQL, for lists."""
+    suspended = (
+        sa.select(ClientProfile.id)
+        .join(User, User.id == ClientProfile.user_id)
+        .where(User.status == UserStatus.SUSPENDED)
+    )
+    return Task.client_profile_id.not_in(suspended)
+
+
 def get_task(*, user: User, task_id: uuid.UUID) -> Task:
-    """A task the user may see: its client and admins always; others once it is public."""
+    """A task the user may see: its client and admins always; others once it is public
+    (and while its client is not suspended)."""
     task = db.session.get(Task, task_id)
-    if task is None or not (task.status in VISIBLE_TO_ALL or user.is_admin or is_owner(user, task)):
+    if task is None:
+        raise NotFound("Task not found.")
+    if user.is_admin or is_owner(user, task):
+        return task
+    if task.status not in VISIBLE_TO_ALL or not poster_is_active(task):
         raise NotFound("Task not found.")
     return task
 
@@ -144,10 +165,11 @@ def _as_input(task: Task) -> dict[str, Any]:
 def update_task(*, user: User, task_id: uuid.UUID, changes: dict[str, Any]) -> Task:
     """Edit a draft, a task in review or an open task; re-check the whole task's rules."""
     task = owned_task(user=user, task_id=task_id, lock=True)
-    if task.status not in EDITABLE:
-        raise InvalidTransition(
-            f"A {task.status.value} task can no longer be edited.",
-            details={"status": task.status.value, "action": "edit"},
+    TASK_STATES.check("edit", task.status)
+    if changes.get("tier") == 1 and task.tier != 1 and task.status != TaskStatus.DRAFT:
+        raise BusinessRuleViolation(
+            "A published task cannot become strategic (tier 1).",
+            details={"tier": [STRATEGIC_ADVICE, "Post strategic work as a new draft."]},
         )
     merged = {**_as_input(task), **changes}
     errors = check_task_rules(merged, changed=set(changes))
@@ -170,11 +192,7 @@ def update_task(*, user: User, task_id: uuid.UUID, changes: dict[str, Any]) -> T
 def delete_task(*, user: User, task_id: uuid.UUID) -> None:
     """Delete a draft (anything else is cancelled, not deleted)."""
     task = owned_task(user=user, task_id=task_id, lock=True)
-    if task.status != TaskStatus.DRAFT:
-        raise InvalidTransition(
-            "Only drafts can be deleted; cancel the task instead.",
-            details={"status": task.status.value, "action": "delete"},
-        )
+    TASK_STATES.check("delete", task.status)
     db.session.delete(task)
     db.session.commit()
 

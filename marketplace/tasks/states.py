@@ -19,11 +19,14 @@ TASK_STATES = StateMachine(
         "close": ([S.FILLED], S.CLOSED),
         "expire": ([S.OPEN], S.EXPIRED),
     },
+    guards={
+        "edit": [S.DRAFT, S.PENDING_REVIEW, S.OPEN],
+        "delete": [S.DRAFT],
+        "accept_terms": [S.OPEN],
+    },
 )
 
-#: Statuses in which the client may still edit the posting.
-EDITABLE = frozenset({S.DRAFT, S.PENDING_REVIEW, S.OPEN})
 #: Statuses in which other users can see the task at all.
 VISIBLE_TO_ALL = frozenset({S.OPEN, S.FILLED, S.CLOSED})
 #: Actions a client takes through the API (the rest are the system's or an admin's).
-CLIENT_ACTIONS = ("publish", "cancel")
+CLIENT_ACTIONS = ("publish", "cancel", "edit", "delete")
