@@ -67,16 +67,6 @@ class TimestampMixin:
     )
 
 
-def get_or_404(model: type[T], ident: Any, message: str | None = None) -> T:
-    """Load a row by primary key or raise NotFound."""
-    from marketplace.errors import NotFound
-
-    obj = db.session.get(model, ident)
-    if obj is None:
-        raise NotFound(message or f"{model.__name__} not found.")
-    return obj
-
-
 def is_postgresql() -> bool:
     """Whether the bound database is PostgreSQL (row locks, full-text search)."""
     return db.engine.dialect.name == "postgresql"

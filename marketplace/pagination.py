@@ -36,11 +36,15 @@ class Page:
     total: int
 
 
+def page_size_for(requested: int | None) -> int:
+    """The page size to use: the one asked for, or the default, never above the maximum."""
+    config = current_app.config
+    return min(requested or config["PAGE_SIZE_DEFAULT"], config["PAGE_SIZE_MAX"])
+
+
 def paginate(stmt: Select[Any], *, page: int = 1, page_size: int | None = None) -> Page:
     """Run `stmt` (which must have a stable, unique ORDER BY) for one page."""
-    size = min(
-        page_size or current_app.config["PAGE_SIZE_DEFAULT"], current_app.config["PAGE_SIZE_MAX"]
-    )
+    size = page_size_for(page_size)
     result = db.paginate(stmt, page=page, per_page=size, error_out=False, count=True)
     return Page(items=list(result.items), page=page, page_size=size, total=result.total or 0)
 

@@ -56,3 +56,20 @@ def test_suspension_needs_a_reason(login):
     response = admin.post(f"admin/users/{target.id}/suspend", json={})
     assert response.status_code == 422
     assert "reason" in response.get_json()["error"]["details"]
+
+
+def test_admin_actions_are_in_the_audit_log(login):
+    admin_user = AdminFactory()
+    admin = login(admin_user)
+    target = ClientFactory()
+    admin.post(f"admin/users/{target.id}/suspend", json={"reason": "Spam postings"})
+    admin.post(f"admin/users/{target.id}/reinstate")
+
+    log = admin.get(f"admin/audit-log?target_id={target.id}").get_json()
+
+    assert [(e["action"], e["actor_id"]) for e in log["items"]] == [
+        ("reinstate_user", str(admin_user.id)),
+        ("suspend_user", str(admin_user.id)),
+    ]
+    assert log["items"][1]["details"] == {"reason": "Spam postings"}
+    assert login(ClientFactory()).get("admin/audit-log").status_code == 403

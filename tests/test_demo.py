@@ -83,3 +83,11 @@ def test_demo_has_open_tasks_of_every_service_model_some_confidential(app, api):
     assert api.get(f"tasks/{task_id}/confidential").status_code == 404
     assert api.post(f"tasks/{task_id}/confidentiality").status_code == 201
     assert api.get(f"tasks/{task_id}/confidential").get_json()["confidential_details"]
+
+
+def test_seed_demo_refuses_production(app, monkeypatch):
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0
+    assert "never in production" in result.output
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0

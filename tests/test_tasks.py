@@ -344,6 +344,10 @@ def test_admin_review_queue_approve_and_reject(login, sent_mail):
     assert "Asks for payment outside the platform." in rejection.body
     assert api.get(f"tasks/{second['id']}").get_json()["rejection_reason"].startswith("Asks")
     assert admin.get("admin/tasks").get_json()["total"] == 0
+    actions = [
+        e["action"] for e in admin.get("admin/audit-log?target_type=task").get_json()["items"]
+    ]
+    assert sorted(actions) == ["approve_task", "reject_task"]
 
 
 def test_review_endpoints_are_admin_only(login):

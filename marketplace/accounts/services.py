@@ -17,6 +17,7 @@ from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, Unauthorized
 from marketplace.extensions import db
 from marketplace.jobs import outbox
+from marketplace.moderation import audit
 
 TOKEN_PREFIX = "mkt_"
 MIN_PASSWORD_LENGTH = 10
@@ -249,6 +250,13 @@ def suspend_user(*, admin: User, user: User, reason: str) -> User:
     user.status = UserStatus.SUSPENDED
     user.suspension_reason = reason
     user.suspended_at = utcnow()
+    audit.record(
+        actor=admin,
+        action="suspend_user",
+        target_type="user",
+        target_id=user.id,
+        details={"reason": reason},
+    )
     outbox.enqueue_email(
         to=user.email,
         subject="Your account is suspended",
@@ -263,6 +271,7 @@ def reinstate_user(*, admin: User, user: User) -> User:
     user.status = UserStatus.ACTIVE
     user.suspension_reason = None
     user.suspended_at = None
+    audit.record(actor=admin, action="reinstate_user", target_type="user", target_id=user.id)
     db.session.commit()
     return user
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -29,3 +30,16 @@ def skills_by_slug(slugs: Iterable[str], *, field: str = "skills") -> dict[str, 
             "Unknown skills.", details={field: [f"Unknown skill: {slug}" for slug in unknown]}
         )
     return found
+
+
+def resolve_skill_list(
+    items: list[dict[str, Any]], *, field: str = "skills"
+) -> list[tuple[Skill, dict[str, Any]]]:
+    """Pair each `{"slug", ...}` item with its skill; duplicates and unknown slugs are 422s."""
+    slugs = [item["slug"] for item in items]
+    if len(slugs) != len(set(slugs)):
+        raise BusinessRuleViolation(
+            "A skill is listed twice.", details={field: ["Each skill may appear once."]}
+        )
+    known = skills_by_slug(slugs, field=field)
+    return [(known[item["slug"]], item) for item in items]

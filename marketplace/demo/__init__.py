@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Role, User
@@ -135,6 +135,10 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
         """Create the demo clients, VAs and firms (idempotent) and print their logins."""
+        if current_app.config["ENV_NAME"] == "production":
+            raise click.ClickException(
+                "seed-demo makes accounts with a published password; never in production."
+            )
         try:
             new, logins = seed_demo()
             admin, admin_new = seed_admin()

@@ -8,10 +8,12 @@ from flask_login import current_user, login_required
 
 from marketplace.accounts.auth import admin_required
 from marketplace.api import Blueprint
-from marketplace.moderation import services
+from marketplace.moderation import audit, services
 from marketplace.moderation.models import Report, ReportStatus
 from marketplace.moderation.schemas import (
     AdminReportPageSchema,
+    AuditPageSchema,
+    AuditQuerySchema,
     ReportQuerySchema,
     ReportSchema,
 )
@@ -44,3 +46,13 @@ def report_queue(
         page=page,
         page_size=page_size,
     )
+
+
+@blp.get("/admin/audit-log")
+@admin_required
+@blp.arguments(AuditQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, AuditPageSchema)
+@blp.errors(401, 403, 422)
+def audit_log(page: int, page_size: int | None, **filters: Any) -> Page:
+    """Every admin action, newest first; filter by target or actor."""
+    return paginate(audit.entries_query(**filters), page=page, page_size=page_size)

@@ -37,3 +37,26 @@ class ReportQuerySchema(PageArgsSchema):
 
 
 AdminReportPageSchema = page_schema(AdminReportSchema, "AdminReportPage")
+
+
+class AuditEntrySchema(BaseSchema):
+    """One recorded admin action."""
+
+    id = ma.fields.UUID(dump_only=True)
+    actor_id = ma.fields.UUID(dump_only=True, allow_none=True)
+    action = ma.fields.String(dump_only=True)
+    target_type = ma.fields.String(dump_only=True)
+    target_id = ma.fields.UUID(dump_only=True)
+    details = ma.fields.Dict(dump_only=True)
+    at = ma.fields.DateTime(dump_only=True)
+
+
+class AuditQuerySchema(PageArgsSchema):
+    """Filters of the audit log."""
+
+    target_type = ma.fields.String(validate=ma.validate.Length(max=20))
+    target_id = ma.fields.UUID()
+    actor_id = ma.fields.UUID()
+
+
+AuditPageSchema = page_schema(AuditEntrySchema, "AuditPage")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import User
-from marketplace.errors import BusinessRuleViolation, Conflict, NotFound
+from marketplace.errors import BusinessRuleViolation, Conflict
 from marketplace.extensions import db
 from marketplace.moderation.models import Report, ReportStatus
 from marketplace.tasks import services as tasks
@@ -59,11 +59,3 @@ def reports_query(*, status: ReportStatus | None, target_type: str | None) -> sa
     if target_type is not None:
         stmt = stmt.where(Report.target_type == target_type)
     return stmt
-
-
-def get_report(report_id: uuid.UUID) -> Report:
-    """A report by id, or NotFound."""
-    item = db.session.get(Report, report_id)
-    if item is None:
-        raise NotFound("Report not found.")
-    return item

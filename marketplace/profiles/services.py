@@ -131,19 +131,12 @@ def update_provider_profile(*, user: User, changes: dict[str, Any]) -> ProviderP
 
 
 def _replace_skills(profile: ProviderProfile, skills: list[dict[str, Any]]) -> None:
-    slugs = [item["slug"] for item in skills]
-    if len(slugs) != len(set(slugs)):
-        raise BusinessRuleViolation(
-            "A skill is listed twice.", details={"skills": ["Each skill may appear once."]}
-        )
-    known = catalog.skills_by_slug(slugs)
+    resolved = catalog.resolve_skill_list(skills)
     profile.skills.clear()
     db.session.flush()
-    for item in skills:
+    for skill, item in resolved:
         profile.skills.append(
-            ProviderSkill(
-                skill=known[item["slug"]], level=item["level"], years=item.get("years", 0)
-            )
+            ProviderSkill(skill=skill, level=item["level"], years=item.get("years", 0))
         )
 
 

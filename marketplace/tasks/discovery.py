@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 
 from marketplace.accounts.models import Role, User
 from marketplace.catalog import services as catalog
@@ -20,7 +19,7 @@ from marketplace.database import is_postgresql
 from marketplace.errors import BusinessRuleViolation, Forbidden
 from marketplace.extensions import db
 from marketplace.matching import timezones
-from marketplace.pagination import CursorPage, decode_cursor, encode_cursor
+from marketplace.pagination import CursorPage, decode_cursor, encode_cursor, page_size_for
 from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile, ProviderProfile
 from marketplace.tasks import services as task_services
@@ -124,10 +123,7 @@ class _ProviderFit:
 
 def search_tasks(*, user: User, filters: dict[str, Any]) -> CursorPage:
     """Open tasks matching the filters (or, with `mine`, the client's own in any status)."""
-    page_size = min(
-        filters.get("page_size") or current_app.config["PAGE_SIZE_DEFAULT"],
-        current_app.config["PAGE_SIZE_MAX"],
-    )
+    page_size = page_size_for(filters.get("page_size"))
     if filters["mine"]:
         if user.role != Role.CLIENT:
             raise Forbidden("Only clients have tasks of their own.")

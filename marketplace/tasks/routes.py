@@ -10,7 +10,6 @@ from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
 from marketplace.pagination import Page, PageArgsSchema, page_schema, paginate
-from marketplace.schemas import Redacted
 from marketplace.tasks import confidentiality, discovery, services
 from marketplace.tasks.models import Task, TermsAcceptance
 from marketplace.tasks.schemas import (
@@ -34,34 +33,6 @@ blp = Blueprint(
     description="Posting non-core work, and finding it",
 )
 
-OWNER_ONLY = frozenset(
-    set(OwnerTaskSchema().fields)
-    - {
-        "id",
-        "title",
-        "summary",
-        "confidentiality",
-        "service_model",
-        "tier",
-        "skills",
-        "budget",
-        "start_date",
-        "deadline",
-        "timezone_need",
-        "shoring",
-        "languages",
-        "positions",
-        "trial",
-        "status",
-        "client_timezone",
-        "client_country",
-        "confidentiality_terms",
-        "opened_at",
-        "expires_at",
-        "created_at",
-        "updated_at",
-    }
-)
 AccessLogPageSchema = page_schema(AccessLogEntrySchema, "AccessLogPage")
 
 
@@ -91,10 +62,7 @@ def list_tasks(filters: dict[str, Any]) -> Any:
 @blp.errors(401, 404)
 def get_task(task_id: uuid.UUID) -> Any:
     """A task; its client and admins also see details, review state and history."""
-    task = services.get_task(user=current_user, task_id=task_id)
-    if current_user.is_admin or services.is_owner(current_user, task):
-        return task
-    return Redacted(task, OWNER_ONLY)
+    return services.view_task(user=current_user, task_id=task_id)
 
 
 @blp.patch("/<uuid:task_id>")

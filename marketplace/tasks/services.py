@@ -16,8 +16,10 @@ from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.jobs import outbox
+from marketplace.moderation import audit
 from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile
+from marketplace.schemas import Redacted
 from marketplace.tasks import terms
 from marketplace.tasks.models import Task, TaskLanguage, TaskSkill, TaskStatus, TaskTransition
 from marketplace.tasks.rules import STRATEGIC_ADVICE, check_task_rules
@@ -88,6 +90,20 @@ def poster_is_active_clause() -> sa.ColumnElement[bool]:
     return Task.client_profile_id.not_in(suspended)
 
 
+#: What only the task's client and admins see of it.
+PRIVILEGED_FIELDS = frozenset(
+    {"review_reasons", "rejection_reason", "allowed_actions", "transitions"}
+)
+
+
+def view_task(*, user: User, task_id: uuid.UUID) -> Task | Redacted:
+    """The task as this user may see it: whole for its client and admins, else redacted."""
+    task = get_task(user=user, task_id=task_id)
+    if user.is_admin or is_owner(user, task):
+        return task
+    return Redacted(task, PRIVILEGED_FIELDS)
+
+
 def get_task(*, user: User, task_id: uuid.UUID) -> Task:
     """A task the user may see: its client and admins always; others once it is public
     (and while its client is not suspended)."""
@@ -101,12 +117,17 @@ def get_task(*, user: User, task_id: uuid.UUID) -> Task:
     return task
 
 
+def locked_task(task_id: uuid.UUID) -> Task:
+    """A task with its row locked for this transaction (FOR UPDATE on PostgreSQL)."""
+    task = db.session.scalar(sa.select(Task).where(Task.id == task_id).with_for_update())
+    if task is None:
+        raise NotFound("Task not found.")
+    return task
+
+
 def owned_task(*, user: User, task_id: uuid.UUID, lock: bool = False) -> Task:
     """A task the user's client account posted; anyone else gets NotFound."""
-    stmt = sa.select(Task).where(Task.id == task_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    task = db.session.scalar(stmt)
+    task = locked_task(task_id) if lock else db.session.get(Task, task_id)
     if task is None or not is_owner(user, task):
         raise NotFound("Task not found.")
     return task
@@ -122,17 +143,11 @@ def _apply(task: Task, data: dict[str, Any]) -> None:
     if "languages" in data:
         task.language_rows = [TaskLanguage(code=code) for code in dict.fromkeys(data["languages"])]
     if "skills" in data:
-        slugs = [item["slug"] for item in data["skills"]]
-        if len(slugs) != len(set(slugs)):
-            raise BusinessRuleViolation(
-                "A skill is listed twice.", details={"skills": ["Each skill may appear once."]}
-            )
-        known = catalog.skills_by_slug(slugs)
+        resolved = catalog.resolve_skill_list(data["skills"])
         task.skills.clear()
         db.session.flush()
         task.skills.extend(
-            TaskSkill(skill=known[item["slug"]], min_level=item["min_level"])
-            for item in data["skills"]
+            TaskSkill(skill=skill, min_level=item["min_level"]) for skill, item in resolved
         )
 
 
@@ -272,21 +287,15 @@ def cancel_task(*, user: User, task_id: uuid.UUID, reason: str | None) -> Task:
     return task
 
 
-def _locked(task_id: uuid.UUID) -> Task:
-    task = db.session.scalar(sa.select(Task).where(Task.id == task_id).with_for_update())
-    if task is None:
-        raise NotFound("Task not found.")
-    return task
-
-
 def _tell_client(task: Task, subject: str, body: str) -> None:
     outbox.enqueue_email(to=task.created_by.email, subject=subject, body=body)
 
 
 def approve_task(*, admin: User, task_id: uuid.UUID) -> Task:
     """A moderator lets a task under review go live."""
-    task = _locked(task_id)
+    task = locked_task(task_id)
     transition(task, "approve", actor=admin)
+    audit.record(actor=admin, action="approve_task", target_type="task", target_id=task.id)
     _tell_client(
         task,
         f"Your task is live: {task.title}",
@@ -298,8 +307,15 @@ def approve_task(*, admin: User, task_id: uuid.UUID) -> Task:
 
 def reject_task(*, admin: User, task_id: uuid.UUID, reason: str) -> Task:
     """A moderator rejects a task under review; the client is told why."""
-    task = _locked(task_id)
+    task = locked_task(task_id)
     transition(task, "reject", actor=admin, reason=reason)
+    audit.record(
+        actor=admin,
+        action="reject_task",
+        target_type="task",
+        target_id=task.id,
+        details={"reason": reason},
+    )
     task.rejection_reason = reason
     _tell_client(
         task,
@@ -322,7 +338,7 @@ def expire_due_tasks() -> int:
         sa.select(Task.id).where(Task.status == TaskStatus.OPEN, Task.expires_at <= now)
     ).all()
     for task_id in ids:
-        task = _locked(task_id)
+        task = locked_task(task_id)
         if task.status == TaskStatus.OPEN and task.expires_at and task.expires_at <= now:
             transition(task, "expire", actor=None, reason="no award before the expiry date")
             _tell_client(
