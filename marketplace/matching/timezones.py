@@ -59,6 +59,37 @@ def _overlap(a: list[Interval], b: list[Interval]) -> timedelta:
     return total
 
 
+def day_overlap(
+    *,
+    day: date,
+    client_zone: str,
+    client_hours: WorkingHours,
+    provider_zone: str,
+    provider_hours: WorkingHours,
+) -> timedelta | None:
+    """How long both work on the client's local date `day`; None if the client is off."""
+    client_shifts = shifts_on(day, client_hours, ZoneInfo(client_zone))
+    if not client_shifts:
+        return None
+    provider_tz = ZoneInfo(provider_zone)
+    # Zones differ by at most 26 hours, so the provider's shifts that can meet this
+    # client day start within two local days either side of it.
+    provider_shifts = [
+        shift
+        for offset in range(-2, 3)
+        for shift in shifts_on(day + timedelta(days=offset), provider_hours, provider_tz)
+    ]
+    return _overlap(client_shifts, provider_shifts)
+
+
+def average_hours(overlaps: list[timedelta | None]) -> float:
+    """Average hours per client working day (days the client is off do not count)."""
+    worked = [o for o in overlaps if o is not None]
+    if not worked:
+        return 0.0
+    return round(sum(worked, timedelta()).total_seconds() / 3600 / len(worked), 2)
+
+
 def average_overlap_hours(
     *,
     client_zone: str,
@@ -69,38 +100,33 @@ def average_overlap_hours(
     last: date,
 ) -> float:
     """Average hours per client working day in first..last that both sides work."""
-    client_tz, provider_tz = ZoneInfo(client_zone), ZoneInfo(provider_zone)
-    working_days = 0
-    total = timedelta()
-    for day in days(first, last):
-        client_shifts = shifts_on(day, client_hours, client_tz)
-        if not client_shifts:
-            continue
-        working_days += 1
-        # Zones differ by at most 26 hours, so the provider's shifts that can meet this
-        # client day start within two local days either side of it.
-        provider_shifts = [
-            shift
-            for offset in range(-2, 3)
-            for shift in shifts_on(day + timedelta(days=offset), provider_hours, provider_tz)
+    return average_hours(
+        [
+            day_overlap(
+                day=day,
+                client_zone=client_zone,
+                client_hours=client_hours,
+                provider_zone=provider_zone,
+                provider_hours=provider_hours,
+            )
+            for day in days(first, last)
         ]
-        total += _overlap(client_shifts, provider_shifts)
-    if working_days == 0:
-        return 0.0
-    return round(total.total_seconds() / 3600 / working_days, 2)
+    )
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65_536)
+def utc_offset(zone: str, day: date) -> timedelta:
+    """The zone's UTC offset at noon UTC of `day` (rules change at most a few times a year)."""
+    noon = datetime.combine(day, time(12), tzinfo=UTC)
+    return noon.astimezone(ZoneInfo(zone)).utcoffset() or timedelta()
+
+
 def max_offset_difference(zone_a: str, zone_b: str, first: date, last: date) -> timedelta:
     """The largest difference between two zones' UTC offsets on any day of the period."""
-    tz_a, tz_b = ZoneInfo(zone_a), ZoneInfo(zone_b)
-    largest = timedelta()
-    for day in days(first, last):
-        noon = datetime.combine(day, time(12), tzinfo=UTC)
-        offset_a = noon.astimezone(tz_a).utcoffset() or timedelta()
-        offset_b = noon.astimezone(tz_b).utcoffset() or timedelta()
-        largest = max(largest, abs(offset_a - offset_b))
-    return largest
+    return max(
+        (abs(utc_offset(zone_a, day) - utc_offset(zone_b, day)) for day in days(first, last)),
+        default=timedelta(),
+    )
 
 
 def shoring(

@@ -7,7 +7,8 @@ neither push items onto the next page twice nor make any item skip a page.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from bisect import bisect_left, bisect_right
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -89,36 +90,80 @@ def _sql_filters(stmt: sa.Select[Task], f: dict[str, Any]) -> sa.Select[Task]:
 
 
 class _ProviderFit:
-    """Shoring and overlap of one provider against tasks, cached per client and period."""
+    """Shoring and overlap of one provider against many tasks, exact and fast.
 
-    def __init__(self, provider: ProviderProfile) -> None:
+    Each client's daily overlap with the provider is computed once over the dates the
+    tasks span and kept as running sums, so a task's average costs two lookups. A day's
+    overlap depends only on its weekday and the zones' UTC offsets unless a daylight-
+    saving change falls within two days, so stable days are computed once per
+    (client, weekday, offsets). Shoring looks for days in the task's period whose
+    offsets differ by more than three hours.
+    """
+
+    def __init__(self, provider: ProviderProfile, first: date, last: date) -> None:
         self.provider = provider
-        self.today = datetime.now(UTC).date()
-        self._cache: dict[tuple[Any, ...], tuple[str, float]] = {}
+        self.first = first
+        self.dates = timezones.days(first, last)
+        self._regimes: dict[str, list[tuple[Any, ...]]] = {}
+        self._far_days: dict[str, list[date]] = {}
+        self._sums: dict[Any, tuple[list[float], list[int]]] = {}
+        self._by_regime: dict[tuple[Any, ...], timedelta | None] = {}
 
-    def of(self, task: Task) -> tuple[str, float]:
-        client: ClientProfile = task.client_profile
-        first, last = timezones.work_period(task.start_date, task.deadline, self.today)
-        key = (client.id, first, last)
-        if key not in self._cache:
-            shore = timezones.shoring(
-                client_country=client.country,
-                client_zone=client.timezone,
-                provider_country=self.provider.country,
-                provider_zone=self.provider.timezone,
-                first=first,
-                last=last,
-            )
-            overlap = timezones.average_overlap_hours(
-                client_zone=client.timezone,
-                client_hours=client.working_hours,
-                provider_zone=self.provider.timezone,
-                provider_hours=self.provider.working_hours,
-                first=first,
-                last=last,
-            )
-            self._cache[key] = (shore, overlap)
-        return self._cache[key]
+    def _regime_keys(self, zone: str) -> list[tuple[Any, ...]]:
+        """Per date: what its overlap depends on, for a client in `zone`."""
+        if zone not in self._regimes:
+            offset, zones = timezones.utc_offset, (zone, self.provider.timezone)
+            keys: list[tuple[Any, ...]] = []
+            for day in self.dates:
+                before, after = day - timedelta(days=2), day + timedelta(days=3)
+                if all(offset(z, before) == offset(z, after) for z in zones):
+                    keys.append((day.weekday(), *(offset(z, day) for z in zones)))
+                else:
+                    keys.append((day,))  # near a daylight-saving change: this day alone
+            self._regimes[zone] = keys
+        return self._regimes[zone]
+
+    def _running_sums(self, client: ClientProfile) -> tuple[list[float], list[int]]:
+        if client.id not in self._sums:
+            seconds, workdays = [0.0], [0]
+            for day, regime in zip(self.dates, self._regime_keys(client.timezone), strict=True):
+                key = (client.id, *regime)
+                if key not in self._by_regime:
+                    self._by_regime[key] = timezones.day_overlap(
+                        day=day,
+                        client_zone=client.timezone,
+                        client_hours=client.working_hours,
+                        provider_zone=self.provider.timezone,
+                        provider_hours=self.provider.working_hours,
+                    )
+                overlap = self._by_regime[key]
+                seconds.append(seconds[-1] + (overlap.total_seconds() if overlap else 0.0))
+                workdays.append(workdays[-1] + (overlap is not None))
+            self._sums[client.id] = (seconds, workdays)
+        return self._sums[client.id]
+
+    def _far_apart(self, zone: str) -> list[date]:
+        if zone not in self._far_days:
+            offset, mine = timezones.utc_offset, self.provider.timezone
+            self._far_days[zone] = [
+                day
+                for day in self.dates
+                if abs(offset(zone, day) - offset(mine, day)) > timezones.NEARSHORE_MAX_OFFSET
+            ]
+        return self._far_days[zone]
+
+    def of(self, client: ClientProfile, first: date, last: date) -> tuple[str, float]:
+        """(shoring, average daily overlap in hours) for a task of `client` in first..last."""
+        if client.country and client.country == self.provider.country:
+            shore = "onshore"
+        else:
+            far = self._far_apart(client.timezone)
+            shore = "offshore" if bisect_left(far, first) < bisect_right(far, last) else "nearshore"
+        lo, hi = (first - self.first).days, (last - self.first).days + 1
+        seconds, workdays = self._running_sums(client)
+        worked = workdays[hi] - workdays[lo]
+        overlap = round((seconds[hi] - seconds[lo]) / 3600 / worked, 2) if worked else 0.0
+        return shore, overlap
 
 
 def search_tasks(*, user: User, filters: dict[str, Any]) -> CursorPage:
@@ -186,22 +231,44 @@ def _search_with_fit(
             "Shoring and overlap filters are relative to you as a provider.",
             details={name: ["Only providers can use this filter."] for name in fit_filters},
         )
-    fit = _ProviderFit(profiles.acting_provider_profile(user))
+    # Only what the filters need is loaded for every candidate (the sort key is the row from
+    # index 4 on); whole tasks are loaded for one page.
+    rows = db.session.execute(
+        stmt.with_only_columns(
+            Task.id, Task.client_profile_id, Task.start_date, Task.deadline, *columns
+        )
+    ).all()
+    clients = {
+        c.id: c
+        for c in db.session.scalars(
+            sa.select(ClientProfile).where(
+                ClientProfile.id.in_({row.client_profile_id for row in rows})
+            )
+        )
+    }
+    today = datetime.now(UTC).date()
+    periods = [timezones.work_period(row.start_date, row.deadline, today) for row in rows]
+    fit = _ProviderFit(
+        profiles.acting_provider_profile(user),
+        min((first for first, _ in periods), default=today),
+        max((last for _, last in periods), default=today),
+    )
     matching = []
-    for task in db.session.scalars(stmt):
-        shore, overlap = fit.of(task)
-        if fit_filters.get("shoring", shore) != shore:
-            continue
-        if overlap < fit_filters.get("min_overlap", 0):
-            continue
-        matching.append(task)
+    for row, (first, last) in zip(rows, periods, strict=True):
+        shore, overlap = fit.of(clients[row.client_profile_id], first, last)
+        if fit_filters.get("shoring", shore) == shore and overlap >= fit_filters.get(
+            "min_overlap", 0
+        ):
+            matching.append(row)
     if after is not None:
-
-        def beyond(task: Task) -> bool:
-            key = tuple(getattr(task, c.key) for c in columns)
-            return key < tuple(after) if descending else key > tuple(after)
-
-        remaining = [t for t in matching if beyond(t)]
+        bound = tuple(after)
+        matching_after = [
+            row
+            for row in matching
+            if (tuple(row[4:]) < bound if descending else tuple(row[4:]) > bound)
+        ]
     else:
-        remaining = matching
-    return _page(remaining[: page_size + 1], page_size, len(matching), columns)
+        matching_after = matching
+    page_ids = [row.id for row in matching_after[: page_size + 1]]
+    tasks = {t.id: t for t in db.session.scalars(sa.select(Task).where(Task.id.in_(page_ids)))}
+    return _page([tasks[i] for i in page_ids], page_size, len(matching), columns)
