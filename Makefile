@@ -60,10 +60,12 @@ install-dev: $(INSTALLED_DEV)
 
 # --- the two commands ------------------------------------------------------
 
+# The periodic jobs (outbox retries, task expiry) run beside the server and stop with it.
 run: $(INSTALLED)
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(FLASK) run-periodic & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+		$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(INSTALLED_DEV)
 	$(BIN)/ruff check .

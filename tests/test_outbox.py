@@ -126,3 +126,15 @@ def test_deliver_outbox_command(app, sent_mail):
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="no outbox handler"):
         outbox.enqueue("carrier-pigeon", {})
+
+
+def test_run_periodic_once_runs_every_periodic_job(app, sent_mail):
+    outbox.enqueue_email(to="c@example.com", subject="Hi", body="...")
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["run-periodic", "--once"])
+
+    assert result.exit_code == 0, result.output
+    assert "deliver-outbox: 1" in result.output
+    assert "expire-tasks: 0" in result.output
+    assert [m.to for m in sent_mail] == ["c@example.com"]
