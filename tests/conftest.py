@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
@@ -61,7 +61,8 @@ class IsolatedClient(FlaskClient):
         # which runs the work scheduled with `call_on_close` (outbox delivery).
         kwargs.setdefault("buffered", True)
         response = contextvars.Context().run(super().open, *args, **kwargs)
-        db.session.expire_all()  # the test sees what the request committed
+        if has_app_context():  # not in the worker threads of concurrency tests
+            db.session.expire_all()  # the test sees what the request committed
         return response
 
 
