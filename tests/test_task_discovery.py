@@ -200,7 +200,7 @@ def test_clients_cannot_use_provider_relative_filters(market):
 @pytest.mark.parametrize(
     "query", ["sort=newest", "sort=deadline", "sort=budget_desc", "sort=newest&min_overlap=0"]
 )
-def test_pages_neither_skip_nor_repeat_under_concurrent_inserts(login, query):
+def test_pages_neither_skip_nor_repeat_while_tasks_are_published_between_them(login, query):
     client = login(ClientFactory())
     existing = {
         _open(
@@ -284,3 +284,29 @@ def test_postgresql_full_text_search_stems_and_uses_the_gin_index(market):
 def test_extreme_values_are_422_not_500(market, query):
     response = market["provider"].get(f"tasks?{query}&min_overlap=0")
     assert response.status_code == 422
+
+
+def test_overlap_of_a_coverage_task_is_measured_against_its_window(login):
+    # New York client, 09:00-17:00 (EST); the task wants 22:00-06:00 New York time covered.
+    client = login(ClientFactory(timezone="America/New_York", country="US"))
+    night = {d: [["22:00", "06:00"]] for d in WEEKDAYS}
+    start = date.today() + timedelta(days=1)
+    while start.month in (3, 4, 10, 11):  # keep clear of daylight-saving changes
+        start += timedelta(days=30)
+    coverage = _open(
+        client,
+        timezone_need={"mode": "coverage", "window": night},
+        start_date=start.isoformat(),
+        deadline=(start + timedelta(days=13)).isoformat(),
+    )
+    # Manila is 13 hours ahead of EST: 11:00-19:00 there is 22:00-06:00 in New York.
+    provider = login(
+        ProviderFactory(
+            timezone="Asia/Manila",
+            country="PH",
+            profile__working_hours={
+                d: [["11:00", "19:00"]] for d in ("tue", "wed", "thu", "fri", "sat")
+            },
+        )
+    )
+    assert _ids(provider, "min_overlap=7") == [coverage]

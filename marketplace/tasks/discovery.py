@@ -7,6 +7,7 @@ neither push items onto the next page twice nor make any item skip a page.
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_left, bisect_right
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from marketplace.catalog.models import Skill
 from marketplace.database import is_postgresql
 from marketplace.errors import BusinessRuleViolation, Forbidden
 from marketplace.extensions import db
+from marketplace.hours import WorkingHours
 from marketplace.matching import timezones
 from marketplace.pagination import CursorPage, decode_cursor, encode_cursor, page_size_for
 from marketplace.profiles import services as profiles
@@ -123,24 +125,27 @@ class _ProviderFit:
             self._regimes[zone] = keys
         return self._regimes[zone]
 
-    def _running_sums(self, client: ClientProfile) -> tuple[list[float], list[int]]:
-        if client.id not in self._sums:
+    def _running_sums(
+        self, client: ClientProfile, hours: WorkingHours
+    ) -> tuple[list[float], list[int]]:
+        series = (client.id, json.dumps(hours, sort_keys=True))
+        if series not in self._sums:
             seconds, workdays = [0.0], [0]
             for day, regime in zip(self.dates, self._regime_keys(client.timezone), strict=True):
-                key = (client.id, *regime)
+                key = (*series, *regime)
                 if key not in self._by_regime:
                     self._by_regime[key] = timezones.day_overlap(
                         day=day,
                         client_zone=client.timezone,
-                        client_hours=client.working_hours,
+                        client_hours=hours,
                         provider_zone=self.provider.timezone,
                         provider_hours=self.provider.working_hours,
                     )
                 overlap = self._by_regime[key]
                 seconds.append(seconds[-1] + (overlap.total_seconds() if overlap else 0.0))
                 workdays.append(workdays[-1] + (overlap is not None))
-            self._sums[client.id] = (seconds, workdays)
-        return self._sums[client.id]
+            self._sums[series] = (seconds, workdays)
+        return self._sums[series]
 
     def _far_apart(self, zone: str) -> list[date]:
         if zone not in self._far_days:
@@ -152,15 +157,22 @@ class _ProviderFit:
             ]
         return self._far_days[zone]
 
-    def of(self, client: ClientProfile, first: date, last: date) -> tuple[str, float]:
-        """(shoring, average daily overlap in hours) for a task of `client` in first..last."""
+    def of(
+        self, client: ClientProfile, need: dict[str, Any] | None, first: date, last: date
+    ) -> tuple[str, float]:
+        """(shoring, average daily overlap in hours) for a task of `client` in first..last.
+
+        Overlap is measured against the window a coverage task wants covered, else
+        against the client's working hours.
+        """
+        hours = need["window"] if need and need["mode"] == "coverage" else client.working_hours
         if client.country and client.country == self.provider.country:
             shore = "onshore"
         else:
             far = self._far_apart(client.timezone)
             shore = "offshore" if bisect_left(far, first) < bisect_right(far, last) else "nearshore"
         lo, hi = (first - self.first).days, (last - self.first).days + 1
-        seconds, workdays = self._running_sums(client)
+        seconds, workdays = self._running_sums(client, hours)
         worked = workdays[hi] - workdays[lo]
         overlap = round((seconds[hi] - seconds[lo]) / 3600 / worked, 2) if worked else 0.0
         return shore, overlap
@@ -232,10 +244,15 @@ def _search_with_fit(
             details={name: ["Only providers can use this filter."] for name in fit_filters},
         )
     # Only what the filters need is loaded for every candidate (the sort key is the row from
-    # index 4 on); whole tasks are loaded for one page.
+    # index 5 on); whole tasks are loaded for one page.
     rows = db.session.execute(
         stmt.with_only_columns(
-            Task.id, Task.client_profile_id, Task.start_date, Task.deadline, *columns
+            Task.id,
+            Task.client_profile_id,
+            Task.start_date,
+            Task.deadline,
+            Task.timezone_need,
+            *columns,
         )
     ).all()
     clients = {
@@ -255,7 +272,7 @@ def _search_with_fit(
     )
     matching = []
     for row, (first, last) in zip(rows, periods, strict=True):
-        shore, overlap = fit.of(clients[row.client_profile_id], first, last)
+        shore, overlap = fit.of(clients[row.client_profile_id], row.timezone_need, first, last)
         if fit_filters.get("shoring", shore) == shore and overlap >= fit_filters.get(
             "min_overlap", 0
         ):
@@ -265,7 +282,7 @@ def _search_with_fit(
         matching_after = [
             row
             for row in matching
-            if (tuple(row[4:]) < bound if descending else tuple(row[4:]) > bound)
+            if (tuple(row[5:]) < bound if descending else tuple(row[5:]) > bound)
         ]
     else:
         matching_after = matching
