@@ -34,6 +34,7 @@ from marketplace.extensions import db
 from marketplace.organizations import services as organizations
 from marketplace.organizations.models import MemberRole
 from marketplace.profiles.models import ProviderProfile
+from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks.schemas import TaskInputSchema
 from tests.factories import (
@@ -98,7 +99,7 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
     # client's company, so task routes answer with real bodies, not only 404s.
     poster = ClientFactory()
     open_task = tasks.create_task(user=poster, data=TaskInputSchema().load(task_payload()))
-    tasks.publish_task(user=poster, task_id=open_task.id, confirm_strategic=False)
+    lifecycle.publish_task(user=poster, task_id=open_task.id, confirm_strategic=False)
     own_task = tasks.create_task(
         user=company_owner, data=TaskInputSchema().load(task_payload(title="Own draft"))
     )

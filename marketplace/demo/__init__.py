@@ -19,6 +19,7 @@ from marketplace.organizations.models import MemberRole
 from marketplace.profiles import services as profiles
 from marketplace.profiles.schemas import ClientProfileUpdateSchema, ProviderProfileUpdateSchema
 from marketplace.schemas import BaseSchema
+from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks.models import Task, TaskStatus
 from marketplace.tasks.schemas import TaskInputSchema
@@ -122,9 +123,9 @@ def seed_tasks(admin: User) -> int:
         deadline = date.today() + timedelta(days=days)
         data = schema.load({**fields, "deadline": deadline.isoformat()})
         task = tasks.create_task(user=client, data=data)
-        task, _ = tasks.publish_task(user=client, task_id=task.id, confirm_strategic=True)
+        task, _ = lifecycle.publish_task(user=client, task_id=task.id, confirm_strategic=True)
         if task.status == TaskStatus.PENDING_REVIEW:  # demo clients are new: a moderator approves
-            tasks.approve_task(admin=admin, task_id=task.id)
+            lifecycle.approve_task(admin=admin, task_id=task.id)
         created += 1
     return created
 

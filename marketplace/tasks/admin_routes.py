@@ -10,7 +10,7 @@ from flask_login import current_user
 from marketplace.accounts.auth import admin_required
 from marketplace.api import Blueprint
 from marketplace.pagination import Page, page_schema, paginate
-from marketplace.tasks import services
+from marketplace.tasks import lifecycle
 from marketplace.tasks.models import Task, TaskStatus
 from marketplace.tasks.schemas import AdminTaskQuerySchema, OwnerTaskSchema, ReasonSchema
 
@@ -27,7 +27,7 @@ AdminTaskPageSchema = page_schema(OwnerTaskSchema, "AdminTaskPage")
 @blp.errors(401, 403, 422)
 def review_queue(page: int, page_size: int | None, status: TaskStatus) -> Page:
     """Tasks in a status, oldest first; `status=pending_review` (the default) is the queue."""
-    return paginate(services.review_queue(status=status), page=page, page_size=page_size)
+    return paginate(lifecycle.review_queue(status=status), page=page, page_size=page_size)
 
 
 @blp.post("/<uuid:task_id>/approve")
@@ -36,7 +36,7 @@ def review_queue(page: int, page_size: int | None, status: TaskStatus) -> Page:
 @blp.errors(400, 401, 403, 404, 409)
 def approve_task(task_id: uuid.UUID) -> Task:
     """Let a task under review go live."""
-    return services.approve_task(admin=current_user, task_id=task_id)
+    return lifecycle.approve_task(admin=current_user, task_id=task_id)
 
 
 @blp.post("/<uuid:task_id>/reject")
@@ -46,4 +46,4 @@ def approve_task(task_id: uuid.UUID) -> Task:
 @blp.errors(400, 401, 403, 404, 409, 422)
 def reject_task(data: dict[str, Any], task_id: uuid.UUID) -> Task:
     """Reject a task under review; the client is told the reason."""
-    return services.reject_task(admin=current_user, task_id=task_id, reason=data["reason"])
+    return lifecycle.reject_task(admin=current_user, task_id=task_id, reason=data["reason"])

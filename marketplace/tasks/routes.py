@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
 from marketplace.pagination import Page, PageArgsSchema, page_schema, paginate
-from marketplace.tasks import confidentiality, discovery, services
+from marketplace.tasks import confidentiality, discovery, lifecycle, services
 from marketplace.tasks.models import Task, TermsAcceptance
 from marketplace.tasks.schemas import (
     AcceptanceSchema,
@@ -92,7 +92,7 @@ def delete_task(task_id: uuid.UUID) -> None:
 @blp.errors(400, 401, 404, 409, 422)
 def publish_task(data: dict[str, Any], task_id: uuid.UUID) -> dict[str, Any]:
     """Publish your draft: open at once, or to moderation for new clients and flagged text."""
-    task, notices = services.publish_task(user=current_user, task_id=task_id, **data)
+    task, notices = lifecycle.publish_task(user=current_user, task_id=task_id, **data)
     return {"task": task, "notices": notices}
 
 
@@ -103,7 +103,7 @@ def publish_task(data: dict[str, Any], task_id: uuid.UUID) -> dict[str, Any]:
 @blp.errors(400, 401, 404, 409, 422)
 def cancel_task(data: dict[str, Any], task_id: uuid.UUID) -> Task:
     """Cancel your task."""
-    return services.cancel_task(user=current_user, task_id=task_id, reason=data["reason"])
+    return lifecycle.cancel_task(user=current_user, task_id=task_id, reason=data["reason"])
 
 
 @blp.post("/<uuid:task_id>/confidentiality")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
+
+if TYPE_CHECKING:
+    from marketplace.tasks.models import Task
 
 STRATEGIC_ADVICE = (
     "Tier-1 work (product vision, pricing, key relationships) is what sets a business "
@@ -14,6 +18,10 @@ STRATEGIC_ADVICE = (
     'if you are sure, by sending {"confirm_strategic": true}.'
 )
 
+#: Why a task waits for review. Clients see these codes, never the blocklist itself,
+#: which would show them how to word around it; moderators read the task.
+NEW_CLIENT = "new_client"
+FLAGGED_TEXT = "flagged_text"
 #: How far from today a task's dates may lie (beyond this they are typing mistakes,
 #: and zone arithmetic on them would overflow).
 DATE_HORIZON = timedelta(days=3 * 366)
@@ -42,3 +50,13 @@ def check_task_rules(data: dict[str, Any], *, changed: set[str]) -> dict[str, li
                 f"A trial task may cost at most {cap} {budget['currency']} (minor units)."
             )
     return errors
+
+
+def blocklist_hits(task: Task) -> list[str]:
+    """The configured blocklist expressions the task's text matches."""
+    text = "\n".join([task.title, task.summary, task.confidential_details])
+    return [
+        pattern
+        for pattern in current_app.config["TASK_BLOCKLIST"]
+        if re.search(pattern, text, flags=re.IGNORECASE)
+    ]

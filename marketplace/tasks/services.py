@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -15,20 +14,19 @@ from marketplace.catalog import services as catalog
 from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
-from marketplace.jobs import outbox
-from marketplace.moderation import audit
 from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile
 from marketplace.schemas import Redacted
 from marketplace.tasks import terms
 from marketplace.tasks.models import Task, TaskLanguage, TaskSkill, TaskStatus, TaskTransition
-from marketplace.tasks.rules import STRATEGIC_ADVICE, check_task_rules
+from marketplace.tasks.rules import (
+    FLAGGED_TEXT,
+    STRATEGIC_ADVICE,
+    blocklist_hits,
+    check_task_rules,
+)
 from marketplace.tasks.states import TASK_STATES, VISIBLE_TO_ALL
 
-#: Why a task waits for review. Clients see these codes, never the blocklist itself,
-#: which would show them how to word around it; moderators read the task.
-NEW_CLIENT = "new_client"
-FLAGGED_TEXT = "flagged_text"
 #: Fields whose change makes a new version of the confidentiality terms.
 CONFIDENTIAL_FIELDS = frozenset({"confidential_details", "attachments"})
 SIMPLE_FIELDS = frozenset(
@@ -167,7 +165,7 @@ def create_task(*, user: User, data: dict[str, Any]) -> Task:
     return task
 
 
-def _as_input(task: Task) -> dict[str, Any]:
+def rules_view(task: Task) -> dict[str, Any]:
     """The stored fields that the cross-field rules look at, as a schema would load them."""
     return {
         "budget": task.budget,
@@ -186,7 +184,7 @@ def update_task(*, user: User, task_id: uuid.UUID, changes: dict[str, Any]) -> T
             "A published task cannot become strategic (tier 1).",
             details={"tier": [STRATEGIC_ADVICE, "Post strategic work as a new draft."]},
         )
-    merged = {**_as_input(task), **changes}
+    merged = {**rules_view(task), **changes}
     errors = check_task_rules(merged, changed=set(changes))
     if errors:
         raise BusinessRuleViolation("The task has invalid fields.", details=errors)
@@ -210,141 +208,3 @@ def delete_task(*, user: User, task_id: uuid.UUID) -> None:
     TASK_STATES.check("delete", task.status)
     db.session.delete(task)
     db.session.commit()
-
-
-def blocklist_hits(task: Task) -> list[str]:
-    """The configured blocklist expressions the task's text matches."""
-    text = "\n".join([task.title, task.summary, task.confidential_details])
-    return [
-        pattern
-        for pattern in current_app.config["TASK_BLOCKLIST"]
-        if re.search(pattern, text, flags=re.IGNORECASE)
-    ]
-
-
-def _is_new_client(client_profile: ClientProfile) -> bool:
-    young = utcnow() - client_profile.created_at < timedelta(
-        days=current_app.config["NEW_CLIENT_DAYS"]
-    )
-    return young and not has_completed_contract(client_profile)
-
-
-def has_completed_contract(client_profile: ClientProfile) -> bool:
-    """Whether the client has completed a contract on the marketplace."""
-    # Contracts do not exist yet in this codebase (see the contracts area), so no client
-    # has completed one; the contracts area answers here once it lands.
-    return False
-
-
-def publish_task(
-    *, user: User, task_id: uuid.UUID, confirm_strategic: bool
-) -> tuple[Task, list[str]]:
-    """Publish a draft: open at once, or to review for new clients and flagged text."""
-    task = owned_task(user=user, task_id=task_id, lock=True)
-    TASK_STATES.target("publish", task.status)  # a clear 409 before any other check
-    notices = []
-    if task.tier == 1:
-        if not confirm_strategic:
-            raise BusinessRuleViolation(
-                "This is strategic (tier-1) work.",
-                details={"confirm_strategic": [STRATEGIC_ADVICE]},
-            )
-        notices.append(STRATEGIC_ADVICE)
-    errors = check_task_rules(_as_input(task), changed={"deadline"})
-    if errors:
-        raise BusinessRuleViolation("The task cannot be published as it is.", details=errors)
-    if (
-        task.timezone_need
-        and task.timezone_need["mode"] == "overlap"
-        and not (task.client_profile.working_hours)
-    ):
-        raise BusinessRuleViolation(
-            "An overlap need is measured against your working hours; set them first.",
-            details={
-                "timezone_need": ["Set working_hours in your client profile (PUT /clients/me)."]
-            },
-        )
-    reasons = []
-    if _is_new_client(task.client_profile):
-        reasons.append(NEW_CLIENT)
-    if blocklist_hits(task):
-        reasons.append(FLAGGED_TEXT)
-    if reasons:
-        task.review_reasons = reasons
-        transition(task, "submit_for_review", actor=user)
-        notices.append("Your task is waiting for a moderator's review before providers see it.")
-    else:
-        transition(task, "publish", actor=user)
-    db.session.commit()
-    return task, notices
-
-
-def cancel_task(*, user: User, task_id: uuid.UUID, reason: str | None) -> Task:
-    """The client withdraws the task."""
-    task = owned_task(user=user, task_id=task_id, lock=True)
-    transition(task, "cancel", actor=user, reason=reason)
-    db.session.commit()
-    return task
-
-
-def _tell_client(task: Task, subject: str, body: str) -> None:
-    outbox.enqueue_email(to=task.created_by.email, subject=subject, body=body)
-
-
-def approve_task(*, admin: User, task_id: uuid.UUID) -> Task:
-    """A moderator lets a task under review go live."""
-    task = locked_task(task_id)
-    transition(task, "approve", actor=admin)
-    audit.record(actor=admin, action="approve_task", target_type="task", target_id=task.id)
-    _tell_client(
-        task,
-        f"Your task is live: {task.title}",
-        "A moderator approved your task; providers can now find it and bid.\n",
-    )
-    db.session.commit()
-    return task
-
-
-def reject_task(*, admin: User, task_id: uuid.UUID, reason: str) -> Task:
-    """A moderator rejects a task under review; the client is told why."""
-    task = locked_task(task_id)
-    transition(task, "reject", actor=admin, reason=reason)
-    audit.record(
-        actor=admin,
-        action="reject_task",
-        target_type="task",
-        target_id=task.id,
-        details={"reason": reason},
-    )
-    task.rejection_reason = reason
-    _tell_client(
-        task,
-        f"Your task was not approved: {task.title}",
-        f"A moderator did not approve your task.\n\nReason: {reason}\n",
-    )
-    db.session.commit()
-    return task
-
-
-def review_queue(*, status: TaskStatus) -> sa.Select[Task]:
-    """Tasks in a status for moderators, oldest first (the order they should be handled)."""
-    return sa.select(Task).where(Task.status == status).order_by(Task.updated_at, Task.id)
-
-
-def expire_due_tasks() -> int:
-    """Expire open tasks whose time is up; return how many."""
-    now = utcnow()
-    ids = db.session.scalars(
-        sa.select(Task.id).where(Task.status == TaskStatus.OPEN, Task.expires_at <= now)
-    ).all()
-    for task_id in ids:
-        task = locked_task(task_id)
-        if task.status == TaskStatus.OPEN and task.expires_at and task.expires_at <= now:
-            transition(task, "expire", actor=None, reason="no award before the expiry date")
-            _tell_client(
-                task,
-                f"Your task expired: {task.title}",
-                "It was open for the configured time without being filled.\n",
-            )
-        db.session.commit()
-    return len(ids)
