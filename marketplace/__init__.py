@@ -69,9 +69,12 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.accounts import admin_routes as admin_users
     from marketplace.accounts import routes as accounts
     from marketplace.api import swagger_ui_assets
+    from marketplace.bids import routes as bids
     from marketplace.catalog import routes as catalog
     from marketplace.extensions import api
+    from marketplace.messaging import routes as messaging
     from marketplace.moderation import routes as moderation
+    from marketplace.notifications import routes as notifications
     from marketplace.organizations import routes as organizations
     from marketplace.profiles import routes as profiles
     from marketplace.tasks import admin_routes as admin_tasks
@@ -85,6 +88,9 @@ def register_blueprints(app: Flask) -> None:
         profiles,
         organizations,
         tasks,
+        bids,
+        messaging,
+        notifications,
         moderation,
         admin_users,
         admin_tasks,

@@ -163,3 +163,11 @@ def public_provider_profile(profile_id: uuid.UUID) -> ProviderProfile:
     ):
         raise NotFound("Provider not found.")
     return profile
+
+
+def people_acting_for(profile: ProviderProfile | ClientProfile) -> list[User]:
+    """Who speaks for a profile: its individual, or its organization's owner and managers."""
+    if profile.user is not None:
+        return [profile.user]
+    assert profile.organization is not None
+    return [m.user for m in profile.organization.memberships if m.role in EDITORS]

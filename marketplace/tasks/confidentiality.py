@@ -35,6 +35,13 @@ def _current_acceptance(task: Task, profile: ProviderProfile) -> TermsAcceptance
     )
 
 
+def has_current_acceptance(task: Task, profile: ProviderProfile) -> bool:
+    """Whether the provider may act on the task's details: public, or current terms accepted."""
+    if task.confidentiality == Confidentiality.PUBLIC:
+        return True
+    return _current_acceptance(task, profile) is not None
+
+
 def accept_terms(
     *, user: User, task_id: uuid.UUID, ip_address: str | None, user_agent: str | None
 ) -> TermsAcceptance:

@@ -23,6 +23,7 @@ TASK_STATES = StateMachine(
         "edit": [S.DRAFT, S.PENDING_REVIEW, S.OPEN],
         "delete": [S.DRAFT],
         "accept_terms": [S.OPEN],
+        "bid": [S.OPEN],
     },
 )
 

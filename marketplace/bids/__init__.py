@@ -1,0 +1,1 @@
+"""Bids: providers' proposals on open tasks."""

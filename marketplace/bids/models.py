@@ -1,0 +1,99 @@
+"""Bids and their recorded transitions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.database import IdMixin, TimestampMixin, UTCDateTime, enum_type, utcnow
+from marketplace.extensions import Model
+from marketplace.profiles.models import ProviderProfile
+from marketplace.tasks.models import Task
+
+
+class BidStatus(StrEnum):
+    """submitted -> shortlisted -> accepted; or declined, withdrawn, expired."""
+
+    SUBMITTED = "submitted"
+    SHORTLISTED = "shortlisted"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+LIVE = (BidStatus.SUBMITTED, BidStatus.SHORTLISTED)
+
+
+class Bid(IdMixin, TimestampMixin, Model):
+    """A provider's (or firm's) proposal on a task: price, milestones, timeline, letter."""
+
+    __tablename__ = "bids"
+    __table_args__ = (
+        # One live bid per provider per task, even under concurrent requests.
+        sa.Index(
+            "uq_bids_live",
+            "task_id",
+            "provider_profile_id",
+            unique=True,
+            postgresql_where=sa.text("status IN ('submitted', 'shortlisted')"),
+            sqlite_where=sa.text("status IN ('submitted', 'shortlisted')"),
+        ),
+    )
+
+    task_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("tasks.id", ondelete="CASCADE"), index=True
+    )
+    provider_profile_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("provider_profiles.id", ondelete="CASCADE"), index=True
+    )
+    submitted_by_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    price_amount: Mapped[int] = mapped_column(sa.BigInteger)
+    price_currency: Mapped[str] = mapped_column(sa.String(3))
+    milestones: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    timeline_days: Mapped[int]
+    cover_letter: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[BidStatus] = mapped_column(enum_type(BidStatus), default=BidStatus.SUBMITTED)
+    decline_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    task: Mapped[Task] = relationship()
+    provider_profile: Mapped[ProviderProfile] = relationship()
+    transitions: Mapped[list[BidTransition]] = relationship(
+        cascade="all, delete-orphan", order_by="BidTransition.at"
+    )
+
+    @property
+    def explanation(self) -> dict[str, Any]:
+        """How the bidder fits the task (overlap, shoring, skills, the price against the budget)."""
+        from marketplace.matching.explain import explain
+
+        return explain(self.task, self.provider_profile, price=self.price)
+
+    @property
+    def provider_name(self) -> str:
+        return self.provider_profile.display_name
+
+    @property
+    def price(self) -> dict[str, Any]:
+        """`{"amount", "currency"}`: the fixed price, or the hourly rate of an hourly task."""
+        return {"amount": self.price_amount, "currency": self.price_currency}
+
+
+class BidTransition(IdMixin, Model):
+    """One step of a bid's life: who moved it, from which status to which, when, why."""
+
+    __tablename__ = "bid_transitions"
+
+    bid_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("bids.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[BidStatus | None] = mapped_column(enum_type(BidStatus, name="from_status"))
+    to_status: Mapped[BidStatus] = mapped_column(enum_type(BidStatus, name="to_status"))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

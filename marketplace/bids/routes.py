@@ -1,0 +1,96 @@
+"""Bid endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask_login import current_user, login_required
+
+from marketplace.api import Blueprint
+from marketplace.bids import services
+from marketplace.bids.models import Bid, BidStatus
+from marketplace.bids.schemas import (
+    BidInputSchema,
+    BidPageSchema,
+    BidQuerySchema,
+    BidSchema,
+    BidUpdateSchema,
+)
+from marketplace.pagination import Page, paginate
+from marketplace.tasks.schemas import ReasonSchema
+
+blp = Blueprint("bids", __name__, url_prefix="/api/v1", description="Bids on tasks")
+
+
+@blp.post("/tasks/<uuid:task_id>/bids")
+@login_required
+@blp.arguments(BidInputSchema)
+@blp.response(201, BidSchema)
+@blp.errors(400, 401, 403, 404, 409, 422)
+def place_bid(data: dict[str, Any], task_id: uuid.UUID) -> Bid:
+    """Bid on an open task, for yourself or your firm (one live bid per provider)."""
+    return services.place_bid(user=current_user, task_id=task_id, data=data)
+
+
+@blp.get("/tasks/<uuid:task_id>/bids")
+@login_required
+@blp.arguments(BidQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, BidPageSchema)
+@blp.errors(401, 404, 422)
+def list_bids(
+    task_id: uuid.UUID, page: int, page_size: int | None, status: BidStatus | None = None
+) -> Page:
+    """The bids on your task, with each bidder's fit; a provider sees only its own."""
+    return paginate(
+        services.bids_on_task(user=current_user, task_id=task_id, status=status),
+        page=page,
+        page_size=page_size,
+    )
+
+
+@blp.get("/bids/<uuid:bid_id>")
+@login_required
+@blp.response(200, BidSchema)
+@blp.errors(401, 404)
+def get_bid(bid_id: uuid.UUID) -> Bid:
+    """A bid (its bidder and the task's client)."""
+    return services.get_bid(user=current_user, bid_id=bid_id)
+
+
+@blp.patch("/bids/<uuid:bid_id>")
+@login_required
+@blp.arguments(BidUpdateSchema)
+@blp.response(200, BidSchema)
+@blp.errors(400, 401, 403, 404, 409, 422)
+def update_bid(changes: dict[str, Any], bid_id: uuid.UUID) -> Bid:
+    """Edit your bid while it is submitted."""
+    return services.update_bid(user=current_user, bid_id=bid_id, changes=changes)
+
+
+@blp.post("/bids/<uuid:bid_id>/withdraw")
+@login_required
+@blp.response(200, BidSchema)
+@blp.errors(400, 401, 403, 404, 409)
+def withdraw_bid(bid_id: uuid.UUID) -> Bid:
+    """Withdraw your bid."""
+    return services.withdraw_bid(user=current_user, bid_id=bid_id)
+
+
+@blp.post("/bids/<uuid:bid_id>/shortlist")
+@login_required
+@blp.response(200, BidSchema)
+@blp.errors(400, 401, 403, 404, 409)
+def shortlist_bid(bid_id: uuid.UUID) -> Bid:
+    """Shortlist a bid on your task."""
+    return services.shortlist_bid(user=current_user, bid_id=bid_id)
+
+
+@blp.post("/bids/<uuid:bid_id>/decline")
+@login_required
+@blp.arguments(ReasonSchema)
+@blp.response(200, BidSchema)
+@blp.errors(400, 401, 403, 404, 409, 422)
+def decline_bid(data: dict[str, Any], bid_id: uuid.UUID) -> Bid:
+    """Decline a bid on your task, with a reason the bidder will read."""
+    return services.decline_bid(user=current_user, bid_id=bid_id, reason=data["reason"])

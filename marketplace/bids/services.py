@@ -1,0 +1,247 @@
+"""Bid rules: who may bid on what, one live bid each, editing, withdrawing, shortlisting."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from marketplace.accounts.models import Role, User
+from marketplace.bids.models import LIVE, Bid, BidStatus, BidTransition
+from marketplace.bids.states import BID_STATES
+from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
+from marketplace.extensions import db
+from marketplace.notifications import services as notifications
+from marketplace.profiles import services as profiles
+from marketplace.profiles.models import ProviderProfile
+from marketplace.tasks import confidentiality
+from marketplace.tasks import services as tasks
+from marketplace.tasks.models import BudgetType, Task
+from marketplace.tasks.states import TASK_STATES
+
+
+def transition(bid: Bid, action: str, *, actor: User | None, reason: str | None = None) -> None:
+    """Apply a state-machine action to the bid and record who did it, when and why."""
+    target = BID_STATES.target(action, bid.status)
+    bid.transitions.append(
+        BidTransition(
+            from_status=bid.status,
+            to_status=target,
+            actor_id=actor.id if actor else None,
+            reason=reason,
+        )
+    )
+    bid.status = target
+
+
+def _check_price_and_milestones(task: Task, data: dict[str, Any]) -> None:
+    errors: dict[str, list[str]] = {}
+    price = data["price"]
+    if price["currency"] != task.currency:
+        errors["price"] = [f"Bid in the task's currency ({task.currency})."]
+    milestones = data.get("milestones") or []
+    if task.budget_type == BudgetType.FIXED:
+        if not milestones:
+            errors.setdefault("milestones", []).append("A fixed-price bid needs milestones.")
+        elif sum(m["amount"] for m in milestones) != price["amount"]:
+            errors.setdefault("milestones", []).append(
+                "The milestones must add up to the fixed price."
+            )
+    if task.trial:
+        cap = current_app.config["TRIAL_BUDGET_CAPS"].get(task.currency)
+        if len(milestones) > 1:
+            errors.setdefault("milestones", []).append("A trial has a single milestone.")
+        if cap is not None and price["amount"] > cap and task.budget_type == BudgetType.FIXED:
+            errors.setdefault("price", []).append(f"A trial costs at most {cap} (minor units).")
+    if any((_due(m) or task.deadline) > task.deadline for m in milestones):
+        errors.setdefault("milestones", []).append("A milestone is due after the deadline.")
+    if errors:
+        raise BusinessRuleViolation("The bid has invalid fields.", details=errors)
+
+
+def _due(milestone: dict[str, Any]) -> date | None:
+    """A milestone's due date, as loaded (a date) or as stored (ISO text)."""
+    due = milestone.get("due_date")
+    return date.fromisoformat(due) if isinstance(due, str) else due
+
+
+def _bidder_profile(user: User) -> ProviderProfile:
+    if user.role != Role.PROVIDER:
+        raise Forbidden("Only providers bid.")
+    return profiles.acting_provider_profile(user)
+
+
+def place_bid(*, user: User, task_id: uuid.UUID, data: dict[str, Any]) -> Bid:
+    """A provider (or a firm member, for the firm) bids on an open task."""
+    profile = _bidder_profile(user)
+    task = tasks.get_task(user=user, task_id=task_id)
+    TASK_STATES.check("bid", task.status)
+    if not confidentiality.has_current_acceptance(task, profile):
+        raise Forbidden(
+            "Accept the task's confidentiality terms before bidding.",
+            details={"confidentiality": ["POST /tasks/{id}/confidentiality"]},
+        )
+    _check_price_and_milestones(task, data)
+    if (
+        db.session.scalar(
+            sa.select(Bid.id).where(
+                Bid.task_id == task.id, Bid.provider_profile_id == profile.id, Bid.status.in_(LIVE)
+            )
+        )
+        is not None
+    ):
+        raise Conflict("You already have a live bid on this task; edit or withdraw it.")
+    bid = Bid(
+        task=task,
+        provider_profile=profile,
+        submitted_by_id=user.id,
+        price_amount=data["price"]["amount"],
+        price_currency=data["price"]["currency"],
+        milestones=_stored_milestones(data.get("milestones") or []),
+        timeline_days=data["timeline_days"],
+        cover_letter=data["cover_letter"],
+    )
+    bid.transitions.append(
+        BidTransition(from_status=None, to_status=BidStatus.SUBMITTED, actor_id=user.id)
+    )
+    db.session.add(bid)
+    notifications.notify(
+        profiles.people_acting_for(task.client_profile),
+        kind="bid.new",
+        subject=f"New bid on {task.title}",
+        body=f"{profile.display_name} bid on your task {task.title}.\n",
+        data={"task_id": str(task.id), "bid_id": str(bid.id)},
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent bid of the same provider got in first
+        db.session.rollback()
+        raise Conflict("You already have a live bid on this task; edit or withdraw it.") from None
+    return bid
+
+
+def _stored_milestones(milestones: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {**m, "due_date": m["due_date"].isoformat() if m.get("due_date") else None}
+        for m in milestones
+    ]
+
+
+def is_bidder(user: User, bid: Bid) -> bool:
+    """Whether the user acts for the provider that made the bid."""
+    return user.role == Role.PROVIDER and (
+        profiles.acting_provider_profile(user).id == bid.provider_profile_id
+    )
+
+
+def get_bid(*, user: User, bid_id: uuid.UUID, lock: bool = False) -> Bid:
+    """A bid for its bidder, the task's client and admins; anyone else gets NotFound."""
+    stmt = sa.select(Bid).where(Bid.id == bid_id)
+    bid = db.session.scalar(stmt.with_for_update() if lock else stmt)
+    if bid is None or not (user.is_admin or is_bidder(user, bid) or tasks.is_owner(user, bid.task)):
+        raise NotFound("Bid not found.")
+    return bid
+
+
+def update_bid(*, user: User, bid_id: uuid.UUID, changes: dict[str, Any]) -> Bid:
+    """The bidder edits a bid that is still only submitted."""
+    bid = get_bid(user=user, bid_id=bid_id, lock=True)
+    if not is_bidder(user, bid):
+        raise Forbidden("Only the bidder edits a bid.")
+    BID_STATES.check("edit", bid.status)
+    merged = {"price": bid.price, "milestones": bid.milestones, **changes}
+    _check_price_and_milestones(bid.task, merged)
+    if "price" in changes:
+        bid.price_amount = changes["price"]["amount"]
+        bid.price_currency = changes["price"]["currency"]
+    if "milestones" in changes:
+        bid.milestones = _stored_milestones(changes["milestones"])
+    for name in ("timeline_days", "cover_letter"):
+        if name in changes:
+            setattr(bid, name, changes[name])
+    db.session.commit()
+    return bid
+
+
+def withdraw_bid(*, user: User, bid_id: uuid.UUID) -> Bid:
+    """The bidder withdraws a live bid."""
+    bid = get_bid(user=user, bid_id=bid_id, lock=True)
+    if not is_bidder(user, bid):
+        raise Forbidden("Only the bidder withdraws a bid.")
+    transition(bid, "withdraw", actor=user)
+    db.session.commit()
+    return bid
+
+
+def _owned_bid(user: User, bid_id: uuid.UUID) -> Bid:
+    bid = get_bid(user=user, bid_id=bid_id, lock=True)
+    if not tasks.is_owner(user, bid.task):
+        raise Forbidden("Only the task's client does this.")
+    return bid
+
+
+def shortlist_bid(*, user: User, bid_id: uuid.UUID) -> Bid:
+    """The client shortlists a bid; the bidder is told."""
+    bid = _owned_bid(user, bid_id)
+    transition(bid, "shortlist", actor=user)
+    notifications.notify(
+        profiles.people_acting_for(bid.provider_profile),
+        kind="bid.shortlisted",
+        subject=f"Shortlisted: {bid.task.title}",
+        body=f"Your bid on {bid.task.title} was shortlisted.\n",
+        data={"task_id": str(bid.task_id), "bid_id": str(bid.id)},
+    )
+    db.session.commit()
+    return bid
+
+
+def decline_bid(*, user: User, bid_id: uuid.UUID, reason: str) -> Bid:
+    """The client declines a bid with a reason; the bidder is told why."""
+    bid = _owned_bid(user, bid_id)
+    transition(bid, "decline", actor=user, reason=reason)
+    bid.decline_reason = reason
+    notifications.notify(
+        profiles.people_acting_for(bid.provider_profile),
+        kind="bid.declined",
+        subject=f"Bid declined: {bid.task.title}",
+        body=f"Your bid on {bid.task.title} was declined.\n\nReason: {reason}\n",
+        data={"task_id": str(bid.task_id), "bid_id": str(bid.id)},
+    )
+    db.session.commit()
+    return bid
+
+
+def bids_on_task(
+    *, user: User, task_id: uuid.UUID, status: BidStatus | None = None
+) -> sa.Select[Bid]:
+    """The client (and admins) see every bid on the task; a provider only its own."""
+    task = tasks.get_task(user=user, task_id=task_id)
+    stmt = sa.select(Bid).where(Bid.task_id == task.id).order_by(Bid.created_at, Bid.id)
+    if not (user.is_admin or tasks.is_owner(user, task)):
+        stmt = stmt.where(Bid.provider_profile_id == _bidder_profile(user).id)
+    if status is not None:
+        stmt = stmt.where(Bid.status == status)
+    return stmt
+
+
+def expire_live_bids(task: Task, *, reason: str) -> list[Bid]:
+    """When a task is filled, its remaining live bids expire and their bidders are told."""
+    live = list(
+        db.session.scalars(
+            sa.select(Bid).where(Bid.task_id == task.id, Bid.status.in_(LIVE)).with_for_update()
+        )
+    )
+    for bid in live:
+        transition(bid, "expire", actor=None, reason=reason)
+        notifications.notify(
+            profiles.people_acting_for(bid.provider_profile),
+            kind="bid.expired",
+            subject=f"Bid closed: {task.title}",
+            body=f"{task.title} has been filled, so your bid is closed.\n",
+            data={"task_id": str(task.id), "bid_id": str(bid.id)},
+        )
+    return live

@@ -1,0 +1,18 @@
+"""The bid state machine (design.md), as data."""
+
+from __future__ import annotations
+
+from marketplace.bids.models import BidStatus as S
+from marketplace.statemachine import StateMachine
+
+BID_STATES = StateMachine(
+    "bid",
+    {
+        "shortlist": ([S.SUBMITTED], S.SHORTLISTED),
+        "accept": ([S.SUBMITTED, S.SHORTLISTED], S.ACCEPTED),
+        "decline": ([S.SUBMITTED, S.SHORTLISTED], S.DECLINED),
+        "withdraw": ([S.SUBMITTED, S.SHORTLISTED], S.WITHDRAWN),
+        "expire": ([S.SUBMITTED, S.SHORTLISTED], S.EXPIRED),
+    },
+    guards={"edit": [S.SUBMITTED]},
+)

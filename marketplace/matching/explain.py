@@ -1,0 +1,61 @@
+"""Why a provider fits a task: the explanation shown with matches and with bids."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from marketplace.matching import timezones
+from marketplace.profiles.models import ProviderProfile
+from marketplace.tasks.models import BudgetType, Task
+
+
+def rate_fit(task: Task, amount: int | None, currency: str | None) -> str:
+    """`within`, `below` or `above` the task's budget, or `unknown` (no price or currency)."""
+    if amount is None or currency != task.currency:
+        return "unknown"
+    if amount < task.budget_min:
+        return "below"
+    return "above" if amount > task.budget_max else "within"
+
+
+def explain(
+    task: Task, provider: ProviderProfile, *, price: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Overlap hours, shoring, the provider's level in each required skill and rate fit.
+
+    `price` (a bid's) is judged against the budget; else the provider's hourly rate is,
+    for hourly tasks.
+    """
+    client = task.client_profile
+    first, last = timezones.work_period(task.start_date, task.deadline, datetime.now(UTC).date())
+    need = task.timezone_need or {}
+    window = need["window"] if need.get("mode") == "coverage" else client.working_hours
+    levels = {s.skill_id: s.level for s in provider.skills}
+    if price is None and task.budget_type == BudgetType.HOURLY:
+        price = provider.hourly_rate
+    return {
+        "overlap_hours": timezones.average_overlap_hours(
+            client_zone=client.timezone,
+            client_hours=window,
+            provider_zone=provider.timezone,
+            provider_hours=provider.working_hours,
+            first=first,
+            last=last,
+        ),
+        "shoring": timezones.shoring(
+            client_country=client.country,
+            client_zone=client.timezone,
+            provider_country=provider.country,
+            provider_zone=provider.timezone,
+            first=first,
+            last=last,
+        ),
+        "skills": [
+            {"slug": s.slug, "min_level": s.min_level, "level": levels.get(s.skill_id)}
+            for s in task.skills
+        ],
+        "rate_fit": rate_fit(
+            task, price["amount"] if price else None, price["currency"] if price else None
+        ),
+    }

@@ -1,0 +1,1 @@
+"""Messaging: a thread per bid and per contract between the two parties."""

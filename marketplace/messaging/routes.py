@@ -1,0 +1,59 @@
+"""Message endpoints: the thread of a bid (and, with contracts, of a contract)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask_login import current_user, login_required
+
+from marketplace.api import Blueprint
+from marketplace.messaging import services
+from marketplace.messaging.models import Message
+from marketplace.messaging.schemas import (
+    MessageInputSchema,
+    MessagePageSchema,
+    MessageQuerySchema,
+    MessageSchema,
+)
+from marketplace.pagination import paginate
+
+blp = Blueprint("messages", __name__, url_prefix="/api/v1", description="Messages")
+
+
+def read_page(
+    conversation: services.Conversation, page: int, page_size: int | None
+) -> dict[str, Any]:
+    """One page of a thread; reading it moves the reader's marker to its last message."""
+    result = paginate(services.messages_query(conversation), page=page, page_size=page_size)
+    if result.items:
+        services.mark_read(conversation, current_user, up_to=result.items[-1].created_at)
+    return {
+        "items": result.items,
+        "page": result.page,
+        "page_size": result.page_size,
+        "total": result.total,
+        "read_markers": services.read_markers(conversation),
+    }
+
+
+@blp.get("/bids/<uuid:bid_id>/messages")
+@login_required
+@blp.arguments(MessageQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, MessagePageSchema)
+@blp.errors(401, 404, 422)
+def bid_messages(bid_id: uuid.UUID, page: int, page_size: int | None) -> dict[str, Any]:
+    """The conversation about a bid (its bidder, the task's client, admins)."""
+    conversation = services.bid_conversation(user=current_user, bid_id=bid_id)
+    return read_page(conversation, page, page_size)
+
+
+@blp.post("/bids/<uuid:bid_id>/messages")
+@login_required
+@blp.arguments(MessageInputSchema)
+@blp.response(201, MessageSchema)
+@blp.errors(400, 401, 403, 404, 422)
+def post_bid_message(data: dict[str, Any], bid_id: uuid.UUID) -> Message:
+    """Write in the conversation about a bid; the other side is notified."""
+    conversation = services.bid_conversation(user=current_user, bid_id=bid_id)
+    return services.post_message(conversation, user=current_user, body=data["body"])

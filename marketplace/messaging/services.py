@@ -1,0 +1,113 @@
+"""Threads between a client and a provider: who may read and write, read markers, alerts."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from marketplace.accounts.models import User
+from marketplace.bids import services as bids
+from marketplace.database import utcnow
+from marketplace.errors import Forbidden
+from marketplace.extensions import db
+from marketplace.messaging.models import Message, ReadMarker, Thread
+from marketplace.notifications import services as notifications
+from marketplace.profiles import services as profiles
+from marketplace.profiles.models import ClientProfile, ProviderProfile
+
+
+@dataclass
+class Conversation:
+    """A thread with its two sides and a title for alerts."""
+
+    thread: Thread
+    client: ClientProfile
+    provider: ProviderProfile
+    title: str
+
+    def side_of(self, user: User) -> str | None:
+        """`client`, `provider` or None (an admin, reading only)."""
+        if user.role == "client" and profiles.acting_client_profile(user).id == self.client.id:
+            return "client"
+        if user.role == "provider" and (
+            profiles.acting_provider_profile(user).id == self.provider.id
+        ):
+            return "provider"
+        return None
+
+
+def _thread(**subject: uuid.UUID) -> Thread:
+    thread = db.session.scalar(sa.select(Thread).filter_by(**subject))
+    if thread is None:
+        thread = Thread(**subject)
+        db.session.add(thread)
+        try:
+            db.session.commit()
+        except IntegrityError:  # created by a concurrent request
+            db.session.rollback()
+            thread = db.session.scalars(sa.select(Thread).filter_by(**subject)).one()
+    return thread
+
+
+def bid_conversation(*, user: User, bid_id: uuid.UUID) -> Conversation:
+    """The thread of a bid, for its bidder, the task's client and admins (else NotFound)."""
+    bid = bids.get_bid(user=user, bid_id=bid_id)
+    return Conversation(
+        thread=_thread(bid_id=bid.id),
+        client=bid.task.client_profile,
+        provider=bid.provider_profile,
+        title=bid.task.title,
+    )
+
+
+def messages_query(conversation: Conversation) -> sa.Select[Message]:
+    """The thread's messages, oldest first."""
+    return (
+        sa.select(Message)
+        .where(Message.thread_id == conversation.thread.id)
+        .order_by(Message.created_at, Message.id)
+    )
+
+
+def mark_read(conversation: Conversation, user: User, *, up_to: datetime) -> None:
+    """Move the user's read marker forward to `up_to` (never back)."""
+    marker = db.session.get(ReadMarker, (conversation.thread.id, user.id))
+    if marker is None:
+        db.session.add(
+            ReadMarker(thread_id=conversation.thread.id, user_id=user.id, last_read_at=up_to)
+        )
+    elif marker.last_read_at < up_to:
+        marker.last_read_at = up_to
+    db.session.commit()
+
+
+def read_markers(conversation: Conversation) -> dict[str, datetime]:
+    """How far each participant has read: `{user_id: last_read_at}`."""
+    rows = db.session.scalars(
+        sa.select(ReadMarker).where(ReadMarker.thread_id == conversation.thread.id)
+    )
+    return {str(m.user_id): m.last_read_at for m in rows}
+
+
+def post_message(conversation: Conversation, *, user: User, body: str) -> Message:
+    """A party writes; the other side is notified. Admins read threads but do not write."""
+    side = conversation.side_of(user)
+    if side is None:
+        raise Forbidden("Only the two parties write in this thread.")
+    message = Message(thread_id=conversation.thread.id, sender_id=user.id, body=body)
+    db.session.add(message)
+    other = conversation.provider if side == "client" else conversation.client
+    notifications.notify(
+        profiles.people_acting_for(other),
+        kind="message.new",
+        subject=f"New message: {conversation.title}",
+        body=f"{user.name} wrote:\n\n{body[:500]}\n",
+        data={"thread_id": str(conversation.thread.id)},
+    )
+    db.session.commit()
+    mark_read(conversation, user, up_to=message.created_at or utcnow())
+    return message
