@@ -71,6 +71,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.api import swagger_ui_assets
     from marketplace.bids import routes as bids
     from marketplace.catalog import routes as catalog
+    from marketplace.contracts import routes as contracts
     from marketplace.extensions import api
     from marketplace.messaging import routes as messaging
     from marketplace.moderation import routes as moderation
@@ -89,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
         organizations,
         tasks,
         bids,
+        contracts,
         messaging,
         notifications,
         moderation,
@@ -109,8 +111,9 @@ def register_commands(app: Flask) -> None:
     """The `flask` commands of every area."""
     from marketplace import demo
     from marketplace.accounts import commands as accounts
+    from marketplace.contracts import commands as contracts
     from marketplace.jobs import commands as jobs
     from marketplace.tasks import commands as tasks
 
-    for module in (accounts, jobs, tasks, demo):
+    for module in (accounts, jobs, tasks, contracts, demo):
         module.register_commands(app)

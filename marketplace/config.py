@@ -165,6 +165,42 @@ class Config:
         r"(?:\+|\b00)\d[\d ().-]{7,}\d",
     ]
 
+    # Contracts
+    OFFER_EXPIRY_DAYS = env_int("OFFER_EXPIRY_DAYS", 7)
+    AMENDMENT_LAPSE_DAYS = env_int("AMENDMENT_LAPSE_DAYS", 7)
+    # Service levels that matter in the first year (domain.md), per service model; the
+    # client may override them when awarding. Rates are fractions; coverage is hours a week.
+    SLA_DEFAULTS: dict[str, dict[str, float]] = {
+        "va": {
+            "first_response_hours": 4,
+            "turnaround_hours": 24,
+            "max_error_rate": 0.02,
+            "max_rework_rate": 0.10,
+            "coverage_hours": 40,
+        },
+        "bpo": {
+            "first_response_hours": 1,
+            "turnaround_hours": 24,
+            "max_error_rate": 0.02,
+            "max_rework_rate": 0.05,
+            "coverage_hours": 120,
+        },
+        "ito": {
+            "first_response_hours": 2,
+            "turnaround_hours": 8,
+            "max_error_rate": 0.01,
+            "max_rework_rate": 0.05,
+            "coverage_hours": 60,
+        },
+        "kpo": {
+            "first_response_hours": 8,
+            "turnaround_hours": 72,
+            "max_error_rate": 0.02,
+            "max_rework_rate": 0.10,
+            "coverage_hours": 40,
+        },
+    }
+
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 1024 * 1024)  # request bodies
 
     PAGE_SIZE_DEFAULT = 20

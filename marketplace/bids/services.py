@@ -57,13 +57,13 @@ def _check_price_and_milestones(task: Task, data: dict[str, Any]) -> None:
             errors.setdefault("milestones", []).append("A trial has a single milestone.")
         if cap is not None and price["amount"] > cap and task.budget_type == BudgetType.FIXED:
             errors.setdefault("price", []).append(f"A trial costs at most {cap} (minor units).")
-    if any((_due(m) or task.deadline) > task.deadline for m in milestones):
+    if any((due_date(m) or task.deadline) > task.deadline for m in milestones):
         errors.setdefault("milestones", []).append("A milestone is due after the deadline.")
     if errors:
         raise BusinessRuleViolation("The bid has invalid fields.", details=errors)
 
 
-def _due(milestone: dict[str, Any]) -> date | None:
+def due_date(milestone: dict[str, Any]) -> date | None:
     """A milestone's due date, as loaded (a date) or as stored (ISO text)."""
     due = milestone.get("due_date")
     return date.fromisoformat(due) if isinstance(due, str) else due

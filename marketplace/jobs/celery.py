@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 PERIODIC: dict[str, tuple[str, float]] = {
     "deliver-outbox": ("marketplace.jobs.tasks.deliver_outbox", 60.0),
     "expire-tasks": ("marketplace.tasks.jobs.expire_tasks", 3600.0),
+    "expire-offers": ("marketplace.contracts.jobs.expire_offers", 3600.0),
+    "lapse-amendments": ("marketplace.contracts.jobs.lapse_amendments", 3600.0),
 }
 
 
@@ -27,6 +29,7 @@ def init_app(app: Flask) -> Celery:
                 return self.run(*args, **kwargs)
 
     # Importing the task modules registers their shared tasks with every Celery app.
+    from marketplace.contracts import jobs as contract_jobs  # noqa: F401
     from marketplace.jobs import tasks  # noqa: F401
     from marketplace.tasks import jobs  # noqa: F401
 
@@ -44,7 +47,7 @@ def init_app(app: Flask) -> Celery:
         beat_schedule={
             name: {"task": task, "schedule": seconds} for name, (task, seconds) in PERIODIC.items()
         },
-        include=["marketplace.jobs.tasks", "marketplace.tasks.jobs"],
+        include=["marketplace.jobs.tasks", "marketplace.tasks.jobs", "marketplace.contracts.jobs"],
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app

@@ -24,7 +24,9 @@ class Thread(IdMixin, Model):
     bid_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("bids.id", ondelete="CASCADE"), unique=True
     )
-    contract_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, unique=True)
+    contract_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("contracts.id", ondelete="CASCADE"), unique=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -57,3 +57,25 @@ def post_bid_message(data: dict[str, Any], bid_id: uuid.UUID) -> Message:
     """Write in the conversation about a bid; the other side is notified."""
     conversation = services.bid_conversation(user=current_user, bid_id=bid_id)
     return services.post_message(conversation, user=current_user, body=data["body"])
+
+
+@blp.get("/contracts/<uuid:contract_id>/messages")
+@login_required
+@blp.arguments(MessageQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, MessagePageSchema)
+@blp.errors(401, 404, 422)
+def contract_messages(contract_id: uuid.UUID, page: int, page_size: int | None) -> dict[str, Any]:
+    """The contract's conversation (its parties and admins)."""
+    conversation = services.contract_conversation(user=current_user, contract_id=contract_id)
+    return read_page(conversation, page, page_size)
+
+
+@blp.post("/contracts/<uuid:contract_id>/messages")
+@login_required
+@blp.arguments(MessageInputSchema)
+@blp.response(201, MessageSchema)
+@blp.errors(400, 401, 403, 404, 422)
+def post_contract_message(data: dict[str, Any], contract_id: uuid.UUID) -> Message:
+    """Write in the contract's conversation; the other side is notified."""
+    conversation = services.contract_conversation(user=current_user, contract_id=contract_id)
+    return services.post_message(conversation, user=current_user, body=data["body"])

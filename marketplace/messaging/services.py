@@ -64,6 +64,19 @@ def bid_conversation(*, user: User, bid_id: uuid.UUID) -> Conversation:
     )
 
 
+def contract_conversation(*, user: User, contract_id: uuid.UUID) -> Conversation:
+    """The thread of a contract, for its parties and admins (else NotFound)."""
+    from marketplace.contracts import services as contracts
+
+    contract = contracts.get_contract(user=user, contract_id=contract_id)
+    return Conversation(
+        thread=_thread(contract_id=contract.id),
+        client=contract.client_profile,
+        provider=contract.provider_profile,
+        title=contract.task.title,
+    )
+
+
 def messages_query(conversation: Conversation) -> sa.Select[Message]:
     """The thread's messages, oldest first."""
     return (

@@ -85,6 +85,11 @@ def publish_task(
     return task, notices
 
 
+def fill(task: Task) -> None:
+    """Every position of the task is taken by an accepted contract."""
+    transition(task, "fill", actor=None, reason="every position is filled")
+
+
 def cancel_task(*, user: User, task_id: uuid.UUID, reason: str | None) -> Task:
     """The client withdraws the task."""
     task = owned_task(user=user, task_id=task_id, lock=True)

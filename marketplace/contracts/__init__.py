@@ -1,0 +1,1 @@
+"""Contracts: the agreement after an award, its immutable terms versions and milestones."""

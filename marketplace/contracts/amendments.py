@@ -1,0 +1,200 @@
+"""Amendments: a party proposes a new terms version, the other accepts it or it lapses.
+
+Only unfunded (pending) milestones can be changed or cancelled; a funded one is money
+in escrow and changes only through the payment flows.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from marketplace.accounts.models import User
+from marketplace.contracts import terms
+from marketplace.contracts.models import (
+    Amendment,
+    AmendmentStatus,
+    Contract,
+    Milestone,
+    MilestoneStatus,
+)
+from marketplace.contracts.services import get_contract, side_of, tell
+from marketplace.contracts.states import CONTRACT_STATES
+from marketplace.database import utcnow
+from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
+from marketplace.extensions import db
+
+
+def _check_milestone_changes(contract: Contract, changes: dict[str, Any]) -> None:
+    plan = changes.get("milestones") or {}
+    by_id = {str(m.id): m for m in contract.milestones}
+    touched = [str(c["id"]) for c in plan.get("change", [])] + [
+        str(i) for i in plan.get("cancel", [])
+    ]
+    errors = []
+    for milestone_id in touched:
+        milestone = by_id.get(milestone_id)
+        if milestone is None:
+            errors.append(f"Milestone {milestone_id} is not part of this contract.")
+        elif milestone.status != MilestoneStatus.PENDING:
+            errors.append(
+                f"Milestone {milestone_id} is {milestone.status.value}: only "
+                "unfunded milestones can be changed or cancelled."
+            )
+    if len(touched) != len(set(touched)):
+        errors.append("A milestone is changed or cancelled twice.")
+    if errors:
+        raise BusinessRuleViolation("The amendment cannot apply.", details={"milestones": errors})
+
+
+def propose(*, user: User, contract_id: uuid.UUID, changes: dict[str, Any], note: str) -> Amendment:
+    """A party proposes changes to scope, SLA targets, deliverables or unfunded milestones."""
+    contract = get_contract(user=user, contract_id=contract_id, lock=True)
+    side = side_of(user, contract)
+    if side is None:
+        raise Forbidden("Only the parties amend a contract.")
+    CONTRACT_STATES.check("amend", contract.status)
+    if not changes:
+        raise BusinessRuleViolation(
+            "An amendment must change something.", details={"changes": ["Nothing to change."]}
+        )
+    _check_milestone_changes(contract, changes)
+    amendment = Amendment(
+        contract=contract,
+        proposed_by_id=user.id,
+        proposer_side=side,
+        base_version=contract.terms_version,
+        changes=_jsonable(changes),
+        note=note,
+        expires_at=utcnow() + timedelta(days=current_app.config["AMENDMENT_LAPSE_DAYS"]),
+    )
+    db.session.add(amendment)
+    other = contract.provider_profile if side == "client" else contract.client_profile
+    tell(
+        other,
+        contract,
+        "amendment.proposed",
+        "Amendment proposed",
+        f"The {side} proposed new terms.{f' Note: {note}' if note else ''}\n",
+    )
+    db.session.commit()
+    return amendment
+
+
+def _jsonable(changes: dict[str, Any]) -> dict[str, Any]:
+    def convert(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        return (
+            value.isoformat()
+            if hasattr(value, "isoformat")
+            else (str(value) if isinstance(value, uuid.UUID) else value)
+        )
+
+    return convert(changes)
+
+
+def get_amendment(*, user: User, amendment_id: uuid.UUID) -> Amendment:
+    """An amendment, for the contract's parties and admins."""
+    amendment = db.session.get(Amendment, amendment_id)
+    if amendment is None:
+        raise NotFound("Amendment not found.")
+    get_contract(user=user, contract_id=amendment.contract_id)
+    return amendment
+
+
+def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
+    """The other party accepts: the changes apply and a new terms version is written."""
+    amendment = get_amendment(user=user, amendment_id=amendment_id)
+    contract = get_contract(user=user, contract_id=amendment.contract_id, lock=True)
+    side = side_of(user, contract)
+    if side is None or side == amendment.proposer_side:
+        raise Forbidden("The other party accepts an amendment.")
+    if amendment.status != AmendmentStatus.PROPOSED:
+        raise Conflict(f"This amendment is {amendment.status.value}.")
+    CONTRACT_STATES.check("amend", contract.status)
+    if amendment.expires_at <= utcnow() or amendment.base_version != contract.terms_version:
+        amendment.status = AmendmentStatus.LAPSED
+        db.session.commit()
+        raise Conflict("This amendment lapsed: it expired or the terms changed since.")
+    _check_milestone_changes(contract, amendment.changes)
+    content = _apply(contract, amendment.changes)
+    record = terms.write_version(contract, content, author=user)
+    amendment.status, amendment.new_version = AmendmentStatus.ACCEPTED, record.version
+    amendment.answered_at = utcnow()
+    other = contract.provider_profile if side == "client" else contract.client_profile
+    tell(
+        other,
+        contract,
+        "amendment.accepted",
+        "Amendment accepted",
+        f"Your proposed terms were accepted (version {record.version}).\n",
+    )
+    db.session.commit()
+    return amendment
+
+
+def _apply(contract: Contract, changes: dict[str, Any]) -> dict[str, Any]:
+    content = copy.deepcopy(contract.current_terms.content)
+    if "scope_summary" in changes:
+        content["scope"]["summary"] = changes["scope_summary"]
+    if "sla" in changes:
+        content["sla"] = {**content["sla"], **changes["sla"]}
+    if "deliverables" in changes:
+        content["deliverables"] = changes["deliverables"]
+    plan = changes.get("milestones") or {}
+    by_id = {str(m.id): m for m in contract.milestones}
+    for change in plan.get("change", []):
+        milestone = by_id[str(change["id"])]
+        for name in ("title", "description", "amount"):
+            if name in change:
+                setattr(milestone, name, change[name])
+        if "due_date" in change:
+            milestone.due_date = (
+                None if change["due_date"] is None else date.fromisoformat(change["due_date"])
+            )
+    for milestone_id in plan.get("cancel", []):
+        by_id[str(milestone_id)].status = MilestoneStatus.CANCELLED
+    position = max((m.position for m in contract.milestones), default=0)
+    currency = contract.milestones[0].currency if contract.milestones else contract.task.currency
+    for offset, item in enumerate(plan.get("add", []), start=1):
+        contract.milestones.append(
+            Milestone(
+                position=position + offset,
+                title=item["title"],
+                description=item.get("description", ""),
+                amount=item["amount"],
+                currency=currency,
+                due_date=date.fromisoformat(item["due_date"]) if item.get("due_date") else None,
+            )
+        )
+    db.session.flush()
+    return content
+
+
+def amendments_query(*, user: User, contract_id: uuid.UUID) -> sa.Select[Amendment]:
+    """The contract's amendments, newest first."""
+    contract = get_contract(user=user, contract_id=contract_id)
+    return (
+        sa.select(Amendment)
+        .where(Amendment.contract_id == contract.id)
+        .order_by(Amendment.created_at.desc(), Amendment.id.desc())
+    )
+
+
+def lapse_due() -> int:
+    """Amendments past their date lapse; returns how many."""
+    result = db.session.execute(
+        sa.update(Amendment)
+        .where(Amendment.status == AmendmentStatus.PROPOSED, Amendment.expires_at <= utcnow())
+        .values(status=AmendmentStatus.LAPSED, answered_at=utcnow())
+    )
+    db.session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

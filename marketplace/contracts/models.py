@@ -1,0 +1,176 @@
+"""Contracts, their terms versions, milestones, amendments and recorded transitions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.bids.models import Bid
+from marketplace.database import IdMixin, TimestampMixin, UTCDateTime, enum_type, utcnow
+from marketplace.extensions import Model
+from marketplace.profiles.models import ClientProfile, ProviderProfile
+from marketplace.tasks.models import Task
+
+
+class ContractStatus(StrEnum):
+    """offered -> active -> completed; declined, expired or terminated; paused and back."""
+
+    OFFERED = "offered"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    TERMINATED = "terminated"
+
+
+class MilestoneStatus(StrEnum):
+    """The escrow unit's states (design.md); funding and release come with payments."""
+
+    PENDING = "pending"
+    FUNDED = "funded"
+    SUBMITTED = "submitted"
+    CHANGES_REQUESTED = "changes_requested"
+    RELEASED = "released"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    DISPUTED = "disputed"
+    RESOLVED = "resolved"
+
+
+class AmendmentStatus(StrEnum):
+    """proposed until the other party accepts it, or it lapses."""
+
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    LAPSED = "lapsed"
+
+
+class Contract(IdMixin, TimestampMixin, Model):
+    """The agreement between a client and a provider made from an accepted bid."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (sa.Index("ix_contracts_status_offer", "status", "offer_expires_at"),)
+
+    task_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("tasks.id"), index=True)
+    bid_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("bids.id"), unique=True)
+    client_profile_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("client_profiles.id"), index=True
+    )
+    provider_profile_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("provider_profiles.id"), index=True
+    )
+    pilot_of_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("contracts.id"), unique=True
+    )
+    status: Mapped[ContractStatus] = mapped_column(
+        enum_type(ContractStatus), default=ContractStatus.OFFERED
+    )
+    terms_version: Mapped[int] = mapped_column(default=1)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    task: Mapped[Task] = relationship()
+    bid: Mapped[Bid | None] = relationship()
+    client_profile: Mapped[ClientProfile] = relationship()
+    provider_profile: Mapped[ProviderProfile] = relationship()
+    pilot_of: Mapped[Contract | None] = relationship(remote_side="Contract.id")
+    milestones: Mapped[list[Milestone]] = relationship(
+        back_populates="contract", order_by="Milestone.position", cascade="all, delete-orphan"
+    )
+    terms: Mapped[list[ContractTerms]] = relationship(
+        order_by="ContractTerms.version", cascade="all, delete-orphan"
+    )
+    transitions: Mapped[list[ContractTransition]] = relationship(
+        cascade="all, delete-orphan", order_by="ContractTransition.at"
+    )
+
+    @property
+    def current_terms(self) -> ContractTerms:
+        """The terms version in force."""
+        return next(t for t in self.terms if t.version == self.terms_version)
+
+
+class ContractTerms(IdMixin, Model):
+    """One version of what was agreed; never changed once written (its hash proves it)."""
+
+    __tablename__ = "contract_terms"
+    __table_args__ = (sa.UniqueConstraint("contract_id", "version"),)
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int]
+    content: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_by_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Milestone(IdMixin, TimestampMixin, Model):
+    """A piece of the work and its payment: the escrow unit."""
+
+    __tablename__ = "milestones"
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    amount: Mapped[int] = mapped_column(sa.BigInteger)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    due_date: Mapped[date | None] = mapped_column(sa.Date)
+    status: Mapped[MilestoneStatus] = mapped_column(
+        enum_type(MilestoneStatus), default=MilestoneStatus.PENDING
+    )
+
+    contract: Mapped[Contract] = relationship(back_populates="milestones")
+
+
+class ContractTransition(IdMixin, Model):
+    """One step of a contract's life: who moved it, from which status to which, when, why."""
+
+    __tablename__ = "contract_transitions"
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[ContractStatus | None] = mapped_column(
+        enum_type(ContractStatus, name="from_status")
+    )
+    to_status: Mapped[ContractStatus] = mapped_column(enum_type(ContractStatus, name="to_status"))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Amendment(IdMixin, Model):
+    """A proposed new terms version; the other party accepts it or it lapses."""
+
+    __tablename__ = "amendments"
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True
+    )
+    proposed_by_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    proposer_side: Mapped[str] = mapped_column(sa.String(10))
+    base_version: Mapped[int]
+    changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[AmendmentStatus] = mapped_column(
+        enum_type(AmendmentStatus), default=AmendmentStatus.PROPOSED
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    new_version: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    contract: Mapped[Contract] = relationship()

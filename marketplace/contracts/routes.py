@@ -1,0 +1,167 @@
+"""Contract endpoints: award, offers, lifecycle, terms history, amendments, pilots."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from flask_login import current_user, login_required
+
+from marketplace.api import Blueprint
+from marketplace.contracts import amendments, services
+from marketplace.contracts.models import Amendment, Contract, ContractStatus, ContractTerms
+from marketplace.contracts.schemas import (
+    AmendmentInputSchema,
+    AmendmentPageSchema,
+    AmendmentSchema,
+    AwardSchema,
+    ContractPageSchema,
+    ContractQuerySchema,
+    ContractSchema,
+    EndSchema,
+    ExtendSchema,
+    TermsPageSchema,
+)
+from marketplace.pagination import Page, PageArgsSchema, paginate
+from marketplace.tasks.schemas import OptionalReasonSchema
+
+blp = Blueprint("contracts", __name__, url_prefix="/api/v1", description="Contracts")
+
+
+@blp.post("/bids/<uuid:bid_id>/accept")
+@login_required
+@blp.arguments(AwardSchema)
+@blp.response(201, ContractSchema)
+@blp.errors(400, 401, 403, 404, 409, 422)
+def award(data: dict[str, Any], bid_id: uuid.UUID) -> Contract:
+    """Accept a bid on your task: the provider gets a contract offer with its terms."""
+    return services.award(user=current_user, bid_id=bid_id, data=data)
+
+
+@blp.get("/contracts")
+@login_required
+@blp.arguments(ContractQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, ContractPageSchema)
+@blp.errors(401, 422)
+def list_contracts(page: int, page_size: int | None, status: ContractStatus | None = None) -> Page:
+    """The contracts of the client or provider you act for."""
+    return paginate(
+        services.contracts_query(user=current_user, status=status), page=page, page_size=page_size
+    )
+
+
+@blp.get("/contracts/<uuid:contract_id>")
+@login_required
+@blp.response(200, ContractSchema)
+@blp.errors(401, 404)
+def get_contract(contract_id: uuid.UUID) -> Contract:
+    """A contract, with its terms in force and milestones."""
+    return services.get_contract(user=current_user, contract_id=contract_id)
+
+
+@blp.get("/contracts/<uuid:contract_id>/terms")
+@login_required
+@blp.arguments(PageArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, TermsPageSchema)
+@blp.errors(401, 404, 422)
+def terms_history(contract_id: uuid.UUID, page: int, page_size: int | None) -> Page:
+    """Every terms version of the contract, oldest first."""
+    contract = services.get_contract(user=current_user, contract_id=contract_id)
+    stmt = (
+        sa.select(ContractTerms)
+        .where(ContractTerms.contract_id == contract.id)
+        .order_by(ContractTerms.version)
+    )
+    return paginate(stmt, page=page, page_size=page_size)
+
+
+@blp.post("/contracts/<uuid:contract_id>/accept")
+@login_required
+@blp.response(200, ContractSchema)
+@blp.errors(400, 401, 403, 404, 409)
+def accept_offer(contract_id: uuid.UUID) -> Contract:
+    """Accept the offer (provider): the contract is active."""
+    return services.accept_offer(user=current_user, contract_id=contract_id)
+
+
+@blp.post("/contracts/<uuid:contract_id>/decline")
+@login_required
+@blp.arguments(OptionalReasonSchema)
+@blp.response(200, ContractSchema)
+@blp.errors(400, 401, 403, 404, 409, 422)
+def decline_offer(data: dict[str, Any], contract_id: uuid.UUID) -> Contract:
+    """Decline the offer (provider)."""
+    return services.decline_offer(user=current_user, contract_id=contract_id, **data)
+
+
+@blp.post("/contracts/<uuid:contract_id>/pause")
+@login_required
+@blp.arguments(OptionalReasonSchema)
+@blp.response(200, ContractSchema)
+@blp.errors(400, 401, 403, 404, 409, 422)
+def pause(data: dict[str, Any], contract_id: uuid.UUID) -> Contract:
+    """Pause an active contract (client)."""
+    return services.pause(user=current_user, contract_id=contract_id, **data)
+
+
+@blp.post("/contracts/<uuid:contract_id>/resume")
+@login_required
+@blp.response(200, ContractSchema)
+@blp.errors(400, 401, 403, 404, 409)
+def resume(contract_id: uuid.UUID) -> Contract:
+    """Resume a paused contract (client)."""
+    return services.resume(user=current_user, contract_id=contract_id)
+
+
+@blp.post("/contracts/<uuid:contract_id>/terminate")
+@login_required
+@blp.arguments(EndSchema)
+@blp.response(200, ContractSchema)
+@blp.errors(400, 401, 403, 404, 409, 422)
+def terminate(data: dict[str, Any], contract_id: uuid.UUID) -> Contract:
+    """End the contract (either party), with a reason; unfunded milestones are cancelled."""
+    return services.terminate(user=current_user, contract_id=contract_id, reason=data["reason"])
+
+
+@blp.post("/contracts/<uuid:contract_id>/extend")
+@login_required
+@blp.arguments(ExtendSchema)
+@blp.response(201, ContractSchema)
+@blp.errors(400, 401, 403, 404, 409, 422)
+def extend(data: dict[str, Any], contract_id: uuid.UUID) -> Contract:
+    """After a completed pilot, offer the same provider a full contract (client)."""
+    return services.extend_pilot(user=current_user, contract_id=contract_id, data=data)
+
+
+@blp.post("/contracts/<uuid:contract_id>/amendments")
+@login_required
+@blp.arguments(AmendmentInputSchema)
+@blp.response(201, AmendmentSchema)
+@blp.errors(400, 401, 403, 404, 409, 422)
+def propose_amendment(data: dict[str, Any], contract_id: uuid.UUID) -> Amendment:
+    """Propose new terms (either party); the other accepts them or they lapse."""
+    return amendments.propose(user=current_user, contract_id=contract_id, **data)
+
+
+@blp.get("/contracts/<uuid:contract_id>/amendments")
+@login_required
+@blp.arguments(PageArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, AmendmentPageSchema)
+@blp.errors(401, 404, 422)
+def list_amendments(contract_id: uuid.UUID, page: int, page_size: int | None) -> Page:
+    """The contract's amendments, newest first."""
+    return paginate(
+        amendments.amendments_query(user=current_user, contract_id=contract_id),
+        page=page,
+        page_size=page_size,
+    )
+
+
+@blp.post("/amendments/<uuid:amendment_id>/accept")
+@login_required
+@blp.response(200, AmendmentSchema)
+@blp.errors(400, 401, 403, 404, 409, 422)
+def accept_amendment(amendment_id: uuid.UUID) -> Amendment:
+    """Accept the other party's amendment: a new terms version applies."""
+    return amendments.accept(user=current_user, amendment_id=amendment_id)

@@ -1,0 +1,157 @@
+"""Contract schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from marketplace.bids.schemas import MilestoneProposalSchema
+from marketplace.contracts.models import AmendmentStatus, ContractStatus, MilestoneStatus
+from marketplace.pagination import PageArgsSchema, page_schema
+from marketplace.schemas import BaseSchema, require_some_field
+
+
+class SlaSchema(BaseSchema):
+    """Service-level targets (defaults per service model; each may be overridden)."""
+
+    first_response_hours = ma.fields.Float(validate=ma.validate.Range(min=0, max=720))
+    turnaround_hours = ma.fields.Float(validate=ma.validate.Range(min=0, max=8760))
+    max_error_rate = ma.fields.Float(validate=ma.validate.Range(min=0, max=1))
+    max_rework_rate = ma.fields.Float(validate=ma.validate.Range(min=0, max=1))
+    coverage_hours = ma.fields.Float(
+        validate=ma.validate.Range(min=0, max=168), metadata={"description": "Hours a week."}
+    )
+
+
+class AwardSchema(BaseSchema):
+    """Accepting a bid: optionally edited milestones, deliverables and SLA overrides."""
+
+    milestones = ma.fields.List(
+        ma.fields.Nested(MilestoneProposalSchema), validate=ma.validate.Length(min=1, max=20)
+    )
+    deliverables = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=500)),
+        load_default=list,
+        validate=ma.validate.Length(max=50),
+    )
+    sla = ma.fields.Nested(SlaSchema, load_default=dict)
+
+
+class ExtendSchema(AwardSchema):
+    """The full contract that follows a pilot: new milestones, terms and scope."""
+
+    milestones = ma.fields.List(
+        ma.fields.Nested(MilestoneProposalSchema),
+        required=True,
+        validate=ma.validate.Length(min=1, max=50),
+    )
+    scope_summary = ma.fields.String(validate=ma.validate.Length(min=10, max=5000))
+
+
+class MilestoneSchema(BaseSchema):
+    """A milestone of a contract."""
+
+    id = ma.fields.UUID()
+    position = ma.fields.Integer()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    amount = ma.fields.Integer()
+    currency = ma.fields.String()
+    due_date = ma.fields.Date(allow_none=True)
+    status = ma.fields.Enum(MilestoneStatus, by_value=True)
+
+
+class TermsVersionSchema(BaseSchema):
+    """One version of the agreed terms, with the hash that proves it unchanged."""
+
+    version = ma.fields.Integer()
+    content = ma.fields.Dict()
+    content_hash = ma.fields.String()
+    created_by_id = ma.fields.UUID()
+    created_at = ma.fields.DateTime()
+
+
+class ContractSchema(BaseSchema):
+    """A contract as its parties see it, with the terms in force."""
+
+    id = ma.fields.UUID()
+    task_id = ma.fields.UUID()
+    bid_id = ma.fields.UUID(allow_none=True)
+    client_profile_id = ma.fields.UUID()
+    provider_profile_id = ma.fields.UUID()
+    pilot_of_id = ma.fields.UUID(allow_none=True)
+    status = ma.fields.Enum(ContractStatus, by_value=True)
+    terms_version = ma.fields.Integer()
+    current_terms = ma.fields.Nested(TermsVersionSchema)
+    milestones = ma.fields.List(ma.fields.Nested(MilestoneSchema))
+    offer_expires_at = ma.fields.DateTime(allow_none=True)
+    accepted_at = ma.fields.DateTime(allow_none=True)
+    ended_at = ma.fields.DateTime(allow_none=True)
+    end_reason = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class ContractQuerySchema(PageArgsSchema):
+    status = ma.fields.Enum(ContractStatus, by_value=True)
+
+
+class MilestoneChangeSchema(BaseSchema):
+    """A change to an unfunded milestone."""
+
+    id = ma.fields.UUID(required=True)
+    title = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    description = ma.fields.String(validate=ma.validate.Length(max=5000))
+    amount = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=10**12))
+    due_date = ma.fields.Date(allow_none=True)
+
+
+class MilestonePlanSchema(BaseSchema):
+    add = ma.fields.List(ma.fields.Nested(MilestoneProposalSchema), load_default=list)
+    change = ma.fields.List(ma.fields.Nested(MilestoneChangeSchema), load_default=list)
+    cancel = ma.fields.List(ma.fields.UUID(), load_default=list)
+
+
+class AmendmentChangesSchema(BaseSchema):
+    """What an amendment changes."""
+
+    scope_summary = ma.fields.String(validate=ma.validate.Length(min=10, max=5000))
+    sla = ma.fields.Nested(SlaSchema)
+    deliverables = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=500)))
+    milestones = ma.fields.Nested(MilestonePlanSchema)
+
+    @ma.pre_load
+    def _not_empty(self, data: Any, **_: Any) -> Any:
+        return require_some_field(data)
+
+
+class AmendmentInputSchema(BaseSchema):
+    """A proposed amendment."""
+
+    changes = ma.fields.Nested(AmendmentChangesSchema, required=True)
+    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+
+
+class AmendmentSchema(BaseSchema):
+    """An amendment and what became of it."""
+
+    id = ma.fields.UUID()
+    contract_id = ma.fields.UUID()
+    proposed_by_id = ma.fields.UUID()
+    proposer_side = ma.fields.String()
+    base_version = ma.fields.Integer()
+    changes = ma.fields.Dict()
+    note = ma.fields.String()
+    status = ma.fields.Enum(AmendmentStatus, by_value=True)
+    expires_at = ma.fields.DateTime()
+    new_version = ma.fields.Integer(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class EndSchema(BaseSchema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=2000))
+
+
+ContractPageSchema = page_schema(ContractSchema, "ContractPage")
+AmendmentPageSchema = page_schema(AmendmentSchema, "AmendmentPage")
+TermsPageSchema = page_schema(TermsVersionSchema, "TermsPage")

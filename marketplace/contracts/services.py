@@ -1,0 +1,421 @@
+"""Contract rules: award, offer, acceptance, the lifecycle, completion and pilots."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from marketplace.accounts.models import Role, User
+from marketplace.bids import services as bids
+from marketplace.contracts import terms
+from marketplace.contracts.models import (
+    Contract,
+    ContractStatus,
+    ContractTransition,
+    Milestone,
+    MilestoneStatus,
+)
+from marketplace.contracts.states import CONTRACT_STATES
+from marketplace.database import utcnow
+from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
+from marketplace.extensions import db
+from marketplace.notifications import services as notifications
+from marketplace.profiles import services as profiles
+from marketplace.profiles.models import ClientProfile, ProviderProfile
+from marketplace.tasks import lifecycle as task_lifecycle
+from marketplace.tasks import services as tasks
+from marketplace.tasks.models import Task
+
+#: Contracts that hold one of the task's positions.
+HOLDING = (
+    ContractStatus.OFFERED,
+    ContractStatus.ACTIVE,
+    ContractStatus.PAUSED,
+    ContractStatus.COMPLETED,
+)
+#: Milestones that are done: a contract whose milestones all are is completed.
+SETTLED = (
+    MilestoneStatus.RELEASED,
+    MilestoneStatus.CANCELLED,
+    MilestoneStatus.REFUNDED,
+    MilestoneStatus.RESOLVED,
+)
+
+
+def transition(
+    contract: Contract, action: str, *, actor: User | None, reason: str | None = None
+) -> None:
+    """Apply a state-machine action to the contract and record who, when and why."""
+    target = CONTRACT_STATES.target(action, contract.status)
+    contract.transitions.append(
+        ContractTransition(
+            from_status=contract.status,
+            to_status=target,
+            actor_id=actor.id if actor else None,
+            reason=reason,
+        )
+    )
+    contract.status = target
+
+
+def side_of(user: User, contract: Contract) -> str | None:
+    """`client` or `provider` for the parties' people; None for anyone else."""
+    if user.role == Role.CLIENT and (
+        profiles.acting_client_profile(user).id == contract.client_profile_id
+    ):
+        return "client"
+    if user.role == Role.PROVIDER and (
+        profiles.acting_provider_profile(user).id == contract.provider_profile_id
+    ):
+        return "provider"
+    return None
+
+
+def get_contract(*, user: User, contract_id: uuid.UUID, lock: bool = False) -> Contract:
+    """A contract for its parties and admins; anyone else gets NotFound."""
+    stmt = sa.select(Contract).where(Contract.id == contract_id)
+    contract = db.session.scalar(stmt.with_for_update() if lock else stmt)
+    if contract is None or not (user.is_admin or side_of(user, contract)):
+        raise NotFound("Contract not found.")
+    return contract
+
+
+def _as(user: User, contract: Contract, side: str) -> None:
+    if side_of(user, contract) != side:
+        raise Forbidden(f"Only the {side} does this.")
+
+
+def contracts_query(*, user: User, status: ContractStatus | None = None) -> sa.Select[Contract]:
+    """The contracts of the client or provider the user acts for, newest first."""
+    stmt = sa.select(Contract).order_by(Contract.created_at.desc(), Contract.id.desc())
+    if user.role == Role.CLIENT:
+        stmt = stmt.where(Contract.client_profile_id == profiles.acting_client_profile(user).id)
+    elif user.role == Role.PROVIDER:
+        stmt = stmt.where(Contract.provider_profile_id == profiles.acting_provider_profile(user).id)
+    if status is not None:
+        stmt = stmt.where(Contract.status == status)
+    return stmt
+
+
+def tell(
+    profile: ClientProfile | ProviderProfile, contract: Contract, kind: str, subject: str, body: str
+) -> None:
+    notifications.notify(
+        profiles.people_acting_for(profile),
+        kind=kind,
+        subject=f"{subject}: {contract.task.title}",
+        body=body,
+        data={"contract_id": str(contract.id), "task_id": str(contract.task_id)},
+    )
+
+
+def _milestones(contract: Contract, items: list[dict[str, Any]], currency: str) -> None:
+    for position, item in enumerate(items, start=1):
+        contract.milestones.append(
+            Milestone(
+                position=position,
+                title=item["title"],
+                description=item.get("description", ""),
+                amount=item["amount"],
+                currency=currency,
+                due_date=item.get("due_date"),
+            )
+        )
+
+
+def _check_milestones(task: Task, items: list[dict[str, Any]], *, total: int | None) -> None:
+    errors = []
+    if not items:
+        errors.append("A contract needs at least one milestone.")
+    if total is not None and items and sum(i["amount"] for i in items) != total:
+        errors.append("The milestones must add up to the agreed price.")
+    if task.trial:
+        cap = current_app.config["TRIAL_BUDGET_CAPS"].get(task.currency)
+        if len(items) != 1:
+            errors.append("A pilot (trial) contract has a single milestone.")
+        elif cap is not None and items[0]["amount"] > cap:
+            errors.append(f"A pilot costs at most {cap} (minor units).")
+    if errors:
+        raise BusinessRuleViolation("The milestones are not valid.", details={"milestones": errors})
+
+
+def award(*, user: User, bid_id: uuid.UUID, data: dict[str, Any]) -> Contract:
+    """The client accepts a bid: a contract offer with its first terms version."""
+    bid = bids.get_bid(user=user, bid_id=bid_id, lock=True)
+    if not tasks.is_owner(user, bid.task):
+        raise Forbidden("Only the task's client awards it.")
+    task = tasks.locked_task(bid.task_id)
+    if task.status.value != "open":
+        raise Conflict("The task is not open.")
+    holding = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Contract)
+        .where(Contract.task_id == task.id, Contract.status.in_(HOLDING))
+    )
+    if (holding or 0) >= task.positions:
+        raise Conflict("Every position of this task is taken or on offer.")
+    bids.transition(bid, "accept", actor=user)
+    is_fixed = task.budget_type.value == "fixed"
+    items = data.get("milestones") or [{**m, "due_date": bids.due_date(m)} for m in bid.milestones]
+    _check_milestones(
+        task, items, total=bid.price_amount if is_fixed and "milestones" not in data else None
+    )
+    contract = Contract(
+        task=task,
+        bid=bid,
+        client_profile_id=task.client_profile_id,
+        provider_profile_id=bid.provider_profile_id,
+        offer_expires_at=utcnow() + timedelta(days=current_app.config["OFFER_EXPIRY_DAYS"]),
+    )
+    contract.transitions.append(
+        ContractTransition(from_status=None, to_status=ContractStatus.OFFERED, actor_id=user.id)
+    )
+    _milestones(contract, items, bid.price_currency)
+    db.session.add(contract)
+    db.session.flush()
+    content = terms.first_content(
+        task,
+        deliverables=data.get("deliverables") or [],
+        sla=data.get("sla") or {},
+        price_type=task.budget_type.value,
+    )
+    content["price"] = bid.price
+    terms.write_version(contract, content, author=user)
+    tell(
+        contract.provider_profile,
+        contract,
+        "contract.offered",
+        "Contract offer",
+        "The client offered you a contract. Review the terms and accept or decline.\n",
+    )
+    db.session.commit()
+    return contract
+
+
+def accept_offer(*, user: User, contract_id: uuid.UUID) -> Contract:
+    """The provider accepts the offer; when every position is filled, the task is filled."""
+    contract = get_contract(user=user, contract_id=contract_id, lock=True)
+    _as(user, contract, "provider")
+    transition(contract, "accept", actor=user)
+    contract.accepted_at = utcnow()
+    tell(
+        contract.client_profile,
+        contract,
+        "contract.accepted",
+        "Offer accepted",
+        "The provider accepted your offer; the contract is active.\n",
+    )
+    task = tasks.locked_task(contract.task_id)
+    active = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Contract)
+        .where(
+            Contract.task_id == task.id,
+            Contract.status.in_(
+                (ContractStatus.ACTIVE, ContractStatus.PAUSED, ContractStatus.COMPLETED)
+            ),
+        )
+    )
+    if (active or 0) >= task.positions and task.status.value == "open":
+        task_lifecycle.fill(task)
+        bids.expire_live_bids(task, reason="every position of the task is filled")
+    db.session.commit()
+    return contract
+
+
+def decline_offer(*, user: User, contract_id: uuid.UUID, reason: str | None) -> Contract:
+    """The provider declines the offer; the position is free again."""
+    contract = get_contract(user=user, contract_id=contract_id, lock=True)
+    _as(user, contract, "provider")
+    transition(contract, "decline", actor=user, reason=reason)
+    contract.ended_at = utcnow()
+    tell(
+        contract.client_profile,
+        contract,
+        "contract.declined",
+        "Offer declined",
+        f"The provider declined your offer.{f' Reason: {reason}' if reason else ''}\n",
+    )
+    db.session.commit()
+    return contract
+
+
+def expire_offers() -> int:
+    """Expire offers past their date; both parties are told. Returns how many."""
+    ids = db.session.scalars(
+        sa.select(Contract.id).where(
+            Contract.status == ContractStatus.OFFERED, Contract.offer_expires_at <= utcnow()
+        )
+    ).all()
+    for contract_id in ids:
+        contract = db.session.scalar(
+            sa.select(Contract).where(Contract.id == contract_id).with_for_update()
+        )
+        if contract is not None and contract.status == ContractStatus.OFFERED:
+            transition(contract, "expire", actor=None, reason="not accepted in time")
+            contract.ended_at = utcnow()
+            for profile in (contract.client_profile, contract.provider_profile):
+                tell(
+                    profile,
+                    contract,
+                    "contract.expired",
+                    "Offer expired",
+                    "The contract offer was not accepted in time.\n",
+                )
+        db.session.commit()
+    return len(ids)
+
+
+def pause(*, user: User, contract_id: uuid.UUID, reason: str | None) -> Contract:
+    """The client pauses an active contract."""
+    contract = get_contract(user=user, contract_id=contract_id, lock=True)
+    _as(user, contract, "client")
+    transition(contract, "pause", actor=user, reason=reason)
+    tell(
+        contract.provider_profile,
+        contract,
+        "contract.paused",
+        "Contract paused",
+        f"The client paused the contract.{f' Reason: {reason}' if reason else ''}\n",
+    )
+    db.session.commit()
+    return contract
+
+
+def resume(*, user: User, contract_id: uuid.UUID) -> Contract:
+    """The client resumes a paused contract."""
+    contract = get_contract(user=user, contract_id=contract_id, lock=True)
+    _as(user, contract, "client")
+    transition(contract, "resume", actor=user)
+    tell(
+        contract.provider_profile,
+        contract,
+        "contract.resumed",
+        "Contract resumed",
+        "The client resumed the contract.\n",
+    )
+    db.session.commit()
+    return contract
+
+
+def terminate(*, user: User, contract_id: uuid.UUID, reason: str) -> Contract:
+    """Either party ends the contract; unfunded milestones are cancelled (funded ones stay
+    for the payments flows to refund or release)."""
+    contract = get_contract(user=user, contract_id=contract_id, lock=True)
+    side = side_of(user, contract)
+    if side is None:
+        raise Forbidden("Only the parties end a contract.")
+    transition(contract, "terminate", actor=user, reason=reason)
+    contract.end_reason, contract.ended_at = reason, utcnow()
+    for milestone in contract.milestones:
+        if milestone.status == MilestoneStatus.PENDING:
+            milestone.status = MilestoneStatus.CANCELLED
+    other = contract.provider_profile if side == "client" else contract.client_profile
+    tell(
+        other,
+        contract,
+        "contract.terminated",
+        "Contract ended",
+        f"The contract was ended by the {side}.\n\nReason: {reason}\n",
+    )
+    db.session.commit()
+    return contract
+
+
+def complete_if_settled(contract: Contract, *, actor: User | None) -> bool:
+    """Complete an active contract whose milestones are all released or cancelled."""
+    if (
+        contract.status == ContractStatus.ACTIVE
+        and contract.milestones
+        and all(m.status in SETTLED for m in contract.milestones)
+    ):
+        transition(contract, "complete", actor=actor)
+        contract.ended_at = utcnow()
+        return True
+    return False
+
+
+def extend_pilot(*, user: User, contract_id: uuid.UUID, data: dict[str, Any]) -> Contract:
+    """After a completed pilot, the client offers the same provider a full contract."""
+    pilot = get_contract(user=user, contract_id=contract_id, lock=True)
+    _as(user, pilot, "client")
+    if not pilot.task.trial:
+        raise BusinessRuleViolation(
+            "Only a pilot (trial) contract is extended.", details={"contract": ["Not a pilot."]}
+        )
+    CONTRACT_STATES.check("extend", pilot.status)
+    if db.session.scalar(sa.select(Contract.id).where(Contract.pilot_of_id == pilot.id)):
+        raise Conflict("This pilot was already extended.")
+    items = data["milestones"]
+    if not items:
+        raise BusinessRuleViolation(
+            "A contract needs milestones.", details={"milestones": ["Give at least one."]}
+        )
+    currency = pilot.milestones[0].currency if pilot.milestones else pilot.task.currency
+    contract = Contract(
+        task=pilot.task,
+        client_profile_id=pilot.client_profile_id,
+        provider_profile_id=pilot.provider_profile_id,
+        pilot_of=pilot,
+        offer_expires_at=utcnow() + timedelta(days=current_app.config["OFFER_EXPIRY_DAYS"]),
+    )
+    contract.transitions.append(
+        ContractTransition(
+            from_status=None,
+            to_status=ContractStatus.OFFERED,
+            actor_id=user.id,
+            reason="extension of a completed pilot",
+        )
+    )
+    _milestones(contract, items, currency)
+    db.session.add(contract)
+    db.session.flush()
+    content = terms.first_content(
+        pilot.task,
+        deliverables=data.get("deliverables") or [],
+        sla=data.get("sla") or {},
+        price_type=pilot.current_terms.content["price_type"],
+    )
+    if data.get("scope_summary"):
+        content["scope"] = {**content["scope"], "summary": data["scope_summary"]}
+    content["pilot_of"] = str(pilot.id)
+    terms.write_version(contract, content, author=user)
+    tell(
+        contract.provider_profile,
+        contract,
+        "contract.offered",
+        "Full contract offer",
+        "After your pilot, the client offers you a full contract.\n",
+    )
+    db.session.commit()
+    return contract
+
+
+def pilot_conversion() -> dict[str, int]:
+    """How many completed pilots led to a full contract the provider accepted."""
+    completed = (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Contract)
+            .join(Task, Task.id == Contract.task_id)
+            .where(
+                Task.trial.is_(True),
+                Contract.status == ContractStatus.COMPLETED,
+                Contract.pilot_of_id.is_(None),
+            )
+        )
+        or 0
+    )
+    converted = (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Contract)
+            .where(Contract.pilot_of_id.is_not(None), Contract.accepted_at.is_not(None))
+        )
+        or 0
+    )
+    return {"completed_pilots": completed, "converted": converted}

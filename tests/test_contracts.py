@@ -1,0 +1,335 @@
+"""Award, offer, acceptance, lifecycle, terms history, amendments, pilots and expiry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from marketplace.contracts import services
+from marketplace.contracts.models import Contract, ContractStatus, MilestoneStatus
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.notifications.models import Notification
+from tests.factories import AdminFactory, ClientFactory, ProviderFactory, task_payload
+
+FIXED = {"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}
+
+
+def _bid_body(amount=100_000, milestones=None):
+    return {
+        "price": {"amount": amount, "currency": "usd"},
+        "milestones": milestones
+        or [
+            {"title": "Set-up and first week", "amount": 40_000},
+            {"title": "Weeks two to four", "amount": amount - 40_000},
+        ],
+        "timeline_days": 30,
+        "cover_letter": "We run support queues for Shopify stores every day.",
+    }
+
+
+@pytest.fixture
+def deal(login):
+    """An open fixed-price task (2 positions) with two bids."""
+    client, ana, bo = ClientFactory(), ProviderFactory(), ProviderFactory()
+    client_api, ana_api, bo_api = login(client), login(ana), login(bo)
+    task = client_api.post("tasks", json=task_payload(budget=FIXED)).get_json()
+    client_api.post(f"tasks/{task['id']}/publish", json={})
+    bids = {}
+    for name, api in (("ana", ana_api), ("bo", bo_api)):
+        api.post(f"tasks/{task['id']}/confidentiality")
+        bids[name] = api.post(f"tasks/{task['id']}/bids", json=_bid_body()).get_json()
+    return {
+        "client": client,
+        "ana": ana,
+        "bo": bo,
+        "client_api": client_api,
+        "ana_api": ana_api,
+        "bo_api": bo_api,
+        "task": task,
+        "bids": bids,
+    }
+
+
+def _award(deal, who="ana", **body):
+    response = deal["client_api"].post(f"bids/{deal['bids'][who]['id']}/accept", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_bid_to_active_contract_with_a_terms_snapshot(deal, sent_mail):
+    contract = _award(deal, sla={"first_response_hours": 2})
+
+    assert contract["status"] == "offered"
+    terms = contract["current_terms"]
+    assert terms["version"] == 1
+    content = terms["content"]
+    assert content["scope"]["summary"] == deal["task"]["summary"]
+    assert content["scope"]["confidential_details"].startswith("Macros")
+    assert content["confidentiality"]["version"] == 1
+    assert len(content["confidentiality"]["hash"]) == 64
+    assert content["sla"]["first_response_hours"] == 2
+    assert content["sla"]["turnaround_hours"] == 24  # the BPO default
+    assert content["platform_fee_bps"] == 1000 and content["auto_release_days"] == 14
+    assert [m["amount"] for m in contract["milestones"]] == [40_000, 60_000]
+    assert content["total"] == 100_000
+    assert deal["ana_api"].get(f"bids/{deal['bids']['ana']['id']}").get_json()["status"] == (
+        "accepted"
+    )
+    assert any(m.to == deal["ana"].email and "offer" in m.subject.lower() for m in sent_mail)
+
+    response = deal["ana_api"].post(f"contracts/{contract['id']}/accept")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "active"
+    assert any(m.to == deal["client"].email and "accepted" in m.subject for m in sent_mail)
+
+
+def test_editing_the_task_after_the_award_leaves_the_terms_untouched(deal):
+    contract = _award(deal)
+    deal["client_api"].patch(
+        f"tasks/{deal['task']['id']}", json={"summary": "Something else entirely now."}
+    )
+    again = deal["ana_api"].get(f"contracts/{contract['id']}").get_json()
+    assert again["current_terms"] == contract["current_terms"]
+    assert again["current_terms"]["content"]["scope"]["summary"] == deal["task"]["summary"]
+
+
+def test_filling_every_position_fills_the_task_and_expires_other_bids(login, deal):
+    third = login(ProviderFactory())
+    third.post(f"tasks/{deal['task']['id']}/confidentiality")
+    third_bid = third.post(f"tasks/{deal['task']['id']}/bids", json=_bid_body()).get_json()
+    first, second = _award(deal, "ana"), _award(deal, "bo")
+    assert deal["client_api"].post(f"bids/{third_bid['id']}/accept", json={}).status_code == 409
+
+    deal["ana_api"].post(f"contracts/{first['id']}/accept")
+    assert deal["client_api"].get(f"tasks/{deal['task']['id']}").get_json()["status"] == "open"
+    deal["bo_api"].post(f"contracts/{second['id']}/accept")
+
+    assert deal["client_api"].get(f"tasks/{deal['task']['id']}").get_json()["status"] == "filled"
+    assert third.get(f"bids/{third_bid['id']}").get_json()["status"] == "expired"
+    assert third.get("notifications").get_json()["items"][0]["kind"] == "bid.expired"
+
+
+def test_who_may_do_what_with_an_offer(deal, login):
+    contract = _award(deal)
+    path = f"contracts/{contract['id']}"
+    assert deal["bo_api"].get(path).status_code == 404
+    assert login(ClientFactory()).get(path).status_code == 404
+    assert login(AdminFactory()).get(path).status_code == 200
+    assert deal["client_api"].post(f"{path}/accept").status_code == 403
+    assert deal["bo_api"].post(f"{path}/accept").status_code == 404
+    assert deal["ana_api"].post(f"{path}/pause", json={}).status_code == 403
+    assert deal["client_api"].post(f"{path}/pause", json={}).status_code == 409
+    assert (
+        deal["ana_api"].post(f"bids/{deal['bids']['bo']['id']}/accept", json={}).status_code == 404
+    )
+    assert [c["id"] for c in deal["ana_api"].get("contracts").get_json()["items"]] == [
+        contract["id"]
+    ]
+    assert deal["bo_api"].get("contracts").get_json()["total"] == 0
+
+
+def test_declined_offer_frees_the_position(deal):
+    contract = _award(deal)
+    response = deal["ana_api"].post(
+        f"contracts/{contract['id']}/decline", json={"reason": "Fully booked"}
+    )
+    assert response.get_json()["status"] == "declined"
+    assert deal["ana_api"].post(f"contracts/{contract['id']}/accept").status_code == 409
+    assert _award(deal, "bo")["status"] == "offered"
+
+
+def test_offers_expire(deal, app):
+    contract = _award(deal)
+    row = db.session.get(Contract, uuid.UUID(contract["id"]))
+    row.offer_expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["expire-offers"])
+
+    assert "expired 1 offers" in result.output
+    assert deal["ana_api"].get(f"contracts/{contract['id']}").get_json()["status"] == "expired"
+    assert deal["ana_api"].post(f"contracts/{contract['id']}/accept").status_code == 409
+    kinds = db.session.scalars(
+        sa.select(Notification.kind).where(Notification.kind == "contract.expired")
+    ).all()
+    assert len(kinds) == 2
+
+
+def test_lifecycle_pause_resume_terminate(deal):
+    contract = _award(deal)
+    path = f"contracts/{contract['id']}"
+    deal["ana_api"].post(f"{path}/accept")
+
+    assert (
+        deal["client_api"].post(f"{path}/pause", json={"reason": "Holiday"}).get_json()["status"]
+        == "paused"
+    )
+    assert deal["client_api"].post(f"{path}/pause", json={}).status_code == 409
+    assert deal["client_api"].post(f"{path}/resume").get_json()["status"] == "active"
+    assert deal["ana_api"].post(f"{path}/terminate", json={}).status_code == 422
+    ended = deal["ana_api"].post(f"{path}/terminate", json={"reason": "Scope changed"}).get_json()
+    assert ended["status"] == "terminated"
+    assert ended["end_reason"] == "Scope changed"
+    assert {m["status"] for m in ended["milestones"]} == {"cancelled"}
+    assert deal["client_api"].post(f"{path}/resume").status_code == 409
+
+
+def test_amendment_proposed_accepted_and_kept_in_history(deal, sent_mail):
+    contract = _award(deal)
+    path = f"contracts/{contract['id']}"
+    deal["ana_api"].post(f"{path}/accept")
+    first, second = contract["milestones"]
+    changes = {
+        "sla": {"turnaround_hours": 12},
+        "milestones": {
+            "change": [{"id": first["id"], "amount": 45_000}],
+            "cancel": [second["id"]],
+            "add": [
+                {
+                    "title": "Weekend cover",
+                    "amount": 30_000,
+                    "due_date": (date.today() + timedelta(days=40)).isoformat(),
+                }
+            ],
+        },
+    }
+    amendment = deal["client_api"].post(
+        f"{path}/amendments", json={"changes": changes, "note": "More weekends"}
+    )
+    assert amendment.status_code == 201, amendment.get_json()
+    amendment_id = amendment.get_json()["id"]
+    assert deal["client_api"].post(f"amendments/{amendment_id}/accept").status_code == 403
+    assert deal["bo_api"].post(f"amendments/{amendment_id}/accept").status_code == 404
+
+    accepted = deal["ana_api"].post(f"amendments/{amendment_id}/accept")
+
+    assert accepted.status_code == 200
+    assert accepted.get_json()["new_version"] == 2
+    now = deal["client_api"].get(path).get_json()
+    assert now["terms_version"] == 2
+    assert now["current_terms"]["content"]["sla"]["turnaround_hours"] == 12
+    assert [(m["title"], m["amount"], m["status"]) for m in now["milestones"]] == [
+        ("Set-up and first week", 45_000, "pending"),
+        ("Weeks two to four", 60_000, "cancelled"),
+        ("Weekend cover", 30_000, "pending"),
+    ]
+    assert now["current_terms"]["content"]["total"] == 75_000
+    history = deal["client_api"].get(f"{path}/terms").get_json()["items"]
+    assert [t["version"] for t in history] == [1, 2]
+    assert history[0]["content"]["sla"]["turnaround_hours"] == 24
+    assert history[0]["content_hash"] != history[1]["content_hash"]
+    assert deal["ana_api"].post(f"amendments/{amendment_id}/accept").status_code == 409
+    assert any("Amendment" in m.subject for m in sent_mail if m.to == deal["ana"].email)
+
+
+def test_funded_milestones_cannot_be_amended_and_stale_amendments_lapse(deal, app):
+    contract = _award(deal)
+    path = f"contracts/{contract['id']}"
+    deal["ana_api"].post(f"{path}/accept")
+    first, second = contract["milestones"]
+    milestone = db.session.get(
+        __import__("marketplace.contracts.models", fromlist=["Milestone"]).Milestone,
+        uuid.UUID(first["id"]),
+    )
+    milestone.status = MilestoneStatus.FUNDED  # as the payments flow will do
+    db.session.commit()
+
+    response = deal["ana_api"].post(
+        f"{path}/amendments", json={"changes": {"milestones": {"cancel": [first["id"]]}}}
+    )
+    assert response.status_code == 422
+
+    one = (
+        deal["ana_api"]
+        .post(
+            f"{path}/amendments",
+            json={"changes": {"scope_summary": "Also tag tickets by product line."}},
+        )
+        .get_json()
+    )
+    two = (
+        deal["client_api"]
+        .post(
+            f"{path}/amendments",
+            json={"changes": {"milestones": {"change": [{"id": second["id"], "amount": 50_000}]}}},
+        )
+        .get_json()
+    )
+    assert deal["client_api"].post(f"amendments/{one['id']}/accept").status_code == 200
+    assert deal["ana_api"].post(f"amendments/{two['id']}/accept").status_code == 409
+    statuses = {
+        a["id"]: a["status"]
+        for a in deal["client_api"].get(f"{path}/amendments").get_json()["items"]
+    }
+    assert statuses == {one["id"]: "accepted", two["id"]: "lapsed"}
+    assert deal["client_api"].post(f"{path}/amendments", json={"changes": {}}).status_code == 422
+
+
+def test_pilot_then_full_contract(login, app):
+    client, provider = ClientFactory(), ProviderFactory()
+    client_api, provider_api = login(client), login(provider)
+    task = client_api.post(
+        "tasks",
+        json=task_payload(
+            trial=True,
+            confidentiality="public",
+            budget={"type": "fixed", "min": 20_000, "max": 40_000, "currency": "usd"},
+        ),
+    ).get_json()
+    client_api.post(f"tasks/{task['id']}/publish", json={})
+    two = _bid_body(30_000, [{"title": "A", "amount": 10_000}, {"title": "B", "amount": 20_000}])
+    assert provider_api.post(f"tasks/{task['id']}/bids", json=two).status_code == 422
+    bid = provider_api.post(
+        f"tasks/{task['id']}/bids",
+        json=_bid_body(30_000, [{"title": "One month of books", "amount": 30_000}]),
+    ).get_json()
+    pilot = client_api.post(f"bids/{bid['id']}/accept", json={}).get_json()
+    provider_api.post(f"contracts/{pilot['id']}/accept")
+    assert (
+        client_api.post(
+            f"contracts/{pilot['id']}/extend",
+            json={"milestones": [{"title": "Quarter", "amount": 90_000}]},
+        ).status_code
+        == 409
+    )
+
+    row = db.session.get(Contract, uuid.UUID(pilot["id"]))
+    for milestone in row.milestones:
+        milestone.status = MilestoneStatus.RELEASED  # as the payments flow will do
+    services.complete_if_settled(row, actor=None)
+    db.session.commit()
+    assert row.status == ContractStatus.COMPLETED
+
+    full = client_api.post(
+        f"contracts/{pilot['id']}/extend",
+        json={
+            "milestones": [{"title": "First quarter", "amount": 90_000}],
+            "scope_summary": "Monthly bookkeeping for the next quarter.",
+        },
+    )
+    assert full.status_code == 201, full.get_json()
+    full = full.get_json()
+    assert full["pilot_of_id"] == pilot["id"]
+    assert full["status"] == "offered"
+    assert provider_api.post(f"contracts/{full['id']}/accept").get_json()["status"] == "active"
+    assert (
+        client_api.post(
+            f"contracts/{pilot['id']}/extend",
+            json={"milestones": [{"title": "Again", "amount": 1_000}]},
+        ).status_code
+        == 409
+    )
+    assert services.pilot_conversion() == {"completed_pilots": 1, "converted": 1}
+
+
+def test_contract_threads_are_private(deal, login):
+    contract = _award(deal)
+    path = f"contracts/{contract['id']}/messages"
+    assert deal["ana_api"].post(path, json={"body": "When do we start?"}).status_code == 201
+    assert deal["client_api"].get(path).get_json()["total"] == 1
+    assert deal["bo_api"].get(path).status_code == 404
+    assert login(AdminFactory()).post(path, json={"body": "hi"}).status_code == 403
