@@ -333,3 +333,74 @@ def test_contract_threads_are_private(deal, login):
     assert deal["client_api"].get(path).get_json()["total"] == 1
     assert deal["bo_api"].get(path).status_code == 404
     assert login(AdminFactory()).post(path, json={"body": "hi"}).status_code == 403
+
+
+def test_firm_agents_talk_but_only_owners_and_managers_commit(login):
+    from marketplace.organizations.models import MemberRole, OrganizationKind
+    from marketplace.profiles.models import ServiceModel
+    from tests.factories import MembershipFactory, OrganizationFactory, ProviderProfileFactory
+
+    firm = OrganizationFactory(kind=OrganizationKind.PROVIDER)
+    ProviderProfileFactory(
+        organization=firm,
+        user=None,
+        service_model=ServiceModel.BPO,
+        country="PH",
+        timezone="Asia/Manila",
+    )
+    agent = login(MembershipFactory(organization=firm, role=MemberRole.AGENT).user)
+    manager = login(MembershipFactory(organization=firm, role=MemberRole.MANAGER).user)
+    client_api = login(ClientFactory())
+    task = client_api.post("tasks", json=task_payload(budget=FIXED)).get_json()
+    client_api.post(f"tasks/{task['id']}/publish", json={})
+    agent.post(f"tasks/{task['id']}/confidentiality")
+    bid = agent.post(f"tasks/{task['id']}/bids", json=_bid_body()).get_json()
+    contract = client_api.post(f"bids/{bid['id']}/accept", json={}).get_json()
+    path = f"contracts/{contract['id']}"
+
+    assert agent.get(path).status_code == 200
+    assert agent.post(f"{path}/messages", json={"body": "Agent here"}).status_code == 201
+    assert agent.post(f"{path}/accept").status_code == 403
+    assert manager.post(f"{path}/accept").get_json()["status"] == "active"
+    assert agent.post(f"{path}/terminate", json={"reason": "Not mine"}).status_code == 403
+    assert login(ProviderFactory()).get(path).status_code == 404
+
+
+def test_every_event_notifies_its_recipient_and_queues_mail(deal, sent_mail):
+    client_api, ana_api = deal["client_api"], deal["ana_api"]
+    bid_id = deal["bids"]["ana"]["id"]
+    client_api.post(f"bids/{deal['bids']['bo']['id']}/decline", json={"reason": "Too pricey"})
+    client_api.post(f"bids/{bid_id}/shortlist")
+    ana_api.post(f"bids/{bid_id}/messages", json={"body": "Thanks for shortlisting us"})
+    contract = client_api.post(f"bids/{bid_id}/accept", json={}).get_json()
+    ana_api.post(f"contracts/{contract['id']}/accept")
+    amendment = client_api.post(
+        f"contracts/{contract['id']}/amendments",
+        json={"changes": {"sla": {"first_response_hours": 1}}},
+    ).get_json()
+    ana_api.post(f"amendments/{amendment['id']}/accept")
+
+    def kinds(user):
+        return sorted(
+            db.session.scalars(sa.select(Notification.kind).where(Notification.user_id == user.id))
+        )
+
+    assert kinds(deal["client"]) == [
+        "amendment.accepted",
+        "bid.new",
+        "bid.new",
+        "contract.accepted",
+        "message.new",
+    ]
+    assert kinds(deal["ana"]) == ["amendment.proposed", "bid.shortlisted", "contract.offered"]
+    assert kinds(deal["bo"]) == ["bid.declined"]
+    mailed = {(m.to, m.subject.split(":")[0]) for m in sent_mail}
+    assert (deal["bo"].email, "Bid declined") in mailed
+    assert (deal["ana"].email, "Contract offer") in mailed
+    assert (deal["client"].email, "Amendment accepted") in mailed
+
+
+def test_admins_see_pilot_conversion(login):
+    admin = login(AdminFactory())
+    assert admin.get("admin/stats/pilots").get_json() == {"completed_pilots": 0, "converted": 0}
+    assert login(ClientFactory()).get("admin/stats/pilots").status_code == 403

@@ -23,7 +23,12 @@ from marketplace.contracts.models import (
     Milestone,
     MilestoneStatus,
 )
-from marketplace.contracts.services import get_contract, side_of, tell
+from marketplace.contracts.services import (
+    complete_if_settled,
+    get_contract,
+    signing_side,
+    tell,
+)
 from marketplace.contracts.states import CONTRACT_STATES
 from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
@@ -55,9 +60,7 @@ def _check_milestone_changes(contract: Contract, changes: dict[str, Any]) -> Non
 def propose(*, user: User, contract_id: uuid.UUID, changes: dict[str, Any], note: str) -> Amendment:
     """A party proposes changes to scope, SLA targets, deliverables or unfunded milestones."""
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
-    side = side_of(user, contract)
-    if side is None:
-        raise Forbidden("Only the parties amend a contract.")
+    side = signing_side(user, contract)
     CONTRACT_STATES.check("amend", contract.status)
     if not changes:
         raise BusinessRuleViolation(
@@ -114,8 +117,8 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
     """The other party accepts: the changes apply and a new terms version is written."""
     amendment = get_amendment(user=user, amendment_id=amendment_id)
     contract = get_contract(user=user, contract_id=amendment.contract_id, lock=True)
-    side = side_of(user, contract)
-    if side is None or side == amendment.proposer_side:
+    side = signing_side(user, contract)
+    if side == amendment.proposer_side:
         raise Forbidden("The other party accepts an amendment.")
     if amendment.status != AmendmentStatus.PROPOSED:
         raise Conflict(f"This amendment is {amendment.status.value}.")
@@ -129,6 +132,16 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
     record = terms.write_version(contract, content, author=user)
     amendment.status, amendment.new_version = AmendmentStatus.ACCEPTED, record.version
     amendment.answered_at = utcnow()
+    # Other proposals were made against the old terms: they lapse.
+    for stale in db.session.scalars(
+        sa.select(Amendment).where(
+            Amendment.contract_id == contract.id,
+            Amendment.status == AmendmentStatus.PROPOSED,
+            Amendment.id != amendment.id,
+        )
+    ):
+        stale.status, stale.answered_at = AmendmentStatus.LAPSED, utcnow()
+    complete_if_settled(contract, actor=user)  # e.g. every open milestone was cancelled
     other = contract.provider_profile if side == "client" else contract.client_profile
     tell(
         other,

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_login import current_user, login_required
 
+from marketplace.accounts.auth import admin_required
 from marketplace.api import Blueprint
 from marketplace.contracts import amendments, services
 from marketplace.contracts.models import Amendment, Contract, ContractStatus, ContractTerms
@@ -21,6 +22,7 @@ from marketplace.contracts.schemas import (
     ContractSchema,
     EndSchema,
     ExtendSchema,
+    PilotStatsSchema,
     TermsPageSchema,
 )
 from marketplace.pagination import Page, PageArgsSchema, paginate
@@ -165,3 +167,12 @@ def list_amendments(contract_id: uuid.UUID, page: int, page_size: int | None) ->
 def accept_amendment(amendment_id: uuid.UUID) -> Amendment:
     """Accept the other party's amendment: a new terms version applies."""
     return amendments.accept(user=current_user, amendment_id=amendment_id)
+
+
+@blp.get("/admin/stats/pilots")
+@admin_required
+@blp.response(200, PilotStatsSchema)
+@blp.errors(401, 403)
+def pilot_stats() -> dict[str, int]:
+    """Completed pilots, and how many led to an accepted full contract (admins)."""
+    return services.pilot_conversion()

@@ -155,3 +155,10 @@ class EndSchema(BaseSchema):
 ContractPageSchema = page_schema(ContractSchema, "ContractPage")
 AmendmentPageSchema = page_schema(AmendmentSchema, "AmendmentPage")
 TermsPageSchema = page_schema(TermsVersionSchema, "TermsPage")
+
+
+class PilotStatsSchema(BaseSchema):
+    """How pilots convert into full contracts."""
+
+    completed_pilots = ma.fields.Integer(required=True)
+    converted = ma.fields.Integer(required=True)

@@ -24,6 +24,7 @@ from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.notifications import services as notifications
+from marketplace.organizations import services as organizations
 from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile, ProviderProfile
 from marketplace.tasks import lifecycle as task_lifecycle
@@ -84,8 +85,20 @@ def get_contract(*, user: User, contract_id: uuid.UUID, lock: bool = False) -> C
     return contract
 
 
+def signing_side(user: User, contract: Contract) -> str:
+    """The side the user may commit: an individual, or an organization's owner or manager
+    (agents of a firm or company read and write messages, but do not sign)."""
+    side = side_of(user, contract)
+    if side is None:
+        raise Forbidden("Only the parties do this.")
+    membership = organizations.membership_of(user)
+    if membership is not None and membership.role not in profiles.EDITORS:
+        raise Forbidden("Only the organization's owner or managers commit it to terms.")
+    return side
+
+
 def _as(user: User, contract: Contract, side: str) -> None:
-    if side_of(user, contract) != side:
+    if signing_side(user, contract) != side:
         raise Forbidden(f"Only the {side} does this.")
 
 
@@ -148,6 +161,9 @@ def award(*, user: User, bid_id: uuid.UUID, data: dict[str, Any]) -> Contract:
     bid = bids.get_bid(user=user, bid_id=bid_id, lock=True)
     if not tasks.is_owner(user, bid.task):
         raise Forbidden("Only the task's client awards it.")
+    membership = organizations.membership_of(user)
+    if membership is not None and membership.role not in profiles.EDITORS:
+        raise Forbidden("Only the company's owner or managers commit it to a contract.")
     task = tasks.locked_task(bid.task_id)
     if task.status.value != "open":
         raise Conflict("The task is not open.")
@@ -306,9 +322,7 @@ def terminate(*, user: User, contract_id: uuid.UUID, reason: str) -> Contract:
     """Either party ends the contract; unfunded milestones are cancelled (funded ones stay
     for the payments flows to refund or release)."""
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
-    side = side_of(user, contract)
-    if side is None:
-        raise Forbidden("Only the parties end a contract.")
+    side = signing_side(user, contract)
     transition(contract, "terminate", actor=user, reason=reason)
     contract.end_reason, contract.ended_at = reason, utcnow()
     for milestone in contract.milestones:
