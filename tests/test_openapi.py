@@ -30,11 +30,14 @@ from schemathesis.config import SchemathesisConfig
 
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import User
+from marketplace.bids import services as bids
+from marketplace.bids.schemas import BidInputSchema
+from marketplace.contracts import services as contracts
 from marketplace.extensions import db
 from marketplace.organizations import services as organizations
 from marketplace.organizations.models import MemberRole
 from marketplace.profiles.models import ProviderProfile
-from marketplace.tasks import lifecycle
+from marketplace.tasks import confidentiality, lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks.schemas import TaskInputSchema
 from tests.factories import (
@@ -100,6 +103,23 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
     poster = ClientFactory()
     open_task = tasks.create_task(user=poster, data=TaskInputSchema().load(task_payload()))
     lifecycle.publish_task(user=poster, task_id=open_task.id, confirm_strategic=False)
+    # A bid of another provider on the open task, awarded: a bid and a contract to act on.
+    bidder = ProviderFactory()
+    confidentiality.accept_terms(
+        user=bidder, task_id=open_task.id, ip_address=None, user_agent=None
+    )
+    bid = bids.place_bid(
+        user=bidder,
+        task_id=open_task.id,
+        data=BidInputSchema().load(
+            {
+                "price": {"amount": 1200, "currency": "usd"},
+                "timeline_days": 10,
+                "cover_letter": "Ready to start on Monday.",
+            }
+        ),
+    )
+    contract = contracts.award(user=poster, bid_id=bid.id, data={})
     own_task = tasks.create_task(
         user=company_owner, data=TaskInputSchema().load(task_payload(title="Own draft"))
     )
@@ -112,6 +132,8 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
         "organization_id": [str(company.id)],
         "user_id": [str(agent.user_id)],
         "task_id": [str(open_task.id), str(own_task.id)],
+        "bid_id": [str(bid.id)],
+        "contract_id": [str(contract.id)],
         # Accounts to log in as or to add to a company or a firm, and a free address.
         "email": [ClientFactory().email, ProviderFactory().email, "new.user@example.com"],
         "password": [PASSWORD],
