@@ -55,6 +55,8 @@ class ArgumentsParser(FlaskParser):
             return super()._raw_load_json(req)
         except RecursionError:
             abort(400, messages={"json": ["The JSON body is nested too deeply."]})
+        except ValueError:  # e.g. an integer of thousands of digits
+            abort(400, messages={"json": ["The JSON body has a value too large to read."]})
 
 
 class Blueprint(BaseBlueprint):

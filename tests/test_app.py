@@ -202,3 +202,17 @@ def test_oversized_bodies_are_refused(api):
     response = api.post("auth/login", data="x" * (2 * 1024 * 1024), content_type="application/json")
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("depth", [400, 900])
+def test_json_nested_past_the_checks_is_a_clear_error(api, depth):
+    body = '{"email": "a@b.co", "password": ' + "[" * depth + "]" * depth + "}"
+    response = api.post("auth/signup", data=body, content_type="application/json")
+    assert response.status_code in (400, 422)
+    assert "error" in response.get_json()
+
+
+def test_integers_too_long_to_read_are_a_400(api):
+    body = '{"email": "a@b.co", "password": ' + "1" * 5000 + "}"
+    response = api.post("auth/login", data=body, content_type="application/json")
+    assert response.status_code == 400

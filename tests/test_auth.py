@@ -222,3 +222,14 @@ def test_remember_me_makes_the_session_cookie_persistent(api):
         "auth/login", json={"email": user.email, "password": PASSWORD, "remember": True}
     )
     assert "Expires=" in response.headers["Set-Cookie"]
+
+
+def test_signing_in_again_ends_the_previous_session(app, api):
+    user = ClientFactory()
+    api.login(user)
+    old = api.client.get_cookie("marketplace_session").value
+    api.login(user)
+    api.post("auth/logout")
+    thief = app.test_client()
+    thief.set_cookie("marketplace_session", old)
+    assert thief.get("/api/v1/auth/me").status_code == 401

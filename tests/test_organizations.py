@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import sqlalchemy as sa
 
 from marketplace.extensions import db
+from marketplace.jobs.mail import MemoryBackend
 from marketplace.organizations.models import Membership
 from marketplace.profiles.models import ClientProfile, ProviderProfile
-from tests.factories import AdminFactory, ClientFactory, ProviderFactory
+from tests.factories import AdminFactory, ClientFactory, ProviderFactory, task_payload
 
 
 def _create_firm(api, name="Lagos Support Co", service_model="bpo"):
@@ -59,11 +61,21 @@ def test_company_has_no_service_model_and_admins_make_no_organizations(login):
 
 
 def _invite(owner_api, organization_id, email, role="agent"):
+    """Invite, and read the token from the invitation e-mail as the invitee would."""
     response = owner_api.post(
         f"organizations/{organization_id}/members", json={"email": email, "role": role}
     )
     assert response.status_code == 201, response.get_json()
-    return response.get_json()
+    invitation = response.get_json()
+    mail = [m for m in MemoryBackend.outbox if m.to == invitation["email"]][-1]
+    invitation["token"] = re.search(r'"token": "([^"]+)"', mail.body).group(1)
+    return invitation
+
+
+def _accept(api, invitation):
+    return api.post(
+        f"organizations/invitations/{invitation['id']}/accept", json={"token": invitation["token"]}
+    )
 
 
 def test_invited_member_joins_only_by_accepting_then_acts_for_the_firm(login, sent_mail):
@@ -83,14 +95,14 @@ def test_invited_member_joins_only_by_accepting_then_acts_for_the_firm(login, se
     mine = agent_api.get("organizations/invitations").get_json()["items"]
     assert [i["id"] for i in mine] == [invitation["id"]]
 
-    response = agent_api.post(f"organizations/invitations/{invitation['id']}/accept")
+    response = _accept(agent_api, invitation)
 
     assert response.status_code == 200
     assert response.get_json()["role"] == "agent"
     assert agent_api.get("providers/me").get_json()["organization_id"] == firm["id"]
     body = agent_api.get(f"organizations/{firm['id']}").get_json()
     assert len(body["members"]) == 2 and body["invitations"] == []
-    assert agent_api.post(f"organizations/invitations/{invitation['id']}/accept").status_code == 404
+    assert _accept(agent_api, invitation).status_code == 404
 
     response = owner_api.delete(f"organizations/{firm['id']}/members/{agent.id}")
     assert response.status_code == 204
@@ -105,7 +117,7 @@ def test_a_member_can_leave_but_not_the_owner(login):
     agent = ProviderFactory()
     agent_api = login(agent)
     invitation = _invite(owner_api, firm["id"], agent.email)
-    agent_api.post(f"organizations/invitations/{invitation['id']}/accept")
+    _accept(agent_api, invitation)
 
     assert agent_api.delete(f"organizations/{firm['id']}/members/{agent.id}").status_code == 204
     assert owner_api.delete(f"organizations/{firm['id']}/members/{owner.id}").status_code == 409
@@ -128,9 +140,9 @@ def test_invitee_of_the_wrong_kind_or_already_in_a_firm_cannot_join(login):
     wrong_kind = _invite(owner_api, firm["id"], client.email)
     taken = _invite(owner_api, firm["id"], busy.email)
 
-    response = login(client).post(f"organizations/invitations/{wrong_kind['id']}/accept")
+    response = _accept(login(client), wrong_kind)
     assert response.status_code == 422
-    response = login(busy).post(f"organizations/invitations/{taken['id']}/accept")
+    response = _accept(login(busy), taken)
     assert response.status_code == 409
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Membership)) == 2
 
@@ -142,14 +154,11 @@ def test_only_the_invitee_answers_and_declining_works(login):
     invitation = _invite(owner_api, firm["id"], invitee.email)
 
     stranger = login(ProviderFactory())
-    assert stranger.post(f"organizations/invitations/{invitation['id']}/accept").status_code == 404
+    assert _accept(stranger, invitation).status_code == 404
     assert stranger.get("organizations/invitations").get_json()["total"] == 0
     response = login(invitee).post(f"organizations/invitations/{invitation['id']}/decline")
     assert response.get_json()["status"] == "declined"
-    assert (
-        login(invitee).post(f"organizations/invitations/{invitation['id']}/accept").status_code
-        == 404
-    )
+    assert _accept(login(invitee), invitation).status_code == 404
 
 
 def test_only_the_owner_invites_or_removes(login):
@@ -158,10 +167,10 @@ def test_only_the_owner_invites_or_removes(login):
     manager = ProviderFactory()
     invitation = _invite(owner_api, firm["id"], manager.email, role="manager")
     manager_api = login(manager)
-    manager_api.post(f"organizations/invitations/{invitation['id']}/accept")
+    _accept(manager_api, invitation)
     agent = ProviderFactory()
     invitation = _invite(owner_api, firm["id"], agent.email)
-    login(agent).post(f"organizations/invitations/{invitation['id']}/accept")
+    _accept(login(agent), invitation)
 
     response = manager_api.post(
         f"organizations/{firm['id']}/members", json={"email": "new@example.com"}
@@ -202,3 +211,47 @@ def test_outsiders_cannot_see_or_change_an_organization(login, api):
     assert response.status_code == 404
     assert api.get(f"organizations/{firm['id']}").status_code == 401
     assert login(AdminFactory()).get(f"organizations/{firm['id']}").status_code == 200
+
+
+def test_an_invitation_needs_the_token_from_its_e_mail(login):
+    owner_api = login(ProviderFactory())
+    firm = _create_firm(owner_api)
+    invitee = ProviderFactory()
+    invitation = _invite(owner_api, firm["id"], invitee.email)
+    api = login(invitee)
+
+    response = api.post(
+        f"organizations/invitations/{invitation['id']}/accept",
+        json={"token": "guessed-token-value"},
+    )
+    assert response.status_code == 403
+    assert (
+        api.post(f"organizations/invitations/{invitation['id']}/accept", json={}).status_code == 422
+    )
+    assert _accept(api, invitation).status_code == 200
+
+
+def test_the_owner_revokes_an_invitation(login):
+    owner_api = login(ProviderFactory())
+    firm = _create_firm(owner_api)
+    invitee = ProviderFactory()
+    invitation = _invite(owner_api, firm["id"], invitee.email)
+    path = f"organizations/{firm['id']}/invitations/{invitation['id']}"
+
+    assert login(invitee).delete(path).status_code == 404
+    assert owner_api.delete(path).get_json()["status"] == "revoked"
+    assert _accept(login(invitee), invitation).status_code == 404
+
+
+def test_joining_with_live_personal_work_is_refused(login):
+    owner_api = login(ClientFactory())
+    company = owner_api.post("organizations", json={"name": "Acme"}).get_json()
+    busy = ClientFactory()
+    busy_api = login(busy)
+    busy_api.post("tasks", json=task_payload())
+    invitation = _invite(owner_api, company["id"], busy.email)
+
+    response = _accept(busy_api, invitation)
+
+    assert response.status_code == 409
+    assert busy_api.get("tasks?mine=true").get_json()["total"] == 1

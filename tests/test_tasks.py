@@ -385,10 +385,13 @@ def test_members_of_a_client_company_share_its_tasks(login):
     owner_api = login(owner)
     company = owner_api.post("organizations", json={"name": "Acme"}).get_json()
     colleague = ClientFactory()
-    invitation = owner_api.post(
+    owner_api.post(
         f"organizations/{company['id']}/members", json={"email": colleague.email, "role": "manager"}
-    ).get_json()
-    login(colleague).post(f"organizations/invitations/{invitation['id']}/accept")
+    )
+    invitation = _invite_from_mail(colleague.email)
+    login(colleague).post(
+        f"organizations/invitations/{invitation[0]}/accept", json={"token": invitation[1]}
+    )
 
     company_profile = db.session.scalar(
         sa.select(ClientProfile).where(ClientProfile.organization_id == uuid.UUID(company["id"]))
@@ -441,3 +444,85 @@ def test_a_published_task_cannot_turn_strategic(login):
 def test_dates_far_from_today_are_refused(login, dates):
     response = login(ClientFactory()).post("tasks", json=task_payload(**dates))
     assert response.status_code == 422
+
+
+def _invite_from_mail(email):
+    """(invitation id, token) from the last invitation e-mail to `email`."""
+    import re
+
+    from marketplace.jobs.mail import MemoryBackend
+
+    body = [m for m in MemoryBackend.outbox if m.to == email][-1].body
+    return (
+        re.search(r"invitations/([0-9a-f-]+)/accept", body).group(1),
+        re.search(r'"token": "([^"]+)"', body).group(1),
+    )
+
+
+def test_a_company_whose_owner_is_suspended_disappears_with_its_tasks(login):
+    owner = ClientFactory()
+    owner_api = login(owner)
+    company = owner_api.post("organizations", json={"name": "Acme"}).get_json()
+    profile = db.session.scalar(
+        sa.select(ClientProfile).where(ClientProfile.organization_id == uuid.UUID(company["id"]))
+    )
+    profile.working_hours = {"mon": [["09:00", "17:00"]]}
+    profile.created_at = utcnow() - timedelta(days=90)
+    db.session.commit()
+    task = _published(owner_api)
+    provider = login(ProviderFactory())
+    assert provider.get(f"tasks/{task['id']}").status_code == 200
+
+    owner.status = "suspended"
+    db.session.commit()
+
+    assert provider.get(f"tasks/{task['id']}").status_code == 404
+    assert provider.get("tasks").get_json()["total"] == 0
+
+
+def test_review_mail_goes_to_the_people_acting_for_the_client(login, sent_mail):
+    owner = ClientFactory()
+    owner_api = login(owner)
+    company = owner_api.post("organizations", json={"name": "Acme"}).get_json()
+    poster = ClientFactory()
+    owner_api.post(
+        f"organizations/{company['id']}/members", json={"email": poster.email, "role": "manager"}
+    )
+    invitation = _invite_from_mail(poster.email)
+    login(poster).post(
+        f"organizations/invitations/{invitation[0]}/accept", json={"token": invitation[1]}
+    )
+    poster_api = login(poster)
+    profile = db.session.scalar(
+        sa.select(ClientProfile).where(ClientProfile.organization_id == uuid.UUID(company["id"]))
+    )
+    profile.working_hours = {"mon": [["09:00", "17:00"]]}
+    db.session.commit()  # a new company: its postings are reviewed
+    task = _published(poster_api)
+    owner_api.delete(f"organizations/{company['id']}/members/{poster.id}")
+
+    login(AdminFactory()).post(
+        f"admin/tasks/{task['id']}/reject", json={"reason": "Asks for contact details"}
+    )
+
+    rejections = [m.to for m in sent_mail if "not approved" in m.subject]
+    assert rejections == [owner.email]
+
+
+def test_a_new_clients_edit_after_approval_goes_back_to_review(login):
+    api = login(ClientFactory(profile__created_at=utcnow()))
+    task = _published(api)
+    login(AdminFactory()).post(f"admin/tasks/{task['id']}/approve")
+
+    response = api.patch(f"tasks/{task['id']}", json={"summary": "Something else entirely."})
+
+    assert response.get_json()["status"] == "pending_review"
+    assert response.get_json()["review_reasons"] == ["new_client"]
+
+
+def test_start_dates_in_the_past_are_refused(login):
+    response = login(ClientFactory()).post(
+        "tasks", json=task_payload(start_date=(TODAY - timedelta(days=3)).isoformat())
+    )
+    assert response.status_code == 422
+    assert "start_date" in response.get_json()["error"]["details"]

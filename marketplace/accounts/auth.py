@@ -45,7 +45,8 @@ def load_session_user(user_id: str) -> User | None:
 
 
 def sign_in(user: User, *, remember: bool) -> None:
-    """Start a recorded session for `user` in this browser."""
+    """Start a recorded session for `user` in this browser, ending any it had before."""
+    sign_out()
     record = services.start_session(
         user=user, ip_address=request.remote_addr, user_agent=request.headers.get("User-Agent")
     )

@@ -76,13 +76,13 @@ def _organize(entry: dict[str, Any], users: list[User], roles: list[str]) -> Non
     assert membership is not None
     for user, role in zip(users[1:], roles[1:], strict=True):
         if organizations.membership_of(user) is None:
-            invitation = organizations.invite_member(
+            invitation, token = organizations.invite_member(
                 actor=owner,
                 organization_id=membership.organization_id,
                 email=user.email,
                 role=MemberRole(role),
             )
-            organizations.accept_invitation(user=user, invitation_id=invitation.id)
+            organizations.accept_invitation(user=user, invitation_id=invitation.id, token=token)
 
 
 def _fill_profile(owner: User, role: Role, changes: dict[str, Any]) -> None:

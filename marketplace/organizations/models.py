@@ -101,6 +101,9 @@ class Invitation(IdMixin, Model):
     status: Mapped[InvitationStatus] = mapped_column(
         enum_type(InvitationStatus), default=InvitationStatus.PENDING
     )
+    # The invitee proves they read the invitation e-mail: its token, stored hashed.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

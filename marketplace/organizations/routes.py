@@ -11,6 +11,7 @@ from marketplace.api import Blueprint
 from marketplace.organizations import services
 from marketplace.organizations.models import Invitation, Membership, Organization
 from marketplace.organizations.schemas import (
+    AcceptInvitationSchema,
     InvitationPageSchema,
     InvitationSchema,
     InviteSchema,
@@ -53,7 +54,10 @@ def get_organization(organization_id: uuid.UUID) -> Organization:
 @blp.errors(400, 401, 403, 404, 422)
 def invite_member(data: dict[str, Any], organization_id: uuid.UUID) -> Invitation:
     """Invite someone by e-mail as a manager or agent (owner only); they join by accepting."""
-    return services.invite_member(actor=current_user, organization_id=organization_id, **data)
+    invitation, _token = services.invite_member(
+        actor=current_user, organization_id=organization_id, **data
+    )  # the token goes to the invitee's inbox only
+    return invitation
 
 
 @blp.delete("/<uuid:organization_id>/members/<uuid:user_id>")
@@ -77,11 +81,12 @@ def my_invitations(page: int, page_size: int | None) -> Page:
 
 @blp.post("/invitations/<uuid:invitation_id>/accept")
 @login_required
+@blp.arguments(AcceptInvitationSchema)
 @blp.response(200, MemberSchema)
-@blp.errors(400, 401, 404, 409, 422)
-def accept_invitation(invitation_id: uuid.UUID) -> Membership:
-    """Join the organization that invited you."""
-    return services.accept_invitation(user=current_user, invitation_id=invitation_id)
+@blp.errors(400, 401, 403, 404, 409, 422)
+def accept_invitation(data: dict[str, Any], invitation_id: uuid.UUID) -> Membership:
+    """Join the organization that invited you, with the token from the invitation e-mail."""
+    return services.accept_invitation(user=current_user, invitation_id=invitation_id, **data)
 
 
 @blp.post("/invitations/<uuid:invitation_id>/decline")
@@ -91,3 +96,14 @@ def accept_invitation(invitation_id: uuid.UUID) -> Membership:
 def decline_invitation(invitation_id: uuid.UUID) -> Invitation:
     """Turn an invitation down."""
     return services.decline_invitation(user=current_user, invitation_id=invitation_id)
+
+
+@blp.delete("/<uuid:organization_id>/invitations/<uuid:invitation_id>")
+@login_required
+@blp.response(200, InvitationSchema)
+@blp.errors(400, 401, 403, 404)
+def revoke_invitation(organization_id: uuid.UUID, invitation_id: uuid.UUID) -> Invitation:
+    """Withdraw an invitation that is not answered yet (owner)."""
+    return services.revoke_invitation(
+        actor=current_user, organization_id=organization_id, invitation_id=invitation_id
+    )

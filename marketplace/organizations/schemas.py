@@ -53,6 +53,12 @@ class InviteSchema(BaseSchema):
     )
 
 
+class AcceptInvitationSchema(BaseSchema):
+    """The token from the invitation e-mail: proof the invitee reads that inbox."""
+
+    token = ma.fields.String(required=True, validate=ma.validate.Length(min=10, max=200))
+
+
 class InvitationSchema(BaseSchema):
     """An invitation to join an organization."""
 

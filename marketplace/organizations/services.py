@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import uuid
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -72,13 +76,20 @@ def _require_owner(organization: Organization, user: User) -> None:
         raise Forbidden("Only the organization's owner manages its members.")
 
 
+INVITATION_DAYS = 14
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def invite_member(
     *, actor: User, organization_id: uuid.UUID, email: str, role: MemberRole
-) -> Invitation:
-    """The owner invites someone by e-mail; they join only by accepting.
+) -> tuple[Invitation, str]:
+    """The owner invites someone by e-mail; they join only with the token it carries.
 
     The answer is the same whether or not the address has an account, so invitations
-    reveal nothing about who uses the marketplace.
+    reveal nothing about who uses the marketplace. Inviting again sends a fresh token.
     """
     organization = get_organization(user=actor, organization_id=organization_id)
     _require_owner(organization, actor)
@@ -95,18 +106,39 @@ def invite_member(
             Invitation.status == InvitationStatus.PENDING,
         )
     )
-    if invitation is not None:
-        return invitation
-    invitation = Invitation(
-        organization=organization, email=address, role=role, invited_by_id=actor.id
-    )
-    db.session.add(invitation)
+    if invitation is None:
+        invitation = Invitation(organization=organization, email=address, invited_by_id=actor.id)
+        db.session.add(invitation)
+    token = secrets.token_urlsafe(32)
+    invitation.role, invitation.token_hash = role, _token_hash(token)
+    invitation.expires_at = utcnow() + timedelta(days=INVITATION_DAYS)
+    db.session.flush()
     outbox.enqueue_email(
         to=address,
         subject=f"{actor.name} invited you to join {organization.name}",
         body=f"{actor.name} invited you to {organization.name} as {role.value}. Sign in (or "
-        "sign up with this address) and accept the invitation from your account.\n",
+        "sign up with this address) and accept with:\n\n"
+        f"  POST /api/v1/organizations/invitations/{invitation.id}/accept\n"
+        f'  {{"token": "{token}"}}\n\nThe invitation is valid for {INVITATION_DAYS} days.\n',
     )
+    db.session.commit()
+    return invitation, token
+
+
+def revoke_invitation(
+    *, actor: User, organization_id: uuid.UUID, invitation_id: uuid.UUID
+) -> Invitation:
+    """The owner withdraws an invitation that is not answered yet."""
+    organization = get_organization(user=actor, organization_id=organization_id)
+    _require_owner(organization, actor)
+    invitation = db.session.get(Invitation, invitation_id)
+    if (
+        invitation is None
+        or invitation.organization_id != organization.id
+        or invitation.status != InvitationStatus.PENDING
+    ):
+        raise NotFound("Invitation not found.")
+    invitation.status, invitation.answered_at = InvitationStatus.REVOKED, utcnow()
     db.session.commit()
     return invitation
 
@@ -133,9 +165,12 @@ def _pending_invitation(user: User, invitation_id: uuid.UUID) -> Invitation:
     return invitation
 
 
-def accept_invitation(*, user: User, invitation_id: uuid.UUID) -> Membership:
-    """The invitee joins the organization and from now on acts for it."""
+def accept_invitation(*, user: User, invitation_id: uuid.UUID, token: str) -> Membership:
+    """The invitee, with the token from the e-mail, joins and from now on acts for it."""
     invitation = _pending_invitation(user, invitation_id)
+    if not hmac.compare_digest(invitation.token_hash, _token_hash(token)):
+        raise Forbidden("This invitation's token does not match; use the one in the e-mail.")
+    _check_nothing_left_behind(user)
     organization = invitation.organization
     if KIND_FOR_ROLE.get(user.role) != organization.kind:
         raise BusinessRuleViolation(
@@ -150,6 +185,17 @@ def accept_invitation(*, user: User, invitation_id: uuid.UUID) -> Membership:
     invitation.answered_at = utcnow()
     db.session.commit()
     return membership
+
+
+def _check_nothing_left_behind(user: User) -> None:
+    """Joining moves the user's work to the organization; refuse while personal work is live,
+    since nobody could manage it any more."""
+    from marketplace.profiles import services as profiles
+
+    if user.role == Role.CLIENT and profiles.has_live_client_work(user):
+        raise Conflict("Finish or cancel your own tasks and contracts before joining.")
+    if user.role == Role.PROVIDER and profiles.has_live_provider_work(user):
+        raise Conflict("Withdraw your bids and finish your contracts before joining.")
 
 
 def decline_invitation(*, user: User, invitation_id: uuid.UUID) -> Invitation:

@@ -171,3 +171,46 @@ def people_acting_for(profile: ProviderProfile | ClientProfile) -> list[User]:
         return [profile.user]
     assert profile.organization is not None
     return [m.user for m in profile.organization.memberships if m.role in EDITORS]
+
+
+def _own(model: type[Any], user: User) -> Any:
+    return db.session.scalar(db.select(model).where(model.user_id == user.id))
+
+
+def has_live_client_work(user: User) -> bool:
+    """Whether the user's own client profile has tasks or contracts still in play."""
+    from marketplace.contracts.models import Contract, ContractStatus
+    from marketplace.tasks.models import Task, TaskStatus
+
+    profile = _own(ClientProfile, user)
+    if profile is None:
+        return False
+    live_tasks = db.select(Task.id).where(
+        Task.client_profile_id == profile.id,
+        Task.status.in_(
+            [TaskStatus.DRAFT, TaskStatus.PENDING_REVIEW, TaskStatus.OPEN, TaskStatus.FILLED]
+        ),
+    )
+    live_contracts = db.select(Contract.id).where(
+        Contract.client_profile_id == profile.id,
+        Contract.status.in_([ContractStatus.OFFERED, ContractStatus.ACTIVE, ContractStatus.PAUSED]),
+    )
+    return bool(
+        db.session.scalar(live_tasks.limit(1)) or db.session.scalar(live_contracts.limit(1))
+    )
+
+
+def has_live_provider_work(user: User) -> bool:
+    """Whether the user's own provider profile has live bids or contracts."""
+    from marketplace.bids.models import LIVE, Bid
+    from marketplace.contracts.models import Contract, ContractStatus
+
+    profile = _own(ProviderProfile, user)
+    if profile is None:
+        return False
+    live_bids = db.select(Bid.id).where(Bid.provider_profile_id == profile.id, Bid.status.in_(LIVE))
+    live_contracts = db.select(Contract.id).where(
+        Contract.provider_profile_id == profile.id,
+        Contract.status.in_([ContractStatus.OFFERED, ContractStatus.ACTIVE, ContractStatus.PAUSED]),
+    )
+    return bool(db.session.scalar(live_bids.limit(1)) or db.session.scalar(live_contracts.limit(1)))

@@ -94,7 +94,7 @@ def _sql_filters(stmt: sa.Select[Task], f: dict[str, Any]) -> sa.Select[Task]:
 class _ProviderFit:
     """Shoring and overlap of one provider against many tasks, exact and fast.
 
-    Each client's daily overlap with the provider is computed once over the dates the
+    Each client's daily overlap with the provider is computed once over the dates its
     tasks span and kept as running sums, so a task's average costs two lookups. A day's
     overlap depends only on its weekday and the zones' UTC offsets unless a daylight-
     saving change falls within two days, so stable days are computed once per
@@ -102,37 +102,33 @@ class _ProviderFit:
     offsets differ by more than three hours.
     """
 
-    def __init__(self, provider: ProviderProfile, first: date, last: date) -> None:
+    def __init__(self, provider: ProviderProfile) -> None:
         self.provider = provider
-        self.first = first
-        self.dates = timezones.days(first, last)
-        self._regimes: dict[str, list[tuple[Any, ...]]] = {}
-        self._far_days: dict[str, list[date]] = {}
-        self._sums: dict[Any, tuple[list[float], list[int]]] = {}
+        self._regimes: dict[tuple[str, date], tuple[Any, ...]] = {}
+        self._sums: dict[tuple[Any, ...], tuple[date, list[float], list[int]]] = {}
         self._by_regime: dict[tuple[Any, ...], timedelta | None] = {}
+        self._far_days: dict[str, list[date]] = {}
 
-    def _regime_keys(self, zone: str) -> list[tuple[Any, ...]]:
-        """Per date: what its overlap depends on, for a client in `zone`."""
-        if zone not in self._regimes:
+    def _regime(self, zone: str, day: date) -> tuple[Any, ...]:
+        """What a day's overlap depends on, for a client in `zone`."""
+        key = (zone, day)
+        if key not in self._regimes:
             offset, zones = timezones.utc_offset, (zone, self.provider.timezone)
-            keys: list[tuple[Any, ...]] = []
-            for day in self.dates:
-                before, after = day - timedelta(days=2), day + timedelta(days=3)
-                if all(offset(z, before) == offset(z, after) for z in zones):
-                    keys.append((day.weekday(), *(offset(z, day) for z in zones)))
-                else:
-                    keys.append((day,))  # near a daylight-saving change: this day alone
-            self._regimes[zone] = keys
-        return self._regimes[zone]
+            before, after = day - timedelta(days=2), day + timedelta(days=3)
+            if all(offset(z, before) == offset(z, after) for z in zones):
+                self._regimes[key] = (day.weekday(), *(offset(z, day) for z in zones))
+            else:
+                self._regimes[key] = (day,)  # near a daylight-saving change: this day alone
+        return self._regimes[key]
 
     def _running_sums(
-        self, client: ClientProfile, hours: WorkingHours
-    ) -> tuple[list[float], list[int]]:
+        self, client: ClientProfile, hours: WorkingHours, span: tuple[date, date]
+    ) -> tuple[date, list[float], list[int]]:
         series = (client.id, json.dumps(hours, sort_keys=True))
         if series not in self._sums:
             seconds, workdays = [0.0], [0]
-            for day, regime in zip(self.dates, self._regime_keys(client.timezone), strict=True):
-                key = (*series, *regime)
+            for day in timezones.days(*span):
+                key = (*series, *self._regime(client.timezone, day))
                 if key not in self._by_regime:
                     self._by_regime[key] = timezones.day_overlap(
                         day=day,
@@ -144,35 +140,49 @@ class _ProviderFit:
                 overlap = self._by_regime[key]
                 seconds.append(seconds[-1] + (overlap.total_seconds() if overlap else 0.0))
                 workdays.append(workdays[-1] + (overlap is not None))
-            self._sums[series] = (seconds, workdays)
+            self._sums[series] = (span[0], seconds, workdays)
         return self._sums[series]
 
-    def _far_apart(self, zone: str) -> list[date]:
+    def _far_apart(self, zone: str, first: date, last: date, span: tuple[date, date]) -> bool:
+        """Whether the zones' offsets differ by more than 3 hours on a day in first..last.
+
+        The days where they do are listed once per client zone over `span`, then each
+        task's period is a binary search.
+        """
         if zone not in self._far_days:
             offset, mine = timezones.utc_offset, self.provider.timezone
             self._far_days[zone] = [
                 day
-                for day in self.dates
+                for day in timezones.days(*span)
                 if abs(offset(zone, day) - offset(mine, day)) > timezones.NEARSHORE_MAX_OFFSET
             ]
-        return self._far_days[zone]
+        far = self._far_days[zone]
+        return bisect_left(far, first) < bisect_right(far, last)
 
     def of(
-        self, client: ClientProfile, need: dict[str, Any] | None, first: date, last: date
+        self,
+        client: ClientProfile,
+        need: dict[str, Any] | None,
+        period: tuple[date, date],
+        span: tuple[date, date],
+        zone_span: tuple[date, date],
     ) -> tuple[str, float]:
-        """(shoring, average daily overlap in hours) for a task of `client` in first..last.
+        """(shoring, average daily overlap in hours) for a task of `client` in `period`;
+        `span` covers the periods of the client's candidate tasks, `zone_span` those of
+        every candidate client in the client's zone.
 
         Overlap is measured against the window a coverage task wants covered, else
         against the client's working hours.
         """
+        first, last = period
         hours = need["window"] if need and need["mode"] == "coverage" else client.working_hours
         if client.country and client.country == self.provider.country:
             shore = "onshore"
         else:
-            far = self._far_apart(client.timezone)
-            shore = "offshore" if bisect_left(far, first) < bisect_right(far, last) else "nearshore"
-        lo, hi = (first - self.first).days, (last - self.first).days + 1
-        seconds, workdays = self._running_sums(client, hours)
+            far = self._far_apart(client.timezone, first, last, zone_span)
+            shore = "offshore" if far else "nearshore"
+        origin, seconds, workdays = self._running_sums(client, hours, span)
+        lo, hi = (first - origin).days, (last - origin).days + 1
         worked = workdays[hi] - workdays[lo]
         overlap = round((seconds[hi] - seconds[lo]) / 3600 / worked, 2) if worked else 0.0
         return shore, overlap
@@ -265,14 +275,24 @@ def _search_with_fit(
     }
     today = datetime.now(UTC).date()
     periods = [timezones.work_period(row.start_date, row.deadline, today) for row in rows]
-    fit = _ProviderFit(
-        profiles.acting_provider_profile(user),
-        min((first for first, _ in periods), default=today),
-        max((last for _, last in periods), default=today),
-    )
-    matching = []
+    spans: dict[Any, tuple[date, date]] = {}
     for row, (first, last) in zip(rows, periods, strict=True):
-        shore, overlap = fit.of(clients[row.client_profile_id], row.timezone_need, first, last)
+        known = spans.get(row.client_profile_id)
+        spans[row.client_profile_id] = (
+            (min(known[0], first), max(known[1], last)) if known else (first, last)
+        )
+    zone_spans: dict[str, tuple[date, date]] = {}
+    for client_id, (first, last) in spans.items():
+        zone = clients[client_id].timezone
+        known = zone_spans.get(zone)
+        zone_spans[zone] = (min(known[0], first), max(known[1], last)) if known else (first, last)
+    fit = _ProviderFit(profiles.acting_provider_profile(user))
+    matching = []
+    for row, period in zip(rows, periods, strict=True):
+        client = clients[row.client_profile_id]
+        shore, overlap = fit.of(
+            client, row.timezone_need, period, spans[client.id], zone_spans[client.timezone]
+        )
         if fit_filters.get("shoring", shore) == shore and overlap >= fit_filters.get(
             "min_overlap", 0
         ):

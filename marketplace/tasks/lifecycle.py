@@ -4,18 +4,16 @@ moderation and expiry."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
 from marketplace.accounts.models import User
 from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation
 from marketplace.extensions import db
-from marketplace.jobs import outbox
 from marketplace.moderation import audit
-from marketplace.profiles.models import ClientProfile
+from marketplace.notifications import services as notifications
+from marketplace.profiles import services as profiles
 from marketplace.tasks.models import Task, TaskStatus
 from marketplace.tasks.rules import (
     FLAGGED_TEXT,
@@ -24,22 +22,14 @@ from marketplace.tasks.rules import (
     blocklist_hits,
     check_task_rules,
 )
-from marketplace.tasks.services import locked_task, owned_task, rules_view, transition
+from marketplace.tasks.services import (
+    is_new_client,
+    locked_task,
+    owned_task,
+    rules_view,
+    transition,
+)
 from marketplace.tasks.states import TASK_STATES
-
-
-def _is_new_client(client_profile: ClientProfile) -> bool:
-    young = utcnow() - client_profile.created_at < timedelta(
-        days=current_app.config["NEW_CLIENT_DAYS"]
-    )
-    return young and not has_completed_contract(client_profile)
-
-
-def has_completed_contract(client_profile: ClientProfile) -> bool:
-    """Whether the client has completed a contract on the marketplace."""
-    # Contracts do not exist yet in this codebase (see the contracts area), so no client
-    # has completed one; the contracts area answers here once it lands.
-    return False
 
 
 def publish_task(
@@ -71,7 +61,7 @@ def publish_task(
             },
         )
     reasons = []
-    if _is_new_client(task.client_profile):
+    if is_new_client(task.client_profile):
         reasons.append(NEW_CLIENT)
     if blocklist_hits(task):
         reasons.append(FLAGGED_TEXT)
@@ -99,7 +89,14 @@ def cancel_task(*, user: User, task_id: uuid.UUID, reason: str | None) -> Task:
 
 
 def _tell_client(task: Task, subject: str, body: str) -> None:
-    outbox.enqueue_email(to=task.created_by.email, subject=subject, body=body)
+    """Notify the people acting for the task's client now (not whoever once posted it)."""
+    notifications.notify(
+        profiles.people_acting_for(task.client_profile),
+        kind="task.status",
+        subject=subject,
+        body=body,
+        data={"task_id": str(task.id)},
+    )
 
 
 def approve_task(*, admin: User, task_id: uuid.UUID) -> Task:

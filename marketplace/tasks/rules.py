@@ -35,6 +35,8 @@ def check_task_rules(data: dict[str, Any], *, changed: set[str]) -> dict[str, li
     start: date | None = data.get("start_date")
     if deadline and "deadline" in changed and deadline < today:
         errors.setdefault("deadline", []).append("The deadline is in the past.")
+    if start and "start_date" in changed and start < today:
+        errors.setdefault("start_date", []).append("The start date is in the past.")
     for name in ("start_date", "deadline"):
         value = data.get(name)
         if value and name in changed and abs(value - today) > DATE_HORIZON:

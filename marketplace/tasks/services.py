@@ -14,6 +14,7 @@ from marketplace.catalog import services as catalog
 from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
+from marketplace.organizations.models import MemberRole, Membership
 from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile
 from marketplace.schemas import Redacted
@@ -21,12 +22,15 @@ from marketplace.tasks import terms
 from marketplace.tasks.models import Task, TaskLanguage, TaskSkill, TaskStatus, TaskTransition
 from marketplace.tasks.rules import (
     FLAGGED_TEXT,
+    NEW_CLIENT,
     STRATEGIC_ADVICE,
     blocklist_hits,
     check_task_rules,
 )
 from marketplace.tasks.states import TASK_STATES, VISIBLE_TO_ALL
 
+#: Text a moderator reads before a new client's posting goes live.
+TEXT_FIELDS = frozenset({"title", "summary", "confidential_details"})
 #: Fields whose change makes a new version of the confidentiality terms.
 CONFIDENTIAL_FIELDS = frozenset({"confidential_details", "attachments"})
 SIMPLE_FIELDS = frozenset(
@@ -46,6 +50,27 @@ SIMPLE_FIELDS = frozenset(
         "attachments",
     }
 )
+
+
+def is_new_client(client_profile: ClientProfile) -> bool:
+    """Young (NEW_CLIENT_DAYS) and without a completed contract: their postings are reviewed."""
+    from marketplace.contracts.models import Contract, ContractStatus
+
+    young = utcnow() - client_profile.created_at < timedelta(
+        days=current_app.config["NEW_CLIENT_DAYS"]
+    )
+    return (
+        young
+        and db.session.scalar(
+            sa.select(Contract.id)
+            .where(
+                Contract.client_profile_id == client_profile.id,
+                Contract.status == ContractStatus.COMPLETED,
+            )
+            .limit(1)
+        )
+        is None
+    )
 
 
 def transition(task: Task, action: str, *, actor: User | None, reason: str | None = None) -> None:
@@ -73,19 +98,29 @@ def is_owner(user: User, task: Task) -> bool:
 
 
 def poster_is_active(task: Task) -> bool:
-    """Whether the client behind the task may be seen (a suspended individual may not)."""
-    poster = task.client_profile.user
-    return poster is None or poster.status == UserStatus.ACTIVE
+    """Whether the client behind the task may be seen: not a suspended individual, nor a
+    company whose owner is suspended."""
+    return task.client_profile_id not in set(db.session.scalars(_suspended_clients()))
 
 
-def poster_is_active_clause() -> sa.ColumnElement[bool]:
-    """`poster_is_active` in SQL, for lists."""
-    suspended = (
+def _suspended_clients() -> sa.Select[Any]:
+    individuals = (
         sa.select(ClientProfile.id)
         .join(User, User.id == ClientProfile.user_id)
         .where(User.status == UserStatus.SUSPENDED)
     )
-    return Task.client_profile_id.not_in(suspended)
+    companies = (
+        sa.select(ClientProfile.id)
+        .join(Membership, Membership.organization_id == ClientProfile.organization_id)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.role == MemberRole.OWNER, User.status == UserStatus.SUSPENDED)
+    )
+    return individuals.union(companies)  # type: ignore[return-value]
+
+
+def poster_is_active_clause() -> sa.ColumnElement[bool]:
+    """`poster_is_active` in SQL, for lists."""
+    return Task.client_profile_id.not_in(_suspended_clients())
 
 
 #: What only the task's client and admins see of it.
@@ -195,9 +230,13 @@ def update_task(*, user: User, task_id: uuid.UUID, changes: dict[str, Any]) -> T
     if material_changed or task.terms_hash != terms.terms_hash():
         task.terms_version += 1
         task.terms_hash = terms.terms_hash()
-    if task.status == TaskStatus.OPEN and blocklist_hits(task):
-        task.review_reasons = [FLAGGED_TEXT]
-        transition(task, "flag_for_review", actor=user, reason="edited text needs review")
+    if task.status == TaskStatus.OPEN:
+        reasons = [FLAGGED_TEXT] if blocklist_hits(task) else []
+        if TEXT_FIELDS & changes.keys() and is_new_client(task.client_profile):
+            reasons.insert(0, NEW_CLIENT)  # a moderator approved the old text, not this one
+        if reasons:
+            task.review_reasons = reasons
+            transition(task, "flag_for_review", actor=user, reason="edited text needs review")
     db.session.commit()
     return task
 
