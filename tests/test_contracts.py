@@ -376,7 +376,7 @@ def test_every_event_notifies_its_recipient_and_queues_mail(deal, sent_mail):
     ana_api.post(f"contracts/{contract['id']}/accept")
     amendment = client_api.post(
         f"contracts/{contract['id']}/amendments",
-        json={"changes": {"sla": {"first_response_hours": 1}}},
+        json={"changes": {"sla": {"first_response_hours": 3}}},
     ).get_json()
     ana_api.post(f"amendments/{amendment['id']}/accept")
 
@@ -404,3 +404,137 @@ def test_admins_see_pilot_conversion(login):
     admin = login(AdminFactory())
     assert admin.get("admin/stats/pilots").get_json() == {"completed_pilots": 0, "converted": 0}
     assert login(ClientFactory()).get("admin/stats/pilots").status_code == 403
+
+
+def test_an_offer_past_its_date_cannot_be_accepted_and_frees_the_bidder(deal):
+    contract = _award(deal)
+    row = db.session.get(Contract, uuid.UUID(contract["id"]))
+    row.offer_expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+
+    assert deal["ana_api"].post(f"contracts/{contract['id']}/accept").status_code == 409
+    assert deal["ana_api"].get(f"contracts/{contract['id']}").get_json()["status"] == "expired"
+    assert deal["ana_api"].get(f"bids/{deal['bids']['ana']['id']}").get_json()["status"] == (
+        "expired"
+    )
+    again = deal["ana_api"].post(f"tasks/{deal['task']['id']}/bids", json=_bid_body())
+    assert again.status_code == 201
+
+
+def test_cancelling_the_task_withdraws_offers_and_closes_bids(deal):
+    contract = _award(deal)
+    deal["client_api"].post(f"tasks/{deal['task']['id']}/cancel", json={})
+
+    assert deal["ana_api"].get(f"contracts/{contract['id']}").get_json()["status"] == "expired"
+    assert deal["ana_api"].post(f"contracts/{contract['id']}/accept").status_code == 409
+    assert deal["bo_api"].get(f"bids/{deal['bids']['bo']['id']}").get_json()["status"] == (
+        "expired"
+    )
+
+
+@pytest.mark.parametrize(
+    "milestones",
+    [
+        [{"title": "Everything", "amount": 1}],
+        [{"title": "Late", "amount": 100_000, "due_date": "2030-01-01"}],
+    ],
+)
+def test_the_award_keeps_a_fixed_price_and_the_deadline(deal, milestones):
+    response = deal["client_api"].post(
+        f"bids/{deal['bids']['ana']['id']}/accept", json={"milestones": milestones}
+    )
+    assert response.status_code == 422
+    assert deal["ana_api"].get(f"bids/{deal['bids']['ana']['id']}").get_json()["status"] == (
+        "submitted"
+    )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"milestones": {"add": [{"title": f"M{n}", "amount": 1} for n in range(21)]}},
+        {"milestones": {}},
+        {"sla": {}},
+        {"sla": {"turnaround_hours": 24}},  # the terms already say so
+    ],
+)
+def test_amendments_that_are_too_big_or_change_nothing_are_refused(deal, changes):
+    contract = _award(deal)
+    deal["ana_api"].post(f"contracts/{contract['id']}/accept")
+    path = f"contracts/{contract['id']}/amendments"
+    response = deal["client_api"].post(path, json={"changes": changes})
+    if response.status_code == 201:  # refused when accepted: it would change nothing
+        response = deal["ana_api"].post(f"amendments/{response.get_json()['id']}/accept")
+    assert response.status_code == 422
+
+
+def test_an_amendment_moves_the_fixed_price_with_the_milestones(deal):
+    contract = _award(deal)
+    deal["ana_api"].post(f"contracts/{contract['id']}/accept")
+    first = contract["milestones"][0]
+    amendment = (
+        deal["client_api"]
+        .post(
+            f"contracts/{contract['id']}/amendments",
+            json={"changes": {"milestones": {"change": [{"id": first["id"], "amount": 50_000}]}}},
+        )
+        .get_json()
+    )
+    deal["ana_api"].post(f"amendments/{amendment['id']}/accept")
+    terms = deal["client_api"].get(f"contracts/{contract['id']}").get_json()["current_terms"]
+    assert terms["content"]["price"]["amount"] == terms["content"]["total"] == 110_000
+
+
+def test_unanswered_amendments_lapse_and_the_proposer_is_told(deal, app):
+    from marketplace.contracts.models import Amendment
+
+    contract = _award(deal)
+    deal["ana_api"].post(f"contracts/{contract['id']}/accept")
+    amendment = (
+        deal["client_api"]
+        .post(
+            f"contracts/{contract['id']}/amendments",
+            json={"changes": {"sla": {"turnaround_hours": 12}}},
+        )
+        .get_json()
+    )
+    row = db.session.get(Amendment, uuid.UUID(amendment["id"]))
+    row.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+
+    assert "lapsed 1 amendments" in app.test_cli_runner().invoke(args=["lapse-amendments"]).output
+    assert deal["ana_api"].post(f"amendments/{amendment['id']}/accept").status_code == 409
+    assert (
+        db.session.scalar(
+            sa.select(Notification.user_id).where(Notification.kind == "amendment.lapsed")
+        )
+        == deal["client"].id
+    )
+
+
+def test_a_pilot_cannot_grow_by_amendment(login):
+    client_api, provider_api = login(ClientFactory()), login(ProviderFactory())
+    task = client_api.post(
+        "tasks",
+        json=task_payload(
+            trial=True,
+            confidentiality="public",
+            budget={"type": "fixed", "min": 20_000, "max": 40_000, "currency": "usd"},
+        ),
+    ).get_json()
+    client_api.post(f"tasks/{task['id']}/publish", json={})
+    bid = provider_api.post(
+        f"tasks/{task['id']}/bids",
+        json=_bid_body(30_000, [{"title": "One month", "amount": 30_000}]),
+    ).get_json()
+    pilot = client_api.post(f"bids/{bid['id']}/accept", json={}).get_json()
+    provider_api.post(f"contracts/{pilot['id']}/accept")
+    amendment = provider_api.post(
+        f"contracts/{pilot['id']}/amendments",
+        json={"changes": {"milestones": {"add": [{"title": "More", "amount": 9_000_000}]}}},
+    ).get_json()
+
+    response = client_api.post(f"amendments/{amendment['id']}/accept")
+
+    assert response.status_code == 422
+    assert len(client_api.get(f"contracts/{pilot['id']}").get_json()["milestones"]) == 1

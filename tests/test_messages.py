@@ -84,3 +84,8 @@ def test_notifications_list_and_mark_read(login):
     assert provider_api.post(f"notifications/{first}/read").status_code == 404
     provider_api.post(f"bids/{bid['id']}/messages", json={"body": "Hello there"})
     assert client_api.post("notifications/read").get_json() == {"marked": 1}
+
+
+def test_blank_messages_are_refused(login):
+    _, _, client_api, _, bid = _bid(login)
+    assert client_api.post(f"bids/{bid['id']}/messages", json={"body": "   \n "}).status_code == 422

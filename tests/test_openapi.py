@@ -114,6 +114,7 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
         data=BidInputSchema().load(
             {
                 "price": {"amount": 1200, "currency": "usd"},
+                "milestones": [{"title": "First week", "amount": 48_000}],
                 "timeline_days": 10,
                 "cover_letter": "Ready to start on Monday.",
             }

@@ -229,7 +229,7 @@ def bids_on_task(
 
 
 def expire_live_bids(task: Task, *, reason: str) -> list[Bid]:
-    """When a task is filled, its remaining live bids expire and their bidders are told."""
+    """When a task is filled, cancelled or expires, its live bids expire; bidders are told."""
     live = list(
         db.session.scalars(
             sa.select(Bid).where(Bid.task_id == task.id, Bid.status.in_(LIVE)).with_for_update()
@@ -241,7 +241,7 @@ def expire_live_bids(task: Task, *, reason: str) -> list[Bid]:
             profiles.people_acting_for(bid.provider_profile),
             kind="bid.expired",
             subject=f"Bid closed: {task.title}",
-            body=f"{task.title} has been filled, so your bid is closed.\n",
+            body=f"Your bid on {task.title} is closed: {reason}.\n",
             data={"task_id": str(task.id), "bid_id": str(bid.id)},
         )
     return live

@@ -13,6 +13,8 @@ BID_STATES = StateMachine(
         "decline": ([S.SUBMITTED, S.SHORTLISTED], S.DECLINED),
         "withdraw": ([S.SUBMITTED, S.SHORTLISTED], S.WITHDRAWN),
         "expire": ([S.SUBMITTED, S.SHORTLISTED], S.EXPIRED),
+        # The offer made from an accepted bid was declined, expired or withdrawn.
+        "close_offer": ([S.ACCEPTED], S.EXPIRED),
     },
     guards={"edit": [S.SUBMITTED]},
 )

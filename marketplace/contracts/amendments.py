@@ -129,6 +129,17 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
         raise Conflict("This amendment lapsed: it expired or the terms changed since.")
     _check_milestone_changes(contract, amendment.changes)
     content = _apply(contract, amendment.changes)
+    live_view = [
+        terms.milestone_view(m)
+        for m in contract.milestones
+        if m.status != MilestoneStatus.CANCELLED
+    ]
+    current = contract.current_terms.content
+    if content == current and live_view == current["milestones"]:
+        raise BusinessRuleViolation(
+            "The amendment changes nothing in the terms.",
+            details={"changes": ["Identical to the terms in force."]},
+        )
     record = terms.write_version(contract, content, author=user)
     amendment.status, amendment.new_version = AmendmentStatus.ACCEPTED, record.version
     amendment.answered_at = utcnow()
@@ -189,6 +200,19 @@ def _apply(contract: Contract, changes: dict[str, Any]) -> dict[str, Any]:
             )
         )
     db.session.flush()
+    live = [m for m in contract.milestones if m.status != MilestoneStatus.CANCELLED]
+    task = contract.task
+    errors = []
+    if any(m.due_date and m.due_date > task.deadline for m in live):
+        errors.append("A milestone is due after the task's deadline.")
+    if task.trial:
+        cap = current_app.config["TRIAL_BUDGET_CAPS"].get(task.currency)
+        if len(live) > 1 or (cap is not None and sum(m.amount for m in live) > cap):
+            errors.append("A pilot keeps a single milestone within the trial cap.")
+    if errors:
+        raise BusinessRuleViolation("The amendment cannot apply.", details={"milestones": errors})
+    if content["price_type"] == "fixed":  # the agreed price follows the milestones
+        content["price"] = {**content["price"], "amount": sum(m.amount for m in live)}
     return content
 
 
@@ -203,11 +227,28 @@ def amendments_query(*, user: User, contract_id: uuid.UUID) -> sa.Select[Amendme
 
 
 def lapse_due() -> int:
-    """Amendments past their date lapse; returns how many."""
-    result = db.session.execute(
-        sa.update(Amendment)
-        .where(Amendment.status == AmendmentStatus.PROPOSED, Amendment.expires_at <= utcnow())
-        .values(status=AmendmentStatus.LAPSED, answered_at=utcnow())
+    """Amendments past their date lapse and their proposers are told; returns how many."""
+    due = list(
+        db.session.scalars(
+            sa.select(Amendment)
+            .where(Amendment.status == AmendmentStatus.PROPOSED, Amendment.expires_at <= utcnow())
+            .with_for_update()
+        )
     )
+    for amendment in due:
+        amendment.status, amendment.answered_at = AmendmentStatus.LAPSED, utcnow()
+        contract = amendment.contract
+        proposer = (
+            contract.client_profile
+            if amendment.proposer_side == "client"
+            else contract.provider_profile
+        )
+        tell(
+            proposer,
+            contract,
+            "amendment.lapsed",
+            "Amendment lapsed",
+            "Your proposed terms were not accepted in time.\n",
+        )
     db.session.commit()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return len(due)

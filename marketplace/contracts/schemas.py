@@ -105,11 +105,33 @@ class MilestoneChangeSchema(BaseSchema):
     amount = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=10**12))
     due_date = ma.fields.Date(allow_none=True)
 
+    @ma.validates_schema
+    def _changes_something(self, data: dict[str, Any], **_: Any) -> None:
+        if set(data) <= {"id"}:
+            raise ma.ValidationError("Say what changes in the milestone.")
+
 
 class MilestonePlanSchema(BaseSchema):
-    add = ma.fields.List(ma.fields.Nested(MilestoneProposalSchema), load_default=list)
-    change = ma.fields.List(ma.fields.Nested(MilestoneChangeSchema), load_default=list)
-    cancel = ma.fields.List(ma.fields.UUID(), load_default=list)
+    """Milestones to add, change or cancel (only unfunded ones change or go)."""
+
+    add = ma.fields.List(
+        ma.fields.Nested(MilestoneProposalSchema),
+        load_default=list,
+        validate=ma.validate.Length(max=20),
+    )
+    change = ma.fields.List(
+        ma.fields.Nested(MilestoneChangeSchema),
+        load_default=list,
+        validate=ma.validate.Length(max=50),
+    )
+    cancel = ma.fields.List(
+        ma.fields.UUID(), load_default=list, validate=ma.validate.Length(max=50)
+    )
+
+    @ma.validates_schema
+    def _something(self, data: dict[str, Any], **_: Any) -> None:
+        if not (data.get("add") or data.get("change") or data.get("cancel")):
+            raise ma.ValidationError("Add, change or cancel at least one milestone.")
 
 
 class AmendmentChangesSchema(BaseSchema):
@@ -117,12 +139,20 @@ class AmendmentChangesSchema(BaseSchema):
 
     scope_summary = ma.fields.String(validate=ma.validate.Length(min=10, max=5000))
     sla = ma.fields.Nested(SlaSchema)
-    deliverables = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=500)))
+    deliverables = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=500)),
+        validate=ma.validate.Length(max=50),
+    )
     milestones = ma.fields.Nested(MilestonePlanSchema)
 
     @ma.pre_load
     def _not_empty(self, data: Any, **_: Any) -> Any:
         return require_some_field(data)
+
+    @ma.validates_schema
+    def _sla_not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if "sla" in data and not data["sla"]:
+            raise ma.ValidationError("Give at least one SLA target to change.", "sla")
 
 
 class AmendmentInputSchema(BaseSchema):

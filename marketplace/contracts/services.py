@@ -140,10 +140,17 @@ def _milestones(contract: Contract, items: list[dict[str, Any]], currency: str) 
         )
 
 
-def _check_milestones(task: Task, items: list[dict[str, Any]], *, total: int | None) -> None:
+def check_milestones(task: Task, items: list[dict[str, Any]], *, total: int | None) -> None:
+    """A contract's milestones: at least one, due by the deadline, adding up to a fixed
+    price; a pilot's is a single one within the trial cap. Raises a 422 otherwise."""
     errors = []
+    if any(item.get("due_date") and item["due_date"] > task.deadline for item in items):
+        errors.append("A milestone is due after the task's deadline.")
     if not items:
-        errors.append("A contract needs at least one milestone.")
+        errors.append(
+            "A contract needs at least one milestone: give them in the accept body "
+            "when the bid has none (hourly bids)."
+        )
     if total is not None and items and sum(i["amount"] for i in items) != total:
         errors.append("The milestones must add up to the agreed price.")
     if task.trial:
@@ -177,9 +184,8 @@ def award(*, user: User, bid_id: uuid.UUID, data: dict[str, Any]) -> Contract:
     bids.transition(bid, "accept", actor=user)
     is_fixed = task.budget_type.value == "fixed"
     items = data.get("milestones") or [{**m, "due_date": bids.due_date(m)} for m in bid.milestones]
-    _check_milestones(
-        task, items, total=bid.price_amount if is_fixed and "milestones" not in data else None
-    )
+    # A fixed price stays the bid's: edited milestones must still add up to it.
+    check_milestones(task, items, total=bid.price_amount if is_fixed else None)
     contract = Contract(
         task=task,
         bid=bid,
@@ -212,10 +218,29 @@ def award(*, user: User, bid_id: uuid.UUID, data: dict[str, Any]) -> Contract:
     return contract
 
 
+def end_offer(contract: Contract, action: str, *, actor: User | None, reason: str) -> None:
+    """Decline or expire an offer; its bid is closed, so the provider may bid again."""
+    transition(contract, action, actor=actor, reason=reason)
+    contract.ended_at = utcnow()
+    if contract.bid is not None:
+        bids.transition(contract.bid, "close_offer", actor=actor, reason=reason)
+
+
 def accept_offer(*, user: User, contract_id: uuid.UUID) -> Contract:
     """The provider accepts the offer; when every position is filled, the task is filled."""
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
     _as(user, contract, "provider")
+    CONTRACT_STATES.target("accept", contract.status)
+    task_open = contract.task.status.value == "open" or contract.pilot_of_id is not None
+    if (contract.offer_expires_at and contract.offer_expires_at <= utcnow()) or not task_open:
+        end_offer(
+            contract,
+            "expire",
+            actor=None,
+            reason="offer past its date" if task_open else "the task is closed",
+        )
+        db.session.commit()
+        raise Conflict("This offer is no longer open.")
     transition(contract, "accept", actor=user)
     contract.accepted_at = utcnow()
     tell(
@@ -247,8 +272,7 @@ def decline_offer(*, user: User, contract_id: uuid.UUID, reason: str | None) -> 
     """The provider declines the offer; the position is free again."""
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
     _as(user, contract, "provider")
-    transition(contract, "decline", actor=user, reason=reason)
-    contract.ended_at = utcnow()
+    end_offer(contract, "decline", actor=user, reason=reason or "declined by the provider")
     tell(
         contract.client_profile,
         contract,
@@ -272,8 +296,7 @@ def expire_offers() -> int:
             sa.select(Contract).where(Contract.id == contract_id).with_for_update()
         )
         if contract is not None and contract.status == ContractStatus.OFFERED:
-            transition(contract, "expire", actor=None, reason="not accepted in time")
-            contract.ended_at = utcnow()
+            end_offer(contract, "expire", actor=None, reason="not accepted in time")
             for profile in (contract.client_profile, contract.provider_profile):
                 tell(
                     profile,
@@ -338,6 +361,24 @@ def terminate(*, user: User, contract_id: uuid.UUID, reason: str) -> Contract:
     )
     db.session.commit()
     return contract
+
+
+def close_offers_of(task: Task, *, reason: str) -> None:
+    """A cancelled or expired task takes its open offers with it; both sides are told."""
+    for contract in db.session.scalars(
+        sa.select(Contract)
+        .where(Contract.task_id == task.id, Contract.status == ContractStatus.OFFERED)
+        .with_for_update()
+    ):
+        end_offer(contract, "expire", actor=None, reason=reason)
+        for profile in (contract.client_profile, contract.provider_profile):
+            tell(
+                profile,
+                contract,
+                "contract.expired",
+                "Offer withdrawn",
+                f"The offer is no longer open: {reason}.\n",
+            )
 
 
 def complete_if_settled(contract: Contract, *, actor: User | None) -> bool:

@@ -15,6 +15,11 @@ class MessageInputSchema(BaseSchema):
 
     body = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=MAX_BODY))
 
+    @ma.validates("body")
+    def _not_blank(self, value: str, **_: object) -> None:
+        if not value.strip():
+            raise ma.ValidationError("The message is empty.")
+
 
 class MessageSchema(BaseSchema):
     """A message in a thread."""

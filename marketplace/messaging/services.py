@@ -88,12 +88,17 @@ def messages_query(conversation: Conversation) -> sa.Select[Message]:
 
 def mark_read(conversation: Conversation, user: User, *, up_to: datetime) -> None:
     """Move the user's read marker forward to `up_to` (never back)."""
-    marker = db.session.get(ReadMarker, (conversation.thread.id, user.id))
+    key = (conversation.thread.id, user.id)
+    marker = db.session.get(ReadMarker, key)
     if marker is None:
-        db.session.add(
-            ReadMarker(thread_id=conversation.thread.id, user_id=user.id, last_read_at=up_to)
-        )
-    elif marker.last_read_at < up_to:
+        db.session.add(ReadMarker(thread_id=key[0], user_id=key[1], last_read_at=up_to))
+        try:
+            db.session.commit()
+            return
+        except IntegrityError:  # a concurrent read by the same user got there first
+            db.session.rollback()
+            marker = db.session.get(ReadMarker, key)
+    if marker is not None and marker.last_read_at < up_to:
         marker.last_read_at = up_to
     db.session.commit()
 
@@ -119,7 +124,13 @@ def post_message(conversation: Conversation, *, user: User, body: str) -> Messag
         kind="message.new",
         subject=f"New message: {conversation.title}",
         body=f"{user.name} wrote:\n\n{body[:500]}\n",
-        data={"thread_id": str(conversation.thread.id)},
+        data={
+            "thread_id": str(conversation.thread.id),
+            "bid_id": str(conversation.thread.bid_id) if conversation.thread.bid_id else None,
+            "contract_id": (
+                str(conversation.thread.contract_id) if conversation.thread.contract_id else None
+            ),
+        },
     )
     db.session.commit()
     mark_read(conversation, user, up_to=message.created_at or utcnow())

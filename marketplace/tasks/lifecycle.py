@@ -84,8 +84,17 @@ def cancel_task(*, user: User, task_id: uuid.UUID, reason: str | None) -> Task:
     """The client withdraws the task."""
     task = owned_task(user=user, task_id=task_id, lock=True)
     transition(task, "cancel", actor=user, reason=reason)
+    _close_bids_and_offers(task, "the task was cancelled")
     db.session.commit()
     return task
+
+
+def _close_bids_and_offers(task: Task, reason: str) -> None:
+    from marketplace.bids import services as bids
+    from marketplace.contracts import services as contracts
+
+    bids.expire_live_bids(task, reason=reason)
+    contracts.close_offers_of(task, reason=reason)
 
 
 def _tell_client(task: Task, subject: str, body: str) -> None:
@@ -149,6 +158,7 @@ def expire_due_tasks() -> int:
         task = locked_task(task_id)
         if task.status == TaskStatus.OPEN and task.expires_at and task.expires_at <= now:
             transition(task, "expire", actor=None, reason="no award before the expiry date")
+            _close_bids_and_offers(task, "the task expired")
             _tell_client(
                 task,
                 f"Your task expired: {task.title}",
