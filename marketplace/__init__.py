@@ -37,10 +37,14 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     """Bind the extension instances of `extensions.py` to this app."""
     from marketplace.accounts import auth
+    from marketplace.database import serialize_sqlite_transactions
     from marketplace.extensions import api, cors, db, limiter, migrate
     from marketplace.jobs import celery
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            serialize_sqlite_transactions(db.engine)
     migrate.init_app(
         app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations"))
     )

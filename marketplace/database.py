@@ -86,3 +86,22 @@ def enum_type(enum: type[Any], length: int = 20, name: str | None = None) -> sa.
         values_callable=lambda members: [m.value for m in members],
         name=name or enum.__name__.lower(),
     )
+
+
+def serialize_sqlite_transactions(engine: sa.Engine) -> None:
+    """Make SQLite transactions take the write lock at BEGIN (`BEGIN IMMEDIATE`).
+
+    SQLite ignores `SELECT ... FOR UPDATE`, and pysqlite starts a transaction only at
+    the first write, so two requests could both read a row before either changes it.
+    Taking the lock up front serializes transactions, which makes the lock-then-check
+    code of the services as safe on the embedded database as on PostgreSQL (SQLite
+    allows one writer at a time anyway). This is SQLAlchemy's documented recipe.
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin_immediate(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -60,6 +60,8 @@ class IsolatedClient(FlaskClient):
         # Buffered: the response is read and closed, as a server does after sending it,
         # which runs the work scheduled with `call_on_close` (outbox delivery).
         kwargs.setdefault("buffered", True)
+        if has_app_context():  # end the test's own transaction: SQLite takes the write lock
+            db.session.commit()
         response = contextvars.Context().run(super().open, *args, **kwargs)
         if has_app_context():  # not in the worker threads of concurrency tests
             db.session.expire_all()  # the test sees what the request committed

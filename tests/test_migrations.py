@@ -47,6 +47,7 @@ def test_upgrade_from_empty_and_downgrade_to_base(tmp_path):
         assert {"users", "skills", "provider_profiles", "outbox_entries"} <= tables
         count = db.session.scalar(sa.text("SELECT count(*) FROM skills"))
         assert count >= 40
+        db.session.commit()  # end this transaction before Alembic takes SQLite's write lock
         downgrade(revision="base")
         assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()
