@@ -58,6 +58,8 @@ class BidUpdateSchema(BidInputSchema):
 
 
 class SkillFitSchema(BaseSchema):
+    """A required skill, its minimum level and the provider's level (null: lacks it)."""
+
     slug = ma.fields.String()
     min_level = ma.fields.Integer()
     level = ma.fields.Integer(allow_none=True)

@@ -93,6 +93,8 @@ class ContractSchema(BaseSchema):
 
 
 class ContractQuerySchema(PageArgsSchema):
+    """Filters of the contract list."""
+
     status = ma.fields.Enum(ContractStatus, by_value=True)
 
 
@@ -179,6 +181,8 @@ class AmendmentSchema(BaseSchema):
 
 
 class EndSchema(BaseSchema):
+    """Why a contract ends."""
+
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=2000))
 
 

@@ -154,6 +154,8 @@ class TaskUpdateSchema(TaskInputSchema):
 
 
 class TaskSkillOutSchema(BaseSchema):
+    """A skill a task requires, as shown."""
+
     slug = ma.fields.String()
     min_level = ma.fields.Integer()
 
@@ -237,6 +239,8 @@ class ReasonSchema(BaseSchema):
 
 
 class OptionalReasonSchema(BaseSchema):
+    """An optional reason (pausing, cancelling, declining an offer)."""
+
     reason = ma.fields.String(load_default=None, validate=ma.validate.Length(max=2000))
 
 
