@@ -91,3 +91,17 @@ def test_seed_demo_refuses_production(app, monkeypatch):
     assert result.exit_code != 0
     assert "never in production" in result.output
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_demo_has_a_running_contract_with_messages(app, api):
+    _seed(app)
+
+    login = {"email": f"ana.client@{data.DOMAIN}", "password": data.PASSWORD}
+    assert api.post("auth/login", json=login).status_code == 200
+    contracts = api.get("contracts").get_json()["items"]
+    assert [c["status"] for c in contracts] == ["active"]
+    task_id = contracts[0]["task_id"]
+    bids = api.get(f"tasks/{task_id}/bids").get_json()["items"]
+    assert sorted(b["status"] for b in bids) == ["accepted", "submitted"]
+    accepted = next(b for b in bids if b["status"] == "accepted")
+    assert api.get(f"bids/{accepted['id']}/messages").get_json()["total"] == 2

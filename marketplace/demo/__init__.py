@@ -11,7 +11,17 @@ from flask import Flask, current_app
 
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Role, User
-from marketplace.demo.data import ADMIN, ASSISTANTS, CLIENTS, DOMAIN, FIRMS, PASSWORD, TASKS
+from marketplace.bids.models import Bid
+from marketplace.demo.data import (
+    ADMIN,
+    ASSISTANTS,
+    CLIENTS,
+    DEAL_TASK,
+    DOMAIN,
+    FIRMS,
+    PASSWORD,
+    TASKS,
+)
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.organizations import services as organizations
@@ -130,6 +140,72 @@ def seed_tasks(admin: User) -> int:
     return created
 
 
+def seed_deal() -> bool:
+    """Bids on the support-ticket task, one awarded and running, with a few messages."""
+    from marketplace.bids import services as bid_services
+    from marketplace.bids.schemas import BidInputSchema
+    from marketplace.contracts import services as contracts
+    from marketplace.messaging import services as messaging
+    from marketplace.tasks import confidentiality
+
+    client = accounts.find_user_by_email(f"ana.client@{DOMAIN}")
+    manager = accounts.find_user_by_email(f"liza.bpo@{DOMAIN}")
+    assistant = accounts.find_user_by_email(f"valentina.va@{DOMAIN}")
+    assert client and manager and assistant, "seed the people and tasks first"
+    task = db.session.scalar(
+        sa.select(Task).where(
+            Task.client_profile_id == profiles.acting_client_profile(client).id,
+            Task.title == DEAL_TASK,
+        )
+    )
+    if task is None or db.session.scalar(sa.select(Bid.id).where(Bid.task_id == task.id)):
+        return False
+    bids = {}
+    for user, rate, letter in (
+        (
+            manager,
+            950,
+            "Our Manila team runs Gorgias queues for three Shopify stores, "
+            "around the clock on weekdays.",
+        ),
+        (assistant, 1300, "Bilingual support in US hours; I can take Spanish tickets too."),
+    ):
+        confidentiality.accept_terms(
+            user=user, task_id=task.id, ip_address=None, user_agent="seed-demo"
+        )
+        bids[user.id] = bid_services.place_bid(
+            user=user,
+            task_id=task.id,
+            data=BidInputSchema().load(
+                {
+                    "price": {"amount": rate, "currency": "usd"},
+                    "timeline_days": 90,
+                    "cover_letter": letter,
+                }
+            ),
+        )
+    bid_services.shortlist_bid(user=client, bid_id=bids[manager.id].id)
+    conversation = messaging.bid_conversation(user=client, bid_id=bids[manager.id].id)
+    messaging.post_message(conversation, user=client, body="Can you start on Monday?")
+    messaging.post_message(conversation, user=manager, body="Yes: two agents from Monday.")
+    contract = contracts.award(
+        user=client,
+        bid_id=bids[manager.id].id,
+        data={
+            "milestones": [
+                {
+                    "title": "First month of tickets",
+                    "amount": 120_000,
+                    "description": "About 1,200 tickets at tier one.",
+                }
+            ],
+            "deliverables": ["Tickets answered within the SLA", "A weekly quality report"],
+        },
+    )
+    contracts.accept_offer(user=manager, contract_id=contract.id)
+    return True
+
+
 def register_commands(app: Flask) -> None:
     """Add `seed-demo`."""
 
@@ -144,6 +220,7 @@ def register_commands(app: Flask) -> None:
             new, logins = seed_demo()
             admin, admin_new = seed_admin()
             new_tasks = seed_tasks(admin)
+            seed_deal()
         except DomainError as exc:
             raise click.ClickException(f"{exc.message} {exc.details}") from None
         click.echo(

@@ -161,6 +161,9 @@ def _confidential(text: str) -> dict[str, Any]:
     return {"confidentiality": "terms_required", "confidential_details": text}
 
 
+# The task that gets bids, an awarded contract and messages (demo/__init__.seed_deal).
+DEAL_TASK = "Tier-one support tickets, 300 a week"
+
 # Open tasks of every service model, posted by the demo clients (by e-mail local part);
 # deadlines are days from the day the demo is loaded.
 TASKS: list[tuple[str, dict[str, Any], int]] = [
