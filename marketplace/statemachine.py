@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from marketplace.errors import InvalidTransition
 
@@ -46,6 +47,24 @@ class StateMachine(Generic[S]):
         """Raise InvalidTransition (a 409) unless the guarded `action` is allowed now."""
         if current not in self.guards[action]:
             raise self._refuse(action, current)
+
+    def apply(
+        self,
+        entity: Any,
+        action: str,
+        *,
+        record: type[Any],
+        actor_id: uuid.UUID | None,
+        reason: str | None = None,
+    ) -> S:
+        """Move `entity` by `action` and append a `record` row (from, to, actor, reason) to
+        its `transitions`; returns the new state. Raises InvalidTransition (a 409)."""
+        target = self.target(action, entity.status)
+        entity.transitions.append(
+            record(from_status=entity.status, to_status=target, actor_id=actor_id, reason=reason)
+        )
+        entity.status = target
+        return target
 
     def actions_from(self, current: S) -> list[str]:
         """The transitions and guarded actions allowed from `current`, in table order."""

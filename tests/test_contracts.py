@@ -538,3 +538,36 @@ def test_a_pilot_cannot_grow_by_amendment(login):
 
     assert response.status_code == 422
     assert len(client_api.get(f"contracts/{pilot['id']}").get_json()["milestones"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix"),
+    [
+        ("get", ""),
+        ("get", "/terms"),
+        ("get", "/amendments"),
+        ("get", "/messages"),
+        ("post", "/accept"),
+        ("post", "/decline"),
+        ("post", "/pause"),
+        ("post", "/resume"),
+        ("post", "/terminate"),
+        ("post", "/extend"),
+        ("post", "/amendments"),
+        ("post", "/messages"),
+    ],
+)
+def test_outsiders_get_404_on_every_contract_endpoint(deal, login, method, suffix):
+    contract = _award(deal)
+    bodies = {
+        "/terminate": {"reason": "Just because"},
+        "/messages": {"body": "hello"},
+        "/amendments": {"changes": {"sla": {"turnaround_hours": 1}}},
+        "/extend": {"milestones": [{"title": "More", "amount": 1_000}]},
+    }
+    for outsider in (deal["bo_api"], login(ClientFactory())):
+        response = getattr(outsider, method)(
+            f"contracts/{contract['id']}{suffix}", json=bodies.get(suffix, {})
+        )
+        assert response.status_code == 404, (suffix, response.get_json())
+    assert deal["ana_api"].get(f"contracts/{contract['id']}").get_json()["status"] == "offered"

@@ -26,16 +26,9 @@ from marketplace.tasks.states import TASK_STATES
 
 def transition(bid: Bid, action: str, *, actor: User | None, reason: str | None = None) -> None:
     """Apply a state-machine action to the bid and record who did it, when and why."""
-    target = BID_STATES.target(action, bid.status)
-    bid.transitions.append(
-        BidTransition(
-            from_status=bid.status,
-            to_status=target,
-            actor_id=actor.id if actor else None,
-            reason=reason,
-        )
+    BID_STATES.apply(
+        bid, action, record=BidTransition, actor_id=actor.id if actor else None, reason=reason
     )
-    bid.status = target
 
 
 def _check_price_and_milestones(task: Task, data: dict[str, Any]) -> None:

@@ -29,7 +29,7 @@ from marketplace.contracts.services import (
     signing_side,
     tell,
 )
-from marketplace.contracts.states import CONTRACT_STATES
+from marketplace.contracts.states import AMENDMENT_STATES, CONTRACT_STATES, MILESTONE_STATES
 from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
@@ -46,7 +46,7 @@ def _check_milestone_changes(contract: Contract, changes: dict[str, Any]) -> Non
         milestone = by_id.get(milestone_id)
         if milestone is None:
             errors.append(f"Milestone {milestone_id} is not part of this contract.")
-        elif milestone.status != MilestoneStatus.PENDING:
+        elif "amend" not in MILESTONE_STATES.actions_from(milestone.status):
             errors.append(
                 f"Milestone {milestone_id} is {milestone.status.value}: only "
                 "unfunded milestones can be changed or cancelled."
@@ -120,11 +120,10 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
     side = signing_side(user, contract)
     if side == amendment.proposer_side:
         raise Forbidden("The other party accepts an amendment.")
-    if amendment.status != AmendmentStatus.PROPOSED:
-        raise Conflict(f"This amendment is {amendment.status.value}.")
+    AMENDMENT_STATES.target("accept", amendment.status)  # a 409 unless still proposed
     CONTRACT_STATES.check("amend", contract.status)
     if amendment.expires_at <= utcnow() or amendment.base_version != contract.terms_version:
-        amendment.status = AmendmentStatus.LAPSED
+        amendment.status = AMENDMENT_STATES.target("lapse", amendment.status)
         db.session.commit()
         raise Conflict("This amendment lapsed: it expired or the terms changed since.")
     _check_milestone_changes(contract, amendment.changes)
@@ -141,7 +140,8 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
             details={"changes": ["Identical to the terms in force."]},
         )
     record = terms.write_version(contract, content, author=user)
-    amendment.status, amendment.new_version = AmendmentStatus.ACCEPTED, record.version
+    amendment.status = AMENDMENT_STATES.target("accept", amendment.status)
+    amendment.new_version = record.version
     amendment.answered_at = utcnow()
     # Other proposals were made against the old terms: they lapse.
     for stale in db.session.scalars(
@@ -151,7 +151,7 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
             Amendment.id != amendment.id,
         )
     ):
-        stale.status, stale.answered_at = AmendmentStatus.LAPSED, utcnow()
+        stale.status, stale.answered_at = AMENDMENT_STATES.target("lapse", stale.status), utcnow()
     complete_if_settled(contract, actor=user)  # e.g. every open milestone was cancelled
     other = contract.provider_profile if side == "client" else contract.client_profile
     tell(
@@ -185,7 +185,8 @@ def _apply(contract: Contract, changes: dict[str, Any]) -> dict[str, Any]:
                 None if change["due_date"] is None else date.fromisoformat(change["due_date"])
             )
     for milestone_id in plan.get("cancel", []):
-        by_id[str(milestone_id)].status = MilestoneStatus.CANCELLED
+        milestone = by_id[str(milestone_id)]
+        milestone.status = MILESTONE_STATES.target("cancel", milestone.status)
     position = max((m.position for m in contract.milestones), default=0)
     currency = contract.milestones[0].currency if contract.milestones else contract.task.currency
     for offset, item in enumerate(plan.get("add", []), start=1):
@@ -236,7 +237,8 @@ def lapse_due() -> int:
         )
     )
     for amendment in due:
-        amendment.status, amendment.answered_at = AmendmentStatus.LAPSED, utcnow()
+        amendment.status = AMENDMENT_STATES.target("lapse", amendment.status)
+        amendment.answered_at = utcnow()
         contract = amendment.contract
         proposer = (
             contract.client_profile

@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
 from flask_login import current_user, login_required
 
 from marketplace.accounts.auth import admin_required
 from marketplace.api import Blueprint
 from marketplace.contracts import amendments, services
-from marketplace.contracts.models import Amendment, Contract, ContractStatus, ContractTerms
+from marketplace.contracts.models import Amendment, Contract, ContractStatus
 from marketplace.contracts.schemas import (
     AmendmentInputSchema,
     AmendmentPageSchema,
@@ -69,13 +68,11 @@ def get_contract(contract_id: uuid.UUID) -> Contract:
 @blp.errors(401, 404, 422)
 def terms_history(contract_id: uuid.UUID, page: int, page_size: int | None) -> Page:
     """Every terms version of the contract, oldest first."""
-    contract = services.get_contract(user=current_user, contract_id=contract_id)
-    stmt = (
-        sa.select(ContractTerms)
-        .where(ContractTerms.contract_id == contract.id)
-        .order_by(ContractTerms.version)
+    return paginate(
+        services.terms_query(user=current_user, contract_id=contract_id),
+        page=page,
+        page_size=page_size,
     )
-    return paginate(stmt, page=page, page_size=page_size)
 
 
 @blp.post("/contracts/<uuid:contract_id>/accept")

@@ -15,11 +15,12 @@ from marketplace.contracts import terms
 from marketplace.contracts.models import (
     Contract,
     ContractStatus,
+    ContractTerms,
     ContractTransition,
     Milestone,
     MilestoneStatus,
 )
-from marketplace.contracts.states import CONTRACT_STATES
+from marketplace.contracts.states import CONTRACT_STATES, MILESTONE_STATES
 from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
@@ -30,6 +31,7 @@ from marketplace.profiles.models import ClientProfile, ProviderProfile
 from marketplace.tasks import lifecycle as task_lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks.models import Task
+from marketplace.tasks.states import TASK_STATES
 
 #: Contracts that hold one of the task's positions.
 HOLDING = (
@@ -51,16 +53,13 @@ def transition(
     contract: Contract, action: str, *, actor: User | None, reason: str | None = None
 ) -> None:
     """Apply a state-machine action to the contract and record who, when and why."""
-    target = CONTRACT_STATES.target(action, contract.status)
-    contract.transitions.append(
-        ContractTransition(
-            from_status=contract.status,
-            to_status=target,
-            actor_id=actor.id if actor else None,
-            reason=reason,
-        )
+    CONTRACT_STATES.apply(
+        contract,
+        action,
+        record=ContractTransition,
+        actor_id=actor.id if actor else None,
+        reason=reason,
     )
-    contract.status = target
 
 
 def side_of(user: User, contract: Contract) -> str | None:
@@ -95,6 +94,16 @@ def signing_side(user: User, contract: Contract) -> str:
     if membership is not None and membership.role not in profiles.EDITORS:
         raise Forbidden("Only the organization's owner or managers commit it to terms.")
     return side
+
+
+def terms_query(*, user: User, contract_id: uuid.UUID) -> sa.Select[ContractTerms]:
+    """Every terms version of a contract its parties (and admins) may read, oldest first."""
+    contract = get_contract(user=user, contract_id=contract_id)
+    return (
+        sa.select(ContractTerms)
+        .where(ContractTerms.contract_id == contract.id)
+        .order_by(ContractTerms.version)
+    )
 
 
 def _as(user: User, contract: Contract, side: str) -> None:
@@ -172,8 +181,7 @@ def award(*, user: User, bid_id: uuid.UUID, data: dict[str, Any]) -> Contract:
     if membership is not None and membership.role not in profiles.EDITORS:
         raise Forbidden("Only the company's owner or managers commit it to a contract.")
     task = tasks.locked_task(bid.task_id)
-    if task.status.value != "open":
-        raise Conflict("The task is not open.")
+    TASK_STATES.check("award", task.status)
     holding = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Contract)
@@ -231,7 +239,9 @@ def accept_offer(*, user: User, contract_id: uuid.UUID) -> Contract:
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
     _as(user, contract, "provider")
     CONTRACT_STATES.target("accept", contract.status)
-    task_open = contract.task.status.value == "open" or contract.pilot_of_id is not None
+    task_open = contract.pilot_of_id is not None or "award" in TASK_STATES.actions_from(
+        contract.task.status
+    )
     if (contract.offer_expires_at and contract.offer_expires_at <= utcnow()) or not task_open:
         end_offer(
             contract,
@@ -261,7 +271,7 @@ def accept_offer(*, user: User, contract_id: uuid.UUID) -> Contract:
             ),
         )
     )
-    if (active or 0) >= task.positions and task.status.value == "open":
+    if (active or 0) >= task.positions and "fill" in TASK_STATES.actions_from(task.status):
         task_lifecycle.fill(task)
         bids.expire_live_bids(task, reason="every position of the task is filled")
     db.session.commit()
@@ -349,8 +359,8 @@ def terminate(*, user: User, contract_id: uuid.UUID, reason: str) -> Contract:
     transition(contract, "terminate", actor=user, reason=reason)
     contract.end_reason, contract.ended_at = reason, utcnow()
     for milestone in contract.milestones:
-        if milestone.status == MilestoneStatus.PENDING:
-            milestone.status = MilestoneStatus.CANCELLED
+        if "cancel" in MILESTONE_STATES.actions_from(milestone.status):
+            milestone.status = MILESTONE_STATES.target("cancel", milestone.status)
     other = contract.provider_profile if side == "client" else contract.client_profile
     tell(
         other,

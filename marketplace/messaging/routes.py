@@ -16,25 +16,8 @@ from marketplace.messaging.schemas import (
     MessageQuerySchema,
     MessageSchema,
 )
-from marketplace.pagination import paginate
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1", description="Messages")
-
-
-def read_page(
-    conversation: services.Conversation, page: int, page_size: int | None
-) -> dict[str, Any]:
-    """One page of a thread; reading it moves the reader's marker to its last message."""
-    result = paginate(services.messages_query(conversation), page=page, page_size=page_size)
-    if result.items:
-        services.mark_read(conversation, current_user, up_to=result.items[-1].created_at)
-    return {
-        "items": result.items,
-        "page": result.page,
-        "page_size": result.page_size,
-        "total": result.total,
-        "read_markers": services.read_markers(conversation),
-    }
 
 
 @blp.get("/bids/<uuid:bid_id>/messages")
@@ -45,7 +28,7 @@ def read_page(
 def bid_messages(bid_id: uuid.UUID, page: int, page_size: int | None) -> dict[str, Any]:
     """The conversation about a bid (its bidder, the task's client, admins)."""
     conversation = services.bid_conversation(user=current_user, bid_id=bid_id)
-    return read_page(conversation, page, page_size)
+    return services.read_page(conversation, user=current_user, page=page, page_size=page_size)
 
 
 @blp.post("/bids/<uuid:bid_id>/messages")
@@ -67,7 +50,7 @@ def post_bid_message(data: dict[str, Any], bid_id: uuid.UUID) -> Message:
 def contract_messages(contract_id: uuid.UUID, page: int, page_size: int | None) -> dict[str, Any]:
     """The contract's conversation (its parties and admins)."""
     conversation = services.contract_conversation(user=current_user, contract_id=contract_id)
-    return read_page(conversation, page, page_size)
+    return services.read_page(conversation, user=current_user, page=page, page_size=page_size)
 
 
 @blp.post("/contracts/<uuid:contract_id>/messages")

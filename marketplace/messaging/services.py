@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +17,7 @@ from marketplace.errors import Forbidden
 from marketplace.extensions import db
 from marketplace.messaging.models import Message, ReadMarker, Thread
 from marketplace.notifications import services as notifications
+from marketplace.pagination import paginate
 from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile, ProviderProfile
 
@@ -101,6 +103,23 @@ def mark_read(conversation: Conversation, user: User, *, up_to: datetime) -> Non
     if marker is not None and marker.last_read_at < up_to:
         marker.last_read_at = up_to
     db.session.commit()
+
+
+def read_page(
+    conversation: Conversation, *, user: User, page: int, page_size: int | None
+) -> dict[str, Any]:
+    """One page of the thread, with read markers; reading it moves the reader's marker to
+    its last message."""
+    result = paginate(messages_query(conversation), page=page, page_size=page_size)
+    if result.items:
+        mark_read(conversation, user, up_to=result.items[-1].created_at)
+    return {
+        "items": result.items,
+        "page": result.page,
+        "page_size": result.page_size,
+        "total": result.total,
+        "read_markers": read_markers(conversation),
+    }
 
 
 def read_markers(conversation: Conversation) -> dict[str, datetime]:

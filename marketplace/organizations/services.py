@@ -24,6 +24,7 @@ from marketplace.organizations.models import (
     Organization,
     OrganizationKind,
 )
+from marketplace.statemachine import StateMachine
 
 KIND_FOR_ROLE = {Role.CLIENT: OrganizationKind.CLIENT, Role.PROVIDER: OrganizationKind.PROVIDER}
 
@@ -77,6 +78,14 @@ def _require_owner(organization: Organization, user: User) -> None:
 
 
 INVITATION_DAYS = 14
+INVITATION_STATES = StateMachine(
+    "invitation",
+    {
+        "accept": ([InvitationStatus.PENDING], InvitationStatus.ACCEPTED),
+        "decline": ([InvitationStatus.PENDING], InvitationStatus.DECLINED),
+        "revoke": ([InvitationStatus.PENDING], InvitationStatus.REVOKED),
+    },
+)
 
 
 def _token_hash(token: str) -> str:
@@ -138,7 +147,8 @@ def revoke_invitation(
         or invitation.status != InvitationStatus.PENDING
     ):
         raise NotFound("Invitation not found.")
-    invitation.status, invitation.answered_at = InvitationStatus.REVOKED, utcnow()
+    invitation.status = INVITATION_STATES.target("revoke", invitation.status)
+    invitation.answered_at = utcnow()
     db.session.commit()
     return invitation
 
@@ -181,7 +191,7 @@ def accept_invitation(*, user: User, invitation_id: uuid.UUID, token: str) -> Me
         raise Conflict("You already belong to an organization; leave it first.")
     membership = Membership(organization=organization, user=user, role=invitation.role)
     db.session.add(membership)
-    invitation.status = InvitationStatus.ACCEPTED
+    invitation.status = INVITATION_STATES.target("accept", invitation.status)
     invitation.answered_at = utcnow()
     db.session.commit()
     return membership
@@ -201,7 +211,7 @@ def _check_nothing_left_behind(user: User) -> None:
 def decline_invitation(*, user: User, invitation_id: uuid.UUID) -> Invitation:
     """The invitee says no."""
     invitation = _pending_invitation(user, invitation_id)
-    invitation.status = InvitationStatus.DECLINED
+    invitation.status = INVITATION_STATES.target("decline", invitation.status)
     invitation.answered_at = utcnow()
     db.session.commit()
     return invitation

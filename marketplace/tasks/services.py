@@ -75,16 +75,9 @@ def is_new_client(client_profile: ClientProfile) -> bool:
 
 def transition(task: Task, action: str, *, actor: User | None, reason: str | None = None) -> None:
     """Apply a state-machine action to the task and record who did it, when and why."""
-    target = TASK_STATES.target(action, task.status)
-    task.transitions.append(
-        TaskTransition(
-            from_status=task.status,
-            to_status=target,
-            actor_id=actor.id if actor else None,
-            reason=reason,
-        )
+    target = TASK_STATES.apply(
+        task, action, record=TaskTransition, actor_id=actor.id if actor else None, reason=reason
     )
-    task.status = target
     if target == TaskStatus.OPEN and task.opened_at is None:
         task.opened_at = utcnow()
         task.expires_at = task.opened_at + timedelta(days=current_app.config["TASK_EXPIRY_DAYS"])

@@ -24,6 +24,7 @@ TASK_STATES = StateMachine(
         "delete": [S.DRAFT],
         "accept_terms": [S.OPEN],
         "bid": [S.OPEN],
+        "award": [S.OPEN],
     },
 )
 
