@@ -40,6 +40,7 @@ def register_extensions(app: Flask) -> None:
     from marketplace.database import serialize_sqlite_transactions
     from marketplace.extensions import api, cors, db, limiter, migrate
     from marketplace.jobs import celery
+    from marketplace.payments import gateways
 
     db.init_app(app)
     with app.app_context():
@@ -65,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     )
     api.init_app(app)
     celery.init_app(app)
+    gateways.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -77,10 +79,13 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.catalog import routes as catalog
     from marketplace.contracts import routes as contracts
     from marketplace.extensions import api
+    from marketplace.jobs import admin_routes as admin_outbox
     from marketplace.messaging import routes as messaging
     from marketplace.moderation import routes as moderation
     from marketplace.notifications import routes as notifications
     from marketplace.organizations import routes as organizations
+    from marketplace.payments import admin_routes as admin_payments
+    from marketplace.payments import routes as payments
     from marketplace.profiles import routes as profiles
     from marketplace.tasks import admin_routes as admin_tasks
     from marketplace.tasks import routes as tasks
@@ -95,11 +100,14 @@ def register_blueprints(app: Flask) -> None:
         tasks,
         bids,
         contracts,
+        payments,
         messaging,
         notifications,
         moderation,
         admin_users,
         admin_tasks,
+        admin_payments,
+        admin_outbox,
     ):
         api.register_blueprint(module.blp)
 
@@ -117,7 +125,8 @@ def register_commands(app: Flask) -> None:
     from marketplace.accounts import commands as accounts
     from marketplace.contracts import commands as contracts
     from marketplace.jobs import commands as jobs
+    from marketplace.payments import commands as payments
     from marketplace.tasks import commands as tasks
 
-    for module in (accounts, jobs, tasks, contracts, demo):
+    for module in (accounts, jobs, tasks, contracts, payments, demo):
         module.register_commands(app)

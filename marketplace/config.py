@@ -66,6 +66,16 @@ class Config:
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None
     PLATFORM_FEE_BPS = env_int("PLATFORM_FEE_BPS", 1000)
     AUTO_RELEASE_DAYS = env_int("AUTO_RELEASE_DAYS", 14)
+    # Days a provider has to answer a refund request before the refund goes ahead.
+    REFUND_REQUEST_DAYS = env_int("REFUND_REQUEST_DAYS", 7)
+    # Money requests (funding, approval, refunds, resolutions) per signed-in user.
+    MONEY_RATE_LIMIT = os.environ.get("MONEY_RATE_LIMIT", "60 per minute;600 per hour")
+    # Idempotency keys are kept this long (at least 24 hours), and an unfinished first
+    # request's key is taken over by a retry after IDEMPOTENCY_STALE_SECONDS.
+    IDEMPOTENCY_KEY_HOURS = env_int("IDEMPOTENCY_KEY_HOURS", 48)
+    IDEMPOTENCY_STALE_SECONDS = env_int("IDEMPOTENCY_STALE_SECONDS", 120)
+    # Where the frontend lives: payout onboarding sends providers back there.
+    FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000")
     SUPPORTED_CURRENCIES = tuple(
         env_list("SUPPORTED_CURRENCIES") or ["usd", "eur", "gbp", "cad", "aud", "inr", "php"]
     )
@@ -211,6 +221,10 @@ class Config:
         """Refuse settings that must never reach a running service."""
         if config["PAYMENTS"] not in {"sandbox", "stripe"}:
             raise RuntimeError("PAYMENTS must be 'sandbox' or 'stripe'")
+        if not 0 <= config["PLATFORM_FEE_BPS"] < 10_000:
+            raise RuntimeError("PLATFORM_FEE_BPS must be from 0 to 9999 basis points")
+        if config["IDEMPOTENCY_KEY_HOURS"] < 24:
+            raise RuntimeError("IDEMPOTENCY_KEY_HOURS must be at least 24")
 
 
 class DevelopmentConfig(Config):
@@ -231,6 +245,7 @@ class TestingConfig(Config):
     SESSION_COOKIE_SECURE = False
     RATELIMIT_STORAGE_URI = "memory://"
     AUTH_RATE_LIMIT = "1000 per minute"
+    MONEY_RATE_LIMIT = "10000 per minute"
     REDIS_URL = None
     MAIL_BACKEND = "memory"
     PAYMENTS = "sandbox"

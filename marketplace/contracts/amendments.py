@@ -24,6 +24,7 @@ from marketplace.contracts.models import (
     MilestoneStatus,
 )
 from marketplace.contracts.services import (
+    cancel_milestone,
     complete_if_settled,
     get_contract,
     signing_side,
@@ -33,6 +34,17 @@ from marketplace.contracts.states import AMENDMENT_STATES, CONTRACT_STATES, MILE
 from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
+from marketplace.payments.models import Payment, PaymentStatus
+
+
+def _payment_in_progress(milestone: Milestone) -> bool:
+    return bool(
+        db.session.scalar(
+            sa.select(Payment.id).where(
+                Payment.milestone_id == milestone.id, Payment.status == PaymentStatus.PENDING
+            )
+        )
+    )
 
 
 def _check_milestone_changes(contract: Contract, changes: dict[str, Any]) -> None:
@@ -50,6 +62,11 @@ def _check_milestone_changes(contract: Contract, changes: dict[str, Any]) -> Non
             errors.append(
                 f"Milestone {milestone_id} is {milestone.status.value}: only "
                 "unfunded milestones can be changed or cancelled."
+            )
+        elif _payment_in_progress(milestone):
+            errors.append(
+                f"Milestone {milestone_id} has a payment in progress: it cannot change "
+                "until the payment succeeds or fails."
             )
     if len(touched) != len(set(touched)):
         errors.append("A milestone is changed or cancelled twice.")
@@ -127,7 +144,7 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
         db.session.commit()
         raise Conflict("This amendment lapsed: it expired or the terms changed since.")
     _check_milestone_changes(contract, amendment.changes)
-    content = _apply(contract, amendment.changes)
+    content = _apply(contract, amendment.changes, actor=user)
     live_view = [
         terms.milestone_view(m)
         for m in contract.milestones
@@ -165,7 +182,7 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
     return amendment
 
 
-def _apply(contract: Contract, changes: dict[str, Any]) -> dict[str, Any]:
+def _apply(contract: Contract, changes: dict[str, Any], *, actor: User) -> dict[str, Any]:
     content = copy.deepcopy(contract.current_terms.content)
     if "scope_summary" in changes:
         content["scope"]["summary"] = changes["scope_summary"]
@@ -185,8 +202,7 @@ def _apply(contract: Contract, changes: dict[str, Any]) -> dict[str, Any]:
                 None if change["due_date"] is None else date.fromisoformat(change["due_date"])
             )
     for milestone_id in plan.get("cancel", []):
-        milestone = by_id[str(milestone_id)]
-        milestone.status = MILESTONE_STATES.target("cancel", milestone.status)
+        cancel_milestone(by_id[str(milestone_id)], actor=actor, reason="cancelled by an amendment")
     position = max((m.position for m in contract.milestones), default=0)
     currency = contract.milestones[0].currency if contract.milestones else contract.task.currency
     for offset, item in enumerate(plan.get("add", []), start=1):

@@ -30,17 +30,29 @@ class ContractStatus(StrEnum):
 
 
 class MilestoneStatus(StrEnum):
-    """The escrow unit's states (design.md); funding and release come with payments."""
+    """The escrow unit's states (design.md, plus `refund_requested` while the provider
+    answers a client's request to cancel a funded milestone)."""
 
     PENDING = "pending"
     FUNDED = "funded"
     SUBMITTED = "submitted"
     CHANGES_REQUESTED = "changes_requested"
+    REFUND_REQUESTED = "refund_requested"
     RELEASED = "released"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
     DISPUTED = "disputed"
     RESOLVED = "resolved"
+
+
+#: Milestones whose money is in escrow: a contract's escrow balance is their sum.
+IN_ESCROW = (
+    MilestoneStatus.FUNDED,
+    MilestoneStatus.SUBMITTED,
+    MilestoneStatus.CHANGES_REQUESTED,
+    MilestoneStatus.REFUND_REQUESTED,
+    MilestoneStatus.DISPUTED,
+)
 
 
 class AmendmentStatus(StrEnum):
@@ -118,6 +130,7 @@ class Milestone(IdMixin, TimestampMixin, Model):
     """A piece of the work and its payment: the escrow unit."""
 
     __tablename__ = "milestones"
+    __table_args__ = (sa.Index("ix_milestones_status_auto_release", "status", "auto_release_at"),)
 
     contract_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True
@@ -131,8 +144,55 @@ class Milestone(IdMixin, TimestampMixin, Model):
     status: Mapped[MilestoneStatus] = mapped_column(
         enum_type(MilestoneStatus), default=MilestoneStatus.PENDING
     )
+    revisions: Mapped[int] = mapped_column(default=0)
+    funded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When a submitted milestone is released without the client's answer.
+    auto_release_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Fixed when the money leaves escrow, so the split is never recomputed.
+    released_amount: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    refunded_amount: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
     contract: Mapped[Contract] = relationship(back_populates="milestones")
+    transitions: Mapped[list[MilestoneTransition]] = relationship(
+        cascade="all, delete-orphan", order_by="MilestoneTransition.at"
+    )
+    submissions: Mapped[list[MilestoneSubmission]] = relationship(
+        cascade="all, delete-orphan", order_by="MilestoneSubmission.revision"
+    )
+
+
+class MilestoneTransition(IdMixin, Model):
+    """One step of a milestone's life: who moved it, from which status to which, when, why."""
+
+    __tablename__ = "milestone_transitions"
+
+    milestone_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("milestones.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[MilestoneStatus | None] = mapped_column(
+        enum_type(MilestoneStatus, name="from_status")
+    )
+    to_status: Mapped[MilestoneStatus] = mapped_column(enum_type(MilestoneStatus, name="to_status"))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MilestoneSubmission(IdMixin, Model):
+    """The provider's delivery of a milestone: a note and the deliverables' metadata."""
+
+    __tablename__ = "milestone_submissions"
+    __table_args__ = (sa.UniqueConstraint("milestone_id", "revision"),)
+
+    milestone_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("milestones.id", ondelete="CASCADE"), index=True
+    )
+    revision: Mapped[int]
+    note: Mapped[str] = mapped_column(sa.Text)
+    deliverables: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    submitted_by_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ContractTransition(IdMixin, Model):

@@ -60,6 +60,15 @@ class MilestoneSchema(BaseSchema):
     currency = ma.fields.String()
     due_date = ma.fields.Date(allow_none=True)
     status = ma.fields.Enum(MilestoneStatus, by_value=True)
+    revisions = ma.fields.Integer(metadata={"description": "Times the client asked for changes."})
+    funded_at = ma.fields.DateTime(allow_none=True)
+    submitted_at = ma.fields.DateTime(allow_none=True)
+    auto_release_at = ma.fields.DateTime(
+        allow_none=True,
+        metadata={"description": "When a submitted milestone is released without an answer."},
+    )
+    released_amount = ma.fields.Integer(metadata={"description": "Released to the provider."})
+    refunded_amount = ma.fields.Integer(metadata={"description": "Refunded to the client."})
 
 
 class TermsVersionSchema(BaseSchema):

@@ -19,6 +19,7 @@ from marketplace.contracts.models import (
     ContractTransition,
     Milestone,
     MilestoneStatus,
+    MilestoneTransition,
 )
 from marketplace.contracts.states import CONTRACT_STATES, MILESTONE_STATES
 from marketplace.database import utcnow
@@ -351,16 +352,32 @@ def resume(*, user: User, contract_id: uuid.UUID) -> Contract:
     return contract
 
 
+def cancel_milestone(milestone: Milestone, *, actor: User | None, reason: str) -> None:
+    """Cancel an unfunded milestone, recording who and why."""
+    MILESTONE_STATES.apply(
+        milestone,
+        "cancel",
+        record=MilestoneTransition,
+        actor_id=actor.id if actor else None,
+        reason=reason,
+    )
+
+
 def terminate(*, user: User, contract_id: uuid.UUID, reason: str) -> Contract:
-    """Either party ends the contract; unfunded milestones are cancelled (funded ones stay
-    for the payments flows to refund or release)."""
+    """Either party ends the contract: unfunded milestones are cancelled, and funded ones
+    not yet submitted get refund requests (the provider may dispute them). Submitted work
+    can still be approved, disputed or released automatically."""
+    # Payments build on contracts; this is the one place contracts call into them.
+    from marketplace.payments import refunds
+
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
     side = signing_side(user, contract)
     transition(contract, "terminate", actor=user, reason=reason)
     contract.end_reason, contract.ended_at = reason, utcnow()
     for milestone in contract.milestones:
         if "cancel" in MILESTONE_STATES.actions_from(milestone.status):
-            milestone.status = MILESTONE_STATES.target("cancel", milestone.status)
+            cancel_milestone(milestone, actor=user, reason="the contract was terminated")
+    refunds.raise_for_termination(contract, actor=user, reason=reason)
     other = contract.provider_profile if side == "client" else contract.client_profile
     tell(
         other,

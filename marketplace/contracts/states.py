@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marketplace.contracts.models import AmendmentStatus, MilestoneStatus
+from marketplace.contracts.models import AmendmentStatus
 from marketplace.contracts.models import ContractStatus as S
+from marketplace.contracts.models import MilestoneStatus as M
 from marketplace.statemachine import StateMachine
 
 CONTRACT_STATES = StateMachine(
@@ -28,10 +29,35 @@ AMENDMENT_STATES = StateMachine(
     },
 )
 
-#: The milestone machine of design.md; this issue only cancels unfunded milestones, the
-#: payment flows add funding, submission, release, refunds and disputes.
+#: The milestone machine of design.md: the escrow unit's life, from funding to payout.
 MILESTONE_STATES = StateMachine(
     "milestone",
-    {"cancel": ([MilestoneStatus.PENDING], MilestoneStatus.CANCELLED)},
-    guards={"amend": [MilestoneStatus.PENDING]},
+    {
+        "cancel": ([M.PENDING], M.CANCELLED),
+        "fund": ([M.PENDING], M.FUNDED),
+        "submit": ([M.FUNDED, M.CHANGES_REQUESTED], M.SUBMITTED),
+        "approve": ([M.SUBMITTED], M.RELEASED),
+        "auto_release": ([M.SUBMITTED], M.RELEASED),
+        "request_changes": ([M.SUBMITTED], M.CHANGES_REQUESTED),
+        "request_refund": ([M.FUNDED, M.CHANGES_REQUESTED], M.REFUND_REQUESTED),
+        "refund": ([M.REFUND_REQUESTED], M.REFUNDED),
+        "dispute": ([M.FUNDED, M.SUBMITTED, M.CHANGES_REQUESTED, M.REFUND_REQUESTED], M.DISPUTED),
+        "resolve": ([M.DISPUTED], M.RESOLVED),
+    },
+    guards={"amend": [M.PENDING]},
 )
+
+#: Who may take each milestone action: the contract's sides, an admin, or the system
+#: (periodic jobs; never a request).
+MILESTONE_ACTORS: dict[str, frozenset[str]] = {
+    "cancel": frozenset({"client", "provider", "system"}),
+    "fund": frozenset({"client"}),
+    "submit": frozenset({"provider"}),
+    "approve": frozenset({"client"}),
+    "auto_release": frozenset({"system"}),
+    "request_changes": frozenset({"client"}),
+    "request_refund": frozenset({"client", "system"}),
+    "refund": frozenset({"provider", "system"}),
+    "dispute": frozenset({"client", "provider"}),
+    "resolve": frozenset({"admin"}),
+}

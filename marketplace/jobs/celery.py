@@ -17,6 +17,9 @@ PERIODIC: dict[str, tuple[str, float]] = {
     "expire-tasks": ("marketplace.tasks.jobs.expire_tasks", 3600.0),
     "expire-offers": ("marketplace.contracts.jobs.expire_offers", 3600.0),
     "lapse-amendments": ("marketplace.contracts.jobs.lapse_amendments", 3600.0),
+    "auto-release": ("marketplace.payments.jobs.auto_release", 900.0),
+    "lapse-refund-requests": ("marketplace.payments.jobs.lapse_refund_requests", 900.0),
+    "purge-idempotency-keys": ("marketplace.payments.jobs.purge_idempotency_keys", 3600.0),
 }
 
 
@@ -31,6 +34,7 @@ def init_app(app: Flask) -> Celery:
     # Importing the task modules registers their shared tasks with every Celery app.
     from marketplace.contracts import jobs as contract_jobs  # noqa: F401
     from marketplace.jobs import tasks  # noqa: F401
+    from marketplace.payments import jobs as payment_jobs  # noqa: F401
     from marketplace.tasks import jobs  # noqa: F401
 
     redis_url = app.config.get("REDIS_URL")
@@ -47,7 +51,12 @@ def init_app(app: Flask) -> Celery:
         beat_schedule={
             name: {"task": task, "schedule": seconds} for name, (task, seconds) in PERIODIC.items()
         },
-        include=["marketplace.jobs.tasks", "marketplace.tasks.jobs", "marketplace.contracts.jobs"],
+        include=[
+            "marketplace.jobs.tasks",
+            "marketplace.tasks.jobs",
+            "marketplace.contracts.jobs",
+            "marketplace.payments.jobs",
+        ],
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app

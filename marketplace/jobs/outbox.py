@@ -11,14 +11,20 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 
 from marketplace.database import is_postgresql, utcnow
+from marketplace.errors import Conflict, NotFound
 from marketplace.extensions import db
 from marketplace.jobs.mail import Mail, mail_backend
 from marketplace.jobs.models import OutboxEntry, OutboxStatus
+from marketplace.moderation import audit
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
+
+
+class PermanentFailure(Exception):
+    """A side effect that can never succeed as written: fail the entry without retries."""
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -73,13 +79,19 @@ def _claim_due(limit: int) -> list[OutboxEntry]:
 
 
 def deliver_entry(entry: OutboxEntry) -> None:
-    """Carry out one entry, recording success, a retry or final failure."""
+    """Carry out one entry, recording success, a retry or final failure.
+
+    The handler runs in a savepoint: what it wrote commits with the entry's success,
+    and is rolled back, leaving only the retry bookkeeping, when it fails.
+    """
     entry.attempts += 1
     try:
-        HANDLERS[entry.kind](entry.payload)
+        with db.session.begin_nested():
+            HANDLERS[entry.kind](entry.payload)
     except Exception as exc:  # any failure of a side effect means "retry later"
         entry.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if entry.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+        permanent = isinstance(exc, PermanentFailure)
+        if permanent or entry.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
             entry.status = OutboxStatus.FAILED
             entry.processed_at = utcnow()
             log.error("Outbox entry %s (%s) failed for good: %s", entry.id, entry.kind, exc)
@@ -103,3 +115,31 @@ def deliver_due(limit: int = 100) -> int:
         db.session.commit()
         count += 1
     return count
+
+
+def entries_query(*, status: OutboxStatus, kind: str | None = None) -> sa.Select[OutboxEntry]:
+    """Entries in `status`, newest first (the admins' view of what failed)."""
+    stmt = (
+        sa.select(OutboxEntry)
+        .where(OutboxEntry.status == status)
+        .order_by(OutboxEntry.created_at.desc(), OutboxEntry.id.desc())
+    )
+    return stmt.where(OutboxEntry.kind == kind) if kind else stmt
+
+
+def retry(*, admin: Any, entry_id: Any) -> OutboxEntry:
+    """An admin sends a failed entry round again, from its first attempt."""
+    entry = db.session.scalar(
+        sa.select(OutboxEntry).where(OutboxEntry.id == entry_id).with_for_update()
+    )
+    if entry is None:
+        raise NotFound("Outbox entry not found.")
+    if entry.status != OutboxStatus.FAILED:
+        raise Conflict("Only failed entries are retried.", details={"status": entry.status.value})
+    entry.status, entry.attempts, entry.next_attempt_at = OutboxStatus.PENDING, 0, utcnow()
+    entry.processed_at = None
+    audit.record(actor=admin, action="outbox.retry", target_type="outbox_entry", target_id=entry.id)
+    if has_request_context():
+        g.outbox_dirty = True
+    db.session.commit()
+    return entry

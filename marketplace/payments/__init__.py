@@ -1,0 +1,1 @@
+"""Payments: milestone escrow flows, the gateways (sandbox, Stripe), payouts and refunds."""

@@ -1,0 +1,135 @@
+"""Disputes: either party freezes a milestone's money; an admin settles it with a split."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from marketplace.accounts.models import User
+from marketplace.contracts import services as contracts
+from marketplace.database import utcnow
+from marketplace.errors import BusinessRuleViolation, NotFound
+from marketplace.extensions import db
+from marketplace.ledger.models import TransactionKind
+from marketplace.moderation import audit
+from marketplace.payments import milestones, refunds, settlement
+from marketplace.payments.models import Dispute, DisputeStatus, RequestStatus
+
+
+def open_dispute(*, user: User, milestone_id: uuid.UUID, reason: str) -> Dispute:
+    """A party disputes a funded, submitted, sent-back or refund-requested milestone:
+    auto-release and refunds stop until an admin resolves it."""
+    locked = milestones.lock_for(user, milestone_id)
+    milestone, contract = locked.milestone, locked.contract
+    side = milestones.side(user, contract, signing=True)
+    was = milestone.status
+    milestones.move(milestone, "dispute", side=side, actor=user, reason=reason)
+    milestone.auto_release_at = None
+    request = refunds.open_request(milestone.id)
+    if request is not None:
+        request.status = RequestStatus.DISPUTED
+    dispute = Dispute(
+        milestone=milestone,
+        contract_id=contract.id,
+        raised_by_id=user.id,
+        side=side,
+        reason=reason,
+        milestone_status=was,
+    )
+    db.session.add(dispute)
+    other = "provider" if side == "client" else "client"
+    body = f"The {side} disputes the milestone:\n\n{reason}\n\nAn admin will settle it.\n"
+    for to in (other, "admins"):
+        milestones.tell(
+            contract, milestone, to=to, kind="milestone.disputed", subject="Dispute", body=body
+        )
+    db.session.commit()
+    return dispute
+
+
+def get_dispute(*, user: User, dispute_id: uuid.UUID) -> Dispute:
+    """A dispute, for admins and the parties of its contract."""
+    dispute = db.session.get(Dispute, dispute_id)
+    if dispute is None or not (
+        user.is_admin or contracts.side_of(user, dispute.milestone.contract)
+    ):
+        raise NotFound("Dispute not found.")
+    return dispute
+
+
+def disputes_query(*, status: DisputeStatus | None = None) -> sa.Select[Dispute]:
+    """The admins' queue: oldest first, so nobody waits longest."""
+    stmt = sa.select(Dispute).order_by(Dispute.created_at, Dispute.id)
+    return stmt.where(Dispute.status == status) if status else stmt
+
+
+def resolve(
+    *,
+    admin: User,
+    dispute_id: uuid.UUID,
+    release_amount: int,
+    refund_amount: int,
+    note: str,
+) -> Dispute:
+    """Settle a dispute: `release_amount` to the provider (less the fee) and
+    `refund_amount` to the client, adding up to the milestone's amount."""
+    milestone_id = db.session.scalar(
+        sa.select(Dispute.milestone_id).where(Dispute.id == dispute_id)
+    )
+    if milestone_id is None:
+        raise NotFound("Dispute not found.")
+    locked = milestones.lock(milestone_id)
+    milestone, contract = locked.milestone, locked.contract
+    dispute = db.session.scalars(
+        sa.select(Dispute)
+        .where(Dispute.id == dispute_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    milestones.allow(milestone, "resolve", side=milestones.side(admin, contract, signing=True))
+    if release_amount + refund_amount != milestone.amount:
+        raise BusinessRuleViolation(
+            "The release and the refund must add up to the milestone's amount.",
+            details={"_schema": [f"release_amount + refund_amount must be {milestone.amount}."]},
+        )
+    milestones.move(milestone, "resolve", side="admin", actor=admin, reason=note)
+    dispute.status, dispute.resolution_note = DisputeStatus.RESOLVED, note
+    dispute.release_amount, dispute.refund_amount = release_amount, refund_amount
+    dispute.resolved_by_id, dispute.resolved_at = admin.id, utcnow()
+    settlement.split(
+        milestone,
+        contract,
+        release_amount=release_amount,
+        refund_amount=refund_amount,
+        kind=TransactionKind.RESOLUTION,
+        reason=f"dispute resolved: {note}"[:500],
+    )
+    contracts.complete_if_settled(contract, actor=admin)
+    audit.record(
+        actor=admin,
+        action="dispute.resolve",
+        target_type="dispute",
+        target_id=dispute.id,
+        details={
+            "milestone_id": str(milestone.id),
+            "release_amount": release_amount,
+            "refund_amount": refund_amount,
+            "currency": milestone.currency,
+            "note": note,
+        },
+    )
+    milestones.tell(
+        contract,
+        milestone,
+        to="both",
+        kind="milestone.resolved",
+        subject="Dispute resolved",
+        body=(
+            f"An admin settled the dispute: {release_amount} to the provider (before the fee) "
+            f"and {refund_amount} back to the client, in minor units of "
+            f"{milestone.currency.upper()}.\n\n{note}\n"
+        ),
+    )
+    db.session.commit()
+    return dispute

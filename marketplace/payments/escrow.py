@@ -1,0 +1,136 @@
+"""Work against escrowed money: submit, approve (release), request changes, auto-release."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from marketplace.accounts.models import User
+from marketplace.contracts import services as contracts
+from marketplace.contracts.models import (
+    ContractStatus,
+    Milestone,
+    MilestoneStatus,
+    MilestoneSubmission,
+)
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.payments import milestones, settlement
+
+
+def submit(
+    *, user: User, milestone_id: uuid.UUID, note: str, deliverables: list[dict[str, Any]]
+) -> Milestone:
+    """The provider (any member of a firm) delivers a funded milestone for review."""
+    locked = milestones.lock_for(user, milestone_id)
+    milestone, contract = locked.milestone, locked.contract
+    side = milestones.side(user, contract, signing=False)
+    milestones.allow(milestone, "submit", side=side)
+    milestones.require_contract(contract, ContractStatus.ACTIVE, doing="submit work")
+    milestones.move(milestone, "submit", side=side, actor=user)
+    milestone.submissions.append(
+        MilestoneSubmission(
+            revision=len(milestone.submissions) + 1,
+            note=note,
+            deliverables=deliverables,
+            submitted_by_id=user.id,
+        )
+    )
+    days = milestones.terms_value(contract, "auto_release_days")
+    milestone.submitted_at = utcnow()
+    milestone.auto_release_at = milestone.submitted_at + timedelta(days=days)
+    milestones.tell(
+        contract,
+        milestone,
+        to="client",
+        kind="milestone.submitted",
+        subject="Milestone submitted",
+        body=(
+            "The provider submitted the milestone. Approve it to release the payment, or "
+            f"request changes. Without an answer it is released on "
+            f"{milestone.auto_release_at:%Y-%m-%d %H:%M} UTC ({days} days).\n\n"
+            f"Note from the provider:\n{note}\n"
+        ),
+    )
+    db.session.commit()
+    return milestone
+
+
+def approve(*, user: User, milestone_id: uuid.UUID) -> Milestone:
+    """The client accepts the work: the money goes to the provider, less the fee."""
+    locked = milestones.lock_for(user, milestone_id)
+    milestone, contract = locked.milestone, locked.contract
+    milestones.move(
+        milestone, "approve", side=milestones.side(user, contract, signing=True), actor=user
+    )
+    settlement.release(milestone, contract, reason="approved by the client")
+    contracts.complete_if_settled(contract, actor=user)
+    milestones.tell(
+        contract,
+        milestone,
+        to="provider",
+        kind="milestone.released",
+        subject="Milestone approved",
+        body="The client approved the milestone; the payment is on its way to you.\n",
+    )
+    db.session.commit()
+    return milestone
+
+
+def request_changes(*, user: User, milestone_id: uuid.UUID, reason: str) -> Milestone:
+    """The client sends the work back with a reason; the auto-release clock stops."""
+    locked = milestones.lock_for(user, milestone_id)
+    milestone, contract = locked.milestone, locked.contract
+    milestones.move(
+        milestone,
+        "request_changes",
+        side=milestones.side(user, contract, signing=True),
+        actor=user,
+        reason=reason,
+    )
+    milestone.revisions += 1
+    milestone.auto_release_at = None
+    milestones.tell(
+        contract,
+        milestone,
+        to="provider",
+        kind="milestone.changes_requested",
+        subject="Changes requested",
+        body=f"The client asks for changes before approving:\n\n{reason}\n",
+    )
+    db.session.commit()
+    return milestone
+
+
+def auto_release_due() -> int:
+    """Release submitted milestones whose client has not answered in time. Returns how many."""
+    due = db.session.scalars(
+        sa.select(Milestone.id).where(
+            Milestone.status == MilestoneStatus.SUBMITTED, Milestone.auto_release_at <= utcnow()
+        )
+    ).all()
+    released = 0
+    for milestone_id in due:
+        locked = milestones.lock(milestone_id)
+        milestone, contract = locked.milestone, locked.contract
+        if milestone.status == MilestoneStatus.SUBMITTED and (
+            milestone.auto_release_at and milestone.auto_release_at <= utcnow()
+        ):
+            reason = "no answer from the client in time"
+            milestones.move(milestone, "auto_release", side="system", actor=None, reason=reason)
+            settlement.release(milestone, contract, reason=reason)
+            contracts.complete_if_settled(contract, actor=None)
+            milestones.tell(
+                contract,
+                milestone,
+                to="both",
+                kind="milestone.released",
+                subject="Milestone released automatically",
+                body="The client did not answer in time, so the payment was released.\n",
+            )
+            released += 1
+        db.session.commit()
+    return released

@@ -1,0 +1,238 @@
+"""Funding a milestone: a payment at the gateway, escrowed only once the gateway confirms.
+
+The sandbox confirms at once; Stripe confirms through the `payment_intent.succeeded`
+webhook. Both end in `payment_succeeded`, the one code path that funds a milestone.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import sqlalchemy as sa
+
+from marketplace.accounts.models import User
+from marketplace.contracts.models import ContractStatus, MilestoneStatus
+from marketplace.database import utcnow
+from marketplace.errors import Conflict, DomainError
+from marketplace.extensions import db
+from marketplace.ledger import services as ledger
+from marketplace.ledger.models import TransactionKind
+from marketplace.payments import milestones, settlement
+from marketplace.payments.gateways import GatewayError, GatewayPayment, gateway
+from marketplace.payments.models import Payment, PaymentStatus
+
+log = logging.getLogger(__name__)
+
+
+class GatewayUnavailable(DomainError):
+    """The payment gateway did not answer; nothing was charged, try again."""
+
+    status = 503
+    code = "gateway_unavailable"
+
+
+class PayoutsNotEnabled(Conflict):
+    """The provider cannot receive money yet."""
+
+    code = "payouts_not_enabled"
+
+
+def open_payment(milestone_id: uuid.UUID) -> Payment | None:
+    """The milestone's payment still waiting for the gateway's confirmation, if any."""
+    return db.session.scalar(
+        sa.select(Payment).where(
+            Payment.milestone_id == milestone_id, Payment.status == PaymentStatus.PENDING
+        )
+    )
+
+
+def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = None) -> Payment:
+    """The client pays a milestone into escrow; returns the payment (with the
+    `client_secret` the frontend confirms it with, when the gateway needs that)."""
+    locked = milestones.lock_for(user, milestone_id)
+    milestone, contract = locked.milestone, locked.contract
+    milestones.allow(milestone, "fund", side=milestones.side(user, contract, signing=True))
+    milestones.require_contract(contract, ContractStatus.ACTIVE, doing="fund milestones")
+    provider = contract.provider_profile
+    if not (provider.stripe_account_id and provider.payouts_enabled):
+        raise PayoutsNotEnabled(
+            "The provider has not set up payouts yet, so the milestone cannot be funded: "
+            "ask them to finish payout onboarding.",
+        )
+    payment = open_payment(milestone.id)
+    if payment is None:
+        attempts = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Payment)
+            .where(Payment.milestone_id == milestone.id)
+        )
+        payment = Payment(
+            milestone_id=milestone.id,
+            contract_id=contract.id,
+            attempt=(attempts or 0) + 1,
+            gateway=gateway().name,
+            amount=milestone.amount,
+            currency=milestone.currency,
+            created_by_id=user.id,
+        )
+        db.session.add(payment)
+    # Committed before the gateway is called: no lock is held over the network, and a
+    # retry finds this payment and asks the gateway again with the same key.
+    db.session.commit()
+    try:
+        result = gateway().create_payment(
+            amount=payment.amount,
+            currency=payment.currency,
+            idempotency_key=f"payment-{payment.id}",
+            transfer_group=settlement.transfer_group(contract.id),
+            description=f"Milestone {milestone.position}: {milestone.title}"[:200],
+            metadata={
+                "payment_id": str(payment.id),
+                "milestone_id": str(milestone.id),
+                "contract_id": str(contract.id),
+            },
+            payment_method=payment_method,
+        )
+    except GatewayError as exc:
+        log.warning("Gateway did not take payment %s: %s", payment.id, exc)
+        raise GatewayUnavailable(
+            "The payment provider is not answering; nothing was charged. Try again shortly."
+        ) from exc
+    return record_result(payment.id, result)
+
+
+def record_result(payment_id: uuid.UUID, result: GatewayPayment) -> Payment:
+    """Store what the gateway said about a payment we started, and act on it."""
+    payment = db.session.scalars(
+        sa.select(Payment).where(Payment.id == payment_id).with_for_update()
+    ).one()
+    payment.gateway_id = result.id
+    payment.client_secret = result.client_secret or payment.client_secret
+    db.session.commit()
+    if result.status == "succeeded":
+        payment_succeeded(gateway_id=result.id, charge_id=result.charge_id)
+    elif result.status == "failed":
+        payment_failed(
+            gateway_id=result.id, code=result.failure_code, message=result.failure_message
+        )
+    db.session.refresh(payment)
+    return payment
+
+
+def _find(gateway_id: str | None, payment_id: str | None) -> Payment | None:
+    condition = (
+        Payment.gateway_id == gateway_id
+        if gateway_id
+        else Payment.id == uuid.UUID(payment_id or "")
+    )
+    found = db.session.scalar(sa.select(Payment.id).where(condition))
+    if found is None:
+        return None
+    return db.session.scalars(
+        sa.select(Payment)
+        .where(Payment.id == found)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def payment_succeeded(
+    *, gateway_id: str | None, charge_id: str | None, payment_id: str | None = None
+) -> Payment | None:
+    """The gateway confirmed a payment: fund its milestone (once, whatever the retries).
+
+    Money for a milestone that no longer needs it (cancelled meanwhile, or funded by
+    another payment) is owed back to the client and refunded.
+    """
+    payment = _find(gateway_id, payment_id)
+    if payment is None:
+        log.warning("Confirmation for unknown payment %s", gateway_id or payment_id)
+        return None
+    if payment.status == PaymentStatus.SUCCEEDED:
+        db.session.commit()
+        return payment  # a redelivery
+    locked = milestones.lock(payment.milestone_id)
+    milestone, contract = locked.milestone, locked.contract
+    payment.status, payment.settled_at = PaymentStatus.SUCCEEDED, utcnow()
+    payment.charge_id = charge_id or payment.charge_id
+    payment.failure_code = payment.failure_message = None
+    currency = payment.currency
+    if milestone.status == MilestoneStatus.PENDING and payment.amount == milestone.amount:
+        milestones.move(
+            milestone, "fund", side="client", actor=db.session.get(User, payment.created_by_id)
+        )
+        milestone.funded_at = utcnow()
+        ledger.post(
+            key=f"funding:{milestone.id}",
+            kind=TransactionKind.FUNDING,
+            contract_id=contract.id,
+            milestone_id=milestone.id,
+            memo=f"payment {payment.gateway_id}",
+            entries=[
+                (ledger.external(payment.gateway, currency), -payment.amount),
+                (ledger.escrow(contract.id, currency), payment.amount),
+            ],
+        )
+        milestones.tell(
+            contract,
+            milestone,
+            to="both",
+            kind="milestone.funded",
+            subject="Milestone funded",
+            body="The milestone's money is held in escrow. The provider can start the work.\n",
+        )
+    else:
+        ledger.post(
+            key=f"unmatched_payment:{payment.id}",
+            kind=TransactionKind.UNMATCHED_PAYMENT,
+            contract_id=contract.id,
+            milestone_id=milestone.id,
+            memo=f"payment {payment.gateway_id} for a milestone that is {milestone.status.value}",
+            entries=[
+                (ledger.external(payment.gateway, currency), -payment.amount),
+                (ledger.client_payable(contract.client_profile_id, currency), payment.amount),
+            ],
+        )
+        settlement.queue_refund(
+            payment, contract, amount=payment.amount, reason="the milestone no longer needs it"
+        )
+        milestones.tell(
+            contract,
+            milestone,
+            to="client",
+            kind="payment.refunded",
+            subject="Payment returned",
+            body="A payment arrived for a milestone that no longer needs it; it is refunded.\n",
+        )
+    db.session.commit()
+    return payment
+
+
+def payment_failed(
+    *,
+    gateway_id: str | None,
+    code: str | None,
+    message: str | None,
+    payment_id: str | None = None,
+) -> Payment | None:
+    """The gateway could not take the payment: record why and tell the client. A failure
+    reported after a success (out-of-order delivery) changes nothing."""
+    payment = _find(gateway_id, payment_id)
+    if payment is None or payment.status != PaymentStatus.PENDING:
+        db.session.commit()
+        return payment
+    payment.status, payment.settled_at = PaymentStatus.FAILED, utcnow()
+    payment.failure_code, payment.failure_message = code, (message or "")[:2000] or None
+    locked = milestones.lock(payment.milestone_id)
+    milestones.tell(
+        locked.contract,
+        locked.milestone,
+        to="client",
+        kind="payment.failed",
+        subject="Payment failed",
+        body=f"The payment did not go through ({code or 'declined'}). "
+        "The milestone is not funded; you can try again with another card.\n",
+    )
+    db.session.commit()
+    return payment

@@ -1,0 +1,159 @@
+"""Refund requests: the client asks to cancel a funded milestone, the provider approves
+or disputes, and with no answer in time the refund goes ahead."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from marketplace.accounts.models import User
+from marketplace.contracts import services as contracts
+from marketplace.contracts.models import Contract, Milestone, MilestoneStatus
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.payments import milestones, settlement
+from marketplace.payments.models import RefundRequest, RequestStatus
+
+
+def open_request(milestone_id: uuid.UUID) -> RefundRequest | None:
+    """The milestone's refund request waiting for the provider's answer, if any."""
+    return db.session.scalar(
+        sa.select(RefundRequest).where(
+            RefundRequest.milestone_id == milestone_id, RefundRequest.status == RequestStatus.OPEN
+        )
+    )
+
+
+def _raise(
+    milestone: Milestone, contract: Contract, *, actor: User | None, side: str, reason: str
+) -> RefundRequest:
+    milestones.move(milestone, "request_refund", side=side, actor=actor, reason=reason)
+    days = current_app.config["REFUND_REQUEST_DAYS"]
+    request = RefundRequest(
+        milestone=milestone,
+        requested_by_id=actor.id if actor else None,
+        reason=reason,
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    db.session.add(request)
+    milestones.tell(
+        contract,
+        milestone,
+        to="provider",
+        kind="milestone.refund_requested",
+        subject="Refund requested",
+        body=(
+            f"The client asks to cancel the milestone and get the money back:\n\n{reason}\n\n"
+            f"Approve the refund or dispute it within {days} days; without an answer the "
+            "refund goes ahead.\n"
+        ),
+    )
+    return request
+
+
+def request_refund(*, user: User, milestone_id: uuid.UUID, reason: str) -> RefundRequest:
+    """The client asks to cancel a funded milestone that is not submitted."""
+    locked = milestones.lock_for(user, milestone_id)
+    request = _raise(
+        locked.milestone,
+        locked.contract,
+        actor=user,
+        side=milestones.side(user, locked.contract, signing=True),
+        reason=reason,
+    )
+    db.session.commit()
+    return request
+
+
+def raise_for_termination(contract: Contract, *, actor: User, reason: str) -> int:
+    """A terminated contract asks for its funded, unsubmitted milestones back (the provider
+    may still dispute each). Runs in the termination's transaction; returns how many."""
+    count = 0
+    for milestone in contract.milestones:
+        if milestone.status in (MilestoneStatus.FUNDED, MilestoneStatus.CHANGES_REQUESTED):
+            locked = milestones.lock(milestone.id)
+            _raise(
+                locked.milestone,
+                contract,
+                actor=actor,
+                side="system",
+                reason=f"The contract was terminated: {reason}",
+            )
+            count += 1
+    return count
+
+
+def _refund(
+    milestone: Milestone,
+    contract: Contract,
+    request: RefundRequest,
+    *,
+    actor: User | None,
+    side: str,
+    outcome: RequestStatus,
+) -> None:
+    reason = "refund approved by the provider" if actor else "no answer to the refund request"
+    milestones.move(milestone, "refund", side=side, actor=actor, reason=reason)
+    request.status, request.answered_at = outcome, utcnow()
+    request.answered_by_id = actor.id if actor else None
+    settlement.refund(milestone, contract, reason=reason)
+    contracts.complete_if_settled(contract, actor=actor)
+    milestones.tell(
+        contract,
+        milestone,
+        to="both",
+        kind="milestone.refunded",
+        subject="Milestone refunded",
+        body=f"The milestone is cancelled and its money goes back to the client ({reason}).\n",
+    )
+
+
+def approve_refund(*, user: User, milestone_id: uuid.UUID) -> Milestone:
+    """The provider agrees: the milestone's money goes back to the client."""
+    locked = milestones.lock_for(user, milestone_id)
+    side = milestones.side(user, locked.contract, signing=True)
+    milestones.allow(locked.milestone, "refund", side=side)
+    request = open_request(locked.milestone.id)
+    assert request is not None  # refund_requested always has its open request
+    _refund(
+        locked.milestone,
+        locked.contract,
+        request,
+        actor=user,
+        side=side,
+        outcome=RequestStatus.APPROVED,
+    )
+    db.session.commit()
+    return locked.milestone
+
+
+def lapse_due() -> int:
+    """Refund the milestones whose provider did not answer in time. Returns how many."""
+    due = db.session.scalars(
+        sa.select(RefundRequest.milestone_id).where(
+            RefundRequest.status == RequestStatus.OPEN, RefundRequest.expires_at <= utcnow()
+        )
+    ).all()
+    count = 0
+    for milestone_id in due:
+        locked = milestones.lock(milestone_id)
+        request = open_request(milestone_id)
+        if (
+            request is not None
+            and request.expires_at <= utcnow()
+            and locked.milestone.status == MilestoneStatus.REFUND_REQUESTED
+        ):
+            _refund(
+                locked.milestone,
+                locked.contract,
+                request,
+                actor=None,
+                side="system",
+                outcome=RequestStatus.LAPSED,
+            )
+            count += 1
+        db.session.commit()
+    return count

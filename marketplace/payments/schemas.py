@@ -1,0 +1,245 @@
+"""Schemas of the money endpoints."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from marketplace.contracts.models import MilestoneStatus
+from marketplace.contracts.schemas import MilestoneSchema
+from marketplace.ledger.models import AccountKind, TransactionKind
+from marketplace.pagination import PageArgsSchema, page_schema
+from marketplace.payments.models import (
+    DisputeStatus,
+    PaymentStatus,
+    RequestStatus,
+)
+from marketplace.schemas import BaseSchema
+from marketplace.tasks.schemas import AttachmentSchema
+
+
+class FundInputSchema(BaseSchema):
+    """Funding a milestone; a saved card confirms at once, else the frontend confirms."""
+
+    payment_method = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Regexp(r"^pm_[A-Za-z0-9_]{1,250}$", error="A payment method id."),
+        metadata={"description": "A saved payment method (`pm_...`) to charge right away."},
+    )
+
+
+class DeliverableSchema(AttachmentSchema):
+    """A delivered file's metadata, and where the client finds it."""
+
+    url = ma.fields.Url(
+        load_default=None, schemes={"https", "http"}, validate=ma.validate.Length(max=2000)
+    )
+
+
+class SubmitSchema(BaseSchema):
+    """The provider's delivery of a milestone."""
+
+    note = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=10_000))
+    deliverables = ma.fields.List(
+        ma.fields.Nested(DeliverableSchema), load_default=list, validate=ma.validate.Length(max=50)
+    )
+
+
+class DisputeInputSchema(BaseSchema):
+    """Why a party disputes a milestone."""
+
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=10, max=5000))
+
+
+class ResolveSchema(BaseSchema):
+    """An admin's split of a disputed milestone, in minor units; the two add up to it."""
+
+    release_amount = ma.fields.Integer(
+        required=True, strict=True, validate=ma.validate.Range(min=0, max=10**12)
+    )
+    refund_amount = ma.fields.Integer(
+        required=True, strict=True, validate=ma.validate.Range(min=0, max=10**12)
+    )
+    note = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=2000))
+
+
+class PaymentSchema(BaseSchema):
+    """A payment of a milestone at the gateway."""
+
+    id = ma.fields.UUID()
+    attempt = ma.fields.Integer()
+    status = ma.fields.Enum(PaymentStatus, by_value=True)
+    amount = ma.fields.Integer()
+    currency = ma.fields.String()
+    gateway = ma.fields.String()
+    client_secret = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "For the frontend to confirm the payment (Stripe.js)."},
+    )
+    failure_code = ma.fields.String(allow_none=True)
+    failure_message = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+    settled_at = ma.fields.DateTime(allow_none=True)
+
+
+class PaymentRecordSchema(PaymentSchema):
+    """A payment as the milestone's history shows it (without the client secret)."""
+
+    class Meta(BaseSchema.Meta):
+        exclude = ("client_secret",)
+
+
+class FundingSchema(BaseSchema):
+    """The answer to funding: the payment, and the milestone (funded once it succeeded)."""
+
+    payment = ma.fields.Nested(PaymentSchema, required=True)
+    milestone = ma.fields.Nested(MilestoneSchema, required=True)
+
+
+class MilestoneTransitionSchema(BaseSchema):
+    """One recorded step of a milestone."""
+
+    from_status = ma.fields.Enum(MilestoneStatus, by_value=True, allow_none=True)
+    to_status = ma.fields.Enum(MilestoneStatus, by_value=True)
+    actor_id = ma.fields.UUID(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+    at = ma.fields.DateTime()
+
+
+class SubmissionSchema(BaseSchema):
+    """One delivery of a milestone."""
+
+    revision = ma.fields.Integer()
+    note = ma.fields.String()
+    deliverables = ma.fields.List(ma.fields.Dict())
+    submitted_by_id = ma.fields.UUID()
+    at = ma.fields.DateTime()
+
+
+class RefundRequestSchema(BaseSchema):
+    """A client's request to cancel a funded milestone."""
+
+    id = ma.fields.UUID()
+    milestone_id = ma.fields.UUID()
+    requested_by_id = ma.fields.UUID(allow_none=True)
+    reason = ma.fields.String()
+    status = ma.fields.Enum(RequestStatus, by_value=True)
+    expires_at = ma.fields.DateTime()
+    answered_at = ma.fields.DateTime(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class DisputeSchema(BaseSchema):
+    """A dispute over a milestone and how it was settled."""
+
+    id = ma.fields.UUID()
+    milestone_id = ma.fields.UUID()
+    contract_id = ma.fields.UUID()
+    raised_by_id = ma.fields.UUID(allow_none=True)
+    side = ma.fields.String()
+    reason = ma.fields.String()
+    milestone_status = ma.fields.Enum(
+        MilestoneStatus,
+        by_value=True,
+        metadata={"description": "The milestone's status when it was disputed."},
+    )
+    amount = ma.fields.Integer(attribute="milestone.amount")
+    currency = ma.fields.String(attribute="milestone.currency")
+    status = ma.fields.Enum(DisputeStatus, by_value=True)
+    release_amount = ma.fields.Integer(allow_none=True)
+    refund_amount = ma.fields.Integer(allow_none=True)
+    resolution_note = ma.fields.String(allow_none=True)
+    resolved_by_id = ma.fields.UUID(allow_none=True)
+    resolved_at = ma.fields.DateTime(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class MilestoneDetailSchema(MilestoneSchema):
+    """A milestone with its history: moves, deliveries, payments, refund request, dispute."""
+
+    contract_id = ma.fields.UUID()
+    transitions = ma.fields.List(ma.fields.Nested(MilestoneTransitionSchema))
+    submissions = ma.fields.List(ma.fields.Nested(SubmissionSchema))
+    payments = ma.fields.List(ma.fields.Nested(PaymentRecordSchema))
+    refund_request = ma.fields.Nested(RefundRequestSchema, allow_none=True)
+    dispute = ma.fields.Nested(DisputeSchema, allow_none=True)
+
+
+class DisputeQuerySchema(PageArgsSchema):
+    """Filters of the disputes queue."""
+
+    status = ma.fields.Enum(DisputeStatus, by_value=True)
+
+
+DisputePageSchema = page_schema(DisputeSchema, "DisputePage")
+
+
+class EntrySchema(BaseSchema):
+    """One line of a ledger transaction."""
+
+    account = ma.fields.String(attribute="account.code")
+    account_kind = ma.fields.Enum(AccountKind, by_value=True, attribute="account.kind")
+    amount = ma.fields.Integer(metadata={"description": "Credit positive, debit negative."})
+    currency = ma.fields.String()
+
+
+class LedgerTransactionSchema(BaseSchema):
+    """A movement of money; its entries sum to zero."""
+
+    id = ma.fields.UUID()
+    kind = ma.fields.Enum(TransactionKind, by_value=True)
+    milestone_id = ma.fields.UUID(allow_none=True)
+    memo = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    entries = ma.fields.List(ma.fields.Nested(EntrySchema))
+
+
+class BalanceSchema(BaseSchema):
+    """An amount in minor units (zero included) and its currency."""
+
+    amount = ma.fields.Integer(required=True)
+    currency = ma.fields.String(required=True)
+
+
+class ContractLedgerSchema(page_schema(LedgerTransactionSchema, "LedgerPage")):  # type: ignore[misc]
+    """A contract's ledger, oldest first, with what its escrow holds now."""
+
+    escrow = ma.fields.List(ma.fields.Nested(BalanceSchema), required=True)
+
+
+class StatementLineSchema(BaseSchema):
+    """Sums for one month or one contract, in one currency (minor units)."""
+
+    month = ma.fields.String(metadata={"example": "2026-11"})
+    contract_id = ma.fields.UUID()
+    task_title = ma.fields.String()
+    currency = ma.fields.String(required=True)
+    funded = ma.fields.Integer(metadata={"description": "Client: paid into escrow."})
+    refunded = ma.fields.Integer(metadata={"description": "Client: returned from escrow."})
+    released = ma.fields.Integer(metadata={"description": "Client: released to providers."})
+    in_escrow = ma.fields.Integer(metadata={"description": "Client: still held."})
+    spend = ma.fields.Integer(metadata={"description": "Client: funded less refunded."})
+    earned = ma.fields.Integer(metadata={"description": "Provider: released, less fees."})
+    fees = ma.fields.Integer(metadata={"description": "Provider: platform fees."})
+    paid_out = ma.fields.Integer(metadata={"description": "Provider: transferred."})
+    pending_payout = ma.fields.Integer(metadata={"description": "Provider: not yet sent."})
+    revenue = ma.fields.Integer(metadata={"description": "Admin: platform fees."})
+    escrow_held = ma.fields.Integer(metadata={"description": "Admin: all escrow."})
+    owed_to_providers = ma.fields.Integer(metadata={"description": "Admin: payables."})
+    owed_to_clients = ma.fields.Integer(metadata={"description": "Admin: refunds due."})
+
+
+class StatementSchema(BaseSchema):
+    """A client's spend, a provider's earnings, or (admins) revenue and money held."""
+
+    role = ma.fields.String(required=True)
+    totals = ma.fields.List(ma.fields.Nested(StatementLineSchema), required=True)
+    months = ma.fields.List(ma.fields.Nested(StatementLineSchema), required=True)
+    contracts = ma.fields.List(ma.fields.Nested(StatementLineSchema), required=True)
+
+
+class OnboardingSchema(BaseSchema):
+    """The payout account and a fresh onboarding link."""
+
+    account_id = ma.fields.String(required=True)
+    payouts_enabled = ma.fields.Boolean(required=True)
+    url = ma.fields.String(required=True, metadata={"description": "Send the provider here."})

@@ -1,0 +1,231 @@
+"""Money leaving escrow: releases, refunds and splits on the ledger, then transfers and
+refunds at the gateway through the outbox (after commit, with retries).
+
+Gateway calls carry idempotency keys made from our own ids (`transfer-<id>`,
+`refund-<id>`), so a retried outbox entry, or a crash between the gateway's answer
+and our commit, never pays or refunds twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import sqlalchemy as sa
+
+from marketplace.contracts.models import Contract, Milestone
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.jobs import outbox
+from marketplace.ledger import services as ledger
+from marketplace.ledger.models import TransactionKind
+from marketplace.payments import milestones
+from marketplace.payments.gateways import GatewayError, gateway
+from marketplace.payments.models import (
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    Transfer,
+    TransferStatus,
+)
+from marketplace.profiles.models import ProviderProfile
+
+log = logging.getLogger(__name__)
+
+
+def transfer_group(contract_id: uuid.UUID) -> str:
+    """The gateway's name for all money of one contract."""
+    return f"contract_{contract_id}"
+
+
+def funding_payment(milestone: Milestone) -> Payment:
+    """The payment that funded the milestone."""
+    return db.session.scalars(
+        sa.select(Payment).where(
+            Payment.milestone_id == milestone.id, Payment.status == PaymentStatus.SUCCEEDED
+        )
+    ).one()
+
+
+def split(
+    milestone: Milestone,
+    contract: Contract,
+    *,
+    release_amount: int,
+    refund_amount: int,
+    kind: TransactionKind,
+    reason: str,
+) -> None:
+    """Take the milestone's money out of escrow: `release_amount` to the provider (less the
+    contract's fee, to platform revenue) and `refund_amount` back to the client; then queue
+    the transfer and the refund."""
+    assert release_amount + refund_amount == milestone.amount
+    currency = milestone.currency
+    share, fee = ledger.fee_split(
+        release_amount, milestones.terms_value(contract, "platform_fee_bps")
+    )
+    ledger.post(
+        key=f"{kind.value}:{milestone.id}",
+        kind=kind,
+        contract_id=contract.id,
+        milestone_id=milestone.id,
+        memo=reason,
+        entries=[
+            (ledger.escrow(contract.id, currency), -milestone.amount),
+            (ledger.provider_payable(contract.provider_profile_id, currency), share),
+            (ledger.revenue(currency), fee),
+            (ledger.client_payable(contract.client_profile_id, currency), refund_amount),
+        ],
+    )
+    milestone.released_amount, milestone.refunded_amount = release_amount, refund_amount
+    milestone.auto_release_at = None
+    payment = funding_payment(milestone)
+    if share:
+        transfer = Transfer(
+            milestone_id=milestone.id,
+            contract_id=contract.id,
+            provider_profile_id=contract.provider_profile_id,
+            payment=payment,
+            amount=share,
+            currency=currency,
+        )
+        db.session.add(transfer)
+        db.session.flush()
+        outbox.enqueue("payments.transfer", {"transfer_id": str(transfer.id)})
+    if refund_amount:
+        queue_refund(payment, contract, amount=refund_amount, reason=reason)
+
+
+def release(milestone: Milestone, contract: Contract, *, reason: str) -> None:
+    """The whole milestone to the provider (less the fee)."""
+    split(
+        milestone,
+        contract,
+        release_amount=milestone.amount,
+        refund_amount=0,
+        kind=TransactionKind.RELEASE,
+        reason=reason,
+    )
+
+
+def refund(milestone: Milestone, contract: Contract, *, reason: str) -> None:
+    """The whole milestone back to the client."""
+    split(
+        milestone,
+        contract,
+        release_amount=0,
+        refund_amount=milestone.amount,
+        kind=TransactionKind.REFUND,
+        reason=reason,
+    )
+
+
+def queue_refund(payment: Payment, contract: Contract, *, amount: int, reason: str) -> Refund:
+    """Record money owed back on `payment` and queue the gateway refund."""
+    record = Refund(
+        milestone_id=payment.milestone_id,
+        contract_id=contract.id,
+        client_profile_id=contract.client_profile_id,
+        payment=payment,
+        amount=amount,
+        currency=payment.currency,
+        reason=reason[:200],
+    )
+    db.session.add(record)
+    db.session.flush()
+    outbox.enqueue("payments.refund", {"refund_id": str(record.id)})
+    return record
+
+
+def _metadata(record: Transfer | Refund) -> dict[str, str]:
+    return {
+        "milestone_id": str(record.milestone_id),
+        "contract_id": str(record.contract_id),
+        f"{type(record).__name__.lower()}_id": str(record.id),
+    }
+
+
+@outbox.handler("payments.transfer")
+def send_transfer(payload: dict[str, str]) -> None:
+    """Make a pending transfer at the gateway and move it out of the provider's payable."""
+    transfer = db.session.scalars(
+        sa.select(Transfer)
+        .where(Transfer.id == uuid.UUID(payload["transfer_id"]))
+        .with_for_update()
+    ).one()
+    if transfer.status != TransferStatus.PENDING:
+        return  # already done by an earlier delivery
+    profile = db.session.get(ProviderProfile, transfer.provider_profile_id)
+    assert profile is not None
+    if not (profile.stripe_account_id and profile.payouts_enabled):
+        raise GatewayError("The provider's payout account is not enabled; retrying later.")
+    result = gateway().transfer(
+        account_id=profile.stripe_account_id,
+        amount=transfer.amount,
+        currency=transfer.currency,
+        source_charge_id=transfer.payment.charge_id,
+        transfer_group=transfer_group(transfer.contract_id),
+        idempotency_key=f"transfer-{transfer.id}",
+        metadata=_metadata(transfer),
+    )
+    transfer.gateway_id, transfer.status, transfer.settled_at = (
+        result.id,
+        TransferStatus.PAID,
+        utcnow(),
+    )
+    ledger.post(
+        key=f"payout:{transfer.id}",
+        kind=TransactionKind.PAYOUT,
+        contract_id=transfer.contract_id,
+        milestone_id=transfer.milestone_id,
+        memo=f"transfer {result.id}",
+        entries=[
+            (
+                ledger.provider_payable(transfer.provider_profile_id, transfer.currency),
+                -transfer.amount,
+            ),
+            (ledger.external(transfer.payment.gateway, transfer.currency), transfer.amount),
+        ],
+    )
+
+
+@outbox.handler("payments.refund")
+def send_refund(payload: dict[str, str]) -> None:
+    """Make a pending refund at the gateway; it settles now or when the gateway confirms."""
+    record = db.session.scalars(
+        sa.select(Refund).where(Refund.id == uuid.UUID(payload["refund_id"])).with_for_update()
+    ).one()
+    if record.status != RefundStatus.PENDING or record.gateway_id:
+        return
+    assert record.payment.gateway_id is not None
+    result = gateway().refund(
+        payment_id=record.payment.gateway_id,
+        amount=record.amount,
+        idempotency_key=f"refund-{record.id}",
+        metadata=_metadata(record),
+    )
+    record.gateway_id = result.id
+    if result.status == "succeeded":
+        settle_refund(record)
+    elif result.status == "failed":
+        record.status = RefundStatus.FAILED
+        log.error("Refund %s failed at the gateway", record.id)
+
+
+def settle_refund(record: Refund) -> None:
+    """The gateway has refunded: move the money out of the client's payable (once)."""
+    if record.status == RefundStatus.SUCCEEDED:
+        return
+    record.status, record.settled_at = RefundStatus.SUCCEEDED, utcnow()
+    ledger.post(
+        key=f"refund_payout:{record.id}",
+        kind=TransactionKind.REFUND_PAYOUT,
+        contract_id=record.contract_id,
+        milestone_id=record.milestone_id,
+        memo=f"refund {record.gateway_id}",
+        entries=[
+            (ledger.client_payable(record.client_profile_id, record.currency), -record.amount),
+            (ledger.external(record.payment.gateway, record.currency), record.amount),
+        ],
+    )
