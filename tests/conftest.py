@@ -71,7 +71,15 @@ class IsolatedClient(FlaskClient):
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Flask]:
     """The app, with its database built by the migrations (as in production)."""
-    config = type("SuiteConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": database_url})
+    settings: dict[str, Any] = {"SQLALCHEMY_DATABASE_URI": database_url}
+    if database_url.startswith("postgresql"):
+        # The race tests send 64 requests at once; each needs its own connection.
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True,
+            "pool_size": 10,
+            "max_overflow": 60,
+        }
+    config = type("SuiteConfig", (TestingConfig,), settings)
     app = create_app(config)
     app.test_client_class = IsolatedClient
     with app.app_context():

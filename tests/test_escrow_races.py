@@ -1,0 +1,193 @@
+"""Racing money requests on PostgreSQL: real threads, row locks, one outcome, right books.
+
+Each race starts its threads together at a barrier and is repeated ROUNDS times on a
+fresh milestone; after each round the ledger must pass every ledger-check rule.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from marketplace.contracts.models import MilestoneStatus
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.jobs import outbox
+from marketplace.ledger import checks
+from marketplace.ledger.models import LedgerTransaction, TransactionKind
+from marketplace.payments import escrow, funding, refunds
+from marketplace.payments.models import Dispute, Payment, Refund, Transfer
+from tests.money import Deal, balances, make_deal, money_post
+
+pytestmark = pytest.mark.postgres
+THREADS = 64
+ROUNDS = 20
+AMOUNT = 10_000
+
+
+def _at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], Any]) -> Any:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return [f.result() for f in [pool.submit(run, call) for call in calls]]
+
+
+def _count(model: Any, *conditions: Any) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*conditions))
+
+
+def _transactions(deal: Deal, kind: TransactionKind) -> int:
+    return _count(
+        LedgerTransaction,
+        LedgerTransaction.contract_id == deal.contract_id,
+        LedgerTransaction.kind == kind,
+    )
+
+
+def _money(api: Any, path: str, **kwargs: Any) -> Any:
+    return money_post(api, path, **kwargs)
+
+
+def _named(name: str, send: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, Any]:
+    return name, send(*args, **kwargs)
+
+
+def _submitted(bearer: Any) -> tuple[Deal, Any, Any]:
+    deal = make_deal((AMOUNT,))
+    milestone_id = deal.milestone_ids[0]
+    funding.fund(user=deal.client, milestone_id=milestone_id)
+    escrow.submit(user=deal.provider, milestone_id=milestone_id, note="Done.", deliverables=[])
+    return deal, bearer(deal.client), bearer(deal.provider)
+
+
+def _settle_and_check() -> None:
+    outbox.deliver_due()
+    db.session.expire_all()
+    assert checks.breaches() == []
+
+
+def test_64_concurrent_approvals_release_once(bearer):
+    for _ in range(ROUNDS):
+        deal, client_api, _ = _submitted(bearer)
+        path = f"milestones/{deal.milestone_ids[0]}/approve"
+
+        responses = _at_once([partial(_money, client_api, path)] * THREADS)
+
+        assert Counter(r.status_code for r in responses) == {200: 1, 409: THREADS - 1}
+        _settle_and_check()
+        assert deal.milestone(0).status == MilestoneStatus.RELEASED
+        assert _transactions(deal, TransactionKind.RELEASE) == 1
+        assert _transactions(deal, TransactionKind.PAYOUT) == 1
+        assert _count(Transfer, Transfer.contract_id == deal.contract_id) == 1
+        assert balances(deal)["escrow"] == 0
+        assert balances(deal)["provider_payable"] == 0
+
+
+def test_approve_racing_dispute_keeps_one_outcome(bearer):
+    outcomes = Counter()
+    for _ in range(ROUNDS):
+        deal, client_api, provider_api = _submitted(bearer)
+        milestone_id = deal.milestone_ids[0]
+        approve = partial(
+            _named, "approve", _money, client_api, f"milestones/{milestone_id}/approve"
+        )
+        dispute = partial(
+            _named,
+            "dispute",
+            provider_api.post,
+            f"milestones/{milestone_id}/dispute",
+            json={"reason": "Not the agreed scope."},
+        )
+
+        results = _at_once([approve, dispute] * (THREADS // 2))
+
+        wins = [name for name, response in results if response.status_code in (200, 201)]
+        assert len(wins) == 1, Counter((n, r.status_code) for n, r in results)
+        assert all(r.status_code == 409 for _, r in results if r.status_code not in (200, 201))
+        _settle_and_check()
+        milestone = deal.milestone(0)
+        if wins == ["approve"]:
+            assert milestone.status == MilestoneStatus.RELEASED
+            assert _count(Dispute, Dispute.milestone_id == milestone_id) == 0
+            assert _transactions(deal, TransactionKind.RELEASE) == 1
+        else:
+            assert milestone.status == MilestoneStatus.DISPUTED
+            assert _count(Dispute, Dispute.milestone_id == milestone_id) == 1
+            assert _transactions(deal, TransactionKind.RELEASE) == 0
+            assert balances(deal)["escrow"] == AMOUNT
+        outcomes[wins[0]] += 1
+    assert sum(outcomes.values()) == ROUNDS
+
+
+def _lapse(app: Any) -> tuple[str, int]:
+    with app.app_context():
+        return "lapse", refunds.lapse_due()
+
+
+def test_refund_approval_racing_disputes_and_the_lapse_job(bearer, app):
+    for _ in range(ROUNDS):
+        deal = make_deal((AMOUNT,))
+        milestone_id = deal.milestone_ids[0]
+        funding.fund(user=deal.client, milestone_id=milestone_id)
+        refunds.request_refund(user=deal.client, milestone_id=milestone_id, reason="Not needed.")
+        refunds.open_request(milestone_id).expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        client_api, provider_api = bearer(deal.client), bearer(deal.provider)
+        body = {"reason": "Work was delivered in the thread."}
+
+        refund_path = f"milestones/{milestone_id}/refund-request/approve"
+        dispute_path = f"milestones/{milestone_id}/dispute"
+        calls: list[Callable[[], Any]] = [partial(_lapse, app)]
+        for n in range(THREADS - 1):
+            if n % 3 == 0:
+                calls.append(partial(_named, "refund", _money, provider_api, refund_path))
+            else:
+                api = client_api if n % 3 == 1 else provider_api
+                calls.append(partial(_named, "dispute", api.post, dispute_path, json=body))
+
+        results = _at_once(calls)
+
+        wins = [
+            name
+            for name, outcome in results
+            if (outcome if name == "lapse" else outcome.status_code in (200, 201))
+        ]
+        assert len(wins) == 1, [(n, getattr(o, "status_code", o)) for n, o in results]
+        _settle_and_check()
+        status = deal.milestone(0).status
+        if wins[0] == "dispute":
+            assert status == MilestoneStatus.DISPUTED
+            assert balances(deal)["escrow"] == AMOUNT
+            assert _count(Refund, Refund.milestone_id == milestone_id) == 0
+        else:
+            assert status == MilestoneStatus.REFUNDED
+            assert _transactions(deal, TransactionKind.REFUND) == 1
+            assert _count(Refund, Refund.milestone_id == milestone_id) == 1
+            assert balances(deal) == {**balances(deal), "escrow": 0, "client_payable": 0}
+
+
+def test_concurrent_funding_with_different_keys_charges_once(bearer):
+    for _ in range(5):
+        deal = make_deal((AMOUNT,))
+        client_api = bearer(deal.client)
+        path = f"milestones/{deal.milestone_ids[0]}/fund"
+
+        responses = _at_once([partial(_money, client_api, path, json={})] * 16)
+
+        assert all(r.status_code in (200, 409) for r in responses)
+        assert _count(Payment, Payment.milestone_id == deal.milestone_ids[0]) == 1
+        assert _transactions(deal, TransactionKind.FUNDING) == 1
+        assert balances(deal)["escrow"] == AMOUNT
+        _settle_and_check()
