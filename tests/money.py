@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,12 +14,14 @@ from marketplace.bids import services as bids
 from marketplace.bids.schemas import BidInputSchema
 from marketplace.contracts import services as contracts
 from marketplace.contracts.models import Contract, Milestone
+from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import LedgerTransaction
 from marketplace.payments import payouts
 from marketplace.payments.gateways import GatewayError
 from marketplace.payments.gateways.sandbox import SandboxGateway
+from marketplace.profiles import services as profiles
 from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks.schemas import TaskInputSchema
@@ -61,9 +64,11 @@ def make_deal(
     task = tasks.create_task(
         user=client,
         data=TaskInputSchema().load(
-            task_payload(budget=budget, confidentiality="public", positions=1)
+            task_payload(budget=budget, confidentiality="public", positions=1, timezone_need=None)
         ),
     )
+    # An established client publishes straight to open (new ones go to moderation).
+    profiles.acting_client_profile(client).created_at = utcnow() - timedelta(days=60)
     lifecycle.publish_task(user=client, task_id=task.id, confirm_strategic=False)
     bid = bids.place_bid(
         user=provider,

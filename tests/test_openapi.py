@@ -34,8 +34,10 @@ from marketplace.bids import services as bids
 from marketplace.bids.schemas import BidInputSchema
 from marketplace.contracts import services as contracts
 from marketplace.extensions import db
+from marketplace.jobs.models import OutboxEntry
 from marketplace.organizations import services as organizations
 from marketplace.organizations.models import MemberRole
+from marketplace.payments import disputes, escrow, funding
 from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks import confidentiality, lifecycle
 from marketplace.tasks import services as tasks
@@ -48,6 +50,7 @@ from tests.factories import (
     ProviderFactory,
     task_payload,
 )
+from tests.money import make_deal
 
 SPEC_PATH = "/api/v1/openapi.json"
 ROLES = ("client", "provider", "admin")
@@ -124,6 +127,21 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
     own_task = tasks.create_task(
         user=company_owner, data=TaskInputSchema().load(task_payload(title="Own draft"))
     )
+    # Money: a contract of the signed-in user (any contract for an admin) with a
+    # disputed milestone and a submitted one, so money routes answer with real bodies.
+    deal = make_deal(
+        (48_000, 12_000),
+        client=user if role == "client" else None,
+        provider=user if role == "provider" else None,
+    )
+    disputed, submitted = deal.milestone_ids
+    for milestone_id in deal.milestone_ids:
+        funding.fund(user=deal.client, milestone_id=milestone_id)
+    escrow.submit(user=deal.provider, milestone_id=submitted, note="Done.", deliverables=[])
+    dispute = disputes.open_dispute(
+        user=deal.client, milestone_id=disputed, reason="Half of the tickets are unanswered."
+    )
+    entry = db.session.scalars(sa.select(OutboxEntry).limit(1)).one()
     profile_id = db.session.scalar(
         sa.select(ProviderProfile.id).filter_by(user_id=other_provider.id)
     )
@@ -134,7 +152,10 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
         "user_id": [str(agent.user_id)],
         "task_id": [str(open_task.id), str(own_task.id)],
         "bid_id": [str(bid.id)],
-        "contract_id": [str(contract.id)],
+        "contract_id": [str(contract.id), str(deal.contract_id)],
+        "milestone_id": [str(disputed), str(submitted)],
+        "dispute_id": [str(dispute.id)],
+        "entry_id": [str(entry.id)],
         # Accounts to log in as or to add to a company or a firm, and a free address.
         "email": [ClientFactory().email, ProviderFactory().email, "new.user@example.com"],
         "password": [PASSWORD],
