@@ -64,6 +64,11 @@ class Config:
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None
+    STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+    # Stripe holds platform funds for about 90 days: escrow older than this warns, then
+    # goes to the admins' review.
+    ESCROW_WARN_DAYS = env_int("ESCROW_WARN_DAYS", 60)
+    ESCROW_REVIEW_DAYS = env_int("ESCROW_REVIEW_DAYS", 75)
     PLATFORM_FEE_BPS = env_int("PLATFORM_FEE_BPS", 1000)
     AUTO_RELEASE_DAYS = env_int("AUTO_RELEASE_DAYS", 14)
     # Days a provider has to answer a refund request before the refund goes ahead.
@@ -223,6 +228,8 @@ class Config:
             raise RuntimeError("PAYMENTS must be 'sandbox' or 'stripe'")
         if not 0 <= config["PLATFORM_FEE_BPS"] < 10_000:
             raise RuntimeError("PLATFORM_FEE_BPS must be from 0 to 9999 basis points")
+        if config["PAYMENTS"] == "stripe" and not config.get("STRIPE_SECRET_KEY"):
+            raise RuntimeError("PAYMENTS=stripe needs STRIPE_SECRET_KEY")
         if config["IDEMPOTENCY_KEY_HOURS"] < 24:
             raise RuntimeError("IDEMPOTENCY_KEY_HOURS must be at least 24")
 

@@ -353,6 +353,7 @@ def test_a_payment_that_arrives_for_a_cancelled_milestone_is_refunded(deal, apis
     db.session.commit()
 
     funding.payment_succeeded(gateway_id="pi_sbx_stray", charge_id="ch_sbx_stray")
+    db.session.commit()
     outbox.deliver_due()
 
     assert db.session.get(Payment, stray.id).status == PaymentStatus.SUCCEEDED
@@ -369,6 +370,7 @@ def test_a_failure_reported_after_success_changes_nothing(deal, apis):
 
     funding.payment_failed(gateway_id=payment.gateway_id, code="card_declined", message="late")
     funding.payment_succeeded(gateway_id=payment.gateway_id, charge_id=None)  # a redelivery
+    db.session.commit()
 
     db.session.refresh(payment)
     assert payment.status == PaymentStatus.SUCCEEDED

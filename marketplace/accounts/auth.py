@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, Response, request, session
+from flask import Flask, Response, current_app, request, session
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
@@ -77,9 +77,20 @@ def unauthorized() -> Any:
     raise Unauthorized("Sign in, or send a valid API token.")
 
 
+def csrf_exempt(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an endpoint that authenticates its callers itself (a signed webhook), so it
+    takes no cookie session and needs no CSRF token."""
+    view.csrf_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
 def protect_from_csrf() -> None:
-    """Cookie sessions must send the CSRF token on unsafe methods; bearer requests need not."""
-    if request.method in UNSAFE_METHODS and bearer_token() is None:
+    """Cookie sessions must send the CSRF token on unsafe methods; bearer requests and
+    CSRF-exempt endpoints need not."""
+    if request.method not in UNSAFE_METHODS or bearer_token() is not None:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, "csrf_exempt", False):
         csrf.protect()
 
 

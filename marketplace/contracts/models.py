@@ -152,6 +152,8 @@ class Milestone(IdMixin, TimestampMixin, Model):
     #: Fixed when the money leaves escrow, so the split is never recomputed.
     released_amount: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     refunded_amount: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    #: When the parties were warned that the money has sat in escrow too long.
+    escrow_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     contract: Mapped[Contract] = relationship(back_populates="milestones")
     transitions: Mapped[list[MilestoneTransition]] = relationship(

@@ -58,6 +58,6 @@ MILESTONE_ACTORS: dict[str, frozenset[str]] = {
     "request_changes": frozenset({"client"}),
     "request_refund": frozenset({"client", "system"}),
     "refund": frozenset({"provider", "system"}),
-    "dispute": frozenset({"client", "provider"}),
+    "dispute": frozenset({"client", "provider", "system"}),  # system: chargebacks, aging
     "resolve": frozenset({"admin"}),
 }

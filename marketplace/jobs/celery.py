@@ -20,6 +20,7 @@ PERIODIC: dict[str, tuple[str, float]] = {
     "auto-release": ("marketplace.payments.jobs.auto_release", 900.0),
     "lapse-refund-requests": ("marketplace.payments.jobs.lapse_refund_requests", 900.0),
     "purge-idempotency-keys": ("marketplace.payments.jobs.purge_idempotency_keys", 3600.0),
+    "escrow-age-guard": ("marketplace.payments.jobs.escrow_age_guard", 6 * 3600.0),
 }
 
 

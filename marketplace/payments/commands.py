@@ -8,7 +8,7 @@ import click
 from flask import Flask
 
 from marketplace.ledger import checks
-from marketplace.payments import escrow, idempotency, refunds
+from marketplace.payments import aging, escrow, idempotency, refunds
 
 
 def register_commands(app: Flask) -> None:
@@ -28,6 +28,12 @@ def register_commands(app: Flask) -> None:
     def purge_idempotency_keys_command() -> None:
         """Forget idempotency keys past their retention."""
         click.echo(f"purged {idempotency.purge_expired()} idempotency keys")
+
+    @app.cli.command("escrow-age-guard")
+    def escrow_age_guard_command() -> None:
+        """Warn about money held in escrow for long, and send the oldest to admin review."""
+        result = aging.guard()
+        click.echo(f"warned about {result['warned']}, sent {result['reviewed']} to review")
 
     @app.cli.command("ledger-check")
     def ledger_check_command() -> None:

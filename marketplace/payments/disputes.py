@@ -17,34 +17,59 @@ from marketplace.payments import milestones, refunds, settlement
 from marketplace.payments.models import Dispute, DisputeStatus, RequestStatus
 
 
-def open_dispute(*, user: User, milestone_id: uuid.UUID, reason: str) -> Dispute:
-    """A party disputes a funded, submitted, sent-back or refund-requested milestone:
-    auto-release and refunds stop until an admin resolves it."""
-    locked = milestones.lock_for(user, milestone_id)
-    milestone, contract = locked.milestone, locked.contract
-    side = milestones.side(user, contract, signing=True)
+def _open(locked: milestones.Locked, *, side: str, actor: User | None, reason: str) -> Dispute:
+    milestone = locked.milestone
     was = milestone.status
-    milestones.move(milestone, "dispute", side=side, actor=user, reason=reason)
+    milestones.move(milestone, "dispute", side=side, actor=actor, reason=reason)
     milestone.auto_release_at = None
     request = refunds.open_request(milestone.id)
     if request is not None:
         request.status = RequestStatus.DISPUTED
     dispute = Dispute(
         milestone=milestone,
-        contract_id=contract.id,
-        raised_by_id=user.id,
+        contract_id=locked.contract.id,
+        raised_by_id=actor.id if actor else None,
         side=side,
         reason=reason,
         milestone_status=was,
     )
     db.session.add(dispute)
+    return dispute
+
+
+def open_dispute(*, user: User, milestone_id: uuid.UUID, reason: str) -> Dispute:
+    """A party disputes a funded, submitted, sent-back or refund-requested milestone:
+    auto-release and refunds stop until an admin resolves it."""
+    locked = milestones.lock_for(user, milestone_id)
+    side = milestones.side(user, locked.contract, signing=True)
+    dispute = _open(locked, side=side, actor=user, reason=reason)
     other = "provider" if side == "client" else "client"
     body = f"The {side} disputes the milestone:\n\n{reason}\n\nAn admin will settle it.\n"
     for to in (other, "admins"):
         milestones.tell(
-            contract, milestone, to=to, kind="milestone.disputed", subject="Dispute", body=body
+            locked.contract,
+            locked.milestone,
+            to=to,
+            kind="milestone.disputed",
+            subject="Dispute",
+            body=body,
         )
     db.session.commit()
+    return dispute
+
+
+def freeze(locked: milestones.Locked, *, reason: str) -> Dispute:
+    """The marketplace itself disputes a milestone (a chargeback, money held too long):
+    it waits for an admin. Runs in the caller's transaction."""
+    dispute = _open(locked, side="system", actor=None, reason=reason)
+    milestones.tell(
+        locked.contract,
+        locked.milestone,
+        to="both",
+        kind="milestone.disputed",
+        subject="Milestone under review",
+        body=f"{reason}\n\nThe milestone's money is frozen until an admin settles it.\n",
+    )
     return dispute
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from marketplace.accounts.models import User
 from marketplace.contracts.models import ContractStatus, MilestoneStatus
 from marketplace.database import utcnow
-from marketplace.errors import Conflict, DomainError
+from marketplace.errors import Conflict, DomainError, PaymentFailed
 from marketplace.extensions import db
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import TransactionKind
@@ -94,6 +94,16 @@ def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = No
             },
             payment_method=payment_method,
         )
+    except PaymentFailed as exc:  # a declined card: recorded, told, and answered with 402
+        payment_failed(
+            payment_id=str(payment.id),
+            gateway_id=None,
+            code=exc.details.get("decline_code"),
+            message=exc.message,
+            intent_id=exc.details.get("payment_intent"),
+        )
+        db.session.commit()
+        raise
     except GatewayError as exc:
         log.warning("Gateway did not take payment %s: %s", payment.id, exc)
         raise GatewayUnavailable(
@@ -109,14 +119,13 @@ def record_result(payment_id: uuid.UUID, result: GatewayPayment) -> Payment:
     ).one()
     payment.gateway_id = result.id
     payment.client_secret = result.client_secret or payment.client_secret
-    db.session.commit()
     if result.status == "succeeded":
         payment_succeeded(gateway_id=result.id, charge_id=result.charge_id)
     elif result.status == "failed":
         payment_failed(
             gateway_id=result.id, code=result.failure_code, message=result.failure_message
         )
-    db.session.refresh(payment)
+    db.session.commit()
     return payment
 
 
@@ -143,15 +152,16 @@ def payment_succeeded(
     """The gateway confirmed a payment: fund its milestone (once, whatever the retries).
 
     Money for a milestone that no longer needs it (cancelled meanwhile, or funded by
-    another payment) is owed back to the client and refunded.
+    another payment) is owed back to the client and refunded. Runs in the caller's
+    transaction (a request's, or a webhook event's), which commits it.
     """
     payment = _find(gateway_id, payment_id)
     if payment is None:
         log.warning("Confirmation for unknown payment %s", gateway_id or payment_id)
         return None
     if payment.status == PaymentStatus.SUCCEEDED:
-        db.session.commit()
         return payment  # a redelivery
+    payment.gateway_id = payment.gateway_id or gateway_id
     locked = milestones.lock(payment.milestone_id)
     milestone, contract = locked.milestone, locked.contract
     payment.status, payment.settled_at = PaymentStatus.SUCCEEDED, utcnow()
@@ -205,7 +215,6 @@ def payment_succeeded(
             subject="Payment returned",
             body="A payment arrived for a milestone that no longer needs it; it is refunded.\n",
         )
-    db.session.commit()
     return payment
 
 
@@ -215,13 +224,15 @@ def payment_failed(
     code: str | None,
     message: str | None,
     payment_id: str | None = None,
+    intent_id: str | None = None,
 ) -> Payment | None:
     """The gateway could not take the payment: record why and tell the client. A failure
-    reported after a success (out-of-order delivery) changes nothing."""
+    reported after a success (out-of-order delivery) changes nothing. Runs in the caller's
+    transaction."""
     payment = _find(gateway_id, payment_id)
     if payment is None or payment.status != PaymentStatus.PENDING:
-        db.session.commit()
         return payment
+    payment.gateway_id = payment.gateway_id or gateway_id or intent_id
     payment.status, payment.settled_at = PaymentStatus.FAILED, utcnow()
     payment.failure_code, payment.failure_message = code, (message or "")[:2000] or None
     locked = milestones.lock(payment.milestone_id)
@@ -234,5 +245,4 @@ def payment_failed(
         body=f"The payment did not go through ({code or 'declined'}). "
         "The milestone is not funded; you can try again with another card.\n",
     )
-    db.session.commit()
     return payment

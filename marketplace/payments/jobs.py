@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from marketplace.payments import escrow, idempotency, refunds
+from marketplace.payments import aging, escrow, idempotency, refunds
 
 
 @shared_task(name="marketplace.payments.jobs.auto_release")
@@ -23,3 +23,9 @@ def lapse_refund_requests() -> int:
 def purge_idempotency_keys() -> int:
     """Forget idempotency keys past their retention."""
     return idempotency.purge_expired()
+
+
+@shared_task(name="marketplace.payments.jobs.escrow_age_guard")
+def escrow_age_guard() -> dict[str, int]:
+    """Warn about, then review, money held in escrow for long."""
+    return aging.guard()

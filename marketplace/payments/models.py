@@ -112,6 +112,8 @@ class Transfer(IdMixin, Model):
         enum_type(TransferStatus), default=TransferStatus.PENDING
     )
     gateway_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    #: Taken back from the provider's account at the gateway (Stripe's transfer.reversed).
+    reversed_amount: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -194,6 +196,31 @@ class Dispute(IdMixin, Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     milestone: Mapped[Milestone] = relationship()
+
+
+class EventStatus(StrEnum):
+    """received until processed (or ignored: a type we do not act on)."""
+
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+
+
+class WebhookEvent(IdMixin, Model):
+    """A verified webhook event from the gateway, kept by its event id: processed once."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (sa.UniqueConstraint("gateway", "event_id"),)
+
+    gateway: Mapped[str] = mapped_column(sa.String(20))
+    event_id: Mapped[str] = mapped_column(sa.String(255))
+    type: Mapped[str] = mapped_column(sa.String(100), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    status: Mapped[EventStatus] = mapped_column(
+        enum_type(EventStatus), default=EventStatus.RECEIVED
+    )
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class IdempotencyStatus(StrEnum):

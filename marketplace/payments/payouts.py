@@ -56,11 +56,11 @@ def start_onboarding(*, user: User) -> Onboarding:
 
 
 def set_payouts_enabled(*, account_id: str, enabled: bool) -> ProviderProfile | None:
-    """The gateway says whether an account can receive payouts (Stripe's `account.updated`)."""
+    """The gateway says whether an account can receive payouts (Stripe's `account.updated`);
+    runs in the caller's transaction. Unknown accounts are ignored."""
     profile = db.session.scalar(
         sa.select(ProviderProfile).where(ProviderProfile.stripe_account_id == account_id)
     )
-    if profile is not None and profile.payouts_enabled != enabled:
+    if profile is not None:
         profile.payouts_enabled = enabled
-    db.session.commit()
     return profile

@@ -10,16 +10,25 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask_login import current_user, login_required
 
+from marketplace.accounts.auth import csrf_exempt
 from marketplace.api import Blueprint
 from marketplace.contracts.models import Milestone
 from marketplace.contracts.schemas import MilestoneSchema
 from marketplace.extensions import limiter
 from marketplace.ledger import statements
 from marketplace.pagination import PageArgsSchema, paginate
-from marketplace.payments import disputes, escrow, funding, milestones, payouts, refunds
+from marketplace.payments import (
+    disputes,
+    escrow,
+    funding,
+    milestones,
+    payouts,
+    refunds,
+    webhooks,
+)
 from marketplace.payments.idempotency import HEADER_PARAMETER, idempotent
 from marketplace.payments.models import Dispute, RefundRequest
 from marketplace.payments.schemas import (
@@ -33,6 +42,7 @@ from marketplace.payments.schemas import (
     RefundRequestSchema,
     StatementSchema,
     SubmitSchema,
+    WebhookAckSchema,
 )
 from marketplace.tasks.schemas import ReasonSchema
 
@@ -169,3 +179,26 @@ def my_statement() -> dict[str, Any]:
 def payout_onboarding() -> payouts.Onboarding:
     """Open your payout account (once) and get a fresh link to finish its onboarding."""
     return payouts.start_onboarding(user=current_user)
+
+
+@blp.post("/webhooks/stripe")
+@csrf_exempt
+@blp.doc(
+    security=[],
+    parameters=[
+        {
+            "in": "header",
+            "name": "Stripe-Signature",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "Stripe's signature of the payload (checked; 400 when wrong).",
+        }
+    ],
+)
+@blp.response(200, WebhookAckSchema)
+@blp.errors(400, 404)
+def stripe_webhook() -> dict[str, Any]:
+    """Stripe's webhook: verified, stored once by event id, processed in a job."""
+    return webhooks.receive(
+        payload=request.get_data(), signature=request.headers.get("Stripe-Signature")
+    )

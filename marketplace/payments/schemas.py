@@ -243,3 +243,10 @@ class OnboardingSchema(BaseSchema):
     account_id = ma.fields.String(required=True)
     payouts_enabled = ma.fields.Boolean(required=True)
     url = ma.fields.String(required=True, metadata={"description": "Send the provider here."})
+
+
+class WebhookAckSchema(BaseSchema):
+    """The webhook was received (and stored, unless it was a redelivery)."""
+
+    received = ma.fields.Boolean(required=True)
+    duplicate = ma.fields.Boolean(required=True)

@@ -1,0 +1,68 @@
+"""The escrow age guard: Stripe holds platform funds for about 90 days, so money must not
+sit in escrow that long. The clock is the funding date, which is what Stripe counts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from marketplace.contracts.models import IN_ESCROW, Milestone, MilestoneStatus
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.payments import disputes, milestones
+
+WAITING = [s for s in IN_ESCROW if s != MilestoneStatus.DISPUTED]
+
+
+def _due(*conditions: sa.ColumnElement[bool]) -> list[uuid.UUID]:
+    return list(
+        db.session.scalars(
+            sa.select(Milestone.id).where(Milestone.status.in_(WAITING), *conditions)
+        )
+    )
+
+
+def guard() -> dict[str, int]:
+    """Warn both parties and the admins about milestones funded ESCROW_WARN_DAYS ago, and
+    send those funded ESCROW_REVIEW_DAYS ago to the admins' dispute queue."""
+    config, now = current_app.config, utcnow()
+    review_before = now - timedelta(days=config["ESCROW_REVIEW_DAYS"])
+    warn_before = now - timedelta(days=config["ESCROW_WARN_DAYS"])
+    reviewed = warned = 0
+    for milestone_id in _due(Milestone.funded_at <= review_before):
+        locked = milestones.lock(milestone_id)
+        if locked.milestone.status in WAITING:
+            days = config["ESCROW_REVIEW_DAYS"]
+            disputes.freeze(
+                locked,
+                reason=f"The money has been in escrow for {days} days; an admin settles it "
+                "before the payment provider's holding limit.",
+            )
+            reviewed += 1
+        db.session.commit()
+    for milestone_id in _due(
+        Milestone.funded_at <= warn_before, Milestone.escrow_warned_at.is_(None)
+    ):
+        locked = milestones.lock(milestone_id)
+        if locked.milestone.status in WAITING and locked.milestone.escrow_warned_at is None:
+            locked.milestone.escrow_warned_at = now
+            body = (
+                f"This milestone was funded over {config['ESCROW_WARN_DAYS']} days ago. "
+                "Please submit, approve or settle it: after "
+                f"{config['ESCROW_REVIEW_DAYS']} days an admin reviews it.\n"
+            )
+            for to in ("both", "admins"):
+                milestones.tell(
+                    locked.contract,
+                    locked.milestone,
+                    to=to,
+                    kind="milestone.escrow_aging",
+                    subject="Money held in escrow for long",
+                    body=body,
+                )
+            warned += 1
+        db.session.commit()
+    return {"warned": warned, "reviewed": reviewed}

@@ -1,0 +1,230 @@
+"""Stripe webhooks: verified, stored by event id, processed once in a job.
+
+The endpoint only checks the signature, stores the event and queues its processing
+in the same transaction, so it answers at once; a redelivered event is acknowledged
+and ignored. Processing runs in the outbox (with its retries), and marks the event
+processed in the transaction that applies it. Events may arrive out of order: each
+handler applies only what still makes sense (a failure after a success changes
+nothing, for instance).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from marketplace.contracts.models import IN_ESCROW, MilestoneStatus
+from marketplace.database import utcnow
+from marketplace.errors import BadRequest, NotFound
+from marketplace.extensions import db
+from marketplace.jobs import outbox
+from marketplace.ledger import services as ledger
+from marketplace.ledger.models import TransactionKind
+from marketplace.payments import disputes, funding, milestones, payouts, settlement
+from marketplace.payments.gateways.stripe import InvalidWebhook, verify_webhook
+from marketplace.payments.models import (
+    EventStatus,
+    Payment,
+    Refund,
+    RefundStatus,
+    Transfer,
+    TransferStatus,
+    WebhookEvent,
+)
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def on(event_type: str) -> Callable[[Handler], Handler]:
+    """Register the handler of one Stripe event type (it gets `data.object`)."""
+
+    def register(func: Handler) -> Handler:
+        HANDLERS[event_type] = func
+        return func
+
+    return register
+
+
+def receive(*, payload: bytes, signature: str | None) -> dict[str, Any]:
+    """Verify and store a Stripe webhook, and queue its processing; a redelivery of a
+    stored event is acknowledged and changes nothing."""
+    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
+    if current_app.config["PAYMENTS"] != "stripe" or not secret:
+        raise NotFound("Stripe webhooks are not enabled here.")
+    try:
+        event = verify_webhook(payload, signature, secret)
+    except InvalidWebhook as exc:
+        log.warning("Refused a Stripe webhook: %s", exc)
+        raise BadRequest(
+            "The webhook signature is missing, wrong or too old.", details={"signature": [str(exc)]}
+        ) from None
+    db.session.add(
+        WebhookEvent(gateway="stripe", event_id=event["id"], type=str(event["type"]), payload=event)
+    )
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return {"received": True, "duplicate": True}
+    outbox.enqueue("stripe.event", {"event_id": event["id"]})
+    db.session.commit()
+    return {"received": True, "duplicate": False}
+
+
+@outbox.handler("stripe.event")
+def process(payload: dict[str, str]) -> None:
+    """Apply a stored event once; runs in the outbox's transaction."""
+    event = db.session.scalars(
+        sa.select(WebhookEvent)
+        .where(WebhookEvent.gateway == "stripe", WebhookEvent.event_id == payload["event_id"])
+        .with_for_update()
+    ).one()
+    if event.status != EventStatus.RECEIVED:
+        return
+    handler = HANDLERS.get(event.type)
+    if handler is not None:
+        handler(event.payload["data"]["object"])
+    event.status = EventStatus.PROCESSED if handler else EventStatus.IGNORED
+    event.processed_at = utcnow()
+
+
+def _id(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return value.get("id")
+    return value or None
+
+
+@on("payment_intent.succeeded")
+def _payment_succeeded(intent: dict[str, Any]) -> None:
+    funding.payment_succeeded(
+        gateway_id=intent["id"],
+        charge_id=_id(intent.get("latest_charge")),
+        payment_id=(intent.get("metadata") or {}).get("payment_id"),
+    )
+
+
+@on("payment_intent.payment_failed")
+def _payment_failed(intent: dict[str, Any]) -> None:
+    error = intent.get("last_payment_error") or {}
+    funding.payment_failed(
+        gateway_id=intent["id"],
+        code=error.get("decline_code") or error.get("code"),
+        message=error.get("message"),
+        payment_id=(intent.get("metadata") or {}).get("payment_id"),
+    )
+
+
+def _payment_of_charge(charge: dict[str, Any]) -> Payment | None:
+    intent_id = _id(charge.get("payment_intent"))
+    return db.session.scalar(
+        sa.select(Payment).where(
+            sa.or_(Payment.charge_id == charge["id"], Payment.gateway_id == intent_id)
+        )
+    )
+
+
+@on("charge.refunded")
+def _charge_refunded(charge: dict[str, Any]) -> None:
+    payment = _payment_of_charge(charge)
+    if payment is None:
+        log.warning("charge.refunded for unknown charge %s", charge.get("id"))
+        return
+    pending = db.session.scalars(
+        sa.select(Refund)
+        .where(Refund.payment_id == payment.id, Refund.status == RefundStatus.PENDING)
+        .with_for_update()
+    ).all()
+    settled = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Refund.amount), 0)).where(
+            Refund.payment_id == payment.id, Refund.status == RefundStatus.SUCCEEDED
+        )
+    )
+    refunded = int(charge.get("amount_refunded") or 0) - int(settled or 0)
+    for record in pending:
+        if record.gateway_id and record.amount <= refunded:
+            settlement.settle_refund(record)
+            refunded -= record.amount
+    if refunded > 0:
+        log.error("Charge %s refunded %s more than we asked for", charge["id"], refunded)
+
+
+@on("charge.dispute.created")
+def _chargeback(dispute: dict[str, Any]) -> None:
+    payment = _payment_of_charge(
+        {"id": _id(dispute.get("charge")), "payment_intent": dispute.get("payment_intent")}
+    )
+    if payment is None:
+        log.error("Chargeback %s on an unknown charge", dispute.get("id"))
+        return
+    locked = milestones.lock(payment.milestone_id)
+    reason = f"Card chargeback at the bank ({dispute.get('reason') or 'no reason given'})."
+    if locked.milestone.status in IN_ESCROW and locked.milestone.status != (
+        MilestoneStatus.DISPUTED
+    ):
+        disputes.freeze(locked, reason=reason)
+    milestones.tell(
+        locked.contract,
+        locked.milestone,
+        to="admins",
+        kind="payment.chargeback",
+        subject="Card chargeback",
+        body=(
+            f"The client's bank opened chargeback {dispute.get('id')} for "
+            f"{dispute.get('amount')} {str(dispute.get('currency', '')).upper()}. The milestone "
+            f"is {locked.milestone.status.value}; answer the chargeback in Stripe.\n"
+        ),
+    )
+
+
+@on("account.updated")
+def _account_updated(account: dict[str, Any]) -> None:
+    payouts.set_payouts_enabled(
+        account_id=account["id"], enabled=bool(account.get("payouts_enabled"))
+    )
+
+
+@on("transfer.reversed")
+def _transfer_reversed(data: dict[str, Any]) -> None:
+    transfer = db.session.scalar(
+        sa.select(Transfer).where(Transfer.gateway_id == data["id"]).with_for_update()
+    )
+    if transfer is None:
+        log.warning("transfer.reversed for unknown transfer %s", data.get("id"))
+        return
+    total = min(int(data.get("amount_reversed") or 0), transfer.amount)
+    back = total - transfer.reversed_amount
+    if back <= 0:
+        return
+    ledger.post(
+        key=f"reversal:{transfer.id}:{total}",
+        kind=TransactionKind.REVERSAL,
+        contract_id=transfer.contract_id,
+        milestone_id=transfer.milestone_id,
+        memo=f"transfer {transfer.gateway_id} reversed",
+        entries=[
+            (ledger.external(transfer.payment.gateway, transfer.currency), -back),
+            (ledger.provider_payable(transfer.provider_profile_id, transfer.currency), back),
+        ],
+    )
+    transfer.reversed_amount, transfer.status = total, TransferStatus.REVERSED
+    locked = milestones.lock(transfer.milestone_id)
+    milestones.tell(
+        locked.contract,
+        locked.milestone,
+        to="admins",
+        kind="payment.transfer_reversed",
+        subject="Transfer reversed",
+        body=(
+            f"{back} (minor units, {transfer.currency.upper()}) of transfer "
+            f"{transfer.gateway_id} came back from the provider's account and is held as "
+            "owed to them until an admin decides.\n"
+        ),
+    )
