@@ -450,6 +450,7 @@ def main() -> None:
     args = parse_args()
     url = sa.make_url(args.database_url)
     raw_url = url.render_as_string(hide_password=False)
+    print(f"wiping and migrating {url.render_as_string()}")
     ensure_database(url)
     app = create_app(bench_config(raw_url))
     wipe_and_migrate(app)

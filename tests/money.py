@@ -108,7 +108,7 @@ def money_post(api: Any, path: str, *, idempotency_key: str | None = None, **kwa
     return api.post(path, headers=headers, **kwargs)
 
 
-def balances(deal: Deal, currency: str = "usd") -> dict[str, int]:
+def balances(deal: Deal, currency: str = "usd", gateway: str = "sandbox") -> dict[str, int]:
     """The deal's escrow, both payables and the platform's revenue."""
     contract = deal.contract
     return {
@@ -120,7 +120,7 @@ def balances(deal: Deal, currency: str = "usd") -> dict[str, int]:
             ledger.client_payable(contract.client_profile_id, currency)
         ),
         "revenue": ledger.balance(ledger.revenue(currency)),
-        "external": ledger.balance(ledger.external("sandbox", currency)),
+        "external": ledger.balance(ledger.external(gateway, currency)),
     }
 
 

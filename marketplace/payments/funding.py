@@ -119,7 +119,9 @@ def record_result(payment_id: uuid.UUID, result: GatewayPayment) -> Payment:
     ).one()
     payment.gateway_id = result.id
     payment.client_secret = result.client_secret or payment.client_secret
-    if result.status == "succeeded":
+    payment.charge_id = result.charge_id or payment.charge_id
+    # Stripe's answer to the request is not proof of payment: only its signed webhook is.
+    if result.status == "succeeded" and not gateway().confirms_by_webhook:
         payment_succeeded(gateway_id=result.id, charge_id=result.charge_id)
     elif result.status == "failed":
         payment_failed(

@@ -60,6 +60,9 @@ class PaymentGateway(Protocol):
     """
 
     name: str
+    #: True: a payment counts as made only when the gateway's signed webhook says so;
+    #: False: the gateway's answer to `create_payment` is the confirmation.
+    confirms_by_webhook: bool
 
     def create_payment(
         self,

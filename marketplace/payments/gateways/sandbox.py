@@ -20,6 +20,7 @@ class SandboxGateway:
     """Payments succeed, transfers and refunds are done, payout accounts are enabled."""
 
     name = "sandbox"
+    confirms_by_webhook = False
 
     def create_payment(
         self,

@@ -58,15 +58,19 @@ def verify_webhook(payload: bytes, signature: str | None, secret: str) -> dict[s
 
 def _object_id(value: Any) -> str | None:
     """An id from a field Stripe sends either as an id or as the expanded object."""
-    if isinstance(value, Mapping):
-        return str(value.get("id")) if value.get("id") else None
-    return str(value) if value else None
+    if not value:
+        return None
+    if isinstance(value, str):
+        return value
+    found = value.get("id") if isinstance(value, Mapping) else getattr(value, "id", None)
+    return str(found) if found else None
 
 
 class StripeGateway:
     """Payments, refunds, transfers and Express payout accounts on Stripe."""
 
     name = "stripe"
+    confirms_by_webhook = True  # a PaymentIntent counts as paid only on its signed webhook
 
     def __init__(
         self,

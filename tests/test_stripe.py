@@ -1,0 +1,510 @@
+"""The Stripe gateway against a real emulator (localstripe) where it has the feature, and
+at the SDK's HTTP boundary where it does not (Connect accounts, account links,
+transfers, reversals, `transfer_group`). Money is asserted on our ledger only."""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from marketplace.contracts.models import MilestoneStatus
+from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.jobs import outbox
+from marketplace.jobs.models import OutboxEntry
+from marketplace.ledger import checks
+from marketplace.notifications.models import Notification
+from marketplace.payments.gateways.stripe import StripeGateway
+from marketplace.payments.models import (
+    Dispute,
+    EventStatus,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    Transfer,
+    TransferStatus,
+    WebhookEvent,
+)
+from tests.factories import AdminFactory
+from tests.money import Deal, balances, make_deal, money_post, transaction_kinds
+from tests.stripe_support import (
+    WEBHOOK_SECRET,
+    Sent,
+    StripeHTTP,
+    event,
+    register_webhook,
+    serving,
+    signed,
+    start_localstripe,
+    stripe_error,
+    wait_for,
+)
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def localstripe():
+    process, url = start_localstripe()
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_server(app):
+    yield from serving(app)
+
+
+def _account(sent: Sent) -> tuple[int, dict[str, Any]]:
+    return 200, {
+        "id": f"acct_test{next(_ids)}",
+        "object": "account",
+        "type": "express",
+        "payouts_enabled": False,
+        "charges_enabled": False,
+    }
+
+
+def _link(sent: Sent) -> tuple[int, dict[str, Any]]:
+    account = sent.params["account"]
+    return 200, {
+        "object": "account_link",
+        "url": f"https://connect.stripe.com/setup/e/{account}/{next(_ids)}",
+        "expires_at": int(time.time()) + 300,
+    }
+
+
+def _transfer(sent: Sent) -> tuple[int, dict[str, Any]]:
+    return 200, {
+        "id": f"tr_test{next(_ids)}",
+        "object": "transfer",
+        "amount": int(sent.params["amount"]),
+        "currency": sent.params["currency"],
+        "destination": sent.params["destination"],
+        "transfer_group": sent.params.get("transfer_group"),
+        "amount_reversed": 0,
+    }
+
+
+def _use(app, monkeypatch, gateway: StripeGateway) -> StripeGateway:
+    monkeypatch.setitem(app.config, "PAYMENTS", "stripe")
+    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    monkeypatch.setitem(app.extensions, "payment_gateway", gateway)
+    return gateway
+
+
+@pytest.fixture
+def stripe_http(app, monkeypatch, localstripe, live_server) -> StripeHTTP:
+    """Stripe through localstripe, with Connect and transfers answered at the boundary."""
+    register_webhook(localstripe, f"{live_server.url}/api/v1/webhooks/stripe")
+    http = StripeHTTP(forward=True)
+    http.answer("/v1/accounts", _account)
+    http.answer("/v1/account_links", _link)
+    http.answer("/v1/transfers", _transfer)
+    _use(
+        app,
+        monkeypatch,
+        StripeGateway(
+            secret_key="sk_test_marketplace",
+            api_base=localstripe,
+            max_network_retries=0,
+            http_client=http,
+        ),
+    )
+    return http
+
+
+@pytest.fixture
+def webhook(client):
+    """`webhook(kind, obj)` posts a signed Stripe event to the API."""
+
+    def post(kind: str, obj: dict[str, Any], **kwargs: Any) -> Any:
+        body, headers = signed(event(kind, obj, **kwargs))
+        return client.post(
+            "/api/v1/webhooks/stripe", data=body, headers=headers, content_type="application/json"
+        )
+
+    return post
+
+
+def _onboard(deal: Deal, login, webhook) -> str:
+    """Payout onboarding through the API, enabled by Stripe's account.updated."""
+    answer = login(deal.provider).post("providers/me/payouts/onboarding").get_json()
+    assert answer["payouts_enabled"] is False
+    assert webhook("account.updated", {"id": answer["account_id"], "payouts_enabled": True})
+    return str(answer["account_id"])
+
+
+def _funded(deal: Deal, client_api, index: int = 0) -> Payment:
+    """Fund through localstripe with a test card; funded only once its webhook arrived."""
+    milestone_id = deal.milestone_ids[index]
+    answer = money_post(
+        client_api, f"milestones/{milestone_id}/fund", json={"payment_method": "pm_card_visa"}
+    )
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["payment"]["status"] == "pending"  # not on Stripe's word alone
+    wait_for(
+        lambda: deal.milestone(index).status == MilestoneStatus.FUNDED,
+        what="payment_intent.succeeded from localstripe",
+    )
+    return db.session.scalars(
+        sa.select(Payment).filter_by(milestone_id=milestone_id, status=PaymentStatus.SUCCEEDED)
+    ).one()
+
+
+def _submit_and_approve(deal: Deal, login, index: int = 0) -> Any:
+    milestone_id = deal.milestone_ids[index]
+    login(deal.provider).post(f"milestones/{milestone_id}/submit", json={"note": "Done."})
+    return money_post(login(deal.client), f"milestones/{milestone_id}/approve")
+
+
+def test_a_whole_contract_paid_through_stripe(stripe_http, login, webhook, app):
+    deal = make_deal((40_000, 60_000), payouts_enabled=False)
+    client_api = login(deal.client)
+    profile_id = deal.contract.provider_profile_id
+    refused = money_post(client_api, f"milestones/{deal.milestone_ids[0]}/fund", json={})
+    assert refused.status_code == 409  # no payout account yet
+
+    account_id = _onboard(deal, login, webhook)
+    (created,) = stripe_http.to("/v1/accounts")
+    assert created.headers["Idempotency-Key"] == f"payout-account-{profile_id}"
+    assert created.params["type"] == "express"
+    assert created.params["capabilities[transfers][requested]"] == "true"
+    assert created.params["metadata[provider_profile_id]"] == str(profile_id)
+    assert stripe_http.to("/v1/account_links")[0].params["type"] == "account_onboarding"
+
+    for index in (0, 1):
+        payment = _funded(deal, client_api, index)
+        intent = [s for s in stripe_http.to("/v1/payment_intents") if s.method == "POST"][-1]
+        assert intent.headers["Idempotency-Key"] == f"payment-{payment.id}"
+        assert intent.params["amount"] == str(payment.amount)
+        assert intent.params["metadata[milestone_id]"] == str(deal.milestone_ids[index])
+        assert payment.charge_id and payment.charge_id.startswith("ch_")
+        assert _submit_and_approve(deal, login, index).status_code == 200
+
+    sent = stripe_http.to("/v1/transfers")
+    transfers = db.session.scalars(sa.select(Transfer).order_by(Transfer.amount)).all()
+    assert [t.amount for t in transfers] == [36_000, 54_000]
+    for transfer in transfers:
+        (request,) = [s for s in sent if s.headers["Idempotency-Key"] == f"transfer-{transfer.id}"]
+        assert request.params["amount"] == str(transfer.amount)
+        assert request.params["currency"] == "usd"
+        assert request.params["destination"] == account_id
+        assert request.params["source_transaction"] == transfer.payment.charge_id
+        assert request.params["transfer_group"] == f"contract_{deal.contract_id}"
+        assert request.params["metadata[milestone_id]"] == str(transfer.milestone_id)
+        assert transfer.status == TransferStatus.PAID and transfer.gateway_id.startswith("tr_")
+    assert deal.contract.status.value == "completed"
+    assert balances(deal, gateway="stripe") == {
+        "escrow": 0,
+        "provider_payable": 0,
+        "client_payable": 0,
+        "revenue": 10_000,
+        "external": -10_000,
+    }
+    result = app.test_cli_runner().invoke(args=["ledger-check"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_declined_card_is_a_402_and_the_client_can_try_again(stripe_http, login, webhook):
+    deal = make_deal((40_000,), payouts_enabled=False)
+    _onboard(deal, login, webhook)
+    client_api = login(deal.client)
+    path = f"milestones/{deal.milestone_ids[0]}/fund"
+
+    declined = money_post(client_api, path, json={"payment_method": "pm_card_chargeCustomerFail"})
+
+    assert declined.status_code == 402
+    error = declined.get_json()["error"]
+    assert (error["code"], error["details"]["decline_code"]) == ("payment_failed", "card_declined")
+    payment = db.session.scalars(sa.select(Payment)).one()
+    assert (payment.status, payment.failure_code) == (PaymentStatus.FAILED, "card_declined")
+    assert deal.milestone(0).status == MilestoneStatus.PENDING
+    assert (
+        "payment.failed"
+        in db.session.scalars(sa.select(Notification.kind).filter_by(user_id=deal.client.id)).all()
+    )
+    # localstripe also sends payment_intent.payment_failed; it changes nothing more.
+    wait_for(
+        lambda: (
+            db.session.scalar(
+                sa.select(WebhookEvent.status).filter_by(type="payment_intent.payment_failed")
+            )
+            == EventStatus.PROCESSED
+        ),
+        what="payment_intent.payment_failed",
+    )
+    assert balances(deal, gateway="stripe")["escrow"] == 0
+
+    assert _funded(deal, client_api).attempt == 2
+    assert balances(deal, gateway="stripe")["escrow"] == 40_000
+
+
+def test_a_refund_through_stripe(stripe_http, login, webhook, app):
+    deal = make_deal((40_000,), payouts_enabled=False)
+    _onboard(deal, login, webhook)
+    client_api, provider_api = login(deal.client), login(deal.provider)
+    payment = _funded(deal, client_api)
+    milestone_id = deal.milestone_ids[0]
+
+    client_api.post(f"milestones/{milestone_id}/refund-request", json={"reason": "Not needed."})
+    approved = money_post(provider_api, f"milestones/{milestone_id}/refund-request/approve")
+
+    assert approved.status_code == 200
+    refund = db.session.scalars(sa.select(Refund)).one()
+    (sent,) = stripe_http.to("/v1/refunds")
+    assert sent.headers["Idempotency-Key"] == f"refund-{refund.id}"
+    assert (sent.params["payment_intent"], sent.params["amount"]) == (payment.gateway_id, "40000")
+    assert refund.status == RefundStatus.SUCCEEDED and refund.gateway_id.startswith("re_")
+    assert balances(deal, gateway="stripe") == {
+        "escrow": 0,
+        "provider_payable": 0,
+        "client_payable": 0,
+        "revenue": 0,
+        "external": 0,
+    }
+    assert app.test_cli_runner().invoke(args=["ledger-check"]).exit_code == 0
+
+
+def test_a_redelivered_webhook_is_acknowledged_and_ignored(stripe_http, login, webhook, client):
+    deal = make_deal((40_000,), payouts_enabled=False)
+    _onboard(deal, login, webhook)
+    _funded(deal, login(deal.client))
+    stored = db.session.scalars(
+        sa.select(WebhookEvent).filter_by(type="payment_intent.succeeded")
+    ).one()
+
+    body, headers = signed(stored.payload)
+    again = client.post(
+        "/api/v1/webhooks/stripe", data=body, headers=headers, content_type="application/json"
+    )
+    # The same object in a new event (Stripe may send one twice) funds nothing more either.
+    other = webhook("payment_intent.succeeded", stored.payload["data"]["object"])
+
+    assert again.status_code == 200 and again.get_json() == {"received": True, "duplicate": True}
+    assert other.get_json() == {"received": True, "duplicate": False}
+    assert transaction_kinds(deal) == ["funding"]
+    assert balances(deal, gateway="stripe")["escrow"] == 40_000
+
+
+def test_out_of_order_webhooks(login, webhook, app, monkeypatch):
+    http = StripeHTTP(forward=False)
+    http.answer(
+        "/v1/payment_intents",
+        lambda sent: (
+            200,
+            {
+                "id": f"pi_test{next(_ids)}",
+                "object": "payment_intent",
+                "status": "requires_payment_method",
+                "client_secret": "pi_secret_for_stripe_js",
+                "amount": int(sent.params["amount"]),
+                "currency": sent.params["currency"],
+            },
+        ),
+    )
+    deal = make_deal((40_000, 60_000))
+    _use(app, monkeypatch, StripeGateway(secret_key="sk_test_x", http_client=http))
+    client_api = login(deal.client)
+    first, second = (
+        money_post(client_api, f"milestones/{m}/fund", json={}).get_json()["payment"]
+        for m in deal.milestone_ids
+    )
+    assert first["client_secret"] == "pi_secret_for_stripe_js"  # the frontend confirms it
+    intents = [db.session.get(Payment, uuid.UUID(p["id"])) for p in (first, second)]
+
+    def intent(payment: Payment) -> dict[str, Any]:
+        return {
+            "id": payment.gateway_id,
+            "latest_charge": f"ch_for_{payment.gateway_id}",
+            "metadata": {"payment_id": str(payment.id)},
+            "last_payment_error": {"code": "card_declined", "decline_code": "expired_card"},
+        }
+
+    # A failure that arrives after the success does not unfund.
+    webhook("payment_intent.succeeded", intent(intents[0]))
+    webhook("payment_intent.payment_failed", intent(intents[0]))
+    # A failure, then a success (the client retried with another card): funded.
+    webhook("payment_intent.payment_failed", intent(intents[1]))
+    failed = db.session.get(Payment, intents[1].id)
+    assert (failed.status, failed.failure_code) == (PaymentStatus.FAILED, "expired_card")
+    webhook("payment_intent.succeeded", intent(intents[1]))
+
+    for index, payment in enumerate(intents):
+        db.session.refresh(payment)
+        assert payment.status == PaymentStatus.SUCCEEDED
+        assert deal.milestone(index).status == MilestoneStatus.FUNDED
+    assert balances(deal, gateway="stripe")["escrow"] == 100_000
+    assert transaction_kinds(deal) == ["funding", "funding"]
+
+
+def test_payment_intents_carry_the_transfer_group_and_our_ids(login, app, monkeypatch):
+    http = StripeHTTP(forward=False)
+    http.answer(
+        "/v1/payment_intents",
+        lambda sent: stripe_error(
+            402,
+            "card_error",
+            "Your card has insufficient funds.",
+            code="card_declined",
+            decline_code="insufficient_funds",
+            payment_intent={"id": "pi_declined1", "object": "payment_intent"},
+        ),
+    )
+    deal = make_deal((40_000,))
+    _use(app, monkeypatch, StripeGateway(secret_key="sk_test_x", http_client=http))
+
+    answer = money_post(
+        login(deal.client),
+        f"milestones/{deal.milestone_ids[0]}/fund",
+        json={"payment_method": "pm_card_visa"},
+    )
+
+    (sent,) = http.to("/v1/payment_intents")
+    payment = db.session.scalars(sa.select(Payment)).one()
+    assert sent.headers["Idempotency-Key"] == f"payment-{payment.id}"
+    assert sent.params["transfer_group"] == f"contract_{deal.contract_id}"
+    assert sent.params["description"] == "Milestone 1: Part 1"
+    assert sent.params["metadata[contract_id]"] == str(deal.contract_id)
+    assert (sent.params["confirm"], sent.params["payment_method"]) == ("true", "pm_card_visa")
+    assert answer.status_code == 402
+    assert answer.get_json()["error"]["details"]["decline_code"] == "insufficient_funds"
+    assert (payment.status, payment.gateway_id) == (PaymentStatus.FAILED, "pi_declined1")
+
+
+@pytest.mark.parametrize("tamper", ["secret", "body", "stale", "missing"])
+def test_a_forged_or_stale_signature_is_refused(tamper, client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "PAYMENTS", "stripe")
+    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    payload = event("account.updated", {"id": "acct_1", "payouts_enabled": True})
+    body, headers = signed(
+        payload,
+        secret="whsec_someone_else" if tamper == "secret" else WEBHOOK_SECRET,
+        at=int(time.time()) - 600 if tamper == "stale" else None,
+    )
+    if tamper == "body":
+        body = body.replace(b"true", b"false")
+    if tamper == "missing":
+        headers = {}
+
+    answer = client.post(
+        "/api/v1/webhooks/stripe", data=body, headers=headers, content_type="application/json"
+    )
+
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == "bad_request"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookEvent)) == 0
+
+
+def test_webhooks_are_off_without_stripe(webhook):
+    assert webhook("account.updated", {"id": "acct_1"}).status_code == 404
+
+
+def test_a_stripe_outage_during_release_is_retried_to_one_transfer(stripe_http, login, webhook):
+    deal = make_deal((40_000,), payouts_enabled=False)
+    _onboard(deal, login, webhook)
+    _funded(deal, login(deal.client))
+    answers = iter([stripe_error(500, "api_error", "Stripe is having trouble")] * 2)
+    stripe_http.answer("/v1/transfers", lambda sent: next(answers, None) or _transfer(sent))
+
+    assert _submit_and_approve(deal, login).status_code == 200
+    entry = db.session.scalars(sa.select(OutboxEntry).filter_by(kind="payments.transfer")).one()
+    assert (entry.attempts, entry.status.value) == (1, "pending")
+    for _ in range(2):
+        entry.next_attempt_at = utcnow()
+        db.session.commit()
+        outbox.deliver_due()
+        db.session.refresh(entry)
+
+    assert (entry.attempts, entry.status.value) == (3, "sent")
+    transfer = db.session.scalars(sa.select(Transfer)).one()
+    keys = {s.headers["Idempotency-Key"] for s in stripe_http.to("/v1/transfers")}
+    assert len(stripe_http.to("/v1/transfers")) == 3 and keys == {f"transfer-{transfer.id}"}
+    assert transfer.status == TransferStatus.PAID
+    assert transaction_kinds(deal) == ["funding", "release", "payout"]
+    assert checks.breaches() == []
+
+
+def test_an_invalid_transfer_request_fails_at_once_for_admins(stripe_http, login, webhook):
+    deal = make_deal((40_000,), payouts_enabled=False)
+    _onboard(deal, login, webhook)
+    _funded(deal, login(deal.client))
+    stripe_http.answer(
+        "/v1/transfers",
+        lambda sent: stripe_error(
+            400, "invalid_request_error", "Insufficient funds in Stripe account.", code="x"
+        ),
+    )
+
+    _submit_and_approve(deal, login)
+
+    entry = db.session.scalars(sa.select(OutboxEntry).filter_by(kind="payments.transfer")).one()
+    assert (entry.attempts, entry.status.value) == (1, "failed")
+    assert "Stripe refused a transfer (request req_" in entry.last_error
+    failed = login(AdminFactory()).get("admin/outbox?status=failed").get_json()["items"]
+    assert [e["id"] for e in failed] == [str(entry.id)]
+    assert balances(deal, gateway="stripe")["provider_payable"] == 36_000  # owed, not lost
+    assert checks.breaches() == []
+
+
+def test_a_chargeback_freezes_the_milestone_and_alerts_admins(stripe_http, login, webhook):
+    admin = AdminFactory()
+    deal = make_deal((40_000,), payouts_enabled=False)
+    _onboard(deal, login, webhook)
+    payment = _funded(deal, login(deal.client))
+
+    webhook(
+        "charge.dispute.created",
+        {
+            "id": "dp_test1",
+            "object": "dispute",
+            "charge": payment.charge_id,
+            "payment_intent": payment.gateway_id,
+            "amount": 40_000,
+            "currency": "usd",
+            "reason": "fraudulent",
+        },
+    )
+
+    assert deal.milestone(0).status == MilestoneStatus.DISPUTED
+    dispute = db.session.scalars(sa.select(Dispute)).one()
+    assert (dispute.side, dispute.raised_by_id) == ("system", None)
+    assert "fraudulent" in dispute.reason
+    kinds = db.session.scalars(sa.select(Notification.kind).filter_by(user_id=admin.id)).all()
+    assert "payment.chargeback" in kinds
+    assert balances(deal, gateway="stripe")["escrow"] == 40_000  # frozen, not released
+
+
+def test_a_reversed_transfer_comes_back_to_the_providers_payable(stripe_http, login, webhook):
+    deal = make_deal((40_000,), payouts_enabled=False)
+    _onboard(deal, login, webhook)
+    _funded(deal, login(deal.client))
+    _submit_and_approve(deal, login)
+    transfer = db.session.scalars(sa.select(Transfer)).one()
+
+    reversal = {"id": transfer.gateway_id, "object": "transfer", "amount_reversed": 36_000}
+    webhook("transfer.reversed", reversal)
+    webhook("transfer.reversed", reversal)  # a second event for the same reversal
+
+    db.session.refresh(transfer)
+    assert (transfer.status, transfer.reversed_amount) == (TransferStatus.REVERSED, 36_000)
+    assert transaction_kinds(deal) == ["funding", "release", "payout", "reversal"]
+    assert balances(deal, gateway="stripe")["provider_payable"] == 36_000
+    assert checks.breaches() == []
+
+
+def test_account_updated_can_disable_payouts(stripe_http, login, webhook):
+    deal = make_deal((40_000,), payouts_enabled=False)
+    account_id = _onboard(deal, login, webhook)
+
+    webhook("account.updated", {"id": account_id, "payouts_enabled": False})
+
+    refused = money_post(login(deal.client), f"milestones/{deal.milestone_ids[0]}/fund", json={})
+    assert refused.get_json()["error"]["code"] == "payouts_not_enabled"
