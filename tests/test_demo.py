@@ -105,3 +105,17 @@ def test_demo_has_a_running_contract_with_messages(app, api):
     assert sorted(b["status"] for b in bids) == ["accepted", "submitted"]
     accepted = next(b for b in bids if b["status"] == "accepted")
     assert api.get(f"bids/{accepted['id']}/messages").get_json()["total"] == 2
+    assert [m["status"] for m in contracts[0]["milestones"]] == ["released", "submitted"]
+    statement = api.get("statements/me").get_json()["totals"]
+    assert statement == [
+        {
+            "currency": "usd",
+            "funded": 150_000,
+            "refunded": 0,
+            "released": 30_000,
+            "spend": 150_000,
+            "in_escrow": 120_000,
+        }
+    ]
+    result = app.test_cli_runner().invoke(args=["ledger-check"])
+    assert result.exit_code == 0, result.output

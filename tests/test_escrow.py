@@ -14,6 +14,7 @@ from marketplace.jobs import outbox
 from marketplace.notifications.models import Notification
 from marketplace.payments import escrow, funding, refunds
 from marketplace.payments.models import (
+    Dispute,
     Payment,
     PaymentStatus,
     Refund,
@@ -441,3 +442,31 @@ def test_a_transfer_failing_for_good_is_shown_to_admins_and_can_be_retried(
     assert db.session.scalars(sa.select(Transfer.status)).one() == TransferStatus.PAID
     assert balances(deal)["provider_payable"] == 0
     assert admin_api.post(f"admin/outbox/{entry.id}/retry").status_code == 409
+
+
+def test_money_held_for_long_warns_at_60_days_and_goes_to_review_at_75(deal, apis, app):
+    client_api, _ = apis
+    admin = AdminFactory()
+    first, second = deal.milestone_ids
+    _fund(client_api, first)
+    _fund(client_api, second)
+    deal.milestone(0).funded_at = utcnow() - timedelta(days=61)
+    deal.milestone(1).funded_at = utcnow() - timedelta(days=76)
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["escrow-age-guard"])
+
+    assert "warned about 1, sent 1 to review" in result.output
+    assert deal.milestone(0).status == MilestoneStatus.FUNDED
+    assert deal.milestone(0).escrow_warned_at is not None
+    assert "milestone.escrow_aging" in _kinds_of(deal.client) & _kinds_of(admin)
+    assert deal.milestone(1).status == MilestoneStatus.DISPUTED
+    review = db.session.scalars(sa.select(refunds.RefundRequest)).all()
+    assert review == []  # a review, not a refund
+    queue = db.session.scalars(sa.select(Dispute)).one()
+    assert (queue.side, queue.milestone_id) == ("system", second)
+    assert (
+        app.test_cli_runner()
+        .invoke(args=["escrow-age-guard"])
+        .output.startswith("warned about 0, sent 0")
+    )  # each warning once

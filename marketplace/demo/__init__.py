@@ -141,11 +141,13 @@ def seed_tasks(admin: User) -> int:
 
 
 def seed_deal() -> bool:
-    """Bids on the support-ticket task, one awarded and running, with a few messages."""
+    """Bids on the support-ticket task, one awarded and running, with a few messages; its
+    first milestone is paid out, the second funded and waiting for the client's review."""
     from marketplace.bids import services as bid_services
     from marketplace.bids.schemas import BidInputSchema
     from marketplace.contracts import services as contracts
     from marketplace.messaging import services as messaging
+    from marketplace.payments import escrow, funding, payouts
     from marketplace.tasks import confidentiality
 
     client = accounts.find_user_by_email(f"ana.client@{DOMAIN}")
@@ -194,15 +196,29 @@ def seed_deal() -> bool:
         data={
             "milestones": [
                 {
+                    "title": "Set-up: macros and the returns playbook",
+                    "amount": 30_000,
+                    "description": "Gorgias macros and a returns SOP, reviewed with you.",
+                },
+                {
                     "title": "First month of tickets",
                     "amount": 120_000,
                     "description": "About 1,200 tickets at tier one.",
-                }
+                },
             ],
             "deliverables": ["Tickets answered within the SLA", "A weekly quality report"],
         },
     )
     contracts.accept_offer(user=manager, contract_id=contract.id)
+    payouts.start_onboarding(user=manager)  # the sandbox enables payouts at once
+    setup, month = (m.id for m in contract.milestones)
+    for milestone_id, note in (
+        (setup, "Macros and the returns SOP are in the shared drive."),
+        (month, "1,214 tickets answered; the weekly quality reports are attached."),
+    ):
+        funding.fund(user=client, milestone_id=milestone_id)
+        escrow.submit(user=manager, milestone_id=milestone_id, note=note, deliverables=[])
+    escrow.approve(user=client, milestone_id=setup)
     return True
 
 
