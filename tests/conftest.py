@@ -24,6 +24,7 @@ from marketplace.accounts.models import User
 from marketplace.config import TestingConfig
 from marketplace.extensions import db, limiter
 from marketplace.jobs.mail import MemoryBackend
+from marketplace.ledger import checks as ledger_checks
 from tests import factories
 
 KEEP_TABLES = {"skills", "alembic_version"}
@@ -94,13 +95,18 @@ def app(database_url: str) -> Iterator[Flask]:
 
 
 @pytest.fixture(autouse=True)
-def _clean(app: Flask) -> Iterator[None]:
-    """Each test runs in an app context and leaves an empty database behind."""
+def _clean(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test runs in an app context and leaves an empty database behind; before it is
+    emptied, the books the test's flows wrote must pass every ledger-check rule."""
     MemoryBackend.outbox.clear()
     with app.app_context():
         limiter.reset()
         yield
         db.session.remove()
+        if request.node.get_closest_marker("corrupts_ledger") is None:
+            breaches = ledger_checks.breaches()
+            db.session.remove()
+            assert breaches == [], f"the test left the ledger inconsistent: {breaches}"
         tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":

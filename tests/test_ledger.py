@@ -110,6 +110,7 @@ def test_ledger_check_passes_on_real_flows(app):
     assert "ledger-check: OK (4 transactions" in result.output
 
 
+@pytest.mark.corrupts_ledger
 @pytest.mark.parametrize(
     ("corrupt", "message"),
     [
