@@ -103,10 +103,10 @@ def _clean(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
         limiter.reset()
         yield
         db.session.remove()
+        breaches = []
         if request.node.get_closest_marker("corrupts_ledger") is None:
             breaches = ledger_checks.breaches()
             db.session.remove()
-            assert breaches == [], f"the test left the ledger inconsistent: {breaches}"
         tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
@@ -114,6 +114,7 @@ def _clean(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
             else:
                 for table in tables:
                     conn.execute(table.delete())
+        assert breaches == [], f"the test left the ledger inconsistent: {breaches}"
 
 
 @pytest.fixture

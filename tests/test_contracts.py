@@ -9,10 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace.contracts import services
-from marketplace.contracts.models import Contract, ContractStatus, MilestoneStatus
+from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
+from marketplace.payments import escrow, funding, payouts
 from tests.factories import AdminFactory, ClientFactory, ProviderFactory, task_payload
 
 FIXED = {"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}
@@ -231,12 +232,8 @@ def test_funded_milestones_cannot_be_amended_and_stale_amendments_lapse(deal, ap
     path = f"contracts/{contract['id']}"
     deal["ana_api"].post(f"{path}/accept")
     first, second = contract["milestones"]
-    milestone = db.session.get(
-        __import__("marketplace.contracts.models", fromlist=["Milestone"]).Milestone,
-        uuid.UUID(first["id"]),
-    )
-    milestone.status = MilestoneStatus.FUNDED  # as the payments flow will do
-    db.session.commit()
+    payouts.start_onboarding(user=deal["ana"])
+    funding.fund(user=deal["client"], milestone_id=uuid.UUID(first["id"]))
 
     response = deal["ana_api"].post(
         f"{path}/amendments", json={"changes": {"milestones": {"cancel": [first["id"]]}}}
@@ -298,10 +295,12 @@ def test_pilot_then_full_contract(login, app):
     )
 
     row = db.session.get(Contract, uuid.UUID(pilot["id"]))
+    payouts.start_onboarding(user=provider)
     for milestone in row.milestones:
-        milestone.status = MilestoneStatus.RELEASED  # as the payments flow will do
-    services.complete_if_settled(row, actor=None)
-    db.session.commit()
+        funding.fund(user=client, milestone_id=milestone.id)
+        escrow.submit(user=provider, milestone_id=milestone.id, note="Done.", deliverables=[])
+        escrow.approve(user=client, milestone_id=milestone.id)
+    db.session.refresh(row)
     assert row.status == ContractStatus.COMPLETED
 
     full = client_api.post(

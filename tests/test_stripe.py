@@ -508,3 +508,59 @@ def test_account_updated_can_disable_payouts(stripe_http, login, webhook):
 
     refused = money_post(login(deal.client), f"milestones/{deal.milestone_ids[0]}/fund", json={})
     assert refused.get_json()["error"]["code"] == "payouts_not_enabled"
+
+
+def test_a_second_paid_intent_for_one_milestone_is_refunded(login, webhook, app, monkeypatch):
+    http = StripeHTTP(forward=False)
+    intents: dict[str, str] = {}
+
+    def create_intent(sent: Sent) -> tuple[int, dict[str, Any]]:
+        key = sent.headers["Idempotency-Key"]  # Stripe returns the same object for a key
+        intents.setdefault(key, f"pi_test{next(_ids)}")
+        return 200, {
+            "id": intents[key],
+            "object": "payment_intent",
+            "status": "requires_payment_method" if "confirm" not in sent.params else "processing",
+            "client_secret": f"{intents[key]}_secret",
+        }
+
+    http.answer("/v1/payment_intents", create_intent)
+    http.answer("/v1/refunds", lambda sent: (200, {"id": "re_test1", "status": "succeeded"}))
+    deal = make_deal((40_000,))
+    _use(app, monkeypatch, StripeGateway(secret_key="sk_test_x", http_client=http))
+    client_api = login(deal.client)
+    path = f"milestones/{deal.milestone_ids[0]}/fund"
+
+    first = money_post(client_api, path, json={}).get_json()["payment"]
+    again = money_post(client_api, path, json={}).get_json()["payment"]
+    saved_card = money_post(client_api, path, json={"payment_method": "pm_card_visa"})
+    second = saved_card.get_json()["payment"]
+
+    assert again["id"] == first["id"] and second["attempt"] == 2
+    assert len(intents) == 2  # the retry asked Stripe again with the same key
+    # While a payment is in flight its milestone's amount cannot change.
+    amendment = client_api.post(
+        f"contracts/{deal.contract_id}/amendments",
+        json={
+            "changes": {"milestones": {"change": [{"id": str(deal.milestone_ids[0]), "amount": 1}]}}
+        },
+    )
+    assert amendment.status_code == 422
+    assert "payment in progress" in str(amendment.get_json()["error"]["details"])
+
+    payments = [db.session.get(Payment, uuid.UUID(p["id"])) for p in (second, first)]
+    for payment in payments:  # both get paid: the saved card, then Stripe.js on the first
+        webhook(
+            "payment_intent.succeeded",
+            {
+                "id": payment.gateway_id,
+                "latest_charge": f"ch_{payment.gateway_id}",
+                "metadata": {"payment_id": str(payment.id)},
+            },
+        )
+
+    assert deal.milestone(0).status == MilestoneStatus.FUNDED
+    assert transaction_kinds(deal) == ["funding", "unmatched_payment", "refund_payout"]
+    refund = db.session.scalars(sa.select(Refund)).one()
+    assert refund.payment_id == payments[1].id and refund.status == RefundStatus.SUCCEEDED
+    assert balances(deal, gateway="stripe")["escrow"] == 40_000

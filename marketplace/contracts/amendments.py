@@ -34,17 +34,7 @@ from marketplace.contracts.states import AMENDMENT_STATES, CONTRACT_STATES, MILE
 from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
-from marketplace.payments.models import Payment, PaymentStatus
-
-
-def _payment_in_progress(milestone: Milestone) -> bool:
-    return bool(
-        db.session.scalar(
-            sa.select(Payment.id).where(
-                Payment.milestone_id == milestone.id, Payment.status == PaymentStatus.PENDING
-            )
-        )
-    )
+from marketplace.payments import funding
 
 
 def _check_milestone_changes(contract: Contract, changes: dict[str, Any]) -> None:
@@ -63,7 +53,7 @@ def _check_milestone_changes(contract: Contract, changes: dict[str, Any]) -> Non
                 f"Milestone {milestone_id} is {milestone.status.value}: only "
                 "unfunded milestones can be changed or cancelled."
             )
-        elif _payment_in_progress(milestone):
+        elif funding.payment_in_progress(milestone.id):
             errors.append(
                 f"Milestone {milestone_id} has a payment in progress: it cannot change "
                 "until the payment succeeds or fails."

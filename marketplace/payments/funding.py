@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -38,11 +39,39 @@ class PayoutsNotEnabled(Conflict):
     code = "payouts_not_enabled"
 
 
-def open_payment(milestone_id: uuid.UUID) -> Payment | None:
-    """The milestone's payment still waiting for the gateway's confirmation, if any."""
+#: A payment started this recently holds its milestone's amount (amendments wait).
+HOLD = timedelta(hours=1)
+
+
+def open_payment(milestone_id: uuid.UUID, *, payment_method: str | None) -> Payment | None:
+    """The milestone's latest payment still waiting for the gateway, started the same way
+    (with this saved card, or for Stripe.js), if any."""
     return db.session.scalar(
-        sa.select(Payment).where(
-            Payment.milestone_id == milestone_id, Payment.status == PaymentStatus.PENDING
+        sa.select(Payment)
+        .where(
+            Payment.milestone_id == milestone_id,
+            Payment.status == PaymentStatus.PENDING,
+            Payment.payment_method.is_(None)
+            if payment_method is None
+            else Payment.payment_method == payment_method,
+        )
+        .order_by(Payment.attempt.desc())
+        .limit(1)
+    )
+
+
+def payment_in_progress(milestone_id: uuid.UUID) -> bool:
+    """Whether a payment of the milestone started within HOLD is still pending.
+
+    An older one that succeeds after all is still safe: money for a milestone whose
+    amount changed meanwhile is refunded (see `payment_succeeded`)."""
+    return bool(
+        db.session.scalar(
+            sa.select(Payment.id).where(
+                Payment.milestone_id == milestone_id,
+                Payment.status == PaymentStatus.PENDING,
+                Payment.created_at > utcnow() - HOLD,
+            )
         )
     )
 
@@ -60,7 +89,9 @@ def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = No
             "The provider has not set up payouts yet, so the milestone cannot be funded: "
             "ask them to finish payout onboarding.",
         )
-    payment = open_payment(milestone.id)
+    # A retry of the same way of paying reuses its payment (and the gateway's object);
+    # another way starts a new attempt; should both be paid, the second is refunded.
+    payment = open_payment(milestone.id, payment_method=payment_method)
     if payment is None:
         attempts = db.session.scalar(
             sa.select(sa.func.count())
@@ -74,6 +105,7 @@ def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = No
             gateway=gateway().name,
             amount=milestone.amount,
             currency=milestone.currency,
+            payment_method=payment_method,
             created_by_id=user.id,
         )
         db.session.add(payment)

@@ -80,6 +80,8 @@ class Payment(IdMixin, Model):
     gateway: Mapped[str] = mapped_column(sa.String(20))
     gateway_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     client_secret: Mapped[str | None] = mapped_column(sa.String(255))
+    #: The saved card charged at once, if the client gave one (else Stripe.js confirms).
+    payment_method: Mapped[str | None] = mapped_column(sa.String(255))
     charge_id: Mapped[str | None] = mapped_column(sa.String(255))
     amount: Mapped[int] = mapped_column(sa.BigInteger)
     currency: Mapped[str] = mapped_column(sa.String(3))

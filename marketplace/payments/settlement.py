@@ -65,18 +65,20 @@ def split(
     share, fee = ledger.fee_split(
         release_amount, milestones.terms_value(contract, "platform_fee_bps")
     )
+    entries = [(ledger.escrow(contract.id, currency), -milestone.amount)]
+    if share:
+        entries.append((ledger.provider_payable(contract.provider_profile_id, currency), share))
+    if fee:
+        entries.append((ledger.revenue(currency), fee))
+    if refund_amount:
+        entries.append((ledger.client_payable(contract.client_profile_id, currency), refund_amount))
     ledger.post(
         key=f"{kind.value}:{milestone.id}",
         kind=kind,
         contract_id=contract.id,
         milestone_id=milestone.id,
         memo=reason,
-        entries=[
-            (ledger.escrow(contract.id, currency), -milestone.amount),
-            (ledger.provider_payable(contract.provider_profile_id, currency), share),
-            (ledger.revenue(currency), fee),
-            (ledger.client_payable(contract.client_profile_id, currency), refund_amount),
-        ],
+        entries=entries,
     )
     milestone.released_amount, milestone.refunded_amount = release_amount, refund_amount
     milestone.auto_release_at = None

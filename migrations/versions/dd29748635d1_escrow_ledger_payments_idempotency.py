@@ -144,6 +144,7 @@ def upgrade():
     sa.Column('gateway', sa.String(length=20), nullable=False),
     sa.Column('gateway_id', sa.String(length=255), nullable=True),
     sa.Column('client_secret', sa.String(length=255), nullable=True),
+    sa.Column('payment_method', sa.String(length=255), nullable=True),
     sa.Column('charge_id', sa.String(length=255), nullable=True),
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
