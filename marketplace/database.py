@@ -72,6 +72,17 @@ def is_postgresql() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
+def lock_row(model: type[T], row_id: uuid.UUID) -> T:
+    """The row, locked for this transaction (`SELECT ... FOR UPDATE`) and read afresh even
+    if the session already holds it; NoResultFound if it does not exist."""
+    return db.session.scalars(
+        sa.select(model)
+        .where(model.id == row_id)  # type: ignore[attr-defined]
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def enum_type(enum: type[Any], length: int = 20, name: str | None = None) -> sa.Enum:
     """A portable enum column: VARCHAR plus a CHECK constraint of the enum's values.
 

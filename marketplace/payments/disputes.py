@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from marketplace.accounts.models import User
 from marketplace.contracts import services as contracts
-from marketplace.database import utcnow
+from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, NotFound
 from marketplace.extensions import db
 from marketplace.ledger.models import TransactionKind
@@ -106,12 +106,7 @@ def resolve(
         raise NotFound("Dispute not found.")
     locked = milestones.lock(milestone_id)
     milestone, contract = locked.milestone, locked.contract
-    dispute = db.session.scalars(
-        sa.select(Dispute)
-        .where(Dispute.id == dispute_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    dispute = lock_row(Dispute, dispute_id)
     milestones.allow(milestone, "resolve", side=milestones.side(admin, contract, signing=True))
     if release_amount + refund_amount != milestone.amount:
         raise BusinessRuleViolation(

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from marketplace.accounts.models import User
 from marketplace.contracts.models import ContractStatus, MilestoneStatus
-from marketplace.database import utcnow
+from marketplace.database import lock_row, utcnow
 from marketplace.errors import Conflict, DomainError, PaymentFailed
 from marketplace.extensions import db
 from marketplace.ledger import services as ledger
@@ -146,9 +146,7 @@ def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = No
 
 def record_result(payment_id: uuid.UUID, result: GatewayPayment) -> Payment:
     """Store what the gateway said about a payment we started, and act on it."""
-    payment = db.session.scalars(
-        sa.select(Payment).where(Payment.id == payment_id).with_for_update()
-    ).one()
+    payment = lock_row(Payment, payment_id)
     payment.gateway_id = result.id
     payment.client_secret = result.client_secret or payment.client_secret
     payment.charge_id = result.charge_id or payment.charge_id
@@ -170,14 +168,7 @@ def _find(gateway_id: str | None, payment_id: str | None) -> Payment | None:
         else Payment.id == uuid.UUID(payment_id or "")
     )
     found = db.session.scalar(sa.select(Payment.id).where(condition))
-    if found is None:
-        return None
-    return db.session.scalars(
-        sa.select(Payment)
-        .where(Payment.id == found)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    return None if found is None else lock_row(Payment, found)
 
 
 def payment_succeeded(

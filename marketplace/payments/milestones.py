@@ -18,6 +18,7 @@ from marketplace.contracts.models import (
     MilestoneTransition,
 )
 from marketplace.contracts.states import MILESTONE_ACTORS, MILESTONE_STATES
+from marketplace.database import lock_row
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.notifications import services as notifications
@@ -36,19 +37,8 @@ class Locked:
 def _lock(contract_id: uuid.UUID, milestone_id: uuid.UUID) -> Locked:
     # Always the contract first, then the milestone: one lock order, no deadlocks with
     # amendments (which lock the contract and change its milestones).
-    contract = db.session.scalars(
-        sa.select(Contract)
-        .where(Contract.id == contract_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    milestone = db.session.scalars(
-        sa.select(Milestone)
-        .where(Milestone.id == milestone_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    return Locked(milestone=milestone, contract=contract)
+    contract = lock_row(Contract, contract_id)
+    return Locked(milestone=lock_row(Milestone, milestone_id), contract=contract)
 
 
 def lock(milestone_id: uuid.UUID) -> Locked:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.accounts.models import User
+from marketplace.database import lock_row
 from marketplace.errors import Forbidden
 from marketplace.extensions import db
 from marketplace.organizations import services as organizations
@@ -32,9 +33,7 @@ def start_onboarding(*, user: User) -> Onboarding:
     membership = organizations.membership_of(user)
     if membership is not None and membership.role not in profiles.EDITORS:
         raise Forbidden("Only the firm's owner or managers set up its payouts.")
-    profile = db.session.scalars(
-        sa.select(ProviderProfile).where(ProviderProfile.id == profile.id).with_for_update()
-    ).one()
+    profile = lock_row(ProviderProfile, profile.id)
     if profile.stripe_account_id is None:
         account = gateway().create_payout_account(
             email=user.email,

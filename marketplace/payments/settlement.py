@@ -14,7 +14,7 @@ import uuid
 import sqlalchemy as sa
 
 from marketplace.contracts.models import Contract, Milestone
-from marketplace.database import utcnow
+from marketplace.database import lock_row, utcnow
 from marketplace.extensions import db
 from marketplace.jobs import outbox
 from marketplace.ledger import services as ledger
@@ -151,11 +151,7 @@ def _metadata(record: Transfer | Refund) -> dict[str, str]:
 @outbox.handler("payments.transfer")
 def send_transfer(payload: dict[str, str]) -> None:
     """Make a pending transfer at the gateway and move it out of the provider's payable."""
-    transfer = db.session.scalars(
-        sa.select(Transfer)
-        .where(Transfer.id == uuid.UUID(payload["transfer_id"]))
-        .with_for_update()
-    ).one()
+    transfer = lock_row(Transfer, uuid.UUID(payload["transfer_id"]))
     if transfer.status != TransferStatus.PENDING:
         return  # already done by an earlier delivery
     profile = db.session.get(ProviderProfile, transfer.provider_profile_id)
@@ -195,9 +191,7 @@ def send_transfer(payload: dict[str, str]) -> None:
 @outbox.handler("payments.refund")
 def send_refund(payload: dict[str, str]) -> None:
     """Make a pending refund at the gateway; it settles now or when the gateway confirms."""
-    record = db.session.scalars(
-        sa.select(Refund).where(Refund.id == uuid.UUID(payload["refund_id"])).with_for_update()
-    ).one()
+    record = lock_row(Refund, uuid.UUID(payload["refund_id"]))
     if record.status != RefundStatus.PENDING or record.gateway_id:
         return
     assert record.payment.gateway_id is not None
