@@ -15,8 +15,11 @@ work. Afterwards every milestone must be released once and ledger-check must pas
         bench/escrow.py --trace            # the database is wiped and migrated
 
 Prints releases per second, approve latency p50/p95, pgbench's TPS and their ratio against
-the target (0.3); `--trace` also counts SQL statements per approve (slower; not the figure
-to compare). A bid or an award takes at most 20 milestones, so --milestones is at most 20.
+the target (0.3), and, when the server runs on this machine, the CPU the database spends per
+approve and per TPC-B transaction (from /proc; the app's own CPU is printed too). `--trace`
+also counts and times SQL statements per approve (slower; not the figure to compare). A bid
+or an award takes at most 20 milestones, so --milestones is at most 20. Exits 0 whether the
+target is met or not; 1 when a worker fails or the books are wrong afterwards.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -66,6 +70,7 @@ TARGET = 0.3
 AMOUNT = 10_000  # minor units per milestone
 MAX_MILESTONES = 20  # what a bid (and an award) may carry
 TPS_LINE = re.compile(r"tps = ([0-9.]+) \(without initial connection time\)")
+PROCESSED_LINE = re.compile(r"number of transactions actually processed: ([0-9]+)")
 
 
 def bench_config(url: str) -> type[TestingConfig]:
@@ -229,6 +234,18 @@ class StatementTrace:
         self.per_statement.setdefault(key, []).append(elapsed)
 
 
+def backend_cpu(pid: int) -> float | None:
+    """CPU seconds a PostgreSQL backend on this machine has used; None when it is not here."""
+    try:
+        with open(f"/proc/{pid}/comm") as comm, open(f"/proc/{pid}/stat") as stat:
+            if comm.read().strip() != "postgres":
+                return None
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def approve_one(app: Flask, client_id: uuid.UUID, milestone_id: uuid.UUID) -> float:
     """Approve one milestone in a fresh app context, as one request; returns seconds."""
     started = time.perf_counter()
@@ -268,20 +285,25 @@ def worker(
         ]
         for client_id, milestone_id in work[:warmup]:
             approve_one(app, client_id, milestone_id)
+        with app.app_context():  # approvals one after another: the pool's one connection
+            backend = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
         ready.put(index)
         go.wait()
         if tracer:
             tracer.on = True
-        cpu = time.process_time()
+        cpu, db_cpu = time.process_time(), backend_cpu(backend)
         latencies = [approve_one(app, c, m) for c, m in work[warmup:]]
         finished = time.monotonic()
         cpu = time.process_time() - cpu
+        db_after = backend_cpu(backend)
+        db_cpu = None if db_cpu is None or db_after is None else db_after - db_cpu
         results.put(
             {
                 "index": index,
                 "latencies": latencies,
                 "finished": finished,
                 "cpu": cpu,
+                "db_cpu": db_cpu,
                 "statements": tracer.count if tracer else 0,
                 "per_statement": tracer.per_statement if tracer else {},
             }
@@ -325,8 +347,28 @@ def verify(app: Flask, contracts_total: int, milestones_total: int) -> list[str]
     return problems
 
 
-def run_pgbench(url: sa.URL, database: str, scale: int, clients: int, seconds: int) -> float:
-    """Initialise `database` at `scale` and run TPC-B; returns the TPS without connecting."""
+def watch_backends(url: sa.URL, database: str, stop: threading.Event) -> dict[int, float]:
+    """CPU seconds of each pgbench backend on `database`, sampled until `stop`."""
+    seen: dict[int, float] = {}
+    engine = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    query = sa.text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = :db AND application_name = 'pgbench'"
+    )
+    with engine.connect() as conn:
+        while not stop.wait(0.2):
+            for pid in conn.scalars(query, {"db": database}):
+                used = backend_cpu(pid)
+                if used is not None:
+                    seen[pid] = used
+    engine.dispose()
+    return seen
+
+
+def run_pgbench(
+    url: sa.URL, database: str, scale: int, clients: int, seconds: int
+) -> tuple[float, float | None]:
+    """Initialise `database` at `scale` and run TPC-B; returns the TPS without connecting
+    and the database's CPU milliseconds per transaction (None unless the server is here)."""
     binary = shutil.which("pgbench") or "/usr/bin/pgbench"
     ensure_database(url.set(database=database))
     conn = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or ""]
@@ -339,18 +381,28 @@ def run_pgbench(url: sa.URL, database: str, scale: int, clients: int, seconds: i
     )
     jobs = min(2, clients)
     command = [binary, *conn, "-c", str(clients), "-j", str(jobs), "-T", str(seconds)]
-    output = subprocess.run(
-        [*command, "-M", "prepared", database],
-        check=True,
-        env=env,
-        capture_output=True,
-        text=True,
-    ).stdout
-    found = TPS_LINE.search(output)
-    if not found:
+    stop, backends = threading.Event(), {}
+    watcher = threading.Thread(
+        target=lambda: backends.update(watch_backends(url, database, stop)), daemon=True
+    )
+    watcher.start()
+    try:
+        output = subprocess.run(
+            [*command, "-M", "prepared", database],
+            check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout
+    finally:
+        stop.set()
+        watcher.join()
+    found, processed = TPS_LINE.search(output), PROCESSED_LINE.search(output)
+    if not found or not processed:
         raise RuntimeError(f"no TPS line in pgbench's output:\n{output}")
     print(f"pgbench -s {scale} -c {clients} -j {jobs} -T {seconds} -M prepared: {found.group(0)}")
-    return float(found.group(1))
+    db_ms = sum(backends.values()) / int(processed.group(1)) * 1000 if backends else None
+    return float(found.group(1)), db_ms
 
 
 def print_trace(results: list[dict[str, Any]], approvals: int) -> None:
@@ -365,7 +417,7 @@ def print_trace(results: list[dict[str, Any]], approvals: int) -> None:
         f"\nSQL per approve: {total / approvals:.1f} statements (plus COMMIT), "
         f"{seconds / approvals * 1000:.2f} ms waiting on them"
     )
-    kinds = Counter()
+    kinds: Counter[str] = Counter()
     for statement, times in merged.items():
         kinds[statement.split()[0]] += len(times)
     print("  by verb: " + ", ".join(f"{v} {n / approvals:.1f}" for v, n in kinds.most_common()))
@@ -459,7 +511,7 @@ def main() -> None:
     app = create_app(bench_config(raw_url))
     wipe_and_migrate(app)
 
-    tps: list[float] = []
+    tps: list[tuple[float, float | None]] = []
 
     def pgbench() -> None:
         # Right before the approvals (the workers wait idle), so both see the same machine.
@@ -477,10 +529,12 @@ def main() -> None:
     releases = approvals / wall
     p50, p95 = statistics.median(latencies), latencies[int(approvals * 0.95) - 1]
     cpu = sum(r["cpu"] for r in reports) / approvals * 1000
+    db_cpus = [r["db_cpu"] for r in reports]
+    db_cpu = None if None in db_cpus else sum(db_cpus) / approvals * 1000
+    cpus = f"app CPU {cpu:.1f} ms" + ("" if db_cpu is None else f", database CPU {db_cpu:.1f} ms")
     print(
         f"approved {approvals} milestones with {args.workers} workers in {wall:.2f} s: "
-        f"{releases:.1f} releases/s, p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
-        f"app CPU {cpu:.1f} ms per approve"
+        f"{releases:.1f} releases/s, p50 {p50:.1f} ms, p95 {p95:.1f} ms; {cpus} per approve"
     )
     if args.trace:
         print_trace(reports, approvals)
@@ -494,16 +548,24 @@ def main() -> None:
     print(
         f"  parameters      {args.contracts} contracts x {args.milestones} milestones, "
         f"{args.workers} workers, {args.warmup} warm-up approvals each"
-        + ("" if not tps else f"; pgbench scale {args.pgbench_scale}")
+        + (
+            ""
+            if not tps
+            else f"; pgbench -s {args.pgbench_scale} -c {args.pgbench_clients or args.workers}"
+            f" -T {args.pgbench_seconds}"
+        )
         + (", statements traced (slower)" if args.trace else "")
     )
     print(f"  releases/s      {releases:.1f}  ({approvals} approvals in {wall:.2f} s)")
-    print(f"  approve         p50 {p50:.1f} ms, p95 {p95:.1f} ms, app CPU {cpu:.1f} ms")
+    print(f"  approve         p50 {p50:.1f} ms, p95 {p95:.1f} ms; {cpus}")
     if not tps:
         print("  pgbench TPS     skipped")
         return
-    ratio = releases / tps[0]
-    print(f"  pgbench TPS     {tps[0]:.1f}")
+    (pgbench_tps, pgbench_db), ratio = tps[0], releases / tps[0][0]
+    print(
+        f"  pgbench TPS     {pgbench_tps:.1f}"
+        + ("" if pgbench_db is None else f"  (database CPU {pgbench_db:.2f} ms per transaction)")
+    )
     print(f"  ratio           {ratio:.3f}  (target {TARGET})")
     print(f"  result          target {'met' if ratio >= TARGET else 'missed'}")
 

@@ -87,6 +87,7 @@ class PaymentFailed(DomainError):
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
+    402: "payment_failed",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",

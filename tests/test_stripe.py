@@ -564,3 +564,27 @@ def test_a_second_paid_intent_for_one_milestone_is_refunded(login, webhook, app,
     refund = db.session.scalars(sa.select(Refund)).one()
     assert refund.payment_id == payments[1].id and refund.status == RefundStatus.SUCCEEDED
     assert balances(deal, gateway="stripe")["escrow"] == 40_000
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "code"),
+    [
+        (stripe_error(500, "api_error", "Something went wrong on Stripe's end."), 503, None),
+        (stripe_error(429, "rate_limit_error", "Too many requests."), 503, None),
+        (stripe_error(400, "invalid_request_error", "Unknown currency."), 502, "gateway_error"),
+    ],
+)
+def test_stripe_trouble_while_funding_charges_nothing(
+    answer, status, code, login, app, monkeypatch
+):
+    http = StripeHTTP(forward=False)
+    http.answer("/v1/payment_intents", lambda sent: answer)
+    deal = make_deal((40_000,))
+    _use(app, monkeypatch, StripeGateway(secret_key="sk_test_x", http_client=http))
+
+    response = money_post(login(deal.client), f"milestones/{deal.milestone_ids[0]}/fund", json={})
+
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == (code or "gateway_unavailable")
+    assert deal.milestone(0).status == MilestoneStatus.PENDING
+    assert balances(deal, gateway="stripe")["escrow"] == 0

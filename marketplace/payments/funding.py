@@ -20,7 +20,12 @@ from marketplace.extensions import db
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import TransactionKind
 from marketplace.payments import milestones, settlement
-from marketplace.payments.gateways import GatewayError, GatewayPayment, gateway
+from marketplace.payments.gateways import (
+    GatewayError,
+    GatewayPayment,
+    PermanentGatewayError,
+    gateway,
+)
 from marketplace.payments.models import Payment, PaymentStatus
 
 log = logging.getLogger(__name__)
@@ -31,6 +36,13 @@ class GatewayUnavailable(DomainError):
 
     status = 503
     code = "gateway_unavailable"
+
+
+class GatewayRefused(DomainError):
+    """The payment gateway refused a request we made: our fault, logged for the team."""
+
+    status = 502
+    code = "gateway_error"
 
 
 class PayoutsNotEnabled(Conflict):
@@ -136,6 +148,12 @@ def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = No
         )
         db.session.commit()
         raise
+    except PermanentGatewayError as exc:
+        log.error("Gateway refused payment %s: %s", payment.id, exc)
+        raise GatewayRefused(
+            "The payment provider refused this payment request; nothing was charged and "
+            "the marketplace's team has been told."
+        ) from exc
     except GatewayError as exc:
         log.warning("Gateway did not take payment %s: %s", payment.id, exc)
         raise GatewayUnavailable(

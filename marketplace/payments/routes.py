@@ -70,7 +70,7 @@ def money(view: Callable[..., Any]) -> Callable[..., Any]:
 @money
 @blp.arguments(FundInputSchema)
 @blp.response(200, FundingSchema)
-@blp.errors(400, 401, 403, 404, 409, 422, 429, 503)
+@blp.errors(400, 401, 402, 403, 404, 409, 422, 429, 502, 503)
 def fund(data: dict[str, Any], milestone_id: uuid.UUID) -> dict[str, Any]:
     """Pay a milestone into escrow (client). It is funded once the gateway confirms."""
     payment = funding.fund(user=current_user, milestone_id=milestone_id, **data)
