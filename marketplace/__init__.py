@@ -40,8 +40,10 @@ def register_extensions(app: Flask) -> None:
     from marketplace.database import serialize_sqlite_transactions
     from marketplace.extensions import api, cors, db, limiter, migrate
     from marketplace.jobs import celery
+    from marketplace.matching import index
 
     db.init_app(app)
+    index.install(db.session)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             serialize_sqlite_transactions(db.engine)
@@ -77,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.catalog import routes as catalog
     from marketplace.contracts import routes as contracts
     from marketplace.extensions import api
+    from marketplace.matching import routes as matching
     from marketplace.messaging import routes as messaging
     from marketplace.moderation import routes as moderation
     from marketplace.notifications import routes as notifications
@@ -94,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
         organizations,
         tasks,
         bids,
+        matching,
         contracts,
         messaging,
         notifications,
