@@ -17,26 +17,27 @@ from marketplace.matching.overlap import ClientPeriod
 from tests.matching_world import EVERY_DAY, WEEKDAYS, hours
 
 NINE_TO_FIVE = hours("09:00", "17:00")
+NY, LONDON = "America/New_York", "Europe/London"
 
 CASES = [
     # New York 09-17 vs London 09-17. Winter: EST -5 -> 14-22 UTC, GMT -> 09-17 UTC: 3 h.
-    ("America/New_York", NINE_TO_FIVE, "Europe/London", NINE_TO_FIVE, "2026-03-02", "2026-03-06", 3.0),
+    (NY, NINE_TO_FIVE, LONDON, NINE_TO_FIVE, "2026-03-02", "2026-03-06", 3.0),
     # US clocks go forward on 8 March, the UK's on 29 March: EDT -4 -> 13-21 UTC against
     # GMT 09-17 UTC: 4 h for the weeks in between.
-    ("America/New_York", NINE_TO_FIVE, "Europe/London", NINE_TO_FIVE, "2026-03-09", "2026-03-13", 4.0),
-    ("America/New_York", NINE_TO_FIVE, "Europe/London", NINE_TO_FIVE, "2026-03-23", "2026-03-27", 4.0),
+    (NY, NINE_TO_FIVE, LONDON, NINE_TO_FIVE, "2026-03-09", "2026-03-13", 4.0),
+    (NY, NINE_TO_FIVE, LONDON, NINE_TO_FIVE, "2026-03-23", "2026-03-27", 4.0),
     # Both on summer time: EDT 13-21 UTC, BST 08-16 UTC: 3 h again.
-    ("America/New_York", NINE_TO_FIVE, "Europe/London", NINE_TO_FIVE, "2026-03-30", "2026-04-03", 3.0),
+    (NY, NINE_TO_FIVE, LONDON, NINE_TO_FIVE, "2026-03-30", "2026-04-03", 3.0),
     # The UK goes back on 25 October, the US on 1 November: GMT 09-17 vs EDT 13-21: 4 h.
-    ("America/New_York", NINE_TO_FIVE, "Europe/London", NINE_TO_FIVE, "2026-10-26", "2026-10-30", 4.0),
-    ("America/New_York", NINE_TO_FIVE, "Europe/London", NINE_TO_FIVE, "2026-11-02", "2026-11-06", 3.0),
+    (NY, NINE_TO_FIVE, LONDON, NINE_TO_FIVE, "2026-10-26", "2026-10-30", 4.0),
+    (NY, NINE_TO_FIVE, LONDON, NINE_TO_FIVE, "2026-11-02", "2026-11-06", 3.0),
     # Two weeks straddling 8 March: five days of 3 h and five of 4 h: 3.5 h a day.
-    ("America/New_York", NINE_TO_FIVE, "Europe/London", NINE_TO_FIVE, "2026-03-02", "2026-03-13", 3.5),
+    (NY, NINE_TO_FIVE, LONDON, NINE_TO_FIVE, "2026-03-02", "2026-03-13", 3.5),
     # Kolkata +5:30 (09-17 = 03:30-11:30 UTC) vs Kathmandu +5:45 (03:15-11:15 UTC): 7.75 h.
     ("Asia/Kolkata", NINE_TO_FIVE, "Asia/Kathmandu", NINE_TO_FIVE, "2026-01-05", "2026-01-30", 7.75),
     # London 09-17 vs Kolkata 03:30-11:30 UTC: GMT 09-17 gives 2.5 h, BST 08-16 gives 3.5 h.
-    ("Europe/London", NINE_TO_FIVE, "Asia/Kolkata", NINE_TO_FIVE, "2026-01-05", "2026-01-09", 2.5),
-    ("Europe/London", NINE_TO_FIVE, "Asia/Kolkata", NINE_TO_FIVE, "2026-06-01", "2026-06-05", 3.5),
+    (LONDON, NINE_TO_FIVE, "Asia/Kolkata", NINE_TO_FIVE, "2026-01-05", "2026-01-09", 2.5),
+    (LONDON, NINE_TO_FIVE, "Asia/Kolkata", NINE_TO_FIVE, "2026-06-01", "2026-06-05", 3.5),
     # Sydney 09-17 vs Santiago evenings 18-02 (Sun-Thu, so they meet Sydney's Mon-Fri).
     # January, both on summer time: AEDT 09-17 = 22-06 UTC, CLST 18-02 = 21-05 UTC: 7 h.
     ("Australia/Sydney", NINE_TO_FIVE, "America/Santiago",
@@ -121,7 +122,7 @@ def test_fast_path_agrees_with_the_day_by_day_reference():
 @pytest.mark.parametrize(
     ("client_country", "client_zone", "country", "zone", "first", "last", "expected"),
     [
-        ("US", "America/New_York", "US", "America/Los_Angeles", "2026-01-05", "2026-02-01", "onshore"),
+        ("US", NY, "US", "America/Los_Angeles", "2026-01-05", "2026-02-01", "onshore"),
         # Bogota -5 all year vs New York -5/-4: within 3 h.
         ("US", "America/New_York", "CO", "America/Bogota", "2026-01-05", "2026-08-01", "nearshore"),
         ("US", "America/New_York", "PH", "Asia/Manila", "2026-01-05", "2026-02-01", "offshore"),
@@ -131,7 +132,7 @@ def test_fast_path_agrees_with_the_day_by_day_reference():
         ("PT", "Europe/Lisbon", "AE", "Asia/Dubai", "2026-01-05", "2026-01-30", "offshore"),
         ("PT", "Europe/Lisbon", "AE", "Asia/Dubai", "2026-03-20", "2026-04-10", "offshore"),
         # Another country in the same zone is nearshore, not onshore.
-        ("US", "America/New_York", "CA", "America/Toronto", "2026-01-05", "2026-02-01", "nearshore"),
+        ("US", NY, "CA", "America/Toronto", "2026-01-05", "2026-02-01", "nearshore"),
     ],
 )  # fmt: skip
 def test_shoring_classes(client_country, client_zone, country, zone, first, last, expected):
