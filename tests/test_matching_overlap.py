@@ -34,7 +34,8 @@ CASES = [
     # Two weeks straddling 8 March: five days of 3 h and five of 4 h: 3.5 h a day.
     (NY, NINE_TO_FIVE, LONDON, NINE_TO_FIVE, "2026-03-02", "2026-03-13", 3.5),
     # Kolkata +5:30 (09-17 = 03:30-11:30 UTC) vs Kathmandu +5:45 (03:15-11:15 UTC): 7.75 h.
-    ("Asia/Kolkata", NINE_TO_FIVE, "Asia/Kathmandu", NINE_TO_FIVE, "2026-01-05", "2026-01-30", 7.75),
+    ("Asia/Kolkata", NINE_TO_FIVE, "Asia/Kathmandu", NINE_TO_FIVE, "2026-01-05", "2026-01-30",
+     7.75),
     # London 09-17 vs Kolkata 03:30-11:30 UTC: GMT 09-17 gives 2.5 h, BST 08-16 gives 3.5 h.
     (LONDON, NINE_TO_FIVE, "Asia/Kolkata", NINE_TO_FIVE, "2026-01-05", "2026-01-09", 2.5),
     (LONDON, NINE_TO_FIVE, "Asia/Kolkata", NINE_TO_FIVE, "2026-06-01", "2026-06-05", 3.5),
