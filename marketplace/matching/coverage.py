@@ -102,7 +102,7 @@ def _local(spans: list[Span], zone: str) -> list[dict[str, Any]]:
             piece_end = min(stop, midnight.astimezone(UTC).astimezone(tz))
             pieces.append(
                 {
-                    "date": local.date().isoformat(),
+                    "date": local.date(),
                     "day": DAYS[local.weekday()],
                     "start": local.strftime("%H:%M"),
                     "end": "24:00" if piece_end == midnight else piece_end.strftime("%H:%M"),
