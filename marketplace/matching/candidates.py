@@ -33,10 +33,11 @@ from marketplace.extensions import db
 from marketplace.matching import scoring, statistics, timezones
 from marketplace.matching.index import LEVELS, SLOT_MINUTES, language_key, skill_key
 from marketplace.profiles.models import ProviderProfile as P
+from marketplace.profiles.models import ProviderSkill
 
-MAX_CANDIDATES = 200  # the ranked list: more than any client pages through
-SELECTIVE_ROWS = 8_000  # a bitmap scan and sort of this many rows stays within a few ms
-QUALITY_POOL = 600  # rows walked from the record-and-availability index when needed
+MAX_CANDIDATES = 100  # the ranked list: five pages of 20, more than clients page through
+SELECTIVE_ROWS = 800  # providers a query may expect to pass before levels are raised
+ROW_CAP = 800  # rows one candidate query reads at most (a heap row costs some 4 us)
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Needs:
     """What a task asks of providers, resolved for SQL."""
 
     skills: list[tuple[int, int]]  # (skill number, minimum level)
+    skill_ids: list[uuid.UUID]
     languages: list[str]
     service_model: str | None
     shoring: str
@@ -77,17 +79,30 @@ def nearshore_zones(client_zone: str, first: date, last: date) -> tuple[str, ...
     )
 
 
-def _has_key(key: int) -> sa.ColumnElement[bool]:
+def _const(value: float) -> sa.ColumnElement[Any]:
+    """A number of our own, written into the SQL: short statements, constants to the planner."""
+    return sa.literal_column(repr(value))
+
+
+def one_of(column: Any, ids: list[uuid.UUID]) -> sa.ColumnElement[bool]:
+    """`column IN ids`; on PostgreSQL as one array parameter (`= ANY`), not one per id."""
     if is_postgresql():
-        return P.match_keys.op("@>")(sa.literal([key], postgresql.ARRAY(sa.Integer())))
-    values = sa.func.json_each(P.match_keys).table_valued("value")
-    return sa.exists(sa.select(1).select_from(values).where(values.c.value == key))
+        return column == sa.any_(sa.literal(list(ids), postgresql.ARRAY(sa.Uuid())))
+    return column.in_(ids)
 
 
 def _has_keys(keys: list[int]) -> sa.ColumnElement[bool]:
     if is_postgresql():
-        return P.match_keys.op("@>")(sa.literal(keys, postgresql.ARRAY(sa.Integer())))
-    return sa.and_(sa.true(), *(_has_key(k) for k in keys))
+        array = "'{" + ",".join(str(int(k)) for k in keys) + "}'::integer[]"
+        return P.match_keys.op("@>")(sa.literal_column(array))
+    values = sa.func.json_each(P.match_keys).table_valued("value")
+    return sa.and_(
+        sa.true(),
+        *(
+            sa.exists(sa.select(1).select_from(values).where(values.c.value == _const(k)))
+            for k in keys
+        ),
+    )
 
 
 def _shoring(needs: Needs) -> sa.ColumnElement[bool]:
@@ -97,7 +112,11 @@ def _shoring(needs: Needs) -> sa.ColumnElement[bool]:
     if needs.shoring == "onshore":
         return P.country == country if country else sa.false()
     elsewhere = P.country.is_(None) | (P.country != country) if country else sa.true()
-    near = P.timezone.in_(nearshore_zones(needs.client_zone, needs.first, needs.last))
+    zones = list(nearshore_zones(needs.client_zone, needs.first, needs.last))
+    if is_postgresql():  # one array parameter, not hundreds
+        near = P.timezone == sa.any_(sa.literal(zones, postgresql.ARRAY(sa.String())))
+    else:
+        near = P.timezone.in_(zones)
     return sa.and_(elsewhere, near if needs.shoring == "nearshore" else sa.not_(near))
 
 
@@ -112,73 +131,105 @@ def hard_filters(needs: Needs, raise_by: int = 0) -> list[sa.ColumnElement[bool]
     if needs.service_model:
         filters.append(P.service_model == needs.service_model)
     if needs.only:
-        filters.append(P.id.in_(needs.only))
+        filters.append(one_of(P.id, needs.only))
     return filters
 
 
-def _least_one(value: sa.ColumnElement[Any]) -> sa.ColumnElement[float]:
-    return sa.case((value > 1.0, 1.0), else_=value)
+def _skill_part(number: int, min_level: int) -> sa.ColumnElement[float]:
+    """Levels above the minimum over the levels possible above it (keys are cumulative, so
+    the first level found from the top is the provider's)."""
+    room = LEVELS - min_level
+    if room <= 0:
+        return _const(1.0)
+    whens = [
+        (_has_keys([skill_key(number, level)]), _const(round((level - min_level) / room, 6)))
+        for level in range(LEVELS, min_level, -1)
+    ]
+    return sa.case(*whens, else_=_const(0.0))
 
 
 def pre_score(needs: Needs) -> sa.ColumnElement[float]:
     """The score as SQL can estimate it (see the module docstring)."""
     weights = scoring.WEIGHTS
-    skill: sa.ColumnElement[float] = sa.literal(0.0)
-    for number, min_level in needs.skills:
-        room = LEVELS - min_level
-        for level in range(min_level + 1, LEVELS + 1):
-            skill = skill + sa.case((_has_key(skill_key(number, level)), 1.0 / room), else_=0.0)
-    score = weights["skills"] * scoring.LEVEL_SHARE * skill / max(1, len(needs.skills))
-    score = score + P.match_quality
+    score: sa.ColumnElement[float] = P.match_quality.expression
+    if needs.skills:
+        share = weights["skills"] * scoring.LEVEL_SHARE / len(needs.skills)
+        for number, min_level in needs.skills:
+            score = score + _const(share) * _skill_part(number, min_level)
     if needs.budget is not None:
         low, high = needs.budget
         amount = P.hourly_rate_amount
         price = sa.case(
-            (sa.or_(amount.is_(None), P.hourly_rate_currency != needs.currency), 0.5),
-            (amount < low, scoring.PRICE_BELOW),
-            (amount <= high, 1.0),
-            (amount >= 2 * high, 0.0),
-            else_=1.0 - sa.cast(amount - high, sa.Float) / high,
+            (sa.or_(amount.is_(None), P.hourly_rate_currency != needs.currency), _const(0.5)),
+            (amount < _const(low), _const(scoring.PRICE_BELOW)),
+            (amount <= _const(high), _const(1.0)),
+            (amount >= _const(2 * high), _const(0.0)),
+            else_=_const(1.0) - sa.cast(amount - _const(high), sa.Float) / _const(float(high)),
         )
-        score = score + weights["price"] * price
+        score = score + _const(weights["price"]) * price
     if needs.mask and is_postgresql() and needs.workdays_per_week and needs.wanted_hours:
         shared = sa.func.bit_count(
             P.availability.op("&")(sa.cast(needs.mask, postgresql.BIT(len(needs.mask))))
         )
-        per_day = sa.cast(shared, sa.Float) * (SLOT_MINUTES / 60) / needs.workdays_per_week
-        score = score + weights["timezone"] * _least_one(per_day / needs.wanted_hours)
+        hours = needs.wanted_hours * needs.workdays_per_week * 60 / SLOT_MINUTES  # in slots
+        fit = sa.func.least(_const(1.0), sa.cast(shared, sa.Float) / _const(float(hours)))
+        score = score + _const(weights["timezone"]) * fit
     return score
 
 
-def _ranked(filters: list[Any], needs: Needs, limit: int) -> list[tuple[uuid.UUID, float]]:
-    inner = sa.select(P.id, pre_score(needs).label("pre")).where(*filters).cte("eligible")
+#: What the exact re-ranking reads of each candidate, fetched with it.
+LIGHT = (
+    P.id,
+    P.timezone,
+    sa.cast(P.working_hours, sa.Text).label("hours_json"),
+    P.country,
+    P.hourly_rate_amount,
+    P.hourly_rate_currency,
+    P.capacity_left,
+    P.record_score,
+)
+
+
+def _experience(needs: Needs, profile_id: Any) -> list[sa.ColumnElement[Any]]:
+    """Per required skill, the candidate's level * 100 + years (a subquery on the few rows
+    returned, not on the pool)."""
+    return [
+        sa.select(ProviderSkill.level * 100 + ProviderSkill.years)
+        .where(ProviderSkill.profile_id == profile_id, ProviderSkill.skill_id == skill_id)
+        .scalar_subquery()
+        .label(f"skill_{n}")
+        for n, skill_id in enumerate(needs.skill_ids)
+    ]
+
+
+def _ranked(filters: list[Any], needs: Needs, limit: int, exclude: list[uuid.UUID]) -> list[Any]:
+    """The best `limit` by pre-score among at most ROW_CAP providers passing `filters`."""
+    if exclude:
+        filters = [*filters, sa.not_(one_of(P.id, exclude))]
+    pool = sa.select(*LIGHT, pre_score(needs).label("pre")).where(*filters).limit(ROW_CAP)
+    inner = pool.cte("pool")
     if is_postgresql():
         inner = inner.prefix_with("MATERIALIZED")
-    stmt = sa.select(inner.c.id, inner.c.pre).order_by(inner.c.pre.desc(), inner.c.id).limit(limit)
-    return [(row.id, row.pre) for row in db.session.execute(stmt)]
-
-
-def _by_quality(needs: Needs, limit: int, exclude: set[uuid.UUID]) -> list[tuple[uuid.UUID, float]]:
-    pool = (
-        sa.select(P.id, pre_score(needs).label("pre"))
-        .where(*hard_filters(needs))
-        .order_by(P.match_quality.desc(), P.id.desc())
-        .limit(QUALITY_POOL + len(exclude))
-        .subquery()
+    stmt = (
+        sa.select(*inner.c, *_experience(needs, inner.c.id))
+        .order_by(inner.c.pre.desc(), inner.c.id)
+        .limit(limit)
     )
-    stmt = sa.select(pool.c.id, pool.c.pre).order_by(pool.c.pre.desc(), pool.c.id)
-    rows = [(row.id, row.pre) for row in db.session.execute(stmt) if row.id not in exclude]
-    return rows[:limit]
+    return list(db.session.execute(stmt))
 
 
-def candidates(needs: Needs, limit: int = MAX_CANDIDATES) -> list[tuple[uuid.UUID, float]]:
-    """Up to `limit` (provider id, pre-score) pairs passing every hard filter, best first."""
+def candidates(needs: Needs, limit: int = MAX_CANDIDATES) -> list[Any]:
+    """Up to `limit` providers passing every hard filter, best pre-score first: rows of
+    LIGHT, `pre` and `skill_<n>` (level * 100 + years in the n-th required skill)."""
+    top = max((LEVELS - level for _, level in needs.skills), default=0)
     raise_by = statistics.levels_to_raise(needs, SELECTIVE_ROWS)
-    if raise_by is None:  # too many even at the top levels: the quality index decides
-        return _by_quality(needs, limit, set())
-    found = _ranked(hard_filters(needs, raise_by), needs, limit)
-    if raise_by and len(found) < limit:
-        found += _by_quality(needs, limit - len(found), {pid for pid, _ in found})
+    found: list[Any] = []
+    for level in range(top if raise_by is None else raise_by, -1, -1):
+        found += _ranked(
+            hard_filters(needs, level), needs, limit - len(found), [row.id for row in found]
+        )
+        if len(found) >= limit:
+            break
     return found
 
 

@@ -2,9 +2,10 @@
 
 When neither zone changes its UTC offset within the period (and three days either side),
 both weeks repeat unchanged, so a client shift's overlap depends only on its weekday: it
-is computed once per weekday and multiplied by the weekday's count in the period. That
-gives exactly what `timezones.average_overlap_hours` gives; near a daylight-saving change
-that function itself is used, day by day.
+is computed once per weekday and multiplied by the weekday's count in the period. Weeks
+are integers with a bit per minute (shifts are whole minutes), so an overlap is an AND
+and a bit count. That gives exactly what `timezones.average_overlap_hours` gives; near a
+daylight-saving change that function itself is used, day by day.
 """
 
 from __future__ import annotations
@@ -32,14 +33,16 @@ def stable_offset(zone: str, first: date, last: date) -> int | None:
     return int(offsets.pop().total_seconds() // 60)
 
 
-def _overlap(start: int, end: int, pattern: list[tuple[int, int]]) -> int:
-    total = 0
-    for week in (-MINUTES_PER_WEEK, 0, MINUTES_PER_WEEK):
-        for p_start, p_end in pattern:
-            latest, earliest = max(start, p_start + week), min(end, p_end + week)
-            if earliest > latest:
-                total += earliest - latest
-    return total
+FULL_WEEK = (1 << MINUTES_PER_WEEK) - 1
+
+
+def week_mask(intervals: list[tuple[int, int]], shift: int = 0) -> int:
+    """Minutes of the week (from Monday 00:00) inside the intervals moved by `shift`, as
+    bits; what runs past Sunday midnight wraps to Monday, as the next week's would."""
+    mask = 0
+    for start, end in intervals:
+        mask |= ((1 << (end - start)) - 1) << ((start + shift) % MINUTES_PER_WEEK)
+    return (mask & FULL_WEEK) | (mask >> MINUTES_PER_WEEK)
 
 
 class ClientPeriod:
@@ -52,6 +55,11 @@ class ClientPeriod:
         for day in timezones.days(first, last):
             self.weekday_counts[day.weekday()] += 1
         self.shifts = week_intervals(hours)
+        self.day_masks = [
+            (count, week_mask([(a, b) for a, b in self.shifts if a // MINUTES_PER_DAY == day]))
+            for day, count in enumerate(self.weekday_counts)
+            if count and hours.get(DAYS[day])
+        ]
         self.workdays = sum(
             count for weekday, count in enumerate(self.weekday_counts) if hours.get(DAYS[weekday])
         )
@@ -66,9 +74,13 @@ class ClientPeriod:
 
     def overlap_hours(self, zone: str, hours: WorkingHours) -> float:
         """Average overlap per client working day, in hours (two decimals)."""
-        key = (zone, json.dumps(hours, sort_keys=True))
+        return self.overlap_for(zone, json.dumps(hours))
+
+    def overlap_for(self, zone: str, hours_json: str) -> float:
+        """`overlap_hours` for hours given as JSON text (as stored): equal texts, one sum."""
+        key = (zone, hours_json)
         if key not in self._cache:
-            self._cache[key] = self._compute(zone, hours)
+            self._cache[key] = self._compute(zone, json.loads(hours_json or "{}"))
         return self._cache[key]
 
     def _compute(self, zone: str, hours: WorkingHours) -> float:
@@ -84,10 +96,7 @@ class ClientPeriod:
             )
         if not self.workdays:
             return 0.0
-        delta = self.offset - other  # provider local time + delta = client local time
-        pattern = [(start + delta, end + delta) for start, end in week_intervals(hours)]
-        total = sum(
-            self.weekday_counts[start // MINUTES_PER_DAY] * _overlap(start, end, pattern)
-            for start, end in self.shifts
-        )
+        # Provider local time + delta = client local time.
+        provider = week_mask(week_intervals(hours), shift=self.offset - other)
+        total = sum(count * (mask & provider).bit_count() for count, mask in self.day_masks)
         return round(total / 60 / self.workdays, 2)

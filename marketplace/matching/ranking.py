@@ -9,7 +9,7 @@ id, so the order is total and stable from one page to the next.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from marketplace.matching.candidates import Needs
 from marketplace.matching.explain import rate_fit, window_of
 from marketplace.matching.index import availability_bits
 from marketplace.matching.overlap import ClientPeriod
-from marketplace.profiles.models import ProviderProfile, ProviderSkill
+from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks.models import BudgetType, Task
 
 
@@ -43,6 +43,10 @@ class TaskView:
     task: Task
     needs: Needs
     period: ClientPeriod
+    _shoring: dict[tuple[str | None, str], str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.required = [(s.skill_id, s.min_level) for s in self.task.skills]
 
     @classmethod
     def of(cls, task: Task) -> TaskView:
@@ -57,6 +61,7 @@ class TaskView:
         wanted = float(need["hours"]) if need.get("mode") == "overlap" else period.wanted_hours()
         needs = Needs(
             skills=[(s.skill.number, s.min_level) for s in task.skills],
+            skill_ids=[s.skill_id for s in task.skills],
             languages=list(task.languages),
             service_model=task.service_model.value if task.service_model else None,
             shoring=task.shoring.value,
@@ -78,25 +83,28 @@ class TaskView:
 
     def shoring_of(self, country: str | None, zone: str) -> str:
         """The provider's shoring class relative to this task's client and period."""
-        client = self.task.client_profile
-        return timezones.shoring(
-            client_country=client.country,
-            client_zone=client.timezone,
-            provider_country=country,
-            provider_zone=zone,
-            first=self.period.first,
-            last=self.period.last,
-        )
+        key = (country, zone)
+        if key not in self._shoring:
+            client = self.task.client_profile
+            self._shoring[key] = timezones.shoring(
+                client_country=client.country,
+                client_zone=client.timezone,
+                provider_country=country,
+                provider_zone=zone,
+                first=self.period.first,
+                last=self.period.last,
+            )
+        return self._shoring[key]
 
     def rank(self, row: Any, skills: dict[uuid.UUID, tuple[int, int]]) -> Ranked:
         """Score one provider (a row of the columns in `_LIGHT`) exactly."""
         task = self.task
-        overlap = self.period.overlap_hours(row.timezone, row.working_hours or {})
-        amount = row.hourly_rate_amount if task.budget_type == BudgetType.HOURLY else None
+        overlap = self.period.overlap_for(row.timezone, row.hours_json)
+        amount = row.hourly_rate_amount if self.needs.budget is not None else None
         fit = rate_fit(task, amount, row.hourly_rate_currency)
         parts = scoring.Parts(
             skills=scoring.skill_fit(
-                [(s.min_level, *skills.get(s.skill_id, (None, 0))) for s in task.skills]
+                [(level, *skills.get(skill_id, (None, 0))) for skill_id, level in self.required]
             ),
             timezone=round(scoring.timezone_fit(overlap, self.needs.wanted_hours), 4),
             price=round(scoring.price_fit(fit, amount, task.budget_max), 4),
@@ -112,42 +120,22 @@ class TaskView:
         )
 
 
-_LIGHT = (
-    ProviderProfile.id,
-    ProviderProfile.timezone,
-    ProviderProfile.working_hours,
-    ProviderProfile.country,
-    ProviderProfile.hourly_rate_amount,
-    ProviderProfile.hourly_rate_currency,
-    ProviderProfile.capacity_left,
-    ProviderProfile.record_score,
-)
-
-
 def rank_providers(view: TaskView) -> list[Ranked]:
     """The task's candidates, scored exactly and sorted best first (ties by id)."""
-    ids = [pid for pid, _ in candidates.candidates(view.needs)]
-    if not ids:
-        return []
-    rows = db.session.execute(sa.select(*_LIGHT).where(ProviderProfile.id.in_(ids))).all()
-    skills: dict[uuid.UUID, dict[uuid.UUID, tuple[int, int]]] = {}
-    wanted = [s.skill_id for s in view.task.skills]
-    for profile_id, skill_id, level, years in db.session.execute(
-        sa.select(
-            ProviderSkill.profile_id,
-            ProviderSkill.skill_id,
-            ProviderSkill.level,
-            ProviderSkill.years,
-        ).where(ProviderSkill.profile_id.in_(ids), ProviderSkill.skill_id.in_(wanted))
-    ):
-        skills.setdefault(profile_id, {})[skill_id] = (level, years)
-    ranked = [view.rank(row, skills.get(row.id, {})) for row in rows]
+    ranked = []
+    for row in candidates.candidates(view.needs):
+        skills = {}
+        for n, (skill_id, _) in enumerate(view.required):
+            value = getattr(row, f"skill_{n}")
+            if value is not None:
+                skills[skill_id] = divmod(value, 100)
+        ranked.append(view.rank(row, skills))
     return sorted(ranked, key=lambda r: (-r.score, r.provider_id))
 
 
 def rank_tasks(provider: ProviderProfile, tasks: list[Task]) -> list[tuple[Task, Ranked]]:
     """Tasks (already past the SQL filters) that also pass shoring, scored for the provider."""
-    row = sa.select(*_LIGHT).where(ProviderProfile.id == provider.id)
+    row = sa.select(*candidates.LIGHT).where(ProviderProfile.id == provider.id)
     light = db.session.execute(row).one()
     skills = {s.skill_id: (s.level, s.years) for s in provider.skills}
     views: dict[tuple[Any, ...], TaskView] = {}

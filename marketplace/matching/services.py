@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import Role, User
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
-from marketplace.matching import coverage, ranking
+from marketplace.matching import candidates, coverage, ranking
 from marketplace.matching.explain import explain
 from marketplace.matching.ranking import Ranked, TaskView
 from marketplace.pagination import Page, page_size_for
@@ -56,7 +57,11 @@ def _page_of(ranked: list[Any], page: int, page_size: int | None) -> tuple[list[
 
 
 def _profiles(ids: list[uuid.UUID]) -> dict[uuid.UUID, ProviderProfile]:
-    found = db.session.scalars(sa.select(ProviderProfile).where(ProviderProfile.id.in_(ids)))
+    found = db.session.scalars(
+        sa.select(ProviderProfile)
+        .where(candidates.one_of(ProviderProfile.id, ids))
+        .options(selectinload(ProviderProfile.skills), selectinload(ProviderProfile.user))
+    )
     return {p.id: p for p in found}
 
 

@@ -52,10 +52,7 @@ class ProviderProfile(IdMixin, TimestampMixin, ProfileOwnerMixin, Model):
     """What a provider offers, where and when they work, and how they get paid."""
 
     __tablename__ = "provider_profiles"
-    __table_args__ = (
-        sa.CheckConstraint(_ONE_OWNER, name="one_owner"),
-        sa.Index("ix_provider_profiles_match_quality", "match_quality", "id"),
-    )
+    __table_args__ = (sa.CheckConstraint(_ONE_OWNER, name="one_owner"),)
 
     service_model: Mapped[ServiceModel] = mapped_column(enum_type(ServiceModel))
     headline: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -75,9 +72,9 @@ class ProviderProfile(IdMixin, TimestampMixin, ProfileOwnerMixin, Model):
     # Derived columns that the matching SQL filters and pre-scores on; every flush keeps
     # them in step with the fields above (marketplace.matching.index).
     matchable: Mapped[bool] = mapped_column(default=True)
-    match_keys: Mapped[list[int]] = mapped_column(INT_ARRAY, default=list)
+    match_keys: Mapped[list[int]] = mapped_column(INT_ARRAY, default=list, deferred=True)
     availability: Mapped[str] = mapped_column(
-        bit_string(WEEK_SLOTS), default=lambda: "0" * WEEK_SLOTS
+        bit_string(WEEK_SLOTS), default=lambda: "0" * WEEK_SLOTS, deferred=True
     )
     availability_offset: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
     capacity_left: Mapped[int] = mapped_column(default=40)

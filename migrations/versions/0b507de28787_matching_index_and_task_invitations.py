@@ -148,7 +148,6 @@ def upgrade():
     with op.batch_alter_table('provider_profiles', schema=None) as batch_op:
         for name, type_ in COLUMNS:
             batch_op.alter_column(name, existing_type=type_, nullable=False)
-        batch_op.create_index('ix_provider_profiles_match_quality', ['match_quality', 'id'], unique=False)
     # Skill levels and languages as GIN-indexed integer keys (PostgreSQL; SQLite scans).
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
@@ -164,7 +163,6 @@ def downgrade():
         batch_op.drop_column('number')
 
     with op.batch_alter_table('provider_profiles', schema=None) as batch_op:
-        batch_op.drop_index('ix_provider_profiles_match_quality')
         for name, _ in reversed(COLUMNS):
             batch_op.drop_column(name)
 
