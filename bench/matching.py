@@ -95,11 +95,12 @@ def load(count: int) -> None:
         users.append((user_id, f"p{n}@bench.example", "x", f"P{n}", "provider", "active",
                       zone, country, now, now))  # fmt: skip
         mine = {skills[i] for i in rng.choices(range(len(skills)), weights=weights, k=4)}
-        levels = {}
+        levels, experience = {}, []
         for skill_id, number in mine:
-            level = rng.choices(LEVELS, weights=LEVEL_WEIGHTS)[0]
+            level, years = rng.choices(LEVELS, weights=LEVEL_WEIGHTS)[0], rng.randint(0, 12)
             levels[number] = level
-            provider_skills.append((new_id(), profile_id, skill_id, level, rng.randint(0, 12)))
+            experience.append(index.experience_value(number, level, years))
+            provider_skills.append((new_id(), profile_id, skill_id, level, years))
         languages = [code for code, share in LANGUAGES if rng.random() < share] or ["en"]
         completed = rng.choice([0, 0, 0, 1, 2, 5, 12])
         record = scoring.record_score(completed=completed, failed=rng.choice([0, 0, 0, 1]))
@@ -109,8 +110,8 @@ def load(count: int) -> None:
             profile_id, user_id, "va", f"VA {n}", "", rng.randint(4, 40) * 100, "usd",
             json.dumps(languages), zone, country, json.dumps({d: [list(shift)] for d in WEEKDAYS}),
             capacity, "unverified", False, now, now, True,
-            index.profile_keys(levels, languages), availability, offset, capacity, completed,
-            record, scoring.static_part(record=record, capacity_left=capacity),
+            index.profile_keys(levels, languages), sorted(experience), availability, offset,
+            capacity, completed, record, scoring.static_part(record=record, capacity_left=capacity),
         ))  # fmt: skip
     conn = db.session.connection().connection.driver_connection
     _copy(conn, "users", ["id", "email", "password_hash", "name", "role", "status", "timezone",
@@ -119,8 +120,8 @@ def load(count: int) -> None:
         "id", "user_id", "service_model", "headline", "bio", "hourly_rate_amount",
         "hourly_rate_currency", "languages", "timezone", "country", "working_hours",
         "capacity_hours_per_week", "verification_status", "payouts_enabled", "created_at",
-        "updated_at", "matchable", "match_keys", "availability", "availability_offset",
-        "capacity_left", "completed_contracts", "record_score", "match_quality",
+        "updated_at", "matchable", "match_keys", "skill_experience", "availability",
+        "availability_offset", "capacity_left", "completed_contracts", "record_score", "match_quality",
     ], profiles)  # fmt: skip
     _copy(conn, "provider_skills", ["id", "profile_id", "skill_id", "level", "years"],
           provider_skills)  # fmt: skip

@@ -33,11 +33,11 @@ from marketplace.extensions import db
 from marketplace.matching import scoring, statistics, timezones
 from marketplace.matching.index import LEVELS, SLOT_MINUTES, language_key, skill_key
 from marketplace.profiles.models import ProviderProfile as P
-from marketplace.profiles.models import ProviderSkill
 
 MAX_CANDIDATES = 100  # the ranked list: five pages of 20, more than clients page through
-SELECTIVE_ROWS = 800  # providers a query may expect to pass before levels are raised
-ROW_CAP = 800  # rows one candidate query reads at most (a heap row costs some 4 us)
+SELECTIVE_ROWS = 500  # providers a query may expect to pass before levels are raised
+ROW_CAP = 500  # rows one candidate query reads at most (a heap row costs some 4 us)
+COMMON_KEY_SHARE = 0.3  # keys more common than this are checked, not intersected
 
 
 @dataclass
@@ -45,7 +45,6 @@ class Needs:
     """What a task asks of providers, resolved for SQL."""
 
     skills: list[tuple[int, int]]  # (skill number, minimum level)
-    skill_ids: list[uuid.UUID]
     languages: list[str]
     service_model: str | None
     shoring: str
@@ -91,10 +90,13 @@ def one_of(column: Any, ids: list[uuid.UUID]) -> sa.ColumnElement[bool]:
     return column.in_(ids)
 
 
-def _has_keys(keys: list[int]) -> sa.ColumnElement[bool]:
+def _has_keys(keys: list[int], *, indexed: bool = True) -> sa.ColumnElement[bool]:
     if is_postgresql():
         array = "'{" + ",".join(str(int(k)) for k in keys) + "}'::integer[]"
-        return P.match_keys.op("@>")(sa.literal_column(array))
+        # `match_keys || '{}'` is the same array, but not the indexed expression: checked
+        # on the rows the index found, instead of intersected in the index.
+        column = P.match_keys if indexed else P.match_keys.op("||")(sa.literal_column("'{}'"))
+        return column.op("@>")(sa.literal_column(array))
     values = sa.func.json_each(P.match_keys).table_valued("value")
     return sa.and_(
         sa.true(),
@@ -122,8 +124,10 @@ def _shoring(needs: Needs) -> sa.ColumnElement[bool]:
 
 def hard_filters(needs: Needs, raise_by: int = 0) -> list[sa.ColumnElement[bool]]:
     """Every condition a matching provider meets, as SQL."""
+    indexed, common = statistics.split_common(needs.keys(raise_by), COMMON_KEY_SHARE)
     filters = [
-        _has_keys(needs.keys(raise_by)),
+        _has_keys(indexed),
+        *([_has_keys(common, indexed=False)] if common else []),
         P.capacity_left > 0,
         _shoring(needs),
         P.matchable.is_(True),
@@ -187,19 +191,8 @@ LIGHT = (
     P.hourly_rate_currency,
     P.capacity_left,
     P.record_score,
+    P.skill_experience,
 )
-
-
-def _experience(needs: Needs, profile_id: Any) -> list[sa.ColumnElement[Any]]:
-    """Per required skill, the candidate's level * 100 + years (a subquery on the few rows
-    returned, not on the pool)."""
-    return [
-        sa.select(ProviderSkill.level * 100 + ProviderSkill.years)
-        .where(ProviderSkill.profile_id == profile_id, ProviderSkill.skill_id == skill_id)
-        .scalar_subquery()
-        .label(f"skill_{n}")
-        for n, skill_id in enumerate(needs.skill_ids)
-    ]
 
 
 def _ranked(filters: list[Any], needs: Needs, limit: int, exclude: list[uuid.UUID]) -> list[Any]:
@@ -210,17 +203,13 @@ def _ranked(filters: list[Any], needs: Needs, limit: int, exclude: list[uuid.UUI
     inner = pool.cte("pool")
     if is_postgresql():
         inner = inner.prefix_with("MATERIALIZED")
-    stmt = (
-        sa.select(*inner.c, *_experience(needs, inner.c.id))
-        .order_by(inner.c.pre.desc(), inner.c.id)
-        .limit(limit)
-    )
+    stmt = sa.select(*inner.c).order_by(inner.c.pre.desc(), inner.c.id).limit(limit)
     return list(db.session.execute(stmt))
 
 
 def candidates(needs: Needs, limit: int = MAX_CANDIDATES) -> list[Any]:
     """Up to `limit` providers passing every hard filter, best pre-score first: rows of
-    LIGHT, `pre` and `skill_<n>` (level * 100 + years in the n-th required skill)."""
+    LIGHT and `pre`."""
     top = max((LEVELS - level for _, level in needs.skills), default=0)
     raise_by = statistics.levels_to_raise(needs, SELECTIVE_ROWS)
     found: list[Any] = []

@@ -2,6 +2,8 @@
 
 - `match_keys`: an integer per skill *and every level up to the provider's* (so "level >=
   minimum" is array containment, GIN-indexed on PostgreSQL) and one per language.
+- `skill_experience`: skill number, level and years in one integer per skill, so the
+  re-ranking reads years with the candidate row;
 - `availability`: the weekly working hours as 672 quarter-hour slots of the UTC week, at
   the zone's offset on the day it was computed (`availability_offset`); a cheap SQL
   estimate of overlap. Ranking recomputes overlap exactly, with the zone rules.
@@ -47,6 +49,17 @@ def language_key(code: str) -> int:
     """A language's key: negative, so it never meets a skill key."""
     first, second = (ord(c) - ord("a") for c in code.lower()[:2])
     return -(first * 26 + second + 1)
+
+
+def experience_value(number: int, level: int, years: int) -> int:
+    """Skill number, level and years (up to 99) in one integer, for `skill_experience`."""
+    return number * 10_000 + level * 100 + min(max(years, 0), 99)
+
+
+def experience_parts(value: int) -> tuple[int, int, int]:
+    """(skill number, level, years) back from `experience_value`."""
+    number, rest = divmod(value, 10_000)
+    return number, rest // 100, rest % 100
 
 
 def profile_keys(levels: dict[int, int], languages: list[str]) -> list[int]:
@@ -127,7 +140,9 @@ def refresh(profile: ProviderProfile, session: Session) -> None:
             )
         ).all()
     )
-    levels = {numbers[s.skill_id]: s.level for s in profile.skills if s.skill_id in numbers}
+    known = [s for s in profile.skills if s.skill_id in numbers]
+    levels = {numbers[s.skill_id]: s.level for s in known}
+    experience = sorted(experience_value(numbers[s.skill_id], s.level, s.years) for s in known)
     keys = profile_keys(levels, list(profile.languages or []))
     bits, offset = availability_bits(
         profile.timezone or "UTC", profile.working_hours or {}, utcnow().date()
@@ -141,6 +156,7 @@ def refresh(profile: ProviderProfile, session: Session) -> None:
     values: dict[str, Any] = {
         "matchable": is_matchable(profile, session),
         "match_keys": keys,
+        "skill_experience": experience,
         "availability": bits,
         "availability_offset": offset,
         "capacity_left": capacity,

@@ -45,6 +45,12 @@ def week_mask(intervals: list[tuple[int, int]], shift: int = 0) -> int:
     return (mask & FULL_WEEK) | (mask >> MINUTES_PER_WEEK)
 
 
+@lru_cache(maxsize=16_384)
+def _intervals(hours_json: str) -> list[tuple[int, int]]:
+    """Parsed weekly shifts of stored hours (profiles share a few shapes of hours)."""
+    return week_intervals(json.loads(hours_json))
+
+
 class ClientPeriod:
     """One client's hours (or coverage window) over the dates of one task."""
 
@@ -80,10 +86,11 @@ class ClientPeriod:
         """`overlap_hours` for hours given as JSON text (as stored): equal texts, one sum."""
         key = (zone, hours_json)
         if key not in self._cache:
-            self._cache[key] = self._compute(zone, json.loads(hours_json or "{}"))
+            self._cache[key] = self._compute(zone, hours_json or "{}")
         return self._cache[key]
 
-    def _compute(self, zone: str, hours: WorkingHours) -> float:
+    def _compute(self, zone: str, hours_json: str) -> float:
+        hours: WorkingHours = json.loads(hours_json)
         other = stable_offset(zone, self.first, self.last)
         if self.offset is None or other is None:
             return timezones.average_overlap_hours(
@@ -97,6 +104,6 @@ class ClientPeriod:
         if not self.workdays:
             return 0.0
         # Provider local time + delta = client local time.
-        provider = week_mask(week_intervals(hours), shift=self.offset - other)
+        provider = week_mask(_intervals(hours_json), shift=self.offset - other)
         total = sum(count * (mask & provider).bit_count() for count, mask in self.day_masks)
         return round(total / 60 / self.workdays, 2)

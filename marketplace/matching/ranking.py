@@ -19,7 +19,7 @@ from marketplace.extensions import db
 from marketplace.matching import candidates, scoring, timezones
 from marketplace.matching.candidates import Needs
 from marketplace.matching.explain import rate_fit, window_of
-from marketplace.matching.index import availability_bits
+from marketplace.matching.index import availability_bits, experience_parts
 from marketplace.matching.overlap import ClientPeriod
 from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks.models import BudgetType, Task
@@ -47,6 +47,7 @@ class TaskView:
 
     def __post_init__(self) -> None:
         self.required = [(s.skill_id, s.min_level) for s in self.task.skills]
+        self.numbers = {s.skill.number: s.skill_id for s in self.task.skills}
 
     @classmethod
     def of(cls, task: Task) -> TaskView:
@@ -61,7 +62,6 @@ class TaskView:
         wanted = float(need["hours"]) if need.get("mode") == "overlap" else period.wanted_hours()
         needs = Needs(
             skills=[(s.skill.number, s.min_level) for s in task.skills],
-            skill_ids=[s.skill_id for s in task.skills],
             languages=list(task.languages),
             service_model=task.service_model.value if task.service_model else None,
             shoring=task.shoring.value,
@@ -125,10 +125,10 @@ def rank_providers(view: TaskView) -> list[Ranked]:
     ranked = []
     for row in candidates.candidates(view.needs):
         skills = {}
-        for n, (skill_id, _) in enumerate(view.required):
-            value = getattr(row, f"skill_{n}")
-            if value is not None:
-                skills[skill_id] = divmod(value, 100)
+        for value in row.skill_experience or []:
+            number, level, years = experience_parts(value)
+            if number in view.numbers:
+                skills[view.numbers[number]] = (level, years)
         ranked.append(view.rank(row, skills))
     return sorted(ranked, key=lambda r: (-r.score, r.provider_id))
 

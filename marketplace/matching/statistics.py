@@ -59,6 +59,19 @@ def estimate(keys: list[int]) -> float | None:
     return rows * math.prod(freqs.get(k, rare) for k in keys)
 
 
+def split_common(keys: list[int], share: float) -> tuple[list[int], list[int]]:
+    """(keys for the index, keys carried by more than `share` of providers). A GIN scan
+    reads a key's whole posting list, so a key most providers carry (English, say) costs
+    more to intersect than to check on the few rows the other keys leave."""
+    stats = key_frequencies() if is_postgresql() else None
+    if stats is None or len(keys) < 2:
+        return keys, []
+    _, freqs, rare = stats
+    ordered = sorted(keys, key=lambda k: freqs.get(k, rare))
+    common = [k for k in ordered[1:] if freqs.get(k, rare) > share]
+    return [k for k in ordered if k not in common], common
+
+
 def levels_to_raise(needs: Needs, threshold: int) -> int | None:
     """How far to raise the skill levels asked for so that at most `threshold` providers
     are expected to pass: 0 without statistics; None if even the top levels are too many."""

@@ -73,6 +73,7 @@ class ProviderProfile(IdMixin, TimestampMixin, ProfileOwnerMixin, Model):
     # them in step with the fields above (marketplace.matching.index).
     matchable: Mapped[bool] = mapped_column(default=True)
     match_keys: Mapped[list[int]] = mapped_column(INT_ARRAY, default=list, deferred=True)
+    skill_experience: Mapped[list[int]] = mapped_column(INT_ARRAY, default=list, deferred=True)
     availability: Mapped[str] = mapped_column(
         bit_string(WEEK_SLOTS), default=lambda: "0" * WEEK_SLOTS, deferred=True
     )

@@ -32,6 +32,7 @@ RECORD_PRIOR, PRIOR_WEIGHT = 0.6, 5
 COLUMNS = (
     ("matchable", sa.Boolean()),
     ("match_keys", sa.JSON().with_variant(postgresql.ARRAY(sa.Integer()), "postgresql")),
+    ("skill_experience", sa.JSON().with_variant(postgresql.ARRAY(sa.Integer()), "postgresql")),
     ("availability", sa.String(length=672).with_variant(postgresql.BIT(length=672), "postgresql")),
     ("availability_offset", sa.SmallInteger()),
     ("capacity_left", sa.Integer()),
@@ -74,10 +75,10 @@ def _backfill(conn):
     postgres = conn.dialect.name == "postgresql"
     levels, contracts = {}, {}
     for row in conn.execute(sa.text(
-        "SELECT ps.profile_id, s.number, ps.level FROM provider_skills ps "
+        "SELECT ps.profile_id, s.number, ps.level, ps.years FROM provider_skills ps "
         "JOIN skills s ON s.id = ps.skill_id"
     )):
-        levels.setdefault(row.profile_id, []).append((row.number, row.level))
+        levels.setdefault(row.profile_id, []).append((row.number, row.level, row.years))
     for row in conn.execute(sa.text(
         "SELECT c.provider_profile_id, c.status, t.content FROM contracts c LEFT JOIN "
         "contract_terms t ON t.contract_id = c.id AND t.version = c.terms_version"
@@ -94,7 +95,9 @@ def _backfill(conn):
     for row in conn.execute(sa.text(
         "SELECT id, languages, timezone, working_hours, capacity_hours_per_week FROM provider_profiles"
     )):
-        keys = {number * 8 + level for number, top in levels.get(row.id, []) for level in range(1, top + 1)}
+        mine_skills = levels.get(row.id, [])
+        keys = {number * 8 + level for number, top, _ in mine_skills for level in range(1, top + 1)}
+        experience = sorted(n * 10_000 + lvl * 100 + min(max(y, 0), 99) for n, lvl, y in mine_skills)
         keys |= {-((ord(c[0]) - 97) * 26 + ord(c[1]) - 97 + 1) for c in _loads(row.languages) if len(c) >= 2}
         bits, offset = _availability(row.timezone or "UTC", _loads(row.working_hours))
         mine = contracts.get(row.id, [])
@@ -109,6 +112,7 @@ def _backfill(conn):
         conn.execute(table.update().where(table.c.id == row.id).values(
             matchable=row.id not in hidden,
             match_keys=sorted(keys) if postgres else json.dumps(sorted(keys)),
+            skill_experience=experience if postgres else json.dumps(experience),
             availability=bits,
             availability_offset=offset,
             capacity_left=capacity,
