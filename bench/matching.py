@@ -121,7 +121,8 @@ def load(count: int) -> None:
         "hourly_rate_currency", "languages", "timezone", "country", "working_hours",
         "capacity_hours_per_week", "verification_status", "payouts_enabled", "created_at",
         "updated_at", "matchable", "match_keys", "skill_experience", "availability",
-        "availability_offset", "capacity_left", "completed_contracts", "record_score", "match_quality",
+        "availability_offset", "capacity_left", "completed_contracts", "record_score",
+        "match_quality",
     ], profiles)  # fmt: skip
     _copy(conn, "provider_skills", ["id", "profile_id", "skill_id", "level", "years"],
           provider_skills)  # fmt: skip
