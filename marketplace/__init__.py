@@ -121,7 +121,8 @@ def register_commands(app: Flask) -> None:
     from marketplace.accounts import commands as accounts
     from marketplace.contracts import commands as contracts
     from marketplace.jobs import commands as jobs
+    from marketplace.matching import commands as matching
     from marketplace.tasks import commands as tasks
 
-    for module in (accounts, jobs, tasks, contracts, demo):
+    for module in (accounts, jobs, tasks, contracts, matching, demo):
         module.register_commands(app)

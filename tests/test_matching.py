@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import UserStatus
 from marketplace.extensions import db
-from marketplace.matching import services, timezones
+from marketplace.matching import candidates, index, ranking, services, timezones
+from marketplace.matching import statistics as match_stats
 from marketplace.organizations import services as organizations
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
 from marketplace.tasks.models import Task
@@ -227,3 +228,43 @@ def test_service_ranks_without_http(app):
     page = services.matches(user=owner, task_id=task.id)
     assert [m.provider.id for m in page.items] == [one.id]
     assert page.items[0].explanation["shoring"] == "nearshore"
+
+
+def test_availability_follows_clock_changes(app):
+    profile = provider("Europe/London", "GB", skills={SKILL: (4, 1)})
+    right = profile.availability
+    # As if computed before the clocks changed: another offset, another week.
+    db.session.execute(
+        sa.update(ProviderProfile)
+        .where(ProviderProfile.id == profile.id)
+        .values(availability_offset=profile.availability_offset + 60, availability="0" * 672)
+    )
+    db.session.commit()
+    assert index.refresh_availability() == 1
+    db.session.expire_all()
+    assert profile.availability == right
+    assert index.refresh_availability() == 0
+    assert app.test_cli_runner().invoke(args=["refresh-availability"]).exit_code == 0
+
+
+@pytest.mark.postgres
+def test_common_pairs_raise_the_levels_asked_for(app, monkeypatch):
+    """With statistics saying many qualify, the pool is drawn at higher levels first."""
+    owner = client("America/New_York", "US")
+    strong = [provider(skills={SKILL: (5, 3)}) for _ in range(3)]
+    for _ in range(12):
+        provider(skills={SKILL: (3, 3)})
+    task = _va_task(owner)
+    with db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+            sa.text("ANALYZE provider_profiles")
+        )
+    match_stats.forget()
+    monkeypatch.setattr(candidates, "SELECTIVE_ROWS", 5)
+    view = ranking.TaskView.of(task)
+    assert match_stats.levels_to_raise(view.needs, 5) == 1  # 3 of 15 carry level 4
+    found = candidates.candidates(view.needs, limit=3)
+    assert {row.id for row in found} == {p.id for p in strong}
+    # Fewer than asked for at the raised levels: the lower levels fill the rest.
+    assert len(candidates.candidates(view.needs, limit=10)) == 10
+    match_stats.forget()

@@ -17,6 +17,7 @@ PERIODIC: dict[str, tuple[str, float]] = {
     "expire-tasks": ("marketplace.tasks.jobs.expire_tasks", 3600.0),
     "expire-offers": ("marketplace.contracts.jobs.expire_offers", 3600.0),
     "lapse-amendments": ("marketplace.contracts.jobs.lapse_amendments", 3600.0),
+    "refresh-availability": ("marketplace.matching.jobs.refresh_availability", 86400.0),
 }
 
 
@@ -47,7 +48,12 @@ def init_app(app: Flask) -> Celery:
         beat_schedule={
             name: {"task": task, "schedule": seconds} for name, (task, seconds) in PERIODIC.items()
         },
-        include=["marketplace.jobs.tasks", "marketplace.tasks.jobs", "marketplace.contracts.jobs"],
+        include=[
+            "marketplace.jobs.tasks",
+            "marketplace.tasks.jobs",
+            "marketplace.contracts.jobs",
+            "marketplace.matching.jobs",
+        ],
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app

@@ -238,3 +238,38 @@ def install(session: Any) -> None:
     for name, listener in (("after_flush", _note_stale), ("after_flush_postexec", _refresh_stale)):
         if not sa.event.contains(session, name, listener):
             sa.event.listen(session, name, listener)
+
+
+def refresh_availability(*, batch: int = 500) -> int:
+    """Recompute `availability` where the zone's UTC offset has changed since (daylight
+    saving began or ended); returns how many profiles changed. Run daily."""
+    from marketplace.extensions import db
+
+    session, today = db.session(), utcnow().date()
+    stale = [
+        (zone, offset)
+        for zone, offset in session.execute(
+            sa.select(ProviderProfile.timezone, ProviderProfile.availability_offset).distinct()
+        )
+        if int(timezones.utc_offset(zone, today).total_seconds() // 60) != offset
+    ]
+    changed = 0
+    for zone, offset in stale:
+        while True:
+            profiles = list(
+                session.scalars(
+                    sa.select(ProviderProfile)
+                    .where(
+                        ProviderProfile.timezone == zone,
+                        ProviderProfile.availability_offset == offset,
+                    )
+                    .limit(batch)
+                )
+            )
+            for profile in profiles:
+                refresh(profile, session)
+            session.commit()
+            changed += len(profiles)
+            if len(profiles) < batch:
+                break
+    return changed
