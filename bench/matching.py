@@ -114,6 +114,8 @@ def load(count: int) -> None:
             capacity, completed, record, scoring.static_part(record=record, capacity_left=capacity),
         ))  # fmt: skip
     conn = db.session.connection().connection.driver_connection
+    # Building the GIN index once after the load is much faster than growing it row by row.
+    conn.execute("DROP INDEX ix_provider_profiles_match_keys")
     _copy(conn, "users", ["id", "email", "password_hash", "name", "role", "status", "timezone",
                           "country", "created_at", "updated_at"], users)  # fmt: skip
     _copy(conn, "provider_profiles", [
@@ -126,6 +128,10 @@ def load(count: int) -> None:
     ], profiles)  # fmt: skip
     _copy(conn, "provider_skills", ["id", "profile_id", "skill_id", "level", "years"],
           provider_skills)  # fmt: skip
+    conn.execute("SET maintenance_work_mem = '512MB'")
+    conn.execute(
+        "CREATE INDEX ix_provider_profiles_match_keys ON provider_profiles USING gin (match_keys)"
+    )
     db.session.commit()
     with db.engine.connect() as analyze:
         analyze.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -224,6 +224,5 @@ def candidates(needs: Needs, limit: int = MAX_CANDIDATES) -> list[Any]:
 
 def eligible(needs: Needs, provider_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """Which of these providers pass every hard filter."""
-    needs.only = list(provider_ids)
-    stmt = sa.select(P.id).where(*hard_filters(needs))
+    stmt = sa.select(P.id).where(*hard_filters(replace(needs, only=list(provider_ids))))
     return set(db.session.scalars(stmt))
