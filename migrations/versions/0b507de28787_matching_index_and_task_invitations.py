@@ -11,6 +11,7 @@ Create Date: 2026-12-01 07:54:40.341430
 """
 import json
 import math
+import uuid
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -72,7 +73,6 @@ def _backfill(conn):
     conn.execute(sa.text(
         "UPDATE skills SET number = (SELECT count(*) FROM skills AS s WHERE s.slug <= skills.slug)"
     ))
-    postgres = conn.dialect.name == "postgresql"
     levels, contracts = {}, {}
     for row in conn.execute(sa.text(
         "SELECT ps.profile_id, s.number, ps.level, ps.years FROM provider_skills ps "
@@ -109,10 +109,11 @@ def _backfill(conn):
         )
         capacity = max(0, (row.capacity_hours_per_week or 0) - math.ceil(committed))
         record = round((completed + PRIOR_WEIGHT * RECORD_PRIOR) / (completed + failed + PRIOR_WEIGHT), 4)
-        conn.execute(table.update().where(table.c.id == row.id).values(
+        profile_id = row.id if isinstance(row.id, uuid.UUID) else uuid.UUID(row.id)  # SQLite: text
+        conn.execute(table.update().where(table.c.id == profile_id).values(
             matchable=row.id not in hidden,
-            match_keys=sorted(keys) if postgres else json.dumps(sorted(keys)),
-            skill_experience=experience if postgres else json.dumps(experience),
+            match_keys=sorted(keys),
+            skill_experience=experience,
             availability=bits,
             availability_offset=offset,
             capacity_left=capacity,
