@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, load_only, selectinload
 
 from marketplace.accounts.models import Role, User
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
@@ -60,7 +60,13 @@ def _profiles(ids: list[uuid.UUID]) -> dict[uuid.UUID, ProviderProfile]:
     found = db.session.scalars(
         sa.select(ProviderProfile)
         .where(candidates.one_of(ProviderProfile.id, ids))
-        .options(selectinload(ProviderProfile.skills), selectinload(ProviderProfile.user))
+        .options(
+            selectinload(ProviderProfile.skills),
+            # The page shows the name; the user's membership is not needed.
+            selectinload(ProviderProfile.user).options(
+                load_only(User.id, User.name), lazyload(User.membership)
+            ),
+        )
     )
     return {p.id: p for p in found}
 
