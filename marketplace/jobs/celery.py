@@ -32,6 +32,7 @@ def init_app(app: Flask) -> Celery:
     # Importing the task modules registers their shared tasks with every Celery app.
     from marketplace.contracts import jobs as contract_jobs  # noqa: F401
     from marketplace.jobs import tasks  # noqa: F401
+    from marketplace.matching import jobs as matching_jobs  # noqa: F401
     from marketplace.tasks import jobs  # noqa: F401
 
     redis_url = app.config.get("REDIS_URL")

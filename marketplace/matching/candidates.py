@@ -8,12 +8,12 @@ old profile).
 
 The pre-score is the score with the overlap estimated from the weekly UTC availability
 (PostgreSQL only) and without years of experience; the best `MAX_CANDIDATES` by it are
-re-ranked exactly in Python. The plan is chosen from cheap statistics, never left to an
-ordered index walk: the planner can only bitmap-scan the GIN index (the ORDER BY is an
-expression, inside a materialized CTE). When the statistics say too many providers pass
-for that to be quick, the skill levels asked for are raised (better-skilled providers
-score higher anyway) until few enough do; if that still leaves too many, or too few
-candidates, the rest come from the providers with the best record and availability.
+re-ranked exactly in Python. No plan depends on an ordered index walk: the ORDER BY is an
+expression over a materialized CTE, so the planner can only bitmap-scan the GIN index,
+and one pool reads at most `ROW_CAP` rows. When PostgreSQL's statistics say more than
+`SELECTIVE_ROWS` providers pass, the skill levels asked for are raised (better-skilled
+providers score higher anyway) until few enough do, and lowered again step by step while
+the candidates are fewer than wanted.
 """
 
 from __future__ import annotations
