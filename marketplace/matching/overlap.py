@@ -90,14 +90,13 @@ class ClientPeriod:
         return self._cache[key]
 
     def _compute(self, zone: str, hours_json: str) -> float:
-        hours: WorkingHours = json.loads(hours_json)
         other = stable_offset(zone, self.first, self.last)
         if self.offset is None or other is None:
             return timezones.average_overlap_hours(
                 client_zone=self.zone,
                 client_hours=self.hours,
                 provider_zone=zone,
-                provider_hours=hours,
+                provider_hours=json.loads(hours_json),
                 first=self.first,
                 last=self.last,
             )

@@ -9,8 +9,9 @@ id, so the order is total and stable from one page to the next.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,6 +37,21 @@ class Ranked:
     overlap_hours: float
 
 
+@lru_cache(maxsize=65_536)
+def _shoring(
+    client_country: str | None, client_zone: str, country: str | None, zone: str, *period: date
+) -> str:
+    """`timezones.shoring`, remembered: a pure function of zones, countries and dates."""
+    return timezones.shoring(
+        client_country=client_country,
+        client_zone=client_zone,
+        provider_country=country,
+        provider_zone=zone,
+        first=period[0],
+        last=period[1],
+    )
+
+
 @dataclass
 class TaskView:
     """A task resolved for matching: SQL needs, the client's period, the hours wanted."""
@@ -43,7 +59,6 @@ class TaskView:
     task: Task
     needs: Needs
     period: ClientPeriod
-    _shoring: dict[tuple[str | None, str], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.required = [(s.skill_id, s.min_level) for s in self.task.skills]
@@ -83,18 +98,9 @@ class TaskView:
 
     def shoring_of(self, country: str | None, zone: str) -> str:
         """The provider's shoring class relative to this task's client and period."""
-        key = (country, zone)
-        if key not in self._shoring:
-            client = self.task.client_profile
-            self._shoring[key] = timezones.shoring(
-                client_country=client.country,
-                client_zone=client.timezone,
-                provider_country=country,
-                provider_zone=zone,
-                first=self.period.first,
-                last=self.period.last,
-            )
-        return self._shoring[key]
+        client = self.task.client_profile
+        return _shoring(client.country, client.timezone, country, zone, self.period.first,
+                        self.period.last)  # fmt: skip
 
     def rank(self, row: Any, skills: dict[uuid.UUID, tuple[int, int]]) -> Ranked:
         """Score one provider (a row of the columns in `_LIGHT`) exactly."""
