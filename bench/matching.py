@@ -227,7 +227,8 @@ def main() -> None:
             for name, pairs in _pairs(args.providers).items()
         }  # fmt: skip
         print(f"{args.providers} providers on PostgreSQL; top 20 of at most "
-              f"{candidates.MAX_CANDIDATES} ranked; {args.rounds} rounds")  # fmt: skip
+              f"{candidates.MAX_CANDIDATES} ranked; {args.rounds} rounds; load average "
+              f"{os.getloadavg()[0]:.2f}")  # fmt: skip
         for name, made in classes.items():
             timings: dict[str, list[float]] = {"service": [], "engine": [], "sql": []}
             passing = []
@@ -260,6 +261,7 @@ def main() -> None:
             )
             pairs = ", ".join(f"{a}+{b}" for (a, b), _ in made[::2])
             print(f"{name:<6} ms: {figures} | candidates {passing} | {pairs}")
+        print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
