@@ -106,7 +106,7 @@ class TaskView:
         """Score one provider (a row of the columns in `_LIGHT`) exactly."""
         task = self.task
         overlap = self.period.overlap_for(row.timezone, row.hours_json)
-        amount = row.hourly_rate_amount if self.needs.budget is not None else None
+        amount = row.hourly_rate_amount if task.budget_type == BudgetType.HOURLY else None
         fit = rate_fit(task, amount, row.hourly_rate_currency)
         parts = scoring.Parts(
             skills=scoring.skill_fit(
