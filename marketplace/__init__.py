@@ -40,9 +40,11 @@ def register_extensions(app: Flask) -> None:
     from marketplace.database import serialize_sqlite_transactions
     from marketplace.extensions import api, cors, db, limiter, migrate
     from marketplace.jobs import celery
+    from marketplace.matching import index
     from marketplace.payments import gateways
 
     db.init_app(app)
+    index.install(db.session)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             serialize_sqlite_transactions(db.engine)
@@ -80,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.contracts import routes as contracts
     from marketplace.extensions import api
     from marketplace.jobs import admin_routes as admin_outbox
+    from marketplace.matching import routes as matching
     from marketplace.messaging import routes as messaging
     from marketplace.moderation import routes as moderation
     from marketplace.notifications import routes as notifications
@@ -99,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
         organizations,
         tasks,
         bids,
+        matching,
         contracts,
         payments,
         messaging,
@@ -125,8 +129,9 @@ def register_commands(app: Flask) -> None:
     from marketplace.accounts import commands as accounts
     from marketplace.contracts import commands as contracts
     from marketplace.jobs import commands as jobs
+    from marketplace.matching import commands as matching
     from marketplace.payments import commands as payments
     from marketplace.tasks import commands as tasks
 
-    for module in (accounts, jobs, tasks, contracts, payments, demo):
+    for module in (accounts, jobs, tasks, contracts, matching, payments, demo):
         module.register_commands(app)

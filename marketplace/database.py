@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 from uuid6 import uuid7
 
@@ -65,6 +66,15 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+#: An integer array: PostgreSQL's `integer[]` (GIN-indexable), a JSON list on SQLite.
+INT_ARRAY = sa.JSON().with_variant(postgresql.ARRAY(sa.Integer()), "postgresql")
+
+
+def bit_string(length: int) -> sa.types.TypeEngine[str]:
+    """A fixed-length string of 0s and 1s: PostgreSQL's `bit(n)`, a VARCHAR on SQLite."""
+    return sa.String(length).with_variant(postgresql.BIT(length), "postgresql")
 
 
 def is_postgresql() -> bool:

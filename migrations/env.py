@@ -73,7 +73,7 @@ def render_item(type_, obj, autogen_context):
 
 
 # Indexes the models cannot express portably; migrations create them by hand.
-MANUAL_INDEXES = {"ix_tasks_fts"}
+MANUAL_INDEXES = {"ix_tasks_fts", "ix_provider_profiles_match_keys"}
 
 
 def include_object(obj, name, type_, reflected, compare_to):

@@ -32,12 +32,12 @@ def _filled_provider_profiles() -> list[ProviderProfile]:
 def test_seed_demo_is_idempotent_and_prints_the_logins(app, api):
     first = _seed(app)
 
-    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 14  # with the admin
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 15  # with the admin
     assert f"admin@{data.DOMAIN}" in first
-    assert db.session.scalar(sa.select(sa.func.count(Organization.id))) == 3
+    assert db.session.scalar(sa.select(sa.func.count(Organization.id))) == 4
     filled = _filled_provider_profiles()
-    assert len(filled) == 6  # four VAs and two firms
-    assert {p.service_model.value for p in filled} == {"va", "bpo", "kpo"}
+    assert len(filled) == 7  # four VAs and three firms
+    assert {p.service_model.value for p in filled} == {"va", "bpo", "kpo", "ito"}
     assert len({p.timezone for p in filled}) >= 5
     for entry in data.CLIENTS + data.ASSISTANTS + data.FIRMS:
         for local, *_ in [entry["who"], *entry.get("members", [])]:
@@ -119,3 +119,19 @@ def test_demo_has_a_running_contract_with_messages(app, api):
     ]
     result = app.test_cli_runner().invoke(args=["ledger-check"])
     assert result.exit_code == 0, result.output
+
+
+def test_every_demo_task_has_matches(app, api):
+    _seed(app)
+
+    assert (
+        api.post(
+            "auth/login", json={"email": f"admin@{data.DOMAIN}", "password": data.PASSWORD}
+        ).status_code
+        == 200
+    )
+    tasks = api.get("tasks?page_size=100").get_json()["items"]
+    assert len(tasks) == len(data.TASKS)
+    for task in tasks:
+        matches = api.get(f"tasks/{task['id']}/matches").get_json()
+        assert matches["total"] >= 1, task["title"]

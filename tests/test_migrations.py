@@ -27,7 +27,9 @@ def test_upgraded_database_matches_the_models(app):
             conn,
             opts={
                 "compare_type": True,
-                "include_object": lambda obj, name, type_, *_: name != "ix_tasks_fts",
+                "include_object": lambda obj, name, type_, *_: (
+                    name not in {"ix_tasks_fts", "ix_provider_profiles_match_keys"}
+                ),
             },
         )
         diff = compare_metadata(context, db.metadata)
@@ -51,3 +53,72 @@ def test_upgrade_from_empty_and_downgrade_to_base(tmp_path):
         downgrade(revision="base")
         assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()
+
+
+def test_the_matching_migration_backfills_existing_profiles(tmp_path):
+    import json
+    import uuid
+    from datetime import UTC, datetime
+
+    from marketplace.matching import index
+    from marketplace.profiles.models import ProviderProfile
+
+    config = type(
+        "Fresh", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}"}
+    )
+    app = create_app(config)
+    with app.app_context():
+        upgrade(revision="9ad916935ae5")  # the schema before matching
+        now, user_id, profile_id = datetime.now(UTC), uuid.uuid4(), uuid.uuid4()
+        hours = {"mon": [["09:00", "17:00"]]}
+        with db.engine.begin() as conn:
+            users = sa.table(*_columns("users", "email", "password_hash", "name", "role"))
+            conn.execute(users.insert().values(
+                id=user_id, email="va@example.com", password_hash="x", name="V", role="provider",
+                status="active", timezone="Asia/Manila", created_at=now, updated_at=now,
+            ))  # fmt: skip
+            profiles = sa.table(*_columns(
+                "provider_profiles", "user_id", "service_model", "headline", "bio", "languages",
+                "working_hours", "capacity_hours_per_week", "verification_status",
+                "payouts_enabled",
+            ))  # fmt: skip
+            conn.execute(profiles.insert().values(
+                id=profile_id, user_id=user_id, service_model="va", headline="", bio="",
+                languages='["en"]', timezone="Asia/Manila", working_hours=json.dumps(hours),
+                capacity_hours_per_week=40, verification_status="unverified", payouts_enabled=False,
+                created_at=now, updated_at=now,
+            ))  # fmt: skip
+            skill_id = conn.scalar(sa.text("SELECT id FROM skills WHERE slug = 'data-entry'"))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO provider_skills (id, profile_id, skill_id, level, years) "
+                    "VALUES (:id, :profile, :skill, 4, 3)"
+                ),
+                {"id": uuid.uuid4().hex, "profile": profile_id.hex, "skill": skill_id},
+            )
+        upgrade()
+        profile = db.session.get(ProviderProfile, profile_id)
+        number = db.session.scalar(sa.text("SELECT number FROM skills WHERE slug = 'data-entry'"))
+        assert profile.match_keys == index.profile_keys({number: 4}, ["en"])
+        assert profile.skill_experience == [index.experience_value(number, 4, 3)]
+        bits, offset = index.availability_bits("Asia/Manila", hours, now.date())
+        assert (profile.availability, profile.availability_offset) == (bits, offset)
+        assert profile.matchable and profile.capacity_left == 40
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _columns(table: str, *names: str) -> list:
+    """A table clause with the common columns (typed, so ids and times bind right)."""
+    common = [
+        sa.column("id", sa.Uuid()),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+        sa.column("status", sa.String()),
+        sa.column("timezone", sa.String()),
+    ]
+    if table == "provider_profiles":
+        common = [c for c in common if c.name != "status"]
+        common.append(sa.column("user_id", sa.Uuid()))
+        names = tuple(n for n in names if n != "user_id")
+    return [table, *common, *(sa.column(n) for n in names)]

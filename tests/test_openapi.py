@@ -142,6 +142,16 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
         user=deal.client, milestone_id=disputed, reason="Half of the tickets are unanswered."
     )
     entry = db.session.scalars(sa.select(OutboxEntry).limit(1)).one()
+    # A coverage task of the company, so coverage plans answer with real plans too.
+    coverage_task = tasks.create_task(
+        user=company_owner,
+        data=TaskInputSchema().load(
+            task_payload(
+                title="Round the clock",
+                timezone_need={"mode": "coverage", "window": {"mon": [["00:00", "24:00"]]}},
+            )
+        ),
+    )
     profile_id = db.session.scalar(
         sa.select(ProviderProfile.id).filter_by(user_id=other_provider.id)
     )
@@ -150,7 +160,7 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
         "profile_id": [str(profile_id)],
         "organization_id": [str(company.id)],
         "user_id": [str(agent.user_id)],
-        "task_id": [str(open_task.id), str(own_task.id)],
+        "task_id": [str(open_task.id), str(own_task.id), str(coverage_task.id)],
         "bid_id": [str(bid.id)],
         "contract_id": [str(contract.id), str(deal.contract_id)],
         "milestone_id": [str(disputed), str(submitted)],

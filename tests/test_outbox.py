@@ -137,4 +137,5 @@ def test_run_periodic_once_runs_every_periodic_job(app, sent_mail):
     assert result.exit_code == 0, result.output
     assert "deliver-outbox: 1" in result.output
     assert "expire-tasks: 0" in result.output
+    assert "refresh-availability: 0" in result.output
     assert [m.to for m in sent_mail] == ["c@example.com"]

@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from marketplace.bids.models import BidStatus
+from marketplace.matching.schemas import ExplanationSchema
 from marketplace.pagination import PageArgsSchema, page_schema
 from marketplace.schemas import BaseSchema, MoneySchema, require_some_field
 
@@ -55,23 +56,6 @@ class BidUpdateSchema(BidInputSchema):
     @ma.pre_load
     def _not_empty(self, data: Any, **_: Any) -> Any:
         return require_some_field(data)
-
-
-class SkillFitSchema(BaseSchema):
-    """A required skill, its minimum level and the provider's level (null: lacks it)."""
-
-    slug = ma.fields.String()
-    min_level = ma.fields.Integer()
-    level = ma.fields.Integer(allow_none=True)
-
-
-class ExplanationSchema(BaseSchema):
-    """Why a provider fits a task."""
-
-    overlap_hours = ma.fields.Float(metadata={"description": "Average daily overlap, hours."})
-    shoring = ma.fields.String(metadata={"enum": ["onshore", "nearshore", "offshore"]})
-    skills = ma.fields.List(ma.fields.Nested(SkillFitSchema))
-    rate_fit = ma.fields.String(metadata={"enum": ["within", "below", "above", "unknown"]})
 
 
 class BidSchema(BaseSchema):

@@ -17,3 +17,5 @@ class Skill(IdMixin, Model):
     slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     category: Mapped[str] = mapped_column(sa.String(64), index=True)
+    #: A small stable integer, so matching can index skill levels as integer keys.
+    number: Mapped[int] = mapped_column(sa.Integer, unique=True)

@@ -118,7 +118,7 @@ FIRMS: list[dict[str, Any]] = [
             "headline": "Customer service and order operations, around the clock on weekdays",
             "bio": "A team of support agents running your playbook in three shifts.",
             "hourly_rate": _usd(9),
-            "languages": ["en", "tl"],
+            "languages": ["en", "tl", "es"],
             "working_hours": {
                 **_weekdays(("06:00", "14:00"), ("14:00", "22:00"), ("22:00", "06:00")),
                 "sat": [["08:00", "20:00"]],
@@ -148,10 +148,27 @@ FIRMS: list[dict[str, Any]] = [
             "capacity_hours_per_week": 160,
             "skills": _skills(
                 ("financial-analysis", 5, 10),
+                ("market-research", 4, 6),
                 ("data-analytics", 5, 8),
                 ("legal-research", 3, 5),
                 ("it-helpdesk", 4, 6),
             ),
+        },
+    },
+    {
+        "who": ("joao.ito", "João Almeida", "Owner, Tejo Helpdesk (ITO, Lisbon)"),
+        "where": ("Europe/Lisbon", "PT"),
+        "organization": "Tejo Helpdesk",
+        "members": [],
+        "profile": {
+            "service_model": "ito",
+            "headline": "First-line IT helpdesk in UK and Irish office hours",
+            "bio": "Workspace, Slack and laptop support from a team one hour from London.",
+            "hourly_rate": {"amount": 2800, "currency": "gbp"},
+            "languages": ["en", "pt"],
+            "working_hours": _weekdays(("08:00", "18:00")),
+            "capacity_hours_per_week": 120,
+            "skills": _skills(("it-helpdesk", 4, 7), ("cloud-infrastructure", 3, 4)),
         },
     },
 ]

@@ -21,6 +21,7 @@ PERIODIC: dict[str, tuple[str, float]] = {
     "lapse-refund-requests": ("marketplace.payments.jobs.lapse_refund_requests", 900.0),
     "purge-idempotency-keys": ("marketplace.payments.jobs.purge_idempotency_keys", 3600.0),
     "escrow-age-guard": ("marketplace.payments.jobs.escrow_age_guard", 6 * 3600.0),
+    "refresh-availability": ("marketplace.matching.jobs.refresh_availability", 86400.0),
 }
 
 
@@ -35,6 +36,7 @@ def init_app(app: Flask) -> Celery:
     # Importing the task modules registers their shared tasks with every Celery app.
     from marketplace.contracts import jobs as contract_jobs  # noqa: F401
     from marketplace.jobs import tasks  # noqa: F401
+    from marketplace.matching import jobs as matching_jobs  # noqa: F401
     from marketplace.payments import jobs as payment_jobs  # noqa: F401
     from marketplace.tasks import jobs  # noqa: F401
 
@@ -57,6 +59,7 @@ def init_app(app: Flask) -> Celery:
             "marketplace.tasks.jobs",
             "marketplace.contracts.jobs",
             "marketplace.payments.jobs",
+            "marketplace.matching.jobs",
         ],
     )
     celery_app.set_default()

@@ -20,37 +20,24 @@ def rate_fit(task: Task, amount: int | None, currency: str | None) -> str:
 
 
 def explain(
-    task: Task, provider: ProviderProfile, *, price: dict[str, Any] | None = None
+    task: Task,
+    provider: ProviderProfile,
+    *,
+    price: dict[str, Any] | None = None,
+    fit: tuple[str, float] | None = None,
 ) -> dict[str, Any]:
     """Overlap hours, shoring, the provider's level in each required skill and rate fit.
 
     `price` (a bid's) is judged against the budget; else the provider's hourly rate is,
-    for hourly tasks.
+    for hourly tasks. `fit` is (shoring, overlap hours) when the caller has them already.
     """
-    client = task.client_profile
-    first, last = timezones.work_period(task.start_date, task.deadline, datetime.now(UTC).date())
-    need = task.timezone_need or {}
-    window = need["window"] if need.get("mode") == "coverage" else client.working_hours
-    levels = {s.skill_id: s.level for s in provider.skills}
     if price is None and task.budget_type == BudgetType.HOURLY:
         price = provider.hourly_rate
+    shore, overlap = fit or _fit(task, provider)
+    levels = {s.skill_id: s.level for s in provider.skills}
     return {
-        "overlap_hours": timezones.average_overlap_hours(
-            client_zone=client.timezone,
-            client_hours=window,
-            provider_zone=provider.timezone,
-            provider_hours=provider.working_hours,
-            first=first,
-            last=last,
-        ),
-        "shoring": timezones.shoring(
-            client_country=client.country,
-            client_zone=client.timezone,
-            provider_country=provider.country,
-            provider_zone=provider.timezone,
-            first=first,
-            last=last,
-        ),
+        "overlap_hours": overlap,
+        "shoring": shore,
         "skills": [
             {"slug": s.slug, "min_level": s.min_level, "level": levels.get(s.skill_id)}
             for s in task.skills
@@ -59,3 +46,33 @@ def explain(
             task, price["amount"] if price else None, price["currency"] if price else None
         ),
     }
+
+
+def window_of(task: Task) -> dict[str, Any]:
+    """The hours overlap is measured against: a coverage task's window, else the client's."""
+    need = task.timezone_need or {}
+    return need["window"] if need.get("mode") == "coverage" else task.client_profile.working_hours
+
+
+def _fit(task: Task, provider: ProviderProfile) -> tuple[str, float]:
+    client = task.client_profile
+    first, last = timezones.work_period(task.start_date, task.deadline, datetime.now(UTC).date())
+    window = window_of(task)
+    return (
+        timezones.shoring(
+            client_country=client.country,
+            client_zone=client.timezone,
+            provider_country=provider.country,
+            provider_zone=provider.timezone,
+            first=first,
+            last=last,
+        ),
+        timezones.average_overlap_hours(
+            client_zone=client.timezone,
+            client_hours=window,
+            provider_zone=provider.timezone,
+            provider_hours=provider.working_hours,
+            first=first,
+            last=last,
+        ),
+    )

@@ -11,11 +11,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Skill
-from marketplace.database import IdMixin, TimestampMixin, enum_type
+from marketplace.database import INT_ARRAY, IdMixin, TimestampMixin, bit_string, enum_type
 from marketplace.extensions import Model
 from marketplace.organizations.models import Organization
 
 _ONE_OWNER = "(user_id IS NULL) <> (organization_id IS NULL)"
+WEEK_SLOTS = 7 * 24 * 4  # quarter-hours in a week: the resolution of `availability`
+RECORD_PRIOR = 0.6  # a newcomer's record score (see marketplace.matching.index)
 
 
 class ServiceModel(StrEnum):
@@ -67,6 +69,19 @@ class ProviderProfile(IdMixin, TimestampMixin, ProfileOwnerMixin, Model):
     )
     stripe_account_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     payouts_enabled: Mapped[bool] = mapped_column(default=False)
+    # Derived columns that the matching SQL filters and pre-scores on; every flush keeps
+    # them in step with the fields above (marketplace.matching.index).
+    matchable: Mapped[bool] = mapped_column(default=True)
+    match_keys: Mapped[list[int]] = mapped_column(INT_ARRAY, default=list, deferred=True)
+    skill_experience: Mapped[list[int]] = mapped_column(INT_ARRAY, default=list, deferred=True)
+    availability: Mapped[str] = mapped_column(
+        bit_string(WEEK_SLOTS), default=lambda: "0" * WEEK_SLOTS, deferred=True
+    )
+    availability_offset: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+    capacity_left: Mapped[int] = mapped_column(default=40)
+    completed_contracts: Mapped[int] = mapped_column(default=0)
+    record_score: Mapped[float] = mapped_column(sa.Float, default=RECORD_PRIOR)
+    match_quality: Mapped[float] = mapped_column(sa.Float, default=0.0)
 
     user: Mapped[User | None] = relationship()
     organization: Mapped[Organization | None] = relationship()

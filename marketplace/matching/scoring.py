@@ -1,0 +1,98 @@
+"""The match score (0 to 1): weighted skill, time-zone, price, record and availability fits.
+
+Each part is itself between 0 and 1:
+- skills: per required skill, 0.8 * levels above the minimum / levels possible above it
+  + 0.2 * years (up to 10) / 10; averaged over the task's skills (1 when it needs none);
+- time zone: the average daily overlap over the hours wanted (the overlap a task asks for,
+  else the client's or the coverage window's hours per working day), at most 1;
+- price: 1 within the budget, 0.8 below it, falling to 0 at twice the maximum above it,
+  0.5 when it cannot be judged (no rate, another currency, a fixed-price task);
+- record: completed contracts against terminated ones with a Bayesian prior
+  (`PRIOR_WEIGHT` imaginary contracts at `RECORD_PRIOR`), so newcomers start at 0.6;
+- availability: weekly hours still free (capacity minus live contracts' coverage) / 40.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from marketplace.profiles.models import RECORD_PRIOR
+
+WEIGHTS = {"skills": 0.35, "timezone": 0.25, "price": 0.15, "record": 0.15, "availability": 0.10}
+PRIOR_WEIGHT = 5
+FULL_WEEK_HOURS = 40
+LEVEL_SHARE, YEARS_SHARE, FULL_YEARS = 0.8, 0.2, 10
+PRICE_BELOW, PRICE_UNKNOWN = 0.8, 0.5
+
+
+def record_score(*, completed: int, failed: int) -> float:
+    """Bayesian average of contract outcomes: newcomers get the prior."""
+    return round((completed + PRIOR_WEIGHT * RECORD_PRIOR) / (completed + failed + PRIOR_WEIGHT), 4)
+
+
+def availability_fit(capacity_left: int) -> float:
+    """Free weekly hours against a full week, at most 1."""
+    return min(1.0, max(0, capacity_left) / FULL_WEEK_HOURS)
+
+
+def static_part(*, record: float, capacity_left: int) -> float:
+    """The weighted parts that do not depend on the task (record and availability)."""
+    return round(
+        WEIGHTS["record"] * record + WEIGHTS["availability"] * availability_fit(capacity_left), 4
+    )
+
+
+def skill_fit(required: list[tuple[int, int | None, int]]) -> float:
+    """`required` is (min_level, provider's level, years) per required skill."""
+    if not required:
+        return 1.0
+    total = 0.0
+    for min_level, level, years in required:
+        room = 5 - min_level
+        above = 1.0 if room <= 0 else max(0, (level or 0) - min_level) / room
+        total += LEVEL_SHARE * above + YEARS_SHARE * min(years, FULL_YEARS) / FULL_YEARS
+    return total / len(required)
+
+
+def timezone_fit(overlap_hours: float, wanted_hours: float) -> float:
+    """Average daily overlap against the hours wanted, at most 1."""
+    if wanted_hours <= 0:
+        return 1.0
+    return min(1.0, overlap_hours / wanted_hours)
+
+
+def price_fit(rate_fit: str, amount: int | None, budget_max: int) -> float:
+    """How well a price suits the budget, from its `rate_fit` class."""
+    if rate_fit == "within":
+        return 1.0
+    if rate_fit == "below":
+        return PRICE_BELOW
+    if rate_fit == "above" and amount is not None:
+        return max(0.0, 1 - (amount - budget_max) / budget_max)
+    return PRICE_UNKNOWN
+
+
+@dataclass
+class Parts:
+    """The five parts of a score, each 0 to 1."""
+
+    skills: float
+    timezone: float
+    price: float
+    record: float
+    availability: float
+
+    def total(self) -> float:
+        """The weighted score, rounded to four places (ties then break by id)."""
+        return round(sum(WEIGHTS[name] * value for name, value in self.as_dict().items()), 4)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parts by name."""
+        return {
+            "skills": self.skills,
+            "timezone": self.timezone,
+            "price": self.price,
+            "record": self.record,
+            "availability": self.availability,
+        }

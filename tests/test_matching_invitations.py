@@ -1,0 +1,113 @@
+"""Inviting matched providers to bid: who, how many, once, and what the invitee sees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from marketplace.matching.invitations import MAX_INVITATIONS
+from marketplace.tasks import lifecycle
+from tests.factories import AdminFactory, ClientFactory
+from tests.matching_world import client, open_task, provider
+
+SKILL = "customer-support-tier1"
+
+
+def _task(owner: Any, **overrides: Any) -> Any:
+    return open_task(
+        owner, service_model="va", skills=[{"slug": SKILL, "min_level": 3}], **overrides
+    )
+
+
+def test_invited_providers_are_notified_and_see_the_public_task(login, sent_mail):
+    owner = client("America/New_York", "US")
+    invitee = provider(skills={SKILL: (4, 2)})
+    task = _task(owner)
+    response = login(owner).post(
+        f"tasks/{task.id}/invitations", json={"provider_ids": [str(invitee.id)]}
+    )
+    assert response.status_code == 201, response.get_json()
+    assert [i["provider_profile_id"] for i in response.get_json()["items"]] == [str(invitee.id)]
+    assert invitee.user is not None
+    assert [m.to for m in sent_mail] == [invitee.user.email]
+    listed = login(invitee.user).get("providers/me/invitations").get_json()
+    assert listed["total"] == 1
+    shown = listed["items"][0]["task"]
+    assert shown["id"] == str(task.id)
+    assert "confidential_details" not in shown and "attachments" not in shown
+    assert "Macros" not in str(listed)  # the factory task's confidential text
+    notices = login(invitee.user).get("notifications").get_json()["items"]
+    assert [n["kind"] for n in notices] == ["task_invitation"]
+
+
+def test_inviting_twice_changes_nothing(login, sent_mail):
+    owner = client("America/New_York", "US")
+    invitee = provider(skills={SKILL: (4, 2)})
+    task = _task(owner)
+    api = login(owner)
+    first = api.post(f"tasks/{task.id}/invitations", json={"provider_ids": [str(invitee.id)]})
+    again = api.post(f"tasks/{task.id}/invitations", json={"provider_ids": [str(invitee.id)]})
+    assert again.status_code == 201
+    assert again.get_json()["items"][0]["id"] == first.get_json()["items"][0]["id"]
+    assert len(sent_mail) == 1
+
+
+def test_only_matching_providers_can_be_invited(login):
+    owner = client("America/New_York", "US")
+    fits = provider(skills={SKILL: (4, 2)})
+    weak = provider(skills={SKILL: (2, 2)})
+    task = _task(owner)
+    response = login(owner).post(
+        f"tasks/{task.id}/invitations", json={"provider_ids": [str(fits.id), str(weak.id)]}
+    )
+    assert response.status_code == 422
+    assert str(weak.id) in str(response.get_json()["error"]["details"])
+    assert (
+        login(owner)
+        .post(
+            f"tasks/{task.id}/invitations",
+            json={"provider_ids": ["00000000-0000-0000-0000-000000000000"]},
+        )
+        .status_code
+        == 422
+    )
+
+
+def test_at_most_twenty_invitations_a_task(login):
+    owner = client("America/New_York", "US")
+    task = _task(owner)
+    many = [str(provider(skills={SKILL: (3, 0)}).id) for _ in range(MAX_INVITATIONS + 1)]
+    api = login(owner)
+    assert api.post(f"tasks/{task.id}/invitations", json={"provider_ids": many}).status_code == 422
+    first = api.post(f"tasks/{task.id}/invitations", json={"provider_ids": many[:20]})
+    assert first.status_code == 201
+    last = api.post(f"tasks/{task.id}/invitations", json={"provider_ids": many[20:]})
+    assert last.status_code == 422
+
+
+def test_only_open_tasks_take_invitations(login):
+    owner = client("America/New_York", "US")
+    invitee = provider(skills={SKILL: (4, 2)})
+    task = _task(owner)
+    lifecycle.cancel_task(user=owner, task_id=task.id, reason="No longer needed")
+    response = login(owner).post(
+        f"tasks/{task.id}/invitations", json={"provider_ids": [str(invitee.id)]}
+    )
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize(("who", "status"), [("admin", 403), ("other_client", 404),
+                                             ("provider", 404), ("anonymous", 401)])  # fmt: skip
+def test_only_the_client_invites(api, login, who, status):
+    owner = client("America/New_York", "US")
+    invitee = provider(skills={SKILL: (4, 2)})
+    task = _task(owner)
+    users = {"admin": AdminFactory(), "other_client": ClientFactory(), "provider": invitee.user}
+    caller = login(users[who]) if who in users else api
+    response = caller.post(f"tasks/{task.id}/invitations", json={"provider_ids": [str(invitee.id)]})
+    assert response.status_code == status
+
+
+def test_clients_have_no_invitations_to_list(login):
+    assert login(ClientFactory()).get("providers/me/invitations").status_code == 403
