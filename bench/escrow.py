@@ -567,6 +567,8 @@ def main() -> None:
         + ("" if pgbench_db is None else f"  (database CPU {pgbench_db:.2f} ms per transaction)")
     )
     print(f"  ratio           {ratio:.3f}  (target {TARGET})")
+    if pgbench_db and db_cpu:
+        print(f"  database CPU    one approve = {db_cpu / pgbench_db:.1f} TPC-B transactions")
     print(f"  result          target {'met' if ratio >= TARGET else 'missed'}")
 
 
