@@ -566,6 +566,46 @@ def test_a_second_paid_intent_for_one_milestone_is_refunded(login, webhook, app,
     assert balances(deal, gateway="stripe")["escrow"] == 40_000
 
 
+def test_a_webhook_that_beats_stripes_answer_still_funds(login, webhook, app, monkeypatch):
+    """Stripe may deliver `payment_intent.succeeded` before it answers the request that
+    created the intent, so before we know the intent's id: our id in its metadata finds it."""
+    http = StripeHTTP(forward=False)
+    delivered = []
+
+    def create_and_deliver(sent: Sent) -> tuple[int, dict[str, Any]]:
+        intent = {
+            "id": "pi_early1",
+            "object": "payment_intent",
+            "status": "succeeded",
+            "latest_charge": "ch_early1",
+            "metadata": {"payment_id": sent.params["metadata[payment_id]"]},
+        }
+        delivered.append(webhook("payment_intent.succeeded", intent).status_code)
+        return 200, intent
+
+    http.answer("/v1/payment_intents", create_and_deliver)
+    deal = make_deal((40_000,))
+    _use(app, monkeypatch, StripeGateway(secret_key="sk_test_x", http_client=http))
+
+    answer = money_post(
+        login(deal.client),
+        f"milestones/{deal.milestone_ids[0]}/fund",
+        json={"payment_method": "pm_card_visa"},
+    )
+
+    assert delivered == [200] and answer.status_code == 200
+    payment = db.session.scalars(sa.select(Payment)).one()
+    db.session.refresh(payment)
+    assert (payment.status, payment.gateway_id, payment.charge_id) == (
+        PaymentStatus.SUCCEEDED,
+        "pi_early1",
+        "ch_early1",
+    )
+    assert deal.milestone(0).status == MilestoneStatus.FUNDED
+    assert transaction_kinds(deal) == ["funding"]
+    assert balances(deal, gateway="stripe")["escrow"] == 40_000
+
+
 @pytest.mark.parametrize(
     ("answer", "status", "code"),
     [

@@ -180,12 +180,20 @@ def record_result(payment_id: uuid.UUID, result: GatewayPayment) -> Payment:
 
 
 def _find(gateway_id: str | None, payment_id: str | None) -> Payment | None:
-    condition = (
-        Payment.gateway_id == gateway_id
-        if gateway_id
-        else Payment.id == uuid.UUID(payment_id or "")
-    )
-    found = db.session.scalar(sa.select(Payment.id).where(condition))
+    """The payment a gateway event is about, by the gateway's id or by our own (which we
+    put in the gateway object's metadata). Stripe may send its webhook before `fund` has
+    stored the intent's id, so our id is tried too."""
+    conditions = []
+    if gateway_id:
+        conditions.append(Payment.gateway_id == gateway_id)
+    if payment_id:
+        try:
+            conditions.append(Payment.id == uuid.UUID(payment_id))
+        except ValueError:
+            log.warning("Gateway event names a malformed payment id %r", payment_id)
+    if not conditions:
+        return None
+    found = db.session.scalar(sa.select(Payment.id).where(sa.or_(*conditions)).limit(1))
     return None if found is None else lock_row(Payment, found)
 
 
