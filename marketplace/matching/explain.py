@@ -6,22 +6,29 @@ from datetime import UTC, datetime
 from typing import Any
 
 from marketplace.matching import timezones
+from marketplace.matching.cards import ProviderCard
 from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks.models import BudgetType, Task
 
 
 def rate_fit(task: Task, amount: int | None, currency: str | None) -> str:
     """`within`, `below` or `above` the task's budget, or `unknown` (no price or currency)."""
-    if amount is None or currency != task.currency:
+    return rate_class(amount, currency, task.currency, task.budget_min, task.budget_max)
+
+
+def rate_class(amount: int | None, currency: str | None, budget_currency: str, low: int,
+               high: int) -> str:  # fmt: skip
+    """`rate_fit` against a budget of `low` to `high` in `budget_currency`."""
+    if amount is None or currency != budget_currency:
         return "unknown"
-    if amount < task.budget_min:
+    if amount < low:
         return "below"
-    return "above" if amount > task.budget_max else "within"
+    return "above" if amount > high else "within"
 
 
 def explain(
     task: Task,
-    provider: ProviderProfile,
+    provider: ProviderProfile | ProviderCard,
     *,
     price: dict[str, Any] | None = None,
     fit: tuple[str, float] | None = None,
@@ -54,7 +61,7 @@ def window_of(task: Task) -> dict[str, Any]:
     return need["window"] if need.get("mode") == "coverage" else task.client_profile.working_hours
 
 
-def _fit(task: Task, provider: ProviderProfile) -> tuple[str, float]:
+def _fit(task: Task, provider: ProviderProfile | ProviderCard) -> tuple[str, float]:
     client = task.client_profile
     first, last = timezones.work_period(task.start_date, task.deadline, datetime.now(UTC).date())
     window = window_of(task)

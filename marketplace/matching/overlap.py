@@ -46,9 +46,10 @@ def week_mask(intervals: list[tuple[int, int]], shift: int = 0) -> int:
 
 
 @lru_cache(maxsize=16_384)
-def _intervals(hours_json: str) -> list[tuple[int, int]]:
-    """Parsed weekly shifts of stored hours (profiles share a few shapes of hours)."""
-    return week_intervals(json.loads(hours_json))
+def _week(hours_json: str, shift: int) -> int:
+    """`week_mask` of stored hours moved by `shift` (profiles share a few shapes of hours
+    and zones a few offsets)."""
+    return week_mask(week_intervals(json.loads(hours_json)), shift)
 
 
 class ClientPeriod:
@@ -103,6 +104,6 @@ class ClientPeriod:
         if not self.workdays:
             return 0.0
         # Provider local time + delta = client local time.
-        provider = week_mask(_intervals(hours_json), shift=self.offset - other)
+        provider = _week(hours_json, self.offset - other)
         total = sum(count * (mask & provider).bit_count() for count, mask in self.day_masks)
         return round(total / 60 / self.workdays, 2)

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.matching import candidates, scoring, timezones
-from marketplace.matching.candidates import Needs
-from marketplace.matching.explain import rate_fit, window_of
+from marketplace.matching.candidates import Candidate, Needs
+from marketplace.matching.explain import rate_class, window_of
 from marketplace.matching.index import availability_bits, experience_parts
 from marketplace.matching.overlap import ClientPeriod
 from marketplace.profiles.models import ProviderProfile
@@ -61,8 +61,13 @@ class TaskView:
     period: ClientPeriod
 
     def __post_init__(self) -> None:
-        self.required = [(s.skill_id, s.min_level) for s in self.task.skills]
-        self.numbers = {s.skill.number: s.skill_id for s in self.task.skills}
+        task, client = self.task, self.task.client_profile
+        self.required = [(s.skill.number, s.min_level) for s in task.skills]
+        # Read once: ORM attribute reads cost a few microseconds a candidate otherwise.
+        hourly = task.budget_type == BudgetType.HOURLY
+        self.budget = (task.currency, task.budget_min, task.budget_max) if hourly else None
+        self.client = (client.country, client.timezone)
+        self._shorings: dict[tuple[str | None, str], str] = {}
 
     @classmethod
     def of(cls, task: Task) -> TaskView:
@@ -98,22 +103,38 @@ class TaskView:
 
     def shoring_of(self, country: str | None, zone: str) -> str:
         """The provider's shoring class relative to this task's client and period."""
-        client = self.task.client_profile
-        return _shoring(client.country, client.timezone, country, zone, self.period.first,
-                        self.period.last)  # fmt: skip
+        shoring = self._shorings.get((country, zone))
+        if shoring is None:
+            shoring = self._shorings[country, zone] = _shoring(
+                *self.client, country, zone, self.period.first, self.period.last
+            )
+        return shoring
 
-    def rank(self, row: Any, skills: dict[uuid.UUID, tuple[int, int]]) -> Ranked:
-        """Score one provider (a row of the columns in `_LIGHT`) exactly."""
-        task = self.task
+    @staticmethod
+    def skills_of(experience: list[int] | None) -> dict[int, tuple[int, int]]:
+        """(level, years) by skill number, from a row's `skill_experience`."""
+        skills = {}
+        for value in experience or ():
+            number, level, years = experience_parts(value)
+            skills[number] = (level, years)
+        return skills
+
+    def rank(self, row: Candidate, skills: dict[int, tuple[int, int]]) -> Ranked:
+        """Score one provider exactly."""
         overlap = self.period.overlap_for(row.timezone, row.hours_json)
-        amount = row.hourly_rate_amount if task.budget_type == BudgetType.HOURLY else None
-        fit = rate_fit(task, amount, row.hourly_rate_currency)
+        if self.budget is None:
+            amount, fit, price = None, "unknown", scoring.PRICE_UNKNOWN
+        else:
+            currency, low, high = self.budget
+            amount = row.hourly_rate_amount
+            fit = rate_class(amount, row.hourly_rate_currency, currency, low, high)
+            price = round(scoring.price_fit(fit, amount, high), 4)
         parts = scoring.Parts(
             skills=scoring.skill_fit(
-                [(level, *skills.get(skill_id, (None, 0))) for skill_id, level in self.required]
+                [(level, *skills.get(number, (None, 0))) for number, level in self.required]
             ),
             timezone=round(scoring.timezone_fit(overlap, self.needs.wanted_hours), 4),
-            price=round(scoring.price_fit(fit, amount, task.budget_max), 4),
+            price=price,
             record=row.record_score,
             availability=scoring.availability_fit(row.capacity_left),
         )
@@ -128,22 +149,18 @@ class TaskView:
 
 def rank_providers(view: TaskView) -> list[Ranked]:
     """The task's candidates, scored exactly and sorted best first (ties by id)."""
-    ranked = []
-    for row in candidates.candidates(view.needs):
-        skills = {}
-        for value in row.skill_experience or []:
-            number, level, years = experience_parts(value)
-            if number in view.numbers:
-                skills[view.numbers[number]] = (level, years)
-        ranked.append(view.rank(row, skills))
+    ranked = [
+        view.rank(row, view.skills_of(row.skill_experience))
+        for row in candidates.candidates(view.needs)
+    ]
     return sorted(ranked, key=lambda r: (-r.score, r.provider_id))
 
 
 def rank_tasks(provider: ProviderProfile, tasks: list[Task]) -> list[tuple[Task, Ranked]]:
     """Tasks (already past the SQL filters) that also pass shoring, scored for the provider."""
     row = sa.select(*candidates.LIGHT).where(ProviderProfile.id == provider.id)
-    light = db.session.execute(row).one()
-    skills = {s.skill_id: (s.level, s.years) for s in provider.skills}
+    light = Candidate(*db.session.execute(row).one())
+    skills = {s.skill.number: (s.level, s.years) for s in provider.skills}
     views: dict[tuple[Any, ...], TaskView] = {}
     result = []
     for task in tasks:

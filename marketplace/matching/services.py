@@ -7,17 +7,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import lazyload, load_only, selectinload
+from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 
 from marketplace.accounts.models import Role, User
+from marketplace.catalog.models import Skill
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
-from marketplace.matching import candidates, coverage, ranking
+from marketplace.matching import cards, coverage, pool, ranking
+from marketplace.matching.cards import ProviderCard
 from marketplace.matching.explain import explain
 from marketplace.matching.ranking import Ranked, TaskView
+from marketplace.organizations.models import Membership
 from marketplace.pagination import Page, page_size_for
 from marketplace.profiles import services as profiles
-from marketplace.profiles.models import ProviderProfile, ProviderSkill
+from marketplace.profiles.models import ClientProfile, ProviderProfile, ProviderSkill
 from marketplace.tasks import services as tasks
 from marketplace.tasks.models import Task, TaskLanguage, TaskSkill, TaskStatus
 
@@ -26,7 +29,7 @@ from marketplace.tasks.models import Task, TaskLanguage, TaskSkill, TaskStatus
 class Match:
     """A provider ranked for a task (or a task ranked for a provider), with the reasons."""
 
-    provider: ProviderProfile
+    provider: ProviderProfile | ProviderCard
     task: Task
     ranked: Ranked
 
@@ -42,10 +45,54 @@ class Match:
         return {**explain(self.task, self.provider, fit=fit), "parts": self.ranked.parts.as_dict()}
 
 
+_USER = sa.bindparam("user_id", type_=sa.Uuid())
+_MEMBER_OF = sa.select(Membership.organization_id).where(Membership.user_id == _USER)
+#: The client profile the user acts for, as `profiles.acting_client_profile` finds it: the
+#: organization's when the user is a member of one, else their own.
+_ACTING_PROFILE = (
+    sa.select(ClientProfile.id)
+    .where(
+        sa.or_(
+            ClientProfile.organization_id == _MEMBER_OF.scalar_subquery(),
+            sa.and_(~sa.exists(_MEMBER_OF), ClientProfile.user_id == _USER),
+        )
+    )
+    .scalar_subquery()
+)
+_TASK_FIELDS = (
+    Task.client_profile_id, Task.status, Task.service_model, Task.shoring, Task.budget_type,
+    Task.budget_min, Task.budget_max, Task.currency, Task.start_date, Task.deadline,
+    Task.timezone_need,
+)  # fmt: skip
+#: The task with what matching reads of it (the rest loads if asked for), and who may read
+#: its matches: one query.
+_TASK = (
+    sa.select(Task, _ACTING_PROFILE.label("acting_profile_id"))
+    .where(Task.id == sa.bindparam("task_id", type_=sa.Uuid()))
+    .options(
+        load_only(*_TASK_FIELDS),
+        joinedload(Task.client_profile).load_only(
+            ClientProfile.timezone, ClientProfile.country, ClientProfile.working_hours
+        ),
+        joinedload(Task.skills)
+        .load_only(TaskSkill.skill_id, TaskSkill.min_level)
+        .joinedload(TaskSkill.skill)
+        .load_only(Skill.number, Skill.slug),
+        joinedload(Task.language_rows),
+    )
+)
+
+
 def matchable_task(*, user: User, task_id: uuid.UUID) -> Task:
-    """A task whose matches the user may read: its client's people and admins only."""
-    task = db.session.get(Task, task_id)
-    if task is None or not (user.is_admin or tasks.is_owner(user, task)):
+    """A task whose matches the user may read: its client's people and admins only (as
+    `tasks.is_owner` says, in the query that loads the task)."""
+    row = db.session.execute(_TASK, {"task_id": task_id, "user_id": user.id}).unique().first()
+    if row is None:
+        raise NotFound("Task not found.")
+    task, acting_profile_id = row
+    if not (
+        user.is_admin or (user.role == Role.CLIENT and acting_profile_id == task.client_profile_id)
+    ):
         raise NotFound("Task not found.")
     return task
 
@@ -59,7 +106,7 @@ def _page_of(ranked: list[Any], page: int, page_size: int | None) -> tuple[list[
 def _profiles(ids: list[uuid.UUID]) -> dict[uuid.UUID, ProviderProfile]:
     found = db.session.scalars(
         sa.select(ProviderProfile)
-        .where(candidates.one_of(ProviderProfile.id, ids))
+        .where(pool.one_of(ProviderProfile.id, ids))
         .options(
             selectinload(ProviderProfile.skills),
             # The page shows the name; the user's membership is not needed.
@@ -76,7 +123,7 @@ def matches(*, user: User, task_id: uuid.UUID, page: int = 1, page_size: int | N
     task = matchable_task(user=user, task_id=task_id)
     ranked = ranking.rank_providers(TaskView.of(task))
     items, size, total = _page_of(ranked, page, page_size)
-    found = _profiles([r.provider_id for r in items])
+    found = cards.cards([r.provider_id for r in items])
     return Page(
         items=[Match(provider=found[r.provider_id], task=task, ranked=r) for r in items],
         page=page,

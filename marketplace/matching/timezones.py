@@ -8,6 +8,7 @@ quarter-hour zones and southern-hemisphere summers all come out right.
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -126,6 +127,18 @@ def max_offset_difference(zone_a: str, zone_b: str, first: date, last: date) -> 
     return max(
         (abs(utc_offset(zone_a, day) - utc_offset(zone_b, day)) for day in days(first, last)),
         default=timedelta(),
+    )
+
+
+@lru_cache(maxsize=512)
+def nearshore_zones(client_zone: str, first: date, last: date) -> tuple[str, ...]:
+    """Zones whose UTC offset stays within 3 hours of the client's zone all period."""
+    return tuple(
+        sorted(
+            zone
+            for zone in zoneinfo.available_timezones() | {"UTC"}
+            if max_offset_difference(client_zone, zone, first, last) <= NEARSHORE_MAX_OFFSET
+        )
     )
 
 

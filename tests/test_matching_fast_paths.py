@@ -1,0 +1,151 @@
+"""The fast paths of matching give what the plain ones give.
+
+Matches are served from Core rows (`cards`), a task query that also says who may read it,
+cached statements that run a plan's tiers together, and a re-ranking tuned per candidate;
+each is checked here against the straightforward computation it replaces.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from marketplace.errors import NotFound
+from marketplace.extensions import db
+from marketplace.matching import candidates, cards, explain, pool, ranking, scoring, services
+from marketplace.matching import statistics as match_stats
+from marketplace.organizations import services as organizations
+from marketplace.profiles.models import ClientProfile, ProviderProfile
+from marketplace.profiles.schemas import PublicProviderProfileSchema
+from marketplace.tasks import services as tasks
+from marketplace.tasks.models import BudgetType, Task
+from tests.factories import AdminFactory, ClientFactory, MembershipFactory, ProviderFactory
+from tests.matching_world import client, hours, open_task, provider
+
+SKILL = "customer-support-tier1"
+ZONES = [("America/Bogota", "CO"), ("Europe/London", "GB"), ("Asia/Manila", "PH"),
+         ("America/Chicago", "US"), ("Asia/Kolkata", "IN"), ("Europe/Lisbon", "PT")]  # fmt: skip
+
+
+def _task(owner: Any, **overrides: Any) -> Task:
+    fields = {"service_model": "va", "skills": [{"slug": SKILL, "min_level": 2}]}
+    return open_task(owner, **{**fields, **overrides})
+
+
+def _firm() -> ProviderProfile:
+    boss = ProviderFactory(timezone="America/Bogota", country="CO")
+    firm = organizations.create_organization(user=boss, name="Sun BPO", service_model="va")
+    profile = db.session.query(ProviderProfile).filter_by(organization_id=firm.id).one()
+    profile.working_hours = hours("08:00", "16:00")
+    db.session.commit()
+    return profile
+
+
+def test_cards_show_what_the_profiles_show(app):
+    owner = client("America/New_York", "US")
+    # Skills added out of alphabetical order: the card keeps the profile's order.
+    varied = provider(skills={"data-entry": (2, 1), SKILL: (5, 9), "bookkeeping": (3, 4)})
+    no_rate = provider("Europe/London", "GB", skills={SKILL: (3, 0)}, hourly_rate_amount=None)
+    firm = _firm()
+    task = _task(owner)
+    db.session.expire_all()
+    profiles = [varied, no_rate, firm]
+    found = cards.cards([p.id for p in profiles])
+    schema = PublicProviderProfileSchema()
+    for profile in profiles:
+        card = found[profile.id]
+        assert schema.dump(card) == schema.dump(profile)
+        assert explain.explain(task, card) == explain.explain(task, profile)
+    assert found[firm.id].display_name == "Sun BPO" and found[firm.id].kind == "firm"
+    assert cards.cards([]) == {}
+
+
+def test_who_may_read_matches_is_who_owns_the_task(app):
+    """`matchable_task` decides in its query what `tasks.is_owner` (or being an admin) says."""
+    individual = ClientFactory()
+    boss = ClientFactory()
+    company = organizations.create_organization(user=boss, name="Acme")
+    db.session.query(ClientProfile).filter_by(
+        organization_id=company.id
+    ).one().working_hours = hours("09:00", "17:00")
+    colleague = MembershipFactory(organization=company, user=ClientFactory()).user
+    other_company = organizations.create_organization(user=ClientFactory(), name="Other")
+    outsider = MembershipFactory(organization=other_company, user=ClientFactory()).user
+    people = [individual, boss, colleague, outsider, ClientFactory(), ProviderFactory(),
+              AdminFactory()]  # fmt: skip
+    for poster in (individual, boss):
+        task = _task(poster)
+        for user in people:
+            allowed = user.is_admin or tasks.is_owner(user, task)
+            try:
+                assert services.matchable_task(user=user, task_id=task.id).id == task.id
+                assert allowed, user
+            except NotFound:
+                assert not allowed, user
+
+
+def _plain_score(task: Task, profile: ProviderProfile, overlap: float) -> float:
+    """The score from the models, part by part, as the README states it."""
+    levels = {s.skill_id: (s.level, s.years) for s in profile.skills}
+    skills = scoring.skill_fit([(s.min_level, *levels.get(s.skill_id, (None, 0)))
+                                for s in task.skills])  # fmt: skip
+    need = task.timezone_need or {}
+    hourly = task.budget_type == BudgetType.HOURLY
+    amount = profile.hourly_rate_amount if hourly else None
+    fit = explain.rate_fit(task, amount, profile.hourly_rate_currency)
+    parts = scoring.Parts(
+        skills=skills,
+        timezone=round(scoring.timezone_fit(overlap, float(need["hours"])), 4),
+        price=round(scoring.price_fit(fit, amount, task.budget_max), 4),
+        record=profile.record_score,
+        availability=scoring.availability_fit(profile.capacity_left),
+    )
+    return parts.total()
+
+
+@pytest.mark.parametrize("budget", ["hourly", "fixed"])
+def test_scores_and_explanations_are_the_plain_computation(app, budget):
+    rng = random.Random(budget)
+    owner = client("America/New_York", "US")
+    for _ in range(16):
+        zone, country = rng.choice(ZONES)
+        start = rng.randint(6, 13)
+        provider(zone, country, working=hours(f"{start:02d}:00", f"{start + 8:02d}:00"),
+                 skills={SKILL: (rng.randint(2, 5), rng.randint(0, 12))},
+                 hourly_rate_amount=rng.choice([None, 700, 1000, 1400, 2500, 4000]))  # fmt: skip
+    money = {"type": budget, "min": 800, "max": 1500, "currency": "usd"}
+    task = _task(owner, budget=money if budget == "hourly" else {**money, "type": "fixed"})
+    page = services.matches(user=owner, task_id=task.id, page_size=50)
+    assert page.total == 16
+    for match in page.items:
+        profile = db.session.get(ProviderProfile, match.provider.id)
+        plain = explain.explain(task, profile)  # overlap and shoring day by day
+        assert {k: v for k, v in match.explanation.items() if k != "parts"} == plain
+        assert match.score == _plain_score(task, profile, plain["overlap_hours"])
+
+
+def test_candidate_rows_hold_the_light_columns():
+    assert pool.Candidate._fields == (*(column.name for column in pool.LIGHT), "pre")
+
+
+@pytest.mark.postgres
+def test_a_plan_split_over_several_queries_finds_the_same(app, monkeypatch):
+    """The tiers the statistics expect are read in one query; when fewer pass than they
+    expected, the next query starts at the next tier, with the same outcome."""
+    owner = client("America/New_York", "US")
+    for level in (5, 5, 4, 4, 4, 3, 3, 3, 3, 3, 2, 2):
+        provider(skills={SKILL: (level, 3)})
+    task = _task(owner)
+    db.session.execute(sa.text("ANALYZE provider_profiles"))
+    match_stats.forget()
+    monkeypatch.setattr(candidates, "SELECTIVE_ROWS", 2)
+    needs = ranking.TaskView.of(task).needs
+    assert len(candidates._tiers(needs)) == 4  # levels 5, 4, 3 and 2
+    together = candidates.candidates(needs, limit=9)
+    monkeypatch.setattr(candidates, "TIER_MARGIN", 0)  # one tier a query
+    assert candidates.candidates(needs, limit=9) == together
+    assert len(together) == 9
+    match_stats.forget()
