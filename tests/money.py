@@ -16,6 +16,8 @@ from marketplace.contracts import services as contracts
 from marketplace.contracts.models import Contract, Milestone
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.jobs import outbox
+from marketplace.jobs.models import OutboxEntry
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import LedgerTransaction
 from marketplace.payments import payouts
@@ -157,3 +159,12 @@ class FlakyGateway(SandboxGateway):
     def refund(self, **kwargs: Any) -> Any:
         self._maybe_fail("refund", kwargs["idempotency_key"])
         return super().refund(**kwargs)
+
+
+def deliver_again(entry: OutboxEntry, times: int = 1) -> None:
+    """Make an outbox entry due and run the worker's delivery pass, `times` times."""
+    for _ in range(times):
+        entry.next_attempt_at = utcnow()
+        db.session.commit()
+        outbox.deliver_due()
+        db.session.refresh(entry)

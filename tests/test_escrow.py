@@ -23,7 +23,14 @@ from marketplace.payments.models import (
     TransferStatus,
 )
 from tests.factories import AdminFactory, ProviderFactory
-from tests.money import FlakyGateway, balances, make_deal, money_post, transaction_kinds
+from tests.money import (
+    FlakyGateway,
+    balances,
+    deliver_again,
+    make_deal,
+    money_post,
+    transaction_kinds,
+)
 
 ZERO = {"escrow": 0, "provider_payable": 0, "client_payable": 0, "revenue": 0, "external": 0}
 
@@ -401,11 +408,7 @@ def test_a_gateway_outage_during_release_is_retried_to_one_transfer(deal, apis, 
     ).one()
     assert (entry.attempts, entry.status.value) == (1, "pending")
     assert "connection reset" in entry.last_error
-    for _ in range(2):
-        entry.next_attempt_at = utcnow()
-        db.session.commit()
-        outbox.deliver_due()
-        db.session.refresh(entry)
+    deliver_again(entry, times=2)
 
     assert (entry.attempts, entry.status.value) == (3, "sent")
     transfer_id = db.session.scalars(sa.select(Transfer.id)).one()
@@ -428,9 +431,7 @@ def test_a_transfer_failing_for_good_is_shown_to_admins_and_can_be_retried(
     entry = db.session.scalars(
         sa.select(outbox.OutboxEntry).filter_by(kind="payments.transfer")
     ).one()
-    entry.next_attempt_at = utcnow()
-    db.session.commit()
-    outbox.deliver_due()
+    deliver_again(entry)
 
     admin_api = login(AdminFactory())
     failed = admin_api.get("admin/outbox?status=failed&kind=payments.transfer").get_json()

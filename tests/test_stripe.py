@@ -13,9 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace.contracts.models import MilestoneStatus
-from marketplace.database import utcnow
 from marketplace.extensions import db
-from marketplace.jobs import outbox
 from marketplace.jobs.models import OutboxEntry
 from marketplace.ledger import checks
 from marketplace.notifications.models import Notification
@@ -32,7 +30,14 @@ from marketplace.payments.models import (
     WebhookEvent,
 )
 from tests.factories import AdminFactory
-from tests.money import Deal, balances, make_deal, money_post, transaction_kinds
+from tests.money import (
+    Deal,
+    balances,
+    deliver_again,
+    make_deal,
+    money_post,
+    transaction_kinds,
+)
 from tests.stripe_support import (
     WEBHOOK_SECRET,
     Sent,
@@ -417,11 +422,7 @@ def test_a_stripe_outage_during_release_is_retried_to_one_transfer(stripe_http, 
     assert _submit_and_approve(deal, login).status_code == 200
     entry = db.session.scalars(sa.select(OutboxEntry).filter_by(kind="payments.transfer")).one()
     assert (entry.attempts, entry.status.value) == (1, "pending")
-    for _ in range(2):
-        entry.next_attempt_at = utcnow()
-        db.session.commit()
-        outbox.deliver_due()
-        db.session.refresh(entry)
+    deliver_again(entry, times=2)
 
     assert (entry.attempts, entry.status.value) == (3, "sent")
     transfer = db.session.scalars(sa.select(Transfer)).one()
