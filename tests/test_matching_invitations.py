@@ -5,9 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from marketplace.errors import DomainError
+from marketplace.extensions import db
+from marketplace.matching import invitations
 from marketplace.matching.invitations import MAX_INVITATIONS
+from marketplace.matching.models import TaskInvitation
 from marketplace.tasks import lifecycle
+from marketplace.tasks import services as tasks
+from marketplace.tasks.models import Task, TaskStatus
 from tests.factories import AdminFactory, ClientFactory
 from tests.matching_world import client, open_task, provider
 
@@ -111,3 +118,26 @@ def test_only_the_client_invites(api, login, who, status):
 
 def test_clients_have_no_invitations_to_list(login):
     assert login(ClientFactory()).get("providers/me/invitations").status_code == 403
+
+
+@pytest.mark.postgres  # SQLite has one writer: the other request would wait for this one
+def test_a_task_closed_while_inviting_takes_no_invitations(app, monkeypatch):
+    """The task is locked and read afresh before the status check, so a task that another
+    request cancelled after this one loaded it is not invited to."""
+    owner = client("America/New_York", "US")
+    invitee = provider(skills={SKILL: (4, 2)})
+    task = _task(owner)
+    real_is_owner = tasks.is_owner
+
+    def cancelled_meanwhile(user: Any, loaded: Task) -> bool:
+        with db.engine.begin() as other:  # another request, on its own connection
+            other.execute(
+                sa.update(Task).where(Task.id == loaded.id).values(status=TaskStatus.CANCELLED)
+            )
+        return real_is_owner(user, loaded)
+
+    monkeypatch.setattr(tasks, "is_owner", cancelled_meanwhile)
+    with pytest.raises(DomainError):
+        invitations.invite(user=owner, task_id=task.id, provider_ids=[invitee.id])
+    db.session.rollback()
+    assert db.session.scalars(sa.select(TaskInvitation)).all() == []

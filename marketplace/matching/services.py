@@ -119,7 +119,7 @@ def _profiles(ids: list[uuid.UUID]) -> dict[uuid.UUID, ProviderProfile]:
 
 
 def matches(*, user: User, task_id: uuid.UUID, page: int = 1, page_size: int | None = None) -> Page:
-    """Providers who pass every hard filter, best first (at most the best 200)."""
+    """Providers who pass every hard filter, best first (at most `MAX_CANDIDATES`)."""
     task = matchable_task(user=user, task_id=task_id)
     ranked = ranking.rank_providers(TaskView.of(task))
     items, size, total = _page_of(ranked, page, page_size)

@@ -8,10 +8,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import NoResultFound
 
 from marketplace.accounts.models import User, UserStatus
 from marketplace.catalog import services as catalog
-from marketplace.database import utcnow
+from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.organizations.models import MemberRole, Membership
@@ -144,11 +145,12 @@ def get_task(*, user: User, task_id: uuid.UUID) -> Task:
 
 
 def locked_task(task_id: uuid.UUID) -> Task:
-    """A task with its row locked for this transaction (FOR UPDATE on PostgreSQL)."""
-    task = db.session.scalar(sa.select(Task).where(Task.id == task_id).with_for_update())
-    if task is None:
-        raise NotFound("Task not found.")
-    return task
+    """A task with its row locked for this transaction (FOR UPDATE on PostgreSQL), read
+    afresh even if the session already holds it."""
+    try:
+        return lock_row(Task, task_id)
+    except NoResultFound:
+        raise NotFound("Task not found.") from None
 
 
 def owned_task(*, user: User, task_id: uuid.UUID, lock: bool = False) -> Task:
