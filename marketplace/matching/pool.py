@@ -241,6 +241,8 @@ def statement(shape: Shape) -> sa.Select[Any] | sa.CompoundSelect:
     if len(parts) == 1:
         return parts[0]
     tiers = [sa.select(*sub.c) for sub in (part.subquery() for part in parts)]
+    # No ORDER BY over the tiers: a sort would read every tier. A plain Append returns its
+    # parts in order, and the materialized CTEs keep the plan from going parallel.
     return sa.union_all(*tiers).limit(limit)
 
 
