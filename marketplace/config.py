@@ -228,8 +228,11 @@ class Config:
             raise RuntimeError("PAYMENTS must be 'sandbox' or 'stripe'")
         if not 0 <= config["PLATFORM_FEE_BPS"] < 10_000:
             raise RuntimeError("PLATFORM_FEE_BPS must be from 0 to 9999 basis points")
-        if config["PAYMENTS"] == "stripe" and not config.get("STRIPE_SECRET_KEY"):
-            raise RuntimeError("PAYMENTS=stripe needs STRIPE_SECRET_KEY")
+        if config["PAYMENTS"] == "stripe":
+            # Without the webhook secret no payment is ever confirmed, so nothing is funded.
+            for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):
+                if not config.get(name):
+                    raise RuntimeError(f"PAYMENTS=stripe needs {name}")
         if config["IDEMPOTENCY_KEY_HOURS"] < 24:
             raise RuntimeError("IDEMPOTENCY_KEY_HOURS must be at least 24")
 

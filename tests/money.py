@@ -99,11 +99,6 @@ def make_deal(
     )
 
 
-def key() -> dict[str, str]:
-    """A fresh Idempotency-Key header."""
-    return {"Idempotency-Key": str(uuid.uuid4())}
-
-
 def money_post(api: Any, path: str, *, idempotency_key: str | None = None, **kwargs: Any) -> Any:
     """POST a money request with an Idempotency-Key (a fresh one unless given)."""
     headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}

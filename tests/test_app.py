@@ -125,6 +125,23 @@ def test_production_refuses_the_development_secret():
         create_app(config)
 
 
+@pytest.mark.parametrize(
+    ("settings", "missing"),
+    [
+        ({"STRIPE_WEBHOOK_SECRET": "whsec_x"}, "STRIPE_SECRET_KEY"),
+        ({"STRIPE_SECRET_KEY": "sk_test_x"}, "STRIPE_WEBHOOK_SECRET"),
+    ],
+)
+def test_stripe_payments_need_the_key_and_the_webhook_secret(settings, missing):
+    """Only the signed webhook funds a milestone, so Stripe without its secret is refused."""
+    config = type("Stripe", (TestingConfig,), {"PAYMENTS": "stripe", **settings})
+    with pytest.raises(RuntimeError, match=missing):
+        create_app(config)
+    both = {"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"}
+    app = create_app(type("Stripe", (TestingConfig,), {"PAYMENTS": "stripe", **both}))
+    assert app.extensions["payment_gateway"].name == "stripe"
+
+
 def test_production_cookies_are_secure(monkeypatch):
     config = type(
         "Prod",

@@ -143,7 +143,8 @@ def _onboard(deal: Deal, login, webhook) -> str:
     """Payout onboarding through the API, enabled by Stripe's account.updated."""
     answer = login(deal.provider).post("providers/me/payouts/onboarding").get_json()
     assert answer["payouts_enabled"] is False
-    assert webhook("account.updated", {"id": answer["account_id"], "payouts_enabled": True})
+    updated = webhook("account.updated", {"id": answer["account_id"], "payouts_enabled": True})
+    assert updated.status_code == 200 and updated.get_json()["duplicate"] is False
     return str(answer["account_id"])
 
 
@@ -629,3 +630,45 @@ def test_stripe_trouble_while_funding_charges_nothing(
     assert response.get_json()["error"]["code"] == (code or "gateway_unavailable")
     assert deal.milestone(0).status == MilestoneStatus.PENDING
     assert balances(deal, gateway="stripe")["escrow"] == 0
+
+
+def test_events_about_unknown_charges_touch_no_payment(login, webhook, app, monkeypatch):
+    """A payment Stripe has not answered for yet has no intent or charge id: an event about
+    a charge we do not know (and naming no intent) must not be taken for it."""
+    http = StripeHTTP(forward=False)
+    http.answer("/v1/payment_intents", lambda sent: stripe_error(500, "api_error", "Oops."))
+    deal = make_deal((40_000,))
+    _use(app, monkeypatch, StripeGateway(secret_key="sk_test_x", http_client=http))
+    money_post(login(deal.client), f"milestones/{deal.milestone_ids[0]}/fund", json={})
+    waiting = db.session.scalars(sa.select(Payment)).one()
+    assert (waiting.gateway_id, waiting.charge_id) == (None, None)
+    admin = AdminFactory()
+
+    dispute = {"id": "dp_other", "object": "dispute", "charge": "ch_other", "amount": 100}
+    webhook("charge.dispute.created", dispute)
+    webhook("charge.refunded", {"id": "ch_other", "object": "charge", "amount_refunded": 100})
+
+    assert db.session.scalars(sa.select(Notification).filter_by(user_id=admin.id)).all() == []
+    assert db.session.scalars(sa.select(Dispute)).all() == []
+    statuses = db.session.scalars(sa.select(WebhookEvent.status)).all()
+    assert statuses == [EventStatus.PROCESSED, EventStatus.PROCESSED]
+    assert deal.milestone(0).status == MilestoneStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    "data", [{}, {"object": None}, {"object": {"amount": 1}}, {"object": {"id": 7}}]
+)
+def test_a_signed_event_without_an_object_is_ignored_not_retried(data, client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "PAYMENTS", "stripe")
+    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    body, headers = signed({**event("payment_intent.succeeded", {}), "data": data})
+
+    answer = client.post(
+        "/api/v1/webhooks/stripe", data=body, headers=headers, content_type="application/json"
+    )
+
+    assert answer.status_code == 200
+    stored = db.session.scalars(sa.select(WebhookEvent)).one()
+    assert stored.status == EventStatus.IGNORED
+    entry = db.session.scalars(sa.select(OutboxEntry).filter_by(kind="stripe.event")).one()
+    assert (entry.status.value, entry.attempts) == ("sent", 1)

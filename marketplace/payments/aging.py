@@ -9,12 +9,14 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from marketplace.contracts.models import IN_ESCROW, Milestone, MilestoneStatus
+from marketplace.contracts.models import Milestone
+from marketplace.contracts.states import MILESTONE_STATES
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.payments import disputes, milestones
 
-WAITING = [s for s in IN_ESCROW if s != MilestoneStatus.DISPUTED]
+#: Money in escrow that nobody has frozen yet: the states a dispute (or a review) starts from.
+WAITING, _ = MILESTONE_STATES.transitions["dispute"]
 
 
 def _due(*conditions: sa.ColumnElement[bool]) -> list[uuid.UUID]:

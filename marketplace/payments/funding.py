@@ -63,9 +63,7 @@ def open_payment(milestone_id: uuid.UUID, *, payment_method: str | None) -> Paym
         .where(
             Payment.milestone_id == milestone_id,
             Payment.status == PaymentStatus.PENDING,
-            Payment.payment_method.is_(None)
-            if payment_method is None
-            else Payment.payment_method == payment_method,
+            Payment.payment_method == payment_method,  # IS NULL for None
         )
         .order_by(Payment.attempt.desc())
         .limit(1)
@@ -141,10 +139,9 @@ def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = No
     except PaymentFailed as exc:  # a declined card: recorded, told, and answered with 402
         payment_failed(
             payment_id=str(payment.id),
-            gateway_id=None,
+            gateway_id=exc.details.get("payment_intent"),
             code=exc.details.get("decline_code"),
             message=exc.message,
-            intent_id=exc.details.get("payment_intent"),
         )
         db.session.commit()
         raise
@@ -179,13 +176,18 @@ def record_result(payment_id: uuid.UUID, result: GatewayPayment) -> Payment:
     return payment
 
 
-def _find(gateway_id: str | None, payment_id: str | None) -> Payment | None:
-    """The payment a gateway event is about, by the gateway's id or by our own (which we
-    put in the gateway object's metadata). Stripe may send its webhook before `fund` has
-    stored the intent's id, so our id is tried too."""
+def find_payment(
+    *, gateway_id: str | None = None, charge_id: str | None = None, payment_id: str | None = None
+) -> Payment | None:
+    """The payment a gateway event is about, locked: by the gateway's id, its charge's id,
+    or our own (which we put in the gateway object's metadata). Stripe may send its webhook
+    before `fund` has stored the intent's id, so our id is tried too. Ids not given never
+    match (a payment whose charge is not known yet is not "the payment of no charge")."""
     conditions = []
     if gateway_id:
         conditions.append(Payment.gateway_id == gateway_id)
+    if charge_id:
+        conditions.append(Payment.charge_id == charge_id)
     if payment_id:
         try:
             conditions.append(Payment.id == uuid.UUID(payment_id))
@@ -206,7 +208,7 @@ def payment_succeeded(
     another payment) is owed back to the client and refunded. Runs in the caller's
     transaction (a request's, or a webhook event's), which commits it.
     """
-    payment = _find(gateway_id, payment_id)
+    payment = find_payment(gateway_id=gateway_id, payment_id=payment_id)
     if payment is None:
         log.warning("Confirmation for unknown payment %s", gateway_id or payment_id)
         return None
@@ -275,15 +277,14 @@ def payment_failed(
     code: str | None,
     message: str | None,
     payment_id: str | None = None,
-    intent_id: str | None = None,
 ) -> Payment | None:
     """The gateway could not take the payment: record why and tell the client. A failure
     reported after a success (out-of-order delivery) changes nothing. Runs in the caller's
     transaction."""
-    payment = _find(gateway_id, payment_id)
+    payment = find_payment(gateway_id=gateway_id, payment_id=payment_id)
     if payment is None or payment.status != PaymentStatus.PENDING:
         return payment
-    payment.gateway_id = payment.gateway_id or gateway_id or intent_id
+    payment.gateway_id = payment.gateway_id or gateway_id
     payment.status, payment.settled_at = PaymentStatus.FAILED, utcnow()
     payment.failure_code, payment.failure_message = code, (message or "")[:2000] or None
     locked = milestones.lock(payment.milestone_id)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from marketplace.contracts.models import IN_ESCROW, MilestoneStatus
+from marketplace.contracts.states import MILESTONE_STATES
 from marketplace.database import utcnow
 from marketplace.errors import BadRequest, NotFound
 from marketplace.extensions import db
@@ -26,10 +26,9 @@ from marketplace.jobs import outbox
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import TransactionKind
 from marketplace.payments import disputes, funding, milestones, payouts, settlement
-from marketplace.payments.gateways.stripe import InvalidWebhook, verify_webhook
+from marketplace.payments.gateways.stripe import InvalidWebhook, object_id, verify_webhook
 from marketplace.payments.models import (
     EventStatus,
-    Payment,
     Refund,
     RefundStatus,
     Transfer,
@@ -90,50 +89,49 @@ def process(payload: dict[str, str]) -> None:
     if event.status != EventStatus.RECEIVED:
         return
     handler = HANDLERS.get(event.type)
+    data = event.payload.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
     if handler is not None:
-        handler(event.payload["data"]["object"])
+        if isinstance(obj, dict) and isinstance(obj.get("id"), str):
+            handler(obj)
+        else:  # signed, so from Stripe, but not what its API documents: a retry won't help
+            log.error("Stripe event %s (%s) has no object with an id", event.event_id, event.type)
+            handler = None
     event.status = EventStatus.PROCESSED if handler else EventStatus.IGNORED
     event.processed_at = utcnow()
 
 
-def _id(value: Any) -> str | None:
-    if isinstance(value, dict):
-        return value.get("id")
-    return value or None
+def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    metadata = obj.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
 
 
 @on("payment_intent.succeeded")
 def _payment_succeeded(intent: dict[str, Any]) -> None:
     funding.payment_succeeded(
         gateway_id=intent["id"],
-        charge_id=_id(intent.get("latest_charge")),
-        payment_id=(intent.get("metadata") or {}).get("payment_id"),
+        charge_id=object_id(intent.get("latest_charge")),
+        payment_id=_metadata(intent).get("payment_id"),
     )
 
 
 @on("payment_intent.payment_failed")
 def _payment_failed(intent: dict[str, Any]) -> None:
-    error = intent.get("last_payment_error") or {}
+    error = intent.get("last_payment_error")
+    error = error if isinstance(error, dict) else {}
     funding.payment_failed(
         gateway_id=intent["id"],
         code=error.get("decline_code") or error.get("code"),
         message=error.get("message"),
-        payment_id=(intent.get("metadata") or {}).get("payment_id"),
-    )
-
-
-def _payment_of_charge(charge: dict[str, Any]) -> Payment | None:
-    intent_id = _id(charge.get("payment_intent"))
-    return db.session.scalar(
-        sa.select(Payment).where(
-            sa.or_(Payment.charge_id == charge["id"], Payment.gateway_id == intent_id)
-        )
+        payment_id=_metadata(intent).get("payment_id"),
     )
 
 
 @on("charge.refunded")
 def _charge_refunded(charge: dict[str, Any]) -> None:
-    payment = _payment_of_charge(charge)
+    payment = funding.find_payment(
+        charge_id=charge["id"], gateway_id=object_id(charge.get("payment_intent"))
+    )
     if payment is None:
         log.warning("charge.refunded for unknown charge %s", charge.get("id"))
         return
@@ -158,17 +156,16 @@ def _charge_refunded(charge: dict[str, Any]) -> None:
 
 @on("charge.dispute.created")
 def _chargeback(dispute: dict[str, Any]) -> None:
-    payment = _payment_of_charge(
-        {"id": _id(dispute.get("charge")), "payment_intent": dispute.get("payment_intent")}
+    payment = funding.find_payment(
+        charge_id=object_id(dispute.get("charge")),
+        gateway_id=object_id(dispute.get("payment_intent")),
     )
     if payment is None:
         log.error("Chargeback %s on an unknown charge", dispute.get("id"))
         return
     locked = milestones.lock(payment.milestone_id)
     reason = f"Card chargeback at the bank ({dispute.get('reason') or 'no reason given'})."
-    if locked.milestone.status in IN_ESCROW and locked.milestone.status != (
-        MilestoneStatus.DISPUTED
-    ):
+    if "dispute" in MILESTONE_STATES.actions_from(locked.milestone.status):
         disputes.freeze(locked, reason=reason)
     milestones.tell(
         locked.contract,

@@ -34,7 +34,6 @@ from marketplace.payments.gateways import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 WEBHOOK_TOLERANCE_SECONDS = 300
-PENDING_STATUSES = {"requires_payment_method", "requires_confirmation", "requires_action"}
 
 
 class InvalidWebhook(Exception):
@@ -56,7 +55,7 @@ def verify_webhook(payload: bytes, signature: str | None, secret: str) -> dict[s
     return event
 
 
-def _object_id(value: Any) -> str | None:
+def object_id(value: Any) -> str | None:
     """An id from a field Stripe sends either as an id or as the expanded object."""
     if not value:
         return None
@@ -90,13 +89,11 @@ class StripeGateway:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> StripeGateway:
-        """The gateway for an app's configuration; refuses to start without a key."""
-        if not config.get("STRIPE_SECRET_KEY"):
-            raise RuntimeError("PAYMENTS=stripe needs STRIPE_SECRET_KEY")
+        """The gateway for an app's configuration (checked by `Config.validate`)."""
         return cls(
             secret_key=config["STRIPE_SECRET_KEY"],
             api_base=config.get("STRIPE_API_BASE"),
-            max_network_retries=int(config.get("STRIPE_MAX_NETWORK_RETRIES", 2)),
+            max_network_retries=int(config["STRIPE_MAX_NETWORK_RETRIES"]),
         )
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
@@ -148,7 +145,7 @@ class StripeGateway:
         except stripe.CardError as exc:
             error = exc.error
             decline = (getattr(error, "decline_code", None) if error else None) or exc.code
-            intent_id = _object_id(error.payment_intent if error else None)
+            intent_id = object_id(error.payment_intent if error else None)
             raise PaymentFailed(
                 f"The card was declined: {exc.user_message or decline}.",
                 details={"decline_code": decline, "payment_intent": intent_id},
@@ -170,7 +167,7 @@ class StripeGateway:
             id=data["id"],
             status=state,
             client_secret=data.get("client_secret"),
-            charge_id=_object_id(data.get("latest_charge")),
+            charge_id=object_id(data.get("latest_charge")),
             failure_code=error.get("decline_code") or error.get("code"),
             failure_message=error.get("message"),
         )
