@@ -120,6 +120,26 @@ def test_clients_have_no_invitations_to_list(login):
     assert login(ClientFactory()).get("providers/me/invitations").status_code == 403
 
 
+def test_a_provider_lists_only_its_own_invitations(api, login):
+    owner = client("America/New_York", "US")
+    invitee = provider(skills={SKILL: (4, 2)})
+    other = provider(skills={SKILL: (4, 2)})
+    task = _task(owner)
+    invited = login(owner).post(
+        f"tasks/{task.id}/invitations", json={"provider_ids": [str(invitee.id)]}
+    )
+    assert invited.status_code == 201
+
+    assert login(invitee.user).get("providers/me/invitations").get_json()["total"] == 1
+    assert login(other.user).get("providers/me/invitations").get_json() == {
+        "items": [],
+        "page": 1,
+        "page_size": 20,
+        "total": 0,
+    }
+    assert api.get("providers/me/invitations").status_code == 401
+
+
 @pytest.mark.postgres  # SQLite has one writer: the other request would wait for this one
 def test_a_task_closed_while_inviting_takes_no_invitations(app, monkeypatch):
     """The task is locked and read afresh before the status check, so a task that another

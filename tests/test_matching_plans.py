@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from marketplace.extensions import db
 from marketplace.organizations import services as organizations
-from tests.factories import ClientFactory, ProviderFactory
+from marketplace.profiles.models import ClientProfile
+from tests.factories import AdminFactory, ClientFactory, MembershipFactory, ProviderFactory
 from tests.matching_world import EVERY_DAY, client, hours, open_task, provider
 
 SKILL = "customer-support-tier1"
@@ -74,6 +77,33 @@ def test_the_match_score_breaks_ties(login):
     plan = login(owner).post(f"tasks/{task.id}/coverage-plan").get_json()
     assert [p["provider"]["id"] for p in plan["providers"]] == [str(better.id)]
     assert plan["coverage_percent"] == 100.0
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("owner", 200), ("colleague", 200), ("admin", 200), ("other_client", 404),
+     ("provider", 404), ("anonymous", 401)],
+)  # fmt: skip
+def test_only_the_client_and_admins_get_coverage_plans(api, login, who, status):
+    owner = ClientFactory(timezone="America/New_York", country="US")
+    company = organizations.create_organization(user=owner, name="Acme")
+    db.session.scalar(
+        sa.select(ClientProfile).filter_by(organization_id=company.id)
+    ).working_hours = hours("09:00", "17:00")
+    colleague = MembershipFactory(organization=company, user=ClientFactory()).user
+    worker = _shift_worker("Asia/Manila")
+    task = _coverage_task(owner)
+    users = {"owner": owner, "colleague": colleague, "admin": AdminFactory(),
+             "other_client": ClientFactory(), "provider": worker.user}  # fmt: skip
+    caller = login(users[who]) if who in users else api
+
+    response = caller.post(f"tasks/{task.id}/coverage-plan")
+
+    assert response.status_code == status
+    if status == 200:
+        assert [p["provider"]["id"] for p in response.get_json()["providers"]] == [str(worker.id)]
+    else:
+        assert "error" in response.get_json() and "providers" not in response.get_json()
 
 
 def test_coverage_plans_need_a_coverage_task(login):

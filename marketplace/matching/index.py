@@ -34,7 +34,7 @@ from marketplace.hours import MINUTES_PER_WEEK, WorkingHours, week_intervals
 from marketplace.matching import scoring, timezones
 from marketplace.profiles.models import WEEK_SLOTS, ProviderProfile, ProviderSkill
 
-LEVELS = 5
+LEVELS = scoring.LEVELS
 KEY_STRIDE = 8  # skill number * 8 + level: levels 1..5 of one skill stay together
 SLOT_MINUTES = MINUTES_PER_WEEK // WEEK_SLOTS
 _STALE = "matching_stale_profiles"
@@ -133,6 +133,8 @@ def is_matchable(profile: ProviderProfile, session: Session) -> bool:
 
 def refresh(profile: ProviderProfile, session: Session) -> None:
     """Recompute the profile's derived columns; assign only what changed."""
+    from marketplace.contracts.models import ContractStatus
+
     numbers = dict(
         session.execute(
             sa.select(Skill.id, Skill.number).where(
@@ -150,8 +152,8 @@ def refresh(profile: ProviderProfile, session: Session) -> None:
     hours, statuses = (
         (0.0, Counter[str]()) if profile.id is None else committed_hours(profile.id, session)
     )
-    completed = statuses["completed"]
-    record = scoring.record_score(completed=completed, failed=statuses["terminated"])
+    completed = statuses[ContractStatus.COMPLETED]
+    record = scoring.record_score(completed=completed, failed=statuses[ContractStatus.TERMINATED])
     capacity = max(0, (profile.capacity_hours_per_week or 0) - math.ceil(hours))
     values: dict[str, Any] = {
         "matchable": is_matchable(profile, session),

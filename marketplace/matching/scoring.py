@@ -19,6 +19,7 @@ from typing import Any
 
 from marketplace.profiles.models import RECORD_PRIOR
 
+LEVELS = 5  # skill levels run from 1 to 5 (the profile and task schemas)
 WEIGHTS = {"skills": 0.35, "timezone": 0.25, "price": 0.15, "record": 0.15, "availability": 0.10}
 PRIOR_WEIGHT = 5
 FULL_WEEK_HOURS = 40
@@ -49,7 +50,7 @@ def skill_fit(required: list[tuple[int, int | None, int]]) -> float:
         return 1.0
     total = 0.0
     for min_level, level, years in required:
-        room = 5 - min_level
+        room = LEVELS - min_level
         above = 1.0 if room <= 0 else max(0, (level or 0) - min_level) / room
         total += LEVEL_SHARE * above + YEARS_SHARE * min(years, FULL_YEARS) / FULL_YEARS
     return total / len(required)

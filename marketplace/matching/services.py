@@ -22,7 +22,8 @@ from marketplace.pagination import Page, page_size_for
 from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ProviderSkill
 from marketplace.tasks import services as tasks
-from marketplace.tasks.models import Task, TaskLanguage, TaskSkill, TaskStatus
+from marketplace.tasks.models import Task, TaskLanguage, TaskSkill
+from marketplace.tasks.states import TASK_STATES
 
 
 @dataclass
@@ -146,7 +147,7 @@ def _open_tasks_for(provider: ProviderProfile) -> sa.Select[Task]:
         TaskLanguage.task_id == Task.id, TaskLanguage.code.not_in(provider.languages or [])
     )
     return sa.select(Task).where(
-        Task.status == TaskStatus.OPEN,
+        Task.status.in_(TASK_STATES.guards["bid"]),  # tasks open to bids
         tasks.poster_is_active_clause(),
         ~sa.exists(lacking_skill),
         ~sa.exists(lacking_language),
