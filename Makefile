@@ -23,15 +23,16 @@ INSTALLED_DEV := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run test install install-dev lint format typecheck pytest worker migrate seed clean
+.PHONY: help run test install install-dev lint format typecheck layers pytest worker migrate seed clean
 
 help:
 	@echo "make run        install, migrate, load demo data, serve on http://$(HOST):$(PORT) (docs: /api/docs)"
-	@echo "make test       ruff check, ruff format --check, mypy, pytest (PYTEST_ARGS=... for pytest)"
+	@echo "make test       ruff check, ruff format --check, mypy, lint-imports, pytest (PYTEST_ARGS=...)"
 	@echo "make install    create $(VENV) and install the package"
 	@echo "make lint       ruff check"
 	@echo "make format     ruff format and ruff check --fix"
 	@echo "make typecheck  mypy"
+	@echo "make layers     lint-imports: imports point down the layers (pyproject.toml)"
 	@echo "make pytest     pytest only (PYTEST_ARGS=...)"
 	@echo "make worker     Celery worker with beat (needs REDIS_URL)"
 	@echo "make migrate    flask db upgrade"
@@ -71,6 +72,7 @@ test: $(INSTALLED_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # --- the pieces ------------------------------------------------------------
@@ -84,6 +86,9 @@ format: $(INSTALLED_DEV)
 
 typecheck: $(INSTALLED_DEV)
 	$(BIN)/mypy
+
+layers: $(INSTALLED_DEV)
+	$(BIN)/lint-imports
 
 pytest: $(INSTALLED_DEV)
 	$(BIN)/pytest $(PYTEST_ARGS)

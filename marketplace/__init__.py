@@ -28,6 +28,7 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
         )
 
     register_extensions(app)
+    register_jobs(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -39,7 +40,6 @@ def register_extensions(app: Flask) -> None:
     from marketplace.accounts import auth
     from marketplace.database import serialize_sqlite_transactions
     from marketplace.extensions import api, cors, db, limiter, migrate
-    from marketplace.jobs import celery
     from marketplace.matching import index
     from marketplace.payments import gateways
 
@@ -67,8 +67,19 @@ def register_extensions(app: Flask) -> None:
         expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"],
     )
     api.init_app(app)
-    celery.init_app(app)
     gateways.init_app(app)
+
+
+def register_jobs(app: Flask) -> None:
+    """Celery bound to this app, with every area's jobs (shared tasks register on import)."""
+    from marketplace.contracts import jobs as contract_jobs  # noqa: F401
+    from marketplace.jobs import celery
+    from marketplace.jobs import tasks as outbox_jobs  # noqa: F401
+    from marketplace.matching import jobs as matching_jobs  # noqa: F401
+    from marketplace.payments import jobs as payment_jobs  # noqa: F401
+    from marketplace.tasks import jobs as task_jobs  # noqa: F401
+
+    celery.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -14,6 +14,8 @@ from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser, abort
 from werkzeug.exceptions import HTTPException
 
+from marketplace.errors import http_error_response
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -42,8 +44,6 @@ class Api(BaseApi):
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         """Answer an HTTP error in the project's JSON error shape."""
-        from marketplace.errors import http_error_response
-
         return http_error_response(error)
 
 

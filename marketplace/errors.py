@@ -10,12 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify
 from marshmallow import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
-
-from marketplace.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -145,29 +143,34 @@ def http_error_response(error: HTTPException) -> Response:
     return response
 
 
+def _rollback() -> None:
+    # The session is reached through the app, not imported: every module imports this one.
+    current_app.extensions["sqlalchemy"].session.rollback()
+
+
 def handle_domain_error(error: DomainError) -> Response:
     """Answer a broken business rule."""
-    db.session.rollback()
+    _rollback()
     return error_response(error.status, error.code, error.message, error.details)
 
 
 def handle_validation_error(error: ValidationError) -> Response:
     """Answer a marshmallow ValidationError raised outside request parsing."""
-    db.session.rollback()
+    _rollback()
     messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
     return error_response(422, "validation_error", "The request has invalid fields.", messages)
 
 
 def handle_integrity_error(error: IntegrityError) -> Response:
     """A unique or foreign-key constraint fired, usually a race between two requests."""
-    db.session.rollback()
+    _rollback()
     log.info("Integrity error: %s", error.orig)
     return error_response(409, "conflict", "The request conflicts with existing data.")
 
 
 def handle_data_error(error: DataError) -> Response:
     """The database rejected a value the schemas let through."""
-    db.session.rollback()
+    _rollback()
     log.warning("Data error: %s", error.orig)
     return error_response(422, "validation_error", "A value is out of range or malformed.")
 

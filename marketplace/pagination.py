@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import Select
 
+from marketplace.errors import BusinessRuleViolation
 from marketplace.extensions import db
 from marketplace.schemas import BaseSchema
 
@@ -81,8 +82,6 @@ def encode_cursor(values: list[Any]) -> str:
 
 def decode_cursor(cursor: str, columns: list[sa.ColumnElement[Any]]) -> list[Any]:
     """Turn a cursor back into typed sort-key values; a malformed one is a 422."""
-    from marketplace.errors import BusinessRuleViolation
-
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(raw, list) or len(raw) != len(columns):

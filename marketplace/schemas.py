@@ -10,6 +10,8 @@ import marshmallow as ma
 import pycountry
 from flask import current_app
 
+from marketplace.config import Config
+
 
 class BaseSchema(ma.Schema):
     """Base of every API schema: unknown fields are errors, NUL characters are refused."""
@@ -76,8 +78,6 @@ class CurrencyField(ma.fields.String):
     """A lower-case ISO 4217 code the marketplace settles in."""
 
     def __init__(self, **kwargs: Any) -> None:
-        from marketplace.config import Config
-
         kwargs.setdefault("metadata", {"enum": list(Config.SUPPORTED_CURRENCIES)})
         super().__init__(validate=validate_currency, **kwargs)
 

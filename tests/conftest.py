@@ -24,7 +24,7 @@ from marketplace.accounts.models import User
 from marketplace.config import TestingConfig
 from marketplace.extensions import db, limiter
 from marketplace.jobs.mail import MemoryBackend
-from marketplace.ledger import checks as ledger_checks
+from marketplace.reporting import ledger_check as ledger_checks
 from tests import factories
 
 KEEP_TABLES = {"skills", "alembic_version"}

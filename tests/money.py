@@ -12,16 +12,16 @@ import sqlalchemy as sa
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
 from marketplace.bids.schemas import BidInputSchema
-from marketplace.contracts import services as contracts
 from marketplace.contracts.models import Contract, Milestone
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.flows import contracts as contract_flows
 from marketplace.jobs import outbox
 from marketplace.jobs.models import OutboxEntry
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import LedgerTransaction
 from marketplace.payments import payouts
-from marketplace.payments.gateways import GatewayError
+from marketplace.payments.gateways.base import GatewayError
 from marketplace.payments.gateways.sandbox import SandboxGateway
 from marketplace.profiles import services as profiles
 from marketplace.tasks import lifecycle
@@ -87,8 +87,8 @@ def make_deal(
             }
         ),
     )
-    contract = contracts.award(user=client, bid_id=bid.id, data={})
-    contracts.accept_offer(user=provider, contract_id=contract.id)
+    contract = contract_flows.award(user=client, bid_id=bid.id, data={})
+    contract_flows.accept_offer(user=provider, contract_id=contract.id)
     if payouts_enabled:
         payouts.start_onboarding(user=provider)
     return Deal(

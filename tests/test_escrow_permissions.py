@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from marketplace.contracts import services as contracts
 from marketplace.contracts.models import MilestoneStatus
-from marketplace.organizations import services as organizations
+from marketplace.flows import contracts as contract_flows
+from marketplace.flows import parties
 from marketplace.organizations.models import MemberRole
 from marketplace.payments import disputes, escrow, funding, refunds
 from tests.factories import AdminFactory, ClientFactory, MembershipFactory, ProviderFactory
@@ -63,7 +63,7 @@ def _into(state: str):
     deal = make_deal((10_000, 20_000))
     client, provider, first = deal.client, deal.provider, deal.milestone_ids[0]
     if state == "cancelled":
-        contracts.terminate(user=client, contract_id=deal.contract_id, reason="Not needed.")
+        contract_flows.terminate(user=client, contract_id=deal.contract_id, reason="Not needed.")
         return deal
     if state != "pending":
         funding.fund(user=client, milestone_id=first)
@@ -140,7 +140,7 @@ def test_milestones_and_their_history_are_private_to_the_parties(login):
 
 def test_a_firm_agent_delivers_but_only_owners_and_managers_commit_money(login):
     owner = ProviderFactory()
-    firm = organizations.create_organization(user=owner, name="Northwind BPO", service_model="bpo")
+    firm = parties.create_organization(user=owner, name="Northwind BPO", service_model="bpo")
     agent = MembershipFactory(organization=firm, user=ProviderFactory(), role=MemberRole.AGENT)
     deal = make_deal((10_000,), provider=owner)
     first = deal.milestone_ids[0]

@@ -21,10 +21,10 @@ from marketplace.contracts.models import MilestoneStatus
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.jobs import outbox
-from marketplace.ledger import checks
 from marketplace.ledger.models import LedgerTransaction, TransactionKind
 from marketplace.payments import escrow, funding, refunds
 from marketplace.payments.models import Dispute, Payment, Refund, Transfer
+from marketplace.reporting import ledger_check as checks
 from tests.money import Deal, balances, make_deal, money_post
 
 pytestmark = pytest.mark.postgres

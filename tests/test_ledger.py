@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from marketplace.contracts.models import Milestone, MilestoneStatus
 from marketplace.extensions import db
 from marketplace.jobs import outbox
-from marketplace.ledger import checks
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import LedgerEntry, TransactionKind
 from marketplace.payments import escrow, funding
+from marketplace.reporting import ledger_check as checks
 from tests.factories import AdminFactory
 from tests.money import balances, make_deal
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import UserStatus
 from marketplace.extensions import db
+from marketplace.flows import parties
 from marketplace.matching import candidates, index, ranking, services, timezones
 from marketplace.matching import statistics as match_stats
 from marketplace.organizations import services as organizations
@@ -193,7 +194,7 @@ def test_the_index_follows_profile_edits(login):
 )  # fmt: skip
 def test_only_the_client_and_admins_read_matches(api, login, who, status):
     owner = ClientFactory()
-    company = organizations.create_organization(user=owner, name="Acme")
+    company = parties.create_organization(user=owner, name="Acme")
     company_profile = db.session.scalar(
         sa.select(ClientProfile).filter_by(organization_id=company.id)
     )

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 
 from marketplace.errors import NotFound
 from marketplace.extensions import db
+from marketplace.flows import parties
 from marketplace.matching import candidates, cards, explain, pool, ranking, scoring, services
 from marketplace.matching import statistics as match_stats
-from marketplace.organizations import services as organizations
 from marketplace.profiles.models import ClientProfile, ProviderProfile
 from marketplace.profiles.schemas import PublicProviderProfileSchema
 from marketplace.tasks import services as tasks
@@ -37,7 +37,7 @@ def _task(owner: Any, **overrides: Any) -> Task:
 
 def _firm() -> ProviderProfile:
     boss = ProviderFactory(timezone="America/Bogota", country="CO")
-    firm = organizations.create_organization(user=boss, name="Sun BPO", service_model="va")
+    firm = parties.create_organization(user=boss, name="Sun BPO", service_model="va")
     profile = db.session.query(ProviderProfile).filter_by(organization_id=firm.id).one()
     profile.working_hours = hours("08:00", "16:00")
     db.session.commit()
@@ -67,12 +67,12 @@ def test_who_may_read_matches_is_who_owns_the_task(app):
     """`matchable_task` decides in its query what `tasks.is_owner` (or being an admin) says."""
     individual = ClientFactory()
     boss = ClientFactory()
-    company = organizations.create_organization(user=boss, name="Acme")
+    company = parties.create_organization(user=boss, name="Acme")
     db.session.query(ClientProfile).filter_by(
         organization_id=company.id
     ).one().working_hours = hours("09:00", "17:00")
     colleague = MembershipFactory(organization=company, user=ClientFactory()).user
-    other_company = organizations.create_organization(user=ClientFactory(), name="Other")
+    other_company = parties.create_organization(user=ClientFactory(), name="Other")
     outsider = MembershipFactory(organization=other_company, user=ClientFactory()).user
     people = [individual, boss, colleague, outsider, ClientFactory(), ProviderFactory(),
               AdminFactory()]  # fmt: skip

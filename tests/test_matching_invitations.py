@@ -9,10 +9,10 @@ import sqlalchemy as sa
 
 from marketplace.errors import DomainError
 from marketplace.extensions import db
+from marketplace.flows import tasks as task_flows
 from marketplace.matching import invitations
 from marketplace.matching.invitations import MAX_INVITATIONS
 from marketplace.matching.models import TaskInvitation
-from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks.models import Task, TaskStatus
 from tests.factories import AdminFactory, ClientFactory
@@ -97,7 +97,7 @@ def test_only_open_tasks_take_invitations(login):
     owner = client("America/New_York", "US")
     invitee = provider(skills={SKILL: (4, 2)})
     task = _task(owner)
-    lifecycle.cancel_task(user=owner, task_id=task.id, reason="No longer needed")
+    task_flows.cancel_task(user=owner, task_id=task.id, reason="No longer needed")
     response = login(owner).post(
         f"tasks/{task.id}/invitations", json={"provider_ids": [str(invitee.id)]}
     )

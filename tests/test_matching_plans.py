@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.organizations import services as organizations
+from marketplace.flows import parties
 from marketplace.profiles.models import ClientProfile
 from tests.factories import AdminFactory, ClientFactory, MembershipFactory, ProviderFactory
 from tests.matching_world import EVERY_DAY, client, hours, open_task, provider
@@ -86,7 +86,7 @@ def test_the_match_score_breaks_ties(login):
 )  # fmt: skip
 def test_only_the_client_and_admins_get_coverage_plans(api, login, who, status):
     owner = ClientFactory(timezone="America/New_York", country="US")
-    company = organizations.create_organization(user=owner, name="Acme")
+    company = parties.create_organization(user=owner, name="Acme")
     db.session.scalar(
         sa.select(ClientProfile).filter_by(organization_id=company.id)
     ).working_hours = hours("09:00", "17:00")
@@ -151,7 +151,7 @@ def test_a_firm_gets_recommendations_for_its_profile(login):
     owner = client("America/New_York", "US")
     made = _tasks_for_bogota(owner)
     boss = ProviderFactory(timezone="America/Bogota", country="CO")
-    firm = organizations.create_organization(user=boss, name="Sun BPO", service_model="bpo")
+    firm = parties.create_organization(user=boss, name="Sun BPO", service_model="bpo")
     api = login(boss)
     response = api.put(
         "providers/me",

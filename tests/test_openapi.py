@@ -32,10 +32,10 @@ from marketplace.accounts import services as accounts
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
 from marketplace.bids.schemas import BidInputSchema
-from marketplace.contracts import services as contracts
 from marketplace.extensions import db
+from marketplace.flows import contracts as contract_flows
+from marketplace.flows import parties
 from marketplace.jobs.models import OutboxEntry
-from marketplace.organizations import services as organizations
 from marketplace.organizations.models import MemberRole
 from marketplace.payments import disputes, escrow, funding
 from marketplace.profiles.models import ProviderProfile
@@ -92,7 +92,7 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
     """The user who signs in as `role`, and real values for parameters, by name."""
     other_provider = ProviderFactory()
     company_owner = ClientFactory()
-    company = organizations.create_organization(user=company_owner, name="Acme Ltd")
+    company = parties.create_organization(user=company_owner, name="Acme Ltd")
     agent = MembershipFactory(organization=company, user=ClientFactory(), role=MemberRole.AGENT)
     if role == "client":
         user = company_owner
@@ -123,7 +123,7 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
             }
         ),
     )
-    contract = contracts.award(user=poster, bid_id=bid.id, data={})
+    contract = contract_flows.award(user=poster, bid_id=bid.id, data={})
     own_task = tasks.create_task(
         user=company_owner, data=TaskInputSchema().load(task_payload(title="Own draft"))
     )

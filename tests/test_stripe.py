@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from marketplace.contracts.models import MilestoneStatus
 from marketplace.extensions import db
 from marketplace.jobs.models import OutboxEntry
-from marketplace.ledger import checks
 from marketplace.notifications.models import Notification
 from marketplace.payments.gateways.stripe import StripeGateway
 from marketplace.payments.models import (
@@ -29,6 +28,7 @@ from marketplace.payments.models import (
     TransferStatus,
     WebhookEvent,
 )
+from marketplace.reporting import ledger_check as checks
 from tests.factories import AdminFactory
 from tests.money import (
     Deal,

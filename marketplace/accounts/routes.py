@@ -22,6 +22,7 @@ from marketplace.accounts.schemas import (
 )
 from marketplace.api import Blueprint
 from marketplace.extensions import limiter
+from marketplace.flows import parties
 from marketplace.pagination import Page, PageArgsSchema, paginate
 
 blp = Blueprint(
@@ -41,7 +42,7 @@ def auth_rate_limit() -> str:
 @blp.errors(400, 422, 429)
 def signup(data: dict[str, Any]) -> User:
     """Create a client or provider account and sign in."""
-    user = services.sign_up(**data)
+    user = parties.sign_up(**data)
     auth.sign_in(user, remember=False)
     return user
 

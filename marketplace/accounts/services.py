@@ -12,12 +12,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 
+from marketplace import audit
 from marketplace.accounts.models import ApiToken, Role, User, UserSession, UserStatus
 from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, Unauthorized
 from marketplace.extensions import db
 from marketplace.jobs import outbox
-from marketplace.moderation import audit
 
 TOKEN_PREFIX = "mkt_"
 MIN_PASSWORD_LENGTH = 10
@@ -85,7 +85,7 @@ def _create_user(
     return user
 
 
-def sign_up(
+def register(
     *,
     email: str,
     password: str,
@@ -94,9 +94,7 @@ def sign_up(
     timezone: str = "UTC",
     country: str | None = None,
 ) -> User:
-    """Register a client or provider, create their profile and queue a welcome e-mail."""
-    from marketplace.profiles import services as profiles
-
+    """Add a client or provider account to the session (not committed; it has no profile yet)."""
     role = Role(role)
     if role not in (Role.CLIENT, Role.PROVIDER):
         raise BusinessRuleViolation(
@@ -106,13 +104,6 @@ def sign_up(
         email=email, password=password, name=name, role=role, timezone=timezone, country=country
     )
     db.session.flush()
-    profiles.create_personal_profile(user=user)
-    outbox.enqueue_email(
-        to=user.email,
-        subject="Welcome to the marketplace",
-        body=f"Hello {user.name},\n\nYour {role.value} account is ready.\n",
-    )
-    db.session.commit()
     return user
 
 

@@ -27,9 +27,6 @@ class BidStatus(StrEnum):
     EXPIRED = "expired"
 
 
-LIVE = (BidStatus.SUBMITTED, BidStatus.SHORTLISTED)
-
-
 class Bid(IdMixin, TimestampMixin, Model):
     """A provider's (or firm's) proposal on a task: price, milestones, timeline, letter."""
 
@@ -66,13 +63,6 @@ class Bid(IdMixin, TimestampMixin, Model):
     transitions: Mapped[list[BidTransition]] = relationship(
         cascade="all, delete-orphan", order_by="BidTransition.at"
     )
-
-    @property
-    def explanation(self) -> dict[str, Any]:
-        """How the bidder fits the task (overlap, shoring, skills, the price against the budget)."""
-        from marketplace.matching.explain import explain
-
-        return explain(self.task, self.provider_profile, price=self.price)
 
     @property
     def provider_name(self) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from marketplace.bids.models import BidStatus
+from marketplace.matching.explain import explain
 from marketplace.matching.schemas import ExplanationSchema
 from marketplace.pagination import PageArgsSchema, page_schema
 from marketplace.schemas import BaseSchema, MoneySchema, require_some_field
@@ -58,6 +59,18 @@ class BidUpdateSchema(BidInputSchema):
         return require_some_field(data)
 
 
+class BidFitField(ma.fields.Nested):
+    """How the bidder fits the task (overlap, shoring, skills, the price against the budget),
+    worked out by the matching area when the bid is shown."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(ExplanationSchema, **kwargs)
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
+        """The explanation of `obj` (a Bid), computed rather than read from an attribute."""
+        return explain(obj.task, obj.provider_profile, price=obj.price)
+
+
 class BidSchema(BaseSchema):
     """A bid as its bidder and the task's client see it."""
 
@@ -71,7 +84,7 @@ class BidSchema(BaseSchema):
     cover_letter = ma.fields.String()
     status = ma.fields.Enum(BidStatus, by_value=True)
     decline_reason = ma.fields.String(allow_none=True)
-    explanation = ma.fields.Nested(ExplanationSchema)
+    explanation = BidFitField()
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
 

@@ -11,8 +11,8 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import Role, User
-from marketplace.bids.models import LIVE, Bid, BidStatus, BidTransition
-from marketplace.bids.states import BID_STATES
+from marketplace.bids.models import Bid, BidStatus, BidTransition
+from marketplace.bids.states import BID_STATES, LIVE
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.notifications import services as notifications

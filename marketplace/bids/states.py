@@ -18,3 +18,6 @@ BID_STATES = StateMachine(
     },
     guards={"edit": [S.SUBMITTED]},
 )
+
+#: Bids still in play: not yet accepted, declined, withdrawn or expired.
+LIVE = (S.SUBMITTED, S.SHORTLISTED)

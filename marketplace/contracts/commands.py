@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from marketplace.contracts import amendments, services
+from marketplace.contracts import services
+from marketplace.flows import amendments
 
 
 def register_commands(app: Flask) -> None:

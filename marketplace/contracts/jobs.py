@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from marketplace.contracts import amendments, services
+from marketplace.contracts import services
+from marketplace.flows import amendments
 
 
 @shared_task(name="marketplace.contracts.jobs.expire_offers")

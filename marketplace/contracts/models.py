@@ -45,16 +45,6 @@ class MilestoneStatus(StrEnum):
     RESOLVED = "resolved"
 
 
-#: Milestones whose money is in escrow: a contract's escrow balance is their sum.
-IN_ESCROW = (
-    MilestoneStatus.FUNDED,
-    MilestoneStatus.SUBMITTED,
-    MilestoneStatus.CHANGES_REQUESTED,
-    MilestoneStatus.REFUND_REQUESTED,
-    MilestoneStatus.DISPUTED,
-)
-
-
 class AmendmentStatus(StrEnum):
     """proposed until the other party accepts it, or it lapses."""
 

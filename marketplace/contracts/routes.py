@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from marketplace.accounts.auth import admin_required
 from marketplace.api import Blueprint
-from marketplace.contracts import amendments, services
+from marketplace.contracts import services
 from marketplace.contracts.models import Amendment, Contract, ContractStatus
 from marketplace.contracts.schemas import (
     AmendmentInputSchema,
@@ -24,6 +24,8 @@ from marketplace.contracts.schemas import (
     PilotStatsSchema,
     TermsPageSchema,
 )
+from marketplace.flows import amendments
+from marketplace.flows import contracts as contract_flows
 from marketplace.pagination import Page, PageArgsSchema, paginate
 from marketplace.tasks.schemas import OptionalReasonSchema
 
@@ -37,7 +39,7 @@ blp = Blueprint("contracts", __name__, url_prefix="/api/v1", description="Contra
 @blp.errors(400, 401, 403, 404, 409, 422)
 def award(data: dict[str, Any], bid_id: uuid.UUID) -> Contract:
     """Accept a bid on your task: the provider gets a contract offer with its terms."""
-    return services.award(user=current_user, bid_id=bid_id, data=data)
+    return contract_flows.award(user=current_user, bid_id=bid_id, data=data)
 
 
 @blp.get("/contracts")
@@ -81,7 +83,7 @@ def terms_history(contract_id: uuid.UUID, page: int, page_size: int | None) -> P
 @blp.errors(400, 401, 403, 404, 409)
 def accept_offer(contract_id: uuid.UUID) -> Contract:
     """Accept the offer (provider): the contract is active."""
-    return services.accept_offer(user=current_user, contract_id=contract_id)
+    return contract_flows.accept_offer(user=current_user, contract_id=contract_id)
 
 
 @blp.post("/contracts/<uuid:contract_id>/decline")
@@ -120,7 +122,9 @@ def resume(contract_id: uuid.UUID) -> Contract:
 @blp.errors(400, 401, 403, 404, 409, 422)
 def terminate(data: dict[str, Any], contract_id: uuid.UUID) -> Contract:
     """End the contract (either party), with a reason; unfunded milestones are cancelled."""
-    return services.terminate(user=current_user, contract_id=contract_id, reason=data["reason"])
+    return contract_flows.terminate(
+        user=current_user, contract_id=contract_id, reason=data["reason"]
+    )
 
 
 @blp.post("/contracts/<uuid:contract_id>/extend")

@@ -18,36 +18,18 @@ from marketplace.contracts.models import (
     ContractTerms,
     ContractTransition,
     Milestone,
-    MilestoneStatus,
     MilestoneTransition,
 )
-from marketplace.contracts.states import CONTRACT_STATES, MILESTONE_STATES
-from marketplace.database import utcnow
+from marketplace.contracts.states import CONTRACT_STATES, MILESTONE_STATES, SETTLED
+from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
+from marketplace.jobs.due import each_due
 from marketplace.notifications import services as notifications
 from marketplace.organizations import services as organizations
 from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile, ProviderProfile
-from marketplace.tasks import lifecycle as task_lifecycle
-from marketplace.tasks import services as tasks
 from marketplace.tasks.models import Task
-from marketplace.tasks.states import TASK_STATES
-
-#: Contracts that hold one of the task's positions.
-HOLDING = (
-    ContractStatus.OFFERED,
-    ContractStatus.ACTIVE,
-    ContractStatus.PAUSED,
-    ContractStatus.COMPLETED,
-)
-#: Milestones that are done: a contract whose milestones all are is completed.
-SETTLED = (
-    MilestoneStatus.RELEASED,
-    MilestoneStatus.CANCELLED,
-    MilestoneStatus.REFUNDED,
-    MilestoneStatus.RESOLVED,
-)
 
 
 def transition(
@@ -107,7 +89,8 @@ def terms_query(*, user: User, contract_id: uuid.UUID) -> sa.Select[ContractTerm
     )
 
 
-def _as(user: User, contract: Contract, side: str) -> None:
+def require_side(user: User, contract: Contract, side: str) -> None:
+    """Refuse (403) unless the user signs for `side` (`client` or `provider`) of the contract."""
     if signing_side(user, contract) != side:
         raise Forbidden(f"Only the {side} does this.")
 
@@ -136,7 +119,8 @@ def tell(
     )
 
 
-def _milestones(contract: Contract, items: list[dict[str, Any]], currency: str) -> None:
+def add_milestones(contract: Contract, items: list[dict[str, Any]], currency: str) -> None:
+    """Append the milestones `items` describe, numbered from 1, in the contract's currency."""
     for position, item in enumerate(items, start=1):
         contract.milestones.append(
             Milestone(
@@ -173,60 +157,6 @@ def check_milestones(task: Task, items: list[dict[str, Any]], *, total: int | No
         raise BusinessRuleViolation("The milestones are not valid.", details={"milestones": errors})
 
 
-def award(*, user: User, bid_id: uuid.UUID, data: dict[str, Any]) -> Contract:
-    """The client accepts a bid: a contract offer with its first terms version."""
-    bid = bids.get_bid(user=user, bid_id=bid_id, lock=True)
-    if not tasks.is_owner(user, bid.task):
-        raise Forbidden("Only the task's client awards it.")
-    membership = organizations.membership_of(user)
-    if membership is not None and membership.role not in profiles.EDITORS:
-        raise Forbidden("Only the company's owner or managers commit it to a contract.")
-    task = tasks.locked_task(bid.task_id)
-    TASK_STATES.check("award", task.status)
-    holding = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Contract)
-        .where(Contract.task_id == task.id, Contract.status.in_(HOLDING))
-    )
-    if (holding or 0) >= task.positions:
-        raise Conflict("Every position of this task is taken or on offer.")
-    bids.transition(bid, "accept", actor=user)
-    is_fixed = task.budget_type.value == "fixed"
-    items = data.get("milestones") or [{**m, "due_date": bids.due_date(m)} for m in bid.milestones]
-    # A fixed price stays the bid's: edited milestones must still add up to it.
-    check_milestones(task, items, total=bid.price_amount if is_fixed else None)
-    contract = Contract(
-        task=task,
-        bid=bid,
-        client_profile_id=task.client_profile_id,
-        provider_profile_id=bid.provider_profile_id,
-        offer_expires_at=utcnow() + timedelta(days=current_app.config["OFFER_EXPIRY_DAYS"]),
-    )
-    contract.transitions.append(
-        ContractTransition(from_status=None, to_status=ContractStatus.OFFERED, actor_id=user.id)
-    )
-    _milestones(contract, items, bid.price_currency)
-    db.session.add(contract)
-    db.session.flush()
-    content = terms.first_content(
-        task,
-        deliverables=data.get("deliverables") or [],
-        sla=data.get("sla") or {},
-        price_type=task.budget_type.value,
-    )
-    content["price"] = bid.price
-    terms.write_version(contract, content, author=user)
-    tell(
-        contract.provider_profile,
-        contract,
-        "contract.offered",
-        "Contract offer",
-        "The client offered you a contract. Review the terms and accept or decline.\n",
-    )
-    db.session.commit()
-    return contract
-
-
 def end_offer(contract: Contract, action: str, *, actor: User | None, reason: str) -> None:
     """Decline or expire an offer; its bid is closed, so the provider may bid again."""
     transition(contract, action, actor=actor, reason=reason)
@@ -235,54 +165,10 @@ def end_offer(contract: Contract, action: str, *, actor: User | None, reason: st
         bids.transition(contract.bid, "close_offer", actor=actor, reason=reason)
 
 
-def accept_offer(*, user: User, contract_id: uuid.UUID) -> Contract:
-    """The provider accepts the offer; when every position is filled, the task is filled."""
-    contract = get_contract(user=user, contract_id=contract_id, lock=True)
-    _as(user, contract, "provider")
-    CONTRACT_STATES.target("accept", contract.status)
-    task_open = contract.pilot_of_id is not None or "award" in TASK_STATES.actions_from(
-        contract.task.status
-    )
-    if (contract.offer_expires_at and contract.offer_expires_at <= utcnow()) or not task_open:
-        end_offer(
-            contract,
-            "expire",
-            actor=None,
-            reason="offer past its date" if task_open else "the task is closed",
-        )
-        db.session.commit()
-        raise Conflict("This offer is no longer open.")
-    transition(contract, "accept", actor=user)
-    contract.accepted_at = utcnow()
-    tell(
-        contract.client_profile,
-        contract,
-        "contract.accepted",
-        "Offer accepted",
-        "The provider accepted your offer; the contract is active.\n",
-    )
-    task = tasks.locked_task(contract.task_id)
-    active = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Contract)
-        .where(
-            Contract.task_id == task.id,
-            Contract.status.in_(
-                (ContractStatus.ACTIVE, ContractStatus.PAUSED, ContractStatus.COMPLETED)
-            ),
-        )
-    )
-    if (active or 0) >= task.positions and "fill" in TASK_STATES.actions_from(task.status):
-        task_lifecycle.fill(task)
-        bids.expire_live_bids(task, reason="every position of the task is filled")
-    db.session.commit()
-    return contract
-
-
 def decline_offer(*, user: User, contract_id: uuid.UUID, reason: str | None) -> Contract:
     """The provider declines the offer; the position is free again."""
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
-    _as(user, contract, "provider")
+    require_side(user, contract, "provider")
     end_offer(contract, "decline", actor=user, reason=reason or "declined by the provider")
     tell(
         contract.client_profile,
@@ -297,33 +183,34 @@ def decline_offer(*, user: User, contract_id: uuid.UUID, reason: str | None) -> 
 
 def expire_offers() -> int:
     """Expire offers past their date; both parties are told. Returns how many."""
-    ids = db.session.scalars(
+    return each_due(
         sa.select(Contract.id).where(
             Contract.status == ContractStatus.OFFERED, Contract.offer_expires_at <= utcnow()
+        ),
+        _expire_offer,
+    )
+
+
+def _expire_offer(contract_id: uuid.UUID) -> bool:
+    contract = lock_row(Contract, contract_id)
+    if contract.status != ContractStatus.OFFERED:
+        return False
+    end_offer(contract, "expire", actor=None, reason="not accepted in time")
+    for profile in (contract.client_profile, contract.provider_profile):
+        tell(
+            profile,
+            contract,
+            "contract.expired",
+            "Offer expired",
+            "The contract offer was not accepted in time.\n",
         )
-    ).all()
-    for contract_id in ids:
-        contract = db.session.scalar(
-            sa.select(Contract).where(Contract.id == contract_id).with_for_update()
-        )
-        if contract is not None and contract.status == ContractStatus.OFFERED:
-            end_offer(contract, "expire", actor=None, reason="not accepted in time")
-            for profile in (contract.client_profile, contract.provider_profile):
-                tell(
-                    profile,
-                    contract,
-                    "contract.expired",
-                    "Offer expired",
-                    "The contract offer was not accepted in time.\n",
-                )
-        db.session.commit()
-    return len(ids)
+    return True
 
 
 def pause(*, user: User, contract_id: uuid.UUID, reason: str | None) -> Contract:
     """The client pauses an active contract."""
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
-    _as(user, contract, "client")
+    require_side(user, contract, "client")
     transition(contract, "pause", actor=user, reason=reason)
     tell(
         contract.provider_profile,
@@ -339,7 +226,7 @@ def pause(*, user: User, contract_id: uuid.UUID, reason: str | None) -> Contract
 def resume(*, user: User, contract_id: uuid.UUID) -> Contract:
     """The client resumes a paused contract."""
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
-    _as(user, contract, "client")
+    require_side(user, contract, "client")
     transition(contract, "resume", actor=user)
     tell(
         contract.provider_profile,
@@ -361,33 +248,6 @@ def cancel_milestone(milestone: Milestone, *, actor: User | None, reason: str) -
         actor_id=actor.id if actor else None,
         reason=reason,
     )
-
-
-def terminate(*, user: User, contract_id: uuid.UUID, reason: str) -> Contract:
-    """Either party ends the contract: unfunded milestones are cancelled, and funded ones
-    not yet submitted get refund requests (the provider may dispute them). Submitted work
-    can still be approved, disputed or released automatically."""
-    # Payments build on contracts; this is the one place contracts call into them.
-    from marketplace.payments import refunds
-
-    contract = get_contract(user=user, contract_id=contract_id, lock=True)
-    side = signing_side(user, contract)
-    transition(contract, "terminate", actor=user, reason=reason)
-    contract.end_reason, contract.ended_at = reason, utcnow()
-    for milestone in contract.milestones:
-        if "cancel" in MILESTONE_STATES.actions_from(milestone.status):
-            cancel_milestone(milestone, actor=user, reason="the contract was terminated")
-    refunds.raise_for_termination(contract, actor=user, reason=reason)
-    other = contract.provider_profile if side == "client" else contract.client_profile
-    tell(
-        other,
-        contract,
-        "contract.terminated",
-        "Contract ended",
-        f"The contract was ended by the {side}.\n\nReason: {reason}\n",
-    )
-    db.session.commit()
-    return contract
 
 
 def close_offers_of(task: Task, *, reason: str) -> None:
@@ -417,6 +277,9 @@ def complete_if_settled(contract: Contract, *, actor: User | None) -> bool:
     ):
         transition(contract, "complete", actor=actor)
         contract.ended_at = utcnow()
+        client = contract.client_profile
+        if client.first_completion_at is None:
+            client.first_completion_at = contract.ended_at
         return True
     return False
 
@@ -424,7 +287,7 @@ def complete_if_settled(contract: Contract, *, actor: User | None) -> bool:
 def extend_pilot(*, user: User, contract_id: uuid.UUID, data: dict[str, Any]) -> Contract:
     """After a completed pilot, the client offers the same provider a full contract."""
     pilot = get_contract(user=user, contract_id=contract_id, lock=True)
-    _as(user, pilot, "client")
+    require_side(user, pilot, "client")
     if not pilot.task.trial:
         raise BusinessRuleViolation(
             "Only a pilot (trial) contract is extended.", details={"contract": ["Not a pilot."]}
@@ -453,7 +316,7 @@ def extend_pilot(*, user: User, contract_id: uuid.UUID, data: dict[str, Any]) ->
             reason="extension of a completed pilot",
         )
     )
-    _milestones(contract, items, currency)
+    add_milestones(contract, items, currency)
     db.session.add(contract)
     db.session.flush()
     content = terms.first_content(

@@ -61,3 +61,28 @@ MILESTONE_ACTORS: dict[str, frozenset[str]] = {
     "dispute": frozenset({"client", "provider", "system"}),  # system: chargebacks, aging
     "resolve": frozenset({"admin"}),
 }
+
+#: Contracts still in play: offered, running or paused.
+CONTRACT_LIVE = (S.OFFERED, S.ACTIVE, S.PAUSED)
+#: Contracts that hold one of the task's positions.
+HOLDING = (
+    S.OFFERED,
+    S.ACTIVE,
+    S.PAUSED,
+    S.COMPLETED,
+)
+#: Milestones that are done: a contract whose milestones all are is completed.
+SETTLED = (
+    M.RELEASED,
+    M.CANCELLED,
+    M.REFUNDED,
+    M.RESOLVED,
+)
+#: Milestones whose money is in escrow: a contract's escrow balance is their sum.
+IN_ESCROW = (
+    M.FUNDED,
+    M.SUBMITTED,
+    M.CHANGES_REQUESTED,
+    M.REFUND_REQUESTED,
+    M.DISPUTED,
+)

@@ -11,7 +11,9 @@ from flask import Flask, current_app
 
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Role, User
+from marketplace.bids import services as bid_services
 from marketplace.bids.models import Bid
+from marketplace.bids.schemas import BidInputSchema
 from marketplace.demo.data import (
     ADMIN,
     ASSISTANTS,
@@ -24,12 +26,16 @@ from marketplace.demo.data import (
 )
 from marketplace.errors import DomainError
 from marketplace.extensions import db
+from marketplace.flows import contracts as contract_flows
+from marketplace.flows import parties
+from marketplace.messaging import services as messaging
 from marketplace.organizations import services as organizations
 from marketplace.organizations.models import MemberRole
+from marketplace.payments import escrow, funding, payouts
 from marketplace.profiles import services as profiles
 from marketplace.profiles.schemas import ClientProfileUpdateSchema, ProviderProfileUpdateSchema
 from marketplace.schemas import BaseSchema
-from marketplace.tasks import lifecycle
+from marketplace.tasks import confidentiality, lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks.models import Task, TaskStatus
 from marketplace.tasks.schemas import TaskInputSchema
@@ -69,7 +75,7 @@ def _account(email: str, name: str, role: Role, where: tuple[str, str]) -> tuple
     if user is not None:
         return user, False
     timezone, country = where
-    user = accounts.sign_up(
+    user = parties.sign_up(
         email=email, password=PASSWORD, name=name, role=role, timezone=timezone, country=country
     )
     return user, True
@@ -79,9 +85,7 @@ def _organize(entry: dict[str, Any], users: list[User], roles: list[str]) -> Non
     owner = users[0]
     if organizations.membership_of(owner) is None:
         model = entry["profile"].get("service_model")
-        organizations.create_organization(
-            user=owner, name=entry["organization"], service_model=model
-        )
+        parties.create_organization(user=owner, name=entry["organization"], service_model=model)
     membership = organizations.membership_of(owner)
     assert membership is not None
     for user, role in zip(users[1:], roles[1:], strict=True):
@@ -92,7 +96,7 @@ def _organize(entry: dict[str, Any], users: list[User], roles: list[str]) -> Non
                 email=user.email,
                 role=MemberRole(role),
             )
-            organizations.accept_invitation(user=user, invitation_id=invitation.id, token=token)
+            parties.accept_invitation(user=user, invitation_id=invitation.id, token=token)
 
 
 def _fill_profile(owner: User, role: Role, changes: dict[str, Any]) -> None:
@@ -143,12 +147,6 @@ def seed_tasks(admin: User) -> int:
 def seed_deal() -> bool:
     """Bids on the support-ticket task, one awarded and running, with a few messages; its
     first milestone is paid out, the second funded and waiting for the client's review."""
-    from marketplace.bids import services as bid_services
-    from marketplace.bids.schemas import BidInputSchema
-    from marketplace.contracts import services as contracts
-    from marketplace.messaging import services as messaging
-    from marketplace.payments import escrow, funding, payouts
-    from marketplace.tasks import confidentiality
 
     client = accounts.find_user_by_email(f"ana.client@{DOMAIN}")
     manager = accounts.find_user_by_email(f"liza.bpo@{DOMAIN}")
@@ -190,7 +188,7 @@ def seed_deal() -> bool:
     conversation = messaging.bid_conversation(user=client, bid_id=bids[manager.id].id)
     messaging.post_message(conversation, user=client, body="Can you start on Monday?")
     messaging.post_message(conversation, user=manager, body="Yes: two agents from Monday.")
-    contract = contracts.award(
+    contract = contract_flows.award(
         user=client,
         bid_id=bids[manager.id].id,
         data={
@@ -209,7 +207,7 @@ def seed_deal() -> bool:
             "deliverables": ["Tickets answered within the SLA", "A weekly quality report"],
         },
     )
-    contracts.accept_offer(user=manager, contract_id=contract.id)
+    contract_flows.accept_offer(user=manager, contract_id=contract.id)
     payouts.start_onboarding(user=manager)  # the sandbox enables payouts at once
     setup, month = (m.id for m in contract.milestones)
     for milestone_id, note in (

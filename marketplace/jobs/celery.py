@@ -33,13 +33,6 @@ def init_app(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    # Importing the task modules registers their shared tasks with every Celery app.
-    from marketplace.contracts import jobs as contract_jobs  # noqa: F401
-    from marketplace.jobs import tasks  # noqa: F401
-    from marketplace.matching import jobs as matching_jobs  # noqa: F401
-    from marketplace.payments import jobs as payment_jobs  # noqa: F401
-    from marketplace.tasks import jobs  # noqa: F401
-
     redis_url = app.config.get("REDIS_URL")
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.conf.update(

@@ -10,12 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 
+from marketplace import audit
 from marketplace.database import is_postgresql, utcnow
 from marketplace.errors import Conflict, NotFound
 from marketplace.extensions import db
 from marketplace.jobs.mail import Mail, mail_backend
 from marketplace.jobs.models import OutboxEntry, OutboxStatus
-from marketplace.moderation import audit
 
 log = logging.getLogger(__name__)
 

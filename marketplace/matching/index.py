@@ -28,10 +28,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from marketplace.accounts.models import User, UserStatus
 from marketplace.catalog.models import Skill
+from marketplace.contracts.models import Contract, ContractStatus, ContractTerms
 from marketplace.database import utcnow
+from marketplace.extensions import db
 from marketplace.hours import MINUTES_PER_WEEK, WorkingHours, week_intervals
 from marketplace.matching import scoring, timezones
+from marketplace.organizations.models import MemberRole, Membership
 from marketplace.profiles.models import WEEK_SLOTS, ProviderProfile, ProviderSkill
 
 LEVELS = scoring.LEVELS
@@ -84,7 +88,6 @@ def availability_bits(zone: str, hours: WorkingHours, on: date) -> tuple[str, in
 
 def committed_hours(profile_id: uuid.UUID, session: Session) -> tuple[float, Counter[str]]:
     """Weekly hours promised in live contracts (their SLA coverage), and contracts by status."""
-    from marketplace.contracts.models import Contract, ContractStatus, ContractTerms
 
     rows = session.execute(
         sa.select(Contract.status, ContractTerms.content)
@@ -109,8 +112,6 @@ def committed_hours(profile_id: uuid.UUID, session: Session) -> tuple[float, Cou
 
 def is_matchable(profile: ProviderProfile, session: Session) -> bool:
     """Whether the profile may be matched at all (see the module docstring)."""
-    from marketplace.accounts.models import User, UserStatus
-    from marketplace.organizations.models import MemberRole, Membership
 
     if profile.user_id is not None:
         user = session.get(User, profile.user_id)
@@ -133,7 +134,6 @@ def is_matchable(profile: ProviderProfile, session: Session) -> bool:
 
 def refresh(profile: ProviderProfile, session: Session) -> None:
     """Recompute the profile's derived columns; assign only what changed."""
-    from marketplace.contracts.models import ContractStatus
 
     numbers = dict(
         session.execute(
@@ -172,9 +172,6 @@ def refresh(profile: ProviderProfile, session: Session) -> None:
 
 
 def _note_stale(session: Session, flush_context: Any) -> None:
-    from marketplace.accounts.models import User
-    from marketplace.contracts.models import Contract
-    from marketplace.organizations.models import Membership
 
     stale: set[tuple[str, Any]] = session.info.setdefault(_STALE, set())
     for obj in (*session.new, *session.dirty, *session.deleted):
@@ -192,7 +189,6 @@ def _note_stale(session: Session, flush_context: Any) -> None:
 
 def _profiles_of(session: Session, stale: set[tuple[str, Any]]) -> set[Any]:
     """Resolve noted users and organizations to the provider profiles they affect."""
-    from marketplace.organizations.models import MemberRole, Membership
 
     ids = {value for kind, value in stale if kind == "profile"}
     users = [value for kind, value in stale if kind == "user" and value is not None]
@@ -245,7 +241,6 @@ def install(session: Any) -> None:
 def refresh_availability(*, batch: int = 500) -> int:
     """Recompute `availability` where the zone's UTC offset has changed since (daylight
     saving began or ended); returns how many profiles changed. Run daily."""
-    from marketplace.extensions import db
 
     session, today = db.session(), utcnow().date()
     stale = [

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
+from marketplace.contracts import services as contracts
 from marketplace.database import utcnow
 from marketplace.errors import Forbidden
 from marketplace.extensions import db
@@ -68,8 +69,6 @@ def bid_conversation(*, user: User, bid_id: uuid.UUID) -> Conversation:
 
 def contract_conversation(*, user: User, contract_id: uuid.UUID) -> Conversation:
     """The thread of a contract, for its parties and admins (else NotFound)."""
-    from marketplace.contracts import services as contracts
-
     contract = contracts.get_contract(user=user, contract_id=contract_id)
     return Conversation(
         thread=_thread(contract_id=contract.id),

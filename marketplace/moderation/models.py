@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -52,17 +51,3 @@ class Report(IdMixin, Model):
     resolution_note: Mapped[str | None] = mapped_column(sa.Text)
 
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
-
-
-class AuditEntry(IdMixin, Model):
-    """One admin action (and, later, money movement): who did what to what, and when."""
-
-    __tablename__ = "audit_log"
-    __table_args__ = (sa.Index("ix_audit_log_target", "target_type", "target_id"),)
-
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
-    action: Mapped[str] = mapped_column(sa.String(64))
-    target_type: Mapped[str] = mapped_column(sa.String(20))
-    target_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
-    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

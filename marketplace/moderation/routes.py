@@ -6,9 +6,10 @@ from typing import Any
 
 from flask_login import current_user, login_required
 
+from marketplace import audit
 from marketplace.accounts.auth import admin_required
 from marketplace.api import Blueprint
-from marketplace.moderation import audit, services
+from marketplace.moderation import services
 from marketplace.moderation.models import Report, ReportStatus
 from marketplace.moderation.schemas import (
     AdminReportPageSchema,

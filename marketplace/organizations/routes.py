@@ -8,6 +8,7 @@ from typing import Any
 from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
+from marketplace.flows import parties
 from marketplace.organizations import services
 from marketplace.organizations.models import Invitation, Membership, Organization
 from marketplace.organizations.schemas import (
@@ -35,7 +36,7 @@ blp = Blueprint(
 @blp.errors(400, 401, 403, 409, 422)
 def create_organization(data: dict[str, Any]) -> Organization:
     """Create your company (as a client) or firm (as a provider); you become its owner."""
-    return services.create_organization(user=current_user, **data)
+    return parties.create_organization(user=current_user, **data)
 
 
 @blp.get("/<uuid:organization_id>")
@@ -86,7 +87,7 @@ def my_invitations(page: int, page_size: int | None) -> Page:
 @blp.errors(400, 401, 403, 404, 409, 422)
 def accept_invitation(data: dict[str, Any], invitation_id: uuid.UUID) -> Membership:
     """Join the organization that invited you, with the token from the invitation e-mail."""
-    return services.accept_invitation(user=current_user, invitation_id=invitation_id, **data)
+    return parties.accept_invitation(user=current_user, invitation_id=invitation_id, **data)
 
 
 @blp.post("/invitations/<uuid:invitation_id>/decline")

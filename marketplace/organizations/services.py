@@ -34,10 +34,9 @@ def membership_of(user: User) -> Membership | None:
     return db.session.scalar(sa.select(Membership).where(Membership.user_id == user.id))
 
 
-def create_organization(*, user: User, name: str, service_model: str | None = None) -> Organization:
-    """Create a firm (provider) or company (client) owned by `user`, with its profile."""
-    from marketplace.profiles import services as profiles
-
+def found_organization(*, user: User, name: str, service_model: str | None = None) -> Organization:
+    """Add a firm (provider) or company (client) owned by `user` to the session, uncommitted:
+    its profile is made by the caller."""
     kind = KIND_FOR_ROLE.get(user.role)
     if kind is None:
         raise Forbidden("Only clients and providers create organizations.")
@@ -52,10 +51,6 @@ def create_organization(*, user: User, name: str, service_model: str | None = No
     organization.memberships.append(Membership(user=user, role=MemberRole.OWNER))
     db.session.add(organization)
     db.session.flush()
-    profiles.create_organization_profile(
-        organization=organization, owner=user, service_model=service_model
-    )
-    db.session.commit()
     return organization
 
 
@@ -175,12 +170,16 @@ def _pending_invitation(user: User, invitation_id: uuid.UUID) -> Invitation:
     return invitation
 
 
-def accept_invitation(*, user: User, invitation_id: uuid.UUID, token: str) -> Membership:
-    """The invitee, with the token from the e-mail, joins and from now on acts for it."""
+def claim_invitation(*, user: User, invitation_id: uuid.UUID, token: str) -> Invitation:
+    """The invitee's pending invitation, locked, once the token from the e-mail matches."""
     invitation = _pending_invitation(user, invitation_id)
     if not hmac.compare_digest(invitation.token_hash, _token_hash(token)):
         raise Forbidden("This invitation's token does not match; use the one in the e-mail.")
-    _check_nothing_left_behind(user)
+    return invitation
+
+
+def join(*, user: User, invitation: Invitation) -> Membership:
+    """Make the invitee a member from now on, acting for the organization; commits."""
     organization = invitation.organization
     if KIND_FOR_ROLE.get(user.role) != organization.kind:
         raise BusinessRuleViolation(
@@ -195,17 +194,6 @@ def accept_invitation(*, user: User, invitation_id: uuid.UUID, token: str) -> Me
     invitation.answered_at = utcnow()
     db.session.commit()
     return membership
-
-
-def _check_nothing_left_behind(user: User) -> None:
-    """Joining moves the user's work to the organization; refuse while personal work is live,
-    since nobody could manage it any more."""
-    from marketplace.profiles import services as profiles
-
-    if user.role == Role.CLIENT and profiles.has_live_client_work(user):
-        raise Conflict("Finish or cancel your own tasks and contracts before joining.")
-    if user.role == Role.PROVIDER and profiles.has_live_provider_work(user):
-        raise Conflict("Withdraw your bids and finish your contracts before joining.")
 
 
 def decline_invitation(*, user: User, invitation_id: uuid.UUID) -> Invitation:

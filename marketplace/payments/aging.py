@@ -4,7 +4,7 @@ sit in escrow that long. The clock is the funding date, which is what Stripe cou
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -12,19 +12,15 @@ from flask import current_app
 from marketplace.contracts.models import Milestone
 from marketplace.contracts.states import MILESTONE_STATES
 from marketplace.database import utcnow
-from marketplace.extensions import db
+from marketplace.jobs.due import each_due
 from marketplace.payments import disputes, milestones
 
 #: Money in escrow that nobody has frozen yet: the states a dispute (or a review) starts from.
 WAITING, _ = MILESTONE_STATES.transitions["dispute"]
 
 
-def _due(*conditions: sa.ColumnElement[bool]) -> list[uuid.UUID]:
-    return list(
-        db.session.scalars(
-            sa.select(Milestone.id).where(Milestone.status.in_(WAITING), *conditions)
-        )
-    )
+def _due(*conditions: sa.ColumnElement[bool]) -> sa.Select[uuid.UUID]:
+    return sa.select(Milestone.id).where(Milestone.status.in_(WAITING), *conditions)
 
 
 def guard() -> dict[str, int]:
@@ -33,38 +29,45 @@ def guard() -> dict[str, int]:
     config, now = current_app.config, utcnow()
     review_before = now - timedelta(days=config["ESCROW_REVIEW_DAYS"])
     warn_before = now - timedelta(days=config["ESCROW_WARN_DAYS"])
-    reviewed = warned = 0
-    for milestone_id in _due(Milestone.funded_at <= review_before):
-        locked = milestones.lock(milestone_id)
-        if locked.milestone.status in WAITING:
-            days = config["ESCROW_REVIEW_DAYS"]
-            disputes.freeze(
-                locked,
-                reason=f"The money has been in escrow for {days} days; an admin settles it "
-                "before the payment provider's holding limit.",
-            )
-            reviewed += 1
-        db.session.commit()
-    for milestone_id in _due(
-        Milestone.funded_at <= warn_before, Milestone.escrow_warned_at.is_(None)
-    ):
-        locked = milestones.lock(milestone_id)
-        if locked.milestone.status in WAITING and locked.milestone.escrow_warned_at is None:
-            locked.milestone.escrow_warned_at = now
-            body = (
-                f"This milestone was funded over {config['ESCROW_WARN_DAYS']} days ago. "
-                "Please submit, approve or settle it: after "
-                f"{config['ESCROW_REVIEW_DAYS']} days an admin reviews it.\n"
-            )
-            for to in ("both", "admins"):
-                milestones.tell(
-                    locked.contract,
-                    locked.milestone,
-                    to=to,
-                    kind="milestone.escrow_aging",
-                    subject="Money held in escrow for long",
-                    body=body,
-                )
-            warned += 1
-        db.session.commit()
+    reviewed = each_due(_due(Milestone.funded_at <= review_before), _send_to_review)
+    warned = each_due(
+        _due(Milestone.funded_at <= warn_before, Milestone.escrow_warned_at.is_(None)),
+        lambda milestone_id: _warn(milestone_id, now),
+    )
     return {"warned": warned, "reviewed": reviewed}
+
+
+def _send_to_review(milestone_id: uuid.UUID) -> bool:
+    locked = milestones.lock(milestone_id)
+    if locked.milestone.status not in WAITING:
+        return False
+    days = current_app.config["ESCROW_REVIEW_DAYS"]
+    disputes.freeze(
+        locked,
+        reason=f"The money has been in escrow for {days} days; an admin settles it "
+        "before the payment provider's holding limit.",
+    )
+    return True
+
+
+def _warn(milestone_id: uuid.UUID, now: datetime) -> bool:
+    locked = milestones.lock(milestone_id)
+    if locked.milestone.status not in WAITING or locked.milestone.escrow_warned_at is not None:
+        return False
+    config = current_app.config
+    locked.milestone.escrow_warned_at = now
+    body = (
+        f"This milestone was funded over {config['ESCROW_WARN_DAYS']} days ago. "
+        "Please submit, approve or settle it: after "
+        f"{config['ESCROW_REVIEW_DAYS']} days an admin reviews it.\n"
+    )
+    for to in ("both", "admins"):
+        milestones.tell(
+            locked.contract,
+            locked.milestone,
+            to=to,
+            kind="milestone.escrow_aging",
+            subject="Money held in escrow for long",
+            body=body,
+        )
+    return True

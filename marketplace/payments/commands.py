@@ -7,8 +7,8 @@ import sys
 import click
 from flask import Flask
 
-from marketplace.ledger import checks
 from marketplace.payments import aging, escrow, idempotency, refunds
+from marketplace.reporting import ledger_check as checks
 
 
 def register_commands(app: Flask) -> None:

@@ -6,13 +6,13 @@ import uuid
 
 import sqlalchemy as sa
 
+from marketplace import audit
 from marketplace.accounts.models import User
 from marketplace.contracts import services as contracts
 from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, NotFound
 from marketplace.extensions import db
 from marketplace.ledger.models import TransactionKind
-from marketplace.moderation import audit
 from marketplace.payments import milestones, refunds, settlement
 from marketplace.payments.models import Dispute, DisputeStatus, RequestStatus
 

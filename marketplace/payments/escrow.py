@@ -18,6 +18,7 @@ from marketplace.contracts.models import (
 )
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.jobs.due import each_due
 from marketplace.payments import milestones, settlement
 
 
@@ -107,30 +108,31 @@ def request_changes(*, user: User, milestone_id: uuid.UUID, reason: str) -> Mile
 
 def auto_release_due() -> int:
     """Release submitted milestones whose client has not answered in time. Returns how many."""
-    due = db.session.scalars(
+    return each_due(
         sa.select(Milestone.id).where(
             Milestone.status == MilestoneStatus.SUBMITTED, Milestone.auto_release_at <= utcnow()
-        )
-    ).all()
-    released = 0
-    for milestone_id in due:
-        locked = milestones.lock(milestone_id)
-        milestone, contract = locked.milestone, locked.contract
-        if milestone.status == MilestoneStatus.SUBMITTED and (
-            milestone.auto_release_at and milestone.auto_release_at <= utcnow()
-        ):
-            reason = "no answer from the client in time"
-            milestones.move(milestone, "auto_release", side="system", actor=None, reason=reason)
-            settlement.release(milestone, contract, reason=reason)
-            contracts.complete_if_settled(contract, actor=None)
-            milestones.tell(
-                contract,
-                milestone,
-                to="both",
-                kind="milestone.released",
-                subject="Milestone released automatically",
-                body="The client did not answer in time, so the payment was released.\n",
-            )
-            released += 1
-        db.session.commit()
-    return released
+        ),
+        _auto_release,
+    )
+
+
+def _auto_release(milestone_id: uuid.UUID) -> bool:
+    locked = milestones.lock(milestone_id)
+    milestone, contract = locked.milestone, locked.contract
+    if milestone.status != MilestoneStatus.SUBMITTED or not (
+        milestone.auto_release_at and milestone.auto_release_at <= utcnow()
+    ):
+        return False
+    reason = "no answer from the client in time"
+    milestones.move(milestone, "auto_release", side="system", actor=None, reason=reason)
+    settlement.release(milestone, contract, reason=reason)
+    contracts.complete_if_settled(contract, actor=None)
+    milestones.tell(
+        contract,
+        milestone,
+        to="both",
+        kind="milestone.released",
+        subject="Milestone released automatically",
+        body="The client did not answer in time, so the payment was released.\n",
+    )
+    return True

@@ -20,12 +20,8 @@ from marketplace.extensions import db
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import TransactionKind
 from marketplace.payments import milestones, settlement
-from marketplace.payments.gateways import (
-    GatewayError,
-    GatewayPayment,
-    PermanentGatewayError,
-    gateway,
-)
+from marketplace.payments.gateways import gateway
+from marketplace.payments.gateways.base import GatewayError, GatewayPayment, PermanentGatewayError
 from marketplace.payments.models import Payment, PaymentStatus
 
 log = logging.getLogger(__name__)

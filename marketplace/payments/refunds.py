@@ -14,6 +14,7 @@ from marketplace.contracts import services as contracts
 from marketplace.contracts.models import Contract, Milestone, MilestoneStatus
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.jobs.due import each_due
 from marketplace.payments import milestones, settlement
 from marketplace.payments.models import RefundRequest, RequestStatus
 
@@ -132,28 +133,29 @@ def approve_refund(*, user: User, milestone_id: uuid.UUID) -> Milestone:
 
 def lapse_due() -> int:
     """Refund the milestones whose provider did not answer in time. Returns how many."""
-    due = db.session.scalars(
+    return each_due(
         sa.select(RefundRequest.milestone_id).where(
             RefundRequest.status == RequestStatus.OPEN, RefundRequest.expires_at <= utcnow()
-        )
-    ).all()
-    count = 0
-    for milestone_id in due:
-        locked = milestones.lock(milestone_id)
-        request = open_request(milestone_id)
-        if (
-            request is not None
-            and request.expires_at <= utcnow()
-            and locked.milestone.status == MilestoneStatus.REFUND_REQUESTED
-        ):
-            _refund(
-                locked.milestone,
-                locked.contract,
-                request,
-                actor=None,
-                side="system",
-                outcome=RequestStatus.LAPSED,
-            )
-            count += 1
-        db.session.commit()
-    return count
+        ),
+        _lapse,
+    )
+
+
+def _lapse(milestone_id: uuid.UUID) -> bool:
+    locked = milestones.lock(milestone_id)
+    request = open_request(milestone_id)
+    if (
+        request is None
+        or request.expires_at > utcnow()
+        or locked.milestone.status != MilestoneStatus.REFUND_REQUESTED
+    ):
+        return False
+    _refund(
+        locked.milestone,
+        locked.contract,
+        request,
+        actor=None,
+        side="system",
+        outcome=RequestStatus.LAPSED,
+    )
+    return True

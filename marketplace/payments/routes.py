@@ -18,7 +18,6 @@ from marketplace.api import Blueprint
 from marketplace.contracts.models import Milestone
 from marketplace.contracts.schemas import MilestoneSchema
 from marketplace.extensions import limiter
-from marketplace.ledger import statements
 from marketplace.pagination import PageArgsSchema, paginate
 from marketplace.payments import (
     disputes,
@@ -44,6 +43,7 @@ from marketplace.payments.schemas import (
     SubmitSchema,
     WebhookAckSchema,
 )
+from marketplace.reporting import statements
 from marketplace.tasks.schemas import ReasonSchema
 
 blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="Milestone payments")

@@ -20,7 +20,8 @@ from marketplace.jobs import outbox
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import TransactionKind
 from marketplace.payments import milestones
-from marketplace.payments.gateways import GatewayError, gateway
+from marketplace.payments.gateways import gateway
+from marketplace.payments.gateways.base import GatewayError
 from marketplace.payments.models import (
     Payment,
     PaymentStatus,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -11,7 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Skill
-from marketplace.database import INT_ARRAY, IdMixin, TimestampMixin, bit_string, enum_type
+from marketplace.database import (
+    INT_ARRAY,
+    IdMixin,
+    TimestampMixin,
+    UTCDateTime,
+    bit_string,
+    enum_type,
+)
 from marketplace.extensions import Model
 from marketplace.organizations.models import Organization
 
@@ -148,6 +156,8 @@ class ClientProfile(IdMixin, TimestampMixin, ProfileOwnerMixin, Model):
     country: Mapped[str | None] = mapped_column(sa.String(2))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     working_hours: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    #: When the client's first contract was completed: until then a young client is new.
+    first_completion_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User | None] = relationship()
     organization: Mapped[Organization | None] = relationship()

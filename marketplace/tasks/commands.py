@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from marketplace.tasks import lifecycle
+from marketplace.flows import tasks as task_flows
 
 
 def register_commands(app: Flask) -> None:
@@ -14,4 +14,4 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("expire-tasks")
     def expire_tasks_command() -> None:
         """Expire open tasks past their expiry date."""
-        click.echo(f"expired {lifecycle.expire_due_tasks()} tasks")
+        click.echo(f"expired {task_flows.expire_due_tasks()} tasks")

@@ -1,5 +1,4 @@
-"""A task's life after drafting: publishing (with review routing), cancelling,
-moderation and expiry."""
+"""A task's life after drafting: publishing (with review routing) and moderation."""
 
 from __future__ import annotations
 
@@ -7,11 +6,10 @@ import uuid
 
 import sqlalchemy as sa
 
+from marketplace import audit
 from marketplace.accounts.models import User
-from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation
 from marketplace.extensions import db
-from marketplace.moderation import audit
 from marketplace.notifications import services as notifications
 from marketplace.profiles import services as profiles
 from marketplace.tasks.models import Task, TaskStatus
@@ -80,24 +78,7 @@ def fill(task: Task) -> None:
     transition(task, "fill", actor=None, reason="every position is filled")
 
 
-def cancel_task(*, user: User, task_id: uuid.UUID, reason: str | None) -> Task:
-    """The client withdraws the task."""
-    task = owned_task(user=user, task_id=task_id, lock=True)
-    transition(task, "cancel", actor=user, reason=reason)
-    _close_bids_and_offers(task, "the task was cancelled")
-    db.session.commit()
-    return task
-
-
-def _close_bids_and_offers(task: Task, reason: str) -> None:
-    from marketplace.bids import services as bids
-    from marketplace.contracts import services as contracts
-
-    bids.expire_live_bids(task, reason=reason)
-    contracts.close_offers_of(task, reason=reason)
-
-
-def _tell_client(task: Task, subject: str, body: str) -> None:
+def tell_client(task: Task, subject: str, body: str) -> None:
     """Notify the people acting for the task's client now (not whoever once posted it)."""
     notifications.notify(
         profiles.people_acting_for(task.client_profile),
@@ -113,7 +94,7 @@ def approve_task(*, admin: User, task_id: uuid.UUID) -> Task:
     task = locked_task(task_id)
     transition(task, "approve", actor=admin)
     audit.record(actor=admin, action="approve_task", target_type="task", target_id=task.id)
-    _tell_client(
+    tell_client(
         task,
         f"Your task is live: {task.title}",
         "A moderator approved your task; providers can now find it and bid.\n",
@@ -134,7 +115,7 @@ def reject_task(*, admin: User, task_id: uuid.UUID, reason: str) -> Task:
         details={"reason": reason},
     )
     task.rejection_reason = reason
-    _tell_client(
+    tell_client(
         task,
         f"Your task was not approved: {task.title}",
         f"A moderator did not approve your task.\n\nReason: {reason}\n",
@@ -146,23 +127,3 @@ def reject_task(*, admin: User, task_id: uuid.UUID, reason: str) -> Task:
 def review_queue(*, status: TaskStatus) -> sa.Select[Task]:
     """Tasks in a status for moderators, oldest first (the order they should be handled)."""
     return sa.select(Task).where(Task.status == status).order_by(Task.updated_at, Task.id)
-
-
-def expire_due_tasks() -> int:
-    """Expire open tasks whose time is up; return how many."""
-    now = utcnow()
-    ids = db.session.scalars(
-        sa.select(Task.id).where(Task.status == TaskStatus.OPEN, Task.expires_at <= now)
-    ).all()
-    for task_id in ids:
-        task = locked_task(task_id)
-        if task.status == TaskStatus.OPEN and task.expires_at and task.expires_at <= now:
-            transition(task, "expire", actor=None, reason="no award before the expiry date")
-            _close_bids_and_offers(task, "the task expired")
-            _tell_client(
-                task,
-                f"Your task expired: {task.title}",
-                "It was open for the configured time without being filled.\n",
-            )
-        db.session.commit()
-    return len(ids)

@@ -15,19 +15,8 @@ from marketplace.catalog.models import Skill
 from marketplace.database import IdMixin, TimestampMixin, UTCDateTime, enum_type, utcnow
 from marketplace.extensions import Model
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
-
-
-class TaskStatus(StrEnum):
-    """draft -> pending_review -> open -> filled -> closed; or cancelled, expired, rejected."""
-
-    DRAFT = "draft"
-    PENDING_REVIEW = "pending_review"
-    OPEN = "open"
-    FILLED = "filled"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-    REJECTED = "rejected"
+from marketplace.tasks.states import CLIENT_ACTIONS, TASK_STATES, TaskStatus
+from marketplace.tasks.terms import terms_hash, terms_text
 
 
 class Confidentiality(StrEnum):
@@ -128,15 +117,11 @@ class Task(IdMixin, TimestampMixin, Model):
     @property
     def allowed_actions(self) -> list[str]:
         """What the client can do with the task now."""
-        from marketplace.tasks.states import CLIENT_ACTIONS, TASK_STATES
-
         return [a for a in TASK_STATES.actions_from(self.status) if a in CLIENT_ACTIONS]
 
     @property
     def confidentiality_terms(self) -> dict[str, Any] | None:
         """The terms a provider accepts (version, hash, text); None for public tasks."""
-        from marketplace.tasks.terms import terms_hash, terms_text
-
         if self.confidentiality != Confidentiality.TERMS_REQUIRED:
             return None
         return {"version": self.terms_version, "hash": terms_hash(), "text": terms_text()}

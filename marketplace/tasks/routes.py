@@ -9,6 +9,7 @@ from flask import request
 from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
+from marketplace.flows import tasks as task_flows
 from marketplace.pagination import Page, PageArgsSchema, page_schema, paginate
 from marketplace.tasks import confidentiality, discovery, lifecycle, services
 from marketplace.tasks.models import Task, TermsAcceptance
@@ -103,7 +104,7 @@ def publish_task(data: dict[str, Any], task_id: uuid.UUID) -> dict[str, Any]:
 @blp.errors(400, 401, 404, 409, 422)
 def cancel_task(data: dict[str, Any], task_id: uuid.UUID) -> Task:
     """Cancel your task."""
-    return lifecycle.cancel_task(user=current_user, task_id=task_id, reason=data["reason"])
+    return task_flows.cancel_task(user=current_user, task_id=task_id, reason=data["reason"])
 
 
 @blp.post("/<uuid:task_id>/confidentiality")

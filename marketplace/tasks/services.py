@@ -55,23 +55,10 @@ SIMPLE_FIELDS = frozenset(
 
 def is_new_client(client_profile: ClientProfile) -> bool:
     """Young (NEW_CLIENT_DAYS) and without a completed contract: their postings are reviewed."""
-    from marketplace.contracts.models import Contract, ContractStatus
-
     young = utcnow() - client_profile.created_at < timedelta(
         days=current_app.config["NEW_CLIENT_DAYS"]
     )
-    return (
-        young
-        and db.session.scalar(
-            sa.select(Contract.id)
-            .where(
-                Contract.client_profile_id == client_profile.id,
-                Contract.status == ContractStatus.COMPLETED,
-            )
-            .limit(1)
-        )
-        is None
-    )
+    return young and client_profile.first_completion_at is None
 
 
 def transition(task: Task, action: str, *, actor: User | None, reason: str | None = None) -> None:

@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from marketplace.statemachine import StateMachine
-from marketplace.tasks.models import TaskStatus as S
+
+
+class TaskStatus(StrEnum):
+    """draft -> pending_review -> open -> filled -> closed; or cancelled, expired, rejected."""
+
+    DRAFT = "draft"
+    PENDING_REVIEW = "pending_review"
+    OPEN = "open"
+    FILLED = "filled"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+
+
+S = TaskStatus
 
 TASK_STATES = StateMachine(
     "task",
@@ -28,6 +45,8 @@ TASK_STATES = StateMachine(
     },
 )
 
+#: Tasks still in play for their client: not yet done, cancelled, expired or rejected.
+TASK_LIVE = frozenset({S.DRAFT, S.PENDING_REVIEW, S.OPEN, S.FILLED})
 #: Statuses in which other users can see the task at all.
 VISIBLE_TO_ALL = frozenset({S.OPEN, S.FILLED, S.CLOSED})
 #: Actions a client takes through the API (the rest are the system's or an admin's).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from marketplace.payments.gateways import GatewayPayment, GatewayResult, PayoutAccount
+from marketplace.payments.gateways.base import GatewayPayment, GatewayResult, PayoutAccount
 
 
 def _id(prefix: str, idempotency_key: str) -> str:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import stripe
 
 from marketplace.errors import PaymentFailed
-from marketplace.payments.gateways import (
+from marketplace.payments.gateways.base import (
     GatewayError,
     GatewayPayment,
     GatewayResult,

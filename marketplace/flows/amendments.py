@@ -31,9 +31,10 @@ from marketplace.contracts.services import (
     tell,
 )
 from marketplace.contracts.states import AMENDMENT_STATES, CONTRACT_STATES, MILESTONE_STATES
-from marketplace.database import utcnow
+from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
+from marketplace.jobs.due import each_due
 from marketplace.payments import funding
 
 
@@ -235,28 +236,31 @@ def amendments_query(*, user: User, contract_id: uuid.UUID) -> sa.Select[Amendme
 
 def lapse_due() -> int:
     """Amendments past their date lapse and their proposers are told; returns how many."""
-    due = list(
-        db.session.scalars(
-            sa.select(Amendment)
-            .where(Amendment.status == AmendmentStatus.PROPOSED, Amendment.expires_at <= utcnow())
-            .with_for_update()
-        )
+    return each_due(
+        sa.select(Amendment.id).where(
+            Amendment.status == AmendmentStatus.PROPOSED, Amendment.expires_at <= utcnow()
+        ),
+        _lapse,
     )
-    for amendment in due:
-        amendment.status = AMENDMENT_STATES.target("lapse", amendment.status)
-        amendment.answered_at = utcnow()
-        contract = amendment.contract
-        proposer = (
-            contract.client_profile
-            if amendment.proposer_side == "client"
-            else contract.provider_profile
-        )
-        tell(
-            proposer,
-            contract,
-            "amendment.lapsed",
-            "Amendment lapsed",
-            "Your proposed terms were not accepted in time.\n",
-        )
-    db.session.commit()
-    return len(due)
+
+
+def _lapse(amendment_id: uuid.UUID) -> bool:
+    amendment = lock_row(Amendment, amendment_id)
+    if amendment.status != AmendmentStatus.PROPOSED or amendment.expires_at > utcnow():
+        return False
+    amendment.status = AMENDMENT_STATES.target("lapse", amendment.status)
+    amendment.answered_at = utcnow()
+    contract = amendment.contract
+    proposer = (
+        contract.client_profile
+        if amendment.proposer_side == "client"
+        else contract.provider_profile
+    )
+    tell(
+        proposer,
+        contract,
+        "amendment.lapsed",
+        "Amendment lapsed",
+        "Your proposed terms were not accepted in time.\n",
+    )
+    return True

@@ -1,15 +1,35 @@
-"""The audit log: every admin action is recorded in the same transaction as the action."""
+"""The audit log: every admin action is recorded in the same transaction as the action.
+
+It sits in the kernel, below the parties, because every area records into it."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.accounts.models import User
-from marketplace.extensions import db
-from marketplace.moderation.models import AuditEntry
+from marketplace.database import IdMixin, UTCDateTime, utcnow
+from marketplace.extensions import Model, db
+
+if TYPE_CHECKING:
+    from marketplace.accounts.models import User
+
+
+class AuditEntry(IdMixin, Model):
+    """One admin action (and, later, money movement): who did what to what, and when."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_target", "target_type", "target_id"),)
+
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(sa.String(64))
+    target_type: Mapped[str] = mapped_column(sa.String(20))
+    target_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 def record(

@@ -7,7 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from marketplace.contracts.models import IN_ESCROW, Milestone
+from marketplace.contracts.models import Milestone
+from marketplace.contracts.states import IN_ESCROW
 from marketplace.extensions import db
 from marketplace.ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
 from marketplace.payments.models import Refund, RefundStatus, Transfer, TransferStatus

@@ -1,0 +1,1 @@
+"""Flows: the operations that change several areas in one transaction."""

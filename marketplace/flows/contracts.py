@@ -1,0 +1,163 @@
+"""Flows of a contract's making and ending: the award, the provider's acceptance (which
+fills the task and closes its other bids) and termination (which raises refund requests)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from marketplace.accounts.models import User
+from marketplace.bids import services as bids
+from marketplace.contracts import terms
+from marketplace.contracts.models import (
+    Contract,
+    ContractStatus,
+    ContractTransition,
+)
+from marketplace.contracts.services import (
+    add_milestones,
+    cancel_milestone,
+    check_milestones,
+    end_offer,
+    get_contract,
+    require_side,
+    signing_side,
+    tell,
+    transition,
+)
+from marketplace.contracts.states import CONTRACT_STATES, HOLDING, MILESTONE_STATES
+from marketplace.database import utcnow
+from marketplace.errors import Conflict, Forbidden
+from marketplace.extensions import db
+from marketplace.organizations import services as organizations
+from marketplace.payments import refunds
+from marketplace.profiles import services as profiles
+from marketplace.tasks import lifecycle as task_lifecycle
+from marketplace.tasks import services as tasks
+from marketplace.tasks.states import TASK_STATES
+
+
+def award(*, user: User, bid_id: uuid.UUID, data: dict[str, Any]) -> Contract:
+    """The client accepts a bid: a contract offer with its first terms version."""
+    bid = bids.get_bid(user=user, bid_id=bid_id, lock=True)
+    if not tasks.is_owner(user, bid.task):
+        raise Forbidden("Only the task's client awards it.")
+    membership = organizations.membership_of(user)
+    if membership is not None and membership.role not in profiles.EDITORS:
+        raise Forbidden("Only the company's owner or managers commit it to a contract.")
+    task = tasks.locked_task(bid.task_id)
+    TASK_STATES.check("award", task.status)
+    holding = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Contract)
+        .where(Contract.task_id == task.id, Contract.status.in_(HOLDING))
+    )
+    if (holding or 0) >= task.positions:
+        raise Conflict("Every position of this task is taken or on offer.")
+    bids.transition(bid, "accept", actor=user)
+    is_fixed = task.budget_type.value == "fixed"
+    items = data.get("milestones") or [{**m, "due_date": bids.due_date(m)} for m in bid.milestones]
+    # A fixed price stays the bid's: edited milestones must still add up to it.
+    check_milestones(task, items, total=bid.price_amount if is_fixed else None)
+    contract = Contract(
+        task=task,
+        bid=bid,
+        client_profile_id=task.client_profile_id,
+        provider_profile_id=bid.provider_profile_id,
+        offer_expires_at=utcnow() + timedelta(days=current_app.config["OFFER_EXPIRY_DAYS"]),
+    )
+    contract.transitions.append(
+        ContractTransition(from_status=None, to_status=ContractStatus.OFFERED, actor_id=user.id)
+    )
+    add_milestones(contract, items, bid.price_currency)
+    db.session.add(contract)
+    db.session.flush()
+    content = terms.first_content(
+        task,
+        deliverables=data.get("deliverables") or [],
+        sla=data.get("sla") or {},
+        price_type=task.budget_type.value,
+    )
+    content["price"] = bid.price
+    terms.write_version(contract, content, author=user)
+    tell(
+        contract.provider_profile,
+        contract,
+        "contract.offered",
+        "Contract offer",
+        "The client offered you a contract. Review the terms and accept or decline.\n",
+    )
+    db.session.commit()
+    return contract
+
+
+def accept_offer(*, user: User, contract_id: uuid.UUID) -> Contract:
+    """The provider accepts the offer; when every position is filled, the task is filled."""
+    contract = get_contract(user=user, contract_id=contract_id, lock=True)
+    require_side(user, contract, "provider")
+    CONTRACT_STATES.target("accept", contract.status)
+    task_open = contract.pilot_of_id is not None or "award" in TASK_STATES.actions_from(
+        contract.task.status
+    )
+    if (contract.offer_expires_at and contract.offer_expires_at <= utcnow()) or not task_open:
+        end_offer(
+            contract,
+            "expire",
+            actor=None,
+            reason="offer past its date" if task_open else "the task is closed",
+        )
+        db.session.commit()
+        raise Conflict("This offer is no longer open.")
+    transition(contract, "accept", actor=user)
+    contract.accepted_at = utcnow()
+    tell(
+        contract.client_profile,
+        contract,
+        "contract.accepted",
+        "Offer accepted",
+        "The provider accepted your offer; the contract is active.\n",
+    )
+    task = tasks.locked_task(contract.task_id)
+    active = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Contract)
+        .where(
+            Contract.task_id == task.id,
+            Contract.status.in_(
+                (ContractStatus.ACTIVE, ContractStatus.PAUSED, ContractStatus.COMPLETED)
+            ),
+        )
+    )
+    if (active or 0) >= task.positions and "fill" in TASK_STATES.actions_from(task.status):
+        task_lifecycle.fill(task)
+        bids.expire_live_bids(task, reason="every position of the task is filled")
+    db.session.commit()
+    return contract
+
+
+def terminate(*, user: User, contract_id: uuid.UUID, reason: str) -> Contract:
+    """Either party ends the contract: unfunded milestones are cancelled, and funded ones
+    not yet submitted get refund requests (the provider may dispute them). Submitted work
+    can still be approved, disputed or released automatically."""
+    contract = get_contract(user=user, contract_id=contract_id, lock=True)
+    side = signing_side(user, contract)
+    transition(contract, "terminate", actor=user, reason=reason)
+    contract.end_reason, contract.ended_at = reason, utcnow()
+    for milestone in contract.milestones:
+        if "cancel" in MILESTONE_STATES.actions_from(milestone.status):
+            cancel_milestone(milestone, actor=user, reason="the contract was terminated")
+    refunds.raise_for_termination(contract, actor=user, reason=reason)
+    other = contract.provider_profile if side == "client" else contract.client_profile
+    tell(
+        other,
+        contract,
+        "contract.terminated",
+        "Contract ended",
+        f"The contract was ended by the {side}.\n\nReason: {reason}\n",
+    )
+    db.session.commit()
+    return contract

@@ -1,0 +1,113 @@
+"""The payment-gateway interface: what escrow flows may ask of a payment provider.
+
+Escrow flows talk to a `PaymentGateway` only; `PAYMENTS=sandbox` (the embedded
+default, no network) or `PAYMENTS=stripe` chooses the implementation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from marketplace.jobs.outbox import PermanentFailure
+
+
+class GatewayError(Exception):
+    """The gateway could not do it now (outage, rate limit): the outbox retries."""
+
+
+class PermanentGatewayError(GatewayError, PermanentFailure):
+    """The gateway refused a request that will never succeed as sent: no retry."""
+
+
+@dataclass(frozen=True)
+class GatewayPayment:
+    """A payment at the gateway: `succeeded`, `failed`, or still `pending` the client's
+    confirmation (then `client_secret` lets the frontend confirm it)."""
+
+    id: str
+    status: str
+    client_secret: str | None = None
+    charge_id: str | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    """A transfer or refund the gateway made (or accepted: `pending`)."""
+
+    id: str
+    status: str = "succeeded"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PayoutAccount:
+    """A provider's payout account at the gateway."""
+
+    id: str
+    payouts_enabled: bool
+
+
+class PaymentGateway(Protocol):
+    """What the escrow flows need from a payment provider.
+
+    Every call carries an idempotency key derived from our own ids: the same key
+    twice gives the same object back, so retries never pay or refund twice.
+    """
+
+    name: str
+    #: True: a payment counts as made only when the gateway's signed webhook says so;
+    #: False: the gateway's answer to `create_payment` is the confirmation.
+    confirms_by_webhook: bool
+
+    def create_payment(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        transfer_group: str,
+        description: str,
+        metadata: dict[str, str],
+        payment_method: str | None = None,
+    ) -> GatewayPayment:
+        """Start collecting a milestone's amount from the client; with `payment_method`,
+        charge it at once (a decline raises PaymentFailed)."""
+
+    def refund(
+        self,
+        *,
+        payment_id: str,
+        amount: int,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> GatewayResult:
+        """Refund `amount` of a succeeded payment to the client."""
+
+    def transfer(
+        self,
+        *,
+        account_id: str,
+        amount: int,
+        currency: str,
+        source_charge_id: str | None,
+        transfer_group: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> GatewayResult:
+        """Send `amount` to a provider's payout account."""
+
+    def create_payout_account(
+        self,
+        *,
+        email: str | None,
+        country: str | None,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> PayoutAccount:
+        """Open a payout account for a provider."""
+
+    def onboarding_link(self, *, account_id: str, refresh_url: str, return_url: str) -> str:
+        """A fresh link where the provider completes the payout account's onboarding."""

@@ -1,0 +1,1 @@
+"""Who acts and signs for whom: acting profiles, ownership, owners and managers."""
