@@ -22,9 +22,7 @@ from marketplace.ledger.models import (
 )
 from marketplace.tasks.models import Task
 
-K = TransactionKind
-A = AccountKind
-RELEASING = (K.RELEASE, K.RESOLUTION)
+RELEASING = (TransactionKind.RELEASE, TransactionKind.RESOLUTION)
 CLIENT_FIELDS = ("funded", "refunded", "released")
 PROVIDER_FIELDS = ("earned", "fees", "paid_out")
 
@@ -44,7 +42,7 @@ def escrow_held(contract_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = db.session.execute(
         sa.select(LedgerAccount.currency, sa.func.coalesce(sa.func.sum(LedgerEntry.amount), 0))
         .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id, isouter=True)
-        .where(LedgerAccount.kind == A.ESCROW, LedgerAccount.contract_id == contract_id)
+        .where(LedgerAccount.kind == AccountKind.ESCROW, LedgerAccount.contract_id == contract_id)
         .group_by(LedgerAccount.currency)
         .order_by(LedgerAccount.currency)
     )
@@ -61,22 +59,28 @@ def _month(column: Any) -> Any:
 def _client_line(
     line: dict[str, int], txn: TransactionKind, account: AccountKind, amount: int
 ) -> None:
-    if txn == K.FUNDING and account == A.ESCROW:
+    if txn == TransactionKind.FUNDING and account == AccountKind.ESCROW:
         line["funded"] += amount
-    elif txn in (K.REFUND, K.RESOLUTION) and account == A.CLIENT_PAYABLE:
+    elif (
+        txn in (TransactionKind.REFUND, TransactionKind.RESOLUTION)
+        and account == AccountKind.CLIENT_PAYABLE
+    ):
         line["refunded"] += amount
-    elif txn in RELEASING and account in (A.PROVIDER_PAYABLE, A.REVENUE):
+    elif txn in RELEASING and account in (AccountKind.PROVIDER_PAYABLE, AccountKind.REVENUE):
         line["released"] += amount
 
 
 def _provider_line(
     line: dict[str, int], txn: TransactionKind, account: AccountKind, amount: int
 ) -> None:
-    if txn in RELEASING and account == A.PROVIDER_PAYABLE:
+    if txn in RELEASING and account == AccountKind.PROVIDER_PAYABLE:
         line["earned"] += amount
-    elif txn in RELEASING and account == A.REVENUE:
+    elif txn in RELEASING and account == AccountKind.REVENUE:
         line["fees"] += amount
-    elif txn in (K.PAYOUT, K.REVERSAL) and account == A.PROVIDER_PAYABLE:
+    elif (
+        txn in (TransactionKind.PAYOUT, TransactionKind.REVERSAL)
+        and account == AccountKind.PROVIDER_PAYABLE
+    ):
         line["paid_out"] -= amount
 
 
@@ -125,7 +129,8 @@ def _party_statement(user: User) -> dict[str, Any]:
             ("contracts", contract_id),
             ("totals", None),
         ):
-            add(groups[name][(key, currency)], K(txn), A(account), int(amount))
+            line = groups[name][(key, currency)]
+            add(line, TransactionKind(txn), AccountKind(account), int(amount))
     titles = dict(
         db.session.execute(
             sa.select(Contract.id, Task.title)
@@ -160,28 +165,28 @@ def _admin_statement() -> dict[str, Any]:
         sa.select(month, LedgerEntry.currency, sa.func.sum(LedgerEntry.amount))
         .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
         .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
-        .where(LedgerAccount.kind == A.REVENUE)
+        .where(LedgerAccount.kind == AccountKind.REVENUE)
         .group_by(month, LedgerEntry.currency)
         .order_by(month, LedgerEntry.currency)
     ).all()
     held = db.session.execute(
         sa.select(LedgerAccount.kind, LedgerEntry.currency, sa.func.sum(LedgerEntry.amount))
         .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
-        .where(LedgerAccount.kind != A.EXTERNAL)
+        .where(LedgerAccount.kind != AccountKind.EXTERNAL)
         .group_by(LedgerAccount.kind, LedgerEntry.currency)
     ).all()
     names = {
-        A.REVENUE: "revenue",
-        A.ESCROW: "escrow_held",
-        A.PROVIDER_PAYABLE: "owed_to_providers",
-        A.CLIENT_PAYABLE: "owed_to_clients",
+        AccountKind.REVENUE: "revenue",
+        AccountKind.ESCROW: "escrow_held",
+        AccountKind.PROVIDER_PAYABLE: "owed_to_providers",
+        AccountKind.CLIENT_PAYABLE: "owed_to_clients",
     }
     totals: dict[str, dict[str, Any]] = {}
     for kind, currency, amount in held:
         line = totals.setdefault(
             currency, {"currency": currency, **dict.fromkeys(names.values(), 0)}
         )
-        line[names[A(kind)]] = int(amount)
+        line[names[AccountKind(kind)]] = int(amount)
     return {
         "role": "admin",
         "months": [{"month": m, "currency": c, "revenue": int(t)} for m, c, t in revenue],
