@@ -1,1 +1,106 @@
-"""Who acts and signs for whom: acting profiles, ownership, owners and managers."""
+"""Who acts and signs for whom.
+
+A user acts for one client or provider profile: their organization's when they are a member
+of one, else their own. Inside an organization the owner and managers commit it (edit its
+profile, award, accept terms, move money); agents read and write messages but never commit.
+Every area asks these questions here, so the rule is written once; the SQL form that
+matching reads in the same query as the task is tested equal to the plain one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from marketplace.accounts.models import Role, User
+from marketplace.errors import Forbidden, NotFound
+from marketplace.extensions import db
+from marketplace.organizations.models import MemberRole, Membership
+from marketplace.profiles.models import ClientProfile, ProviderProfile
+
+#: The members who commit their organization; agents act for it without committing it.
+COMMITTERS = (MemberRole.OWNER, MemberRole.MANAGER)
+
+AnyProfile = TypeVar("AnyProfile", ClientProfile, ProviderProfile)
+
+
+def membership_of(user: User) -> Membership | None:
+    """The user's membership, if they act for an organization."""
+    return db.session.scalar(sa.select(Membership).where(Membership.user_id == user.id))
+
+
+def acting_profile(
+    user: User, model: type[AnyProfile], role: Role
+) -> tuple[AnyProfile, MemberRole | None]:
+    """The profile the user acts for (their organization's, else their own) and their role
+    in that organization (None for an individual); Forbidden for another kind of account."""
+    if user.role != role:
+        raise Forbidden(f"Only {role.value} accounts have a {role.value} profile.")
+    membership = membership_of(user)
+    if membership is not None:
+        owner_filter = model.organization_id == membership.organization_id
+    else:
+        owner_filter = model.user_id == user.id
+    profile = db.session.scalar(sa.select(model).where(owner_filter))
+    if profile is None:
+        raise NotFound("Profile not found.")
+    return profile, membership.role if membership else None
+
+
+def acting_client_profile(user: User) -> ClientProfile:
+    """The client profile `user` acts for: their company's, or their own."""
+    return acting_profile(user, ClientProfile, Role.CLIENT)[0]
+
+
+def acting_provider_profile(user: User) -> ProviderProfile:
+    """The provider profile `user` acts for: their firm's, or their own as a VA."""
+    return acting_profile(user, ProviderProfile, Role.PROVIDER)[0]
+
+
+def acts_for_client(user: User, client_profile_id: uuid.UUID) -> bool:
+    """Whether the user is one of the people of that client (its individual or a member)."""
+    return user.role == Role.CLIENT and acting_client_profile(user).id == client_profile_id
+
+
+def acts_for_provider(user: User, provider_profile_id: uuid.UUID) -> bool:
+    """Whether the user is one of the people of that provider (its VA or a firm member)."""
+    return user.role == Role.PROVIDER and acting_provider_profile(user).id == provider_profile_id
+
+
+def commits(user: User) -> bool:
+    """Whether the user may commit whom they act for: an individual, an owner or a manager."""
+    membership = membership_of(user)
+    return membership is None or membership.role in COMMITTERS
+
+
+def require_commits(user: User, refusal: str) -> None:
+    """Refuse (403, with `refusal` as the message) a firm's or company's agent."""
+    if not commits(user):
+        raise Forbidden(refusal)
+
+
+def people_acting_for(profile: ClientProfile | ProviderProfile) -> list[User]:
+    """Who speaks for a profile: its individual, or its organization's owner and managers."""
+    if profile.user is not None:
+        return [profile.user]
+    assert profile.organization is not None
+    return [m.user for m in profile.organization.memberships if m.role in COMMITTERS]
+
+
+def acting_client_profile_id(user_id: Any) -> sa.ScalarSelect[uuid.UUID]:
+    """`acting_client_profile(user).id` as a scalar subquery (`user_id` a value or a bound
+    parameter), so a query that loads a client's object also says whether the user acts
+    for that client."""
+    member_of = sa.select(Membership.organization_id).where(Membership.user_id == user_id)
+    return (
+        sa.select(ClientProfile.id)
+        .where(
+            sa.or_(
+                ClientProfile.organization_id == member_of.scalar_subquery(),
+                sa.and_(~sa.exists(member_of), ClientProfile.user_id == user_id),
+            )
+        )
+        .scalar_subquery()
+    )

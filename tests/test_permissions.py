@@ -1,0 +1,79 @@
+"""Who acts and signs for whom: the plain rules, and the SQL form equal to them."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from marketplace import permissions
+from marketplace.errors import Forbidden
+from marketplace.extensions import db
+from marketplace.organizations.models import MemberRole, OrganizationKind
+from tests.factories import (
+    AdminFactory,
+    ClientFactory,
+    ClientProfileFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    ProviderFactory,
+    ProviderProfileFactory,
+)
+
+
+def _company_with(role: MemberRole):
+    """A client company with a profile, and a member of `role` who once had their own."""
+    company = OrganizationFactory(kind=OrganizationKind.CLIENT)
+    profile = ClientProfileFactory(
+        organization=company, user=None, country="US", timezone="America/New_York"
+    )
+    member = MembershipFactory(organization=company, user=ClientFactory(), role=role).user
+    return profile, member
+
+
+def _sql_acting_client_profile_id(user):
+    return db.session.scalar(sa.select(permissions.acting_client_profile_id(user.id)))
+
+
+@pytest.mark.parametrize("role", [MemberRole.OWNER, MemberRole.MANAGER, MemberRole.AGENT])
+def test_a_member_acts_for_the_company_not_their_own_profile(role):
+    company_profile, member = _company_with(role)
+
+    assert permissions.acting_client_profile(member).id == company_profile.id
+    assert _sql_acting_client_profile_id(member) == company_profile.id
+    assert permissions.acts_for_client(member, company_profile.id)
+    assert permissions.commits(member) is (role != MemberRole.AGENT)
+
+
+def test_an_individual_acts_for_their_own_profile_and_commits_it():
+    client = ClientFactory()
+    own = permissions.acting_client_profile(client)
+
+    assert own.user_id == client.id
+    assert _sql_acting_client_profile_id(client) == own.id
+    assert permissions.commits(client)
+
+
+def test_accounts_of_another_kind_act_for_no_client():
+    provider, admin = ProviderFactory(), AdminFactory()
+
+    for user in (provider, admin):
+        assert _sql_acting_client_profile_id(user) is None
+        with pytest.raises(Forbidden):
+            permissions.acting_client_profile(user)
+    assert permissions.acting_provider_profile(provider).user_id == provider.id
+
+
+def test_an_agent_is_refused_what_commits_the_firm_and_is_not_told():
+    firm = OrganizationFactory(kind=OrganizationKind.PROVIDER)
+    profile = ProviderProfileFactory(
+        organization=firm, user=None, country="PH", timezone="Asia/Manila"
+    )
+    owner = MembershipFactory(organization=firm, role=MemberRole.OWNER).user
+    manager = MembershipFactory(organization=firm, role=MemberRole.MANAGER).user
+    agent = MembershipFactory(organization=firm, role=MemberRole.AGENT).user
+
+    with pytest.raises(Forbidden, match="Only the owner"):
+        permissions.require_commits(agent, "Only the owner or managers do this.")
+    permissions.require_commits(manager, "unused")
+    assert permissions.acts_for_provider(agent, profile.id)
+    assert {u.id for u in permissions.people_acting_for(profile)} == {owner.id, manager.id}
