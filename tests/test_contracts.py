@@ -14,7 +14,7 @@ from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
 from marketplace.payments import escrow, funding, payouts
-from tests.factories import AdminFactory, ClientFactory, ProviderFactory, task_payload
+from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_firm, task_payload
 
 FIXED = {"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}
 
@@ -335,20 +335,8 @@ def test_contract_threads_are_private(deal, login):
 
 
 def test_firm_agents_talk_but_only_owners_and_managers_commit(login):
-    from marketplace.organizations.models import MemberRole, OrganizationKind
-    from marketplace.profiles.models import ServiceModel
-    from tests.factories import MembershipFactory, OrganizationFactory, ProviderProfileFactory
-
-    firm = OrganizationFactory(kind=OrganizationKind.PROVIDER)
-    ProviderProfileFactory(
-        organization=firm,
-        user=None,
-        service_model=ServiceModel.BPO,
-        country="PH",
-        timezone="Asia/Manila",
-    )
-    agent = login(MembershipFactory(organization=firm, role=MemberRole.AGENT).user)
-    manager = login(MembershipFactory(organization=firm, role=MemberRole.MANAGER).user)
+    firm = make_firm(manager=True, agent=True)
+    agent, manager = login(firm.agent), login(firm.manager)
     client_api = login(ClientFactory())
     task = client_api.post("tasks", json=task_payload(budget=FIXED)).get_json()
     client_api.post(f"tasks/{task['id']}/publish", json={})

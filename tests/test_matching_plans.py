@@ -10,7 +10,12 @@ import sqlalchemy as sa
 from marketplace.extensions import db
 from marketplace.organizations import services as organizations
 from marketplace.profiles.models import ClientProfile
-from tests.factories import AdminFactory, ClientFactory, MembershipFactory, ProviderFactory
+from tests.factories import (
+    AdminFactory,
+    ClientFactory,
+    MembershipFactory,
+    make_firm,
+)
 from tests.matching_world import EVERY_DAY, client, hours, open_task, provider
 
 SKILL = "customer-support-tier1"
@@ -150,9 +155,8 @@ def test_recommended_tasks_are_those_the_provider_matches(login):
 def test_a_firm_gets_recommendations_for_its_profile(login):
     owner = client("America/New_York", "US")
     made = _tasks_for_bogota(owner)
-    boss = ProviderFactory(timezone="America/Bogota", country="CO")
-    firm = organizations.create_organization(user=boss, name="Sun BPO", service_model="bpo")
-    api = login(boss)
+    firm = make_firm(name="Sun BPO", owner=True, country="CO", timezone="America/Bogota")
+    api = login(firm.owner)
     response = api.put(
         "providers/me",
         json={
@@ -162,7 +166,7 @@ def test_a_firm_gets_recommendations_for_its_profile(login):
         },
     )
     assert response.status_code == 200, response.get_json()
-    assert response.get_json()["organization_id"] == str(firm.id)
+    assert response.get_json()["organization_id"] == str(firm.organization.id)
     ids = {i["task"]["id"] for i in api.get("providers/me/recommended-tasks").get_json()["items"]}
     assert ids == {str(made["any_model"].id), str(made["firms_only"].id)}
 
