@@ -121,6 +121,16 @@ class FirmProfileFactory(ProviderProfileFactory):
     timezone = "Asia/Manila"
 
 
+class CompanyProfileFactory(ClientProfileFactory):
+    """A client company's profile, with its new organization; in New York unless told."""
+
+    organization = factory.SubFactory(OrganizationFactory, kind=OrganizationKind.CLIENT)
+    user = None
+    company_name = factory.SelfAttribute("organization.name")
+    country = "US"
+    timezone = "America/New_York"
+
+
 ProfileT = TypeVar("ProfileT", ProviderProfile, ClientProfile)
 
 
@@ -148,6 +158,22 @@ def make_firm(
         profile["organization__name"] = name
     return _team(
         FirmProfileFactory(**profile), ProviderFactory, owner=owner, manager=manager, agent=agent
+    )
+
+
+def make_company(
+    *,
+    name: str | None = None,
+    owner: bool = False,
+    manager: bool = False,
+    agent: bool = False,
+    **profile: Any,
+) -> Team[ClientProfile]:
+    """A client company (profile fields as given), with a new client per role asked for."""
+    if name is not None:
+        profile["organization__name"] = name
+    return _team(
+        CompanyProfileFactory(**profile), ClientFactory, owner=owner, manager=manager, agent=agent
     )
 
 

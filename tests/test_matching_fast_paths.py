@@ -17,18 +17,11 @@ from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.matching import candidates, cards, explain, pool, ranking, scoring, services
 from marketplace.matching import statistics as match_stats
-from marketplace.organizations import services as organizations
-from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
+from marketplace.profiles.models import ProviderProfile, ServiceModel
 from marketplace.profiles.schemas import PublicProviderProfileSchema
 from marketplace.tasks import services as tasks
 from marketplace.tasks.models import BudgetType, Task
-from tests.factories import (
-    AdminFactory,
-    ClientFactory,
-    MembershipFactory,
-    ProviderFactory,
-    make_firm,
-)
+from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_company, make_firm
 from tests.matching_world import client, hours, open_task, provider
 
 SKILL = "customer-support-tier1"
@@ -70,14 +63,9 @@ def test_cards_show_what_the_profiles_show(app):
 def test_who_may_read_matches_is_who_owns_the_task(app):
     """`matchable_task` decides in its query what `tasks.is_owner` (or being an admin) says."""
     individual = ClientFactory()
-    boss = ClientFactory()
-    company = organizations.create_organization(user=boss, name="Acme")
-    db.session.query(ClientProfile).filter_by(
-        organization_id=company.id
-    ).one().working_hours = hours("09:00", "17:00")
-    colleague = MembershipFactory(organization=company, user=ClientFactory()).user
-    other_company = organizations.create_organization(user=ClientFactory(), name="Other")
-    outsider = MembershipFactory(organization=other_company, user=ClientFactory()).user
+    company = make_company(owner=True, agent=True, working_hours=hours("09:00", "17:00"))
+    boss, colleague = company.owner, company.agent
+    outsider = make_company(owner=True, agent=True).agent
     people = [individual, boss, colleague, outsider, ClientFactory(), ProviderFactory(),
               AdminFactory()]  # fmt: skip
     for poster in (individual, boss):

@@ -5,17 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
-from marketplace.extensions import db
-from marketplace.organizations import services as organizations
-from marketplace.profiles.models import ClientProfile
-from tests.factories import (
-    AdminFactory,
-    ClientFactory,
-    MembershipFactory,
-    make_firm,
-)
+from tests.factories import AdminFactory, ClientFactory, make_company, make_firm
 from tests.matching_world import EVERY_DAY, client, hours, open_task, provider
 
 SKILL = "customer-support-tier1"
@@ -90,15 +81,10 @@ def test_the_match_score_breaks_ties(login):
      ("provider", 404), ("anonymous", 401)],
 )  # fmt: skip
 def test_only_the_client_and_admins_get_coverage_plans(api, login, who, status):
-    owner = ClientFactory(timezone="America/New_York", country="US")
-    company = organizations.create_organization(user=owner, name="Acme")
-    db.session.scalar(
-        sa.select(ClientProfile).filter_by(organization_id=company.id)
-    ).working_hours = hours("09:00", "17:00")
-    colleague = MembershipFactory(organization=company, user=ClientFactory()).user
+    company = make_company(owner=True, agent=True, working_hours=hours("09:00", "17:00"))
     worker = _shift_worker("Asia/Manila")
-    task = _coverage_task(owner)
-    users = {"owner": owner, "colleague": colleague, "admin": AdminFactory(),
+    task = _coverage_task(company.owner)
+    users = {"owner": company.owner, "colleague": company.agent, "admin": AdminFactory(),
              "other_client": ClientFactory(), "provider": worker.user}  # fmt: skip
     caller = login(users[who]) if who in users else api
 
