@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import factory
 from argon2 import PasswordHasher
@@ -108,6 +109,93 @@ class MembershipFactory(BaseFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(ProviderFactory)
     role = MemberRole.AGENT
+
+
+class FirmProfileFactory(ProviderProfileFactory):
+    """A provider firm's profile, with its new organization; in Manila unless told."""
+
+    organization = factory.SubFactory(OrganizationFactory, kind=OrganizationKind.PROVIDER)
+    user = None
+    service_model = ServiceModel.BPO
+    country = "PH"
+    timezone = "Asia/Manila"
+
+
+class CompanyProfileFactory(ClientProfileFactory):
+    """A client company's profile, with its new organization; in New York unless told."""
+
+    organization = factory.SubFactory(OrganizationFactory, kind=OrganizationKind.CLIENT)
+    user = None
+    company_name = factory.SelfAttribute("organization.name")
+    country = "US"
+    timezone = "America/New_York"
+
+
+ProfileT = TypeVar("ProfileT", ProviderProfile, ClientProfile)
+
+
+@dataclass
+class Team(Generic[ProfileT]):
+    """An organization, its profile, and the members asked for (None for the others)."""
+
+    organization: Organization
+    profile: ProfileT
+    owner: User | None
+    manager: User | None
+    agent: User | None
+
+
+def make_firm(
+    *,
+    name: str | None = None,
+    owner: bool = False,
+    manager: bool = False,
+    agent: bool = False,
+    **profile: Any,
+) -> Team[ProviderProfile]:
+    """A provider firm (profile fields as given), with a new provider per role asked for."""
+    if name is not None:
+        profile["organization__name"] = name
+    return _team(
+        FirmProfileFactory(**profile), ProviderFactory, owner=owner, manager=manager, agent=agent
+    )
+
+
+def make_company(
+    *,
+    name: str | None = None,
+    owner: bool = False,
+    manager: bool = False,
+    agent: bool = False,
+    **profile: Any,
+) -> Team[ClientProfile]:
+    """A client company (profile fields as given), with a new client per role asked for."""
+    if name is not None:
+        profile["organization__name"] = name
+    return _team(
+        CompanyProfileFactory(**profile), ClientFactory, owner=owner, manager=manager, agent=agent
+    )
+
+
+def _team(
+    profile: ProfileT, user_factory: Any, *, owner: bool, manager: bool, agent: bool
+) -> Team[ProfileT]:
+    """`profile`'s organization, with a member made by `user_factory` per role asked for."""
+    organization = profile.organization
+    assert organization is not None
+
+    def member(wanted: bool, role: MemberRole) -> User | None:
+        if not wanted:
+            return None
+        return MembershipFactory(organization=organization, user=user_factory(), role=role).user
+
+    return Team(
+        organization=organization,
+        profile=profile,
+        owner=member(owner, MemberRole.OWNER),
+        manager=member(manager, MemberRole.MANAGER),
+        agent=member(agent, MemberRole.AGENT),
+    )
 
 
 def task_payload(**overrides: Any) -> dict[str, Any]:

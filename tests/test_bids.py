@@ -10,17 +10,7 @@ import sqlalchemy as sa
 from marketplace.bids.models import Bid, BidTransition
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
-from marketplace.organizations.models import MemberRole, OrganizationKind
-from marketplace.profiles.models import ServiceModel
-from tests.factories import (
-    AdminFactory,
-    ClientFactory,
-    MembershipFactory,
-    OrganizationFactory,
-    ProviderFactory,
-    ProviderProfileFactory,
-    task_payload,
-)
+from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_firm, task_payload
 
 FIXED = {"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}
 
@@ -194,22 +184,14 @@ def test_client_shortlists_and_declines_with_a_reason(open_task, login, sent_mai
 
 
 def test_firm_members_bid_for_their_firm(open_task, login):
-    firm = OrganizationFactory(kind=OrganizationKind.PROVIDER)
-    ProviderProfileFactory(
-        organization=firm,
-        user=None,
-        service_model=ServiceModel.BPO,
-        country="PH",
-        timezone="Asia/Manila",
-    )
-    agent = MembershipFactory(organization=firm, role=MemberRole.AGENT).user
-    manager = MembershipFactory(organization=firm, role=MemberRole.MANAGER).user
+    firm = make_firm(manager=True, agent=True)
+    agent, manager = firm.agent, firm.manager
     path = f"tasks/{open_task['task']['id']}/bids"
     login(manager).post(f"tasks/{open_task['task']['id']}/confidentiality")
 
     bid = login(agent).post(path, json=_bid_body()).get_json()
 
-    assert bid["provider_name"] == firm.name
+    assert bid["provider_name"] == firm.organization.name
     assert login(manager).post(path, json=_bid_body()).status_code == 409
     assert login(manager).get(f"bids/{bid['id']}").status_code == 200
     assert login(manager).post(f"bids/{bid['id']}/withdraw").status_code == 200

@@ -14,9 +14,10 @@ from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
 from marketplace.payments import escrow, funding, payouts
-from tests.factories import AdminFactory, ClientFactory, ProviderFactory, task_payload
+from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_firm, task_payload
 
 FIXED = {"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}
+PILOT_BUDGET = {"type": "fixed", "min": 20_000, "max": 40_000, "currency": "usd"}
 
 
 def _bid_body(amount=100_000, milestones=None):
@@ -32,13 +33,30 @@ def _bid_body(amount=100_000, milestones=None):
     }
 
 
+def _open_task(client_api, **overrides):
+    """A task posted and published through the API; fields as `task_payload` takes them."""
+    task = client_api.post("tasks", json=task_payload(**overrides)).get_json()
+    client_api.post(f"tasks/{task['id']}/publish", json={})
+    return task
+
+
+def _accepted_pilot(client_api, provider_api, task):
+    """A one-milestone bid of 30_000 on the trial `task`, awarded and accepted."""
+    bid = provider_api.post(
+        f"tasks/{task['id']}/bids",
+        json=_bid_body(30_000, [{"title": "One month of books", "amount": 30_000}]),
+    ).get_json()
+    pilot = client_api.post(f"bids/{bid['id']}/accept", json={}).get_json()
+    provider_api.post(f"contracts/{pilot['id']}/accept")
+    return pilot
+
+
 @pytest.fixture
 def deal(login):
     """An open fixed-price task (2 positions) with two bids."""
     client, ana, bo = ClientFactory(), ProviderFactory(), ProviderFactory()
     client_api, ana_api, bo_api = login(client), login(ana), login(bo)
-    task = client_api.post("tasks", json=task_payload(budget=FIXED)).get_json()
-    client_api.post(f"tasks/{task['id']}/publish", json={})
+    task = _open_task(client_api, budget=FIXED)
     bids = {}
     for name, api in (("ana", ana_api), ("bo", bo_api)):
         api.post(f"tasks/{task['id']}/confidentiality")
@@ -269,23 +287,10 @@ def test_funded_milestones_cannot_be_amended_and_stale_amendments_lapse(deal, ap
 def test_pilot_then_full_contract(login, app):
     client, provider = ClientFactory(), ProviderFactory()
     client_api, provider_api = login(client), login(provider)
-    task = client_api.post(
-        "tasks",
-        json=task_payload(
-            trial=True,
-            confidentiality="public",
-            budget={"type": "fixed", "min": 20_000, "max": 40_000, "currency": "usd"},
-        ),
-    ).get_json()
-    client_api.post(f"tasks/{task['id']}/publish", json={})
+    task = _open_task(client_api, trial=True, confidentiality="public", budget=PILOT_BUDGET)
     two = _bid_body(30_000, [{"title": "A", "amount": 10_000}, {"title": "B", "amount": 20_000}])
     assert provider_api.post(f"tasks/{task['id']}/bids", json=two).status_code == 422
-    bid = provider_api.post(
-        f"tasks/{task['id']}/bids",
-        json=_bid_body(30_000, [{"title": "One month of books", "amount": 30_000}]),
-    ).get_json()
-    pilot = client_api.post(f"bids/{bid['id']}/accept", json={}).get_json()
-    provider_api.post(f"contracts/{pilot['id']}/accept")
+    pilot = _accepted_pilot(client_api, provider_api, task)
     assert (
         client_api.post(
             f"contracts/{pilot['id']}/extend",
@@ -335,23 +340,10 @@ def test_contract_threads_are_private(deal, login):
 
 
 def test_firm_agents_talk_but_only_owners_and_managers_commit(login):
-    from marketplace.organizations.models import MemberRole, OrganizationKind
-    from marketplace.profiles.models import ServiceModel
-    from tests.factories import MembershipFactory, OrganizationFactory, ProviderProfileFactory
-
-    firm = OrganizationFactory(kind=OrganizationKind.PROVIDER)
-    ProviderProfileFactory(
-        organization=firm,
-        user=None,
-        service_model=ServiceModel.BPO,
-        country="PH",
-        timezone="Asia/Manila",
-    )
-    agent = login(MembershipFactory(organization=firm, role=MemberRole.AGENT).user)
-    manager = login(MembershipFactory(organization=firm, role=MemberRole.MANAGER).user)
+    firm = make_firm(manager=True, agent=True)
+    agent, manager = login(firm.agent), login(firm.manager)
     client_api = login(ClientFactory())
-    task = client_api.post("tasks", json=task_payload(budget=FIXED)).get_json()
-    client_api.post(f"tasks/{task['id']}/publish", json={})
+    task = _open_task(client_api, budget=FIXED)
     agent.post(f"tasks/{task['id']}/confidentiality")
     bid = agent.post(f"tasks/{task['id']}/bids", json=_bid_body()).get_json()
     contract = client_api.post(f"bids/{bid['id']}/accept", json={}).get_json()
@@ -513,21 +505,8 @@ def test_unanswered_amendments_lapse_and_the_proposer_is_told(deal, app):
 
 def test_a_pilot_cannot_grow_by_amendment(login):
     client_api, provider_api = login(ClientFactory()), login(ProviderFactory())
-    task = client_api.post(
-        "tasks",
-        json=task_payload(
-            trial=True,
-            confidentiality="public",
-            budget={"type": "fixed", "min": 20_000, "max": 40_000, "currency": "usd"},
-        ),
-    ).get_json()
-    client_api.post(f"tasks/{task['id']}/publish", json={})
-    bid = provider_api.post(
-        f"tasks/{task['id']}/bids",
-        json=_bid_body(30_000, [{"title": "One month", "amount": 30_000}]),
-    ).get_json()
-    pilot = client_api.post(f"bids/{bid['id']}/accept", json={}).get_json()
-    provider_api.post(f"contracts/{pilot['id']}/accept")
+    task = _open_task(client_api, trial=True, confidentiality="public", budget=PILOT_BUDGET)
+    pilot = _accepted_pilot(client_api, provider_api, task)
     amendment = provider_api.post(
         f"contracts/{pilot['id']}/amendments",
         json={"changes": {"milestones": {"add": [{"title": "More", "amount": 9_000_000}]}}},

@@ -10,10 +10,8 @@ import pytest
 
 from marketplace.contracts.models import MilestoneStatus
 from marketplace.flows import contracts as contract_flows
-from marketplace.flows import parties
-from marketplace.organizations.models import MemberRole
 from marketplace.payments import disputes, escrow, funding, refunds
-from tests.factories import AdminFactory, ClientFactory, MembershipFactory, ProviderFactory
+from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_firm
 from tests.money import make_deal, money_post
 
 ACTIONS = {
@@ -139,13 +137,11 @@ def test_milestones_and_their_history_are_private_to_the_parties(login):
 
 
 def test_a_firm_agent_delivers_but_only_owners_and_managers_commit_money(login):
-    owner = ProviderFactory()
-    firm = parties.create_organization(user=owner, name="Northwind BPO", service_model="bpo")
-    agent = MembershipFactory(organization=firm, user=ProviderFactory(), role=MemberRole.AGENT)
-    deal = make_deal((10_000,), provider=owner)
+    firm = make_firm(name="Northwind BPO", owner=True, agent=True)
+    deal = make_deal((10_000,), provider=firm.owner)
     first = deal.milestone_ids[0]
     funding.fund(user=deal.client, milestone_id=first)
-    agent_api = login(agent.user)
+    agent_api = login(firm.agent)
 
     assert agent_api.post(f"milestones/{first}/submit", json={"note": "Done."}).status_code == 200
     dispute = agent_api.post(f"milestones/{first}/dispute", json={"reason": "x" * 20})

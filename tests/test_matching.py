@@ -12,13 +12,18 @@ import sqlalchemy as sa
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import UserStatus
 from marketplace.extensions import db
-from marketplace.flows import parties
 from marketplace.matching import candidates, index, ranking, services, timezones
 from marketplace.matching import statistics as match_stats
 from marketplace.organizations import services as organizations
-from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
+from marketplace.profiles.models import ProviderProfile, ServiceModel
 from marketplace.tasks.models import Task
-from tests.factories import AdminFactory, ClientFactory, MembershipFactory, ProviderFactory
+from tests.factories import (
+    AdminFactory,
+    ClientFactory,
+    MembershipFactory,
+    ProviderFactory,
+    make_company,
+)
 from tests.matching_world import client, hours, open_task, provider
 
 SKILL = "customer-support-tier1"
@@ -193,17 +198,11 @@ def test_the_index_follows_profile_edits(login):
      ("provider", 404), ("anonymous", 401)],
 )  # fmt: skip
 def test_only_the_client_and_admins_read_matches(api, login, who, status):
-    owner = ClientFactory()
-    company = parties.create_organization(user=owner, name="Acme")
-    company_profile = db.session.scalar(
-        sa.select(ClientProfile).filter_by(organization_id=company.id)
-    )
-    company_profile.working_hours = hours("09:00", "17:00")
-    colleague = MembershipFactory(organization=company, user=ClientFactory()).user
-    task = _va_task(owner)
+    company = make_company(owner=True, agent=True, working_hours=hours("09:00", "17:00"))
+    task = _va_task(company.owner)
     users = {
-        "owner": owner,
-        "colleague": colleague,
+        "owner": company.owner,
+        "colleague": company.agent,
         "admin": AdminFactory(),
         "other_client": ClientFactory(),
         "provider": ProviderFactory(),

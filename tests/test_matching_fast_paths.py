@@ -15,14 +15,13 @@ import sqlalchemy as sa
 
 from marketplace.errors import NotFound
 from marketplace.extensions import db
-from marketplace.flows import parties
 from marketplace.matching import candidates, cards, explain, pool, ranking, scoring, services
 from marketplace.matching import statistics as match_stats
-from marketplace.profiles.models import ClientProfile, ProviderProfile
+from marketplace.profiles.models import ProviderProfile, ServiceModel
 from marketplace.profiles.schemas import PublicProviderProfileSchema
 from marketplace.tasks import services as tasks
 from marketplace.tasks.models import BudgetType, Task
-from tests.factories import AdminFactory, ClientFactory, MembershipFactory, ProviderFactory
+from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_company, make_firm
 from tests.matching_world import client, hours, open_task, provider
 
 SKILL = "customer-support-tier1"
@@ -35,21 +34,19 @@ def _task(owner: Any, **overrides: Any) -> Task:
     return open_task(owner, **{**fields, **overrides})
 
 
-def _firm() -> ProviderProfile:
-    boss = ProviderFactory(timezone="America/Bogota", country="CO")
-    firm = parties.create_organization(user=boss, name="Sun BPO", service_model="va")
-    profile = db.session.query(ProviderProfile).filter_by(organization_id=firm.id).one()
-    profile.working_hours = hours("08:00", "16:00")
-    db.session.commit()
-    return profile
-
-
 def test_cards_show_what_the_profiles_show(app):
     owner = client("America/New_York", "US")
     # Skills added out of alphabetical order: the card keeps the profile's order.
     varied = provider(skills={"data-entry": (2, 1), SKILL: (5, 9), "bookkeeping": (3, 4)})
     no_rate = provider("Europe/London", "GB", skills={SKILL: (3, 0)}, hourly_rate_amount=None)
-    firm = _firm()
+    firm = make_firm(
+        name="Sun BPO",
+        owner=True,
+        service_model=ServiceModel.VA,
+        country="CO",
+        timezone="America/Bogota",
+        working_hours=hours("08:00", "16:00"),
+    ).profile
     task = _task(owner)
     db.session.expire_all()
     profiles = [varied, no_rate, firm]
@@ -66,14 +63,9 @@ def test_cards_show_what_the_profiles_show(app):
 def test_who_may_read_matches_is_who_owns_the_task(app):
     """`matchable_task` decides in its query what `tasks.is_owner` (or being an admin) says."""
     individual = ClientFactory()
-    boss = ClientFactory()
-    company = parties.create_organization(user=boss, name="Acme")
-    db.session.query(ClientProfile).filter_by(
-        organization_id=company.id
-    ).one().working_hours = hours("09:00", "17:00")
-    colleague = MembershipFactory(organization=company, user=ClientFactory()).user
-    other_company = parties.create_organization(user=ClientFactory(), name="Other")
-    outsider = MembershipFactory(organization=other_company, user=ClientFactory()).user
+    company = make_company(owner=True, agent=True, working_hours=hours("09:00", "17:00"))
+    boss, colleague = company.owner, company.agent
+    outsider = make_company(owner=True, agent=True).agent
     people = [individual, boss, colleague, outsider, ClientFactory(), ProviderFactory(),
               AdminFactory()]  # fmt: skip
     for poster in (individual, boss):

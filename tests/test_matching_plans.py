@@ -5,12 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
-from marketplace.extensions import db
-from marketplace.flows import parties
-from marketplace.profiles.models import ClientProfile
-from tests.factories import AdminFactory, ClientFactory, MembershipFactory, ProviderFactory
+from tests.factories import AdminFactory, ClientFactory, make_company, make_firm
 from tests.matching_world import EVERY_DAY, client, hours, open_task, provider
 
 SKILL = "customer-support-tier1"
@@ -85,15 +81,10 @@ def test_the_match_score_breaks_ties(login):
      ("provider", 404), ("anonymous", 401)],
 )  # fmt: skip
 def test_only_the_client_and_admins_get_coverage_plans(api, login, who, status):
-    owner = ClientFactory(timezone="America/New_York", country="US")
-    company = parties.create_organization(user=owner, name="Acme")
-    db.session.scalar(
-        sa.select(ClientProfile).filter_by(organization_id=company.id)
-    ).working_hours = hours("09:00", "17:00")
-    colleague = MembershipFactory(organization=company, user=ClientFactory()).user
+    company = make_company(owner=True, agent=True, working_hours=hours("09:00", "17:00"))
     worker = _shift_worker("Asia/Manila")
-    task = _coverage_task(owner)
-    users = {"owner": owner, "colleague": colleague, "admin": AdminFactory(),
+    task = _coverage_task(company.owner)
+    users = {"owner": company.owner, "colleague": company.agent, "admin": AdminFactory(),
              "other_client": ClientFactory(), "provider": worker.user}  # fmt: skip
     caller = login(users[who]) if who in users else api
 
@@ -150,9 +141,8 @@ def test_recommended_tasks_are_those_the_provider_matches(login):
 def test_a_firm_gets_recommendations_for_its_profile(login):
     owner = client("America/New_York", "US")
     made = _tasks_for_bogota(owner)
-    boss = ProviderFactory(timezone="America/Bogota", country="CO")
-    firm = parties.create_organization(user=boss, name="Sun BPO", service_model="bpo")
-    api = login(boss)
+    firm = make_firm(name="Sun BPO", owner=True, country="CO", timezone="America/Bogota")
+    api = login(firm.owner)
     response = api.put(
         "providers/me",
         json={
@@ -162,7 +152,7 @@ def test_a_firm_gets_recommendations_for_its_profile(login):
         },
     )
     assert response.status_code == 200, response.get_json()
-    assert response.get_json()["organization_id"] == str(firm.id)
+    assert response.get_json()["organization_id"] == str(firm.organization.id)
     ids = {i["task"]["id"] for i in api.get("providers/me/recommended-tasks").get_json()["items"]}
     assert ids == {str(made["any_model"].id), str(made["firms_only"].id)}
 

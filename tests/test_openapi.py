@@ -34,9 +34,7 @@ from marketplace.bids import services as bids
 from marketplace.bids.schemas import BidInputSchema
 from marketplace.extensions import db
 from marketplace.flows import contracts as contract_flows
-from marketplace.flows import parties
 from marketplace.jobs.models import OutboxEntry
-from marketplace.organizations.models import MemberRole
 from marketplace.payments import disputes, escrow, funding
 from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks import confidentiality, lifecycle
@@ -46,8 +44,8 @@ from tests.factories import (
     PASSWORD,
     AdminFactory,
     ClientFactory,
-    MembershipFactory,
     ProviderFactory,
+    make_company,
     task_payload,
 )
 from tests.money import make_deal
@@ -91,9 +89,8 @@ class FreshContextApp:
 def _world(role: str) -> tuple[User, dict[str, list[str]]]:
     """The user who signs in as `role`, and real values for parameters, by name."""
     other_provider = ProviderFactory()
-    company_owner = ClientFactory()
-    company = parties.create_organization(user=company_owner, name="Acme Ltd")
-    agent = MembershipFactory(organization=company, user=ClientFactory(), role=MemberRole.AGENT)
+    company = make_company(name="Acme Ltd", owner=True, agent=True)
+    company_owner = company.owner
     if role == "client":
         user = company_owner
     elif role == "provider":
@@ -158,8 +155,8 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
     values = {
         "token_id": [str(spare_token.id)],
         "profile_id": [str(profile_id)],
-        "organization_id": [str(company.id)],
-        "user_id": [str(agent.user_id)],
+        "organization_id": [str(company.organization.id)],
+        "user_id": [str(company.agent.id)],
         "task_id": [str(open_task.id), str(own_task.id), str(coverage_task.id)],
         "bid_id": [str(bid.id)],
         "contract_id": [str(contract.id), str(deal.contract_id)],

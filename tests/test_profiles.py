@@ -5,15 +5,7 @@ from __future__ import annotations
 import pytest
 
 from marketplace.extensions import db
-from marketplace.organizations.models import MemberRole, OrganizationKind
-from marketplace.profiles.models import ServiceModel
-from tests.factories import (
-    ClientFactory,
-    MembershipFactory,
-    OrganizationFactory,
-    ProviderFactory,
-    ProviderProfileFactory,
-)
+from tests.factories import ClientFactory, ProviderFactory, make_firm
 
 FULL_PROFILE = {
     "headline": "Bookkeeper and inbox wrangler",
@@ -162,24 +154,10 @@ def test_client_edits_own_profile_and_sees_only_its_own(login):
     assert "timezone" in bad.get_json()["error"]["details"]
 
 
-def _firm_with(role: MemberRole):
-    firm = OrganizationFactory(kind=OrganizationKind.PROVIDER, name="Manila Ops BPO")
-    ProviderProfileFactory(
-        organization=firm,
-        user=None,
-        service_model=ServiceModel.BPO,
-        country="PH",
-        timezone="Asia/Manila",
-        headline="Firm",
-    )
-    member = MembershipFactory(organization=firm, role=role).user
-    return firm, member
-
-
-@pytest.mark.parametrize("role", [MemberRole.OWNER, MemberRole.MANAGER])
+@pytest.mark.parametrize("role", ["owner", "manager"])
 def test_firm_owner_and_manager_edit_the_firm_profile(login, role):
-    firm, member = _firm_with(role)
-    api = login(member)
+    firm = make_firm(name="Manila Ops BPO", **{role: True})
+    api = login(getattr(firm, role))
 
     response = api.put(
         "providers/me", json={"headline": "24/7 ticket desk", "service_model": "ito"}
@@ -188,15 +166,15 @@ def test_firm_owner_and_manager_edit_the_firm_profile(login, role):
     assert response.status_code == 200
     body = response.get_json()
     assert (body["kind"], body["display_name"]) == ("firm", "Manila Ops BPO")
-    assert body["organization_id"] == str(firm.id)
+    assert body["organization_id"] == str(firm.organization.id)
     assert (body["headline"], body["service_model"]) == ("24/7 ticket desk", "ito")
 
 
 def test_firm_agent_reads_but_cannot_edit_the_firm_profile(login):
-    firm, agent = _firm_with(MemberRole.AGENT)
-    api = login(agent)
+    firm = make_firm(headline="Firm", agent=True)
+    api = login(firm.agent)
 
-    assert api.get("providers/me").get_json()["organization_id"] == str(firm.id)
+    assert api.get("providers/me").get_json()["organization_id"] == str(firm.organization.id)
     response = api.put("providers/me", json={"headline": "Agent was here"})
     assert response.status_code == 403
     db.session.expire_all()

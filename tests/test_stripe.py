@@ -105,6 +105,18 @@ def _use(app, monkeypatch, gateway: StripeGateway) -> StripeGateway:
     return gateway
 
 
+def _deal_on(http: StripeHTTP, app, monkeypatch, amounts=(40_000,)) -> Deal:
+    """An active deal, made on the sandbox; from then on Stripe is `http`'s stub."""
+    deal = make_deal(amounts)
+    _use(app, monkeypatch, StripeGateway(secret_key="sk_test_x", http_client=http))
+    return deal
+
+
+def _fund_first(login, deal: Deal, **body: Any) -> Any:
+    """The client funds the deal's first milestone through the API, with `body`."""
+    return money_post(login(deal.client), f"milestones/{deal.milestone_ids[0]}/fund", json=body)
+
+
 @pytest.fixture
 def stripe_http(app, monkeypatch, localstripe, live_server) -> StripeHTTP:
     """Stripe through localstripe, with Connect and transfers answered at the boundary."""
@@ -328,8 +340,7 @@ def test_out_of_order_webhooks(login, webhook, app, monkeypatch):
             },
         ),
     )
-    deal = make_deal((40_000, 60_000))
-    _use(app, monkeypatch, StripeGateway(secret_key="sk_test_x", http_client=http))
+    deal = _deal_on(http, app, monkeypatch, (40_000, 60_000))
     client_api = login(deal.client)
     first, second = (
         money_post(client_api, f"milestones/{m}/fund", json={}).get_json()["payment"]
@@ -376,14 +387,9 @@ def test_payment_intents_carry_the_transfer_group_and_our_ids(login, app, monkey
             payment_intent={"id": "pi_declined1", "object": "payment_intent"},
         ),
     )
-    deal = make_deal((40_000,))
-    _use(app, monkeypatch, StripeGateway(secret_key="sk_test_x", http_client=http))
+    deal = _deal_on(http, app, monkeypatch)
 
-    answer = money_post(
-        login(deal.client),
-        f"milestones/{deal.milestone_ids[0]}/fund",
-        json={"payment_method": "pm_card_visa"},
-    )
+    answer = _fund_first(login, deal, payment_method="pm_card_visa")
 
     (sent,) = http.to("/v1/payment_intents")
     payment = db.session.scalars(sa.select(Payment)).one()
@@ -520,7 +526,7 @@ def test_account_updated_can_disable_payouts(stripe_http, login, webhook):
 
     webhook("account.updated", {"id": account_id, "payouts_enabled": False})
 
-    refused = money_post(login(deal.client), f"milestones/{deal.milestone_ids[0]}/fund", json={})
+    refused = _fund_first(login, deal)
     assert refused.get_json()["error"]["code"] == "payouts_not_enabled"
 
 
@@ -540,8 +546,7 @@ def test_a_second_paid_intent_for_one_milestone_is_refunded(login, webhook, app,
 
     http.answer("/v1/payment_intents", create_intent)
     http.answer("/v1/refunds", lambda sent: (200, {"id": "re_test1", "status": "succeeded"}))
-    deal = make_deal((40_000,))
-    _use(app, monkeypatch, StripeGateway(secret_key="sk_test_x", http_client=http))
+    deal = _deal_on(http, app, monkeypatch)
     client_api = login(deal.client)
     path = f"milestones/{deal.milestone_ids[0]}/fund"
 
@@ -598,14 +603,9 @@ def test_a_webhook_that_beats_stripes_answer_still_funds(login, webhook, app, mo
         return 200, intent
 
     http.answer("/v1/payment_intents", create_and_deliver)
-    deal = make_deal((40_000,))
-    _use(app, monkeypatch, StripeGateway(secret_key="sk_test_x", http_client=http))
+    deal = _deal_on(http, app, monkeypatch)
 
-    answer = money_post(
-        login(deal.client),
-        f"milestones/{deal.milestone_ids[0]}/fund",
-        json={"payment_method": "pm_card_visa"},
-    )
+    answer = _fund_first(login, deal, payment_method="pm_card_visa")
 
     assert delivered == [200] and answer.status_code == 200
     payment = db.session.scalars(sa.select(Payment)).one()
@@ -633,10 +633,9 @@ def test_stripe_trouble_while_funding_charges_nothing(
 ):
     http = StripeHTTP(forward=False)
     http.answer("/v1/payment_intents", lambda sent: answer)
-    deal = make_deal((40_000,))
-    _use(app, monkeypatch, StripeGateway(secret_key="sk_test_x", http_client=http))
+    deal = _deal_on(http, app, monkeypatch)
 
-    response = money_post(login(deal.client), f"milestones/{deal.milestone_ids[0]}/fund", json={})
+    response = _fund_first(login, deal)
 
     assert response.status_code == status
     assert response.get_json()["error"]["code"] == (code or "gateway_unavailable")
@@ -649,9 +648,8 @@ def test_events_about_unknown_charges_touch_no_payment(login, webhook, app, monk
     a charge we do not know (and naming no intent) must not be taken for it."""
     http = StripeHTTP(forward=False)
     http.answer("/v1/payment_intents", lambda sent: stripe_error(500, "api_error", "Oops."))
-    deal = make_deal((40_000,))
-    _use(app, monkeypatch, StripeGateway(secret_key="sk_test_x", http_client=http))
-    money_post(login(deal.client), f"milestones/{deal.milestone_ids[0]}/fund", json={})
+    deal = _deal_on(http, app, monkeypatch)
+    _fund_first(login, deal)
     waiting = db.session.scalars(sa.select(Payment)).one()
     assert (waiting.gateway_id, waiting.charge_id) == (None, None)
     admin = AdminFactory()

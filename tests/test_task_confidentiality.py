@@ -7,19 +7,9 @@ import hashlib
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.organizations.models import MemberRole, OrganizationKind
-from marketplace.profiles.models import ServiceModel
 from marketplace.tasks import terms
 from marketplace.tasks.models import ConfidentialAccess, TermsAcceptance
-from tests.factories import (
-    AdminFactory,
-    ClientFactory,
-    MembershipFactory,
-    OrganizationFactory,
-    ProviderFactory,
-    ProviderProfileFactory,
-    task_payload,
-)
+from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_firm, task_payload
 
 
 def _open_task(api, **overrides):
@@ -123,20 +113,11 @@ def test_accepting_twice_records_one_acceptance(login):
 
 def test_a_firm_accepts_once_for_all_its_members(login):
     task = _open_task(login(ClientFactory()))
-    firm = OrganizationFactory(kind=OrganizationKind.PROVIDER)
-    ProviderProfileFactory(
-        organization=firm,
-        user=None,
-        service_model=ServiceModel.BPO,
-        country="PH",
-        timezone="Asia/Manila",
-    )
-    manager = MembershipFactory(organization=firm, role=MemberRole.MANAGER).user
-    agent = MembershipFactory(organization=firm, role=MemberRole.AGENT).user
+    firm = make_firm(manager=True, agent=True)
 
-    login(manager).post(f"tasks/{task['id']}/confidentiality")
+    login(firm.manager).post(f"tasks/{task['id']}/confidentiality")
 
-    assert login(agent).get(f"tasks/{task['id']}/confidential").status_code == 200
+    assert login(firm.agent).get(f"tasks/{task['id']}/confidential").status_code == 200
     assert login(ProviderFactory()).get(f"tasks/{task['id']}/confidential").status_code == 404
 
 

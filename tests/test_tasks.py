@@ -10,14 +10,8 @@ import sqlalchemy as sa
 
 from marketplace.database import utcnow
 from marketplace.extensions import db
-from marketplace.profiles.models import ClientProfile
 from marketplace.tasks.models import Task, TaskStatus, TaskTransition
-from tests.factories import (
-    AdminFactory,
-    ClientFactory,
-    ProviderFactory,
-    task_payload,
-)
+from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_company, task_payload
 
 
 def _post(api, **overrides):
@@ -381,27 +375,10 @@ def test_open_tasks_expire(login, app, sent_mail):
 
 
 def test_members_of_a_client_company_share_its_tasks(login):
-    owner = ClientFactory()
-    owner_api = login(owner)
-    company = owner_api.post("organizations", json={"name": "Acme"}).get_json()
-    colleague = ClientFactory()
-    owner_api.post(
-        f"organizations/{company['id']}/members", json={"email": colleague.email, "role": "manager"}
-    )
-    invitation = _invite_from_mail(colleague.email)
-    login(colleague).post(
-        f"organizations/invitations/{invitation[0]}/accept", json={"token": invitation[1]}
-    )
+    company = make_company(owner=True, manager=True)
+    task = _post(login(company.owner))
 
-    company_profile = db.session.scalar(
-        sa.select(ClientProfile).where(ClientProfile.organization_id == uuid.UUID(company["id"]))
-    )
-    company_profile.working_hours = {"mon": [["09:00", "17:00"]]}
-    company_profile.created_at = utcnow() - timedelta(days=90)
-    db.session.commit()
-    task = _post(owner_api)
-
-    colleague_api = login(colleague)
+    colleague_api = login(company.manager)
     assert colleague_api.patch(f"tasks/{task['id']}", json={"title": "Shared"}).status_code == 200
     mine = colleague_api.get("tasks?mine=true").get_json()
     assert [t["id"] for t in mine["items"]] == [task["id"]]
@@ -446,30 +423,9 @@ def test_dates_far_from_today_are_refused(login, dates):
     assert response.status_code == 422
 
 
-def _invite_from_mail(email):
-    """(invitation id, token) from the last invitation e-mail to `email`."""
-    import re
-
-    from marketplace.jobs.mail import MemoryBackend
-
-    body = [m for m in MemoryBackend.outbox if m.to == email][-1].body
-    return (
-        re.search(r"invitations/([0-9a-f-]+)/accept", body).group(1),
-        re.search(r'"token": "([^"]+)"', body).group(1),
-    )
-
-
 def test_a_company_whose_owner_is_suspended_disappears_with_its_tasks(login):
-    owner = ClientFactory()
-    owner_api = login(owner)
-    company = owner_api.post("organizations", json={"name": "Acme"}).get_json()
-    profile = db.session.scalar(
-        sa.select(ClientProfile).where(ClientProfile.organization_id == uuid.UUID(company["id"]))
-    )
-    profile.working_hours = {"mon": [["09:00", "17:00"]]}
-    profile.created_at = utcnow() - timedelta(days=90)
-    db.session.commit()
-    task = _published(owner_api)
+    owner = make_company(owner=True).owner
+    task = _published(login(owner))
     provider = login(ProviderFactory())
     assert provider.get(f"tasks/{task['id']}").status_code == 200
 
@@ -481,32 +437,19 @@ def test_a_company_whose_owner_is_suspended_disappears_with_its_tasks(login):
 
 
 def test_review_mail_goes_to_the_people_acting_for_the_client(login, sent_mail):
-    owner = ClientFactory()
-    owner_api = login(owner)
-    company = owner_api.post("organizations", json={"name": "Acme"}).get_json()
-    poster = ClientFactory()
-    owner_api.post(
-        f"organizations/{company['id']}/members", json={"email": poster.email, "role": "manager"}
+    # A new company: its postings are reviewed.
+    company = make_company(owner=True, manager=True, created_at=utcnow())
+    task = _published(login(company.manager))
+    login(company.owner).delete(
+        f"organizations/{company.organization.id}/members/{company.manager.id}"
     )
-    invitation = _invite_from_mail(poster.email)
-    login(poster).post(
-        f"organizations/invitations/{invitation[0]}/accept", json={"token": invitation[1]}
-    )
-    poster_api = login(poster)
-    profile = db.session.scalar(
-        sa.select(ClientProfile).where(ClientProfile.organization_id == uuid.UUID(company["id"]))
-    )
-    profile.working_hours = {"mon": [["09:00", "17:00"]]}
-    db.session.commit()  # a new company: its postings are reviewed
-    task = _published(poster_api)
-    owner_api.delete(f"organizations/{company['id']}/members/{poster.id}")
 
     login(AdminFactory()).post(
         f"admin/tasks/{task['id']}/reject", json={"reason": "Asks for contact details"}
     )
 
     rejections = [m.to for m in sent_mail if "not approved" in m.subject]
-    assert rejections == [owner.email]
+    assert rejections == [company.owner.email]
 
 
 def test_a_new_clients_edit_after_approval_goes_back_to_review(login):
