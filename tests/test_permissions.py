@@ -8,26 +8,8 @@ import sqlalchemy as sa
 from marketplace import permissions
 from marketplace.errors import Forbidden
 from marketplace.extensions import db
-from marketplace.organizations.models import MemberRole, OrganizationKind
-from tests.factories import (
-    AdminFactory,
-    ClientFactory,
-    ClientProfileFactory,
-    MembershipFactory,
-    OrganizationFactory,
-    ProviderFactory,
-    ProviderProfileFactory,
-)
-
-
-def _company_with(role: MemberRole):
-    """A client company with a profile, and a member of `role` who once had their own."""
-    company = OrganizationFactory(kind=OrganizationKind.CLIENT)
-    profile = ClientProfileFactory(
-        organization=company, user=None, country="US", timezone="America/New_York"
-    )
-    member = MembershipFactory(organization=company, user=ClientFactory(), role=role).user
-    return profile, member
+from marketplace.organizations.models import MemberRole
+from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_company, make_firm
 
 
 def _sql_acting_client_profile_id(user):
@@ -36,7 +18,8 @@ def _sql_acting_client_profile_id(user):
 
 @pytest.mark.parametrize("role", [MemberRole.OWNER, MemberRole.MANAGER, MemberRole.AGENT])
 def test_a_member_acts_for_the_company_not_their_own_profile(role):
-    company_profile, member = _company_with(role)
+    company = make_company(**{role.value: True})
+    company_profile, member = company.profile, getattr(company, role.value)
 
     assert permissions.acting_client_profile(member).id == company_profile.id
     assert _sql_acting_client_profile_id(member) == company_profile.id
@@ -64,13 +47,8 @@ def test_accounts_of_another_kind_act_for_no_client():
 
 
 def test_an_agent_is_refused_what_commits_the_firm_and_is_not_told():
-    firm = OrganizationFactory(kind=OrganizationKind.PROVIDER)
-    profile = ProviderProfileFactory(
-        organization=firm, user=None, country="PH", timezone="Asia/Manila"
-    )
-    owner = MembershipFactory(organization=firm, role=MemberRole.OWNER).user
-    manager = MembershipFactory(organization=firm, role=MemberRole.MANAGER).user
-    agent = MembershipFactory(organization=firm, role=MemberRole.AGENT).user
+    firm = make_firm(owner=True, manager=True, agent=True)
+    profile, owner, manager, agent = firm.profile, firm.owner, firm.manager, firm.agent
 
     with pytest.raises(Forbidden, match="Only the owner"):
         permissions.require_commits(agent, "Only the owner or managers do this.")
