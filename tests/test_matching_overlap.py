@@ -57,6 +57,13 @@ CASES = [
     # The same in summer (EDT: 02-10 UTC): 7 h on four nights, 28 / 5 = 5.6 h.
     ("America/New_York", hours("22:00", "06:00"), "Asia/Manila", NINE_TO_FIVE,
      "2026-07-06", "2026-07-10", 5.6),
+    # Zones 26 hours apart: a Monday shift at UTC-12 from 23:00 to 22:59 the next day (Tue
+    # 11:00 to Wed 10:59 UTC) meets Kiritimati's (+14) Thursday 00:00-04:00 (Wed 10:00-14:00
+    # UTC), three local days later, for 59 minutes: 0.98 h on the one working day.
+    ("Etc/GMT+12", {"mon": [["23:00", "22:59"]]}, "Pacific/Kiritimati",
+     {"thu": [["00:00", "04:00"]]}, "2026-01-05", "2026-01-11", 0.98),
+    ("Pacific/Kiritimati", {"thu": [["00:00", "04:00"]]}, "Etc/GMT+12",
+     {"mon": [["23:00", "22:59"]]}, "2026-01-05", "2026-01-11", 0.98),
 ]  # fmt: skip
 
 

@@ -73,11 +73,12 @@ def day_overlap(
     if not client_shifts:
         return None
     provider_tz = ZoneInfo(provider_zone)
-    # Zones differ by at most 26 hours, so the provider's shifts that can meet this
-    # client day start within two local days either side of it.
+    # A shift lasts at most a day and zones differ by at most 26 hours, so the provider's
+    # shifts that can meet this client day start within three local days either side of
+    # it (the third only when the zones are more than 24 hours apart).
     provider_shifts = [
         shift
-        for offset in range(-2, 3)
+        for offset in range(-3, 4)
         for shift in shifts_on(day + timedelta(days=offset), provider_hours, provider_tz)
     ]
     return _overlap(client_shifts, provider_shifts)
