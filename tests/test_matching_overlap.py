@@ -69,7 +69,9 @@ CASES = [
 
 def _both_ways(client_zone, client_hours, zone, working, first, last) -> tuple[float, float]:
     """(fast path, day-by-day reference) for one pair over first..last."""
-    period = ClientPeriod(zone=client_zone, hours=client_hours, first=first, last=last)
+    period = ClientPeriod(
+        zone=client_zone, country=None, hours=client_hours, first=first, last=last
+    )
     reference = timezones.average_overlap_hours(
         client_zone=client_zone,
         client_hours=client_hours,
