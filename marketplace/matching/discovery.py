@@ -167,9 +167,9 @@ def _page(items: list[Task], page_size: int, total: int, columns: tuple[Any, ...
     return CursorPage(items=items, page_size=page_size, total=total, next_cursor=next_cursor)
 
 
-class _Fits:
-    """Shoring and overlap of one provider against tasks: one `ClientPeriod` per client,
-    window and period, so tasks that share them share the computations."""
+class _FitFilter:
+    """The shoring and minimum-overlap filters for one provider: one `ClientPeriod` per
+    client, window and period, so tasks that share them share the computations."""
 
     def __init__(self, provider: ProviderProfile, clients: dict[Any, ClientProfile]) -> None:
         self.provider, self.clients = provider, clients
@@ -244,8 +244,8 @@ def _search_with_fit(
             )
         )
     }
-    fits = _Fits(profiles.acting_provider_profile(user), clients)
-    matching = [row for row in rows if fits.passes(row, search)]
+    fit = _FitFilter(profiles.acting_provider_profile(user), clients)
+    matching = [row for row in rows if fit.passes(row, search)]
     if after is not None:
         bound = tuple(after)
         matching_after = [

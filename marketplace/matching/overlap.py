@@ -1,18 +1,20 @@
-"""Working-hours overlap and shoring: the one API of matching, discovery and coverage plans.
+"""Working-hours overlap and shoring: the one API of ranking, explanations, coverage plans
+and the providers' task search.
 
 `ClientPeriod` is a client's hours (or a coverage task's window) over the dates of one
 task. It answers, for any provider, the average daily overlap (`overlap_hours`) and the
 shoring class (`shoring`), exactly as the day-by-day reference (`timezones`) does:
 
-- A day is *settled* when neither zone changes its UTC offset within four days of it, as
-  no shift of either side that can meet the client's shifts of that day reaches further.
-  A settled day's overlap depends only on its weekday and the difference of the offsets:
-  it is computed once per (weekday, difference) and counted as often as the period holds
-  such days. Weeks are integers with a bit per minute (shifts are whole minutes), so that
-  overlap is an AND and a bit count.
-- The days near a change of offset are computed by the reference itself, day by day.
-- Offsets change on a few days a year; those days are found once per zone and year, so
-  a period's shoring compares the offsets on them only.
+- A day is *settled* when neither zone's UTC offset changes from four days before it to
+  four days after (offsets are sampled once a day, and the shifts of either side that can
+  meet the client's shifts of that day lie within three days of it). A settled day's
+  overlap depends only on its weekday and the difference of the offsets, so it is worked
+  out once per (weekday, difference) and counted as often as the period holds such days.
+  Weeks are integers with a bit per minute (shifts are whole minutes), so that overlap is
+  an AND and a bit count.
+- The days near a change of offset are left to the reference, day by day.
+- Offsets change on a few days a year; those days are found once per zone and month, so
+  a period's shoring compares the offsets on them alone.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ FULL_WEEK = (1 << MINUTES_PER_WEEK) - 1
 ONE_DAY = timedelta(days=1)
 #: Settled days as (weekday, client offset minus provider offset in minutes, how many),
 #: and the unsettled days.
-Regimes = tuple[tuple[tuple[int, int, int], ...], tuple[date, ...]]
+SplitDays = tuple[tuple[tuple[int, int, int], ...], tuple[date, ...]]
 
 
 def week_mask(intervals: list[tuple[int, int]], shift: int = 0) -> int:
@@ -98,7 +100,7 @@ def _minutes(offset: timedelta) -> int:
 
 
 @lru_cache(maxsize=16_384)
-def offset_gap(zone_a: str, zone_b: str, first: date, last: date) -> timedelta:
+def _offset_gap(zone_a: str, zone_b: str, first: date, last: date) -> timedelta:
     """The largest difference between two zones' UTC offsets on any day of first..last."""
     # The difference holds from one change of either zone's offset to the next.
     days = {first, *_changes(zone_a, first, last), *_changes(zone_b, first, last)}
@@ -106,7 +108,7 @@ def offset_gap(zone_a: str, zone_b: str, first: date, last: date) -> timedelta:
 
 
 @lru_cache(maxsize=16_384)
-def _regimes(client_zone: str, zone: str, first: date, last: date) -> Regimes:
+def _split_days(client_zone: str, zone: str, first: date, last: date) -> SplitDays:
     """How the days of first..last fall for a client in `client_zone` and a provider in
     `zone`: settled days by weekday and offset difference, and the unsettled days."""
     margin = timedelta(days=SETTLE_DAYS)
@@ -159,13 +161,8 @@ class ClientPeriod:
     def __init__(
         self, *, zone: str, country: str | None, hours: WorkingHours, first: date, last: date
     ) -> None:
-        self.zone, self.country, self.hours, self.first, self.last = (
-            zone,
-            country,
-            hours,
-            first,
-            last,
-        )
+        self.zone, self.country, self.hours = zone, country, hours
+        self.first, self.last = first, last
         self.hours_json = json.dumps(hours, sort_keys=True)
         self.day_masks = _day_masks(self.hours_json)
         self.workdays = sum(
@@ -199,14 +196,14 @@ class ClientPeriod:
         `offshore`: where a provider in `country` and `zone` is to this client."""
         if self.country and self.country == country:
             return "onshore"
-        if offset_gap(self.zone, zone, self.first, self.last) <= NEARSHORE_MAX_OFFSET:
+        if _offset_gap(self.zone, zone, self.first, self.last) <= NEARSHORE_MAX_OFFSET:
             return "nearshore"
         return "offshore"
 
     def _compute(self, zone: str, hours_json: str) -> float:
         if not self.workdays:
             return 0.0
-        settled, unsettled = _regimes(self.zone, zone, self.first, self.last)
+        settled, unsettled = _split_days(self.zone, zone, self.first, self.last)
         masks = self.day_masks
         minutes = sum(
             count * (masks[weekday] & _week(hours_json, gap)).bit_count()

@@ -4,6 +4,9 @@ Working hours are local wall-clock shifts (see `marketplace.hours`). Each shift
 is placed on its real calendar date in its own zone and converted to UTC, so
 daylight-saving changes on either side, shifts crossing midnight, half- and
 quarter-hour zones and southern-hemisphere summers all come out right.
+
+This is the reference, plain and day by day; callers use `marketplace.matching.overlap`,
+which gives exactly the same figures (the tests hold it to that).
 """
 
 from __future__ import annotations
