@@ -8,6 +8,7 @@ each is checked here against the straightforward computation it replaces.
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,7 +16,16 @@ import sqlalchemy as sa
 
 from marketplace.errors import NotFound
 from marketplace.extensions import db
-from marketplace.matching import candidates, cards, explain, pool, ranking, scoring, services
+from marketplace.matching import (
+    candidates,
+    cards,
+    explain,
+    pool,
+    ranking,
+    scoring,
+    services,
+    timezones,
+)
 from marketplace.matching import statistics as match_stats
 from marketplace.profiles.models import ProviderProfile, ServiceModel
 from marketplace.profiles.schemas import PublicProviderProfileSchema
@@ -98,6 +108,29 @@ def _plain_score(task: Task, profile: ProviderProfile, overlap: float) -> float:
     return parts.total()
 
 
+def _reference_fit(task: Task, profile: ProviderProfile) -> tuple[str, float]:
+    """(shoring, overlap hours) by the day-by-day reference."""
+    client = task.client_profile
+    first, last = timezones.work_period(task.start_date, task.deadline, datetime.now(UTC).date())
+    zones = {"client_zone": client.timezone, "provider_zone": profile.timezone}
+    return (
+        timezones.shoring(
+            client_country=client.country,
+            provider_country=profile.country,
+            first=first,
+            last=last,
+            **zones,
+        ),
+        timezones.average_overlap_hours(
+            client_hours=explain.window_of(task),
+            provider_hours=profile.working_hours,
+            first=first,
+            last=last,
+            **zones,
+        ),
+    )
+
+
 @pytest.mark.parametrize("budget", ["hourly", "fixed"])
 def test_scores_and_explanations_are_the_plain_computation(app, budget):
     rng = random.Random(budget)
@@ -114,8 +147,9 @@ def test_scores_and_explanations_are_the_plain_computation(app, budget):
     assert page.total == 16
     for match in page.items:
         profile = db.session.get(ProviderProfile, match.provider.id)
-        plain = explain.explain(task, profile)  # overlap and shoring day by day
+        plain = explain.explain(task, profile)
         assert {k: v for k, v in match.explanation.items() if k != "parts"} == plain
+        assert (plain["shoring"], plain["overlap_hours"]) == _reference_fit(task, profile)
         assert match.score == _plain_score(task, profile, plain["overlap_hours"])
 
 

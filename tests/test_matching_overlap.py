@@ -1,19 +1,25 @@
 """Exact overlap across daylight saving, odd zones and midnight; shoring classes.
 
 Each expected figure is worked out by hand from the zones' offsets in 2026 (comments say
-how), then checked on the fast re-ranking path (`ClientPeriod`) and on the reference
-day-by-day computation (`timezones.average_overlap_hours`), which must agree.
+how), then checked on the one overlap API (`overlap.ClientPeriod`) and on the reference
+day-by-day computation (`timezones.average_overlap_hours`), which must agree. Properties
+then check, with hypothesis, that the API gives exactly what the reference gives for any
+weekly hours, zones and periods around daylight-saving changes.
 """
 
 from __future__ import annotations
 
 import random
+import zoneinfo
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from marketplace.hours import DAYS, MINUTES_PER_DAY, MINUTES_PER_WEEK, validate_working_hours
 from marketplace.matching import timezones
-from marketplace.matching.overlap import ClientPeriod
+from marketplace.matching.overlap import ClientPeriod, nearshore_zones
 from tests.matching_world import EVERY_DAY, WEEKDAYS, hours
 
 NINE_TO_FIVE = hours("09:00", "17:00")
@@ -57,12 +63,21 @@ CASES = [
     # The same in summer (EDT: 02-10 UTC): 7 h on four nights, 28 / 5 = 5.6 h.
     ("America/New_York", hours("22:00", "06:00"), "Asia/Manila", NINE_TO_FIVE,
      "2026-07-06", "2026-07-10", 5.6),
+    # Zones 26 hours apart: a Monday shift at UTC-12 from 23:00 to 22:59 the next day (Tue
+    # 11:00 to Wed 10:59 UTC) meets Kiritimati's (+14) Thursday 00:00-04:00 (Wed 10:00-14:00
+    # UTC), three local days later, for 59 minutes: 0.98 h on the one working day.
+    ("Etc/GMT+12", {"mon": [["23:00", "22:59"]]}, "Pacific/Kiritimati",
+     {"thu": [["00:00", "04:00"]]}, "2026-01-05", "2026-01-11", 0.98),
+    ("Pacific/Kiritimati", {"thu": [["00:00", "04:00"]]}, "Etc/GMT+12",
+     {"mon": [["23:00", "22:59"]]}, "2026-01-05", "2026-01-11", 0.98),
 ]  # fmt: skip
 
 
 def _both_ways(client_zone, client_hours, zone, working, first, last) -> tuple[float, float]:
     """(fast path, day-by-day reference) for one pair over first..last."""
-    period = ClientPeriod(zone=client_zone, hours=client_hours, first=first, last=last)
+    period = ClientPeriod(
+        zone=client_zone, country=None, hours=client_hours, first=first, last=last
+    )
     reference = timezones.average_overlap_hours(
         client_zone=client_zone,
         client_hours=client_hours,
@@ -144,4 +159,128 @@ def test_shoring_classes(client_country, client_zone, country, zone, first, last
             last=date.fromisoformat(last),
         )
         == expected
+    )
+
+
+# Zones with daylight saving in either hemisphere (Lord Howe's moves by 30 minutes),
+# without it (Kolkata, Sao Paulo since 2019, Manila), at +12:45/+13:45 (Chatham), around
+# Ramadan (Casablanca) and 25 hours apart (Kiritimati +14, Pago Pago -11).
+PROPERTY_ZONES = [
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+    "Pacific/Chatham",
+    "America/Sao_Paulo",
+    "Europe/Berlin",
+    "Asia/Manila",
+    "UTC",
+    "America/Santiago",
+    "Africa/Casablanca",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+]
+# Days the zones above change their clocks in 2026 and 2027; periods start around them.
+CLOCK_CHANGES = [
+    date.fromisoformat(day)
+    for day in (
+        "2026-02-15", "2026-03-08", "2026-03-22", "2026-03-29", "2026-04-05", "2026-09-06",
+        "2026-09-27", "2026-10-04", "2026-10-25", "2026-11-01", "2027-02-07", "2027-03-14",
+        "2027-03-28", "2027-04-04", "2027-09-26", "2027-10-03", "2027-10-31", "2027-11-07",
+    )
+]  # fmt: skip
+COUNTRIES = [None, "US", "GB", "AU"]
+
+
+def _clock(minutes: int) -> str:
+    return "24:00" if minutes == MINUTES_PER_DAY else f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@st.composite
+def weekly_hours(draw: st.DrawFn) -> dict[str, list[list[str]]]:
+    """Valid weekly hours: up to five shifts anywhere in the week, on a grid of 1 to 60
+    minutes, so shifts cross midnight, run from Sunday into Monday, last a whole day, or
+    start and end inside the hour clocks skip or repeat."""
+    count = draw(st.integers(0, 5))
+    step = draw(st.sampled_from([1, 15, 30, 60]))
+    points = draw(
+        st.lists(
+            st.integers(0, MINUTES_PER_WEEK // step - 1), min_size=2 * count,
+            max_size=2 * count, unique=True,
+        )
+    )  # fmt: skip
+    turn = draw(st.integers(0, MINUTES_PER_WEEK // step - 1)) * step
+    cuts = sorted(point * step for point in points)
+    week: dict[str, list[list[str]]] = {}
+    # Consecutive cuts bound disjoint arcs of the week; turning the week moves them anywhere.
+    for start, end in zip(cuts[::2], cuts[1::2], strict=True):
+        length = min(end - start, MINUTES_PER_DAY)
+        day, at = divmod((start + turn) % MINUTES_PER_WEEK, MINUTES_PER_DAY)
+        if at and length == MINUTES_PER_DAY:
+            length -= 1  # only a shift from midnight may last a whole day (00:00-24:00)
+        stop = (at + length) % MINUTES_PER_DAY
+        week.setdefault(DAYS[day], []).append([_clock(at), _clock(stop or MINUTES_PER_DAY)])
+    return validate_working_hours(week)
+
+
+@st.composite
+def periods(draw: st.DrawFn, longest: int = 120) -> tuple[date, date]:
+    """A task's dates: from up to 45 days before a change of clocks to 10 after it, for up
+    to `longest` days."""
+    first = draw(st.sampled_from(CLOCK_CHANGES)) + timedelta(days=draw(st.integers(-45, 10)))
+    return first, first + timedelta(days=draw(st.integers(0, longest)))
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    client_zone=st.sampled_from(PROPERTY_ZONES),
+    client_hours=weekly_hours(),
+    zone=st.sampled_from(PROPERTY_ZONES),
+    working=weekly_hours(),
+    period=periods(),
+)
+def test_overlap_is_the_day_by_day_reference(client_zone, client_hours, zone, working, period):
+    # Exactly equal, not within a tolerance: both add whole seconds and divide the sum
+    # by 3600 and by the client's working days in the same order.
+    fast, reference = _both_ways(client_zone, client_hours, zone, working, *period)
+    assert fast == reference
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    client_zone=st.sampled_from(PROPERTY_ZONES),
+    client_country=st.sampled_from(COUNTRIES),
+    zone=st.sampled_from(PROPERTY_ZONES),
+    country=st.sampled_from(COUNTRIES),
+    period=periods(longest=400),
+)
+def test_shoring_is_the_reference(client_zone, client_country, zone, country, period):
+    first, last = period
+    client = ClientPeriod(
+        zone=client_zone, country=client_country, hours=NINE_TO_FIVE, first=first, last=last
+    )
+    assert client.shoring(country, zone) == timezones.shoring(
+        client_country=client_country,
+        client_zone=client_zone,
+        provider_country=country,
+        provider_zone=zone,
+        first=first,
+        last=last,
+    )
+
+
+@pytest.mark.parametrize(
+    ("client_zone", "first", "last"),
+    [(NY, "2026-12-02", "2026-12-29"), ("Australia/Lord_Howe", "2027-03-01", "2027-05-15")],
+)
+def test_the_candidate_sql_takes_the_zones_a_client_period_calls_nearshore(
+    client_zone, first, last
+):
+    first_day, last_day = date.fromisoformat(first), date.fromisoformat(last)
+    client = ClientPeriod(
+        zone=client_zone, country="US", hours=NINE_TO_FIVE, first=first_day, last=last_day
+    )
+    every_zone = sorted(zoneinfo.available_timezones() | {"UTC"})
+    assert nearshore_zones(client_zone, first_day, last_day) == tuple(
+        zone for zone in every_zone if client.shoring("CA", zone) == "nearshore"
     )

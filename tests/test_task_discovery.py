@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -10,7 +11,9 @@ import sqlalchemy as sa
 
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.matching.discovery import TaskSearch
 from marketplace.tasks.models import Task
+from marketplace.tasks.schemas import TaskQuerySchema
 from tests.factories import ClientFactory, ProviderFactory, task_payload
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
@@ -310,3 +313,10 @@ def test_overlap_of_a_coverage_task_is_measured_against_its_window(login):
         )
     )
     assert _ids(provider, "min_overlap=7") == [coverage]
+
+
+def test_the_query_schema_builds_a_task_search_with_a_field_per_filter():
+    assert [f.name for f in dataclasses.fields(TaskSearch)] == list(TaskQuerySchema().fields)
+    search = TaskQuerySchema().load({"skills": "bookkeeping,data-entry", "min_overlap": "2"})
+    assert search == TaskSearch(skills=("bookkeeping", "data-entry"), min_overlap=2.0)
+    assert search.fit_filters() == ["min_overlap"]

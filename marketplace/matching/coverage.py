@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from marketplace.hours import DAYS, WorkingHours
-from marketplace.matching import timezones
+from marketplace.matching.overlap import utc_shifts
 from marketplace.profiles.models import ProviderProfile
 
 MAX_PROVIDERS = 10
@@ -87,9 +87,8 @@ def _hours(spans: list[Span]) -> float:
 
 
 def _week(hours: WorkingHours, zone: str, monday: date, margin: int) -> list[Span]:
-    tz = ZoneInfo(zone)
-    days = timezones.days(monday - timedelta(days=margin), monday + timedelta(days=6 + margin))
-    return _merge([shift for day in days for shift in timezones.shifts_on(day, hours, tz)])
+    first, last = monday - timedelta(days=margin), monday + timedelta(days=6 + margin)
+    return _merge(utc_shifts(hours, zone, first, last))
 
 
 def _local(spans: list[Span], zone: str) -> list[dict[str, Any]]:

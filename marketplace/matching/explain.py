@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from marketplace.matching import timezones
 from marketplace.matching.cards import ProviderCard
+from marketplace.matching.overlap import ClientPeriod, work_period
 from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks.models import BudgetType, Task
 
@@ -61,25 +61,18 @@ def window_of(task: Task) -> dict[str, Any]:
     return need["window"] if need.get("mode") == "coverage" else task.client_profile.working_hours
 
 
-def _fit(task: Task, provider: ProviderProfile | ProviderCard) -> tuple[str, float]:
+def period_of(task: Task) -> ClientPeriod:
+    """The task's client (its hours, or the coverage window) over the task's dates."""
     client = task.client_profile
-    first, last = timezones.work_period(task.start_date, task.deadline, datetime.now(UTC).date())
-    window = window_of(task)
+    first, last = work_period(task.start_date, task.deadline, datetime.now(UTC).date())
+    return ClientPeriod(
+        zone=client.timezone, country=client.country, hours=window_of(task), first=first, last=last
+    )
+
+
+def _fit(task: Task, provider: ProviderProfile | ProviderCard) -> tuple[str, float]:
+    period = period_of(task)
     return (
-        timezones.shoring(
-            client_country=client.country,
-            client_zone=client.timezone,
-            provider_country=provider.country,
-            provider_zone=provider.timezone,
-            first=first,
-            last=last,
-        ),
-        timezones.average_overlap_hours(
-            client_zone=client.timezone,
-            client_hours=window,
-            provider_zone=provider.timezone,
-            provider_hours=provider.working_hours,
-            first=first,
-            last=last,
-        ),
+        period.shoring(provider.country, provider.timezone),
+        period.overlap_hours(provider.timezone, provider.working_hours),
     )

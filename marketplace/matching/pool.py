@@ -24,8 +24,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from marketplace.database import is_postgresql
-from marketplace.matching import scoring, timezones
+from marketplace.matching import scoring
 from marketplace.matching.index import LEVELS, SLOT_MINUTES, skill_key
+from marketplace.matching.overlap import nearshore_zones
 from marketplace.profiles.models import ProviderProfile
 
 if TYPE_CHECKING:
@@ -280,7 +281,7 @@ def query(
     if needs.shoring != "any" and needs.client_country:
         values["country"] = needs.client_country
     if needs.shoring in ("nearshore", "offshore"):
-        zones = timezones.nearshore_zones(needs.client_zone, needs.first, needs.last)
+        zones = nearshore_zones(needs.client_zone, needs.first, needs.last)
         values["zones"] = list(zones)
     if needs.service_model:
         values["service_model"] = needs.service_model

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.matching import candidates, scoring, timezones
+from marketplace.matching import candidates, scoring
 from marketplace.matching.candidates import Candidate, Needs
-from marketplace.matching.explain import rate_class, window_of
+from marketplace.matching.explain import period_of, rate_class
 from marketplace.matching.index import availability_bits, experience_parts
 from marketplace.matching.overlap import ClientPeriod
 from marketplace.profiles.models import ProviderProfile
@@ -37,21 +35,6 @@ class Ranked:
     overlap_hours: float
 
 
-@lru_cache(maxsize=65_536)
-def _shoring(
-    client_country: str | None, client_zone: str, country: str | None, zone: str, *period: date
-) -> str:
-    """`timezones.shoring`, remembered: a pure function of zones, countries and dates."""
-    return timezones.shoring(
-        client_country=client_country,
-        client_zone=client_zone,
-        provider_country=country,
-        provider_zone=zone,
-        first=period[0],
-        last=period[1],
-    )
-
-
 @dataclass
 class TaskView:
     """A task resolved for matching: SQL needs, the client's period, the hours wanted."""
@@ -61,23 +44,19 @@ class TaskView:
     period: ClientPeriod
 
     def __post_init__(self) -> None:
-        task, client = self.task, self.task.client_profile
+        task = self.task
         self.required = [(s.skill.number, s.min_level) for s in task.skills]
         # Read once: ORM attribute reads cost a few microseconds a candidate otherwise.
         hourly = task.budget_type == BudgetType.HOURLY
         self.budget = (task.currency, task.budget_min, task.budget_max) if hourly else None
-        self.client = (client.country, client.timezone)
         self._shorings: dict[tuple[str | None, str], str] = {}
 
     @classmethod
     def of(cls, task: Task) -> TaskView:
         """Resolve a task's requirements once."""
         client = task.client_profile
-        first, last = timezones.work_period(
-            task.start_date, task.deadline, datetime.now(UTC).date()
-        )
-        window = window_of(task)
-        period = ClientPeriod(zone=client.timezone, hours=window, first=first, last=last)
+        period = period_of(task)
+        first, last, window = period.first, period.last, period.hours
         need = task.timezone_need or {}
         wanted = float(need["hours"]) if need.get("mode") == "overlap" else period.wanted_hours()
         needs = Needs(
@@ -105,9 +84,7 @@ class TaskView:
         """The provider's shoring class relative to this task's client and period."""
         shoring = self._shorings.get((country, zone))
         if shoring is None:
-            shoring = self._shorings[country, zone] = _shoring(
-                *self.client, country, zone, self.period.first, self.period.last
-            )
+            shoring = self._shorings[country, zone] = self.period.shoring(country, zone)
         return shoring
 
     @staticmethod

@@ -4,6 +4,9 @@ Working hours are local wall-clock shifts (see `marketplace.hours`). Each shift
 is placed on its real calendar date in its own zone and converted to UTC, so
 daylight-saving changes on either side, shifts crossing midnight, half- and
 quarter-hour zones and southern-hemisphere summers all come out right.
+
+This is the reference, plain and day by day; callers use `marketplace.matching.overlap`,
+which gives exactly the same figures (the tests hold it to that).
 """
 
 from __future__ import annotations
@@ -73,11 +76,12 @@ def day_overlap(
     if not client_shifts:
         return None
     provider_tz = ZoneInfo(provider_zone)
-    # Zones differ by at most 26 hours, so the provider's shifts that can meet this
-    # client day start within two local days either side of it.
+    # A shift lasts at most a day and zones differ by at most 26 hours, so the provider's
+    # shifts that can meet this client day start within three local days either side of
+    # it (the third only when the zones are more than 24 hours apart).
     provider_shifts = [
         shift
-        for offset in range(-2, 3)
+        for offset in range(-3, 4)
         for shift in shifts_on(day + timedelta(days=offset), provider_hours, provider_tz)
     ]
     return _overlap(client_shifts, provider_shifts)

@@ -10,8 +10,9 @@ from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
 from marketplace.flows import tasks as task_flows
+from marketplace.matching import discovery
 from marketplace.pagination import Page, PageArgsSchema, page_schema, paginate
-from marketplace.tasks import confidentiality, discovery, lifecycle, services
+from marketplace.tasks import confidentiality, lifecycle, services
 from marketplace.tasks.models import Task, TermsAcceptance
 from marketplace.tasks.schemas import (
     AcceptanceSchema,
@@ -52,9 +53,9 @@ def create_task(data: dict[str, Any]) -> Task:
 @blp.arguments(TaskQuerySchema, location="query")
 @blp.response(200, TaskListSchema)
 @blp.errors(401, 403, 422)
-def list_tasks(filters: dict[str, Any]) -> Any:
+def list_tasks(search: discovery.TaskSearch) -> Any:
     """Find open tasks (filters, search, sorting, cursor pages), or your own with `mine=true`."""
-    return discovery.search_tasks(user=current_user, filters=filters)
+    return discovery.search_tasks(user=current_user, search=search)
 
 
 @blp.get("/<uuid:task_id>")

@@ -9,6 +9,7 @@ import marshmallow as ma
 from webargs.fields import DelimitedList
 
 from marketplace.hours import validate_working_hours
+from marketplace.matching.discovery import TaskSearch
 from marketplace.pagination import PageArgsSchema
 from marketplace.profiles.models import ServiceModel
 from marketplace.schemas import BaseSchema, CurrencyField, require_some_field, validate_language
@@ -339,6 +340,13 @@ class TaskQuerySchema(BaseSchema):
             raise ma.ValidationError("A budget filter needs a currency.", "currency")
         if data.get("budget_min", 0) > data.get("budget_max", 10**12):
             raise ma.ValidationError("budget_min is above budget_max.", "budget_min")
+
+    @ma.post_load
+    def _search(self, data: dict[str, Any], **_: Any) -> TaskSearch:
+        """The loaded query, as the search service takes it."""
+        if "skills" in data:
+            data["skills"] = tuple(data["skills"])
+        return TaskSearch(**data)
 
 
 class TaskListSchema(BaseSchema):
