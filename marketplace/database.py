@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from enum import StrEnum
+from typing import Any, ClassVar, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from uuid6 import uuid7
 
 from marketplace.extensions import db
 
 T = TypeVar("T")
+#: The Python type of a transition record's two statuses.
+E = TypeVar("E")
 
 
 def utcnow() -> datetime:
@@ -66,6 +69,33 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+class TransitionMixin(IdMixin, Generic[E]):
+    """One recorded step of an entity's life: from which status to which, who moved it,
+    when and why. A subclass names its status enum in `status_enum`; its table adds only
+    the key of the entity it belongs to."""
+
+    status_enum: ClassVar[type[StrEnum]]
+
+    @classmethod
+    def status_type(cls, name: str) -> sa.types.TypeEngine[Any]:
+        """The column type of `from_status` and `to_status`; `name` names its CHECK."""
+        return enum_type(cls.status_enum, name=name)
+
+    @declared_attr
+    def from_status(cls) -> Mapped[E | None]:
+        """The status left; None for the first step (the entity's creation)."""
+        return mapped_column(cls.status_type("from_status"), nullable=True)
+
+    @declared_attr
+    def to_status(cls) -> Mapped[E]:
+        """The status reached."""
+        return mapped_column(cls.status_type("to_status"), nullable=False)
+
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 #: An integer array: PostgreSQL's `integer[]` (GIN-indexable), a JSON list on SQLite.

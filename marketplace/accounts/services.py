@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from marketplace import audit
 from marketplace.accounts.models import ApiToken, Role, User, UserSession, UserStatus
+from marketplace.accounts.states import USER_STATES
 from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, Unauthorized
 from marketplace.extensions import db
@@ -238,7 +239,7 @@ def suspend_user(*, admin: User, user: User, reason: str) -> User:
     """Suspend a user: sessions and tokens stop working at once."""
     if user.is_admin:
         raise Conflict("Admins cannot be suspended through the API.")
-    user.status = UserStatus.SUSPENDED
+    USER_STATES.apply(user, "suspend", actor_id=admin.id, reason=reason)
     user.suspension_reason = reason
     user.suspended_at = utcnow()
     audit.record(
@@ -259,7 +260,7 @@ def suspend_user(*, admin: User, user: User, reason: str) -> User:
 
 def reinstate_user(*, admin: User, user: User) -> User:
     """Lift a suspension."""
-    user.status = UserStatus.ACTIVE
+    USER_STATES.apply(user, "reinstate", actor_id=admin.id)
     user.suspension_reason = None
     user.suspended_at = None
     audit.record(actor=admin, action="reinstate_user", target_type="user", target_id=user.id)

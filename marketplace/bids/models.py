@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.database import IdMixin, TimestampMixin, UTCDateTime, enum_type, utcnow
+from marketplace.database import IdMixin, TimestampMixin, TransitionMixin, enum_type
 from marketplace.extensions import Model
 from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks.models import Task
@@ -74,16 +73,12 @@ class Bid(IdMixin, TimestampMixin, Model):
         return {"amount": self.price_amount, "currency": self.price_currency}
 
 
-class BidTransition(IdMixin, Model):
+class BidTransition(TransitionMixin[BidStatus], Model):
     """One step of a bid's life: who moved it, from which status to which, when, why."""
 
     __tablename__ = "bid_transitions"
+    status_enum = BidStatus
 
     bid_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("bids.id", ondelete="CASCADE"), index=True
     )
-    from_status: Mapped[BidStatus | None] = mapped_column(enum_type(BidStatus, name="from_status"))
-    to_status: Mapped[BidStatus] = mapped_column(enum_type(BidStatus, name="to_status"))
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
-    reason: Mapped[str | None] = mapped_column(sa.Text)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

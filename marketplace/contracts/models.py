@@ -11,7 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.bids.models import Bid
-from marketplace.database import IdMixin, TimestampMixin, UTCDateTime, enum_type, utcnow
+from marketplace.database import (
+    IdMixin,
+    TimestampMixin,
+    TransitionMixin,
+    UTCDateTime,
+    enum_type,
+    utcnow,
+)
 from marketplace.extensions import Model
 from marketplace.profiles.models import ClientProfile, ProviderProfile
 from marketplace.tasks.models import Task
@@ -154,21 +161,15 @@ class Milestone(IdMixin, TimestampMixin, Model):
     )
 
 
-class MilestoneTransition(IdMixin, Model):
+class MilestoneTransition(TransitionMixin[MilestoneStatus], Model):
     """One step of a milestone's life: who moved it, from which status to which, when, why."""
 
     __tablename__ = "milestone_transitions"
+    status_enum = MilestoneStatus
 
     milestone_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("milestones.id", ondelete="CASCADE"), index=True
     )
-    from_status: Mapped[MilestoneStatus | None] = mapped_column(
-        enum_type(MilestoneStatus, name="from_status")
-    )
-    to_status: Mapped[MilestoneStatus] = mapped_column(enum_type(MilestoneStatus, name="to_status"))
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
-    reason: Mapped[str | None] = mapped_column(sa.Text)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class MilestoneSubmission(IdMixin, Model):
@@ -187,21 +188,15 @@ class MilestoneSubmission(IdMixin, Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ContractTransition(IdMixin, Model):
+class ContractTransition(TransitionMixin[ContractStatus], Model):
     """One step of a contract's life: who moved it, from which status to which, when, why."""
 
     __tablename__ = "contract_transitions"
+    status_enum = ContractStatus
 
     contract_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True
     )
-    from_status: Mapped[ContractStatus | None] = mapped_column(
-        enum_type(ContractStatus, name="from_status")
-    )
-    to_status: Mapped[ContractStatus] = mapped_column(enum_type(ContractStatus, name="to_status"))
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
-    reason: Mapped[str | None] = mapped_column(sa.Text)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Amendment(IdMixin, Model):

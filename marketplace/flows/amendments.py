@@ -131,7 +131,7 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
     AMENDMENT_STATES.target("accept", amendment.status)  # a 409 unless still proposed
     CONTRACT_STATES.check("amend", contract.status)
     if amendment.expires_at <= utcnow() or amendment.base_version != contract.terms_version:
-        amendment.status = AMENDMENT_STATES.target("lapse", amendment.status)
+        AMENDMENT_STATES.apply(amendment, "lapse", actor_id=None, reason="expired or outdated")
         db.session.commit()
         raise Conflict("This amendment lapsed: it expired or the terms changed since.")
     _check_milestone_changes(contract, amendment.changes)
@@ -148,7 +148,7 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
             details={"changes": ["Identical to the terms in force."]},
         )
     record = terms.write_version(contract, content, author=user)
-    amendment.status = AMENDMENT_STATES.target("accept", amendment.status)
+    AMENDMENT_STATES.apply(amendment, "accept", actor_id=user.id)
     amendment.new_version = record.version
     amendment.answered_at = utcnow()
     # Other proposals were made against the old terms: they lapse.
@@ -159,7 +159,10 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
             Amendment.id != amendment.id,
         )
     ):
-        stale.status, stale.answered_at = AMENDMENT_STATES.target("lapse", stale.status), utcnow()
+        AMENDMENT_STATES.apply(
+            stale, "lapse", actor_id=None, reason="another amendment was accepted"
+        )
+        stale.answered_at = utcnow()
     complete_if_settled(contract, actor=user)  # e.g. every open milestone was cancelled
     other = contract.provider_profile if side == "client" else contract.client_profile
     tell(
@@ -248,7 +251,7 @@ def _lapse(amendment_id: uuid.UUID) -> bool:
     amendment = lock_row(Amendment, amendment_id)
     if amendment.status != AmendmentStatus.PROPOSED or amendment.expires_at > utcnow():
         return False
-    amendment.status = AMENDMENT_STATES.target("lapse", amendment.status)
+    AMENDMENT_STATES.apply(amendment, "lapse", actor_id=None, reason="expired")
     amendment.answered_at = utcnow()
     contract = amendment.contract
     proposer = (

@@ -12,10 +12,11 @@ from flask import current_app, g, has_request_context
 
 from marketplace import audit
 from marketplace.database import is_postgresql, utcnow
-from marketplace.errors import Conflict, NotFound
+from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.jobs.mail import Mail, mail_backend
 from marketplace.jobs.models import OutboxEntry, OutboxStatus
+from marketplace.jobs.states import OUTBOX_STATES
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +93,14 @@ def deliver_entry(entry: OutboxEntry) -> None:
         entry.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         permanent = isinstance(exc, PermanentFailure)
         if permanent or entry.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
-            entry.status = OutboxStatus.FAILED
+            OUTBOX_STATES.apply(entry, "fail", actor_id=None, reason=entry.last_error)
             entry.processed_at = utcnow()
             log.error("Outbox entry %s (%s) failed for good: %s", entry.id, entry.kind, exc)
         else:
             entry.next_attempt_at = utcnow() + backoff(entry.attempts)
             log.warning("Outbox entry %s (%s) failed, retrying: %s", entry.id, entry.kind, exc)
     else:
-        entry.status = OutboxStatus.SENT
+        OUTBOX_STATES.apply(entry, "send", actor_id=None)
         entry.processed_at = utcnow()
         entry.last_error = None
 
@@ -134,9 +135,8 @@ def retry(*, admin: Any, entry_id: Any) -> OutboxEntry:
     )
     if entry is None:
         raise NotFound("Outbox entry not found.")
-    if entry.status != OutboxStatus.FAILED:
-        raise Conflict("Only failed entries are retried.", details={"status": entry.status.value})
-    entry.status, entry.attempts, entry.next_attempt_at = OutboxStatus.PENDING, 0, utcnow()
+    OUTBOX_STATES.apply(entry, "retry", actor_id=admin.id)  # a 409 unless it failed
+    entry.attempts, entry.next_attempt_at = 0, utcnow()
     entry.processed_at = None
     audit.record(actor=admin, action="outbox.retry", target_type="outbox_entry", target_id=entry.id)
     if has_request_context():

@@ -142,7 +142,7 @@ def revoke_invitation(
         or invitation.status != InvitationStatus.PENDING
     ):
         raise NotFound("Invitation not found.")
-    invitation.status = INVITATION_STATES.target("revoke", invitation.status)
+    INVITATION_STATES.apply(invitation, "revoke", actor_id=actor.id)
     invitation.answered_at = utcnow()
     db.session.commit()
     return invitation
@@ -190,7 +190,7 @@ def join(*, user: User, invitation: Invitation) -> Membership:
         raise Conflict("You already belong to an organization; leave it first.")
     membership = Membership(organization=organization, user=user, role=invitation.role)
     db.session.add(membership)
-    invitation.status = INVITATION_STATES.target("accept", invitation.status)
+    INVITATION_STATES.apply(invitation, "accept", actor_id=user.id)
     invitation.answered_at = utcnow()
     db.session.commit()
     return membership
@@ -199,7 +199,7 @@ def join(*, user: User, invitation: Invitation) -> Membership:
 def decline_invitation(*, user: User, invitation_id: uuid.UUID) -> Invitation:
     """The invitee says no."""
     invitation = _pending_invitation(user, invitation_id)
-    invitation.status = INVITATION_STATES.target("decline", invitation.status)
+    INVITATION_STATES.apply(invitation, "decline", actor_id=user.id)
     invitation.answered_at = utcnow()
     db.session.commit()
     return invitation

@@ -16,7 +16,7 @@ from marketplace.jobs.due import each_due
 from marketplace.payments import disputes, milestones
 
 #: Money in escrow that nobody has frozen yet: the states a dispute (or a review) starts from.
-WAITING, _ = MILESTONE_STATES.transitions["dispute"]
+WAITING = MILESTONE_STATES.sources("dispute")
 
 
 def _due(*conditions: sa.ColumnElement[bool]) -> sa.Select[uuid.UUID]:

@@ -14,7 +14,8 @@ from marketplace.errors import BusinessRuleViolation, NotFound
 from marketplace.extensions import db
 from marketplace.ledger.models import TransactionKind
 from marketplace.payments import milestones, refunds, settlement
-from marketplace.payments.models import Dispute, DisputeStatus, RequestStatus
+from marketplace.payments.models import Dispute, DisputeStatus
+from marketplace.payments.states import DISPUTE_STATES, REFUND_REQUEST_STATES
 
 
 def _open(locked: milestones.Locked, *, side: str, actor: User | None, reason: str) -> Dispute:
@@ -24,7 +25,9 @@ def _open(locked: milestones.Locked, *, side: str, actor: User | None, reason: s
     milestone.auto_release_at = None
     request = refunds.open_request(milestone.id)
     if request is not None:
-        request.status = RequestStatus.DISPUTED
+        REFUND_REQUEST_STATES.apply(
+            request, "dispute", actor_id=actor.id if actor else None, reason=reason
+        )
     dispute = Dispute(
         milestone=milestone,
         contract_id=locked.contract.id,
@@ -114,7 +117,8 @@ def resolve(
             details={"_schema": [f"release_amount + refund_amount must be {milestone.amount}."]},
         )
     milestones.move(milestone, "resolve", side="admin", actor=admin, reason=note)
-    dispute.status, dispute.resolution_note = DisputeStatus.RESOLVED, note
+    DISPUTE_STATES.apply(dispute, "resolve", actor_id=admin.id, reason=note)
+    dispute.resolution_note = note
     dispute.release_amount, dispute.refund_amount = release_amount, refund_amount
     dispute.resolved_by_id, dispute.resolved_at = admin.id, utcnow()
     settlement.split(

@@ -23,6 +23,7 @@ from marketplace.payments import milestones, settlement
 from marketplace.payments.gateways import gateway
 from marketplace.payments.gateways.base import GatewayError, GatewayPayment, PermanentGatewayError
 from marketplace.payments.models import Payment, PaymentStatus
+from marketplace.payments.states import PAYMENT_STATES
 
 log = logging.getLogger(__name__)
 
@@ -208,12 +209,13 @@ def payment_succeeded(
     if payment is None:
         log.warning("Confirmation for unknown payment %s", gateway_id or payment_id)
         return None
-    if payment.status == PaymentStatus.SUCCEEDED:
+    if not PAYMENT_STATES.allows("succeed", payment.status):
         return payment  # a redelivery
     payment.gateway_id = payment.gateway_id or gateway_id
     locked = milestones.lock(payment.milestone_id)
     milestone, contract = locked.milestone, locked.contract
-    payment.status, payment.settled_at = PaymentStatus.SUCCEEDED, utcnow()
+    PAYMENT_STATES.apply(payment, "succeed", actor_id=None, reason="confirmed by the gateway")
+    payment.settled_at = utcnow()
     payment.charge_id = charge_id or payment.charge_id
     payment.failure_code = payment.failure_message = None
     currency = payment.currency
@@ -278,10 +280,11 @@ def payment_failed(
     reported after a success (out-of-order delivery) changes nothing. Runs in the caller's
     transaction."""
     payment = find_payment(gateway_id=gateway_id, payment_id=payment_id)
-    if payment is None or payment.status != PaymentStatus.PENDING:
+    if payment is None or not PAYMENT_STATES.allows("fail", payment.status):
         return payment
     payment.gateway_id = payment.gateway_id or gateway_id
-    payment.status, payment.settled_at = PaymentStatus.FAILED, utcnow()
+    PAYMENT_STATES.apply(payment, "fail", actor_id=None, reason=code or "declined")
+    payment.settled_at = utcnow()
     payment.failure_code, payment.failure_message = code, (message or "")[:2000] or None
     locked = milestones.lock(payment.milestone_id)
     milestones.tell(

@@ -28,6 +28,8 @@ from marketplace.database import utcnow
 from marketplace.errors import BadRequest, Conflict
 from marketplace.extensions import db
 from marketplace.payments.models import IdempotencyKey, IdempotencyStatus
+from marketplace.payments.states import IDEMPOTENCY_STATES
+from marketplace.statemachine import forget_changes
 
 HEADER = "Idempotency-Key"
 MAX_LENGTH = 255
@@ -93,6 +95,7 @@ def claim(*, user_id: Any, key: str, print_: str) -> IdempotencyKey:
     now = utcnow()
     record = _find(user_id, key)
     if record is not None and record.expires_at <= now:
+        forget_changes(IdempotencyKey, [record.id])
         db.session.delete(record)
         db.session.commit()
         record = None
@@ -138,7 +141,7 @@ def _store(record_id: Any, response: Response) -> None:
     record = db.session.get(IdempotencyKey, record_id)
     if record is None:
         return
-    record.status = IdempotencyStatus.COMPLETED
+    IDEMPOTENCY_STATES.apply(record, "complete", actor_id=record.user_id)
     record.response_status = response.status_code
     record.response_body = response.get_json(silent=True)
     db.session.commit()
@@ -146,6 +149,7 @@ def _store(record_id: Any, response: Response) -> None:
 
 def _release(record_id: Any) -> None:
     db.session.rollback()
+    forget_changes(IdempotencyKey, [record_id])
     db.session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.id == record_id))
     db.session.commit()
 
@@ -191,8 +195,8 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def purge_expired() -> int:
     """Delete keys past their retention; returns how many."""
-    result = db.session.execute(
-        sa.delete(IdempotencyKey).where(IdempotencyKey.expires_at <= utcnow())
-    )
+    expired = IdempotencyKey.expires_at <= utcnow()
+    forget_changes(IdempotencyKey, sa.select(IdempotencyKey.id).where(expired))
+    result = db.session.execute(sa.delete(IdempotencyKey).where(expired))
     db.session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -12,11 +12,13 @@ from flask import current_app
 from marketplace.accounts.models import User
 from marketplace.contracts import services as contracts
 from marketplace.contracts.models import Contract, Milestone, MilestoneStatus
+from marketplace.contracts.states import MILESTONE_STATES
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.jobs.due import each_due
 from marketplace.payments import milestones, settlement
 from marketplace.payments.models import RefundRequest, RequestStatus
+from marketplace.payments.states import REFUND_REQUEST_STATES
 
 
 def open_request(milestone_id: uuid.UUID) -> RefundRequest | None:
@@ -74,7 +76,7 @@ def raise_for_termination(contract: Contract, *, actor: User, reason: str) -> in
     may still dispute each). Runs in the termination's transaction; returns how many."""
     count = 0
     for milestone in contract.milestones:
-        if milestone.status in (MilestoneStatus.FUNDED, MilestoneStatus.CHANGES_REQUESTED):
+        if MILESTONE_STATES.allows("request_refund", milestone.status):
             locked = milestones.lock(milestone.id)
             _raise(
                 locked.milestone,
@@ -94,12 +96,13 @@ def _refund(
     *,
     actor: User | None,
     side: str,
-    outcome: RequestStatus,
+    answer: str,
 ) -> None:
     reason = "refund approved by the provider" if actor else "no answer to the refund request"
     milestones.move(milestone, "refund", side=side, actor=actor, reason=reason)
-    request.status, request.answered_at = outcome, utcnow()
-    request.answered_by_id = actor.id if actor else None
+    actor_id = actor.id if actor else None
+    REFUND_REQUEST_STATES.apply(request, answer, actor_id=actor_id, reason=reason)
+    request.answered_at, request.answered_by_id = utcnow(), actor_id
     settlement.refund(milestone, contract, reason=reason)
     contracts.complete_if_settled(contract, actor=actor)
     milestones.tell(
@@ -125,7 +128,7 @@ def approve_refund(*, user: User, milestone_id: uuid.UUID) -> Milestone:
         request,
         actor=user,
         side=side,
-        outcome=RequestStatus.APPROVED,
+        answer="approve",
     )
     db.session.commit()
     return locked.milestone
@@ -156,6 +159,6 @@ def _lapse(milestone_id: uuid.UUID) -> bool:
         request,
         actor=None,
         side="system",
-        outcome=RequestStatus.LAPSED,
+        answer="lapse",
     )
     return True

@@ -22,14 +22,8 @@ from marketplace.ledger.models import TransactionKind
 from marketplace.payments import milestones
 from marketplace.payments.gateways import gateway
 from marketplace.payments.gateways.base import GatewayError
-from marketplace.payments.models import (
-    Payment,
-    PaymentStatus,
-    Refund,
-    RefundStatus,
-    Transfer,
-    TransferStatus,
-)
+from marketplace.payments.models import Payment, PaymentStatus, Refund, Transfer
+from marketplace.payments.states import REFUND_STATES, TRANSFER_STATES
 from marketplace.profiles.models import ProviderProfile
 
 log = logging.getLogger(__name__)
@@ -153,7 +147,7 @@ def _metadata(record: Transfer | Refund) -> dict[str, str]:
 def send_transfer(payload: dict[str, str]) -> None:
     """Make a pending transfer at the gateway and move it out of the provider's payable."""
     transfer = lock_row(Transfer, uuid.UUID(payload["transfer_id"]))
-    if transfer.status != TransferStatus.PENDING:
+    if not TRANSFER_STATES.allows("pay", transfer.status):
         return  # already done by an earlier delivery
     profile = db.session.get(ProviderProfile, transfer.provider_profile_id)
     assert profile is not None
@@ -168,11 +162,8 @@ def send_transfer(payload: dict[str, str]) -> None:
         idempotency_key=f"transfer-{transfer.id}",
         metadata=_metadata(transfer),
     )
-    transfer.gateway_id, transfer.status, transfer.settled_at = (
-        result.id,
-        TransferStatus.PAID,
-        utcnow(),
-    )
+    TRANSFER_STATES.apply(transfer, "pay", actor_id=None, reason=f"transfer {result.id}")
+    transfer.gateway_id, transfer.settled_at = result.id, utcnow()
     ledger.post(
         key=f"payout:{transfer.id}",
         kind=TransactionKind.PAYOUT,
@@ -193,7 +184,7 @@ def send_transfer(payload: dict[str, str]) -> None:
 def send_refund(payload: dict[str, str]) -> None:
     """Make a pending refund at the gateway; it settles now or when the gateway confirms."""
     record = lock_row(Refund, uuid.UUID(payload["refund_id"]))
-    if record.status != RefundStatus.PENDING or record.gateway_id:
+    if not REFUND_STATES.allows("succeed", record.status) or record.gateway_id:
         return
     assert record.payment.gateway_id is not None
     result = gateway().refund(
@@ -206,15 +197,16 @@ def send_refund(payload: dict[str, str]) -> None:
     if result.status == "succeeded":
         settle_refund(record)
     elif result.status == "failed":
-        record.status = RefundStatus.FAILED
+        REFUND_STATES.apply(record, "fail", actor_id=None, reason=f"refund {result.id}")
         log.error("Refund %s failed at the gateway", record.id)
 
 
 def settle_refund(record: Refund) -> None:
     """The gateway has refunded: move the money out of the client's payable (once)."""
-    if record.status == RefundStatus.SUCCEEDED:
+    if not REFUND_STATES.allows("succeed", record.status):
         return
-    record.status, record.settled_at = RefundStatus.SUCCEEDED, utcnow()
+    REFUND_STATES.apply(record, "succeed", actor_id=None, reason=f"refund {record.gateway_id}")
+    record.settled_at = utcnow()
     ledger.post(
         key=f"refund_payout:{record.id}",
         kind=TransactionKind.REFUND_PAYOUT,

@@ -27,14 +27,8 @@ from marketplace.ledger import services as ledger
 from marketplace.ledger.models import TransactionKind
 from marketplace.payments import disputes, funding, milestones, payouts, settlement
 from marketplace.payments.gateways.stripe import InvalidWebhook, object_id, verify_webhook
-from marketplace.payments.models import (
-    EventStatus,
-    Refund,
-    RefundStatus,
-    Transfer,
-    TransferStatus,
-    WebhookEvent,
-)
+from marketplace.payments.models import Refund, RefundStatus, Transfer, WebhookEvent
+from marketplace.payments.states import EVENT_STATES, TRANSFER_STATES
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +80,8 @@ def process(payload: dict[str, str]) -> None:
         .where(WebhookEvent.gateway == "stripe", WebhookEvent.event_id == payload["event_id"])
         .with_for_update()
     ).one()
-    if event.status != EventStatus.RECEIVED:
-        return
+    if not EVENT_STATES.allows("process", event.status):
+        return  # applied (or ignored) already
     handler = HANDLERS.get(event.type)
     data = event.payload.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
@@ -97,7 +91,7 @@ def process(payload: dict[str, str]) -> None:
         else:  # signed, so from Stripe, but not what its API documents: a retry won't help
             log.error("Stripe event %s (%s) has no object with an id", event.event_id, event.type)
             handler = None
-    event.status = EventStatus.PROCESSED if handler else EventStatus.IGNORED
+    EVENT_STATES.apply(event, "process" if handler else "ignore", actor_id=None)
     event.processed_at = utcnow()
 
 
@@ -211,7 +205,8 @@ def _transfer_reversed(data: dict[str, Any]) -> None:
             (ledger.provider_payable(transfer.provider_profile_id, transfer.currency), back),
         ],
     )
-    transfer.reversed_amount, transfer.status = total, TransferStatus.REVERSED
+    TRANSFER_STATES.apply(transfer, "reverse", actor_id=None, reason=f"{total} reversed")
+    transfer.reversed_amount = total
     locked = milestones.lock(transfer.milestone_id)
     milestones.tell(
         locked.contract,

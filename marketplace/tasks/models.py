@@ -12,7 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Skill
-from marketplace.database import IdMixin, TimestampMixin, UTCDateTime, enum_type, utcnow
+from marketplace.database import (
+    IdMixin,
+    TimestampMixin,
+    TransitionMixin,
+    UTCDateTime,
+    enum_type,
+    utcnow,
+)
 from marketplace.extensions import Model
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
 from marketplace.tasks.states import CLIENT_ACTIONS, TASK_STATES, TaskStatus
@@ -158,21 +165,15 @@ class TaskLanguage(Model):
     code: Mapped[str] = mapped_column(sa.String(2), primary_key=True, index=True)
 
 
-class TaskTransition(IdMixin, Model):
+class TaskTransition(TransitionMixin[TaskStatus], Model):
     """One step of a task's life: who moved it from which status to which, and when."""
 
     __tablename__ = "task_transitions"
+    status_enum = TaskStatus
 
     task_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("tasks.id", ondelete="CASCADE"), index=True
     )
-    from_status: Mapped[TaskStatus | None] = mapped_column(
-        enum_type(TaskStatus, name="from_status")
-    )
-    to_status: Mapped[TaskStatus] = mapped_column(enum_type(TaskStatus, name="to_status"))
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
-    reason: Mapped[str | None] = mapped_column(sa.Text)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class TermsAcceptance(IdMixin, Model):
