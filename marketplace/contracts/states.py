@@ -64,6 +64,10 @@ MILESTONE_ACTORS: dict[str, frozenset[str]] = {
 
 #: Contracts still in play: offered, running or paused.
 CONTRACT_LIVE = (S.OFFERED, S.ACTIVE, S.PAUSED)
+#: Contracts under way: the provider works (or will again) on their terms.
+RUNNING = (S.ACTIVE, S.PAUSED)
+#: Contracts the provider accepted: each fills one of the task's positions.
+ACCEPTED = (S.ACTIVE, S.PAUSED, S.COMPLETED)
 #: Contracts that hold one of the task's positions.
 HOLDING = (
     S.OFFERED,

@@ -29,7 +29,7 @@ from marketplace.contracts.services import (
     tell,
     transition,
 )
-from marketplace.contracts.states import CONTRACT_STATES, HOLDING, MILESTONE_STATES
+from marketplace.contracts.states import ACCEPTED, CONTRACT_STATES, HOLDING, MILESTONE_STATES
 from marketplace.database import utcnow
 from marketplace.errors import Conflict, Forbidden
 from marketplace.extensions import db
@@ -127,9 +127,7 @@ def accept_offer(*, user: User, contract_id: uuid.UUID) -> Contract:
         .select_from(Contract)
         .where(
             Contract.task_id == task.id,
-            Contract.status.in_(
-                (ContractStatus.ACTIVE, ContractStatus.PAUSED, ContractStatus.COMPLETED)
-            ),
+            Contract.status.in_(ACCEPTED),
         )
     )
     if (active or 0) >= task.positions and "fill" in TASK_STATES.actions_from(task.status):

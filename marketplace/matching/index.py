@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.models import User, UserStatus
 from marketplace.catalog.models import Skill
 from marketplace.contracts.models import Contract, ContractStatus, ContractTerms
+from marketplace.contracts.states import RUNNING
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.hours import MINUTES_PER_WEEK, WorkingHours, week_intervals
@@ -101,11 +102,10 @@ def committed_hours(profile_id: uuid.UUID, session: Session) -> tuple[float, Cou
         .where(Contract.provider_profile_id == profile_id)
     ).all()
     statuses: Counter[str] = Counter(str(status) for status, _ in rows)
-    live = (ContractStatus.ACTIVE, ContractStatus.PAUSED)
     hours = sum(
         float(((content or {}).get("sla") or {}).get("coverage_hours") or 0)
         for status, content in rows
-        if status in live
+        if status in RUNNING
     )
     return hours, statuses
 

@@ -11,7 +11,8 @@ from marketplace.contracts.models import Milestone
 from marketplace.contracts.states import IN_ESCROW
 from marketplace.extensions import db
 from marketplace.ledger.models import AccountKind, LedgerAccount, LedgerEntry, LedgerTransaction
-from marketplace.payments.models import Refund, RefundStatus, Transfer, TransferStatus
+from marketplace.payments.models import Refund, Transfer
+from marketplace.payments.states import REFUND_UNSENT, TRANSFER_UNSENT
 
 
 def _balances(kind: AccountKind, owner: Any) -> dict[tuple[Any, str], int]:
@@ -84,7 +85,7 @@ def breaches() -> list[str]:
     )
     # A provider's payable holds the transfers not yet made, and any taken back.
     owed = sa.case(
-        (Transfer.status.in_((TransferStatus.PENDING, TransferStatus.FAILED)), Transfer.amount),
+        (Transfer.status.in_(TRANSFER_UNSENT), Transfer.amount),
         else_=Transfer.reversed_amount,
     )
     found += _compare(
@@ -98,7 +99,7 @@ def breaches() -> list[str]:
         _expected(
             Refund,
             Refund.client_profile_id,
-            Refund.status.in_((RefundStatus.PENDING, RefundStatus.FAILED)),
+            Refund.status.in_(REFUND_UNSENT),
             Refund.amount,
         ),
     )
