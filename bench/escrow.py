@@ -5,7 +5,7 @@ and engine) each build their share of C active contracts of M milestones through
 services (task, bid, award, accept, payouts, then fund and submit every milestone). After
 a few untimed warm-up approvals per worker, `pgbench` runs TPC-B on its own database
 while the workers wait, then all workers approve their remaining milestones at once through
-`escrow.approve`; workers own disjoint contracts, as real clients mostly do. Each approve
+`delivery.approve`; workers own disjoint contracts, as real clients mostly do. Each approve
 runs in its own app context (a fresh session, the user loaded again), as a request would.
 The outbox (transfers and e-mails) is not delivered while timing: that is the job worker's
 work. Afterwards every milestone must be released once and ledger-check must pass.
@@ -59,7 +59,7 @@ from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.ledger import checks
 from marketplace.ledger.models import LedgerTransaction, TransactionKind
-from marketplace.payments import escrow, funding, payouts
+from marketplace.payments import delivery, funding, payouts
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
 from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
@@ -206,7 +206,7 @@ def make_contract(n: int, milestones: int, password_hash: str) -> tuple[uuid.UUI
     milestone_ids = [m.id for m in contract.milestones]
     for milestone_id in milestone_ids:
         funding.fund(user=client, milestone_id=milestone_id)
-        escrow.submit(
+        delivery.submit(
             user=provider, milestone_id=milestone_id, note="Done, see the report.", deliverables=[]
         )
     return client.id, milestone_ids
@@ -252,7 +252,7 @@ def approve_one(app: Flask, client_id: uuid.UUID, milestone_id: uuid.UUID) -> fl
     with app.app_context():
         user = db.session.get(User, client_id)
         assert user is not None
-        escrow.approve(user=user, milestone_id=milestone_id)
+        delivery.approve(user=user, milestone_id=milestone_id)
     return time.perf_counter() - started
 
 

@@ -13,7 +13,7 @@ from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
-from marketplace.payments import escrow, funding, payouts
+from marketplace.payments import delivery, funding, payouts
 from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_firm, task_payload
 
 FIXED = {"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}
@@ -303,8 +303,8 @@ def test_pilot_then_full_contract(login, app):
     payouts.start_onboarding(user=provider)
     for milestone in row.milestones:
         funding.fund(user=client, milestone_id=milestone.id)
-        escrow.submit(user=provider, milestone_id=milestone.id, note="Done.", deliverables=[])
-        escrow.approve(user=client, milestone_id=milestone.id)
+        delivery.submit(user=provider, milestone_id=milestone.id, note="Done.", deliverables=[])
+        delivery.approve(user=client, milestone_id=milestone.id)
     db.session.refresh(row)
     assert row.status == ContractStatus.COMPLETED
 

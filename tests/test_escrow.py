@@ -12,7 +12,7 @@ from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.jobs import outbox
 from marketplace.notifications.models import Notification
-from marketplace.payments import escrow, funding, refunds
+from marketplace.payments import delivery, funding, refunds
 from marketplace.payments.models import (
     Dispute,
     Payment,
@@ -171,7 +171,7 @@ def test_auto_release_after_the_configured_days(deal, apis, app):
         (utcnow() + timedelta(days=14)).date().isoformat()
     )
 
-    assert escrow.auto_release_due() == 0  # not yet
+    assert delivery.auto_release_due() == 0  # not yet
     deal.milestone(0).auto_release_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["auto-release"])
@@ -274,7 +274,7 @@ def test_dispute_freezes_auto_release_and_an_admin_splits_it(deal, apis, login):
     )
     deal.milestone(0).auto_release_at = utcnow() - timedelta(days=1)  # would be due
     db.session.commit()
-    assert escrow.auto_release_due() == 0
+    assert delivery.auto_release_due() == 0
 
     queue = admin_api.get("admin/disputes?status=open").get_json()
     assert [d["id"] for d in queue["items"]] == [dispute["id"]]

@@ -10,7 +10,7 @@ import pytest
 
 from marketplace.contracts.models import MilestoneStatus
 from marketplace.flows import contracts as contract_flows
-from marketplace.payments import disputes, escrow, funding, refunds
+from marketplace.payments import delivery, disputes, funding, refunds
 from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_firm
 from tests.money import make_deal, money_post
 
@@ -66,11 +66,11 @@ def _into(state: str):
     if state != "pending":
         funding.fund(user=client, milestone_id=first)
     if state in ("submitted", "changes_requested", "released"):
-        escrow.submit(user=provider, milestone_id=first, note="Done.", deliverables=[])
+        delivery.submit(user=provider, milestone_id=first, note="Done.", deliverables=[])
     if state == "changes_requested":
-        escrow.request_changes(user=client, milestone_id=first, reason="Redo.")
+        delivery.request_changes(user=client, milestone_id=first, reason="Redo.")
     if state == "released":
-        escrow.approve(user=client, milestone_id=first)
+        delivery.approve(user=client, milestone_id=first)
     if state in ("refund_requested", "refunded"):
         refunds.request_refund(user=client, milestone_id=first, reason="Not needed.")
     if state == "refunded":

@@ -22,7 +22,7 @@ from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.jobs import outbox
 from marketplace.ledger.models import LedgerTransaction, TransactionKind
-from marketplace.payments import escrow, funding, refunds
+from marketplace.payments import delivery, funding, refunds
 from marketplace.payments.models import Dispute, Payment, Refund, Transfer
 from marketplace.reporting import ledger_check as checks
 from tests.money import Deal, balances, make_deal, money_post
@@ -64,7 +64,7 @@ def _submitted(bearer: Any) -> tuple[Deal, Any, Any]:
     deal = make_deal((AMOUNT,))
     milestone_id = deal.milestone_ids[0]
     funding.fund(user=deal.client, milestone_id=milestone_id)
-    escrow.submit(user=deal.provider, milestone_id=milestone_id, note="Done.", deliverables=[])
+    delivery.submit(user=deal.provider, milestone_id=milestone_id, note="Done.", deliverables=[])
     return deal, bearer(deal.client), bearer(deal.provider)
 
 

@@ -10,7 +10,7 @@ from marketplace.extensions import db
 from marketplace.jobs import outbox
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import LedgerEntry, TransactionKind
-from marketplace.payments import escrow, funding
+from marketplace.payments import delivery, funding
 from marketplace.reporting import ledger_check as checks
 from tests.factories import AdminFactory
 from tests.money import balances, make_deal
@@ -19,8 +19,8 @@ from tests.money import balances, make_deal
 def _paid(deal, index=0):
     milestone_id = deal.milestone_ids[index]
     funding.fund(user=deal.client, milestone_id=milestone_id)
-    escrow.submit(user=deal.provider, milestone_id=milestone_id, note="Done.", deliverables=[])
-    escrow.approve(user=deal.client, milestone_id=milestone_id)
+    delivery.submit(user=deal.provider, milestone_id=milestone_id, note="Done.", deliverables=[])
+    delivery.approve(user=deal.client, milestone_id=milestone_id)
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ from marketplace.bids.schemas import BidInputSchema
 from marketplace.extensions import db
 from marketplace.flows import contracts as contract_flows
 from marketplace.jobs.models import OutboxEntry
-from marketplace.payments import disputes, escrow, funding
+from marketplace.payments import delivery, disputes, funding
 from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks import confidentiality, lifecycle
 from marketplace.tasks import services as tasks
@@ -134,7 +134,7 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
     disputed, submitted = deal.milestone_ids
     for milestone_id in deal.milestone_ids:
         funding.fund(user=deal.client, milestone_id=milestone_id)
-    escrow.submit(user=deal.provider, milestone_id=submitted, note="Done.", deliverables=[])
+    delivery.submit(user=deal.provider, milestone_id=submitted, note="Done.", deliverables=[])
     dispute = disputes.open_dispute(
         user=deal.client, milestone_id=disputed, reason="Half of the tickets are unanswered."
     )

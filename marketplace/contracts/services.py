@@ -18,9 +18,8 @@ from marketplace.contracts.models import (
     ContractTerms,
     ContractTransition,
     Milestone,
-    MilestoneTransition,
 )
-from marketplace.contracts.states import CONTRACT_STATES, MILESTONE_STATES, SETTLED
+from marketplace.contracts.states import CONTRACT_STATES, SETTLED
 from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
@@ -237,17 +236,6 @@ def resume(*, user: User, contract_id: uuid.UUID) -> Contract:
     )
     db.session.commit()
     return contract
-
-
-def cancel_milestone(milestone: Milestone, *, actor: User | None, reason: str) -> None:
-    """Cancel an unfunded milestone, recording who and why."""
-    MILESTONE_STATES.apply(
-        milestone,
-        "cancel",
-        record=MilestoneTransition,
-        actor_id=actor.id if actor else None,
-        reason=reason,
-    )
 
 
 def close_offers_of(task: Task, *, reason: str) -> None:

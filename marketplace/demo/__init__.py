@@ -31,7 +31,7 @@ from marketplace.flows import parties
 from marketplace.messaging import services as messaging
 from marketplace.organizations import services as organizations
 from marketplace.organizations.models import MemberRole
-from marketplace.payments import escrow, funding, payouts
+from marketplace.payments import delivery, funding, payouts
 from marketplace.profiles import services as profiles
 from marketplace.profiles.schemas import ClientProfileUpdateSchema, ProviderProfileUpdateSchema
 from marketplace.schemas import BaseSchema
@@ -215,8 +215,8 @@ def seed_deal() -> bool:
         (month, "1,214 tickets answered; the weekly quality reports are attached."),
     ):
         funding.fund(user=client, milestone_id=milestone_id)
-        escrow.submit(user=manager, milestone_id=milestone_id, note=note, deliverables=[])
-    escrow.approve(user=client, milestone_id=setup)
+        delivery.submit(user=manager, milestone_id=milestone_id, note=note, deliverables=[])
+    delivery.approve(user=client, milestone_id=setup)
     return True
 
 

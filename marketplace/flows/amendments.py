@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.accounts.models import User
-from marketplace.contracts import terms
+from marketplace.contracts import milestones, terms
 from marketplace.contracts.models import (
     Amendment,
     AmendmentStatus,
@@ -24,7 +24,6 @@ from marketplace.contracts.models import (
     MilestoneStatus,
 )
 from marketplace.contracts.services import (
-    cancel_milestone,
     complete_if_settled,
     get_contract,
     signing_side,
@@ -135,7 +134,7 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
         db.session.commit()
         raise Conflict("This amendment lapsed: it expired or the terms changed since.")
     _check_milestone_changes(contract, amendment.changes)
-    content = _apply(contract, amendment.changes, actor=user)
+    content = _apply(contract, amendment.changes, side=side, actor=user)
     live_view = [
         terms.milestone_view(m)
         for m in contract.milestones
@@ -176,7 +175,9 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
     return amendment
 
 
-def _apply(contract: Contract, changes: dict[str, Any], *, actor: User) -> dict[str, Any]:
+def _apply(
+    contract: Contract, changes: dict[str, Any], *, side: str, actor: User
+) -> dict[str, Any]:
     content = copy.deepcopy(contract.current_terms.content)
     if "scope_summary" in changes:
         content["scope"]["summary"] = changes["scope_summary"]
@@ -196,7 +197,9 @@ def _apply(contract: Contract, changes: dict[str, Any], *, actor: User) -> dict[
                 None if change["due_date"] is None else date.fromisoformat(change["due_date"])
             )
     for milestone_id in plan.get("cancel", []):
-        cancel_milestone(by_id[str(milestone_id)], actor=actor, reason="cancelled by an amendment")
+        milestones.cancel(
+            by_id[str(milestone_id)], side=side, actor=actor, reason="cancelled by an amendment"
+        )
     position = max((m.position for m in contract.milestones), default=0)
     currency = contract.milestones[0].currency if contract.milestones else contract.task.currency
     for offset, item in enumerate(plan.get("add", []), start=1):

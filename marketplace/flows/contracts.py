@@ -12,7 +12,7 @@ from flask import current_app
 
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
-from marketplace.contracts import terms
+from marketplace.contracts import milestones, terms
 from marketplace.contracts.models import (
     Contract,
     ContractStatus,
@@ -20,7 +20,6 @@ from marketplace.contracts.models import (
 )
 from marketplace.contracts.services import (
     add_milestones,
-    cancel_milestone,
     check_milestones,
     end_offer,
     get_contract,
@@ -147,7 +146,9 @@ def terminate(*, user: User, contract_id: uuid.UUID, reason: str) -> Contract:
     contract.end_reason, contract.ended_at = reason, utcnow()
     for milestone in contract.milestones:
         if "cancel" in MILESTONE_STATES.actions_from(milestone.status):
-            cancel_milestone(milestone, actor=user, reason="the contract was terminated")
+            milestones.cancel(
+                milestone, side=side, actor=user, reason="the contract was terminated"
+            )
     refunds.raise_for_termination(contract, actor=user, reason=reason)
     other = contract.provider_profile if side == "client" else contract.client_profile
     tell(

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from marketplace.contracts import milestones
 from marketplace.contracts.models import Milestone
 from marketplace.contracts.states import MILESTONE_STATES
 from marketplace.database import utcnow
 from marketplace.jobs.due import each_due
-from marketplace.payments import disputes, milestones
+from marketplace.payments import disputes
 
 #: Money in escrow that nobody has frozen yet: the states a dispute (or a review) starts from.
 WAITING = MILESTONE_STATES.sources("dispute")

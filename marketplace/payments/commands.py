@@ -7,7 +7,7 @@ import sys
 import click
 from flask import Flask
 
-from marketplace.payments import aging, escrow, idempotency, refunds
+from marketplace.payments import aging, delivery, idempotency, refunds
 from marketplace.reporting import ledger_check as checks
 
 
@@ -17,7 +17,7 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("auto-release")
     def auto_release_command() -> None:
         """Release submitted milestones the client did not answer in time."""
-        click.echo(f"released {escrow.auto_release_due()} milestones")
+        click.echo(f"released {delivery.auto_release_due()} milestones")
 
     @app.cli.command("lapse-refund-requests")
     def lapse_refund_requests_command() -> None:

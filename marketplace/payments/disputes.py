@@ -8,12 +8,13 @@ import sqlalchemy as sa
 
 from marketplace import audit
 from marketplace.accounts.models import User
+from marketplace.contracts import milestones
 from marketplace.contracts import services as contracts
 from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, NotFound
 from marketplace.extensions import db
 from marketplace.ledger.models import TransactionKind
-from marketplace.payments import milestones, refunds, settlement
+from marketplace.payments import refunds, settlement
 from marketplace.payments.models import Dispute, DisputeStatus
 from marketplace.payments.states import DISPUTE_STATES, REFUND_REQUEST_STATES
 
@@ -44,7 +45,7 @@ def open_dispute(*, user: User, milestone_id: uuid.UUID, reason: str) -> Dispute
     """A party disputes a funded, submitted, sent-back or refund-requested milestone:
     auto-release and refunds stop until an admin resolves it."""
     locked = milestones.lock_for(user, milestone_id)
-    side = milestones.side(user, locked.contract, signing=True)
+    side = milestones.committing_side(user, locked.contract)
     dispute = _open(locked, side=side, actor=user, reason=reason)
     other = "provider" if side == "client" else "client"
     body = f"The {side} disputes the milestone:\n\n{reason}\n\nAn admin will settle it.\n"
@@ -110,7 +111,7 @@ def resolve(
     locked = milestones.lock(milestone_id)
     milestone, contract = locked.milestone, locked.contract
     dispute = lock_row(Dispute, dispute_id)
-    milestones.allow(milestone, "resolve", side=milestones.side(admin, contract, signing=True))
+    milestones.allow(milestone, "resolve", side=milestones.committing_side(admin, contract))
     if release_amount + refund_amount != milestone.amount:
         raise BusinessRuleViolation(
             "The release and the refund must add up to the milestone's amount.",

@@ -13,13 +13,14 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from marketplace.accounts.models import User
+from marketplace.contracts import milestones
 from marketplace.contracts.models import ContractStatus, MilestoneStatus
 from marketplace.database import lock_row, utcnow
 from marketplace.errors import Conflict, DomainError, PaymentFailed
 from marketplace.extensions import db
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import TransactionKind
-from marketplace.payments import milestones, settlement
+from marketplace.payments import settlement
 from marketplace.payments.gateways import gateway
 from marketplace.payments.gateways.base import GatewayError, GatewayPayment, PermanentGatewayError
 from marketplace.payments.models import Payment, PaymentStatus
@@ -88,7 +89,7 @@ def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = No
     `client_secret` the frontend confirms it with, when the gateway needs that)."""
     locked = milestones.lock_for(user, milestone_id)
     milestone, contract = locked.milestone, locked.contract
-    milestones.allow(milestone, "fund", side=milestones.side(user, contract, signing=True))
+    milestones.allow(milestone, "fund", side=milestones.committing_side(user, contract))
     milestones.require_contract(contract, ContractStatus.ACTIVE, doing="fund milestones")
     provider = contract.provider_profile
     if not (provider.stripe_account_id and provider.payouts_enabled):

@@ -89,7 +89,7 @@ def _find(user_id: Any, key: str) -> IdempotencyKey | None:
     )
 
 
-def claim(*, user_id: Any, key: str, print_: str) -> IdempotencyKey:
+def claim(*, user_id: Any, key: str, request_fingerprint: str) -> IdempotencyKey:
     """Take the key for this request (committed at once), or return the finished record
     whose answer is to be replayed. Raises KeyReused or KeyInProgress."""
     now = utcnow()
@@ -103,7 +103,7 @@ def claim(*, user_id: Any, key: str, print_: str) -> IdempotencyKey:
         record = IdempotencyKey(
             user_id=user_id,
             key=key,
-            fingerprint=print_,
+            fingerprint=request_fingerprint,
             expires_at=now + timedelta(hours=current_app.config["IDEMPOTENCY_KEY_HOURS"]),
         )
         db.session.add(record)
@@ -114,7 +114,7 @@ def claim(*, user_id: Any, key: str, print_: str) -> IdempotencyKey:
             db.session.rollback()
             record = _find(user_id, key)
             assert record is not None
-    if record.fingerprint != print_:
+    if record.fingerprint != request_fingerprint:
         raise KeyReused(f"This {HEADER} was already used for a different request.")
     if record.status == IdempotencyStatus.COMPLETED:
         return record
@@ -172,7 +172,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = _key_from_header()
         user_id = current_user.id
-        record = claim(user_id=user_id, key=key, print_=fingerprint())
+        record = claim(user_id=user_id, key=key, request_fingerprint=fingerprint())
         if record.status == IdempotencyStatus.COMPLETED:
             return _replay(record)
         record_id = record.id

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from marketplace.payments import aging, escrow, idempotency, refunds
+from marketplace.payments import aging, delivery, idempotency, refunds
 
 
 @shared_task(name="marketplace.payments.jobs.auto_release")
 def auto_release() -> int:
     """Release submitted milestones the client did not answer in time."""
-    return escrow.auto_release_due()
+    return delivery.auto_release_due()
 
 
 @shared_task(name="marketplace.payments.jobs.lapse_refund_requests")

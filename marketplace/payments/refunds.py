@@ -10,13 +10,14 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.accounts.models import User
+from marketplace.contracts import milestones
 from marketplace.contracts import services as contracts
 from marketplace.contracts.models import Contract, Milestone, MilestoneStatus
 from marketplace.contracts.states import MILESTONE_STATES
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.jobs.due import each_due
-from marketplace.payments import milestones, settlement
+from marketplace.payments import settlement
 from marketplace.payments.models import RefundRequest, RequestStatus
 from marketplace.payments.states import REFUND_REQUEST_STATES
 
@@ -30,7 +31,7 @@ def open_request(milestone_id: uuid.UUID) -> RefundRequest | None:
     )
 
 
-def _raise(
+def _open_request(
     milestone: Milestone, contract: Contract, *, actor: User | None, side: str, reason: str
 ) -> RefundRequest:
     milestones.move(milestone, "request_refund", side=side, actor=actor, reason=reason)
@@ -60,11 +61,11 @@ def _raise(
 def request_refund(*, user: User, milestone_id: uuid.UUID, reason: str) -> RefundRequest:
     """The client asks to cancel a funded milestone that is not submitted."""
     locked = milestones.lock_for(user, milestone_id)
-    request = _raise(
+    request = _open_request(
         locked.milestone,
         locked.contract,
         actor=user,
-        side=milestones.side(user, locked.contract, signing=True),
+        side=milestones.committing_side(user, locked.contract),
         reason=reason,
     )
     db.session.commit()
@@ -78,7 +79,7 @@ def raise_for_termination(contract: Contract, *, actor: User, reason: str) -> in
     for milestone in contract.milestones:
         if MILESTONE_STATES.allows("request_refund", milestone.status):
             locked = milestones.lock(milestone.id)
-            _raise(
+            _open_request(
                 locked.milestone,
                 contract,
                 actor=actor,
@@ -118,7 +119,7 @@ def _refund(
 def approve_refund(*, user: User, milestone_id: uuid.UUID) -> Milestone:
     """The provider agrees: the milestone's money goes back to the client."""
     locked = milestones.lock_for(user, milestone_id)
-    side = milestones.side(user, locked.contract, signing=True)
+    side = milestones.committing_side(user, locked.contract)
     milestones.allow(locked.milestone, "refund", side=side)
     request = open_request(locked.milestone.id)
     assert request is not None  # refund_requested always has its open request

@@ -20,10 +20,10 @@ from marketplace.contracts.schemas import MilestoneSchema
 from marketplace.extensions import limiter
 from marketplace.pagination import PageArgsSchema, paginate
 from marketplace.payments import (
+    delivery,
     disputes,
-    escrow,
     funding,
-    milestones,
+    history,
     payouts,
     refunds,
     webhooks,
@@ -84,7 +84,7 @@ def fund(data: dict[str, Any], milestone_id: uuid.UUID) -> dict[str, Any]:
 @blp.errors(400, 401, 403, 404, 409, 422)
 def submit(data: dict[str, Any], milestone_id: uuid.UUID) -> Milestone:
     """Deliver a funded milestone for the client's review (provider)."""
-    return escrow.submit(user=current_user, milestone_id=milestone_id, **data)
+    return delivery.submit(user=current_user, milestone_id=milestone_id, **data)
 
 
 @blp.post("/milestones/<uuid:milestone_id>/approve")
@@ -94,7 +94,7 @@ def submit(data: dict[str, Any], milestone_id: uuid.UUID) -> Milestone:
 @blp.errors(400, 401, 403, 404, 409, 429)
 def approve(milestone_id: uuid.UUID) -> Milestone:
     """Accept the work (client): the payment is released to the provider, less the fee."""
-    return escrow.approve(user=current_user, milestone_id=milestone_id)
+    return delivery.approve(user=current_user, milestone_id=milestone_id)
 
 
 @blp.post("/milestones/<uuid:milestone_id>/request-changes")
@@ -104,7 +104,7 @@ def approve(milestone_id: uuid.UUID) -> Milestone:
 @blp.errors(400, 401, 403, 404, 409, 422)
 def request_changes(data: dict[str, Any], milestone_id: uuid.UUID) -> Milestone:
     """Send the work back with a reason (client); the provider submits again."""
-    return escrow.request_changes(user=current_user, milestone_id=milestone_id, **data)
+    return delivery.request_changes(user=current_user, milestone_id=milestone_id, **data)
 
 
 @blp.post("/milestones/<uuid:milestone_id>/refund-request")
@@ -143,7 +143,7 @@ def dispute(data: dict[str, Any], milestone_id: uuid.UUID) -> Dispute:
 @blp.errors(401, 404)
 def get_milestone(milestone_id: uuid.UUID) -> Any:
     """A milestone with its history: moves, deliveries, payments, refund request, dispute."""
-    return milestones.detail(user=current_user, milestone_id=milestone_id)
+    return history.detail(user=current_user, milestone_id=milestone_id)
 
 
 @blp.get("/contracts/<uuid:contract_id>/ledger")

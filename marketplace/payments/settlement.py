@@ -13,13 +13,13 @@ import uuid
 
 import sqlalchemy as sa
 
+from marketplace.contracts import milestones
 from marketplace.contracts.models import Contract, Milestone
 from marketplace.database import lock_row, utcnow
 from marketplace.extensions import db
 from marketplace.jobs import outbox
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import TransactionKind
-from marketplace.payments import milestones
 from marketplace.payments.gateways import gateway
 from marketplace.payments.gateways.base import GatewayError
 from marketplace.payments.models import Payment, PaymentStatus, Refund, Transfer

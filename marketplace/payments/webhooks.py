@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.contracts import milestones
 from marketplace.contracts.states import MILESTONE_STATES
 from marketplace.database import utcnow
 from marketplace.errors import BadRequest, NotFound
@@ -25,7 +26,7 @@ from marketplace.extensions import db
 from marketplace.jobs import outbox
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import TransactionKind
-from marketplace.payments import disputes, funding, milestones, payouts, settlement
+from marketplace.payments import disputes, funding, payouts, settlement
 from marketplace.payments.gateways.stripe import InvalidWebhook, object_id, verify_webhook
 from marketplace.payments.models import Refund, RefundStatus, Transfer, WebhookEvent
 from marketplace.payments.states import EVENT_STATES, TRANSFER_STATES

@@ -1,10 +1,13 @@
-"""What every milestone flow shares: loading with row locks, who acts, recorded moves."""
+"""What every milestone flow shares: loading with row locks, who acts, recorded moves.
+
+The milestone machine (`states.py`) says which moves exist and who may make them; `move` is
+the one way a milestone changes status, for the money flows and the contract's own.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -22,7 +25,6 @@ from marketplace.database import lock_row
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.notifications import services as notifications
-from marketplace.payments.models import Dispute, Payment, RefundRequest
 from marketplace.profiles import services as profiles
 
 
@@ -73,17 +75,23 @@ def get_for(user: User, milestone_id: uuid.UUID) -> Milestone:
     return milestone
 
 
-def side(user: User, contract: Contract, *, signing: bool) -> str:
-    """`client`, `provider` or `admin`. With `signing`, an organization's agent is refused:
-    only owners and managers commit it to money."""
+def acting_side(user: User, contract: Contract) -> str:
+    """`client`, `provider` or `admin` for the contract's people (agents included) and
+    admins; Forbidden for anyone else."""
     if user.role == Role.ADMIN:
         return "admin"
-    if signing:
-        return contracts.signing_side(user, contract)
     found = contracts.side_of(user, contract)
     if found is None:
         raise Forbidden("Only the parties do this.")
     return found
+
+
+def committing_side(user: User, contract: Contract) -> str:
+    """`client`, `provider` or `admin` for those who may commit a side to money: an
+    organization's agent is refused, only its owner and managers commit it."""
+    if user.role == Role.ADMIN:
+        return "admin"
+    return contracts.signing_side(user, contract)
 
 
 def allow(milestone: Milestone, action: str, *, side: str) -> None:
@@ -154,35 +162,6 @@ def tell(
     )
 
 
-class MilestoneView:
-    """A milestone with what its detail page shows beside it (for MilestoneDetailSchema)."""
-
-    def __init__(self, milestone: Milestone) -> None:
-        self._milestone = milestone
-        self.payments = list(
-            db.session.scalars(
-                sa.select(Payment)
-                .where(Payment.milestone_id == milestone.id)
-                .order_by(Payment.attempt)
-            )
-        )
-        self.refund_request = db.session.scalar(
-            sa.select(RefundRequest)
-            .where(RefundRequest.milestone_id == milestone.id)
-            .order_by(RefundRequest.created_at.desc())
-            .limit(1)
-        )
-        self.dispute = db.session.scalar(
-            sa.select(Dispute)
-            .where(Dispute.milestone_id == milestone.id)
-            .order_by(Dispute.created_at.desc())
-            .limit(1)
-        )
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._milestone, name)
-
-
-def detail(*, user: User, milestone_id: uuid.UUID) -> MilestoneView:
-    """A milestone with its history, for its contract's parties and admins."""
-    return MilestoneView(get_for(user, milestone_id))
+def cancel(milestone: Milestone, *, side: str, actor: User | None, reason: str) -> None:
+    """Cancel an unfunded milestone for `side` (a party, or the system), recording why."""
+    move(milestone, "cancel", side=side, actor=actor, reason=reason)

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from marketplace.accounts.models import User
+from marketplace.contracts import milestones
 from marketplace.contracts import services as contracts
 from marketplace.contracts.models import (
     ContractStatus,
@@ -19,7 +20,7 @@ from marketplace.contracts.models import (
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.jobs.due import each_due
-from marketplace.payments import milestones, settlement
+from marketplace.payments import settlement
 
 
 def submit(
@@ -28,7 +29,7 @@ def submit(
     """The provider (any member of a firm) delivers a funded milestone for review."""
     locked = milestones.lock_for(user, milestone_id)
     milestone, contract = locked.milestone, locked.contract
-    side = milestones.side(user, contract, signing=False)
+    side = milestones.acting_side(user, contract)
     milestones.allow(milestone, "submit", side=side)
     milestones.require_contract(contract, ContractStatus.ACTIVE, doing="submit work")
     milestones.move(milestone, "submit", side=side, actor=user)
@@ -65,7 +66,7 @@ def approve(*, user: User, milestone_id: uuid.UUID) -> Milestone:
     locked = milestones.lock_for(user, milestone_id)
     milestone, contract = locked.milestone, locked.contract
     milestones.move(
-        milestone, "approve", side=milestones.side(user, contract, signing=True), actor=user
+        milestone, "approve", side=milestones.committing_side(user, contract), actor=user
     )
     settlement.release(milestone, contract, reason="approved by the client")
     contracts.complete_if_settled(contract, actor=user)
@@ -88,7 +89,7 @@ def request_changes(*, user: User, milestone_id: uuid.UUID, reason: str) -> Mile
     milestones.move(
         milestone,
         "request_changes",
-        side=milestones.side(user, contract, signing=True),
+        side=milestones.committing_side(user, contract),
         actor=user,
         reason=reason,
     )
