@@ -98,6 +98,12 @@ class CountryField(ma.fields.String):
         super().__init__(validate=validate_country, **kwargs)
 
 
+def frozen_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """Loaded fields with each list made a tuple, to build a frozen input dataclass
+    (marketplace.inputs) in a schema's `@post_load`."""
+    return {name: tuple(v) if isinstance(v, list) else v for name, v in data.items()}
+
+
 def require_some_field(data: Any) -> Any:
     """An update must change something: an empty body is a 422, not a silent success."""
     if isinstance(data, dict) and not data:
