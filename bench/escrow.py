@@ -63,7 +63,7 @@ from marketplace.payments import escrow, funding, payouts
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
 from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
-from marketplace.tasks.schemas import TaskInputSchema
+from marketplace.tasks.input_schemas import TaskInputSchema
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_escrow"
 TARGET = 0.3

@@ -47,7 +47,7 @@ from marketplace.matching import statistics as match_stats
 from marketplace.profiles.models import ClientProfile, ProviderSkill
 from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
-from marketplace.tasks.schemas import TaskInputSchema
+from marketplace.tasks.input_schemas import TaskInputSchema
 
 # Where providers are (weights roughly like a VA and BPO marketplace's).
 ZONES = [

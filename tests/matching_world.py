@@ -12,8 +12,8 @@ from marketplace.extensions import db
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ProviderSkill
 from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
+from marketplace.tasks.input_schemas import TaskInputSchema
 from marketplace.tasks.models import Task
-from marketplace.tasks.schemas import TaskInputSchema
 from tests.factories import ClientFactory, ProviderFactory, task_payload
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")

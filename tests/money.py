@@ -26,7 +26,7 @@ from marketplace.payments.gateways.sandbox import SandboxGateway
 from marketplace.profiles import services as profiles
 from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
-from marketplace.tasks.schemas import TaskInputSchema
+from marketplace.tasks.input_schemas import TaskInputSchema
 from tests.factories import ClientFactory, ProviderFactory, task_payload
 
 

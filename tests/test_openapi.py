@@ -41,7 +41,7 @@ from marketplace.payments import disputes, escrow, funding
 from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks import confidentiality, lifecycle
 from marketplace.tasks import services as tasks
-from marketplace.tasks.schemas import TaskInputSchema
+from marketplace.tasks.input_schemas import TaskInputSchema
 from tests.factories import (
     PASSWORD,
     AdminFactory,

@@ -37,8 +37,8 @@ from marketplace.profiles.schemas import ClientProfileUpdateSchema, ProviderProf
 from marketplace.schemas import BaseSchema
 from marketplace.tasks import confidentiality, lifecycle
 from marketplace.tasks import services as tasks
+from marketplace.tasks.input_schemas import TaskInputSchema
 from marketplace.tasks.models import Task, TaskStatus
-from marketplace.tasks.schemas import TaskInputSchema
 
 Login = tuple[str, str, str]  # e-mail, role, who they are
 

@@ -12,6 +12,7 @@ from marketplace.api import Blueprint
 from marketplace.flows import tasks as task_flows
 from marketplace.pagination import Page, PageArgsSchema, page_schema, paginate
 from marketplace.tasks import confidentiality, discovery, lifecycle, services
+from marketplace.tasks.input_schemas import TaskInputSchema, TaskUpdateSchema
 from marketplace.tasks.models import Task, TermsAcceptance
 from marketplace.tasks.schemas import (
     AcceptanceSchema,
@@ -21,10 +22,8 @@ from marketplace.tasks.schemas import (
     OwnerTaskSchema,
     PublishResultSchema,
     PublishSchema,
-    TaskInputSchema,
     TaskListSchema,
     TaskQuerySchema,
-    TaskUpdateSchema,
 )
 
 blp = Blueprint(
