@@ -11,6 +11,7 @@ import pycountry
 from flask import current_app
 
 from marketplace.config import Config
+from marketplace.inputs import Money
 
 
 class BaseSchema(ma.Schema):
@@ -118,6 +119,10 @@ class MoneySchema(BaseSchema):
         required=True, validate=ma.validate.Range(min=1, max=10**12), strict=True
     )
     currency = CurrencyField(required=True)
+
+    @ma.post_load
+    def _money(self, data: dict[str, Any], **_: Any) -> Money:
+        return Money(**data)
 
 
 class Redacted:

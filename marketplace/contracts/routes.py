@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from marketplace.accounts.auth import admin_required
 from marketplace.api import Blueprint
 from marketplace.contracts import services
+from marketplace.contracts.inputs import AwardTerms, PilotTerms
 from marketplace.contracts.models import Amendment, Contract, ContractStatus
 from marketplace.contracts.schemas import (
     AmendmentInputSchema,
@@ -37,9 +38,9 @@ blp = Blueprint("contracts", __name__, url_prefix="/api/v1", description="Contra
 @blp.arguments(AwardSchema)
 @blp.response(201, ContractSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def award(data: dict[str, Any], bid_id: uuid.UUID) -> Contract:
+def award(terms: AwardTerms, bid_id: uuid.UUID) -> Contract:
     """Accept a bid on your task: the provider gets a contract offer with its terms."""
-    return contract_flows.award(user=current_user, bid_id=bid_id, data=data)
+    return contract_flows.award(user=current_user, bid_id=bid_id, terms=terms)
 
 
 @blp.get("/contracts")
@@ -132,9 +133,9 @@ def terminate(data: dict[str, Any], contract_id: uuid.UUID) -> Contract:
 @blp.arguments(ExtendSchema)
 @blp.response(201, ContractSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def extend(data: dict[str, Any], contract_id: uuid.UUID) -> Contract:
+def extend(terms: PilotTerms, contract_id: uuid.UUID) -> Contract:
     """After a completed pilot, offer the same provider a full contract (client)."""
-    return services.extend_pilot(user=current_user, contract_id=contract_id, data=data)
+    return services.extend_pilot(user=current_user, contract_id=contract_id, terms=terms)
 
 
 @blp.post("/contracts/<uuid:contract_id>/amendments")

@@ -1,5 +1,5 @@
-"""Task input schemas: what a client writes when posting or editing a task, with
-per-field and cross-field rules."""
+"""Task input schemas: per-field and cross-field rules; they load into TaskDraft and
+TaskChanges (marketplace.tasks.inputs)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,22 @@ import marshmallow as ma
 
 from marketplace.hours import validate_working_hours
 from marketplace.profiles.models import ServiceModel
-from marketplace.schemas import BaseSchema, CurrencyField, require_some_field, validate_language
+from marketplace.schemas import (
+    BaseSchema,
+    CurrencyField,
+    frozen_fields,
+    require_some_field,
+    validate_language,
+)
+from marketplace.tasks.inputs import (
+    Attachment,
+    Budget,
+    CoverageNeed,
+    OverlapNeed,
+    RequiredSkill,
+    TaskChanges,
+    TaskDraft,
+)
 from marketplace.tasks.models import BudgetType, Confidentiality, Shoring
 from marketplace.tasks.rules import check_task_rules
 
@@ -42,13 +57,13 @@ class TimezoneNeedField(ma.fields.Field):
                 or not 0 < hours <= 24
             ):
                 raise ma.ValidationError('Overlap needs "hours": a number above 0, at most 24.')
-            return {"mode": "overlap", "hours": hours}
+            return OverlapNeed(hours)
         if set(value) != {"mode", "window"}:
             raise ma.ValidationError('Coverage needs a "window" of weekly hours and nothing else.')
         window = validate_working_hours(value["window"])
         if not window:
             raise ma.ValidationError("The coverage window is empty.")
-        return {"mode": "coverage", "window": window}
+        return CoverageNeed(window)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return value
@@ -59,6 +74,10 @@ class TaskSkillSchema(BaseSchema):
 
     slug = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
     min_level = ma.fields.Integer(load_default=1, strict=True, validate=ma.validate.Range(1, 5))
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> RequiredSkill:
+        return RequiredSkill(**data)
 
 
 class BudgetSchema(BaseSchema):
@@ -77,6 +96,10 @@ class BudgetSchema(BaseSchema):
     def _min_not_above_max(self, data: dict[str, Any], **_: Any) -> None:
         if "min" in data and "max" in data and data["min"] > data["max"]:
             raise ma.ValidationError("The minimum is above the maximum.", "min")
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> Budget:
+        return Budget(**data)
 
 
 class AttachmentSchema(BaseSchema):
@@ -134,9 +157,19 @@ class TaskInputSchema(BaseSchema):
     def _cross_field_rules(self, data: dict[str, Any], partial: Any = None, **_: Any) -> None:
         if partial:
             return  # the service checks the merged task instead
-        errors = check_task_rules(data, changed=set(data))
+        errors = check_task_rules(
+            start_date=data["start_date"],
+            deadline=data["deadline"],
+            trial=data["trial"],
+            budget=data["budget"],
+            changed=set(data),
+        )
         if errors:
             raise ma.ValidationError(errors)
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> Any:  # the PATCH override: TaskChanges
+        return TaskDraft(**_typed_fields(data))
 
 
 class TaskUpdateSchema(TaskInputSchema):
@@ -149,3 +182,15 @@ class TaskUpdateSchema(TaskInputSchema):
     @ma.pre_load
     def _not_empty(self, data: Any, **_: Any) -> Any:
         return require_some_field(data)
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> Any:
+        return TaskChanges(**_typed_fields(data))
+
+
+def _typed_fields(data: dict[str, Any]) -> dict[str, Any]:
+    # AttachmentSchema loads plain dicts: payments' DeliverableSchema extends it.
+    fields = frozen_fields(data)
+    if "attachments" in fields:
+        fields["attachments"] = tuple(Attachment(**item) for item in fields["attachments"])
+    return fields

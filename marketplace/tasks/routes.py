@@ -13,6 +13,7 @@ from marketplace.flows import tasks as task_flows
 from marketplace.pagination import Page, PageArgsSchema, page_schema, paginate
 from marketplace.tasks import confidentiality, discovery, lifecycle, services
 from marketplace.tasks.input_schemas import TaskInputSchema, TaskUpdateSchema
+from marketplace.tasks.inputs import TaskChanges, TaskDraft
 from marketplace.tasks.models import Task, TermsAcceptance
 from marketplace.tasks.schemas import (
     AcceptanceSchema,
@@ -41,9 +42,9 @@ AccessLogPageSchema = page_schema(AccessLogEntrySchema, "AccessLogPage")
 @blp.arguments(TaskInputSchema)
 @blp.response(201, OwnerTaskSchema)
 @blp.errors(400, 401, 403, 422)
-def create_task(data: dict[str, Any]) -> Task:
+def create_task(draft: TaskDraft) -> Task:
     """Post a task as a draft, for the client you act for."""
-    return services.create_task(user=current_user, data=data)
+    return services.create_task(user=current_user, draft=draft)
 
 
 @blp.get("")
@@ -70,7 +71,7 @@ def get_task(task_id: uuid.UUID) -> Any:
 @blp.arguments(TaskUpdateSchema)
 @blp.response(200, OwnerTaskSchema)
 @blp.errors(400, 401, 404, 409, 422)
-def update_task(changes: dict[str, Any], task_id: uuid.UUID) -> Task:
+def update_task(changes: TaskChanges, task_id: uuid.UUID) -> Task:
     """Edit your task (draft, in review or open); changing confidential material needs
     providers to accept the terms again."""
     return services.update_task(user=current_user, task_id=task_id, changes=changes)
