@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask_login import current_user, login_required
 
@@ -89,9 +88,9 @@ def shortlist_bid(bid_id: uuid.UUID) -> Bid:
 
 @blp.post("/bids/<uuid:bid_id>/decline")
 @login_required
-@blp.arguments(ReasonSchema)
+@blp.arguments(ReasonSchema, as_kwargs=True)
 @blp.response(200, BidSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def decline_bid(data: dict[str, Any], bid_id: uuid.UUID) -> Bid:
+def decline_bid(bid_id: uuid.UUID, reason: str) -> Bid:
     """Decline a bid on your task, with a reason the bidder will read."""
-    return services.decline_bid(user=current_user, bid_id=bid_id, reason=data["reason"])
+    return services.decline_bid(user=current_user, bid_id=bid_id, reason=reason)

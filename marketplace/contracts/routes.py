@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask_login import current_user, login_required
 
 from marketplace.accounts.auth import admin_required
 from marketplace.api import Blueprint
 from marketplace.contracts import services
-from marketplace.contracts.inputs import AwardTerms, PilotTerms
+from marketplace.contracts.inputs import AmendmentChanges, AwardTerms, PilotTerms
 from marketplace.contracts.models import Amendment, Contract, ContractStatus
 from marketplace.contracts.schemas import (
     AmendmentInputSchema,
@@ -89,22 +88,22 @@ def accept_offer(contract_id: uuid.UUID) -> Contract:
 
 @blp.post("/contracts/<uuid:contract_id>/decline")
 @login_required
-@blp.arguments(OptionalReasonSchema)
+@blp.arguments(OptionalReasonSchema, as_kwargs=True)
 @blp.response(200, ContractSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def decline_offer(data: dict[str, Any], contract_id: uuid.UUID) -> Contract:
+def decline_offer(contract_id: uuid.UUID, reason: str | None) -> Contract:
     """Decline the offer (provider)."""
-    return services.decline_offer(user=current_user, contract_id=contract_id, **data)
+    return services.decline_offer(user=current_user, contract_id=contract_id, reason=reason)
 
 
 @blp.post("/contracts/<uuid:contract_id>/pause")
 @login_required
-@blp.arguments(OptionalReasonSchema)
+@blp.arguments(OptionalReasonSchema, as_kwargs=True)
 @blp.response(200, ContractSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def pause(data: dict[str, Any], contract_id: uuid.UUID) -> Contract:
+def pause(contract_id: uuid.UUID, reason: str | None) -> Contract:
     """Pause an active contract (client)."""
-    return services.pause(user=current_user, contract_id=contract_id, **data)
+    return services.pause(user=current_user, contract_id=contract_id, reason=reason)
 
 
 @blp.post("/contracts/<uuid:contract_id>/resume")
@@ -118,14 +117,12 @@ def resume(contract_id: uuid.UUID) -> Contract:
 
 @blp.post("/contracts/<uuid:contract_id>/terminate")
 @login_required
-@blp.arguments(EndSchema)
+@blp.arguments(EndSchema, as_kwargs=True)
 @blp.response(200, ContractSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def terminate(data: dict[str, Any], contract_id: uuid.UUID) -> Contract:
+def terminate(contract_id: uuid.UUID, reason: str) -> Contract:
     """End the contract (either party), with a reason; unfunded milestones are cancelled."""
-    return contract_flows.terminate(
-        user=current_user, contract_id=contract_id, reason=data["reason"]
-    )
+    return contract_flows.terminate(user=current_user, contract_id=contract_id, reason=reason)
 
 
 @blp.post("/contracts/<uuid:contract_id>/extend")
@@ -140,12 +137,14 @@ def extend(terms: PilotTerms, contract_id: uuid.UUID) -> Contract:
 
 @blp.post("/contracts/<uuid:contract_id>/amendments")
 @login_required
-@blp.arguments(AmendmentInputSchema)
+@blp.arguments(AmendmentInputSchema, as_kwargs=True)
 @blp.response(201, AmendmentSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def propose_amendment(data: dict[str, Any], contract_id: uuid.UUID) -> Amendment:
+def propose_amendment(contract_id: uuid.UUID, changes: AmendmentChanges, note: str) -> Amendment:
     """Propose new terms (either party); the other accepts them or they lapse."""
-    return amendments.propose(user=current_user, contract_id=contract_id, **data)
+    return amendments.propose(
+        user=current_user, contract_id=contract_id, changes=changes, note=note
+    )
 
 
 @blp.get("/contracts/<uuid:contract_id>/amendments")

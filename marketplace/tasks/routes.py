@@ -88,23 +88,25 @@ def delete_task(task_id: uuid.UUID) -> None:
 
 @blp.post("/<uuid:task_id>/publish")
 @login_required
-@blp.arguments(PublishSchema)
+@blp.arguments(PublishSchema, as_kwargs=True)
 @blp.response(200, PublishResultSchema)
 @blp.errors(400, 401, 404, 409, 422)
-def publish_task(data: dict[str, Any], task_id: uuid.UUID) -> dict[str, Any]:
+def publish_task(task_id: uuid.UUID, confirm_strategic: bool) -> dict[str, Any]:
     """Publish your draft: open at once, or to moderation for new clients and flagged text."""
-    task, notices = lifecycle.publish_task(user=current_user, task_id=task_id, **data)
+    task, notices = lifecycle.publish_task(
+        user=current_user, task_id=task_id, confirm_strategic=confirm_strategic
+    )
     return {"task": task, "notices": notices}
 
 
 @blp.post("/<uuid:task_id>/cancel")
 @login_required
-@blp.arguments(OptionalReasonSchema)
+@blp.arguments(OptionalReasonSchema, as_kwargs=True)
 @blp.response(200, OwnerTaskSchema)
 @blp.errors(400, 401, 404, 409, 422)
-def cancel_task(data: dict[str, Any], task_id: uuid.UUID) -> Task:
+def cancel_task(task_id: uuid.UUID, reason: str | None) -> Task:
     """Cancel your task."""
-    return task_flows.cancel_task(user=current_user, task_id=task_id, reason=data["reason"])
+    return task_flows.cancel_task(user=current_user, task_id=task_id, reason=reason)
 
 
 @blp.post("/<uuid:task_id>/confidentiality")
