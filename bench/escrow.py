@@ -51,19 +51,22 @@ from flask_migrate import upgrade
 from marketplace import create_app
 from marketplace.accounts.models import Role, User
 from marketplace.bids import services as bids
-from marketplace.bids.schemas import BidInputSchema
+from marketplace.bids.inputs import BidProposal, MilestoneProposal
 from marketplace.config import TestingConfig
-from marketplace.contracts import services as contracts
+from marketplace.contracts.inputs import AwardTerms
 from marketplace.contracts.models import Contract, ContractStatus, Milestone, MilestoneStatus
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.flows import contracts as contract_flows
+from marketplace.inputs import Money
 from marketplace.ledger import checks
 from marketplace.ledger.models import LedgerTransaction, TransactionKind
 from marketplace.payments import delivery, funding, payouts
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
 from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
-from marketplace.tasks.schemas import TaskInputSchema
+from marketplace.tasks.inputs import Budget, RequiredSkill, TaskDraft
+from marketplace.tasks.models import BudgetType
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_escrow"
 TARGET = 0.3
@@ -165,44 +168,35 @@ def make_contract(n: int, milestones: int, password_hash: str) -> tuple[uuid.UUI
     total = AMOUNT * milestones
     task = tasks.create_task(
         user=client,
-        data=TaskInputSchema().load(
-            {
-                "title": f"Month-end bookkeeping {n}",
-                "summary": "Reconcile the accounts and prepare the monthly reports.",
-                "confidential_details": "Logins are in the shared vault.",
-                "confidentiality": "public",
-                "service_model": "va",
-                "tier": 3,
-                "skills": [{"slug": "customer-support-tier1", "min_level": 3}],
-                "budget": {"type": "fixed", "min": 1, "max": total, "currency": "usd"},
-                "start_date": (date.today() + timedelta(days=7)).isoformat(),
-                "deadline": (date.today() + timedelta(days=90)).isoformat(),
-                "timezone_need": None,
-                "shoring": "any",
-                "languages": ["en"],
-                "positions": 1,
-                "trial": False,
-                "attachments": [],
-            }
+        draft=TaskDraft(
+            title=f"Month-end bookkeeping {n}",
+            summary="Reconcile the accounts and prepare the monthly reports.",
+            confidential_details="Logins are in the shared vault.",
+            service_model=ServiceModel.VA,
+            tier=3,
+            skills=(RequiredSkill("customer-support-tier1", 3),),
+            budget=Budget(BudgetType.FIXED, 1, total, "usd"),
+            start_date=date.today() + timedelta(days=7),
+            deadline=date.today() + timedelta(days=90),
+            languages=("en",),
         ),
     )
     lifecycle.publish_task(user=client, task_id=task.id, confirm_strategic=False)
     bid = bids.place_bid(
         user=provider,
         task_id=task.id,
-        data=BidInputSchema().load(
-            {
-                "price": {"amount": total, "currency": "usd"},
-                "milestones": [
-                    {"title": f"Part {k}", "amount": AMOUNT} for k in range(1, milestones + 1)
-                ],
-                "timeline_days": 30,
-                "cover_letter": "We run this kind of work every day.",
-            }
+        proposal=BidProposal(
+            price=Money(total, "usd"),
+            milestones=tuple(
+                MilestoneProposal(title=f"Part {k}", amount=AMOUNT)
+                for k in range(1, milestones + 1)
+            ),
+            timeline_days=30,
+            cover_letter="We run this kind of work every day.",
         ),
     )
-    contract = contracts.award(user=client, bid_id=bid.id, data={})
-    contracts.accept_offer(user=provider, contract_id=contract.id)
+    contract = contract_flows.award(user=client, bid_id=bid.id, terms=AwardTerms())
+    contract_flows.accept_offer(user=provider, contract_id=contract.id)
     milestone_ids = [m.id for m in contract.milestones]
     for milestone_id in milestone_ids:
         funding.fund(user=client, milestone_id=milestone_id)

@@ -44,10 +44,11 @@ from marketplace.database import new_id
 from marketplace.extensions import db
 from marketplace.matching import candidates, index, ranking, scoring, services
 from marketplace.matching import statistics as match_stats
-from marketplace.profiles.models import ClientProfile, ProviderSkill
+from marketplace.profiles.models import ClientProfile, ProviderSkill, ServiceModel
 from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
-from marketplace.tasks.schemas import TaskInputSchema
+from marketplace.tasks.inputs import Budget, OverlapNeed, RequiredSkill, TaskDraft
+from marketplace.tasks.models import BudgetType, Shoring
 
 # Where providers are (weights roughly like a VA and BPO marketplace's).
 ZONES = [
@@ -180,15 +181,14 @@ def _client() -> User:
 
 
 def _task(owner: User, pair: tuple[str, str], shoring: str) -> Any:
-    payload = {
-        "title": f"Bench {pair[0]} and {pair[1]}", "summary": "Ongoing work.", "tier": 3,
-        "service_model": "va", "skills": [{"slug": s, "min_level": 3} for s in pair],
-        "budget": {"type": "hourly", "min": 800, "max": 2000, "currency": "usd"},
-        "start_date": (date.today() + timedelta(days=3)).isoformat(),
-        "deadline": (date.today() + timedelta(days=40)).isoformat(),
-        "timezone_need": {"mode": "overlap", "hours": 3}, "shoring": shoring, "languages": ["en"],
-    }  # fmt: skip
-    task = tasks.create_task(user=owner, data=TaskInputSchema().load(payload))
+    draft = TaskDraft(
+        title=f"Bench {pair[0]} and {pair[1]}", summary="Ongoing work.", tier=3,
+        service_model=ServiceModel.VA, skills=tuple(RequiredSkill(s, 3) for s in pair),
+        budget=Budget(BudgetType.HOURLY, 800, 2000, "usd"),
+        start_date=date.today() + timedelta(days=3), deadline=date.today() + timedelta(days=40),
+        timezone_need=OverlapNeed(3), shoring=Shoring(shoring), languages=("en",),
+    )  # fmt: skip
+    task = tasks.create_task(user=owner, draft=draft)
     lifecycle.publish_task(user=owner, task_id=task.id, confirm_strategic=False)
     return task.id
 

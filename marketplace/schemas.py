@@ -11,6 +11,7 @@ import pycountry
 from flask import current_app
 
 from marketplace.config import Config
+from marketplace.inputs import Money
 
 
 class BaseSchema(ma.Schema):
@@ -98,6 +99,12 @@ class CountryField(ma.fields.String):
         super().__init__(validate=validate_country, **kwargs)
 
 
+def frozen_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """Loaded fields with each list made a tuple, to build a frozen input dataclass
+    (marketplace.inputs) in a schema's `@post_load`."""
+    return {name: tuple(v) if isinstance(v, list) else v for name, v in data.items()}
+
+
 def require_some_field(data: Any) -> Any:
     """An update must change something: an empty body is a 422, not a silent success."""
     if isinstance(data, dict) and not data:
@@ -112,6 +119,10 @@ class MoneySchema(BaseSchema):
         required=True, validate=ma.validate.Range(min=1, max=10**12), strict=True
     )
     currency = CurrencyField(required=True)
+
+    @ma.post_load
+    def _money(self, data: dict[str, Any], **_: Any) -> Money:
+        return Money(**data)
 
 
 class Redacted:

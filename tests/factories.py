@@ -15,6 +15,8 @@ from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.organizations.models import MemberRole, Membership, Organization, OrganizationKind
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
+from marketplace.tasks.inputs import Attachment, Budget, OverlapNeed, RequiredSkill, TaskDraft
+from marketplace.tasks.models import BudgetType, Confidentiality
 
 PASSWORD = "correct horse battery staple"
 PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
@@ -227,3 +229,28 @@ def task_payload(**overrides: Any) -> dict[str, Any]:
     }
     payload.update(overrides)
     return payload
+
+
+def task_draft(**overrides: Any) -> TaskDraft:
+    """The task of `task_payload` as a service takes it; keyword arguments replace fields."""
+    fields: dict[str, Any] = {
+        "title": "Tier-one support tickets for a Shopify store",
+        "summary": "Answer order-status and returns tickets in Gorgias, 200 a week.",
+        "confidential_details": "Macros live in the shared drive; refunds over $50 escalate.",
+        "confidentiality": Confidentiality.TERMS_REQUIRED,
+        "service_model": ServiceModel.BPO,
+        "tier": 3,
+        "skills": (RequiredSkill("customer-support-tier1", 3),),
+        "budget": Budget(BudgetType.HOURLY, 800, 1500, "usd"),
+        "start_date": date.today() + timedelta(days=7),
+        "deadline": date.today() + timedelta(days=90),
+        "timezone_need": OverlapNeed(3),
+        "languages": ("en",),
+        "positions": 2,
+        "attachments": (
+            Attachment(
+                name="sop.pdf", size=120_000, content_type="application/pdf", sha256="a" * 64
+            ),
+        ),
+    }
+    return TaskDraft(**{**fields, **overrides})

@@ -13,8 +13,7 @@ from marketplace.profiles.models import ClientProfile, ProviderProfile, Provider
 from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks.models import Task
-from marketplace.tasks.schemas import TaskInputSchema
-from tests.factories import ClientFactory, ProviderFactory, task_payload
+from tests.factories import ClientFactory, ProviderFactory, task_draft
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 EVERY_DAY = (*WEEKDAYS, "sat", "sun")
@@ -57,9 +56,8 @@ def provider(
 
 
 def open_task(owner: User, **overrides: Any) -> Task:
-    """A published, open task of `owner` (the task payload of the factories, overridden)."""
-    data = TaskInputSchema().load(task_payload(**overrides))
-    task = tasks.create_task(user=owner, data=data)
+    """A published, open task of `owner` (the task draft of the factories, overridden)."""
+    task = tasks.create_task(user=owner, draft=task_draft(**overrides))
     lifecycle.publish_task(user=owner, task_id=task.id, confirm_strategic=False)
     db.session.refresh(task)
     return task

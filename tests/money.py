@@ -11,11 +11,13 @@ import sqlalchemy as sa
 
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
-from marketplace.bids.schemas import BidInputSchema
+from marketplace.bids.inputs import BidProposal, MilestoneProposal
+from marketplace.contracts.inputs import AwardTerms
 from marketplace.contracts.models import Contract, Milestone
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.flows import contracts as contract_flows
+from marketplace.inputs import Money
 from marketplace.jobs import outbox
 from marketplace.jobs.models import OutboxEntry
 from marketplace.ledger import services as ledger
@@ -26,8 +28,9 @@ from marketplace.payments.gateways.sandbox import SandboxGateway
 from marketplace.profiles import services as profiles
 from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
-from marketplace.tasks.schemas import TaskInputSchema
-from tests.factories import ClientFactory, ProviderFactory, task_payload
+from marketplace.tasks.inputs import Budget
+from marketplace.tasks.models import BudgetType, Confidentiality
+from tests.factories import ClientFactory, ProviderFactory, task_draft
 
 
 @dataclass
@@ -62,11 +65,11 @@ def make_deal(
     client = client or ClientFactory()
     provider = provider or ProviderFactory()
     total = sum(amounts)
-    budget = {"type": "fixed", "min": 1, "max": max(total, 2), "currency": "usd"}
+    budget = Budget(BudgetType.FIXED, 1, max(total, 2), "usd")
     task = tasks.create_task(
         user=client,
-        data=TaskInputSchema().load(
-            task_payload(budget=budget, confidentiality="public", positions=1, timezone_need=None)
+        draft=task_draft(
+            budget=budget, confidentiality=Confidentiality.PUBLIC, positions=1, timezone_need=None
         ),
     )
     # An established client publishes straight to open (new ones go to moderation).
@@ -75,19 +78,17 @@ def make_deal(
     bid = bids.place_bid(
         user=provider,
         task_id=task.id,
-        data=BidInputSchema().load(
-            {
-                "price": {"amount": total, "currency": "usd"},
-                "milestones": [
-                    {"title": f"Part {n}", "amount": amount}
-                    for n, amount in enumerate(amounts, start=1)
-                ],
-                "timeline_days": 30,
-                "cover_letter": "We run this kind of work every day.",
-            }
+        proposal=BidProposal(
+            price=Money(total, "usd"),
+            milestones=tuple(
+                MilestoneProposal(title=f"Part {n}", amount=amount)
+                for n, amount in enumerate(amounts, start=1)
+            ),
+            timeline_days=30,
+            cover_letter="We run this kind of work every day.",
         ),
     )
-    contract = contract_flows.award(user=client, bid_id=bid.id, data={})
+    contract = contract_flows.award(user=client, bid_id=bid.id, terms=AwardTerms())
     contract_flows.accept_offer(user=provider, contract_id=contract.id)
     if payouts_enabled:
         payouts.start_onboarding(user=provider)

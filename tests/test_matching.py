@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -16,7 +16,8 @@ from marketplace.matching import candidates, index, ranking, services, timezones
 from marketplace.matching import statistics as match_stats
 from marketplace.organizations import services as organizations
 from marketplace.profiles.models import ProviderProfile, ServiceModel
-from marketplace.tasks.models import Task
+from marketplace.tasks.inputs import RequiredSkill
+from marketplace.tasks.models import Shoring, Task
 from tests.factories import (
     AdminFactory,
     ClientFactory,
@@ -41,7 +42,7 @@ ZONES = [
 
 
 def _va_task(owner: Any, **overrides: Any) -> Task:
-    fields = {"service_model": "va", "skills": [{"slug": SKILL, "min_level": 3}]}
+    fields = {"service_model": ServiceModel.VA, "skills": (RequiredSkill(SKILL, 3),)}
     return open_task(owner, **{**fields, **overrides})
 
 
@@ -118,7 +119,7 @@ def test_matches_are_exactly_the_providers_passing_every_hard_filter(login, shor
     joined = population[2]  # now acts for a firm: the personal profile is retired
     MembershipFactory(user=joined.user)
     owner = client("America/New_York", "US")
-    task = _va_task(owner, shoring=shoring, languages=["en"])
+    task = _va_task(owner, shoring=Shoring(shoring), languages=("en",))
     db.session.expire_all()
     expected = {
         str(p.id) for p in db.session.scalars(sa.select(ProviderProfile)) if _passes(task, p)
@@ -132,7 +133,7 @@ def test_matches_are_exactly_the_providers_passing_every_hard_filter(login, shor
 def test_order_is_by_score_then_id_and_stable_across_pages(login):
     _population(random.Random(7), 24)
     owner = client("America/New_York", "US")
-    task = _va_task(owner, languages=["en"])
+    task = _va_task(owner, languages=("en",))
     api = login(owner)
     first = _all_matches(api, task)
     assert first == _all_matches(api, task)
@@ -147,7 +148,7 @@ def test_explanation_says_why(login):
         "America/Bogota", "CO", skills={SKILL: (5, 8)}, hourly_rate_amount=1200, languages=["en"]
     )
     far = provider("Asia/Manila", "PH", skills={SKILL: (3, 1)}, hourly_rate_amount=2000)
-    task = _va_task(owner, start_date="2026-12-07", deadline="2026-12-11")
+    task = _va_task(owner, start_date=date(2026, 12, 7), deadline=date(2026, 12, 11))
     body = login(owner).get(f"tasks/{task.id}/matches").get_json()
     by_id = {m["provider"]["id"]: m for m in body["items"]}
     best, other = by_id[str(near.id)], by_id[str(far.id)]

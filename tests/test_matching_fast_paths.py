@@ -30,6 +30,7 @@ from marketplace.matching import statistics as match_stats
 from marketplace.profiles.models import ProviderProfile, ServiceModel
 from marketplace.profiles.schemas import PublicProviderProfileSchema
 from marketplace.tasks import services as tasks
+from marketplace.tasks.inputs import Budget, RequiredSkill
 from marketplace.tasks.models import BudgetType, Task
 from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_company, make_firm
 from tests.matching_world import client, hours, open_task, provider
@@ -40,7 +41,7 @@ ZONES = [("America/Bogota", "CO"), ("Europe/London", "GB"), ("Asia/Manila", "PH"
 
 
 def _task(owner: Any, **overrides: Any) -> Task:
-    fields = {"service_model": "va", "skills": [{"slug": SKILL, "min_level": 2}]}
+    fields = {"service_model": ServiceModel.VA, "skills": (RequiredSkill(SKILL, 2),)}
     return open_task(owner, **{**fields, **overrides})
 
 
@@ -141,8 +142,7 @@ def test_scores_and_explanations_are_the_plain_computation(app, budget):
         provider(zone, country, working=hours(f"{start:02d}:00", f"{start + 8:02d}:00"),
                  skills={SKILL: (rng.randint(2, 5), rng.randint(0, 12))},
                  hourly_rate_amount=rng.choice([None, 700, 1000, 1400, 2500, 4000]))  # fmt: skip
-    money = {"type": budget, "min": 800, "max": 1500, "currency": "usd"}
-    task = _task(owner, budget=money if budget == "hourly" else {**money, "type": "fixed"})
+    task = _task(owner, budget=Budget(BudgetType(budget), 800, 1500, "usd"))
     page = services.matches(user=owner, task_id=task.id, page_size=50)
     assert page.total == 16
     for match in page.items:

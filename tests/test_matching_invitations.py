@@ -13,7 +13,9 @@ from marketplace.flows import tasks as task_flows
 from marketplace.matching import invitations
 from marketplace.matching.invitations import MAX_INVITATIONS
 from marketplace.matching.models import TaskInvitation
+from marketplace.profiles.models import ServiceModel
 from marketplace.tasks import services as tasks
+from marketplace.tasks.inputs import RequiredSkill
 from marketplace.tasks.models import Task, TaskStatus
 from tests.factories import AdminFactory, ClientFactory
 from tests.matching_world import client, open_task, provider
@@ -23,7 +25,7 @@ SKILL = "customer-support-tier1"
 
 def _task(owner: Any, **overrides: Any) -> Any:
     return open_task(
-        owner, service_model="va", skills=[{"slug": SKILL, "min_level": 3}], **overrides
+        owner, service_model=ServiceModel.VA, skills=(RequiredSkill(SKILL, 3),), **overrides
     )
 
 

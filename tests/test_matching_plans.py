@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
-from tests.factories import AdminFactory, ClientFactory, make_company, make_firm
+from marketplace.profiles.models import ServiceModel
+from marketplace.tasks.inputs import CoverageNeed, RequiredSkill
+from marketplace.tasks.models import Shoring
+from tests.factories import (
+    AdminFactory,
+    ClientFactory,
+    make_company,
+    make_firm,
+)
 from tests.matching_world import EVERY_DAY, client, hours, open_task, provider
 
 SKILL = "customer-support-tier1"
@@ -18,11 +27,11 @@ SHIFTS = {"Asia/Manila": "PH", "Africa/Abidjan": "CI", "Pacific/Pitcairn": "PN"}
 def _coverage_task(owner: Any, window: dict[str, Any] = ROUND_THE_CLOCK) -> Any:
     return open_task(
         owner,
-        service_model="va",
-        skills=[{"slug": SKILL, "min_level": 3}],
-        timezone_need={"mode": "coverage", "window": window},
-        start_date="2027-01-04",
-        deadline="2027-01-29",
+        service_model=ServiceModel.VA,
+        skills=(RequiredSkill(SKILL, 3),),
+        timezone_need=CoverageNeed(window),
+        start_date=date(2027, 1, 4),
+        deadline=date(2027, 1, 29),
     )
 
 
@@ -99,7 +108,7 @@ def test_only_the_client_and_admins_get_coverage_plans(api, login, who, status):
 
 def test_coverage_plans_need_a_coverage_task(login):
     owner = client("America/New_York", "US")
-    task = open_task(owner, service_model="va")  # an overlap need
+    task = open_task(owner, service_model=ServiceModel.VA)  # an overlap need
     response = login(owner).post(f"tasks/{task.id}/coverage-plan")
     assert response.status_code == 422
     other = login(ClientFactory()).post(f"tasks/{task.id}/coverage-plan")
@@ -107,15 +116,16 @@ def test_coverage_plans_need_a_coverage_task(login):
 
 
 def _tasks_for_bogota(owner: Any) -> dict[str, Any]:
-    skill = [{"slug": SKILL, "min_level": 3}]
+    skill = (RequiredSkill(SKILL, 3),)
+    va, bpo = ServiceModel.VA, ServiceModel.BPO
     return {
-        "fits": open_task(owner, service_model="va", skills=skill),
+        "fits": open_task(owner, service_model=va, skills=skill),
         "any_model": open_task(owner, service_model=None, skills=skill, tier=2),
-        "other_skill": open_task(owner, service_model="va", skills=[{"slug": "bookkeeping",
-                                                                       "min_level": 1}]),
-        "onshore": open_task(owner, service_model="va", skills=skill, shoring="onshore"),
-        "french": open_task(owner, service_model="va", skills=skill, languages=["fr"]),
-        "firms_only": open_task(owner, service_model="bpo", skills=skill),
+        "other_skill": open_task(owner, service_model=va,
+                                 skills=(RequiredSkill("bookkeeping", 1),)),
+        "onshore": open_task(owner, service_model=va, skills=skill, shoring=Shoring.ONSHORE),
+        "french": open_task(owner, service_model=va, skills=skill, languages=("fr",)),
+        "firms_only": open_task(owner, service_model=bpo, skills=skill),
     }  # fmt: skip
 
 

@@ -31,22 +31,24 @@ from schemathesis.config import SchemathesisConfig
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
-from marketplace.bids.schemas import BidInputSchema
+from marketplace.bids.inputs import BidProposal, MilestoneProposal
+from marketplace.contracts.inputs import AwardTerms
 from marketplace.extensions import db
 from marketplace.flows import contracts as contract_flows
+from marketplace.inputs import Money
 from marketplace.jobs.models import OutboxEntry
 from marketplace.payments import delivery, disputes, funding
 from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks import confidentiality, lifecycle
 from marketplace.tasks import services as tasks
-from marketplace.tasks.schemas import TaskInputSchema
+from marketplace.tasks.inputs import CoverageNeed
 from tests.factories import (
     PASSWORD,
     AdminFactory,
     ClientFactory,
     ProviderFactory,
     make_company,
-    task_payload,
+    task_draft,
 )
 from tests.money import make_deal
 
@@ -101,7 +103,7 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
     # Tasks: one open to everyone (from another client), and a draft of the signed-in
     # client's company, so task routes answer with real bodies, not only 404s.
     poster = ClientFactory()
-    open_task = tasks.create_task(user=poster, data=TaskInputSchema().load(task_payload()))
+    open_task = tasks.create_task(user=poster, draft=task_draft())
     lifecycle.publish_task(user=poster, task_id=open_task.id, confirm_strategic=False)
     # A bid of another provider on the open task, awarded: a bid and a contract to act on.
     bidder = ProviderFactory()
@@ -111,19 +113,15 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
     bid = bids.place_bid(
         user=bidder,
         task_id=open_task.id,
-        data=BidInputSchema().load(
-            {
-                "price": {"amount": 1200, "currency": "usd"},
-                "milestones": [{"title": "First week", "amount": 48_000}],
-                "timeline_days": 10,
-                "cover_letter": "Ready to start on Monday.",
-            }
+        proposal=BidProposal(
+            price=Money(1200, "usd"),
+            milestones=(MilestoneProposal(title="First week", amount=48_000),),
+            timeline_days=10,
+            cover_letter="Ready to start on Monday.",
         ),
     )
-    contract = contract_flows.award(user=poster, bid_id=bid.id, data={})
-    own_task = tasks.create_task(
-        user=company_owner, data=TaskInputSchema().load(task_payload(title="Own draft"))
-    )
+    contract = contract_flows.award(user=poster, bid_id=bid.id, terms=AwardTerms())
+    own_task = tasks.create_task(user=company_owner, draft=task_draft(title="Own draft"))
     # Money: a contract of the signed-in user (any contract for an admin) with a
     # disputed milestone and a submitted one, so money routes answer with real bodies.
     deal = make_deal(
@@ -142,11 +140,8 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
     # A coverage task of the company, so coverage plans answer with real plans too.
     coverage_task = tasks.create_task(
         user=company_owner,
-        data=TaskInputSchema().load(
-            task_payload(
-                title="Round the clock",
-                timezone_need={"mode": "coverage", "window": {"mon": [["00:00", "24:00"]]}},
-            )
+        draft=task_draft(
+            title="Round the clock", timezone_need=CoverageNeed({"mon": [["00:00", "24:00"]]})
         ),
     )
     profile_id = db.session.scalar(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
 from marketplace.bids import services
+from marketplace.bids.inputs import BidChanges, BidProposal
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.bids.schemas import (
     BidInputSchema,
@@ -28,9 +28,9 @@ blp = Blueprint("bids", __name__, url_prefix="/api/v1", description="Bids on tas
 @blp.arguments(BidInputSchema)
 @blp.response(201, BidSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def place_bid(data: dict[str, Any], task_id: uuid.UUID) -> Bid:
+def place_bid(proposal: BidProposal, task_id: uuid.UUID) -> Bid:
     """Bid on an open task, for yourself or your firm (one live bid per provider)."""
-    return services.place_bid(user=current_user, task_id=task_id, data=data)
+    return services.place_bid(user=current_user, task_id=task_id, proposal=proposal)
 
 
 @blp.get("/tasks/<uuid:task_id>/bids")
@@ -63,7 +63,7 @@ def get_bid(bid_id: uuid.UUID) -> Bid:
 @blp.arguments(BidUpdateSchema)
 @blp.response(200, BidSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def update_bid(changes: dict[str, Any], bid_id: uuid.UUID) -> Bid:
+def update_bid(changes: BidChanges, bid_id: uuid.UUID) -> Bid:
     """Edit your bid while it is submitted."""
     return services.update_bid(user=current_user, bid_id=bid_id, changes=changes)
 
@@ -88,9 +88,9 @@ def shortlist_bid(bid_id: uuid.UUID) -> Bid:
 
 @blp.post("/bids/<uuid:bid_id>/decline")
 @login_required
-@blp.arguments(ReasonSchema)
+@blp.arguments(ReasonSchema, as_kwargs=True)
 @blp.response(200, BidSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def decline_bid(data: dict[str, Any], bid_id: uuid.UUID) -> Bid:
+def decline_bid(bid_id: uuid.UUID, reason: str) -> Bid:
     """Decline a bid on your task, with a reason the bidder will read."""
-    return services.decline_bid(user=current_user, bid_id=bid_id, reason=data["reason"])
+    return services.decline_bid(user=current_user, bid_id=bid_id, reason=reason)

@@ -6,11 +6,12 @@ from typing import Any
 
 import marshmallow as ma
 
+from marketplace.bids.inputs import BidChanges, BidProposal, MilestoneProposal
 from marketplace.bids.models import BidStatus
 from marketplace.matching.explain import explain
 from marketplace.matching.schemas import ExplanationSchema
 from marketplace.pagination import PageArgsSchema, page_schema
-from marketplace.schemas import BaseSchema, MoneySchema, require_some_field
+from marketplace.schemas import BaseSchema, MoneySchema, frozen_fields, require_some_field
 
 
 class MilestoneProposalSchema(BaseSchema):
@@ -22,6 +23,10 @@ class MilestoneProposalSchema(BaseSchema):
         required=True, strict=True, validate=ma.validate.Range(min=1, max=10**12)
     )
     due_date = ma.fields.Date(load_default=None, allow_none=True)
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> MilestoneProposal:
+        return MilestoneProposal(**data)
 
 
 class StoredMilestoneSchema(BaseSchema):
@@ -47,6 +52,10 @@ class BidInputSchema(BaseSchema):
     )
     cover_letter = ma.fields.String(required=True, validate=ma.validate.Length(min=10, max=10_000))
 
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> Any:  # the PATCH override: BidChanges
+        return BidProposal(**frozen_fields(data))
+
 
 class BidUpdateSchema(BidInputSchema):
     """PATCH: any of the bid's fields, each given whole."""
@@ -57,6 +66,10 @@ class BidUpdateSchema(BidInputSchema):
     @ma.pre_load
     def _not_empty(self, data: Any, **_: Any) -> Any:
         return require_some_field(data)
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> Any:
+        return BidChanges(**frozen_fields(data))
 
 
 class BidFitField(ma.fields.Nested):

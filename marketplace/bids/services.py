@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from typing import Any
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import Role, User
+from marketplace.bids.inputs import BidChanges, BidProposal, MilestoneProposal
 from marketplace.bids.models import Bid, BidStatus, BidTransition
 from marketplace.bids.states import BID_STATES, LIVE
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
+from marketplace.inputs import UNSET, Money, value_or
 from marketplace.notifications import services as notifications
 from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ProviderProfile
@@ -31,16 +32,16 @@ def transition(bid: Bid, action: str, *, actor: User | None, reason: str | None 
     )
 
 
-def _check_price_and_milestones(task: Task, data: dict[str, Any]) -> None:
+def _check_price_and_milestones(
+    task: Task, price: Money, milestones: Sequence[MilestoneProposal]
+) -> None:
     errors: dict[str, list[str]] = {}
-    price = data["price"]
-    if price["currency"] != task.currency:
+    if price.currency != task.currency:
         errors["price"] = [f"Bid in the task's currency ({task.currency})."]
-    milestones = data.get("milestones") or []
     if task.budget_type == BudgetType.FIXED:
         if not milestones:
             errors.setdefault("milestones", []).append("A fixed-price bid needs milestones.")
-        elif sum(m["amount"] for m in milestones) != price["amount"]:
+        elif sum(m.amount for m in milestones) != price.amount:
             errors.setdefault("milestones", []).append(
                 "The milestones must add up to the fixed price."
             )
@@ -48,18 +49,17 @@ def _check_price_and_milestones(task: Task, data: dict[str, Any]) -> None:
         cap = current_app.config["TRIAL_BUDGET_CAPS"].get(task.currency)
         if len(milestones) > 1:
             errors.setdefault("milestones", []).append("A trial has a single milestone.")
-        if cap is not None and price["amount"] > cap and task.budget_type == BudgetType.FIXED:
+        if cap is not None and price.amount > cap and task.budget_type == BudgetType.FIXED:
             errors.setdefault("price", []).append(f"A trial costs at most {cap} (minor units).")
-    if any((due_date(m) or task.deadline) > task.deadline for m in milestones):
+    if any((m.due_date or task.deadline) > task.deadline for m in milestones):
         errors.setdefault("milestones", []).append("A milestone is due after the deadline.")
     if errors:
         raise BusinessRuleViolation("The bid has invalid fields.", details=errors)
 
 
-def due_date(milestone: dict[str, Any]) -> date | None:
-    """A milestone's due date, as loaded (a date) or as stored (ISO text)."""
-    due = milestone.get("due_date")
-    return date.fromisoformat(due) if isinstance(due, str) else due
+def proposed_milestones(bid: Bid) -> tuple[MilestoneProposal, ...]:
+    """The bid's milestones (stored as JSON), as proposed."""
+    return tuple(MilestoneProposal.from_json(stored) for stored in bid.milestones)
 
 
 def _bidder_profile(user: User) -> ProviderProfile:
@@ -68,7 +68,7 @@ def _bidder_profile(user: User) -> ProviderProfile:
     return profiles.acting_provider_profile(user)
 
 
-def place_bid(*, user: User, task_id: uuid.UUID, data: dict[str, Any]) -> Bid:
+def place_bid(*, user: User, task_id: uuid.UUID, proposal: BidProposal) -> Bid:
     """A provider (or a firm member, for the firm) bids on an open task."""
     profile = _bidder_profile(user)
     task = tasks.get_task(user=user, task_id=task_id)
@@ -78,7 +78,7 @@ def place_bid(*, user: User, task_id: uuid.UUID, data: dict[str, Any]) -> Bid:
             "Accept the task's confidentiality terms before bidding.",
             details={"confidentiality": ["POST /tasks/{id}/confidentiality"]},
         )
-    _check_price_and_milestones(task, data)
+    _check_price_and_milestones(task, proposal.price, proposal.milestones)
     if (
         db.session.scalar(
             sa.select(Bid.id).where(
@@ -92,11 +92,11 @@ def place_bid(*, user: User, task_id: uuid.UUID, data: dict[str, Any]) -> Bid:
         task=task,
         provider_profile=profile,
         submitted_by_id=user.id,
-        price_amount=data["price"]["amount"],
-        price_currency=data["price"]["currency"],
-        milestones=_stored_milestones(data.get("milestones") or []),
-        timeline_days=data["timeline_days"],
-        cover_letter=data["cover_letter"],
+        price_amount=proposal.price.amount,
+        price_currency=proposal.price.currency,
+        milestones=[milestone.as_json() for milestone in proposal.milestones],
+        timeline_days=proposal.timeline_days,
+        cover_letter=proposal.cover_letter,
     )
     bid.transitions.append(
         BidTransition(from_status=None, to_status=BidStatus.SUBMITTED, actor_id=user.id)
@@ -117,13 +117,6 @@ def place_bid(*, user: User, task_id: uuid.UUID, data: dict[str, Any]) -> Bid:
     return bid
 
 
-def _stored_milestones(milestones: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {**m, "due_date": m["due_date"].isoformat() if m.get("due_date") else None}
-        for m in milestones
-    ]
-
-
 def is_bidder(user: User, bid: Bid) -> bool:
     """Whether the user acts for the provider that made the bid."""
     return user.role == Role.PROVIDER and (
@@ -140,22 +133,25 @@ def get_bid(*, user: User, bid_id: uuid.UUID, lock: bool = False) -> Bid:
     return bid
 
 
-def update_bid(*, user: User, bid_id: uuid.UUID, changes: dict[str, Any]) -> Bid:
+def update_bid(*, user: User, bid_id: uuid.UUID, changes: BidChanges) -> Bid:
     """The bidder edits a bid that is still only submitted."""
     bid = get_bid(user=user, bid_id=bid_id, lock=True)
     if not is_bidder(user, bid):
         raise Forbidden("Only the bidder edits a bid.")
     BID_STATES.check("edit", bid.status)
-    merged = {"price": bid.price, "milestones": bid.milestones, **changes}
-    _check_price_and_milestones(bid.task, merged)
-    if "price" in changes:
-        bid.price_amount = changes["price"]["amount"]
-        bid.price_currency = changes["price"]["currency"]
-    if "milestones" in changes:
-        bid.milestones = _stored_milestones(changes["milestones"])
-    for name in ("timeline_days", "cover_letter"):
-        if name in changes:
-            setattr(bid, name, changes[name])
+    _check_price_and_milestones(
+        bid.task,
+        value_or(changes.price, Money(bid.price_amount, bid.price_currency)),
+        value_or(changes.milestones, proposed_milestones(bid)),
+    )
+    if changes.price is not UNSET:
+        bid.price_amount, bid.price_currency = changes.price.amount, changes.price.currency
+    if changes.milestones is not UNSET:
+        bid.milestones = [milestone.as_json() for milestone in changes.milestones]
+    if changes.timeline_days is not UNSET:
+        bid.timeline_days = changes.timeline_days
+    if changes.cover_letter is not UNSET:
+        bid.cover_letter = changes.cover_letter
     db.session.commit()
     return bid
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Protocol, TypeVar
 
 import sqlalchemy as sa
 
@@ -32,14 +32,22 @@ def skills_by_slug(slugs: Iterable[str], *, field: str = "skills") -> dict[str, 
     return found
 
 
-def resolve_skill_list(
-    items: list[dict[str, Any]], *, field: str = "skills"
-) -> list[tuple[Skill, dict[str, Any]]]:
-    """Pair each `{"slug", ...}` item with its skill; duplicates and unknown slugs are 422s."""
-    slugs = [item["slug"] for item in items]
+class Slugged(Protocol):
+    """Anything naming a skill by its slug (a task's required skill, a provider's skill)."""
+
+    @property
+    def slug(self) -> str: ...
+
+
+S = TypeVar("S", bound=Slugged)
+
+
+def resolve_skill_list(items: Sequence[S], *, field: str = "skills") -> list[tuple[Skill, S]]:
+    """Pair each item with the skill its slug names; duplicates and unknown slugs are 422s."""
+    slugs = [item.slug for item in items]
     if len(slugs) != len(set(slugs)):
         raise BusinessRuleViolation(
             "A skill is listed twice.", details={field: ["Each skill may appear once."]}
         )
     known = skills_by_slug(slugs, field=field)
-    return [(known[item["slug"]], item) for item in items]
+    return [(known[item.slug], item) for item in items]

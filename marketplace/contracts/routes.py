@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask_login import current_user, login_required
 
 from marketplace.accounts.auth import admin_required
 from marketplace.api import Blueprint
 from marketplace.contracts import services
+from marketplace.contracts.inputs import AmendmentChanges, AwardTerms, PilotTerms
 from marketplace.contracts.models import Amendment, Contract, ContractStatus
 from marketplace.contracts.schemas import (
     AmendmentInputSchema,
@@ -37,9 +37,9 @@ blp = Blueprint("contracts", __name__, url_prefix="/api/v1", description="Contra
 @blp.arguments(AwardSchema)
 @blp.response(201, ContractSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def award(data: dict[str, Any], bid_id: uuid.UUID) -> Contract:
+def award(terms: AwardTerms, bid_id: uuid.UUID) -> Contract:
     """Accept a bid on your task: the provider gets a contract offer with its terms."""
-    return contract_flows.award(user=current_user, bid_id=bid_id, data=data)
+    return contract_flows.award(user=current_user, bid_id=bid_id, terms=terms)
 
 
 @blp.get("/contracts")
@@ -88,22 +88,22 @@ def accept_offer(contract_id: uuid.UUID) -> Contract:
 
 @blp.post("/contracts/<uuid:contract_id>/decline")
 @login_required
-@blp.arguments(OptionalReasonSchema)
+@blp.arguments(OptionalReasonSchema, as_kwargs=True)
 @blp.response(200, ContractSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def decline_offer(data: dict[str, Any], contract_id: uuid.UUID) -> Contract:
+def decline_offer(contract_id: uuid.UUID, reason: str | None) -> Contract:
     """Decline the offer (provider)."""
-    return services.decline_offer(user=current_user, contract_id=contract_id, **data)
+    return services.decline_offer(user=current_user, contract_id=contract_id, reason=reason)
 
 
 @blp.post("/contracts/<uuid:contract_id>/pause")
 @login_required
-@blp.arguments(OptionalReasonSchema)
+@blp.arguments(OptionalReasonSchema, as_kwargs=True)
 @blp.response(200, ContractSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def pause(data: dict[str, Any], contract_id: uuid.UUID) -> Contract:
+def pause(contract_id: uuid.UUID, reason: str | None) -> Contract:
     """Pause an active contract (client)."""
-    return services.pause(user=current_user, contract_id=contract_id, **data)
+    return services.pause(user=current_user, contract_id=contract_id, reason=reason)
 
 
 @blp.post("/contracts/<uuid:contract_id>/resume")
@@ -117,14 +117,12 @@ def resume(contract_id: uuid.UUID) -> Contract:
 
 @blp.post("/contracts/<uuid:contract_id>/terminate")
 @login_required
-@blp.arguments(EndSchema)
+@blp.arguments(EndSchema, as_kwargs=True)
 @blp.response(200, ContractSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def terminate(data: dict[str, Any], contract_id: uuid.UUID) -> Contract:
+def terminate(contract_id: uuid.UUID, reason: str) -> Contract:
     """End the contract (either party), with a reason; unfunded milestones are cancelled."""
-    return contract_flows.terminate(
-        user=current_user, contract_id=contract_id, reason=data["reason"]
-    )
+    return contract_flows.terminate(user=current_user, contract_id=contract_id, reason=reason)
 
 
 @blp.post("/contracts/<uuid:contract_id>/extend")
@@ -132,19 +130,21 @@ def terminate(data: dict[str, Any], contract_id: uuid.UUID) -> Contract:
 @blp.arguments(ExtendSchema)
 @blp.response(201, ContractSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def extend(data: dict[str, Any], contract_id: uuid.UUID) -> Contract:
+def extend(terms: PilotTerms, contract_id: uuid.UUID) -> Contract:
     """After a completed pilot, offer the same provider a full contract (client)."""
-    return services.extend_pilot(user=current_user, contract_id=contract_id, data=data)
+    return services.extend_pilot(user=current_user, contract_id=contract_id, terms=terms)
 
 
 @blp.post("/contracts/<uuid:contract_id>/amendments")
 @login_required
-@blp.arguments(AmendmentInputSchema)
+@blp.arguments(AmendmentInputSchema, as_kwargs=True)
 @blp.response(201, AmendmentSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def propose_amendment(data: dict[str, Any], contract_id: uuid.UUID) -> Amendment:
+def propose_amendment(contract_id: uuid.UUID, changes: AmendmentChanges, note: str) -> Amendment:
     """Propose new terms (either party); the other accepts them or they lapse."""
-    return amendments.propose(user=current_user, contract_id=contract_id, **data)
+    return amendments.propose(
+        user=current_user, contract_id=contract_id, changes=changes, note=note
+    )
 
 
 @blp.get("/contracts/<uuid:contract_id>/amendments")

@@ -7,9 +7,18 @@ from typing import Any
 import marshmallow as ma
 
 from marketplace.bids.schemas import MilestoneProposalSchema
+from marketplace.contracts.inputs import (
+    AmendmentChanges,
+    AwardTerms,
+    MilestoneChange,
+    MilestonePlan,
+    PilotTerms,
+    SlaTargets,
+)
 from marketplace.contracts.models import AmendmentStatus, ContractStatus, MilestoneStatus
+from marketplace.inputs import given
 from marketplace.pagination import PageArgsSchema, page_schema
-from marketplace.schemas import BaseSchema, require_some_field
+from marketplace.schemas import BaseSchema, frozen_fields, require_some_field
 
 
 class SlaSchema(BaseSchema):
@@ -23,6 +32,10 @@ class SlaSchema(BaseSchema):
         validate=ma.validate.Range(min=0, max=168), metadata={"description": "Hours a week."}
     )
 
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> SlaTargets:
+        return SlaTargets(**data)
+
 
 class AwardSchema(BaseSchema):
     """Accepting a bid: optionally edited milestones, deliverables and SLA overrides."""
@@ -35,7 +48,11 @@ class AwardSchema(BaseSchema):
         load_default=list,
         validate=ma.validate.Length(max=50),
     )
-    sla = ma.fields.Nested(SlaSchema, load_default=dict)
+    sla = ma.fields.Nested(SlaSchema, load_default=SlaTargets)
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> Any:  # ExtendSchema's override: PilotTerms
+        return AwardTerms(**frozen_fields(data))
 
 
 class ExtendSchema(AwardSchema):
@@ -47,6 +64,10 @@ class ExtendSchema(AwardSchema):
         validate=ma.validate.Length(min=1, max=50),
     )
     scope_summary = ma.fields.String(validate=ma.validate.Length(min=10, max=5000))
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> Any:
+        return PilotTerms(**frozen_fields(data))
 
 
 class MilestoneSchema(BaseSchema):
@@ -121,6 +142,10 @@ class MilestoneChangeSchema(BaseSchema):
         if set(data) <= {"id"}:
             raise ma.ValidationError("Say what changes in the milestone.")
 
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> MilestoneChange:
+        return MilestoneChange(**data)
+
 
 class MilestonePlanSchema(BaseSchema):
     """Milestones to add, change or cancel (only unfunded ones change or go)."""
@@ -144,6 +169,10 @@ class MilestonePlanSchema(BaseSchema):
         if not (data.get("add") or data.get("change") or data.get("cancel")):
             raise ma.ValidationError("Add, change or cancel at least one milestone.")
 
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> MilestonePlan:
+        return MilestonePlan(**frozen_fields(data))
+
 
 class AmendmentChangesSchema(BaseSchema):
     """What an amendment changes."""
@@ -162,8 +191,12 @@ class AmendmentChangesSchema(BaseSchema):
 
     @ma.validates_schema
     def _sla_not_empty(self, data: dict[str, Any], **_: Any) -> None:
-        if "sla" in data and not data["sla"]:
+        if "sla" in data and not given(data["sla"]):
             raise ma.ValidationError("Give at least one SLA target to change.", "sla")
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> AmendmentChanges:
+        return AmendmentChanges(**frozen_fields(data))
 
 
 class AmendmentInputSchema(BaseSchema):

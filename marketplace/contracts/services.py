@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.accounts.models import Role, User
 from marketplace.bids import services as bids
-from marketplace.contracts import terms
+from marketplace.bids.inputs import MilestoneProposal
+from marketplace.contracts import terms as contract_terms
+from marketplace.contracts.inputs import PilotTerms
 from marketplace.contracts.models import (
     Contract,
     ContractStatus,
@@ -118,39 +120,39 @@ def tell(
     )
 
 
-def add_milestones(contract: Contract, items: list[dict[str, Any]], currency: str) -> None:
+def add_milestones(contract: Contract, items: Sequence[MilestoneProposal], currency: str) -> None:
     """Append the milestones `items` describe, numbered from 1, in the contract's currency."""
     for position, item in enumerate(items, start=1):
         contract.milestones.append(
             Milestone(
                 position=position,
-                title=item["title"],
-                description=item.get("description", ""),
-                amount=item["amount"],
+                title=item.title,
+                description=item.description,
+                amount=item.amount,
                 currency=currency,
-                due_date=item.get("due_date"),
+                due_date=item.due_date,
             )
         )
 
 
-def check_milestones(task: Task, items: list[dict[str, Any]], *, total: int | None) -> None:
+def check_milestones(task: Task, items: Sequence[MilestoneProposal], *, total: int | None) -> None:
     """A contract's milestones: at least one, due by the deadline, adding up to a fixed
     price; a pilot's is a single one within the trial cap. Raises a 422 otherwise."""
     errors = []
-    if any(item.get("due_date") and item["due_date"] > task.deadline for item in items):
+    if any(item.due_date and item.due_date > task.deadline for item in items):
         errors.append("A milestone is due after the task's deadline.")
     if not items:
         errors.append(
             "A contract needs at least one milestone: give them in the accept body "
             "when the bid has none (hourly bids)."
         )
-    if total is not None and items and sum(i["amount"] for i in items) != total:
+    if total is not None and items and sum(i.amount for i in items) != total:
         errors.append("The milestones must add up to the agreed price.")
     if task.trial:
         cap = current_app.config["TRIAL_BUDGET_CAPS"].get(task.currency)
         if len(items) != 1:
             errors.append("A pilot (trial) contract has a single milestone.")
-        elif cap is not None and items[0]["amount"] > cap:
+        elif cap is not None and items[0].amount > cap:
             errors.append(f"A pilot costs at most {cap} (minor units).")
     if errors:
         raise BusinessRuleViolation("The milestones are not valid.", details={"milestones": errors})
@@ -272,7 +274,7 @@ def complete_if_settled(contract: Contract, *, actor: User | None) -> bool:
     return False
 
 
-def extend_pilot(*, user: User, contract_id: uuid.UUID, data: dict[str, Any]) -> Contract:
+def extend_pilot(*, user: User, contract_id: uuid.UUID, terms: PilotTerms) -> Contract:
     """After a completed pilot, the client offers the same provider a full contract."""
     pilot = get_contract(user=user, contract_id=contract_id, lock=True)
     require_side(user, pilot, "client")
@@ -283,7 +285,7 @@ def extend_pilot(*, user: User, contract_id: uuid.UUID, data: dict[str, Any]) ->
     CONTRACT_STATES.check("extend", pilot.status)
     if db.session.scalar(sa.select(Contract.id).where(Contract.pilot_of_id == pilot.id)):
         raise Conflict("This pilot was already extended.")
-    items = data["milestones"]
+    items = terms.milestones
     if not items:
         raise BusinessRuleViolation(
             "A contract needs milestones.", details={"milestones": ["Give at least one."]}
@@ -307,16 +309,16 @@ def extend_pilot(*, user: User, contract_id: uuid.UUID, data: dict[str, Any]) ->
     add_milestones(contract, items, currency)
     db.session.add(contract)
     db.session.flush()
-    content = terms.first_content(
+    content = contract_terms.first_content(
         pilot.task,
-        deliverables=data.get("deliverables") or [],
-        sla=data.get("sla") or {},
+        deliverables=terms.deliverables,
+        sla=terms.sla,
         price_type=pilot.current_terms.content["price_type"],
     )
-    if data.get("scope_summary"):
-        content["scope"] = {**content["scope"], "summary": data["scope_summary"]}
+    if terms.scope_summary:
+        content["scope"] = {**content["scope"], "summary": terms.scope_summary}
     content["pilot_of"] = str(pilot.id)
-    terms.write_version(contract, content, author=user)
+    contract_terms.write_version(contract, content, author=user)
     tell(
         contract.provider_profile,
         contract,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
 
 from marketplace.accounts.models import User
+from marketplace.contracts.inputs import SlaTargets
 from marketplace.contracts.models import Contract, ContractTerms, Milestone, MilestoneStatus
 from marketplace.tasks import terms as task_terms
 from marketplace.tasks.models import Task
@@ -34,7 +36,7 @@ def milestone_view(milestone: Milestone) -> dict[str, Any]:
 
 
 def first_content(
-    task: Task, *, deliverables: list[str], sla: dict[str, Any], price_type: str
+    task: Task, *, deliverables: Sequence[str], sla: SlaTargets, price_type: str
 ) -> dict[str, Any]:
     """The parts of version 1 taken from the task and configuration (milestones come later)."""
     defaults = current_app.config["SLA_DEFAULTS"][(task.service_model or "va")]
@@ -45,14 +47,14 @@ def first_content(
             "confidential_details": task.confidential_details,
             "attachments": task.attachments,
         },
-        "deliverables": deliverables,
+        "deliverables": list(deliverables),
         "price_type": price_type,
         "confidentiality": {
             "text": task_terms.terms_text(),
             "version": task.terms_version,
             "hash": task_terms.terms_hash(),
         },
-        "sla": {**defaults, **sla},
+        "sla": {**defaults, **sla.as_json()},
         "platform_fee_bps": current_app.config["PLATFORM_FEE_BPS"],
         "auto_release_days": current_app.config["AUTO_RELEASE_DAYS"],
     }

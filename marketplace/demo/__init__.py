@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import click
@@ -12,8 +13,9 @@ from flask import Flask, current_app
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Role, User
 from marketplace.bids import services as bid_services
+from marketplace.bids.inputs import BidProposal, MilestoneProposal
 from marketplace.bids.models import Bid
-from marketplace.bids.schemas import BidInputSchema
+from marketplace.contracts.inputs import AwardTerms
 from marketplace.demo.data import (
     ADMIN,
     ASSISTANTS,
@@ -22,41 +24,31 @@ from marketplace.demo.data import (
     DOMAIN,
     FIRMS,
     PASSWORD,
-    TASKS,
+    task_drafts,
 )
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.flows import contracts as contract_flows
 from marketplace.flows import parties
+from marketplace.inputs import Money, value_or
 from marketplace.messaging import services as messaging
 from marketplace.organizations import services as organizations
 from marketplace.organizations.models import MemberRole
 from marketplace.payments import delivery, funding, payouts
 from marketplace.profiles import services as profiles
-from marketplace.profiles.schemas import ClientProfileUpdateSchema, ProviderProfileUpdateSchema
-from marketplace.schemas import BaseSchema
+from marketplace.profiles.inputs import ClientProfileChanges, ProviderProfileChanges
 from marketplace.tasks import confidentiality, lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks.models import Task, TaskStatus
-from marketplace.tasks.schemas import TaskInputSchema
 
 Login = tuple[str, str, str]  # e-mail, role, who they are
 
 
 def seed_demo() -> tuple[int, list[Login]]:
     """Create whatever demo data is missing; return the number of new accounts and all logins."""
-    schemas: dict[Role, BaseSchema] = {
-        Role.CLIENT: ClientProfileUpdateSchema(),
-        Role.PROVIDER: ProviderProfileUpdateSchema(),
-    }
     entries = [(e, Role.CLIENT) for e in CLIENTS] + [(e, Role.PROVIDER) for e in ASSISTANTS + FIRMS]
-    # Check every profile as the API would, before anything is written.
-    changes = [
-        schemas[role].load({"timezone": e["where"][0], "country": e["where"][1], **e["profile"]})
-        for e, role in entries
-    ]
     new, logins = 0, []
-    for (entry, role), profile_changes in zip(entries, changes, strict=True):
+    for entry, role in entries:
         people = [(*entry["who"], "owner"), *entry.get("members", [])]
         users = []
         for local, name, about, _ in people:
@@ -66,7 +58,9 @@ def seed_demo() -> tuple[int, list[Login]]:
             logins.append((user.email, role.value, about))
         if "organization" in entry:
             _organize(entry, users, [member_role for *_, member_role in people])
-        _fill_profile(users[0], role, profile_changes)
+        timezone, country = entry["where"]
+        profile = replace(entry["profile"], timezone=timezone, country=country)
+        _fill_profile(users[0], profile)
     return new, logins
 
 
@@ -84,7 +78,10 @@ def _account(email: str, name: str, role: Role, where: tuple[str, str]) -> tuple
 def _organize(entry: dict[str, Any], users: list[User], roles: list[str]) -> None:
     owner = users[0]
     if organizations.membership_of(owner) is None:
-        model = entry["profile"].get("service_model")
+        changes = entry["profile"]
+        model = None
+        if isinstance(changes, ProviderProfileChanges):  # a firm's; a company has none
+            model = value_or(changes.service_model, None)
         parties.create_organization(user=owner, name=entry["organization"], service_model=model)
     membership = organizations.membership_of(owner)
     assert membership is not None
@@ -99,9 +96,9 @@ def _organize(entry: dict[str, Any], users: list[User], roles: list[str]) -> Non
             parties.accept_invitation(user=user, invitation_id=invitation.id, token=token)
 
 
-def _fill_profile(owner: User, role: Role, changes: dict[str, Any]) -> None:
+def _fill_profile(owner: User, changes: ClientProfileChanges | ProviderProfileChanges) -> None:
     # A profile with no working hours was never filled in; one that has them is left alone.
-    if role == Role.CLIENT:
+    if isinstance(changes, ClientProfileChanges):
         if not profiles.acting_client_profile(owner).working_hours:
             profiles.update_client_profile(user=owner, changes=changes)
     elif not profiles.acting_provider_profile(owner).working_hours:
@@ -119,24 +116,21 @@ def seed_admin() -> tuple[User, bool]:
 
 def seed_tasks(admin: User) -> int:
     """Post and publish the demo tasks that are missing; approve those sent to review."""
-    schema = TaskInputSchema()
     created = 0
-    for local, fields, days in TASKS:
+    for local, draft in task_drafts(date.today()):
         client = accounts.find_user_by_email(f"{local}@{DOMAIN}")
         assert client is not None, f"seed the people before the tasks ({local})"
         profile = profiles.acting_client_profile(client)
         if (
             db.session.scalar(
                 sa.select(Task.id).where(
-                    Task.client_profile_id == profile.id, Task.title == fields["title"]
+                    Task.client_profile_id == profile.id, Task.title == draft.title
                 )
             )
             is not None
         ):
             continue
-        deadline = date.today() + timedelta(days=days)
-        data = schema.load({**fields, "deadline": deadline.isoformat()})
-        task = tasks.create_task(user=client, data=data)
+        task = tasks.create_task(user=client, draft=draft)
         task, _ = lifecycle.publish_task(user=client, task_id=task.id, confirm_strategic=True)
         if task.status == TaskStatus.PENDING_REVIEW:  # demo clients are new: a moderator approves
             lifecycle.approve_task(admin=admin, task_id=task.id)
@@ -176,13 +170,7 @@ def seed_deal() -> bool:
         bids[user.id] = bid_services.place_bid(
             user=user,
             task_id=task.id,
-            data=BidInputSchema().load(
-                {
-                    "price": {"amount": rate, "currency": "usd"},
-                    "timeline_days": 90,
-                    "cover_letter": letter,
-                }
-            ),
+            proposal=BidProposal(price=Money(rate, "usd"), timeline_days=90, cover_letter=letter),
         )
     bid_services.shortlist_bid(user=client, bid_id=bids[manager.id].id)
     conversation = messaging.bid_conversation(user=client, bid_id=bids[manager.id].id)
@@ -191,21 +179,21 @@ def seed_deal() -> bool:
     contract = contract_flows.award(
         user=client,
         bid_id=bids[manager.id].id,
-        data={
-            "milestones": [
-                {
-                    "title": "Set-up: macros and the returns playbook",
-                    "amount": 30_000,
-                    "description": "Gorgias macros and a returns SOP, reviewed with you.",
-                },
-                {
-                    "title": "First month of tickets",
-                    "amount": 120_000,
-                    "description": "About 1,200 tickets at tier one.",
-                },
-            ],
-            "deliverables": ["Tickets answered within the SLA", "A weekly quality report"],
-        },
+        terms=AwardTerms(
+            milestones=(
+                MilestoneProposal(
+                    title="Set-up: macros and the returns playbook",
+                    amount=30_000,
+                    description="Gorgias macros and a returns SOP, reviewed with you.",
+                ),
+                MilestoneProposal(
+                    title="First month of tickets",
+                    amount=120_000,
+                    description="About 1,200 tickets at tier one.",
+                ),
+            ),
+            deliverables=("Tickets answered within the SLA", "A weekly quality report"),
+        ),
     )
     contract_flows.accept_offer(user=manager, contract_id=contract.id)
     payouts.start_onboarding(user=manager)  # the sandbox enables payouts at once

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
+
+from marketplace.hours import WorkingHours
+from marketplace.inputs import Money
+from marketplace.profiles.inputs import ClientProfileChanges, ProviderProfileChanges, SkillLevel
+from marketplace.profiles.models import ServiceModel
+from marketplace.tasks.inputs import (
+    Attachment,
+    Budget,
+    CoverageNeed,
+    OverlapNeed,
+    RequiredSkill,
+    TaskDraft,
+)
+from marketplace.tasks.models import BudgetType, Confidentiality, Shoring
 
 PASSWORD = "demo-password-2026"
 # Not `.test`: the e-mail validator refuses special-use domains. `.example` is reserved too.
@@ -10,35 +25,35 @@ DOMAIN = "demo.marketplace.example"
 ADMIN = ("admin", "Marketplace Admin", "Moderator: review queue, reports, suspensions")
 
 
-def _weekdays(*shifts: tuple[str, str]) -> dict[str, list[list[str]]]:
+def _weekdays(*shifts: tuple[str, str]) -> WorkingHours:
     return {day: [list(shift) for shift in shifts] for day in ("mon", "tue", "wed", "thu", "fri")}
 
 
-def _usd(dollars: int) -> dict[str, Any]:
-    return {"amount": dollars * 100, "currency": "usd"}
+def _usd(dollars: int) -> Money:
+    return Money(dollars * 100, "usd")
 
 
-def _skills(*items: tuple[str, int, int]) -> list[dict[str, Any]]:
-    return [{"slug": slug, "level": level, "years": years} for slug, level, years in items]
+def _skills(*items: tuple[str, int, int]) -> tuple[SkillLevel, ...]:
+    return tuple(SkillLevel(slug, level, years) for slug, level, years in items)
 
 
 # Each entry: who owns it (e-mail local part, name, description), where, an optional
-# organization with members (same place as the owner), and the profile they act for.
+# organization with members (same place as the owner), and the profile they act for
+# (its time zone and country are the owner's, from `where`).
 CLIENTS: list[dict[str, Any]] = [
     {
         "who": ("ana.client", "Ana Ruiz", "E-commerce founder, New York"),
         "where": ("America/New_York", "US"),
-        "profile": {
-            "company_name": "Brightside Goods",
-            "working_hours": _weekdays(("09:00", "17:00")),
-        },
+        "profile": ClientProfileChanges(
+            company_name="Brightside Goods", working_hours=_weekdays(("09:00", "17:00"))
+        ),
     },
     {
         "who": ("oliver.client", "Oliver Bennett", "Agency owner, London: Northbank Creative"),
         "where": ("Europe/London", "GB"),
         "organization": "Northbank Creative",
         "members": [("sophie.client", "Sophie Clarke", "Ops lead, Northbank Creative", "manager")],
-        "profile": {"working_hours": _weekdays(("09:00", "17:30"))},
+        "profile": ClientProfileChanges(working_hours=_weekdays(("09:00", "17:30"))),
     },
 ]
 
@@ -46,60 +61,60 @@ ASSISTANTS: list[dict[str, Any]] = [
     {
         "who": ("maria.va", "Maria Santos", "VA, Manila: night shift for US clients"),
         "where": ("Asia/Manila", "PH"),
-        "profile": {
-            "headline": "Night-shift executive assistant for US e-commerce teams",
-            "bio": "Six years keeping founders' inboxes, calendars and orders under control.",
-            "hourly_rate": _usd(12),
-            "languages": ["en", "tl"],
-            "working_hours": _weekdays(("22:00", "06:00")),
-            "capacity_hours_per_week": 40,
-            "skills": _skills(
+        "profile": ProviderProfileChanges(
+            headline="Night-shift executive assistant for US e-commerce teams",
+            bio="Six years keeping founders' inboxes, calendars and orders under control.",
+            hourly_rate=_usd(12),
+            languages=("en", "tl"),
+            working_hours=_weekdays(("22:00", "06:00")),
+            capacity_hours_per_week=40,
+            skills=_skills(
                 ("inbox-management", 5, 6), ("calendar-management", 5, 6), ("order-tracking", 4, 4)
             ),
-        },
+        ),
     },
     {
         "who": ("chidi.va", "Chidi Okafor", "VA, Lagos: data entry and CRM"),
         "where": ("Africa/Lagos", "NG"),
-        "profile": {
-            "headline": "Data entry, CRM hygiene and lead research",
-            "bio": "Clean CRMs and accurate lead lists, in UK and European hours.",
-            "hourly_rate": _usd(10),
-            "languages": ["en", "yo"],
-            "working_hours": _weekdays(("08:00", "16:00")),
-            "capacity_hours_per_week": 30,
-            "skills": _skills(("data-entry", 5, 5), ("crm-updates", 4, 4), ("web-research", 4, 3)),
-        },
+        "profile": ProviderProfileChanges(
+            headline="Data entry, CRM hygiene and lead research",
+            bio="Clean CRMs and accurate lead lists, in UK and European hours.",
+            hourly_rate=_usd(10),
+            languages=("en", "yo"),
+            working_hours=_weekdays(("08:00", "16:00")),
+            capacity_hours_per_week=30,
+            skills=_skills(("data-entry", 5, 5), ("crm-updates", 4, 4), ("web-research", 4, 3)),
+        ),
     },
     {
         "who": ("valentina.va", "Valentina Gómez", "VA, Bogotá: bilingual support, social media"),
         "where": ("America/Bogota", "CO"),
-        "profile": {
-            "headline": "Bilingual customer support and social-media scheduling",
-            "bio": "Spanish and English support in US hours, plus your content calendar.",
-            "hourly_rate": _usd(14),
-            "languages": ["es", "en"],
-            "working_hours": {**_weekdays(("08:00", "17:00")), "sat": [["09:00", "13:00"]]},
-            "capacity_hours_per_week": 35,
-            "skills": _skills(
+        "profile": ProviderProfileChanges(
+            headline="Bilingual customer support and social-media scheduling",
+            bio="Spanish and English support in US hours, plus your content calendar.",
+            hourly_rate=_usd(14),
+            languages=("es", "en"),
+            working_hours={**_weekdays(("08:00", "17:00")), "sat": [["09:00", "13:00"]]},
+            capacity_hours_per_week=35,
+            skills=_skills(
                 ("live-chat-support", 5, 4),
                 ("social-media-scheduling", 4, 3),
                 ("graphic-design", 3, 2),
             ),
-        },
+        ),
     },
     {
         "who": ("priya.va", "Priya Sharma", "VA, Kolkata: bookkeeping and payroll"),
         "where": ("Asia/Kolkata", "IN"),
-        "profile": {
-            "headline": "Bookkeeping, payables and payroll for small businesses",
-            "bio": "A split shift for hand-offs with both UK and US East Coast teams.",
-            "hourly_rate": _usd(11),
-            "languages": ["en", "hi", "bn"],
-            "working_hours": _weekdays(("07:00", "11:00"), ("18:00", "22:00")),
-            "capacity_hours_per_week": 40,
-            "skills": _skills(("bookkeeping", 5, 7), ("accounts-payable", 4, 5), ("payroll", 4, 4)),
-        },
+        "profile": ProviderProfileChanges(
+            headline="Bookkeeping, payables and payroll for small businesses",
+            bio="A split shift for hand-offs with both UK and US East Coast teams.",
+            hourly_rate=_usd(11),
+            languages=("en", "hi", "bn"),
+            working_hours=_weekdays(("07:00", "11:00"), ("18:00", "22:00")),
+            capacity_hours_per_week=40,
+            skills=_skills(("bookkeeping", 5, 7), ("accounts-payable", 4, 5), ("payroll", 4, 4)),
+        ),
     },
 ]
 
@@ -113,182 +128,176 @@ FIRMS: list[dict[str, Any]] = [
             ("paolo.bpo", "Paolo Reyes", "Support agent, Manila Bay Support", "agent"),
             ("kristine.bpo", "Kristine Lim", "Support agent, Manila Bay Support", "agent"),
         ],
-        "profile": {
-            "service_model": "bpo",
-            "headline": "Customer service and order operations, around the clock on weekdays",
-            "bio": "A team of support agents running your playbook in three shifts.",
-            "hourly_rate": _usd(9),
-            "languages": ["en", "tl", "es"],
-            "working_hours": {
+        "profile": ProviderProfileChanges(
+            service_model=ServiceModel.BPO,
+            headline="Customer service and order operations, around the clock on weekdays",
+            bio="A team of support agents running your playbook in three shifts.",
+            hourly_rate=_usd(9),
+            languages=("en", "tl", "es"),
+            working_hours={
                 **_weekdays(("06:00", "14:00"), ("14:00", "22:00"), ("22:00", "06:00")),
                 "sat": [["08:00", "20:00"]],
                 "sun": [["08:00", "20:00"]],
             },
-            "capacity_hours_per_week": 480,
-            "skills": _skills(
+            capacity_hours_per_week=480,
+            skills=_skills(
                 ("customer-support-tier1", 5, 8),
                 ("phone-support", 4, 6),
                 ("returns-processing", 4, 5),
                 ("order-tracking", 4, 6),
             ),
-        },
+        ),
     },
     {
         "who": ("katarzyna.kpo", "Katarzyna Nowak", "Owner, Wawel Insight (KPO/ITO, Kraków)"),
         "where": ("Europe/Warsaw", "PL"),
         "organization": "Wawel Insight",
         "members": [("tomasz.kpo", "Tomasz Wójcik", "Analyst, Wawel Insight", "agent")],
-        "profile": {
-            "service_model": "kpo",
-            "headline": "Financial analysis, analytics and IT helpdesk from Kraków",
-            "bio": "Analysts and engineers in two shifts, for Europe and the US East Coast.",
-            "hourly_rate": _usd(45),
-            "languages": ["pl", "en", "de"],
-            "working_hours": _weekdays(("07:00", "15:00"), ("15:00", "23:00")),
-            "capacity_hours_per_week": 160,
-            "skills": _skills(
+        "profile": ProviderProfileChanges(
+            service_model=ServiceModel.KPO,
+            headline="Financial analysis, analytics and IT helpdesk from Kraków",
+            bio="Analysts and engineers in two shifts, for Europe and the US East Coast.",
+            hourly_rate=_usd(45),
+            languages=("pl", "en", "de"),
+            working_hours=_weekdays(("07:00", "15:00"), ("15:00", "23:00")),
+            capacity_hours_per_week=160,
+            skills=_skills(
                 ("financial-analysis", 5, 10),
                 ("market-research", 4, 6),
                 ("data-analytics", 5, 8),
                 ("legal-research", 3, 5),
                 ("it-helpdesk", 4, 6),
             ),
-        },
+        ),
     },
     {
         "who": ("joao.ito", "João Almeida", "Owner, Tejo Helpdesk (ITO, Lisbon)"),
         "where": ("Europe/Lisbon", "PT"),
         "organization": "Tejo Helpdesk",
         "members": [],
-        "profile": {
-            "service_model": "ito",
-            "headline": "First-line IT helpdesk in UK and Irish office hours",
-            "bio": "Workspace, Slack and laptop support from a team one hour from London.",
-            "hourly_rate": {"amount": 2800, "currency": "gbp"},
-            "languages": ["en", "pt"],
-            "working_hours": _weekdays(("08:00", "18:00")),
-            "capacity_hours_per_week": 120,
-            "skills": _skills(("it-helpdesk", 4, 7), ("cloud-infrastructure", 3, 4)),
-        },
+        "profile": ProviderProfileChanges(
+            service_model=ServiceModel.ITO,
+            headline="First-line IT helpdesk in UK and Irish office hours",
+            bio="Workspace, Slack and laptop support from a team one hour from London.",
+            hourly_rate=Money(2800, "gbp"),
+            languages=("en", "pt"),
+            working_hours=_weekdays(("08:00", "18:00")),
+            capacity_hours_per_week=120,
+            skills=_skills(("it-helpdesk", 4, 7), ("cloud-infrastructure", 3, 4)),
+        ),
     },
 ]
 
 
-def _confidential(text: str) -> dict[str, Any]:
-    return {"confidentiality": "terms_required", "confidential_details": text}
-
-
 # The task that gets bids, an awarded contract and messages (demo/__init__.seed_deal).
 DEAL_TASK = "Tier-one support tickets, 300 a week"
+TERMS = Confidentiality.TERMS_REQUIRED
 
-# Open tasks of every service model, posted by the demo clients (by e-mail local part);
-# deadlines are days from the day the demo is loaded.
-TASKS: list[tuple[str, dict[str, Any], int]] = [
-    (
-        "ana.client",
-        {
-            "title": "Night-shift inbox and order triage for a Shopify store",
-            "summary": "Sort the support inbox, tag orders that need action and draft replies "
-            "from our templates while the New York team sleeps.",
-            "service_model": "va",
-            "tier": 3,
-            "skills": [
-                {"slug": "inbox-management", "min_level": 3},
-                {"slug": "order-tracking", "min_level": 3},
-            ],
-            "budget": {"type": "hourly", "min": 1000, "max": 1600, "currency": "usd"},
-            "timezone_need": {
-                "mode": "coverage",
-                "window": {d: [["22:00", "06:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
-            },
-            "shoring": "offshore",
-            "languages": ["en"],
-            **_confidential(
-                "Gorgias macros and the refund policy are in the shared drive; "
-                "refunds over $50 go to Ana."
+
+def task_drafts(today: date) -> list[tuple[str, TaskDraft]]:
+    """Open tasks of every service model, posted by the demo clients (by e-mail local
+    part), with deadlines counted from `today`."""
+    return [
+        (
+            "ana.client",
+            TaskDraft(
+                title="Night-shift inbox and order triage for a Shopify store",
+                summary="Sort the support inbox, tag orders that need action and draft replies "
+                "from our templates while the New York team sleeps.",
+                service_model=ServiceModel.VA,
+                tier=3,
+                skills=(RequiredSkill("inbox-management", 3), RequiredSkill("order-tracking", 3)),
+                budget=Budget(BudgetType.HOURLY, 1000, 1600, "usd"),
+                deadline=today + timedelta(days=60),
+                timezone_need=CoverageNeed(_weekdays(("22:00", "06:00"))),
+                shoring=Shoring.OFFSHORE,
+                languages=("en",),
+                confidentiality=TERMS,
+                confidential_details="Gorgias macros and the refund policy are in the shared "
+                "drive; refunds over $50 go to Ana.",
             ),
-        },
-        60,
-    ),
-    (
-        "ana.client",
-        {
-            "title": "Tier-one support tickets, 300 a week",
-            "summary": "A BPO team to answer order-status, returns and shipping tickets "
-            "under our playbook, with weekly quality reviews.",
-            "service_model": "bpo",
-            "tier": 3,
-            "positions": 2,
-            "skills": [
-                {"slug": "customer-support-tier1", "min_level": 4},
-                {"slug": "returns-processing", "min_level": 3},
-            ],
-            "budget": {"type": "hourly", "min": 800, "max": 1400, "currency": "usd"},
-            "timezone_need": {"mode": "overlap", "hours": 2},
-            "shoring": "any",
-            "languages": ["en", "es"],
-            **_confidential("Customer data stays in Gorgias; no exports. SOP v3 attached."),
-            "attachments": [
-                {
-                    "name": "support-sop-v3.pdf",
-                    "size": 482113,
-                    "content_type": "application/pdf",
-                    "sha256": "3" * 64,
-                }
-            ],
-        },
-        90,
-    ),
-    (
-        "ana.client",
-        {
-            "title": "Monthly bookkeeping pilot",
-            "summary": "Reconcile one month of bank feeds and invoices in Xero as a paid trial "
-            "before a longer engagement.",
-            "service_model": "va",
-            "tier": 3,
-            "trial": True,
-            "skills": [{"slug": "bookkeeping", "min_level": 4}],
-            "budget": {"type": "fixed", "min": 20000, "max": 40000, "currency": "usd"},
-            "shoring": "any",
-            "languages": ["en"],
-        },
-        30,
-    ),
-    (
-        "oliver.client",
-        {
-            "title": "IT helpdesk for a 25-person agency",
-            "summary": "First-line helpdesk for laptops, Google Workspace and Slack, "
-            "in UK office hours.",
-            "service_model": "ito",
-            "tier": 2,
-            "skills": [{"slug": "it-helpdesk", "min_level": 3}],
-            "budget": {"type": "hourly", "min": 2000, "max": 3500, "currency": "gbp"},
-            "timezone_need": {"mode": "overlap", "hours": 6},
-            "shoring": "nearshore",
-            "languages": ["en"],
-            **_confidential("Admin access is granted per ticket through our password manager."),
-        },
-        120,
-    ),
-    (
-        "oliver.client",
-        {
-            "title": "Competitor pricing and market research",
-            "summary": "Research and compare the pricing of twelve competing agencies and "
-            "summarise it in a short report.",
-            "service_model": "kpo",
-            "tier": 2,
-            "skills": [
-                {"slug": "market-research", "min_level": 4},
-                {"slug": "financial-analysis", "min_level": 3},
-            ],
-            "budget": {"type": "fixed", "min": 150000, "max": 250000, "currency": "gbp"},
-            "shoring": "any",
-            "languages": ["en"],
-            **_confidential("Our current rate card and win/loss notes are in the data room."),
-        },
-        45,
-    ),
-]
+        ),
+        (
+            "ana.client",
+            TaskDraft(
+                title=DEAL_TASK,
+                summary="A BPO team to answer order-status, returns and shipping tickets "
+                "under our playbook, with weekly quality reviews.",
+                service_model=ServiceModel.BPO,
+                tier=3,
+                positions=2,
+                skills=(
+                    RequiredSkill("customer-support-tier1", 4),
+                    RequiredSkill("returns-processing", 3),
+                ),
+                budget=Budget(BudgetType.HOURLY, 800, 1400, "usd"),
+                deadline=today + timedelta(days=90),
+                timezone_need=OverlapNeed(2),
+                languages=("en", "es"),
+                confidentiality=TERMS,
+                confidential_details="Customer data stays in Gorgias; no exports. SOP v3 attached.",
+                attachments=(
+                    Attachment(
+                        name="support-sop-v3.pdf",
+                        size=482113,
+                        content_type="application/pdf",
+                        sha256="3" * 64,
+                    ),
+                ),
+            ),
+        ),
+        (
+            "ana.client",
+            TaskDraft(
+                title="Monthly bookkeeping pilot",
+                summary="Reconcile one month of bank feeds and invoices in Xero as a paid "
+                "trial before a longer engagement.",
+                service_model=ServiceModel.VA,
+                tier=3,
+                trial=True,
+                skills=(RequiredSkill("bookkeeping", 4),),
+                budget=Budget(BudgetType.FIXED, 20000, 40000, "usd"),
+                deadline=today + timedelta(days=30),
+                languages=("en",),
+            ),
+        ),
+        (
+            "oliver.client",
+            TaskDraft(
+                title="IT helpdesk for a 25-person agency",
+                summary="First-line helpdesk for laptops, Google Workspace and Slack, "
+                "in UK office hours.",
+                service_model=ServiceModel.ITO,
+                tier=2,
+                skills=(RequiredSkill("it-helpdesk", 3),),
+                budget=Budget(BudgetType.HOURLY, 2000, 3500, "gbp"),
+                deadline=today + timedelta(days=120),
+                timezone_need=OverlapNeed(6),
+                shoring=Shoring.NEARSHORE,
+                languages=("en",),
+                confidentiality=TERMS,
+                confidential_details="Admin access is granted per ticket through our "
+                "password manager.",
+            ),
+        ),
+        (
+            "oliver.client",
+            TaskDraft(
+                title="Competitor pricing and market research",
+                summary="Research and compare the pricing of twelve competing agencies and "
+                "summarise it in a short report.",
+                service_model=ServiceModel.KPO,
+                tier=2,
+                skills=(
+                    RequiredSkill("market-research", 4),
+                    RequiredSkill("financial-analysis", 3),
+                ),
+                budget=Budget(BudgetType.FIXED, 150000, 250000, "gbp"),
+                deadline=today + timedelta(days=45),
+                languages=("en",),
+                confidentiality=TERMS,
+                confidential_details="Our current rate card and win/loss notes are in the "
+                "data room.",
+            ),
+        ),
+    ]

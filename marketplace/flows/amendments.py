@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from flask import current_app
 
 from marketplace.accounts.models import User
 from marketplace.contracts import milestones, terms
+from marketplace.contracts.inputs import AmendmentChanges, MilestonePlan
 from marketplace.contracts.models import (
     Amendment,
     AmendmentStatus,
@@ -33,16 +34,15 @@ from marketplace.contracts.states import AMENDMENT_STATES, CONTRACT_STATES, MILE
 from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
+from marketplace.inputs import UNSET, given, value_or
 from marketplace.jobs.due import each_due
 from marketplace.payments import funding
 
 
-def _check_milestone_changes(contract: Contract, changes: dict[str, Any]) -> None:
-    plan = changes.get("milestones") or {}
+def _check_milestone_changes(contract: Contract, changes: AmendmentChanges) -> None:
+    plan = value_or(changes.milestones, MilestonePlan())
     by_id = {str(m.id): m for m in contract.milestones}
-    touched = [str(c["id"]) for c in plan.get("change", [])] + [
-        str(i) for i in plan.get("cancel", [])
-    ]
+    touched = [str(c.id) for c in plan.change] + [str(i) for i in plan.cancel]
     errors = []
     for milestone_id in touched:
         milestone = by_id.get(milestone_id)
@@ -64,12 +64,14 @@ def _check_milestone_changes(contract: Contract, changes: dict[str, Any]) -> Non
         raise BusinessRuleViolation("The amendment cannot apply.", details={"milestones": errors})
 
 
-def propose(*, user: User, contract_id: uuid.UUID, changes: dict[str, Any], note: str) -> Amendment:
+def propose(
+    *, user: User, contract_id: uuid.UUID, changes: AmendmentChanges, note: str
+) -> Amendment:
     """A party proposes changes to scope, SLA targets, deliverables or unfunded milestones."""
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
     side = signing_side(user, contract)
     CONTRACT_STATES.check("amend", contract.status)
-    if not changes:
+    if not given(changes):
         raise BusinessRuleViolation(
             "An amendment must change something.", details={"changes": ["Nothing to change."]}
         )
@@ -79,7 +81,7 @@ def propose(*, user: User, contract_id: uuid.UUID, changes: dict[str, Any], note
         proposed_by_id=user.id,
         proposer_side=side,
         base_version=contract.terms_version,
-        changes=_jsonable(changes),
+        changes=changes.as_json(),
         note=note,
         expires_at=utcnow() + timedelta(days=current_app.config["AMENDMENT_LAPSE_DAYS"]),
     )
@@ -94,21 +96,6 @@ def propose(*, user: User, contract_id: uuid.UUID, changes: dict[str, Any], note
     )
     db.session.commit()
     return amendment
-
-
-def _jsonable(changes: dict[str, Any]) -> dict[str, Any]:
-    def convert(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: convert(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [convert(v) for v in value]
-        return (
-            value.isoformat()
-            if hasattr(value, "isoformat")
-            else (str(value) if isinstance(value, uuid.UUID) else value)
-        )
-
-    return convert(changes)
 
 
 def get_amendment(*, user: User, amendment_id: uuid.UUID) -> Amendment:
@@ -133,8 +120,9 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
         AMENDMENT_STATES.apply(amendment, "lapse", actor_id=None, reason="expired or outdated")
         db.session.commit()
         raise Conflict("This amendment lapsed: it expired or the terms changed since.")
-    _check_milestone_changes(contract, amendment.changes)
-    content = _apply(contract, amendment.changes, side=side, actor=user)
+    changes = AmendmentChanges.from_json(amendment.changes)
+    _check_milestone_changes(contract, changes)
+    content = _apply(contract, changes, side=side, actor=user)
     live_view = [
         terms.milestone_view(m)
         for m in contract.milestones
@@ -176,41 +164,42 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
 
 
 def _apply(
-    contract: Contract, changes: dict[str, Any], *, side: str, actor: User
+    contract: Contract, changes: AmendmentChanges, *, side: str, actor: User
 ) -> dict[str, Any]:
     content = copy.deepcopy(contract.current_terms.content)
-    if "scope_summary" in changes:
-        content["scope"]["summary"] = changes["scope_summary"]
-    if "sla" in changes:
-        content["sla"] = {**content["sla"], **changes["sla"]}
-    if "deliverables" in changes:
-        content["deliverables"] = changes["deliverables"]
-    plan = changes.get("milestones") or {}
+    if changes.scope_summary is not UNSET:
+        content["scope"]["summary"] = changes.scope_summary
+    if changes.sla is not UNSET:
+        content["sla"] = {**content["sla"], **changes.sla.as_json()}
+    if changes.deliverables is not UNSET:
+        content["deliverables"] = list(changes.deliverables)
+    plan = value_or(changes.milestones, MilestonePlan())
     by_id = {str(m.id): m for m in contract.milestones}
-    for change in plan.get("change", []):
-        milestone = by_id[str(change["id"])]
-        for name in ("title", "description", "amount"):
-            if name in change:
-                setattr(milestone, name, change[name])
-        if "due_date" in change:
-            milestone.due_date = (
-                None if change["due_date"] is None else date.fromisoformat(change["due_date"])
-            )
-    for milestone_id in plan.get("cancel", []):
+    for change in plan.change:
+        milestone = by_id[str(change.id)]
+        if change.title is not UNSET:
+            milestone.title = change.title
+        if change.description is not UNSET:
+            milestone.description = change.description
+        if change.amount is not UNSET:
+            milestone.amount = change.amount
+        if change.due_date is not UNSET:
+            milestone.due_date = change.due_date
+    for milestone_id in plan.cancel:
         milestones.cancel(
             by_id[str(milestone_id)], side=side, actor=actor, reason="cancelled by an amendment"
         )
     position = max((m.position for m in contract.milestones), default=0)
     currency = contract.milestones[0].currency if contract.milestones else contract.task.currency
-    for offset, item in enumerate(plan.get("add", []), start=1):
+    for offset, item in enumerate(plan.add, start=1):
         contract.milestones.append(
             Milestone(
                 position=position + offset,
-                title=item["title"],
-                description=item.get("description", ""),
-                amount=item["amount"],
+                title=item.title,
+                description=item.description,
+                amount=item.amount,
                 currency=currency,
-                due_date=date.fromisoformat(item["due_date"]) if item.get("due_date") else None,
+                due_date=item.due_date,
             )
         )
     db.session.flush()

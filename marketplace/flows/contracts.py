@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
-from marketplace.contracts import milestones, terms
+from marketplace.contracts import milestones
+from marketplace.contracts import terms as contract_terms
+from marketplace.contracts.inputs import AwardTerms
 from marketplace.contracts.models import (
     Contract,
     ContractStatus,
@@ -40,7 +41,7 @@ from marketplace.tasks import services as tasks
 from marketplace.tasks.states import TASK_STATES
 
 
-def award(*, user: User, bid_id: uuid.UUID, data: dict[str, Any]) -> Contract:
+def award(*, user: User, bid_id: uuid.UUID, terms: AwardTerms) -> Contract:
     """The client accepts a bid: a contract offer with its first terms version."""
     bid = bids.get_bid(user=user, bid_id=bid_id, lock=True)
     if not tasks.is_owner(user, bid.task):
@@ -59,7 +60,7 @@ def award(*, user: User, bid_id: uuid.UUID, data: dict[str, Any]) -> Contract:
         raise Conflict("Every position of this task is taken or on offer.")
     bids.transition(bid, "accept", actor=user)
     is_fixed = task.budget_type.value == "fixed"
-    items = data.get("milestones") or [{**m, "due_date": bids.due_date(m)} for m in bid.milestones]
+    items = terms.milestones or bids.proposed_milestones(bid)
     # A fixed price stays the bid's: edited milestones must still add up to it.
     check_milestones(task, items, total=bid.price_amount if is_fixed else None)
     contract = Contract(
@@ -75,14 +76,11 @@ def award(*, user: User, bid_id: uuid.UUID, data: dict[str, Any]) -> Contract:
     add_milestones(contract, items, bid.price_currency)
     db.session.add(contract)
     db.session.flush()
-    content = terms.first_content(
-        task,
-        deliverables=data.get("deliverables") or [],
-        sla=data.get("sla") or {},
-        price_type=task.budget_type.value,
+    content = contract_terms.first_content(
+        task, deliverables=terms.deliverables, sla=terms.sla, price_type=task.budget_type.value
     )
     content["price"] = bid.price
-    terms.write_version(contract, content, author=user)
+    contract_terms.write_version(contract, content, author=user)
     tell(
         contract.provider_profile,
         contract,

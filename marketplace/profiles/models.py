@@ -115,11 +115,6 @@ class ProviderProfile(IdMixin, TimestampMixin, ProfileOwnerMixin, Model):
             return None
         return {"amount": self.hourly_rate_amount, "currency": self.hourly_rate_currency}
 
-    @hourly_rate.setter
-    def hourly_rate(self, money: dict[str, Any] | None) -> None:
-        self.hourly_rate_amount = money["amount"] if money else None
-        self.hourly_rate_currency = money["currency"] if money else None
-
 
 class ProviderSkill(IdMixin, Model):
     """A skill a provider offers, at a level (1-5) with years of experience."""

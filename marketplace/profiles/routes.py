@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
 from marketplace.profiles import services
+from marketplace.profiles.inputs import ClientProfileChanges, ProviderProfileChanges
 from marketplace.profiles.models import ClientProfile, ProviderProfile
 from marketplace.profiles.schemas import (
     ClientProfileSchema,
@@ -37,7 +37,7 @@ def get_my_provider_profile() -> ProviderProfile:
 @blp.arguments(ProviderProfileUpdateSchema)
 @blp.response(200, ProviderProfileSchema)
 @blp.errors(400, 401, 403, 404, 422)
-def update_my_provider_profile(changes: dict[str, Any]) -> ProviderProfile:
+def update_my_provider_profile(changes: ProviderProfileChanges) -> ProviderProfile:
     """Update the provider profile you act for; omitted fields stay as they are."""
     return services.update_provider_profile(user=current_user, changes=changes)
 
@@ -64,6 +64,6 @@ def get_my_client_profile() -> ClientProfile:
 @blp.arguments(ClientProfileUpdateSchema)
 @blp.response(200, ClientProfileSchema)
 @blp.errors(400, 401, 403, 404, 422)
-def update_my_client_profile(changes: dict[str, Any]) -> ClientProfile:
+def update_my_client_profile(changes: ClientProfileChanges) -> ClientProfile:
     """Update the client profile you act for; omitted fields stay as they are."""
     return services.update_client_profile(user=current_user, changes=changes)

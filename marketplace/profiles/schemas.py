@@ -7,12 +7,14 @@ from typing import Any
 import marshmallow as ma
 
 from marketplace.hours import WorkingHoursField
+from marketplace.profiles.inputs import ClientProfileChanges, ProviderProfileChanges, SkillLevel
 from marketplace.profiles.models import ServiceModel, VerificationStatus
 from marketplace.schemas import (
     BaseSchema,
     CountryField,
     MoneySchema,
     TimezoneField,
+    frozen_fields,
     require_some_field,
     validate_language,
 )
@@ -27,6 +29,10 @@ class ProviderSkillSchema(BaseSchema):
     name = ma.fields.String(dump_only=True)
     level = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(1, 5))
     years = ma.fields.Integer(load_default=0, strict=True, validate=ma.validate.Range(0, 60))
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> SkillLevel:
+        return SkillLevel(**data)
 
 
 class ProviderProfileSchema(BaseSchema):
@@ -77,6 +83,10 @@ class ProviderProfileUpdateSchema(ProviderProfileSchema):
     def _not_empty(self, data: Any, **_: Any) -> Any:
         return require_some_field(data)
 
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> ProviderProfileChanges:
+        return ProviderProfileChanges(**frozen_fields(data))
+
 
 class ClientProfileSchema(BaseSchema):
     """A client profile (only its own users read it)."""
@@ -97,3 +107,7 @@ class ClientProfileUpdateSchema(ClientProfileSchema):
     @ma.pre_load
     def _not_empty(self, data: Any, **_: Any) -> Any:
         return require_some_field(data)
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> ClientProfileChanges:
+        return ClientProfileChanges(**data)

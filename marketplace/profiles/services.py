@@ -9,36 +9,13 @@ from marketplace.accounts.models import Role, User, UserStatus
 from marketplace.catalog import services as catalog
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
+from marketplace.inputs import UNSET, given_values
 from marketplace.organizations import services as organizations
 from marketplace.organizations.models import MemberRole, Organization, OrganizationKind
+from marketplace.profiles.inputs import ClientProfileChanges, ProviderProfileChanges, SkillLevel
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ProviderSkill, ServiceModel
 
 EDITORS = (MemberRole.OWNER, MemberRole.MANAGER)
-PROVIDER_FIELDS = frozenset(
-    {
-        "service_model",
-        "headline",
-        "bio",
-        "hourly_rate",
-        "languages",
-        "timezone",
-        "country",
-        "working_hours",
-        "capacity_hours_per_week",
-        "skills",
-    }
-)
-CLIENT_FIELDS = frozenset({"company_name", "country", "timezone", "working_hours"})
-
-
-def _only_editable(changes: dict[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
-    unknown = sorted(set(changes) - allowed)
-    if unknown:
-        raise BusinessRuleViolation(
-            "These fields cannot be changed here.",
-            details={name: ["Not editable."] for name in unknown},
-        )
-    return dict(changes)
 
 
 def create_personal_profile(*, user: User) -> ProviderProfile | ClientProfile:
@@ -112,38 +89,42 @@ def _editable(user: User, model: type[Any], role: Role) -> Any:
     return profile
 
 
-def update_provider_profile(*, user: User, changes: dict[str, Any]) -> ProviderProfile:
+def update_provider_profile(*, user: User, changes: ProviderProfileChanges) -> ProviderProfile:
     """Apply the given fields; `skills`, when given, replaces the whole list."""
     profile: ProviderProfile = _editable(user, ProviderProfile, Role.PROVIDER)
-    changes = _only_editable(changes, PROVIDER_FIELDS)
-    skills = changes.pop("skills", None)
-    if profile.kind == "individual" and changes.get("service_model") not in (None, "va"):
+    model = changes.service_model
+    if profile.kind == "individual" and model is not UNSET and model != ServiceModel.VA:
         raise BusinessRuleViolation(
             "An individual provider is a virtual assistant; firms offer BPO, ITO or KPO.",
             details={"service_model": ["Create a firm to offer bpo, ito or kpo."]},
         )
-    for name, value in changes.items():
-        setattr(profile, name, value)
-    if skills is not None:
-        _replace_skills(profile, skills)
+    for name, value in given_values(changes).items():
+        if name not in ("hourly_rate", "languages", "skills"):
+            setattr(profile, name, value)
+    if changes.hourly_rate is not UNSET:
+        rate = changes.hourly_rate
+        profile.hourly_rate_amount = rate.amount if rate else None
+        profile.hourly_rate_currency = rate.currency if rate else None
+    if changes.languages is not UNSET:
+        profile.languages = list(changes.languages)
+    if changes.skills is not UNSET:
+        _replace_skills(profile, changes.skills)
     db.session.commit()
     return profile
 
 
-def _replace_skills(profile: ProviderProfile, skills: list[dict[str, Any]]) -> None:
+def _replace_skills(profile: ProviderProfile, skills: tuple[SkillLevel, ...]) -> None:
     resolved = catalog.resolve_skill_list(skills)
     profile.skills.clear()
     db.session.flush()
     for skill, item in resolved:
-        profile.skills.append(
-            ProviderSkill(skill=skill, level=item["level"], years=item.get("years", 0))
-        )
+        profile.skills.append(ProviderSkill(skill=skill, level=item.level, years=item.years))
 
 
-def update_client_profile(*, user: User, changes: dict[str, Any]) -> ClientProfile:
+def update_client_profile(*, user: User, changes: ClientProfileChanges) -> ClientProfile:
     """Apply the given fields to the client profile the user acts for."""
     profile: ClientProfile = _editable(user, ClientProfile, Role.CLIENT)
-    for name, value in _only_editable(changes, CLIENT_FIELDS).items():
+    for name, value in given_values(changes).items():
         setattr(profile, name, value)
     db.session.commit()
     return profile

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask_login import current_user
 
@@ -41,9 +40,9 @@ def approve_task(task_id: uuid.UUID) -> Task:
 
 @blp.post("/<uuid:task_id>/reject")
 @admin_required
-@blp.arguments(ReasonSchema)
+@blp.arguments(ReasonSchema, as_kwargs=True)
 @blp.response(200, OwnerTaskSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def reject_task(data: dict[str, Any], task_id: uuid.UUID) -> Task:
+def reject_task(task_id: uuid.UUID, reason: str) -> Task:
     """Reject a task under review; the client is told the reason."""
-    return lifecycle.reject_task(admin=current_user, task_id=task_id, reason=data["reason"])
+    return lifecycle.reject_task(admin=current_user, task_id=task_id, reason=reason)

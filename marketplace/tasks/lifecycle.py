@@ -24,7 +24,7 @@ from marketplace.tasks.services import (
     is_new_client,
     locked_task,
     owned_task,
-    rules_view,
+    stored_budget,
     transition,
 )
 from marketplace.tasks.states import TASK_STATES
@@ -44,7 +44,13 @@ def publish_task(
                 details={"confirm_strategic": [STRATEGIC_ADVICE]},
             )
         notices.append(STRATEGIC_ADVICE)
-    errors = check_task_rules(rules_view(task), changed={"deadline"})
+    errors = check_task_rules(
+        start_date=task.start_date,
+        deadline=task.deadline,
+        trial=task.trial,
+        budget=stored_budget(task),
+        changed={"deadline"},
+    )
     if errors:
         raise BusinessRuleViolation("The task cannot be published as it is.", details=errors)
     if (

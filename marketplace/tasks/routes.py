@@ -13,6 +13,8 @@ from marketplace.flows import tasks as task_flows
 from marketplace.matching import discovery
 from marketplace.pagination import Page, PageArgsSchema, page_schema, paginate
 from marketplace.tasks import confidentiality, lifecycle, services
+from marketplace.tasks.input_schemas import TaskInputSchema, TaskUpdateSchema
+from marketplace.tasks.inputs import TaskChanges, TaskDraft
 from marketplace.tasks.models import Task, TermsAcceptance
 from marketplace.tasks.schemas import (
     AcceptanceSchema,
@@ -22,10 +24,8 @@ from marketplace.tasks.schemas import (
     OwnerTaskSchema,
     PublishResultSchema,
     PublishSchema,
-    TaskInputSchema,
     TaskListSchema,
     TaskQuerySchema,
-    TaskUpdateSchema,
 )
 
 blp = Blueprint(
@@ -43,9 +43,9 @@ AccessLogPageSchema = page_schema(AccessLogEntrySchema, "AccessLogPage")
 @blp.arguments(TaskInputSchema)
 @blp.response(201, OwnerTaskSchema)
 @blp.errors(400, 401, 403, 422)
-def create_task(data: dict[str, Any]) -> Task:
+def create_task(draft: TaskDraft) -> Task:
     """Post a task as a draft, for the client you act for."""
-    return services.create_task(user=current_user, data=data)
+    return services.create_task(user=current_user, draft=draft)
 
 
 @blp.get("")
@@ -72,7 +72,7 @@ def get_task(task_id: uuid.UUID) -> Any:
 @blp.arguments(TaskUpdateSchema)
 @blp.response(200, OwnerTaskSchema)
 @blp.errors(400, 401, 404, 409, 422)
-def update_task(changes: dict[str, Any], task_id: uuid.UUID) -> Task:
+def update_task(changes: TaskChanges, task_id: uuid.UUID) -> Task:
     """Edit your task (draft, in review or open); changing confidential material needs
     providers to accept the terms again."""
     return services.update_task(user=current_user, task_id=task_id, changes=changes)
@@ -89,23 +89,25 @@ def delete_task(task_id: uuid.UUID) -> None:
 
 @blp.post("/<uuid:task_id>/publish")
 @login_required
-@blp.arguments(PublishSchema)
+@blp.arguments(PublishSchema, as_kwargs=True)
 @blp.response(200, PublishResultSchema)
 @blp.errors(400, 401, 404, 409, 422)
-def publish_task(data: dict[str, Any], task_id: uuid.UUID) -> dict[str, Any]:
+def publish_task(task_id: uuid.UUID, confirm_strategic: bool) -> dict[str, Any]:
     """Publish your draft: open at once, or to moderation for new clients and flagged text."""
-    task, notices = lifecycle.publish_task(user=current_user, task_id=task_id, **data)
+    task, notices = lifecycle.publish_task(
+        user=current_user, task_id=task_id, confirm_strategic=confirm_strategic
+    )
     return {"task": task, "notices": notices}
 
 
 @blp.post("/<uuid:task_id>/cancel")
 @login_required
-@blp.arguments(OptionalReasonSchema)
+@blp.arguments(OptionalReasonSchema, as_kwargs=True)
 @blp.response(200, OwnerTaskSchema)
 @blp.errors(400, 401, 404, 409, 422)
-def cancel_task(data: dict[str, Any], task_id: uuid.UUID) -> Task:
+def cancel_task(task_id: uuid.UUID, reason: str | None) -> Task:
     """Cancel your task."""
-    return task_flows.cancel_task(user=current_user, task_id=task_id, reason=data["reason"])
+    return task_flows.cancel_task(user=current_user, task_id=task_id, reason=reason)
 
 
 @blp.post("/<uuid:task_id>/confidentiality")

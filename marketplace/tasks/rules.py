@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import current_app
+
+from marketplace.tasks.inputs import Budget
 
 if TYPE_CHECKING:
     from marketplace.tasks.models import Task
@@ -27,29 +30,32 @@ FLAGGED_TEXT = "flagged_text"
 DATE_HORIZON = timedelta(days=3 * 366)
 
 
-def check_task_rules(data: dict[str, Any], *, changed: set[str]) -> dict[str, list[str]]:
+def check_task_rules(
+    *,
+    start_date: date | None,
+    deadline: date | None,
+    trial: bool,
+    budget: Budget | None,
+    changed: AbstractSet[str],
+) -> dict[str, list[str]]:
     """Cross-field rules of a whole task; `changed` names the fields this request sets."""
     errors: dict[str, list[str]] = {}
     today = datetime.now(UTC).date()
-    deadline: date | None = data.get("deadline")
-    start: date | None = data.get("start_date")
     if deadline and "deadline" in changed and deadline < today:
         errors.setdefault("deadline", []).append("The deadline is in the past.")
-    if start and "start_date" in changed and start < today:
+    if start_date and "start_date" in changed and start_date < today:
         errors.setdefault("start_date", []).append("The start date is in the past.")
-    for name in ("start_date", "deadline"):
-        value = data.get(name)
+    for name, value in (("start_date", start_date), ("deadline", deadline)):
         if value and name in changed and abs(value - today) > DATE_HORIZON:
             errors.setdefault(name, []).append("Dates must lie within three years of today.")
-    if deadline and start and deadline < start:
+    if deadline and start_date and deadline < start_date:
         errors.setdefault("deadline", []).append("The deadline is before the start date.")
-    budget = data.get("budget")
-    if data.get("trial") and budget:
+    if trial and budget:
         caps: dict[str, int] = current_app.config["TRIAL_BUDGET_CAPS"]
-        cap = caps.get(budget["currency"])
-        if cap is not None and budget["max"] > cap:
+        cap = caps.get(budget.currency)
+        if cap is not None and budget.max > cap:
             errors.setdefault("budget", []).append(
-                f"A trial task may cost at most {cap} {budget['currency']} (minor units)."
+                f"A trial task may cost at most {cap} {budget.currency} (minor units)."
             )
     return errors
 

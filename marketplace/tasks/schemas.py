@@ -1,4 +1,4 @@
-"""Task schemas: input with per-field and cross-field rules, owner/public views, filters."""
+"""Task schemas: owner/public views, publishing and reasons, filters (input in input_schemas)."""
 
 from __future__ import annotations
 
@@ -8,150 +8,12 @@ from typing import Any
 import marshmallow as ma
 from webargs.fields import DelimitedList
 
-from marketplace.hours import validate_working_hours
 from marketplace.matching.discovery import TaskSearch
 from marketplace.pagination import PageArgsSchema
 from marketplace.profiles.models import ServiceModel
-from marketplace.schemas import BaseSchema, CurrencyField, require_some_field, validate_language
-from marketplace.tasks.models import BudgetType, Confidentiality, Shoring, TaskStatus
-from marketplace.tasks.rules import check_task_rules
-
-
-class TimezoneNeedField(ma.fields.Field):
-    """`{"mode": "overlap", "hours": N}` or `{"mode": "coverage", "window": {working hours}}`."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault(
-            "metadata",
-            {
-                "type": "object",
-                "description": 'Overlap with the client\'s working hours: {"mode": "overlap", '
-                '"hours": 3}; or coverage of a weekly window in the client\'s zone: '
-                '{"mode": "coverage", "window": {"mon": [["18:00", "02:00"]]}}.',
-                "example": {"mode": "overlap", "hours": 3},
-            },
-        )
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if not isinstance(value, dict) or value.get("mode") not in ("overlap", "coverage"):
-            raise ma.ValidationError('Give {"mode": "overlap", ...} or {"mode": "coverage", ...}.')
-        if value["mode"] == "overlap":
-            hours = value.get("hours")
-            if (
-                set(value) != {"mode", "hours"}
-                or isinstance(hours, bool)
-                or not isinstance(hours, int | float)
-                or not 0 < hours <= 24
-            ):
-                raise ma.ValidationError('Overlap needs "hours": a number above 0, at most 24.')
-            return {"mode": "overlap", "hours": hours}
-        if set(value) != {"mode", "window"}:
-            raise ma.ValidationError('Coverage needs a "window" of weekly hours and nothing else.')
-        window = validate_working_hours(value["window"])
-        if not window:
-            raise ma.ValidationError("The coverage window is empty.")
-        return {"mode": "coverage", "window": window}
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        return value
-
-
-class TaskSkillSchema(BaseSchema):
-    """A required skill and its minimum level."""
-
-    slug = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
-    min_level = ma.fields.Integer(load_default=1, strict=True, validate=ma.validate.Range(1, 5))
-
-
-class BudgetSchema(BaseSchema):
-    """A fixed price or an hourly rate range, in minor units."""
-
-    type = ma.fields.Enum(BudgetType, by_value=True, required=True)
-    min = ma.fields.Integer(
-        required=True, strict=True, validate=ma.validate.Range(min=1, max=10**12)
-    )
-    max = ma.fields.Integer(
-        required=True, strict=True, validate=ma.validate.Range(min=1, max=10**12)
-    )
-    currency = CurrencyField(required=True)
-
-    @ma.validates_schema
-    def _min_not_above_max(self, data: dict[str, Any], **_: Any) -> None:
-        if "min" in data and "max" in data and data["min"] > data["max"]:
-            raise ma.ValidationError("The minimum is above the maximum.", "min")
-
-
-class AttachmentSchema(BaseSchema):
-    """An attachment's metadata (files themselves are stored elsewhere)."""
-
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
-    size = ma.fields.Integer(
-        required=True, strict=True, validate=ma.validate.Range(min=0, max=10**11)
-    )
-    content_type = ma.fields.String(
-        required=True,
-        validate=ma.validate.Regexp(
-            r"^[\w.+-]+/[\w.+-]+$", error="Not a MIME type such as 'application/pdf'."
-        ),
-    )
-    sha256 = ma.fields.String(
-        required=True,
-        validate=ma.validate.Regexp(r"^[0-9a-f]{64}$", error="64 lower-case hex digits."),
-    )
-
-
-class TaskInputSchema(BaseSchema):
-    """What a client writes when posting or editing a task."""
-
-    title = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=200))
-    summary = ma.fields.String(required=True, validate=ma.validate.Length(min=10, max=5000))
-    confidential_details = ma.fields.String(
-        load_default="", validate=ma.validate.Length(max=50_000)
-    )
-    confidentiality = ma.fields.Enum(
-        Confidentiality, by_value=True, load_default=Confidentiality.PUBLIC
-    )
-    service_model = ma.fields.Enum(ServiceModel, by_value=True, allow_none=True, load_default=None)
-    tier = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(1, 4))
-    skills = ma.fields.List(
-        ma.fields.Nested(TaskSkillSchema), required=True, validate=ma.validate.Length(min=1, max=20)
-    )
-    budget = ma.fields.Nested(BudgetSchema, required=True)
-    start_date = ma.fields.Date(allow_none=True, load_default=None)
-    deadline = ma.fields.Date(required=True)
-    timezone_need = TimezoneNeedField(allow_none=True, load_default=None)
-    shoring = ma.fields.Enum(Shoring, by_value=True, load_default=Shoring.ANY)
-    languages = ma.fields.List(
-        ma.fields.String(validate=validate_language),
-        load_default=list,
-        validate=ma.validate.Length(max=10),
-    )
-    positions = ma.fields.Integer(load_default=1, strict=True, validate=ma.validate.Range(1, 50))
-    trial = ma.fields.Boolean(load_default=False)
-    attachments = ma.fields.List(
-        ma.fields.Nested(AttachmentSchema), load_default=list, validate=ma.validate.Length(max=50)
-    )
-
-    @ma.validates_schema
-    def _cross_field_rules(self, data: dict[str, Any], partial: Any = None, **_: Any) -> None:
-        if partial:
-            return  # the service checks the merged task instead
-        errors = check_task_rules(data, changed=set(data))
-        if errors:
-            raise ma.ValidationError(errors)
-
-
-class TaskUpdateSchema(TaskInputSchema):
-    """PATCH: any subset of the task's fields (each one given whole, e.g. the whole budget)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        # Only the top-level fields become optional; a budget or skill still needs all its parts.
-        super().__init__(partial=tuple(TaskInputSchema._declared_fields), **kwargs)
-
-    @ma.pre_load
-    def _not_empty(self, data: Any, **_: Any) -> Any:
-        return require_some_field(data)
+from marketplace.schemas import BaseSchema, CurrencyField, validate_language
+from marketplace.tasks.input_schemas import AttachmentSchema, BudgetSchema, TimezoneNeedField
+from marketplace.tasks.models import Confidentiality, Shoring, TaskStatus
 
 
 class TaskSkillOutSchema(BaseSchema):

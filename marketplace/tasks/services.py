@@ -15,11 +15,13 @@ from marketplace.catalog import services as catalog
 from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
+from marketplace.inputs import UNSET, given, value_or
 from marketplace.organizations.models import MemberRole, Membership
 from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile
 from marketplace.schemas import Redacted
 from marketplace.tasks import terms
+from marketplace.tasks.inputs import Budget, TaskChanges, TaskDraft
 from marketplace.tasks.models import Task, TaskLanguage, TaskSkill, TaskStatus, TaskTransition
 from marketplace.tasks.rules import (
     FLAGGED_TEXT,
@@ -32,8 +34,7 @@ from marketplace.tasks.states import TASK_STATES, VISIBLE_TO_ALL
 
 #: Text a moderator reads before a new client's posting goes live.
 TEXT_FIELDS = frozenset({"title", "summary", "confidential_details"})
-#: Fields whose change makes a new version of the confidentiality terms.
-CONFIDENTIAL_FIELDS = frozenset({"confidential_details", "attachments"})
+#: Fields stored as given (the others are converted: budget, timezone need, lists).
 SIMPLE_FIELDS = frozenset(
     {
         "title",
@@ -44,11 +45,9 @@ SIMPLE_FIELDS = frozenset(
         "tier",
         "start_date",
         "deadline",
-        "timezone_need",
         "shoring",
         "positions",
         "trial",
-        "attachments",
     }
 )
 
@@ -148,31 +147,37 @@ def owned_task(*, user: User, task_id: uuid.UUID, lock: bool = False) -> Task:
     return task
 
 
-def _apply(task: Task, data: dict[str, Any]) -> None:
-    for name in SIMPLE_FIELDS & data.keys():
-        setattr(task, name, data[name])
-    if "budget" in data:
-        budget = data["budget"]
-        task.budget_type, task.budget_min = budget["type"], budget["min"]
-        task.budget_max, task.currency = budget["max"], budget["currency"]
-    if "languages" in data:
-        task.language_rows = [TaskLanguage(code=code) for code in dict.fromkeys(data["languages"])]
-    if "skills" in data:
-        resolved = catalog.resolve_skill_list(data["skills"])
+def _apply(task: Task, values: TaskDraft | TaskChanges) -> None:
+    names = given(values)
+    for name in SIMPLE_FIELDS & names:
+        setattr(task, name, getattr(values, name))
+    if values.budget is not UNSET:
+        budget = values.budget
+        task.budget_type, task.budget_min = budget.type, budget.min
+        task.budget_max, task.currency = budget.max, budget.currency
+    if values.timezone_need is not UNSET:
+        need = values.timezone_need
+        task.timezone_need = need.as_json() if need is not None else None
+    if values.attachments is not UNSET:
+        task.attachments = [attachment.as_json() for attachment in values.attachments]
+    if values.languages is not UNSET:
+        task.language_rows = [TaskLanguage(code=code) for code in dict.fromkeys(values.languages)]
+    if values.skills is not UNSET:
+        resolved = catalog.resolve_skill_list(values.skills)
         task.skills.clear()
         db.session.flush()
         task.skills.extend(
-            TaskSkill(skill=skill, min_level=item["min_level"]) for skill, item in resolved
+            TaskSkill(skill=skill, min_level=item.min_level) for skill, item in resolved
         )
 
 
-def create_task(*, user: User, data: dict[str, Any]) -> Task:
+def create_task(*, user: User, draft: TaskDraft) -> Task:
     """Save a new task as a draft of the client the user acts for."""
     if user.role != "client":
         raise Forbidden("Only clients post tasks.")
     client_profile = profiles.acting_client_profile(user)
     task = Task(client_profile=client_profile, created_by=user, status=TaskStatus.DRAFT)
-    _apply(task, data)
+    _apply(task, draft)
     task.terms_hash = terms.terms_hash()
     task.transitions.append(
         TaskTransition(from_status=None, to_status=TaskStatus.DRAFT, actor_id=user.id)
@@ -182,39 +187,48 @@ def create_task(*, user: User, data: dict[str, Any]) -> Task:
     return task
 
 
-def rules_view(task: Task) -> dict[str, Any]:
-    """The stored fields that the cross-field rules look at, as a schema would load them."""
-    return {
-        "budget": task.budget,
-        "start_date": task.start_date,
-        "deadline": task.deadline,
-        "trial": task.trial,
-    }
+def stored_budget(task: Task) -> Budget:
+    """The task's budget, as the cross-field rules read it."""
+    return Budget(
+        type=task.budget_type, min=task.budget_min, max=task.budget_max, currency=task.currency
+    )
 
 
-def update_task(*, user: User, task_id: uuid.UUID, changes: dict[str, Any]) -> Task:
+def _changes_confidential_material(task: Task, changes: TaskChanges) -> bool:
+    """Whether the edit changes what the confidentiality terms cover."""
+    details, attachments = changes.confidential_details, changes.attachments
+    return (details is not UNSET and details != task.confidential_details) or (
+        attachments is not UNSET and [a.as_json() for a in attachments] != task.attachments
+    )
+
+
+def update_task(*, user: User, task_id: uuid.UUID, changes: TaskChanges) -> Task:
     """Edit a draft, a task in review or an open task; re-check the whole task's rules."""
     task = owned_task(user=user, task_id=task_id, lock=True)
     TASK_STATES.check("edit", task.status)
-    if changes.get("tier") == 1 and task.tier != 1 and task.status != TaskStatus.DRAFT:
+    if changes.tier == 1 and task.tier != 1 and task.status != TaskStatus.DRAFT:
         raise BusinessRuleViolation(
             "A published task cannot become strategic (tier 1).",
             details={"tier": [STRATEGIC_ADVICE, "Post strategic work as a new draft."]},
         )
-    merged = {**rules_view(task), **changes}
-    errors = check_task_rules(merged, changed=set(changes))
+    changed = given(changes)
+    errors = check_task_rules(
+        start_date=value_or(changes.start_date, task.start_date),
+        deadline=value_or(changes.deadline, task.deadline),
+        trial=value_or(changes.trial, task.trial),
+        budget=value_or(changes.budget, stored_budget(task)),
+        changed=changed,
+    )
     if errors:
         raise BusinessRuleViolation("The task has invalid fields.", details=errors)
-    material_changed = any(
-        getattr(task, name) != changes[name] for name in CONFIDENTIAL_FIELDS & changes.keys()
-    )
+    material_changed = _changes_confidential_material(task, changes)
     _apply(task, changes)
     if material_changed or task.terms_hash != terms.terms_hash():
         task.terms_version += 1
         task.terms_hash = terms.terms_hash()
     if task.status == TaskStatus.OPEN:
         reasons = [FLAGGED_TEXT] if blocklist_hits(task) else []
-        if TEXT_FIELDS & changes.keys() and is_new_client(task.client_profile):
+        if TEXT_FIELDS & changed and is_new_client(task.client_profile):
             reasons.insert(0, NEW_CLIENT)  # a moderator approved the old text, not this one
         if reasons:
             task.review_reasons = reasons
