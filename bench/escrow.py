@@ -59,10 +59,10 @@ from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.flows import contracts as contract_flows
 from marketplace.inputs import Money
-from marketplace.ledger import checks
 from marketplace.ledger.models import LedgerTransaction, TransactionKind
 from marketplace.payments import delivery, funding, payouts
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
+from marketplace.reporting import ledger_check as checks
 from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks.inputs import Budget, RequiredSkill, TaskDraft

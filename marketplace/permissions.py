@@ -18,17 +18,13 @@ from marketplace.accounts.models import Role, User
 from marketplace.errors import Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.organizations.models import MemberRole, Membership
+from marketplace.organizations.services import membership_of
 from marketplace.profiles.models import ClientProfile, ProviderProfile
 
 #: The members who commit their organization; agents act for it without committing it.
 COMMITTERS = (MemberRole.OWNER, MemberRole.MANAGER)
 
 AnyProfile = TypeVar("AnyProfile", ClientProfile, ProviderProfile)
-
-
-def membership_of(user: User) -> Membership | None:
-    """The user's membership, if they act for an organization."""
-    return db.session.scalar(sa.select(Membership).where(Membership.user_id == user.id))
 
 
 def acting_profile(

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from marketplace import permissions
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
 from marketplace.bids.inputs import BidProposal, MilestoneProposal
@@ -25,7 +26,6 @@ from marketplace.ledger.models import LedgerTransaction
 from marketplace.payments import payouts
 from marketplace.payments.gateways.base import GatewayError
 from marketplace.payments.gateways.sandbox import SandboxGateway
-from marketplace.profiles import services as profiles
 from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks.inputs import Budget
@@ -73,7 +73,7 @@ def make_deal(
         ),
     )
     # An established client publishes straight to open (new ones go to moderation).
-    profiles.acting_client_profile(client).created_at = utcnow() - timedelta(days=60)
+    permissions.acting_client_profile(client).created_at = utcnow() - timedelta(days=60)
     lifecycle.publish_task(user=client, task_id=task.id, confirm_strategic=False)
     bid = bids.place_bid(
         user=provider,

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from marketplace import permissions
 from marketplace.accounts.models import Role, User
 from marketplace.bids.inputs import BidChanges, BidProposal, MilestoneProposal
 from marketplace.bids.models import Bid, BidStatus, BidTransition
@@ -17,7 +18,6 @@ from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFo
 from marketplace.extensions import db
 from marketplace.inputs import UNSET, Money, value_or
 from marketplace.notifications import services as notifications
-from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks import confidentiality
 from marketplace.tasks import services as tasks
@@ -65,7 +65,7 @@ def proposed_milestones(bid: Bid) -> tuple[MilestoneProposal, ...]:
 def _bidder_profile(user: User) -> ProviderProfile:
     if user.role != Role.PROVIDER:
         raise Forbidden("Only providers bid.")
-    return profiles.acting_provider_profile(user)
+    return permissions.acting_provider_profile(user)
 
 
 def place_bid(*, user: User, task_id: uuid.UUID, proposal: BidProposal) -> Bid:
@@ -102,12 +102,13 @@ def place_bid(*, user: User, task_id: uuid.UUID, proposal: BidProposal) -> Bid:
         BidTransition(from_status=None, to_status=BidStatus.SUBMITTED, actor_id=user.id)
     )
     db.session.add(bid)
-    notifications.notify(
-        profiles.people_acting_for(task.client_profile),
+    notifications.tell(
+        task.client_profile,
         kind="bid.new",
         subject=f"New bid on {task.title}",
         body=f"{profile.display_name} bid on your task {task.title}.\n",
-        data={"task_id": str(task.id), "bid_id": str(bid.id)},
+        task_id=task.id,
+        bid_id=bid.id,
     )
     try:
         db.session.commit()
@@ -119,9 +120,7 @@ def place_bid(*, user: User, task_id: uuid.UUID, proposal: BidProposal) -> Bid:
 
 def is_bidder(user: User, bid: Bid) -> bool:
     """Whether the user acts for the provider that made the bid."""
-    return user.role == Role.PROVIDER and (
-        profiles.acting_provider_profile(user).id == bid.provider_profile_id
-    )
+    return permissions.acts_for_provider(user, bid.provider_profile_id)
 
 
 def get_bid(*, user: User, bid_id: uuid.UUID, lock: bool = False) -> Bid:
@@ -177,13 +176,7 @@ def shortlist_bid(*, user: User, bid_id: uuid.UUID) -> Bid:
     """The client shortlists a bid; the bidder is told."""
     bid = _owned_bid(user, bid_id)
     transition(bid, "shortlist", actor=user)
-    notifications.notify(
-        profiles.people_acting_for(bid.provider_profile),
-        kind="bid.shortlisted",
-        subject=f"Shortlisted: {bid.task.title}",
-        body=f"Your bid on {bid.task.title} was shortlisted.\n",
-        data={"task_id": str(bid.task_id), "bid_id": str(bid.id)},
-    )
+    _tell_bidder(bid, "bid.shortlisted", "Shortlisted", "was shortlisted.")
     db.session.commit()
     return bid
 
@@ -193,13 +186,7 @@ def decline_bid(*, user: User, bid_id: uuid.UUID, reason: str) -> Bid:
     bid = _owned_bid(user, bid_id)
     transition(bid, "decline", actor=user, reason=reason)
     bid.decline_reason = reason
-    notifications.notify(
-        profiles.people_acting_for(bid.provider_profile),
-        kind="bid.declined",
-        subject=f"Bid declined: {bid.task.title}",
-        body=f"Your bid on {bid.task.title} was declined.\n\nReason: {reason}\n",
-        data={"task_id": str(bid.task_id), "bid_id": str(bid.id)},
-    )
+    _tell_bidder(bid, "bid.declined", "Bid declined", f"was declined.\n\nReason: {reason}")
     db.session.commit()
     return bid
 
@@ -226,11 +213,17 @@ def expire_live_bids(task: Task, *, reason: str) -> list[Bid]:
     )
     for bid in live:
         transition(bid, "expire", actor=None, reason=reason)
-        notifications.notify(
-            profiles.people_acting_for(bid.provider_profile),
-            kind="bid.expired",
-            subject=f"Bid closed: {task.title}",
-            body=f"Your bid on {task.title} is closed: {reason}.\n",
-            data={"task_id": str(task.id), "bid_id": str(bid.id)},
-        )
+        _tell_bidder(bid, "bid.expired", "Bid closed", f"is closed: {reason}.")
     return live
+
+
+def _tell_bidder(bid: Bid, kind: str, subject: str, what_happened: str) -> None:
+    """Tell the bidder's people what happened to their bid ("Your bid on X <what_happened>")."""
+    notifications.tell(
+        bid.provider_profile,
+        kind=kind,
+        subject=f"{subject}: {bid.task.title}",
+        body=f"Your bid on {bid.task.title} {what_happened}\n",
+        task_id=bid.task_id,
+        bid_id=bid.id,
+    )

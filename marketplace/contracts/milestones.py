@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
-from marketplace.accounts.models import Role, User, UserStatus
+from marketplace.accounts.models import Role, User
 from marketplace.contracts import services as contracts
 from marketplace.contracts.models import (
     Contract,
@@ -25,7 +25,6 @@ from marketplace.database import lock_row
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.notifications import services as notifications
-from marketplace.profiles import services as profiles
 
 
 @dataclass
@@ -137,29 +136,23 @@ def tell(
     contract: Contract, milestone: Milestone, *, to: str, kind: str, subject: str, body: str
 ) -> None:
     """Notify one side (`client`, `provider`, `both`) or the admins about a milestone."""
-    if to == "admins":
-        people = list(
-            db.session.scalars(
-                sa.select(User).where(User.role == Role.ADMIN, User.status == UserStatus.ACTIVE)
-            )
+    sides: dict[str, list[notifications.Recipients]] = {
+        "admins": [notifications.admins()],
+        "client": [contract.client_profile],
+        "provider": [contract.provider_profile],
+        "both": [contract.client_profile, contract.provider_profile],
+    }
+    recipients = sides[to]
+    for recipient in recipients:
+        notifications.tell(
+            recipient,
+            kind=kind,
+            subject=f"{subject}: {milestone.title} ({contract.task.title})",
+            body=body,
+            contract_id=contract.id,
+            milestone_id=milestone.id,
+            task_id=contract.task_id,
         )
-    else:
-        people = []
-        if to in ("client", "both"):
-            people += profiles.people_acting_for(contract.client_profile)
-        if to in ("provider", "both"):
-            people += profiles.people_acting_for(contract.provider_profile)
-    notifications.notify(
-        people,
-        kind=kind,
-        subject=f"{subject}: {milestone.title} ({contract.task.title})",
-        body=body,
-        data={
-            "contract_id": str(contract.id),
-            "milestone_id": str(milestone.id),
-            "task_id": str(contract.task_id),
-        },
-    )
 
 
 def cancel(milestone: Milestone, *, side: str, actor: User | None, reason: str) -> None:

@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from marketplace import permissions
 from marketplace.accounts.models import Role, User
 from marketplace.bids import services as bids
 from marketplace.bids.inputs import MilestoneProposal
@@ -27,8 +28,6 @@ from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFo
 from marketplace.extensions import db
 from marketplace.jobs.due import each_due
 from marketplace.notifications import services as notifications
-from marketplace.organizations import services as organizations
-from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile, ProviderProfile
 from marketplace.tasks.models import Task
 
@@ -48,13 +47,9 @@ def transition(
 
 def side_of(user: User, contract: Contract) -> str | None:
     """`client` or `provider` for the parties' people; None for anyone else."""
-    if user.role == Role.CLIENT and (
-        profiles.acting_client_profile(user).id == contract.client_profile_id
-    ):
+    if permissions.acts_for_client(user, contract.client_profile_id):
         return "client"
-    if user.role == Role.PROVIDER and (
-        profiles.acting_provider_profile(user).id == contract.provider_profile_id
-    ):
+    if permissions.acts_for_provider(user, contract.provider_profile_id):
         return "provider"
     return None
 
@@ -74,9 +69,9 @@ def signing_side(user: User, contract: Contract) -> str:
     side = side_of(user, contract)
     if side is None:
         raise Forbidden("Only the parties do this.")
-    membership = organizations.membership_of(user)
-    if membership is not None and membership.role not in profiles.EDITORS:
-        raise Forbidden("Only the organization's owner or managers commit it to terms.")
+    permissions.require_commits(
+        user, "Only the organization's owner or managers commit it to terms."
+    )
     return side
 
 
@@ -100,9 +95,11 @@ def contracts_query(*, user: User, status: ContractStatus | None = None) -> sa.S
     """The contracts of the client or provider the user acts for, newest first."""
     stmt = sa.select(Contract).order_by(Contract.created_at.desc(), Contract.id.desc())
     if user.role == Role.CLIENT:
-        stmt = stmt.where(Contract.client_profile_id == profiles.acting_client_profile(user).id)
+        stmt = stmt.where(Contract.client_profile_id == permissions.acting_client_profile(user).id)
     elif user.role == Role.PROVIDER:
-        stmt = stmt.where(Contract.provider_profile_id == profiles.acting_provider_profile(user).id)
+        stmt = stmt.where(
+            Contract.provider_profile_id == permissions.acting_provider_profile(user).id
+        )
     if status is not None:
         stmt = stmt.where(Contract.status == status)
     return stmt
@@ -111,12 +108,13 @@ def contracts_query(*, user: User, status: ContractStatus | None = None) -> sa.S
 def tell(
     profile: ClientProfile | ProviderProfile, contract: Contract, kind: str, subject: str, body: str
 ) -> None:
-    notifications.notify(
-        profiles.people_acting_for(profile),
+    notifications.tell(
+        profile,
         kind=kind,
         subject=f"{subject}: {contract.task.title}",
         body=body,
-        data={"contract_id": str(contract.id), "task_id": str(contract.task_id)},
+        contract_id=contract.id,
+        task_id=contract.task_id,
     )
 
 

@@ -10,6 +10,7 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from marketplace import permissions
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Role, User
 from marketplace.bids import services as bid_services
@@ -99,9 +100,9 @@ def _organize(entry: dict[str, Any], users: list[User], roles: list[str]) -> Non
 def _fill_profile(owner: User, changes: ClientProfileChanges | ProviderProfileChanges) -> None:
     # A profile with no working hours was never filled in; one that has them is left alone.
     if isinstance(changes, ClientProfileChanges):
-        if not profiles.acting_client_profile(owner).working_hours:
+        if not permissions.acting_client_profile(owner).working_hours:
             profiles.update_client_profile(user=owner, changes=changes)
-    elif not profiles.acting_provider_profile(owner).working_hours:
+    elif not permissions.acting_provider_profile(owner).working_hours:
         profiles.update_provider_profile(user=owner, changes=changes)
 
 
@@ -120,7 +121,7 @@ def seed_tasks(admin: User) -> int:
     for local, draft in task_drafts(date.today()):
         client = accounts.find_user_by_email(f"{local}@{DOMAIN}")
         assert client is not None, f"seed the people before the tasks ({local})"
-        profile = profiles.acting_client_profile(client)
+        profile = permissions.acting_client_profile(client)
         if (
             db.session.scalar(
                 sa.select(Task.id).where(
@@ -148,7 +149,7 @@ def seed_deal() -> bool:
     assert client and manager and assistant, "seed the people and tasks first"
     task = db.session.scalar(
         sa.select(Task).where(
-            Task.client_profile_id == profiles.acting_client_profile(client).id,
+            Task.client_profile_id == permissions.acting_client_profile(client).id,
             Task.title == DEAL_TASK,
         )
     )

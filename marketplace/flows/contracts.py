@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from marketplace import permissions
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
 from marketplace.contracts import milestones
@@ -33,9 +34,7 @@ from marketplace.contracts.states import ACCEPTED, CONTRACT_STATES, HOLDING, MIL
 from marketplace.database import utcnow
 from marketplace.errors import Conflict, Forbidden
 from marketplace.extensions import db
-from marketplace.organizations import services as organizations
 from marketplace.payments import refunds
-from marketplace.profiles import services as profiles
 from marketplace.tasks import lifecycle as task_lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks.states import TASK_STATES
@@ -46,9 +45,9 @@ def award(*, user: User, bid_id: uuid.UUID, terms: AwardTerms) -> Contract:
     bid = bids.get_bid(user=user, bid_id=bid_id, lock=True)
     if not tasks.is_owner(user, bid.task):
         raise Forbidden("Only the task's client awards it.")
-    membership = organizations.membership_of(user)
-    if membership is not None and membership.role not in profiles.EDITORS:
-        raise Forbidden("Only the company's owner or managers commit it to a contract.")
+    permissions.require_commits(
+        user, "Only the company's owner or managers commit it to a contract."
+    )
     task = tasks.locked_task(bid.task_id)
     TASK_STATES.check("award", task.status)
     holding = db.session.scalar(

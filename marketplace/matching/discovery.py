@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from marketplace import permissions
 from marketplace.accounts.models import Role, User
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Skill
@@ -24,7 +25,6 @@ from marketplace.errors import BusinessRuleViolation, Forbidden
 from marketplace.extensions import db
 from marketplace.matching.overlap import ClientPeriod, work_period
 from marketplace.pagination import CursorPage, decode_cursor, encode_cursor, page_size_for
-from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
 from marketplace.tasks import services as task_services
 from marketplace.tasks.models import Task, TaskLanguage, TaskSkill, TaskStatus
@@ -127,7 +127,7 @@ def search_tasks(*, user: User, search: TaskSearch) -> CursorPage:
         if user.role != Role.CLIENT:
             raise Forbidden("Only clients have tasks of their own.")
         stmt = sa.select(Task).where(
-            Task.client_profile_id == profiles.acting_client_profile(user).id
+            Task.client_profile_id == permissions.acting_client_profile(user).id
         )
         if search.status:
             stmt = stmt.where(Task.status == search.status)
@@ -244,7 +244,7 @@ def _search_with_fit(
             )
         )
     }
-    fit = _FitFilter(profiles.acting_provider_profile(user), clients)
+    fit = _FitFilter(permissions.acting_provider_profile(user), clients)
     matching = [row for row in rows if fit.passes(row, search)]
     if after is not None:
         bound = tuple(after)

@@ -7,6 +7,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from marketplace import permissions
 from marketplace.accounts.models import Role, User
 from marketplace.errors import BusinessRuleViolation, Forbidden
 from marketplace.extensions import db
@@ -15,7 +16,6 @@ from marketplace.matching.models import TaskInvitation
 from marketplace.matching.ranking import TaskView
 from marketplace.matching.services import matchable_task
 from marketplace.notifications import services as notifications
-from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks import services as tasks
 from marketplace.tasks.models import Task
@@ -61,12 +61,12 @@ def invite(
         invitation = TaskInvitation(task=task, provider_profile=found[pid], invited_by=user)
         db.session.add(invitation)
         existing[pid] = invitation
-        notifications.notify(
-            profiles.people_acting_for(found[pid]),
+        notifications.tell(
+            found[pid],
             kind="task_invitation",
             subject=f"You are invited to bid: {task.title}",
             body=f'A client invites you to bid on "{task.title}".\n\n{task.summary}\n',
-            data={"task_id": str(task.id)},
+            task_id=task.id,
         )
     try:
         db.session.commit()
@@ -80,7 +80,7 @@ def my_invitations(*, user: User) -> sa.Select[TaskInvitation]:
     """Invitations of the provider the user acts for, newest first."""
     if user.role != Role.PROVIDER:
         raise Forbidden("Only providers are invited to bid.")
-    provider = profiles.acting_provider_profile(user)
+    provider = permissions.acting_provider_profile(user)
     return (
         sa.select(TaskInvitation)
         .join(Task, Task.id == TaskInvitation.task_id)

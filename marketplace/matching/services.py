@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 
+from marketplace import permissions
 from marketplace.accounts.models import Role, User
 from marketplace.catalog.models import Skill
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
@@ -17,9 +18,7 @@ from marketplace.matching import cards, coverage, pool, ranking
 from marketplace.matching.cards import ProviderCard
 from marketplace.matching.explain import explain
 from marketplace.matching.ranking import Ranked, TaskView
-from marketplace.organizations.models import Membership
 from marketplace.pagination import Page, page_size_for
-from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ProviderSkill
 from marketplace.tasks import services as tasks
 from marketplace.tasks.models import Task, TaskLanguage, TaskSkill
@@ -47,19 +46,8 @@ class Match:
 
 
 _USER = sa.bindparam("user_id", type_=sa.Uuid())
-_MEMBER_OF = sa.select(Membership.organization_id).where(Membership.user_id == _USER)
-#: The client profile the user acts for, as `profiles.acting_client_profile` finds it: the
-#: organization's when the user is a member of one, else their own.
-_ACTING_PROFILE = (
-    sa.select(ClientProfile.id)
-    .where(
-        sa.or_(
-            ClientProfile.organization_id == _MEMBER_OF.scalar_subquery(),
-            sa.and_(~sa.exists(_MEMBER_OF), ClientProfile.user_id == _USER),
-        )
-    )
-    .scalar_subquery()
-)
+#: The client profile the user acts for, in the query that loads the task.
+_ACTING_PROFILE = permissions.acting_client_profile_id(_USER)
 _TASK_FIELDS = (
     Task.client_profile_id, Task.status, Task.service_model, Task.shoring, Task.budget_type,
     Task.budget_min, Task.budget_max, Task.currency, Task.start_date, Task.deadline,
@@ -159,7 +147,7 @@ def recommended_tasks(*, user: User, page: int = 1, page_size: int | None = None
     """Open tasks the signed-in provider (or their firm) matches, best first."""
     if user.role != Role.PROVIDER:
         raise Forbidden("Only providers get recommended tasks.")
-    provider = profiles.acting_provider_profile(user)
+    provider = permissions.acting_provider_profile(user)
     found: list[Task] = []
     if provider.matchable and provider.capacity_left > 0:
         found = list(db.session.scalars(_open_tasks_for(provider)))

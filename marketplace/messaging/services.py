@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from marketplace import permissions
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
 from marketplace.contracts import services as contracts
@@ -19,7 +20,6 @@ from marketplace.extensions import db
 from marketplace.messaging.models import Message, ReadMarker, Thread
 from marketplace.notifications import services as notifications
 from marketplace.pagination import paginate
-from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile, ProviderProfile
 
 
@@ -34,11 +34,9 @@ class Conversation:
 
     def side_of(self, user: User) -> str | None:
         """`client`, `provider` or None (an admin, reading only)."""
-        if user.role == "client" and profiles.acting_client_profile(user).id == self.client.id:
+        if permissions.acts_for_client(user, self.client.id):
             return "client"
-        if user.role == "provider" and (
-            profiles.acting_provider_profile(user).id == self.provider.id
-        ):
+        if permissions.acts_for_provider(user, self.provider.id):
             return "provider"
         return None
 
@@ -137,18 +135,14 @@ def post_message(conversation: Conversation, *, user: User, body: str) -> Messag
     message = Message(thread_id=conversation.thread.id, sender_id=user.id, body=body)
     db.session.add(message)
     other = conversation.provider if side == "client" else conversation.client
-    notifications.notify(
-        profiles.people_acting_for(other),
+    notifications.tell(
+        other,
         kind="message.new",
         subject=f"New message: {conversation.title}",
         body=f"{user.name} wrote:\n\n{body[:500]}\n",
-        data={
-            "thread_id": str(conversation.thread.id),
-            "bid_id": str(conversation.thread.bid_id) if conversation.thread.bid_id else None,
-            "contract_id": (
-                str(conversation.thread.contract_id) if conversation.thread.contract_id else None
-            ),
-        },
+        thread_id=conversation.thread.id,
+        bid_id=conversation.thread.bid_id,
+        contract_id=conversation.thread.contract_id,
     )
     db.session.commit()
     mark_read(conversation, user, up_to=message.created_at or utcnow())

@@ -8,15 +8,20 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from marketplace.accounts.models import User
+from marketplace.accounts.models import Role, User, UserStatus
 from marketplace.database import utcnow
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.jobs import outbox
 from marketplace.notifications.models import Notification
+from marketplace.permissions import people_acting_for
+from marketplace.profiles.models import ClientProfile, ProviderProfile
+
+#: Whom a notification goes to: the people acting for a profile, or these users.
+Recipients = ClientProfile | ProviderProfile | Iterable[User]
 
 
-def notify(
+def _notify(
     users: Iterable[User], *, kind: str, subject: str, body: str, data: dict[str, Any]
 ) -> list[Notification]:
     """Tell each user once; both the notification and the e-mail commit with the caller."""
@@ -27,6 +32,26 @@ def notify(
         outbox.enqueue_email(to=user.email, subject=subject, body=body)
         created.append(item)
     return created
+
+
+def tell(
+    to: Recipients, *, kind: str, subject: str, body: str, **about: uuid.UUID | None
+) -> list[Notification]:
+    """Notify the people acting for a profile (its individual, or its organization's owner
+    and managers), or the users given; `about` names what it concerns (`task_id=...`,
+    `contract_id=...`), kept as ids in the notification's data for the frontend's links."""
+    people = people_acting_for(to) if isinstance(to, ClientProfile | ProviderProfile) else to
+    data = {name: str(value) if value is not None else None for name, value in about.items()}
+    return _notify(people, kind=kind, subject=subject, body=body, data=data)
+
+
+def admins() -> list[User]:
+    """The active admins, who hear about money that needs them."""
+    return list(
+        db.session.scalars(
+            sa.select(User).where(User.role == Role.ADMIN, User.status == UserStatus.ACTIVE)
+        )
+    )
 
 
 def notifications_query(*, user: User, unread: bool | None = None) -> sa.Select[Notification]:

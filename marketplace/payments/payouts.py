@@ -7,13 +7,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
+from marketplace import permissions
 from marketplace.accounts.models import User
 from marketplace.database import lock_row
-from marketplace.errors import Forbidden
 from marketplace.extensions import db
-from marketplace.organizations import services as organizations
 from marketplace.payments.gateways import gateway
-from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ProviderProfile
 
 
@@ -29,10 +27,8 @@ class Onboarding:
 def start_onboarding(*, user: User) -> Onboarding:
     """Open the payout account of the provider the user acts for (once) and return a new
     onboarding link each call. Only an individual or a firm's owner or managers do this."""
-    profile = profiles.acting_provider_profile(user)
-    membership = organizations.membership_of(user)
-    if membership is not None and membership.role not in profiles.EDITORS:
-        raise Forbidden("Only the firm's owner or managers set up its payouts.")
+    profile = permissions.acting_provider_profile(user)
+    permissions.require_commits(user, "Only the firm's owner or managers set up its payouts.")
     profile = lock_row(ProviderProfile, profile.id)
     if profile.stripe_account_id is None:
         account = gateway().create_payout_account(

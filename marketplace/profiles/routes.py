@@ -6,6 +6,7 @@ import uuid
 
 from flask_login import current_user, login_required
 
+from marketplace import permissions
 from marketplace.api import Blueprint
 from marketplace.profiles import services
 from marketplace.profiles.inputs import ClientProfileChanges, ProviderProfileChanges
@@ -29,7 +30,7 @@ blp = Blueprint(
 @blp.errors(401, 403, 404)
 def get_my_provider_profile() -> ProviderProfile:
     """The provider profile you act for (your firm's, or your own)."""
-    return services.acting_provider_profile(current_user)
+    return permissions.acting_provider_profile(current_user)
 
 
 @blp.put("/providers/me")
@@ -56,7 +57,7 @@ def get_provider(profile_id: uuid.UUID) -> ProviderProfile:
 @blp.errors(401, 403, 404)
 def get_my_client_profile() -> ClientProfile:
     """The client profile you act for (your company's, or your own)."""
-    return services.acting_client_profile(current_user)
+    return permissions.acting_client_profile(current_user)
 
 
 @blp.put("/clients/me")

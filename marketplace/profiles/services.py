@@ -5,17 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from marketplace import permissions
 from marketplace.accounts.models import Role, User, UserStatus
 from marketplace.catalog import services as catalog
-from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
+from marketplace.errors import BusinessRuleViolation, NotFound
 from marketplace.extensions import db
 from marketplace.inputs import UNSET, given_values
 from marketplace.organizations import services as organizations
-from marketplace.organizations.models import MemberRole, Organization, OrganizationKind
+from marketplace.organizations.models import Organization, OrganizationKind
 from marketplace.profiles.inputs import ClientProfileChanges, ProviderProfileChanges, SkillLevel
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ProviderSkill, ServiceModel
-
-EDITORS = (MemberRole.OWNER, MemberRole.MANAGER)
 
 
 def create_personal_profile(*, user: User) -> ProviderProfile | ClientProfile:
@@ -55,37 +54,9 @@ def create_organization_profile(
     return profile
 
 
-def _acting_profile(user: User, model: type[Any], role: Role) -> tuple[Any, MemberRole | None]:
-    """The profile the user acts for (their organization's, else their own) and their role."""
-    if user.role != role:
-        raise Forbidden(f"Only {role.value} accounts have a {role.value} profile.")
-    membership = organizations.membership_of(user)
-    if membership is not None:
-        owner_filter = model.organization_id == membership.organization_id
-    else:
-        owner_filter = model.user_id == user.id
-    profile = db.session.scalar(db.select(model).where(owner_filter))
-    if profile is None:
-        raise NotFound("Profile not found.")
-    return profile, membership.role if membership else None
-
-
-def acting_provider_profile(user: User) -> ProviderProfile:
-    """The provider profile `user` acts for: their firm's, or their own as a VA."""
-    profile, _ = _acting_profile(user, ProviderProfile, Role.PROVIDER)
-    return profile
-
-
-def acting_client_profile(user: User) -> ClientProfile:
-    """The client profile `user` acts for: their company's, or their own."""
-    profile, _ = _acting_profile(user, ClientProfile, Role.CLIENT)
-    return profile
-
-
 def _editable(user: User, model: type[Any], role: Role) -> Any:
-    profile, member_role = _acting_profile(user, model, role)
-    if member_role is not None and member_role not in EDITORS:
-        raise Forbidden("Only the organization's owner or managers edit its profile.")
+    profile, _ = permissions.acting_profile(user, model, role)
+    permissions.require_commits(user, "Only the organization's owner or managers edit its profile.")
     return profile
 
 
@@ -144,14 +115,6 @@ def public_provider_profile(profile_id: uuid.UUID) -> ProviderProfile:
     ):
         raise NotFound("Provider not found.")
     return profile
-
-
-def people_acting_for(profile: ProviderProfile | ClientProfile) -> list[User]:
-    """Who speaks for a profile: its individual, or its organization's owner and managers."""
-    if profile.user is not None:
-        return [profile.user]
-    assert profile.organization is not None
-    return [m.user for m in profile.organization.memberships if m.role in EDITORS]
 
 
 def _own(model: type[Any], user: User) -> Any:

@@ -7,10 +7,10 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from marketplace import permissions
 from marketplace.accounts.models import Role, User
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
-from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks import terms
 from marketplace.tasks.models import (
@@ -55,7 +55,7 @@ def accept_terms(
             details={"confidentiality": ["The task is public."]},
         )
     TASK_STATES.check("accept_terms", task.status)
-    profile = profiles.acting_provider_profile(user)
+    profile = permissions.acting_provider_profile(user)
     acceptance = _current_acceptance(task, profile)
     if acceptance is None:
         acceptance = TermsAcceptance(
@@ -87,7 +87,7 @@ def _may_read(user: User, task: Task) -> ProviderProfile | bool | None:
         return None
     if user.role != Role.PROVIDER:
         return False
-    profile = profiles.acting_provider_profile(user)
+    profile = permissions.acting_provider_profile(user)
     if task.confidentiality == Confidentiality.PUBLIC:
         return profile
     return profile if _current_acceptance(task, profile) is not None else False

@@ -11,7 +11,6 @@ from marketplace.accounts.models import User
 from marketplace.errors import BusinessRuleViolation
 from marketplace.extensions import db
 from marketplace.notifications import services as notifications
-from marketplace.profiles import services as profiles
 from marketplace.tasks.models import Task, TaskStatus
 from marketplace.tasks.rules import (
     FLAGGED_TEXT,
@@ -86,12 +85,8 @@ def fill(task: Task) -> None:
 
 def tell_client(task: Task, subject: str, body: str) -> None:
     """Notify the people acting for the task's client now (not whoever once posted it)."""
-    notifications.notify(
-        profiles.people_acting_for(task.client_profile),
-        kind="task.status",
-        subject=subject,
-        body=body,
-        data={"task_id": str(task.id)},
+    notifications.tell(
+        task.client_profile, kind="task.status", subject=subject, body=body, task_id=task.id
     )
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import NoResultFound
 
+from marketplace import permissions
 from marketplace.accounts.models import User, UserStatus
 from marketplace.catalog import services as catalog
 from marketplace.database import lock_row, utcnow
@@ -17,7 +18,6 @@ from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.inputs import UNSET, given, value_or
 from marketplace.organizations.models import MemberRole, Membership
-from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile
 from marketplace.schemas import Redacted
 from marketplace.tasks import terms
@@ -72,9 +72,7 @@ def transition(task: Task, action: str, *, actor: User | None, reason: str | Non
 
 def is_owner(user: User, task: Task) -> bool:
     """Whether the user acts for the client that posted the task."""
-    if user.role != "client":
-        return False
-    return profiles.acting_client_profile(user).id == task.client_profile_id
+    return permissions.acts_for_client(user, task.client_profile_id)
 
 
 def poster_is_active(task: Task) -> bool:
@@ -175,7 +173,7 @@ def create_task(*, user: User, draft: TaskDraft) -> Task:
     """Save a new task as a draft of the client the user acts for."""
     if user.role != "client":
         raise Forbidden("Only clients post tasks.")
-    client_profile = profiles.acting_client_profile(user)
+    client_profile = permissions.acting_client_profile(user)
     task = Task(client_profile=client_profile, created_by=user, status=TaskStatus.DRAFT)
     _apply(task, draft)
     task.terms_hash = terms.terms_hash()
