@@ -80,6 +80,18 @@ def register_jobs(app: Flask) -> None:
     from marketplace.tasks import jobs as task_jobs  # noqa: F401
 
     celery.init_app(app)
+    register_outbox_handlers(app)
+
+
+def register_outbox_handlers(app: Flask) -> None:
+    """What carries out each kind of outbox entry: one registry for web and worker."""
+    from marketplace.jobs import outbox
+    from marketplace.payments import settlement, webhooks
+
+    outbox.register(app, "email", outbox.send_email)
+    outbox.register(app, "payments.transfer", settlement.send_transfer)
+    outbox.register(app, "payments.refund", settlement.send_refund)
+    outbox.register(app, "stripe.event", webhooks.process)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, g, has_request_context
+from flask import Flask, current_app, g, has_request_context
 
 from marketplace import audit
 from marketplace.database import is_postgresql, utcnow
@@ -21,24 +21,24 @@ from marketplace.jobs.states import OUTBOX_STATES
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
-HANDLERS: dict[str, Handler] = {}
 
 
 class PermanentFailure(Exception):
     """A side effect that can never succeed as written: fail the entry without retries."""
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register the function that carries out outbox entries of `kind`."""
-
-    def register(func: Handler) -> Handler:
-        HANDLERS[kind] = func
-        return func
-
-    return register
+def register(app: Flask, kind: str, handler: Handler) -> None:
+    """Let `handler` carry out this app's outbox entries of `kind`. `create_app` registers
+    every handler, so the web processes and the worker (which builds the same app) know the
+    same ones, whatever modules they happened to import."""
+    app.extensions.setdefault("outbox_handlers", {})[kind] = handler
 
 
-@handler("email")
+def _handlers() -> dict[str, Handler]:
+    handlers: dict[str, Handler] = current_app.extensions.get("outbox_handlers", {})
+    return handlers
+
+
 def send_email(payload: dict[str, Any]) -> None:
     """Send one e-mail through the configured backend."""
     mail_backend().send(Mail(to=payload["to"], subject=payload["subject"], body=payload["body"]))
@@ -46,7 +46,7 @@ def send_email(payload: dict[str, Any]) -> None:
 
 def enqueue(kind: str, payload: dict[str, Any]) -> OutboxEntry:
     """Add an entry to the current transaction; it is delivered only if that commits."""
-    if kind not in HANDLERS:
+    if kind not in _handlers():
         raise ValueError(f"no outbox handler for {kind!r}")
     entry = OutboxEntry(kind=kind, payload=payload)
     db.session.add(entry)
@@ -88,7 +88,7 @@ def deliver_entry(entry: OutboxEntry) -> None:
     entry.attempts += 1
     try:
         with db.session.begin_nested():
-            HANDLERS[entry.kind](entry.payload)
+            _handlers()[entry.kind](entry.payload)
     except Exception as exc:  # any failure of a side effect means "retry later"
         entry.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         permanent = isinstance(exc, PermanentFailure)

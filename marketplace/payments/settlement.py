@@ -143,7 +143,6 @@ def _metadata(record: Transfer | Refund) -> dict[str, str]:
     }
 
 
-@outbox.handler("payments.transfer")
 def send_transfer(payload: dict[str, str]) -> None:
     """Make a pending transfer at the gateway and move it out of the provider's payable."""
     transfer = lock_row(Transfer, uuid.UUID(payload["transfer_id"]))
@@ -180,7 +179,6 @@ def send_transfer(payload: dict[str, str]) -> None:
     )
 
 
-@outbox.handler("payments.refund")
 def send_refund(payload: dict[str, str]) -> None:
     """Make a pending refund at the gateway; it settles now or when the gateway confirms."""
     record = lock_row(Refund, uuid.UUID(payload["refund_id"]))

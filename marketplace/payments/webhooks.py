@@ -33,19 +33,6 @@ from marketplace.payments.states import EVENT_STATES, TRANSFER_STATES
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict[str, Any]], None]
-HANDLERS: dict[str, Handler] = {}
-
-
-def on(event_type: str) -> Callable[[Handler], Handler]:
-    """Register the handler of one Stripe event type (it gets `data.object`)."""
-
-    def register(func: Handler) -> Handler:
-        HANDLERS[event_type] = func
-        return func
-
-    return register
-
 
 def receive(*, payload: bytes, signature: str | None) -> dict[str, Any]:
     """Verify and store a Stripe webhook, and queue its processing; a redelivery of a
@@ -73,7 +60,6 @@ def receive(*, payload: bytes, signature: str | None) -> dict[str, Any]:
     return {"received": True, "duplicate": False}
 
 
-@outbox.handler("stripe.event")
 def process(payload: dict[str, str]) -> None:
     """Apply a stored event once; runs in the outbox's transaction."""
     event = db.session.scalars(
@@ -83,7 +69,7 @@ def process(payload: dict[str, str]) -> None:
     ).one()
     if not EVENT_STATES.allows("process", event.status):
         return  # applied (or ignored) already
-    handler = HANDLERS.get(event.type)
+    handler = EVENT_HANDLERS.get(event.type)
     data = event.payload.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
     if handler is not None:
@@ -101,7 +87,6 @@ def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
     return metadata if isinstance(metadata, dict) else {}
 
 
-@on("payment_intent.succeeded")
 def _payment_succeeded(intent: dict[str, Any]) -> None:
     funding.payment_succeeded(
         gateway_id=intent["id"],
@@ -110,7 +95,6 @@ def _payment_succeeded(intent: dict[str, Any]) -> None:
     )
 
 
-@on("payment_intent.payment_failed")
 def _payment_failed(intent: dict[str, Any]) -> None:
     error = intent.get("last_payment_error")
     error = error if isinstance(error, dict) else {}
@@ -122,7 +106,6 @@ def _payment_failed(intent: dict[str, Any]) -> None:
     )
 
 
-@on("charge.refunded")
 def _charge_refunded(charge: dict[str, Any]) -> None:
     payment = funding.find_payment(
         charge_id=charge["id"], gateway_id=object_id(charge.get("payment_intent"))
@@ -149,7 +132,6 @@ def _charge_refunded(charge: dict[str, Any]) -> None:
         log.error("Charge %s refunded %s more than we asked for", charge["id"], refunded)
 
 
-@on("charge.dispute.created")
 def _chargeback(dispute: dict[str, Any]) -> None:
     payment = funding.find_payment(
         charge_id=object_id(dispute.get("charge")),
@@ -176,14 +158,12 @@ def _chargeback(dispute: dict[str, Any]) -> None:
     )
 
 
-@on("account.updated")
 def _account_updated(account: dict[str, Any]) -> None:
     payouts.set_payouts_enabled(
         account_id=account["id"], enabled=bool(account.get("payouts_enabled"))
     )
 
 
-@on("transfer.reversed")
 def _transfer_reversed(data: dict[str, Any]) -> None:
     transfer = db.session.scalar(
         sa.select(Transfer).where(Transfer.gateway_id == data["id"]).with_for_update()
@@ -221,3 +201,15 @@ def _transfer_reversed(data: dict[str, Any]) -> None:
             "owed to them until an admin decides.\n"
         ),
     )
+
+
+#: What each Stripe event type does (each handler gets the event's `data.object`); the
+#: others are stored and marked ignored.
+EVENT_HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "payment_intent.succeeded": _payment_succeeded,
+    "payment_intent.payment_failed": _payment_failed,
+    "charge.refunded": _charge_refunded,
+    "charge.dispute.created": _chargeback,
+    "account.updated": _account_updated,
+    "transfer.reversed": _transfer_reversed,
+}
