@@ -18,8 +18,7 @@ from marketplace.contracts.models import ContractStatus, MilestoneStatus
 from marketplace.database import lock_row, utcnow
 from marketplace.errors import Conflict, DomainError, PaymentFailed
 from marketplace.extensions import db
-from marketplace.ledger import services as ledger
-from marketplace.ledger.models import TransactionKind
+from marketplace.ledger import postings
 from marketplace.payments import settlement
 from marketplace.payments.gateways import gateway
 from marketplace.payments.gateways.base import GatewayError, GatewayPayment, PermanentGatewayError
@@ -219,22 +218,16 @@ def payment_succeeded(
     payment.settled_at = utcnow()
     payment.charge_id = charge_id or payment.charge_id
     payment.failure_code = payment.failure_message = None
-    currency = payment.currency
     if milestone.status == MilestoneStatus.PENDING and payment.amount == milestone.amount:
         milestones.move(
             milestone, "fund", side="client", actor=db.session.get(User, payment.created_by_id)
         )
         milestone.funded_at = utcnow()
-        ledger.post(
-            key=f"funding:{milestone.id}",
-            kind=TransactionKind.FUNDING,
-            contract_id=contract.id,
-            milestone_id=milestone.id,
+        postings.funding(
+            settlement.money_of(payment),
+            gateway=payment.gateway,
+            amount=payment.amount,
             memo=f"payment {payment.gateway_id}",
-            entries=[
-                (ledger.external(payment.gateway, currency), -payment.amount),
-                (ledger.escrow(contract.id, currency), payment.amount),
-            ],
         )
         milestones.tell(
             contract,
@@ -245,16 +238,13 @@ def payment_succeeded(
             body="The milestone's money is held in escrow. The provider can start the work.\n",
         )
     else:
-        ledger.post(
-            key=f"unmatched_payment:{payment.id}",
-            kind=TransactionKind.UNMATCHED_PAYMENT,
-            contract_id=contract.id,
-            milestone_id=milestone.id,
+        postings.unmatched_payment(
+            settlement.money_of(payment),
+            client_profile_id=contract.client_profile_id,
+            payment_id=payment.id,
+            gateway=payment.gateway,
+            amount=payment.amount,
             memo=f"payment {payment.gateway_id} for a milestone that is {milestone.status.value}",
-            entries=[
-                (ledger.external(payment.gateway, currency), -payment.amount),
-                (ledger.client_payable(contract.client_profile_id, currency), payment.amount),
-            ],
         )
         settlement.queue_refund(
             payment, contract, amount=payment.amount, reason="the milestone no longer needs it"

@@ -18,6 +18,7 @@ from marketplace.contracts.models import Contract, Milestone
 from marketplace.database import lock_row, utcnow
 from marketplace.extensions import db
 from marketplace.jobs import outbox
+from marketplace.ledger import postings
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import TransactionKind
 from marketplace.payments.gateways import gateway
@@ -32,6 +33,13 @@ log = logging.getLogger(__name__)
 def transfer_group(contract_id: uuid.UUID) -> str:
     """The gateway's name for all money of one contract."""
     return f"contract_{contract_id}"
+
+
+def money_of(record: Milestone | Payment | Transfer | Refund) -> postings.MilestoneMoney:
+    """Which milestone of which contract a record's money is for, for its postings."""
+    if isinstance(record, Milestone):
+        return postings.MilestoneMoney(record.contract_id, record.id, record.currency)
+    return postings.MilestoneMoney(record.contract_id, record.milestone_id, record.currency)
 
 
 def funding_payment(milestone: Milestone) -> Payment:
@@ -60,20 +68,15 @@ def split(
     share, fee = ledger.fee_split(
         release_amount, milestones.terms_value(contract, "platform_fee_bps")
     )
-    entries = [(ledger.escrow(contract.id, currency), -milestone.amount)]
-    if share:
-        entries.append((ledger.provider_payable(contract.provider_profile_id, currency), share))
-    if fee:
-        entries.append((ledger.revenue(currency), fee))
-    if refund_amount:
-        entries.append((ledger.client_payable(contract.client_profile_id, currency), refund_amount))
-    ledger.post(
-        key=f"{kind.value}:{milestone.id}",
+    postings.out_of_escrow(
+        money_of(milestone),
         kind=kind,
-        contract_id=contract.id,
-        milestone_id=milestone.id,
+        provider_profile_id=contract.provider_profile_id,
+        client_profile_id=contract.client_profile_id,
+        provider_share=share,
+        fee=fee,
+        refund=refund_amount,
         memo=reason,
-        entries=entries,
     )
     milestone.released_amount, milestone.refunded_amount = release_amount, refund_amount
     milestone.auto_release_at = None
@@ -163,19 +166,13 @@ def send_transfer(payload: dict[str, str]) -> None:
     )
     TRANSFER_STATES.apply(transfer, "pay", actor_id=None, reason=f"transfer {result.id}")
     transfer.gateway_id, transfer.settled_at = result.id, utcnow()
-    ledger.post(
-        key=f"payout:{transfer.id}",
-        kind=TransactionKind.PAYOUT,
-        contract_id=transfer.contract_id,
-        milestone_id=transfer.milestone_id,
+    postings.payout(
+        money_of(transfer),
+        provider_profile_id=transfer.provider_profile_id,
+        transfer_id=transfer.id,
+        gateway=transfer.payment.gateway,
+        amount=transfer.amount,
         memo=f"transfer {result.id}",
-        entries=[
-            (
-                ledger.provider_payable(transfer.provider_profile_id, transfer.currency),
-                -transfer.amount,
-            ),
-            (ledger.external(transfer.payment.gateway, transfer.currency), transfer.amount),
-        ],
     )
 
 
@@ -205,14 +202,11 @@ def settle_refund(record: Refund) -> None:
         return
     REFUND_STATES.apply(record, "succeed", actor_id=None, reason=f"refund {record.gateway_id}")
     record.settled_at = utcnow()
-    ledger.post(
-        key=f"refund_payout:{record.id}",
-        kind=TransactionKind.REFUND_PAYOUT,
-        contract_id=record.contract_id,
-        milestone_id=record.milestone_id,
+    postings.refund_payout(
+        money_of(record),
+        client_profile_id=record.client_profile_id,
+        refund_id=record.id,
+        gateway=record.payment.gateway,
+        amount=record.amount,
         memo=f"refund {record.gateway_id}",
-        entries=[
-            (ledger.client_payable(record.client_profile_id, record.currency), -record.amount),
-            (ledger.external(record.payment.gateway, record.currency), record.amount),
-        ],
     )

@@ -24,8 +24,7 @@ from marketplace.database import utcnow
 from marketplace.errors import BadRequest, NotFound
 from marketplace.extensions import db
 from marketplace.jobs import outbox
-from marketplace.ledger import services as ledger
-from marketplace.ledger.models import TransactionKind
+from marketplace.ledger import postings
 from marketplace.payments import disputes, funding, payouts, settlement
 from marketplace.payments.gateways.stripe import InvalidWebhook, object_id, verify_webhook
 from marketplace.payments.models import Refund, RefundStatus, Transfer, WebhookEvent
@@ -175,16 +174,14 @@ def _transfer_reversed(data: dict[str, Any]) -> None:
     back = total - transfer.reversed_amount
     if back <= 0:
         return
-    ledger.post(
-        key=f"reversal:{transfer.id}:{total}",
-        kind=TransactionKind.REVERSAL,
-        contract_id=transfer.contract_id,
-        milestone_id=transfer.milestone_id,
+    postings.reversal(
+        settlement.money_of(transfer),
+        provider_profile_id=transfer.provider_profile_id,
+        transfer_id=transfer.id,
+        reversed_so_far=total,
+        gateway=transfer.payment.gateway,
+        amount=back,
         memo=f"transfer {transfer.gateway_id} reversed",
-        entries=[
-            (ledger.external(transfer.payment.gateway, transfer.currency), -back),
-            (ledger.provider_payable(transfer.provider_profile_id, transfer.currency), back),
-        ],
     )
     TRANSFER_STATES.apply(transfer, "reverse", actor_id=None, reason=f"{total} reversed")
     transfer.reversed_amount = total

@@ -13,6 +13,7 @@ from marketplace.contracts import services as contracts
 from marketplace.contracts.models import Contract
 from marketplace.database import is_postgresql
 from marketplace.extensions import db
+from marketplace.ledger import postings
 from marketplace.ledger.models import (
     AccountKind,
     LedgerAccount,
@@ -22,7 +23,6 @@ from marketplace.ledger.models import (
 )
 from marketplace.tasks.models import Task
 
-RELEASING = (TransactionKind.RELEASE, TransactionKind.RESOLUTION)
 CLIENT_FIELDS = ("funded", "refunded", "released")
 PROVIDER_FIELDS = ("earned", "fees", "paid_out")
 
@@ -54,34 +54,6 @@ def _month(column: Any) -> Any:
     if is_postgresql():
         return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM")
     return sa.func.strftime("%Y-%m", column)
-
-
-def _client_line(
-    line: dict[str, int], txn: TransactionKind, account: AccountKind, amount: int
-) -> None:
-    if txn == TransactionKind.FUNDING and account == AccountKind.ESCROW:
-        line["funded"] += amount
-    elif (
-        txn in (TransactionKind.REFUND, TransactionKind.RESOLUTION)
-        and account == AccountKind.CLIENT_PAYABLE
-    ):
-        line["refunded"] += amount
-    elif txn in RELEASING and account in (AccountKind.PROVIDER_PAYABLE, AccountKind.REVENUE):
-        line["released"] += amount
-
-
-def _provider_line(
-    line: dict[str, int], txn: TransactionKind, account: AccountKind, amount: int
-) -> None:
-    if txn in RELEASING and account == AccountKind.PROVIDER_PAYABLE:
-        line["earned"] += amount
-    elif txn in RELEASING and account == AccountKind.REVENUE:
-        line["fees"] += amount
-    elif (
-        txn in (TransactionKind.PAYOUT, TransactionKind.REVERSAL)
-        and account == AccountKind.PROVIDER_PAYABLE
-    ):
-        line["paid_out"] -= amount
 
 
 def _finish(line: dict[str, Any], role: Role, *, running: bool) -> dict[str, Any]:
@@ -117,7 +89,7 @@ def _party_statement(user: User) -> dict[str, Any]:
             LedgerEntry.currency,
         )
     ).all()
-    add = _client_line if user.role == Role.CLIENT else _provider_line
+    figures = postings.CLIENT_FIGURES if user.role == Role.CLIENT else postings.PROVIDER_FIGURES
     fields = CLIENT_FIELDS if user.role == Role.CLIENT else PROVIDER_FIELDS
     groups: dict[str, dict[tuple[Any, str], dict[str, int]]] = {
         name: defaultdict(lambda: dict.fromkeys(fields, 0))
@@ -129,8 +101,10 @@ def _party_statement(user: User) -> dict[str, Any]:
             ("contracts", contract_id),
             ("totals", None),
         ):
-            line = groups[name][(key, currency)]
-            add(line, TransactionKind(txn), AccountKind(account), int(amount))
+            figure = figures.get((TransactionKind(txn), AccountKind(account)))
+            if figure is not None:
+                field, sign = figure
+                groups[name][(key, currency)][field] += sign * int(amount)
     titles = dict(
         db.session.execute(
             sa.select(Contract.id, Task.title)
