@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from marketplace.contracts import services
+from marketplace.contracts import pilots
 from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.database import utcnow
 from marketplace.extensions import db
@@ -327,7 +327,7 @@ def test_pilot_then_full_contract(login, app):
         ).status_code
         == 409
     )
-    assert services.pilot_conversion() == {"completed_pilots": 1, "converted": 1}
+    assert pilots.pilot_conversion() == {"completed_pilots": 1, "converted": 1}
 
 
 def test_contract_threads_are_private(deal, login):

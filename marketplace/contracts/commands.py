@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from marketplace.contracts import services
+from marketplace.contracts import offers
 from marketplace.flows import amendments
 
 
@@ -15,7 +15,7 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("expire-offers")
     def expire_offers_command() -> None:
         """Expire contract offers that were not accepted in time."""
-        click.echo(f"expired {services.expire_offers()} offers")
+        click.echo(f"expired {offers.expire_offers()} offers")
 
     @app.cli.command("lapse-amendments")
     def lapse_amendments_command() -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from marketplace.contracts import services
+from marketplace.contracts import offers
 from marketplace.flows import amendments
 
 
 @shared_task(name="marketplace.contracts.jobs.expire_offers")
 def expire_offers() -> int:
     """Expire contract offers that were not accepted in time."""
-    return services.expire_offers()
+    return offers.expire_offers()
 
 
 @shared_task(name="marketplace.contracts.jobs.lapse_amendments")

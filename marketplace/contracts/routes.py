@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from marketplace.accounts.auth import admin_required
 from marketplace.api import Blueprint
-from marketplace.contracts import services
+from marketplace.contracts import offers, pilots, services
 from marketplace.contracts.inputs import AmendmentChanges, AwardTerms, PilotTerms
 from marketplace.contracts.models import Amendment, Contract, ContractStatus
 from marketplace.contracts.schemas import (
@@ -93,7 +93,7 @@ def accept_offer(contract_id: uuid.UUID) -> Contract:
 @blp.errors(400, 401, 403, 404, 409, 422)
 def decline_offer(contract_id: uuid.UUID, reason: str | None) -> Contract:
     """Decline the offer (provider)."""
-    return services.decline_offer(user=current_user, contract_id=contract_id, reason=reason)
+    return offers.decline_offer(user=current_user, contract_id=contract_id, reason=reason)
 
 
 @blp.post("/contracts/<uuid:contract_id>/pause")
@@ -132,7 +132,7 @@ def terminate(contract_id: uuid.UUID, reason: str) -> Contract:
 @blp.errors(400, 401, 403, 404, 409, 422)
 def extend(terms: PilotTerms, contract_id: uuid.UUID) -> Contract:
     """After a completed pilot, offer the same provider a full contract (client)."""
-    return services.extend_pilot(user=current_user, contract_id=contract_id, terms=terms)
+    return pilots.extend_pilot(user=current_user, contract_id=contract_id, terms=terms)
 
 
 @blp.post("/contracts/<uuid:contract_id>/amendments")
@@ -176,4 +176,4 @@ def accept_amendment(amendment_id: uuid.UUID) -> Amendment:
 @blp.errors(401, 403)
 def pilot_stats() -> dict[str, int]:
     """Completed pilots, and how many led to an accepted full contract (admins)."""
-    return services.pilot_conversion()
+    return pilots.pilot_conversion()

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from marketplace import permissions
 from marketplace.accounts.models import Role, User
-from marketplace.bids import services as bids
 from marketplace.bids.inputs import MilestoneProposal
-from marketplace.contracts import terms as contract_terms
-from marketplace.contracts.inputs import PilotTerms
 from marketplace.contracts.models import (
     Contract,
     ContractStatus,
@@ -23,10 +19,9 @@ from marketplace.contracts.models import (
     Milestone,
 )
 from marketplace.contracts.states import CONTRACT_STATES, SETTLED
-from marketplace.database import lock_row, utcnow
-from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
+from marketplace.database import utcnow
+from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
-from marketplace.jobs.due import each_due
 from marketplace.notifications import services as notifications
 from marketplace.profiles.models import ClientProfile, ProviderProfile
 from marketplace.tasks.models import Task
@@ -156,56 +151,6 @@ def check_milestones(task: Task, items: Sequence[MilestoneProposal], *, total: i
         raise BusinessRuleViolation("The milestones are not valid.", details={"milestones": errors})
 
 
-def end_offer(contract: Contract, action: str, *, actor: User | None, reason: str) -> None:
-    """Decline or expire an offer; its bid is closed, so the provider may bid again."""
-    transition(contract, action, actor=actor, reason=reason)
-    contract.ended_at = utcnow()
-    if contract.bid is not None:
-        bids.transition(contract.bid, "close_offer", actor=actor, reason=reason)
-
-
-def decline_offer(*, user: User, contract_id: uuid.UUID, reason: str | None) -> Contract:
-    """The provider declines the offer; the position is free again."""
-    contract = get_contract(user=user, contract_id=contract_id, lock=True)
-    require_side(user, contract, "provider")
-    end_offer(contract, "decline", actor=user, reason=reason or "declined by the provider")
-    tell(
-        contract.client_profile,
-        contract,
-        "contract.declined",
-        "Offer declined",
-        f"The provider declined your offer.{f' Reason: {reason}' if reason else ''}\n",
-    )
-    db.session.commit()
-    return contract
-
-
-def expire_offers() -> int:
-    """Expire offers past their date; both parties are told. Returns how many."""
-    return each_due(
-        sa.select(Contract.id).where(
-            Contract.status == ContractStatus.OFFERED, Contract.offer_expires_at <= utcnow()
-        ),
-        _expire_offer,
-    )
-
-
-def _expire_offer(contract_id: uuid.UUID) -> bool:
-    contract = lock_row(Contract, contract_id)
-    if contract.status != ContractStatus.OFFERED:
-        return False
-    end_offer(contract, "expire", actor=None, reason="not accepted in time")
-    for profile in (contract.client_profile, contract.provider_profile):
-        tell(
-            profile,
-            contract,
-            "contract.expired",
-            "Offer expired",
-            "The contract offer was not accepted in time.\n",
-        )
-    return True
-
-
 def pause(*, user: User, contract_id: uuid.UUID, reason: str | None) -> Contract:
     """The client pauses an active contract."""
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
@@ -238,24 +183,6 @@ def resume(*, user: User, contract_id: uuid.UUID) -> Contract:
     return contract
 
 
-def close_offers_of(task: Task, *, reason: str) -> None:
-    """A cancelled or expired task takes its open offers with it; both sides are told."""
-    for contract in db.session.scalars(
-        sa.select(Contract)
-        .where(Contract.task_id == task.id, Contract.status == ContractStatus.OFFERED)
-        .with_for_update()
-    ):
-        end_offer(contract, "expire", actor=None, reason=reason)
-        for profile in (contract.client_profile, contract.provider_profile):
-            tell(
-                profile,
-                contract,
-                "contract.expired",
-                "Offer withdrawn",
-                f"The offer is no longer open: {reason}.\n",
-            )
-
-
 def complete_if_settled(contract: Contract, *, actor: User | None) -> bool:
     """Complete an active contract whose milestones are all released or cancelled."""
     if (
@@ -270,85 +197,3 @@ def complete_if_settled(contract: Contract, *, actor: User | None) -> bool:
             client.first_completion_at = contract.ended_at
         return True
     return False
-
-
-def extend_pilot(*, user: User, contract_id: uuid.UUID, terms: PilotTerms) -> Contract:
-    """After a completed pilot, the client offers the same provider a full contract."""
-    pilot = get_contract(user=user, contract_id=contract_id, lock=True)
-    require_side(user, pilot, "client")
-    if not pilot.task.trial:
-        raise BusinessRuleViolation(
-            "Only a pilot (trial) contract is extended.", details={"contract": ["Not a pilot."]}
-        )
-    CONTRACT_STATES.check("extend", pilot.status)
-    if db.session.scalar(sa.select(Contract.id).where(Contract.pilot_of_id == pilot.id)):
-        raise Conflict("This pilot was already extended.")
-    items = terms.milestones
-    if not items:
-        raise BusinessRuleViolation(
-            "A contract needs milestones.", details={"milestones": ["Give at least one."]}
-        )
-    currency = pilot.milestones[0].currency if pilot.milestones else pilot.task.currency
-    contract = Contract(
-        task=pilot.task,
-        client_profile_id=pilot.client_profile_id,
-        provider_profile_id=pilot.provider_profile_id,
-        pilot_of=pilot,
-        offer_expires_at=utcnow() + timedelta(days=current_app.config["OFFER_EXPIRY_DAYS"]),
-    )
-    contract.transitions.append(
-        ContractTransition(
-            from_status=None,
-            to_status=ContractStatus.OFFERED,
-            actor_id=user.id,
-            reason="extension of a completed pilot",
-        )
-    )
-    add_milestones(contract, items, currency)
-    db.session.add(contract)
-    db.session.flush()
-    content = contract_terms.first_content(
-        pilot.task,
-        deliverables=terms.deliverables,
-        sla=terms.sla,
-        price_type=pilot.current_terms.content["price_type"],
-    )
-    if terms.scope_summary:
-        content["scope"] = {**content["scope"], "summary": terms.scope_summary}
-    content["pilot_of"] = str(pilot.id)
-    contract_terms.write_version(contract, content, author=user)
-    tell(
-        contract.provider_profile,
-        contract,
-        "contract.offered",
-        "Full contract offer",
-        "After your pilot, the client offers you a full contract.\n",
-    )
-    db.session.commit()
-    return contract
-
-
-def pilot_conversion() -> dict[str, int]:
-    """How many completed pilots led to a full contract the provider accepted."""
-    completed = (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Contract)
-            .join(Task, Task.id == Contract.task_id)
-            .where(
-                Task.trial.is_(True),
-                Contract.status == ContractStatus.COMPLETED,
-                Contract.pilot_of_id.is_(None),
-            )
-        )
-        or 0
-    )
-    converted = (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Contract)
-            .where(Contract.pilot_of_id.is_not(None), Contract.accepted_at.is_not(None))
-        )
-        or 0
-    )
-    return {"completed_pilots": completed, "converted": converted}

@@ -12,7 +12,7 @@ from flask import current_app
 from marketplace import permissions
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
-from marketplace.contracts import milestones
+from marketplace.contracts import milestones, offers
 from marketplace.contracts import terms as contract_terms
 from marketplace.contracts.inputs import AwardTerms
 from marketplace.contracts.models import (
@@ -23,7 +23,6 @@ from marketplace.contracts.models import (
 from marketplace.contracts.services import (
     add_milestones,
     check_milestones,
-    end_offer,
     get_contract,
     require_side,
     signing_side,
@@ -100,7 +99,7 @@ def accept_offer(*, user: User, contract_id: uuid.UUID) -> Contract:
         contract.task.status
     )
     if (contract.offer_expires_at and contract.offer_expires_at <= utcnow()) or not task_open:
-        end_offer(
+        offers.end_offer(
             contract,
             "expire",
             actor=None,

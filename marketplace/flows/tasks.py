@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
-from marketplace.contracts import services as contracts
+from marketplace.contracts import offers
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.jobs.due import each_due
@@ -50,4 +50,4 @@ def _expire(task_id: uuid.UUID) -> bool:
 
 def _close_bids_and_offers(task: Task, reason: str) -> None:
     bids.expire_live_bids(task, reason=reason)
-    contracts.close_offers_of(task, reason=reason)
+    offers.close_offers_of(task, reason=reason)

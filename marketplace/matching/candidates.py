@@ -33,11 +33,11 @@ __all__ = ["LIGHT", "MAX_CANDIDATES", "Candidate", "Needs", "candidates", "eligi
 
 MAX_CANDIDATES = 100  # the ranked list: five pages of 20, more than clients page through
 SELECTIVE_ROWS = 500  # providers a query may expect to pass before levels are raised
-ROW_CAP = 500  # rows one candidate query reads at most (a heap row costs some 4 us)
+ROW_CAP = 500  # rows one candidate query reads at most: reading rows is its main cost
 COMMON_KEY_SHARE = 0.3  # keys more common than this are checked, not intersected
 # How many times more providers than wanted the tiers of one query should be expected to
-# hold (from the keys alone): the other filters let a half to three quarters through, a
-# tier planned but not read costs some 0.4 ms, a second query some 2 ms.
+# hold (from the keys alone): the other filters let a half to three quarters through, and
+# planning a tier that is never read costs far less than a second query.
 TIER_MARGIN = 2
 
 

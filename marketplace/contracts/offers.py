@@ -1,0 +1,87 @@
+"""Contract offers: declined by the provider, expired in time, or withdrawn with their task."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from marketplace.accounts.models import User
+from marketplace.bids import services as bids
+from marketplace.contracts.models import (
+    Contract,
+    ContractStatus,
+)
+from marketplace.contracts.services import get_contract, require_side, tell, transition
+from marketplace.database import lock_row, utcnow
+from marketplace.extensions import db
+from marketplace.jobs.due import each_due
+from marketplace.tasks.models import Task
+
+
+def end_offer(contract: Contract, action: str, *, actor: User | None, reason: str) -> None:
+    """Decline or expire an offer; its bid is closed, so the provider may bid again."""
+    transition(contract, action, actor=actor, reason=reason)
+    contract.ended_at = utcnow()
+    if contract.bid is not None:
+        bids.transition(contract.bid, "close_offer", actor=actor, reason=reason)
+
+
+def decline_offer(*, user: User, contract_id: uuid.UUID, reason: str | None) -> Contract:
+    """The provider declines the offer; the position is free again."""
+    contract = get_contract(user=user, contract_id=contract_id, lock=True)
+    require_side(user, contract, "provider")
+    end_offer(contract, "decline", actor=user, reason=reason or "declined by the provider")
+    tell(
+        contract.client_profile,
+        contract,
+        "contract.declined",
+        "Offer declined",
+        f"The provider declined your offer.{f' Reason: {reason}' if reason else ''}\n",
+    )
+    db.session.commit()
+    return contract
+
+
+def expire_offers() -> int:
+    """Expire offers past their date; both parties are told. Returns how many."""
+    return each_due(
+        sa.select(Contract.id).where(
+            Contract.status == ContractStatus.OFFERED, Contract.offer_expires_at <= utcnow()
+        ),
+        _expire_offer,
+    )
+
+
+def _expire_offer(contract_id: uuid.UUID) -> bool:
+    contract = lock_row(Contract, contract_id)
+    if contract.status != ContractStatus.OFFERED:
+        return False
+    end_offer(contract, "expire", actor=None, reason="not accepted in time")
+    for profile in (contract.client_profile, contract.provider_profile):
+        tell(
+            profile,
+            contract,
+            "contract.expired",
+            "Offer expired",
+            "The contract offer was not accepted in time.\n",
+        )
+    return True
+
+
+def close_offers_of(task: Task, *, reason: str) -> None:
+    """A cancelled or expired task takes its open offers with it; both sides are told."""
+    for contract in db.session.scalars(
+        sa.select(Contract)
+        .where(Contract.task_id == task.id, Contract.status == ContractStatus.OFFERED)
+        .with_for_update()
+    ):
+        end_offer(contract, "expire", actor=None, reason=reason)
+        for profile in (contract.client_profile, contract.provider_profile):
+            tell(
+                profile,
+                contract,
+                "contract.expired",
+                "Offer withdrawn",
+                f"The offer is no longer open: {reason}.\n",
+            )
