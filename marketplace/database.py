@@ -73,10 +73,34 @@ class TimestampMixin:
 
 class TransitionMixin(IdMixin, Generic[E]):
     """One recorded step of an entity's life: from which status to which, who moved it,
-    when and why. A subclass names its status enum in `status_enum`; its table adds only
-    the key of the entity it belongs to."""
+    when and why. A subclass says whose steps it records, and nothing else:
+
+        class TaskTransition(TransitionMixin[TaskStatus], Model, of="tasks", status=TaskStatus):
+
+    makes the table `task_transitions` with a `task_id` key to `tasks` (indexed, and
+    deleted with the task)."""
 
     status_enum: ClassVar[type[StrEnum]]
+
+    def __init_subclass__(
+        cls, *, of: str | None = None, status: type[StrEnum] | None = None, **kwargs: Any
+    ) -> None:
+        # Set before the declarative base maps the class (the base's hook runs after this).
+        # A subclass without `of` records many entities' steps and declares its own table.
+        if of is None or status is None:
+            super().__init_subclass__(**kwargs)
+            return
+        owner = of.removesuffix("s")
+        cls.__tablename__ = f"{owner}_transitions"  # type: ignore[attr-defined]
+        cls.status_enum = status
+        setattr(
+            cls,
+            f"{owner}_id",
+            mapped_column(
+                sa.Uuid, sa.ForeignKey(f"{of}.id", ondelete="CASCADE"), index=True, nullable=False
+            ),
+        )
+        super().__init_subclass__(**kwargs)
 
     @classmethod
     def status_type(cls, name: str) -> sa.types.TypeEngine[Any]:

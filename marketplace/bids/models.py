@@ -73,12 +73,5 @@ class Bid(IdMixin, TimestampMixin, Model):
         return {"amount": self.price_amount, "currency": self.price_currency}
 
 
-class BidTransition(TransitionMixin[BidStatus], Model):
+class BidTransition(TransitionMixin[BidStatus], Model, of="bids", status=BidStatus):
     """One step of a bid's life: who moved it, from which status to which, when, why."""
-
-    __tablename__ = "bid_transitions"
-    status_enum = BidStatus
-
-    bid_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("bids.id", ondelete="CASCADE"), index=True
-    )

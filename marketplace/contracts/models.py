@@ -161,15 +161,10 @@ class Milestone(IdMixin, TimestampMixin, Model):
     )
 
 
-class MilestoneTransition(TransitionMixin[MilestoneStatus], Model):
+class MilestoneTransition(
+    TransitionMixin[MilestoneStatus], Model, of="milestones", status=MilestoneStatus
+):
     """One step of a milestone's life: who moved it, from which status to which, when, why."""
-
-    __tablename__ = "milestone_transitions"
-    status_enum = MilestoneStatus
-
-    milestone_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("milestones.id", ondelete="CASCADE"), index=True
-    )
 
 
 class MilestoneSubmission(IdMixin, Model):
@@ -188,15 +183,10 @@ class MilestoneSubmission(IdMixin, Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ContractTransition(TransitionMixin[ContractStatus], Model):
+class ContractTransition(
+    TransitionMixin[ContractStatus], Model, of="contracts", status=ContractStatus
+):
     """One step of a contract's life: who moved it, from which status to which, when, why."""
-
-    __tablename__ = "contract_transitions"
-    status_enum = ContractStatus
-
-    contract_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("contracts.id", ondelete="CASCADE"), index=True
-    )
 
 
 class Amendment(IdMixin, Model):

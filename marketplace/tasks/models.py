@@ -165,15 +165,8 @@ class TaskLanguage(Model):
     code: Mapped[str] = mapped_column(sa.String(2), primary_key=True, index=True)
 
 
-class TaskTransition(TransitionMixin[TaskStatus], Model):
+class TaskTransition(TransitionMixin[TaskStatus], Model, of="tasks", status=TaskStatus):
     """One step of a task's life: who moved it from which status to which, and when."""
-
-    __tablename__ = "task_transitions"
-    status_enum = TaskStatus
-
-    task_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("tasks.id", ondelete="CASCADE"), index=True
-    )
 
 
 class TermsAcceptance(IdMixin, Model):
