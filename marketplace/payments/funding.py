@@ -16,30 +16,16 @@ from marketplace.accounts.models import User
 from marketplace.contracts import milestones
 from marketplace.contracts.models import ContractStatus, MilestoneStatus
 from marketplace.database import lock_row, utcnow
-from marketplace.errors import Conflict, DomainError, PaymentFailed
+from marketplace.errors import Conflict, PaymentFailed
 from marketplace.extensions import db
 from marketplace.ledger import postings
 from marketplace.payments import settlement
 from marketplace.payments.gateways import gateway
-from marketplace.payments.gateways.base import GatewayError, GatewayPayment, PermanentGatewayError
+from marketplace.payments.gateways.base import GatewayPayment, answered_in_the_api
 from marketplace.payments.models import Payment, PaymentStatus
 from marketplace.payments.states import PAYMENT_STATES
 
 log = logging.getLogger(__name__)
-
-
-class GatewayUnavailable(DomainError):
-    """The payment gateway did not answer; nothing was charged, try again."""
-
-    status = 503
-    code = "gateway_unavailable"
-
-
-class GatewayRefused(DomainError):
-    """The payment gateway refused a request we made: our fault, logged for the team."""
-
-    status = 502
-    code = "gateway_error"
 
 
 class PayoutsNotEnabled(Conflict):
@@ -120,19 +106,20 @@ def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = No
     # retry finds this payment and asks the gateway again with the same key.
     db.session.commit()
     try:
-        result = gateway().create_payment(
-            amount=payment.amount,
-            currency=payment.currency,
-            idempotency_key=f"payment-{payment.id}",
-            transfer_group=settlement.transfer_group(contract.id),
-            description=f"Milestone {milestone.position}: {milestone.title}"[:200],
-            metadata={
-                "payment_id": str(payment.id),
-                "milestone_id": str(milestone.id),
-                "contract_id": str(contract.id),
-            },
-            payment_method=payment_method,
-        )
+        with answered_in_the_api(f"payment {payment.id}", nothing_done="nothing was charged"):
+            result = gateway().create_payment(
+                amount=payment.amount,
+                currency=payment.currency,
+                idempotency_key=f"payment-{payment.id}",
+                transfer_group=settlement.transfer_group(contract.id),
+                description=f"Milestone {milestone.position}: {milestone.title}"[:200],
+                metadata={
+                    "payment_id": str(payment.id),
+                    "milestone_id": str(milestone.id),
+                    "contract_id": str(contract.id),
+                },
+                payment_method=payment_method,
+            )
     except PaymentFailed as exc:  # a declined card: recorded, told, and answered with 402
         payment_failed(
             payment_id=str(payment.id),
@@ -142,17 +129,6 @@ def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = No
         )
         db.session.commit()
         raise
-    except PermanentGatewayError as exc:
-        log.error("Gateway refused payment %s: %s", payment.id, exc)
-        raise GatewayRefused(
-            "The payment provider refused this payment request; nothing was charged and "
-            "the marketplace's team has been told."
-        ) from exc
-    except GatewayError as exc:
-        log.warning("Gateway did not take payment %s: %s", payment.id, exc)
-        raise GatewayUnavailable(
-            "The payment provider is not answering; nothing was charged. Try again shortly."
-        ) from exc
     return record_result(payment.id, result)
 
 

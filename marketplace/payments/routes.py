@@ -175,7 +175,7 @@ def my_statement() -> dict[str, Any]:
 @login_required
 @limiter.limit(money_rate_limit, key_func=_user_key)
 @blp.response(200, OnboardingSchema)
-@blp.errors(401, 403, 404, 429)
+@blp.errors(401, 403, 404, 429, 502, 503)
 def payout_onboarding() -> payouts.Onboarding:
     """Open your payout account (once) and get a fresh link to finish its onboarding."""
     return payouts.start_onboarding(user=current_user)

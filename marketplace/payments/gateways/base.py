@@ -6,10 +6,16 @@ default, no network) or `PAYMENTS=stripe` chooses the implementation.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from marketplace.errors import DomainError
 from marketplace.jobs.outbox import PermanentFailure
+
+log = logging.getLogger(__name__)
 
 
 class GatewayError(Exception):
@@ -18,6 +24,41 @@ class GatewayError(Exception):
 
 class PermanentGatewayError(GatewayError, PermanentFailure):
     """The gateway refused a request that will never succeed as sent: no retry."""
+
+
+class GatewayUnavailable(DomainError):
+    """The payment gateway did not answer (or is busy): nothing was done, try again."""
+
+    status = 503
+    code = "gateway_unavailable"
+
+
+class GatewayRefused(DomainError):
+    """The payment gateway refused a request we made: our fault, logged for the team."""
+
+    status = 502
+    code = "gateway_error"
+
+
+@contextmanager
+def answered_in_the_api(what: str, *, nothing_done: str) -> Iterator[None]:
+    """Gateway errors raised inside become the request's answer: a refusal (our request
+    is wrong) is a 502, an outage, a rate limit or the gateway's own 5xx a 503; both are
+    logged naming `what` (the gateway's message carries its request id). `nothing_done`
+    tells the user what did not happen ("nothing was charged")."""
+    try:
+        yield
+    except PermanentGatewayError as exc:
+        log.error("Gateway refused %s: %s", what, exc)
+        raise GatewayRefused(
+            f"The payment provider refused this request; {nothing_done} and the "
+            "marketplace's team has been told."
+        ) from exc
+    except GatewayError as exc:
+        log.warning("Gateway did not take %s: %s", what, exc)
+        raise GatewayUnavailable(
+            f"The payment provider is not answering; {nothing_done}. Try again shortly."
+        ) from exc
 
 
 @dataclass(frozen=True)
