@@ -1,5 +1,13 @@
-"""Stripe in tests: localstripe in a subprocess, the app on a real port for its webhooks,
-requests intercepted at the SDK's HTTP boundary, and webhooks signed as Stripe does."""
+"""Stripe in tests: localstripe in a subprocess, its events delivered to the app by the test
+(or, for the one end-to-end test, by localstripe to the app on a real port), requests
+intercepted at the SDK's HTTP boundary, and webhooks signed as Stripe does.
+
+Nothing here depends on a quiet machine: localstripe's events are fetched from its Event
+list and posted by the test, in order, so no test waits for its own delivery (a single
+unretried POST a second later, as late as the scheduler makes it); what must still wait
+on a real process waits on the observable outcome for up to PATIENCE and then says what
+did not happen.
+"""
 
 from __future__ import annotations
 
@@ -11,23 +19,30 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import stripe
 from flask import Flask
+from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from marketplace.extensions import db
 
 WEBHOOK_SECRET = "whsec_test_marketplace"
+LOCALSTRIPE_KEY = "sk_test_marketplace"
 Responder = Callable[["Sent"], tuple[int, dict[str, Any]]]
+
+#: How long a real process may take (localstripe starting or answering, a live delivery)
+#: before a test gives up: far beyond a quiet machine's need, so load alone never fails one.
+PATIENCE = 120.0
 
 
 def free_port() -> int:
@@ -36,44 +51,70 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(check: Callable[[], Any], *, timeout: float = 15.0, what: str = "it") -> Any:
-    """Poll `check` (reading the database afresh each time) until it is truthy."""
-    deadline = time.monotonic() + timeout
+def wait_for(check: Callable[[], Any], *, timeout: float = PATIENCE, what: str = "it") -> Any:
+    """Poll `check` (reading the database afresh each time) until it is truthy; fail
+    saying what did not happen once `timeout` seconds have passed."""
+    started = time.monotonic()
     while True:
         db.session.rollback()  # end the read: SQLite's write lock must be free for the server
         result = check()
         db.session.rollback()
         if result:
             return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"{what} did not happen within {timeout:.0f} s")
         time.sleep(0.1)
 
 
-def start_localstripe() -> tuple[subprocess.Popen[bytes], str]:
-    """localstripe on a free port, with a fresh state; returns the process and its URL."""
+def start_localstripe(*, attempts: int = 3) -> tuple[subprocess.Popen[bytes], str]:
+    """localstripe on a free port, with a fresh state; returns the process and its URL.
+    A process that exits at once (another program took the port first) is tried again
+    on another port."""
     command = shutil.which("localstripe", path=os.path.dirname(sys.executable))
     if command is None:
         raise RuntimeError("localstripe is not installed (it is a dev dependency)")
-    port = free_port()
-    process = subprocess.Popen(
-        [command, "--port", str(port), "--from-scratch"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
+    output = ""
+    for _ in range(attempts):
+        url = f"http://127.0.0.1:{free_port()}"
+        with tempfile.TemporaryFile() as log:  # not a pipe: a full pipe would block it
+            process = subprocess.Popen(
+                [command, "--port", url.rsplit(":", 1)[1], "--from-scratch"],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+            if _answers(url, process):
+                return process, url
+            log.seek(0)
+            output = log.read().decode(errors="replace")[-2000:]
+    raise RuntimeError(f"localstripe exited at start {attempts} times; last output:\n{output}")
+
+
+def _answers(url: str, process: subprocess.Popen[bytes]) -> bool:
+    """Whether localstripe came up at `url` (False: it exited); raises if it neither
+    answers nor exits within PATIENCE."""
+    started = time.monotonic()
+    while process.poll() is None:
         try:
-            urllib.request.urlopen(f"{url}/v1/balance", timeout=1).close()
-            return process, url
+            urllib.request.urlopen(f"{url}/v1/balance", timeout=PATIENCE).close()
+            return True
         except urllib.error.HTTPError:
-            return process, url  # it answers (401 without a key)
+            return True  # it answers (401 without a key)
         except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("localstripe did not start") from None
+            if time.monotonic() - started > PATIENCE:
+                stop(process)
+                raise RuntimeError(f"localstripe did not answer within {PATIENCE:.0f} s") from None
             time.sleep(0.2)
+    return False
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """End a process we started, and reap it."""
+    process.terminate()
+    try:
+        process.wait(timeout=PATIENCE)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def register_webhook(localstripe_url: str, target: str, secret: str = WEBHOOK_SECRET) -> None:
@@ -82,7 +123,52 @@ def register_webhook(localstripe_url: str, target: str, secret: str = WEBHOOK_SE
     request = urllib.request.Request(
         f"{localstripe_url}/_config/webhooks/marketplace", data=data, method="POST"
     )
-    urllib.request.urlopen(request, timeout=5).close()
+    urllib.request.urlopen(request, timeout=PATIENCE).close()
+
+
+class EventFeed:
+    """localstripe's events, delivered to the app's webhook by the test itself: each new
+    one once, oldest first, signed as Stripe signs, by a request whose outbox pass
+    processes it before `deliver` returns. Events made before the feed are not the
+    test's (localstripe keeps them for the whole module)."""
+
+    def __init__(self, localstripe_url: str, client: FlaskClient) -> None:
+        self.url = localstripe_url
+        self.client = client
+        self.seen = {e["id"] for e in self.events()}
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event localstripe has made, oldest first (its list's order)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            query = {"limit": 100, **({"starting_after": found[-1]["id"]} if found else {})}
+            request = urllib.request.Request(
+                f"{self.url}/v1/events?{urllib.parse.urlencode(query)}",
+                headers={"Authorization": f"Bearer {LOCALSTRIPE_KEY}"},
+            )
+            with urllib.request.urlopen(request, timeout=PATIENCE) as answer:
+                page = json.load(answer)
+            found.extend(page["data"])
+            if not page["has_more"]:
+                return found
+
+    def deliver(self) -> list[str]:
+        """Post the events made since the last call; returns their types."""
+        delivered = []
+        for item in self.events():
+            if item["id"] in self.seen:
+                continue
+            self.seen.add(item["id"])
+            body, headers = signed(item)
+            answer = self.client.post(
+                "/api/v1/webhooks/stripe",
+                data=body,
+                headers=headers,
+                content_type="application/json",
+            )
+            assert answer.status_code == 200, (item["type"], answer.get_json())
+            delivered.append(str(item["type"]))
+        return delivered
 
 
 class LiveServer:
@@ -96,7 +182,7 @@ class LiveServer:
 
     def stop(self) -> None:
         self.server.shutdown()
-        self.thread.join(timeout=5)
+        self.thread.join(timeout=PATIENCE)
 
 
 @dataclass
@@ -184,12 +270,3 @@ def signed(
     timestamp = int(time.time()) if at is None else at
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return body, {"Stripe-Signature": f"t={timestamp},v1={digest.hexdigest()}"}
-
-
-def serving(app: Flask) -> Iterator[LiveServer]:
-    """A live server for the fixture's lifetime."""
-    server = LiveServer(app)
-    try:
-        yield server
-    finally:
-        server.stop()
