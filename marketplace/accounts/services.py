@@ -15,7 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from marketplace import audit
 from marketplace.accounts.models import ApiToken, Role, User, UserSession, UserStatus
 from marketplace.accounts.states import USER_STATES
-from marketplace.database import utcnow
+from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, Unauthorized
 from marketplace.extensions import db
 from marketplace.jobs import outbox
@@ -235,13 +235,28 @@ def get_user(user_id: uuid.UUID) -> User:
     return user
 
 
+def revoke_credentials(*, user: User) -> None:
+    """Revoke every session and API token of the user (not committed): no cookie or token
+    issued so far works again, even after a reinstatement."""
+    now = utcnow()
+    for model in (UserSession, ApiToken):
+        db.session.execute(
+            sa.update(model)
+            .where(model.user_id == user.id, model.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+
+
 def suspend_user(*, admin: User, user: User, reason: str) -> User:
-    """Suspend a user: sessions and tokens stop working at once."""
+    """Suspend a user and revoke their sessions and tokens; a suspended user is a 409."""
     if user.is_admin:
         raise Conflict("Admins cannot be suspended through the API.")
+    user = lock_row(User, user.id)  # two admins at once: one suspends, the other gets a 409
     USER_STATES.apply(user, "suspend", actor_id=admin.id, reason=reason)
     user.suspension_reason = reason
     user.suspended_at = utcnow()
+    revoke_credentials(user=user)
     audit.record(
         actor=admin,
         action="suspend_user",
@@ -259,7 +274,8 @@ def suspend_user(*, admin: User, user: User, reason: str) -> User:
 
 
 def reinstate_user(*, admin: User, user: User) -> User:
-    """Lift a suspension."""
+    """Lift a suspension (the user signs in afresh); an active user is a 409."""
+    user = lock_row(User, user.id)
     USER_STATES.apply(user, "reinstate", actor_id=admin.id)
     user.suspension_reason = None
     user.suspended_at = None
