@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from marketplace.accounts import services as accounts
 from marketplace.accounts.models import User, UserStatus
+from marketplace.demo.data import PASSWORD as DEMO_PASSWORD
 from marketplace.extensions import db
 from marketplace.profiles.models import ClientProfile, ProviderProfile
 from tests.factories import PASSWORD, ClientFactory, ProviderFactory
@@ -72,6 +74,40 @@ def test_signup_rejects_each_bad_field(api, change, field):
     error = response.get_json()["error"]
     assert error["code"] == "validation_error"
     assert field in error["details"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("password123", "This password is too easy to guess"),
+        ("Password123!", "This password is too easy to guess"),
+        ("qwertyuiop", "This password is too easy to guess"),
+        (" " * 12, "The password must not be blank."),
+        ("\t\n" * 6, "The password must not be blank."),
+    ],
+)
+def test_signup_refuses_blank_and_common_passwords(api, password, message):
+    response = api.post("auth/signup", json={**SIGNUP, "password": password})
+
+    assert response.status_code == 422
+    problems = response.get_json()["error"]["details"]["password"]
+    assert any(problem.startswith(message) for problem in problems), problems
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+@pytest.mark.parametrize("password", [PASSWORD, DEMO_PASSWORD, SIGNUP["password"]])
+def test_the_suites_and_the_demos_passwords_are_strong_enough(password):
+    accounts.check_password_strength(password, "ana.reyes@example.com")
+
+
+def test_create_admin_applies_the_same_password_rule(app):
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "--email", "root@example.com", "--password", "password123"]
+    )
+
+    assert result.exit_code != 0
+    assert "too easy to guess" in result.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
+from zxcvbn import zxcvbn
 
 from marketplace import audit
 from marketplace.accounts.models import ApiToken, Role, User, UserSession, UserStatus
@@ -22,6 +23,9 @@ from marketplace.jobs import outbox
 
 TOKEN_PREFIX = "mkt_"
 MIN_PASSWORD_LENGTH = 10
+# zxcvbn's 0-4 scale: 0 and 1 are the passwords tried first (common ones and their variants).
+MIN_PASSWORD_SCORE = 2
+ZXCVBN_MAX_LENGTH = 72
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so both paths take the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
@@ -39,15 +43,31 @@ def normalize_email(raw: str) -> str:
 
 
 def check_password_strength(password: str, email: str) -> None:
-    """At least 10 characters, and not the e-mail address (or its local part)."""
+    """At least 10 characters, not blank, not the e-mail address, and not easy to guess
+    (zxcvbn's estimate: common passwords, keyboard walks, repeats, the e-mail's words)."""
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
     lowered = password.strip().lower()
-    if lowered in {email.lower(), email.split("@")[0].lower()}:
+    local_part = email.split("@")[0].lower()
+    if not lowered:
+        problems.append("The password must not be blank.")
+    elif lowered in {email.lower(), local_part}:
         problems.append("The password must not be your e-mail address.")
+    elif len(password) >= MIN_PASSWORD_LENGTH:
+        problems.extend(_guessability_problems(password, [email, local_part]))
     if problems:
         raise BusinessRuleViolation("The password is too weak.", details={"password": problems})
+
+
+def _guessability_problems(password: str, user_inputs: list[str]) -> list[str]:
+    # zxcvbn refuses passwords longer than it is built to score; their start is scored.
+    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=user_inputs)
+    if result["score"] >= MIN_PASSWORD_SCORE:
+        return []
+    feedback = result["feedback"]
+    hint = " ".join(part for part in (feedback["warning"], *feedback["suggestions"][:1]) if part)
+    return [f"This password is too easy to guess. {hint}".strip()]
 
 
 def hash_password(password: str) -> str:
