@@ -84,19 +84,30 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == normalized))
 
 
+class AddressTaken(BusinessRuleViolation):
+    """A new account asked for with an address that already has one (`owner`'s)."""
+
+    def __init__(self, owner: User) -> None:
+        super().__init__(
+            "This e-mail address is already registered.",
+            details={"email": ["An account with this e-mail address already exists."]},
+        )
+        self.owner = owner
+
+
 def _create_user(
     *, email: str, password: str, name: str, role: Role, timezone: str, country: str | None
 ) -> User:
     normalized = normalize_email(email)
     check_password_strength(password, normalized)
-    if db.session.scalar(sa.select(User.id).where(User.email == normalized)) is not None:
-        raise BusinessRuleViolation(
-            "This e-mail address is already registered.",
-            details={"email": ["An account with this e-mail address already exists."]},
-        )
+    # Hashed before the address is looked up, so a taken address costs what a new one does.
+    password_hash = hash_password(password)
+    owner = db.session.scalar(sa.select(User).where(User.email == normalized))
+    if owner is not None:
+        raise AddressTaken(owner)
     user = User(
         email=normalized,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         name=name.strip(),
         role=role,
         timezone=timezone,
@@ -115,7 +126,8 @@ def register(
     timezone: str = "UTC",
     country: str | None = None,
 ) -> User:
-    """Add a client or provider account to the session (not committed; it has no profile yet)."""
+    """Add a client or provider account to the session (not committed; it has no profile yet);
+    an address that already has an account is an AddressTaken."""
     role = Role(role)
     if role not in (Role.CLIENT, Role.PROVIDER):
         raise BusinessRuleViolation(
