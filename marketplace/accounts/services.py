@@ -8,13 +8,16 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from zxcvbn import zxcvbn
 
 from marketplace import audit
 from marketplace.accounts.models import ApiToken, Role, User, UserSession, UserStatus
+from marketplace.accounts.passwords import (
+    check_password_strength,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from marketplace.accounts.states import USER_STATES
 from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, Unauthorized
@@ -22,13 +25,6 @@ from marketplace.extensions import db
 from marketplace.jobs import outbox
 
 TOKEN_PREFIX = "mkt_"
-MIN_PASSWORD_LENGTH = 10
-# zxcvbn's 0-4 scale: 0 and 1 are the passwords tried first (common ones and their variants).
-MIN_PASSWORD_SCORE = 2
-ZXCVBN_MAX_LENGTH = 72
-_hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so both paths take the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 def normalize_email(raw: str) -> str:
@@ -40,39 +36,6 @@ def normalize_email(raw: str) -> str:
             "Invalid e-mail address.", details={"email": [str(exc)]}
         ) from None
     return result.normalized.lower()
-
-
-def check_password_strength(password: str, email: str) -> None:
-    """At least 10 characters, not blank, not the e-mail address, and not easy to guess
-    (zxcvbn's estimate: common passwords, keyboard walks, repeats, the e-mail's words)."""
-    problems = []
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
-    lowered = password.strip().lower()
-    local_part = email.split("@")[0].lower()
-    if not lowered:
-        problems.append("The password must not be blank.")
-    elif lowered in {email.lower(), local_part}:
-        problems.append("The password must not be your e-mail address.")
-    elif len(password) >= MIN_PASSWORD_LENGTH:
-        problems.extend(_guessability_problems(password, [email, local_part]))
-    if problems:
-        raise BusinessRuleViolation("The password is too weak.", details={"password": problems})
-
-
-def _guessability_problems(password: str, user_inputs: list[str]) -> list[str]:
-    # zxcvbn refuses passwords longer than it is built to score; their start is scored.
-    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=user_inputs)
-    if result["score"] >= MIN_PASSWORD_SCORE:
-        return []
-    feedback = result["feedback"]
-    hint = " ".join(part for part in (feedback["warning"], *feedback["suggestions"][:1]) if part)
-    return [f"This password is too easy to guess. {hint}".strip()]
-
-
-def hash_password(password: str) -> str:
-    """Argon2id hash of a password."""
-    return _hasher.hash(password)
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -152,15 +115,14 @@ def create_admin(*, email: str, password: str, name: str = "Administrator") -> U
 def authenticate(*, email: str, password: str) -> User:
     """Check credentials; refuse unknown, wrong and suspended accounts."""
     user = find_user_by_email(email)
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
+    # An unknown address is checked against a stand-in hash, so both answers take as long.
+    if not verify_password(user.password_hash if user else None, password):
         user = None
     if user is None:
         raise Unauthorized("Wrong e-mail address or password.")
     if user.status == UserStatus.SUSPENDED:
         raise AccountSuspended("This account is suspended.")
-    if _hasher.check_needs_rehash(user.password_hash):
+    if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     db.session.commit()
