@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -15,33 +17,73 @@ from marketplace.inputs import Money
 
 
 class BaseSchema(ma.Schema):
-    """Base of every API schema: unknown fields are errors, NUL characters are refused."""
+    """Base of every API schema: unknown fields are errors, text no column can hold is refused."""
 
     class Meta:
         unknown = ma.RAISE
         ordered = True
 
     @ma.pre_load
-    def _refuse_nul(self, data: Any, **_: Any) -> Any:
-        if _contains_nul(data):
-            raise ma.ValidationError("Text must not contain NUL characters.")
+    def _refuse_unstorable_text(self, data: Any, **_: Any) -> Any:
+        errors = unstorable_text(data)
+        if errors:
+            raise ma.ValidationError(errors)
         return data
 
 
-def _contains_nul(value: Any) -> bool:
+# PostgreSQL refuses NUL in text; a lone UTF-16 surrogate is valid as a JSON escape
+# ("\udc00") but has no UTF-8 form, so neither the database nor the password hasher takes it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+NUL_MESSAGE = "Text must not contain NUL characters."
+SURROGATE_MESSAGE = "Text must be valid Unicode: it has a lone surrogate code point."
+
+# A path as a linked list (key, parent): extending it costs the same at any depth.
+_Path = tuple[Any, "_Path"] | None
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return NUL_MESSAGE
+    if _LONE_SURROGATE.search(text):
+        return SURROGATE_MESSAGE
+    return None
+
+
+def unstorable_text(data: Any) -> dict[Any, Any]:
+    """Messages, nested like marshmallow's by field name and list index, for every string in
+    `data` (keys included) that has a NUL or a lone surrogate; empty when there is none."""
+    errors: dict[Any, Any] = {}
     # Iterative, so a deeply nested body cannot exhaust the stack.
-    pending = [value]
+    pending: list[tuple[_Path, Any]] = [(None, data)]
     while pending:
-        item = pending.pop()
+        path, item = pending.pop()
         if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
+            problem = _text_problem(item)
+            if problem:
+                _add_message(errors, path if path is not None else ("_schema", None), problem)
+        elif isinstance(item, Mapping):
+            for key, value in item.items():
+                problem = _text_problem(key) if isinstance(key, str) else None
+                if problem:  # a bad name is reported on the object that holds it
+                    _add_message(errors, ("_schema", path), f"Field name: {problem}")
+                else:
+                    pending.append(((key, path), value))
         elif isinstance(item, list | tuple):
-            pending.extend(item)
-    return False
+            pending.extend(((index, path), value) for index, value in enumerate(item))
+    return errors
+
+
+def _add_message(errors: dict[Any, Any], path: _Path, message: str) -> None:
+    keys = []
+    while path is not None:
+        key, path = path
+        keys.append(key)
+    *parents, leaf = reversed(keys)
+    for key in parents:
+        errors = errors.setdefault(key, {})
+    messages = errors.setdefault(leaf, [])
+    if message not in messages:
+        messages.append(message)
 
 
 @cache

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
-from marketplace.accounts.models import User, UserStatus
+from marketplace.accounts.models import ApiToken, User, UserSession, UserStatus
+from marketplace.audit import AuditEntry
 from marketplace.extensions import db
 from tests.factories import PASSWORD, AdminFactory, ClientFactory, ProviderFactory
 
@@ -73,3 +75,54 @@ def test_admin_actions_are_in_the_audit_log(login):
     ]
     assert log["items"][1]["details"] == {"reason": "Spam postings"}
     assert login(ClientFactory()).get("admin/audit-log").status_code == 403
+
+
+def test_suspension_revokes_every_session_and_token_for_good(app, login, bearer):
+    admin = login(AdminFactory())
+    user = ProviderFactory()
+    browser, script = login(user), bearer(user)
+    thief = app.test_client()
+    thief.set_cookie("marketplace_session", browser.client.get_cookie("marketplace_session").value)
+
+    admin.post(f"admin/users/{user.id}/suspend", json={"reason": "Account takeover suspected"})
+    assert admin.post(f"admin/users/{user.id}/reinstate").status_code == 200
+
+    assert browser.get("auth/me").status_code == 401
+    assert thief.get("/api/v1/auth/me").status_code == 401
+    assert script.get("auth/me").status_code == 401
+    for model in (UserSession, ApiToken):
+        live = sa.select(model).where(model.user_id == user.id, model.revoked_at.is_(None))
+        assert db.session.scalar(live) is None
+    # The owner signs in afresh and makes new credentials.
+    assert login(user).get("auth/tokens").get_json()["total"] == 0
+
+
+def test_suspending_a_suspended_user_is_a_conflict(login, sent_mail):
+    admin = login(AdminFactory())
+    user = ClientFactory()
+    admin.post(f"admin/users/{user.id}/suspend", json={"reason": "Spam postings"})
+
+    response = admin.post(f"admin/users/{user.id}/suspend", json={"reason": "Again"})
+
+    assert response.status_code == 409
+    assert response.get_json()["error"]["details"]["status"] == "suspended"
+    assert db.session.get(User, user.id).suspension_reason == "Spam postings"
+    assert [m.subject for m in sent_mail if m.to == user.email] == ["Your account is suspended"]
+    assert _audit_actions(user) == ["suspend_user"]
+
+
+def test_reinstating_an_active_user_is_a_conflict(login):
+    admin = login(AdminFactory())
+    user = ClientFactory()
+
+    response = admin.post(f"admin/users/{user.id}/reinstate")
+
+    assert response.status_code == 409
+    assert response.get_json()["error"]["details"]["status"] == "active"
+    assert _audit_actions(user) == []
+
+
+def _audit_actions(user: User) -> list[str]:
+    return list(
+        db.session.scalars(sa.select(AuditEntry.action).where(AuditEntry.target_id == user.id))
+    )

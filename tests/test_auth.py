@@ -5,11 +5,15 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from marketplace.accounts.models import User, UserStatus
+from marketplace.accounts import passwords
+from marketplace.accounts.models import Role, User, UserStatus
+from marketplace.demo.data import PASSWORD as DEMO_PASSWORD
 from marketplace.extensions import db
 from marketplace.profiles.models import ClientProfile, ProviderProfile
+from tests.conftest import Api
 from tests.factories import PASSWORD, ClientFactory, ProviderFactory
 
+SIGNUP_MESSAGE = "Check your e-mail: we have sent this address a message about your sign-up."
 SIGNUP = {
     "email": "Ana.Reyes@Example.COM",
     "password": "a-long-enough-password",
@@ -20,24 +24,26 @@ SIGNUP = {
 }
 
 
-def test_signup_creates_account_profile_session_and_welcome_mail(api, sent_mail):
+def test_signup_creates_account_profile_and_welcome_mail_then_the_user_logs_in(api, sent_mail):
     response = api.post("auth/signup", json=SIGNUP)
 
-    assert response.status_code == 201
-    body = response.get_json()
-    assert body["email"] == "ana.reyes@example.com"
-    assert body["role"] == "provider"
-    assert "password" not in body and "password_hash" not in body
+    assert response.status_code == 202
+    assert response.get_json() == {"message": SIGNUP_MESSAGE}
     user = db.session.scalar(sa.select(User).where(User.email == "ana.reyes@example.com"))
+    assert user.role == Role.PROVIDER
     assert user.password_hash.startswith("$argon2id$")
     profile = db.session.scalar(
         sa.select(ProviderProfile).where(ProviderProfile.user_id == user.id)
     )
     assert (profile.timezone, profile.country, profile.service_model) == ("Asia/Manila", "PH", "va")
-    assert api.get("auth/me").get_json()["id"] == body["id"]
     assert [(m.to, m.subject) for m in sent_mail] == [
         ("ana.reyes@example.com", "Welcome to the marketplace")
     ]
+    # The answer cannot differ by a session cookie, so the new user logs in next.
+    assert api.get("auth/me").status_code == 401
+    login = {"email": SIGNUP["email"], "password": SIGNUP["password"]}
+    assert api.post("auth/login", json=login).status_code == 200
+    assert api.get("auth/me").get_json()["id"] == str(user.id)
 
 
 def test_client_signup_creates_client_profile(api):
@@ -45,7 +51,7 @@ def test_client_signup_creates_client_profile(api):
         "auth/signup",
         json={**SIGNUP, "role": "client", "country": "US", "timezone": "America/New_York"},
     )
-    assert response.status_code == 201
+    assert response.status_code == 202
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ClientProfile)) == 1
 
 
@@ -75,14 +81,76 @@ def test_signup_rejects_each_bad_field(api, change, field):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
 
 
-def test_signup_rejects_an_email_differing_only_in_case(api):
-    ClientFactory(email="ana.reyes@example.com")
-
-    response = api.post("auth/signup", json=SIGNUP)
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("password123", "This password is too easy to guess"),
+        ("Password123!", "This password is too easy to guess"),
+        ("qwertyuiop", "This password is too easy to guess"),
+        (" " * 12, "The password must not be blank."),
+        ("\t\n" * 6, "The password must not be blank."),
+    ],
+)
+def test_signup_refuses_blank_and_common_passwords(api, password, message):
+    response = api.post("auth/signup", json={**SIGNUP, "password": password})
 
     assert response.status_code == 422
-    assert "email" in response.get_json()["error"]["details"]
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+    problems = response.get_json()["error"]["details"]["password"]
+    assert any(problem.startswith(message) for problem in problems), problems
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+@pytest.mark.parametrize("password", [PASSWORD, DEMO_PASSWORD, SIGNUP["password"]])
+def test_the_suites_and_the_demos_passwords_are_strong_enough(password):
+    passwords.check_password_strength(password, "ana.reyes@example.com")
+
+
+def test_create_admin_applies_the_same_password_rule(app):
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "--email", "root@example.com", "--password", "password123"]
+    )
+
+    assert result.exit_code != 0
+    assert "too easy to guess" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+def test_signup_answers_a_taken_address_as_a_new_one_and_warns_its_owner(app, sent_mail):
+    owner = ClientFactory(email="ana.reyes@example.com")
+    fresh, taken = Api(app.test_client()), Api(app.test_client())
+
+    new_answer = fresh.post("auth/signup", json={**SIGNUP, "email": "someone.new@example.com"})
+    taken_answer = taken.post("auth/signup", json=SIGNUP)  # the owner's address, in other case
+
+    assert taken_answer.status_code == new_answer.status_code == 202
+    assert taken_answer.get_json() == new_answer.get_json() == {"message": SIGNUP_MESSAGE}
+    assert set(taken_answer.headers.keys()) == set(new_answer.headers.keys())  # no session
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(User).where(User.email == owner.email)
+        )
+        == 1
+    )
+    assert db.session.get(User, owner.id).role == Role.CLIENT  # the sign-up was a provider's
+    warnings = [m for m in sent_mail if m.to == owner.email]
+    assert [m.subject for m in warnings] == ["Someone tried to sign up with your e-mail address"]
+    # The owner's password still works; the one sent in the attempt does not.
+    attempt = {"email": owner.email, "password": SIGNUP["password"]}
+    assert taken.post("auth/login", json=attempt).status_code == 401
+    assert (
+        taken.post("auth/login", json={"email": owner.email, "password": PASSWORD}).status_code
+        == 200
+    )
+
+
+def test_signup_with_a_taken_address_still_checks_the_password(api, sent_mail):
+    ClientFactory(email="ana.reyes@example.com")
+
+    response = api.post("auth/signup", json={**SIGNUP, "password": "password123"})
+
+    assert response.status_code == 422
+    assert "password" in response.get_json()["error"]["details"]
+    assert sent_mail == []
 
 
 def test_signup_requires_json_fields(api):

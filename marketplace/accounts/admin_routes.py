@@ -42,14 +42,15 @@ def list_users(
 @blp.response(200, AdminUserSchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
 def suspend_user(data: dict[str, Any], user_id: uuid.UUID) -> User:
-    """Suspend a user: they cannot log in, and their sessions and tokens stop working."""
+    """Suspend a user: they cannot log in, and their sessions and tokens are revoked for
+    good. A user already suspended is a 409."""
     return services.suspend_user(admin=current_user, user=services.get_user(user_id), **data)
 
 
 @blp.post("/users/<uuid:user_id>/reinstate")
 @admin_required
 @blp.response(200, AdminUserSchema)
-@blp.errors(400, 401, 403, 404)
+@blp.errors(400, 401, 403, 404, 409)
 def reinstate_user(user_id: uuid.UUID) -> User:
-    """Lift a user's suspension."""
+    """Lift a user's suspension; they sign in afresh. A user who is not suspended is a 409."""
     return services.reinstate_user(admin=current_user, user=services.get_user(user_id))

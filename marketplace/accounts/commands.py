@@ -19,7 +19,7 @@ def register_commands(app: Flask) -> None:
         prompt=True,
         hide_input=True,
         confirmation_prompt=True,
-        help="At least 10 characters.",
+        help="At least 10 characters and not easy to guess (the rule sign-up applies).",
     )
     @click.option("--name", default="Administrator", show_default=True)
     def create_admin(email: str, password: str, name: str) -> None:

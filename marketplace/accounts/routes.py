@@ -15,6 +15,7 @@ from marketplace.accounts.schemas import (
     CsrfSchema,
     LoginSchema,
     NewTokenSchema,
+    SignupAcceptedSchema,
     SignupSchema,
     TokenCreateSchema,
     TokenPageSchema,
@@ -24,6 +25,8 @@ from marketplace.api import Blueprint
 from marketplace.extensions import limiter
 from marketplace.flows import parties
 from marketplace.pagination import Page, PageArgsSchema, paginate
+
+SIGNUP_MESSAGE = "Check your e-mail: we have sent this address a message about your sign-up."
 
 blp = Blueprint(
     "auth", __name__, url_prefix="/api/v1/auth", description="Accounts, sessions and API tokens"
@@ -38,13 +41,15 @@ def auth_rate_limit() -> str:
 @blp.post("/signup")
 @limiter.limit(auth_rate_limit)
 @blp.arguments(SignupSchema)
-@blp.response(201, UserSchema)
+@blp.response(202, SignupAcceptedSchema)
 @blp.errors(400, 422, 429)
-def signup(data: dict[str, Any]) -> User:
-    """Create a client or provider account and sign in."""
-    user = parties.sign_up(**data)
-    auth.sign_in(user, remember=False)
-    return user
+def signup(data: dict[str, Any]) -> dict[str, str]:
+    """Ask for a client or provider account; the address gets an e-mail either way.
+
+    The answer is the same whether or not the address already has an account (its owner
+    is warned by e-mail instead), so it sets no session: a new user logs in next."""
+    parties.request_sign_up(**data)
+    return {"message": SIGNUP_MESSAGE}
 
 
 @blp.post("/login")

@@ -29,6 +29,12 @@ class SignupSchema(BaseSchema):
     country = CountryField(load_default=None, allow_none=True)
 
 
+class SignupAcceptedSchema(BaseSchema):
+    """The one answer to a sign-up, whether the address was new or already had an account."""
+
+    message = ma.fields.String(required=True)
+
+
 class LoginSchema(BaseSchema):
     """E-mail and password; `remember` keeps the session beyond the browser's."""
 

@@ -8,23 +8,23 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 
 from marketplace import audit
 from marketplace.accounts.models import ApiToken, Role, User, UserSession, UserStatus
+from marketplace.accounts.passwords import (
+    check_password_strength,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from marketplace.accounts.states import USER_STATES
-from marketplace.database import utcnow
+from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, Unauthorized
 from marketplace.extensions import db
 from marketplace.jobs import outbox
 
 TOKEN_PREFIX = "mkt_"
-MIN_PASSWORD_LENGTH = 10
-_hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so both paths take the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 def normalize_email(raw: str) -> str:
@@ -38,23 +38,6 @@ def normalize_email(raw: str) -> str:
     return result.normalized.lower()
 
 
-def check_password_strength(password: str, email: str) -> None:
-    """At least 10 characters, and not the e-mail address (or its local part)."""
-    problems = []
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
-    lowered = password.strip().lower()
-    if lowered in {email.lower(), email.split("@")[0].lower()}:
-        problems.append("The password must not be your e-mail address.")
-    if problems:
-        raise BusinessRuleViolation("The password is too weak.", details={"password": problems})
-
-
-def hash_password(password: str) -> str:
-    """Argon2id hash of a password."""
-    return _hasher.hash(password)
-
-
 def find_user_by_email(email: str) -> User | None:
     """The user with this e-mail (any case), if any."""
     try:
@@ -64,19 +47,30 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == normalized))
 
 
+class AddressTaken(BusinessRuleViolation):
+    """A new account asked for with an address that already has one (`owner`'s)."""
+
+    def __init__(self, owner: User) -> None:
+        super().__init__(
+            "This e-mail address is already registered.",
+            details={"email": ["An account with this e-mail address already exists."]},
+        )
+        self.owner = owner
+
+
 def _create_user(
     *, email: str, password: str, name: str, role: Role, timezone: str, country: str | None
 ) -> User:
     normalized = normalize_email(email)
     check_password_strength(password, normalized)
-    if db.session.scalar(sa.select(User.id).where(User.email == normalized)) is not None:
-        raise BusinessRuleViolation(
-            "This e-mail address is already registered.",
-            details={"email": ["An account with this e-mail address already exists."]},
-        )
+    # Hashed before the address is looked up, so a taken address costs what a new one does.
+    password_hash = hash_password(password)
+    owner = db.session.scalar(sa.select(User).where(User.email == normalized))
+    if owner is not None:
+        raise AddressTaken(owner)
     user = User(
         email=normalized,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         name=name.strip(),
         role=role,
         timezone=timezone,
@@ -95,7 +89,8 @@ def register(
     timezone: str = "UTC",
     country: str | None = None,
 ) -> User:
-    """Add a client or provider account to the session (not committed; it has no profile yet)."""
+    """Add a client or provider account to the session (not committed; it has no profile yet);
+    an address that already has an account is an AddressTaken."""
     role = Role(role)
     if role not in (Role.CLIENT, Role.PROVIDER):
         raise BusinessRuleViolation(
@@ -120,15 +115,14 @@ def create_admin(*, email: str, password: str, name: str = "Administrator") -> U
 def authenticate(*, email: str, password: str) -> User:
     """Check credentials; refuse unknown, wrong and suspended accounts."""
     user = find_user_by_email(email)
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
+    # An unknown address is checked against a stand-in hash, so both answers take as long.
+    if not verify_password(user.password_hash if user else None, password):
         user = None
     if user is None:
         raise Unauthorized("Wrong e-mail address or password.")
     if user.status == UserStatus.SUSPENDED:
         raise AccountSuspended("This account is suspended.")
-    if _hasher.check_needs_rehash(user.password_hash):
+    if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     db.session.commit()
@@ -235,13 +229,28 @@ def get_user(user_id: uuid.UUID) -> User:
     return user
 
 
+def revoke_credentials(*, user: User) -> None:
+    """Revoke every session and API token of the user (not committed): no cookie or token
+    issued so far works again, even after a reinstatement."""
+    now = utcnow()
+    for model in (UserSession, ApiToken):
+        db.session.execute(
+            sa.update(model)
+            .where(model.user_id == user.id, model.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+
+
 def suspend_user(*, admin: User, user: User, reason: str) -> User:
-    """Suspend a user: sessions and tokens stop working at once."""
+    """Suspend a user and revoke their sessions and tokens; a suspended user is a 409."""
     if user.is_admin:
         raise Conflict("Admins cannot be suspended through the API.")
+    user = lock_row(User, user.id)  # two admins at once: one suspends, the other gets a 409
     USER_STATES.apply(user, "suspend", actor_id=admin.id, reason=reason)
     user.suspension_reason = reason
     user.suspended_at = utcnow()
+    revoke_credentials(user=user)
     audit.record(
         actor=admin,
         action="suspend_user",
@@ -259,7 +268,8 @@ def suspend_user(*, admin: User, user: User, reason: str) -> User:
 
 
 def reinstate_user(*, admin: User, user: User) -> User:
-    """Lift a suspension."""
+    """Lift a suspension (the user signs in afresh); an active user is a 409."""
+    user = lock_row(User, user.id)
     USER_STATES.apply(user, "reinstate", actor_id=admin.id)
     user.suspension_reason = None
     user.suspended_at = None

@@ -8,9 +8,9 @@ from marketplace.statemachine import StateMachine
 USER_STATES = StateMachine(
     "user",
     {
-        # Both may be repeated, as the admin API always allowed: suspending a suspended
-        # user records the new reason; reinstating an active one leaves it active.
-        "suspend": ([S.ACTIVE, S.SUSPENDED], S.SUSPENDED),
-        "reinstate": ([S.ACTIVE, S.SUSPENDED], S.ACTIVE),
+        # Neither repeats: a second suspension would mail the user and audit again for
+        # nothing, and reinstating an active user hides a mistaken target (both a 409).
+        "suspend": ([S.ACTIVE], S.SUSPENDED),
+        "reinstate": ([S.SUSPENDED], S.ACTIVE),
     },
 )

@@ -32,7 +32,8 @@ def sign_up(
     timezone: str = "UTC",
     country: str | None = None,
 ) -> User:
-    """Register a client or provider, create their profile and queue a welcome e-mail."""
+    """Register a client or provider, create their profile and queue a welcome e-mail; an
+    address that already has an account is an AddressTaken."""
     user = accounts.register(
         email=email, password=password, name=name, role=role, timezone=timezone, country=country
     )
@@ -40,10 +41,48 @@ def sign_up(
     outbox.enqueue_email(
         to=user.email,
         subject="Welcome to the marketplace",
-        body=f"Hello {user.name},\n\nYour {user.role.value} account is ready.\n",
+        body=(
+            f"Hello {user.name},\n\nYour {user.role.value} account is ready: log in with this "
+            "e-mail address and the password you chose.\n"
+        ),
     )
     db.session.commit()
     return user
+
+
+def request_sign_up(
+    *,
+    email: str,
+    password: str,
+    name: str,
+    role: Role,
+    timezone: str = "UTC",
+    country: str | None = None,
+) -> None:
+    """What the sign-up endpoint does: a new address gets its account and a welcome e-mail,
+    a taken one a warning to its owner. Both cost the same and the caller learns neither,
+    so sign-up does not tell who has an account."""
+    try:
+        sign_up(
+            email=email,
+            password=password,
+            name=name,
+            role=role,
+            timezone=timezone,
+            country=country,
+        )
+    except accounts.AddressTaken as taken:
+        outbox.enqueue_email(
+            to=taken.owner.email,
+            subject="Someone tried to sign up with your e-mail address",
+            body=(
+                f"Hello {taken.owner.name},\n\nSomeone tried to open a new account with this "
+                "e-mail address, which already has one. If it was you, log in with your "
+                "password. If it was not, you need do nothing: your account is unchanged and "
+                "no other account was made.\n"
+            ),
+        )
+        db.session.commit()
 
 
 def create_organization(*, user: User, name: str, service_model: str | None = None) -> Organization:
