@@ -61,13 +61,14 @@ from marketplace import create_app
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Role
 from marketplace.bids import services as bids
-from marketplace.bids.schemas import BidInputSchema
+from marketplace.bids.inputs import BidProposal, MilestoneProposal
 from marketplace.config import TestingConfig
-from marketplace.contracts.schemas import AmendmentInputSchema
+from marketplace.contracts.inputs import AmendmentChanges, AwardTerms, SlaTargets
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.flows import amendments
 from marketplace.flows import contracts as contract_flows
+from marketplace.inputs import Money
 from marketplace.jobs import outbox
 from marketplace.jobs.models import OutboxEntry, OutboxStatus
 from marketplace.messaging import services as messaging
@@ -79,7 +80,8 @@ from marketplace.payments import disputes, funding, payouts
 from marketplace.profiles.models import ServiceModel
 from marketplace.tasks import confidentiality, lifecycle
 from marketplace.tasks import services as tasks
-from marketplace.tasks.schemas import TaskInputSchema
+from marketplace.tasks.inputs import Budget
+from marketplace.tasks.models import BudgetType
 from tests.conftest import KEEP_TABLES, Api
 from tests.factories import (
     PASSWORD,
@@ -91,6 +93,7 @@ from tests.factories import (
     ProviderFactory,
     ProviderProfileFactory,
     UserFactory,
+    task_draft,
     task_payload,
 )
 
@@ -188,21 +191,30 @@ def build_world() -> World:
     firm_agent = _member(firm, MemberRole.AGENT, Role.PROVIDER).user
     foreign_client, foreign_provider, admin = ClientFactory(), ProviderFactory(), AdminFactory()
 
-    budget = {"type": "fixed", "min": 10_000, "max": 100_000, "currency": "usd"}
-    task = tasks.create_task(
-        user=client_owner, data=TaskInputSchema().load(task_payload(budget=budget))
-    )
+    budget = Budget(BudgetType.FIXED, 10_000, 100_000, "usd")
+    task = tasks.create_task(user=client_owner, draft=task_draft(budget=budget))
     lifecycle.publish_task(user=client_owner, task_id=task.id, confirm_strategic=False)
     draft = tasks.create_task(
-        user=client_owner,
-        data=TaskInputSchema().load(task_payload(budget=budget, title="Bookkeeping catch-up")),
+        user=client_owner, draft=task_draft(budget=budget, title="Bookkeeping catch-up")
     )
     confidentiality.accept_terms(user=firm_owner, task_id=task.id, ip_address=None, user_agent=None)
     confidentiality.read_confidential(user=firm_owner, task_id=task.id, ip_address=None)
-    bid = bids.place_bid(user=firm_owner, task_id=task.id, data=BidInputSchema().load(_bid_body()))
+    bid = bids.place_bid(
+        user=firm_owner,
+        task_id=task.id,
+        proposal=BidProposal(
+            price=Money(60_000, "usd"),
+            milestones=tuple(
+                MilestoneProposal(title=title, amount=20_000)
+                for title in ("Set-up", "Month one", "Month two")
+            ),
+            timeline_days=60,
+            cover_letter="We run support queues like this one every day.",
+        ),
+    )
     thread = messaging.bid_conversation(user=client_owner, bid_id=bid.id)
     messaging.post_message(thread, user=client_owner, body="Can you start on Monday?")
-    contract = contract_flows.award(user=client_owner, bid_id=bid.id, data={})
+    contract = contract_flows.award(user=client_owner, bid_id=bid.id, terms=AwardTerms())
     contract_flows.accept_offer(user=firm_owner, contract_id=contract.id)
     payouts.start_onboarding(user=firm_owner)
     funded, disputed, _pending = (m.id for m in contract.milestones)
@@ -216,7 +228,8 @@ def build_world() -> World:
     amendment = amendments.propose(
         user=client_owner,
         contract_id=contract.id,
-        **AmendmentInputSchema().load({"changes": {"sla": {"turnaround_hours": 12}}}),
+        changes=AmendmentChanges(sla=SlaTargets(turnaround_hours=12)),
+        note="",
     )
     token, _ = accounts.create_token(user=client_owner, name="Zapier")
     invitation, _ = organizations.invite_member(
@@ -653,8 +666,10 @@ def call(
 # The checks -----------------------------------------------------------------------------
 
 #: What a refused request may still write: a money request's answer is kept for its
-#: Idempotency-Key, and a token records when it was used.
+#: Idempotency-Key (with the key's recorded status change), and a token records when it
+#: was used.
 VOLATILE = {"idempotency_keys": None, "api_tokens": {"last_used_at"}}
+VOLATILE_ENTITIES = {"status_changes": "idempotency_keys"}
 MONEY_TABLES = [
     "ledger_accounts",
     "ledger_transactions",
@@ -675,6 +690,7 @@ def _stable(rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, A
         if name in VOLATILE and VOLATILE[name] is None:
             continue
         drop = VOLATILE.get(name) or set()
+        table_rows = [r for r in table_rows if r.get("entity") != VOLATILE_ENTITIES.get(name)]
         stable[name] = [{k: v for k, v in row.items() if k not in drop} for row in table_rows]
     return stable
 
