@@ -143,20 +143,9 @@ BODIES: dict[str, Any] = {
 #: Bugs the simulation found, which the generated steps steer around unless asked to
 #: expose them (so that a run keeps looking for new ones); each has a regression test in
 #: tests/test_money_simulation.py replaying its shortest failing steps.
-KNOWN_BUGS = {
-    "second-payment": (
-        "Two succeeded payments for one milestone (a Stripe.js payment and a saved card, or "
-        "a failure then a success of an intent after the client paid again): the second is "
-        "refunded, but settlement.funding_payment() then finds two succeeded payments and "
-        "raises MultipleResultsFound, so approve, the refund, the dispute's resolution, "
-        "auto-release and the refund lapse all fail (a 500; the job runs abort there) and "
-        "the milestone's money stays in escrow for good."
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 #: How each known bug shows: the start of the failure's signature.
-KNOWN_BUG_SIGNATURES = {
-    "second-payment": "error:MultipleResultsFound",
-}
+KNOWN_BUG_SIGNATURES: dict[str, str] = {}
 
 
 def fee(amount: int, bps: int) -> int:
@@ -528,14 +517,6 @@ class FakeStripe:
         """The client confirms the payment (with Stripe.js or a saved card)."""
         if outcome == "abandon":
             return
-        if not self.sim.expose_known_bugs and outcome != "fail":
-            milestone = self.sim.payments[intent["payment_id"]].milestone
-            if any(
-                other["state"] == "succeeded"
-                and self.sim.payments[other["payment_id"]].milestone is milestone
-                for other in self.intents.values()
-            ):  # KNOWN_BUGS["second-payment"]: the bank declines a second payment instead
-                outcome = "fail"
         if outcome in ("fail", "fail_then_succeed"):
             self.queue("payment_intent.payment_failed", self.intent_object(intent, failed=True))
         if outcome == "fail":

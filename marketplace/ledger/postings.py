@@ -51,7 +51,7 @@ def unmatched_payment(
     """A payment arrived for a milestone that no longer needs it: external -> owed back to
     the client (a refund follows)."""
     return ledger.post(
-        key=f"unmatched_payment:{payment_id}",
+        key=unmatched_payment_key(payment_id),
         kind=TransactionKind.UNMATCHED_PAYMENT,
         contract_id=of.contract_id,
         milestone_id=of.milestone_id,
@@ -61,6 +61,11 @@ def unmatched_payment(
             (ledger.client_payable(client_profile_id, of.currency), amount),
         ],
     )
+
+
+def unmatched_payment_key(payment_id: uuid.UUID) -> str:
+    """The key of the posting that took in a payment nothing needed (it is refunded)."""
+    return f"unmatched_payment:{payment_id}"
 
 
 def out_of_escrow(

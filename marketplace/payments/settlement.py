@@ -20,7 +20,7 @@ from marketplace.extensions import db
 from marketplace.jobs import outbox
 from marketplace.ledger import postings
 from marketplace.ledger import services as ledger
-from marketplace.ledger.models import TransactionKind
+from marketplace.ledger.models import LedgerTransaction, TransactionKind
 from marketplace.payments.gateways import gateway
 from marketplace.payments.gateways.base import GatewayError
 from marketplace.payments.models import Payment, PaymentStatus, Refund, Transfer
@@ -43,12 +43,27 @@ def money_of(record: Milestone | Payment | Transfer | Refund) -> postings.Milest
 
 
 def funding_payment(milestone: Milestone) -> Payment:
-    """The payment that funded the milestone."""
-    return db.session.scalars(
-        sa.select(Payment).where(
-            Payment.milestone_id == milestone.id, Payment.status == PaymentStatus.SUCCEEDED
+    """The payment that funded the milestone. A client may pay twice (a saved card after a
+    Stripe.js payment, or an intent that succeeds after a retry): the payment that came
+    second was posted as unmatched and is refunded, so it is not the one settled here."""
+    payments = list(
+        db.session.scalars(
+            sa.select(Payment)
+            .where(Payment.milestone_id == milestone.id, Payment.status == PaymentStatus.SUCCEEDED)
+            .order_by(Payment.settled_at, Payment.attempt)
         )
-    ).one()
+    )
+    if len(payments) > 1:
+        keys = {payment.id: postings.unmatched_payment_key(payment.id) for payment in payments}
+        unmatched = set(
+            db.session.scalars(
+                sa.select(LedgerTransaction.key).where(LedgerTransaction.key.in_(keys.values()))
+            )
+        )
+        payments = [payment for payment in payments if keys[payment.id] not in unmatched]
+    if len(payments) != 1:
+        raise ledger.LedgerError(f"Milestone {milestone.id} has {len(payments)} funding payments.")
+    return payments[0]
 
 
 def split(
