@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions
 from marketplace.accounts.models import Role, User
-from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
+from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks import terms
@@ -43,9 +43,16 @@ def has_current_acceptance(task: Task, profile: ProviderProfile) -> bool:
 
 
 def accept_terms(
-    *, user: User, task_id: uuid.UUID, ip_address: str | None, user_agent: str | None
+    *,
+    user: User,
+    task_id: uuid.UUID,
+    terms_hash: str,
+    terms_version: int | None = None,
+    ip_address: str | None,
+    user_agent: str | None,
 ) -> TermsAcceptance:
-    """A provider (for themselves or their firm) accepts the task's current terms."""
+    """A provider (for themselves or their firm) accepts the task's current terms: the ones
+    whose hash (and, if given, version) they name; stale ones are a 409."""
     if user.role != Role.PROVIDER:
         raise Forbidden("Only providers accept a task's confidentiality terms.")
     task = get_task(user=user, task_id=task_id)
@@ -55,6 +62,13 @@ def accept_terms(
             details={"confidentiality": ["The task is public."]},
         )
     TASK_STATES.check("accept_terms", task.status)
+    current_hash = terms.terms_hash()
+    if terms_hash != current_hash or terms_version not in (None, task.terms_version):
+        raise Conflict(
+            "The confidentiality terms changed since you read them: read them again "
+            f"(version {task.terms_version}) and accept them with their hash.",
+            details={"current_version": task.terms_version, "current_hash": current_hash},
+        )
     profile = permissions.acting_provider_profile(user)
     acceptance = _current_acceptance(task, profile)
     if acceptance is None:
@@ -63,7 +77,7 @@ def accept_terms(
             provider_profile_id=profile.id,
             user_id=user.id,
             terms_version=task.terms_version,
-            terms_hash=terms.terms_hash(),
+            terms_hash=current_hash,
             ip_address=ip_address,
             user_agent=(user_agent or "")[:400] or None,
         )

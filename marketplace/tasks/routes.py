@@ -18,6 +18,7 @@ from marketplace.tasks.inputs import TaskChanges, TaskDraft
 from marketplace.tasks.models import Task, TermsAcceptance
 from marketplace.tasks.schemas import (
     AcceptanceSchema,
+    AcceptTermsSchema,
     AccessLogEntrySchema,
     ConfidentialSchema,
     OptionalReasonSchema,
@@ -112,13 +113,17 @@ def cancel_task(task_id: uuid.UUID, reason: str | None) -> Task:
 
 @blp.post("/<uuid:task_id>/confidentiality")
 @login_required
+@blp.arguments(AcceptTermsSchema, as_kwargs=True)
 @blp.response(201, AcceptanceSchema)
-@blp.errors(400, 401, 403, 404, 422)
-def accept_terms(task_id: uuid.UUID) -> TermsAcceptance:
-    """Accept the task's current confidentiality terms (for yourself or your firm)."""
+@blp.errors(400, 401, 403, 404, 409, 422)
+def accept_terms(task_id: uuid.UUID, terms_hash: str, terms_version: int | None) -> TermsAcceptance:
+    """Accept the task's current confidentiality terms (for yourself or your firm), naming
+    them by the hash you read; a 409 if they changed since."""
     return confidentiality.accept_terms(
         user=current_user,
         task_id=task_id,
+        terms_hash=terms_hash,
+        terms_version=terms_version,
         ip_address=request.remote_addr,
         user_agent=request.headers.get("User-Agent"),
     )

@@ -117,6 +117,28 @@ class ConfidentialSchema(BaseSchema):
     terms_hash = ma.fields.String()
 
 
+class AcceptTermsSchema(BaseSchema):
+    """The terms a provider accepts: the ones `GET /tasks/{id}` showed them."""
+
+    terms_hash = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(r"^[0-9a-f]{64}$", error="Give a SHA-256 in hexadecimal."),
+        metadata={
+            "description": "The `confidentiality_terms.hash` of the task as you read it. "
+            "If the terms changed since, the answer is a 409 whose details give the "
+            "current `current_version` and `current_hash`: read them and accept again."
+        },
+    )
+    terms_version = ma.fields.Integer(
+        load_default=None,
+        validate=ma.validate.Range(min=1),
+        metadata={
+            "description": "Optional: the `confidentiality_terms.version` you read; a 409 "
+            "if the task's confidential material changed since."
+        },
+    )
+
+
 class AcceptanceSchema(BaseSchema):
     """A recorded acceptance of a task's confidentiality terms."""
 
