@@ -1,19 +1,35 @@
-"""Writing terms versions: the snapshot of what was agreed, and its hash."""
+"""Terms versions: writing the snapshot of what was agreed (and its hash), and serving the
+confidential material the snapshot carries.
+
+A snapshot's scope holds the task's confidential details and attachments as of the award.
+They are served only through `disclosed_content` (each read logged in the task's access
+log, as reads through the task's own endpoint are) or withheld (`withheld_content`).
+"""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
 
+from marketplace import permissions
 from marketplace.accounts.models import User
 from marketplace.contracts.inputs import SlaTargets
 from marketplace.contracts.models import Contract, ContractTerms, Milestone, MilestoneStatus
+from marketplace.errors import NotFound
+from marketplace.extensions import db
+from marketplace.tasks import confidentiality
 from marketplace.tasks import terms as task_terms
+from marketplace.tasks.confidentiality import Material, Reader
 from marketplace.tasks.models import Task
+
+#: The parts of a snapshot's scope that are the task's confidential material.
+CONFIDENTIAL_SCOPE = ("confidential_details", "attachments")
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -78,3 +94,45 @@ def write_version(contract: Contract, content: dict[str, Any], *, author: User) 
     contract.terms.append(record)
     contract.terms_version = version
     return record
+
+
+def snapshot_material(contract: Contract, terms: ContractTerms) -> Material:
+    """The confidential material a terms version of the contract carries."""
+    scope = terms.content.get("scope", {})
+    clause = terms.content.get("confidentiality", {})
+    return Material(
+        task_id=contract.task_id,
+        terms_version=clause.get("version", 1),
+        terms_hash=clause.get("hash", ""),
+        confidential_details=scope.get("confidential_details") or "",
+        attachments=list(scope.get("attachments") or []),
+    )
+
+
+def _provider_reading(user: User, contract: Contract) -> uuid.UUID | None:
+    """The provider profile on whose side `user` reads the contract (None: client, admin)."""
+    if permissions.acts_for_provider(user, contract.provider_profile_id):
+        return contract.provider_profile_id
+    return None
+
+
+def disclosed_content(terms: ContractTerms, *, reader: Reader) -> dict[str, Any]:
+    """A terms version's whole content, for a party or an admin the caller let see the
+    contract; the confidential material in it is logged as read by `reader`."""
+    contract = db.session.get(Contract, terms.contract_id)
+    if contract is None:  # pragma: no cover - terms never outlive their contract
+        raise NotFound("Contract not found.")
+    content = terms.content
+    material = snapshot_material(contract, terms)
+    if not material.empty:
+        provider_id = _provider_reading(reader.user, contract)
+        confidentiality.disclose(material, reader=reader, provider_profile_id=provider_id)
+    return content
+
+
+def withheld_content(terms: ContractTerms) -> dict[str, Any]:
+    """A terms version's content with its confidential material withheld (null)."""
+    content = copy.deepcopy(terms.content)
+    if isinstance(content.get("scope"), dict):
+        content["scope"].update(dict.fromkeys(CONFIDENTIAL_SCOPE))
+    return content

@@ -13,6 +13,7 @@ from marketplace.flows import tasks as task_flows
 from marketplace.matching import discovery
 from marketplace.pagination import Page, PageArgsSchema, page_schema, paginate
 from marketplace.tasks import confidentiality, lifecycle, services
+from marketplace.tasks.confidentiality import Material
 from marketplace.tasks.input_schemas import TaskInputSchema, TaskUpdateSchema
 from marketplace.tasks.inputs import TaskChanges, TaskDraft
 from marketplace.tasks.models import Task, TermsAcceptance
@@ -27,6 +28,7 @@ from marketplace.tasks.schemas import (
     PublishSchema,
     TaskListSchema,
     TaskQuerySchema,
+    current_reader,
 )
 
 blp = Blueprint(
@@ -133,12 +135,10 @@ def accept_terms(task_id: uuid.UUID, terms_hash: str, terms_version: int | None)
 @login_required
 @blp.response(200, ConfidentialSchema)
 @blp.errors(401, 404)
-def read_confidential(task_id: uuid.UUID) -> Task:
+def read_confidential(task_id: uuid.UUID) -> Material:
     """The confidential details: for the client, admins and providers who accepted the
-    current terms. Every read is logged."""
-    return confidentiality.read_confidential(
-        user=current_user, task_id=task_id, ip_address=request.remote_addr
-    )
+    current terms. Every read is in the task's access log."""
+    return confidentiality.read_confidential(reader=current_reader(), task_id=task_id)
 
 
 @blp.get("/<uuid:task_id>/confidential/access-log")
