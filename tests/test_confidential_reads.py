@@ -1,4 +1,5 @@
-"""Confidential material wherever it is served: every read is in the task's access log."""
+"""Confidential material wherever it is served: every read is in the task's access log, and
+a contract keeps serving the version it was made with after the client changes the details."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sqlalchemy as sa
 
 from marketplace.contracts.schemas import TermsContentField
 from marketplace.extensions import db
+from marketplace.notifications.models import Notification
 from marketplace.tasks.models import ConfidentialAccess
 from marketplace.tasks.schemas import ConfidentialSchema
 from tests.factories import AdminFactory, ClientFactory, ProviderFactory, task_payload
@@ -21,6 +23,7 @@ BID = {
     "cover_letter": "We run support queues for Shopify stores every day.",
 }
 OLD_DETAILS = "Macros live in the shared drive; refunds over $50 escalate."
+NEW_DETAILS = "New SOP: refunds over $20 escalate to Dana."
 
 
 @pytest.fixture
@@ -91,6 +94,40 @@ def test_contract_lists_withhold_the_confidential_part_and_log_nothing(deal):
     assert scope["summary"] == deal["task"]["summary"]
     assert OLD_DETAILS not in str(listed)
     assert _log(deal) == []
+
+
+def test_the_contracted_provider_keeps_its_version_and_hears_of_the_new_one(deal, sent_mail):
+    task_path = f"tasks/{deal['task']['id']}"
+    edited = deal["client_api"].patch(task_path, json={"confidential_details": NEW_DETAILS})
+    assert edited.get_json()["confidentiality_terms"]["version"] == 2
+
+    held = deal["ana_api"].get(f"{task_path}/confidential")
+    assert held.status_code == 200
+    assert (held.get_json()["confidential_details"], held.get_json()["terms_version"]) == (
+        OLD_DETAILS,
+        1,
+    )
+    assert deal["bo_api"].get(f"{task_path}/confidential").status_code == 404
+    for person in (deal["ana"], deal["bo"]):
+        kinds = db.session.scalars(
+            sa.select(Notification.kind).where(Notification.user_id == person.id)
+        ).all()
+        assert "task.terms_changed" in kinds
+        assert any(m.to == person.email and "version 2" in m.body for m in sent_mail)
+    assert not db.session.scalars(
+        sa.select(Notification).where(
+            Notification.user_id == deal["client"].id, Notification.kind == "task.terms_changed"
+        )
+    ).all()
+
+    deal["ana_api"].post(f"{task_path}/confidentiality", json=accepted())
+    current = deal["ana_api"].get(f"{task_path}/confidential").get_json()
+    assert (current["confidential_details"], current["terms_version"]) == (NEW_DETAILS, 2)
+    # The contract's terms still say what was agreed.
+    contract = deal["ana_api"].get(f"contracts/{deal['contract']['id']}").get_json()
+    assert contract["current_terms"]["content"]["scope"]["confidential_details"] == OLD_DETAILS
+    versions = [e["terms_version"] for e in _log(deal)]
+    assert versions == [1, 2, 1]
 
 
 def _schemas(base=ma.Schema):

@@ -3,7 +3,9 @@ confidential material the snapshot carries.
 
 A snapshot's scope holds the task's confidential details and attachments as of the award.
 They are served only through `disclosed_content` (each read logged in the task's access
-log, as reads through the task's own endpoint are) or withheld (`withheld_content`).
+log, as reads through the task's own endpoint are) or withheld (`withheld_content`); the
+contracted provider also reads its contract's version through the task's endpoint until
+it accepts a newer one (`read_task_material`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 
 from marketplace import permissions
-from marketplace.accounts.models import User
+from marketplace.accounts.models import Role, User
 from marketplace.contracts.inputs import SlaTargets
 from marketplace.contracts.models import Contract, ContractTerms, Milestone, MilestoneStatus
+from marketplace.contracts.states import HOLDING
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.tasks import confidentiality
@@ -136,3 +140,36 @@ def withheld_content(terms: ContractTerms) -> dict[str, Any]:
     if isinstance(content.get("scope"), dict):
         content["scope"].update(dict.fromkeys(CONFIDENTIAL_SCOPE))
     return content
+
+
+def _held_contract(user: User, task_id: uuid.UUID) -> Contract | None:
+    """The newest contract on the task that holds a position for the provider `user` acts for."""
+    if user.role != Role.PROVIDER:
+        return None
+    return db.session.scalar(
+        sa.select(Contract)
+        .where(
+            Contract.task_id == task_id,
+            Contract.provider_profile_id == permissions.acting_provider_profile(user).id,
+            Contract.status.in_(HOLDING),
+        )
+        .order_by(Contract.created_at.desc(), Contract.id.desc())
+        .limit(1)
+    )
+
+
+def read_task_material(*, reader: Reader, task_id: uuid.UUID) -> Material:
+    """The task's confidential material for `reader`: the current version to those entitled
+    to it; else, to a contracted provider, the version its contract holds (a client's edit
+    does not cut it off); NotFound for anyone else. Every read is logged."""
+    try:
+        return confidentiality.read_confidential(reader=reader, task_id=task_id)
+    except NotFound:
+        contract = _held_contract(reader.user, task_id)
+        if contract is None:
+            raise
+    return confidentiality.disclose(
+        snapshot_material(contract, contract.current_terms),
+        reader=reader,
+        provider_profile_id=contract.provider_profile_id,
+    )

@@ -9,6 +9,7 @@ from flask import request
 from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
+from marketplace.contracts import terms as contract_terms
 from marketplace.flows import tasks as task_flows
 from marketplace.matching import discovery
 from marketplace.pagination import Page, PageArgsSchema, page_schema, paginate
@@ -137,8 +138,9 @@ def accept_terms(task_id: uuid.UUID, terms_hash: str, terms_version: int | None)
 @blp.errors(401, 404)
 def read_confidential(task_id: uuid.UUID) -> Material:
     """The confidential details: for the client, admins and providers who accepted the
-    current terms. Every read is in the task's access log."""
-    return confidentiality.read_confidential(reader=current_reader(), task_id=task_id)
+    current terms (a contracted provider reads its contract's version until it accepts a
+    newer one). Every read is in the task's access log."""
+    return contract_terms.read_task_material(reader=current_reader(), task_id=task_id)
 
 
 @blp.get("/<uuid:task_id>/confidential/access-log")

@@ -130,7 +130,9 @@ def current_reader() -> Reader:
 
 
 class ConfidentialSchema(BaseSchema):
-    """A task's confidential details, for the owner, admins and providers who accepted."""
+    """A task's confidential details, for the owner, admins and providers who accepted the
+    current terms; a contracted provider who has not accepted a newer version yet reads
+    the version its contract holds (`terms_version` says which)."""
 
     task_id = ma.fields.UUID()
     confidential_details = ma.fields.String()
