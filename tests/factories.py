@@ -15,6 +15,7 @@ from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.organizations.models import MemberRole, Membership, Organization, OrganizationKind
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
+from marketplace.tasks import terms
 from marketplace.tasks.inputs import Attachment, Budget, OverlapNeed, RequiredSkill, TaskDraft
 from marketplace.tasks.models import BudgetType, Confidentiality
 
@@ -254,3 +255,8 @@ def task_draft(**overrides: Any) -> TaskDraft:
         ),
     }
     return TaskDraft(**{**fields, **overrides})
+
+
+def terms_acceptance(**extra: Any) -> dict[str, Any]:
+    """A `POST /tasks/{id}/confidentiality` body: the hash of the terms as they read now."""
+    return {"terms_hash": terms.terms_hash(), **extra}

@@ -10,7 +10,14 @@ import sqlalchemy as sa
 from marketplace.bids.models import Bid, BidTransition
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
-from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_firm, task_payload
+from tests.factories import (
+    AdminFactory,
+    ClientFactory,
+    ProviderFactory,
+    make_firm,
+    task_payload,
+    terms_acceptance,
+)
 
 FIXED = {"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}
 
@@ -47,7 +54,7 @@ def open_task(login):
 
 def _accepting_provider(login, task_id, **kwargs):
     api = login(ProviderFactory(**kwargs))
-    api.post(f"tasks/{task_id}/confidentiality")
+    api.post(f"tasks/{task_id}/confidentiality", json=terms_acceptance())
     return api
 
 
@@ -162,7 +169,7 @@ def test_bidder_edits_until_shortlisted(open_task, login):
 def test_client_shortlists_and_declines_with_a_reason(open_task, login, sent_mail):
     bidder = ProviderFactory()
     provider = login(bidder)
-    provider.post(f"tasks/{open_task['task']['id']}/confidentiality")
+    provider.post(f"tasks/{open_task['task']['id']}/confidentiality", json=terms_acceptance())
     bid = provider.post(f"tasks/{open_task['task']['id']}/bids", json=_bid_body()).get_json()
     client = open_task["api"]
 
@@ -187,7 +194,7 @@ def test_firm_members_bid_for_their_firm(open_task, login):
     firm = make_firm(manager=True, agent=True)
     agent, manager = firm.agent, firm.manager
     path = f"tasks/{open_task['task']['id']}/bids"
-    login(manager).post(f"tasks/{open_task['task']['id']}/confidentiality")
+    login(manager).post(f"tasks/{open_task['task']['id']}/confidentiality", json=terms_acceptance())
 
     bid = login(agent).post(path, json=_bid_body()).get_json()
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from marketplace.extensions import db
 from marketplace.moderation.models import Report
 from marketplace.tasks.models import TaskTransition, TermsAcceptance
-from tests.factories import ClientFactory, ProviderFactory, task_payload
+from tests.factories import ClientFactory, ProviderFactory, task_payload, terms_acceptance
 
 pytestmark = pytest.mark.postgres
 THREADS = 8
@@ -48,7 +48,10 @@ def test_concurrent_acceptances_record_one(login):
     provider = login(ProviderFactory())
 
     responses = _at_once(
-        [lambda: provider.post(f"tasks/{task['id']}/confidentiality") for _ in range(THREADS)]
+        [
+            lambda: provider.post(f"tasks/{task['id']}/confidentiality", json=terms_acceptance())
+            for _ in range(THREADS)
+        ]
     )
 
     assert {r.status_code for r in responses} == {201}

@@ -14,7 +14,14 @@ from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
 from marketplace.payments import delivery, funding, payouts
-from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_firm, task_payload
+from tests.factories import (
+    AdminFactory,
+    ClientFactory,
+    ProviderFactory,
+    make_firm,
+    task_payload,
+    terms_acceptance,
+)
 
 FIXED = {"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}
 PILOT_BUDGET = {"type": "fixed", "min": 20_000, "max": 40_000, "currency": "usd"}
@@ -59,7 +66,7 @@ def deal(login):
     task = _open_task(client_api, budget=FIXED)
     bids = {}
     for name, api in (("ana", ana_api), ("bo", bo_api)):
-        api.post(f"tasks/{task['id']}/confidentiality")
+        api.post(f"tasks/{task['id']}/confidentiality", json=terms_acceptance())
         bids[name] = api.post(f"tasks/{task['id']}/bids", json=_bid_body()).get_json()
     return {
         "client": client,
@@ -118,7 +125,7 @@ def test_editing_the_task_after_the_award_leaves_the_terms_untouched(deal):
 
 def test_filling_every_position_fills_the_task_and_expires_other_bids(login, deal):
     third = login(ProviderFactory())
-    third.post(f"tasks/{deal['task']['id']}/confidentiality")
+    third.post(f"tasks/{deal['task']['id']}/confidentiality", json=terms_acceptance())
     third_bid = third.post(f"tasks/{deal['task']['id']}/bids", json=_bid_body()).get_json()
     first, second = _award(deal, "ana"), _award(deal, "bo")
     assert deal["client_api"].post(f"bids/{third_bid['id']}/accept", json={}).status_code == 409
@@ -344,7 +351,7 @@ def test_firm_agents_talk_but_only_owners_and_managers_commit(login):
     agent, manager = login(firm.agent), login(firm.manager)
     client_api = login(ClientFactory())
     task = _open_task(client_api, budget=FIXED)
-    agent.post(f"tasks/{task['id']}/confidentiality")
+    agent.post(f"tasks/{task['id']}/confidentiality", json=terms_acceptance())
     bid = agent.post(f"tasks/{task['id']}/bids", json=_bid_body()).get_json()
     contract = client_api.post(f"bids/{bid['id']}/accept", json={}).get_json()
     path = f"contracts/{contract['id']}"

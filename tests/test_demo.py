@@ -83,7 +83,8 @@ def test_demo_has_open_tasks_of_every_service_model_some_confidential(app, api):
     assert confidential
     task_id = confidential[0]["id"]
     assert api.get(f"tasks/{task_id}/confidential").status_code == 404
-    assert api.post(f"tasks/{task_id}/confidentiality").status_code == 201
+    seen = {"terms_hash": confidential[0]["confidentiality_terms"]["hash"]}
+    assert api.post(f"tasks/{task_id}/confidentiality", json=seen).status_code == 201
     assert api.get(f"tasks/{task_id}/confidential").get_json()["confidential_details"]
 
 

@@ -39,7 +39,7 @@ from marketplace.inputs import Money
 from marketplace.jobs.models import OutboxEntry
 from marketplace.payments import delivery, disputes, funding
 from marketplace.profiles.models import ProviderProfile
-from marketplace.tasks import confidentiality, lifecycle
+from marketplace.tasks import confidentiality, lifecycle, terms
 from marketplace.tasks import services as tasks
 from marketplace.tasks.inputs import CoverageNeed
 from tests.factories import (
@@ -108,7 +108,11 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
     # A bid of another provider on the open task, awarded: a bid and a contract to act on.
     bidder = ProviderFactory()
     confidentiality.accept_terms(
-        user=bidder, task_id=open_task.id, ip_address=None, user_agent=None
+        user=bidder,
+        task_id=open_task.id,
+        terms_hash=terms.terms_hash(),
+        ip_address=None,
+        user_agent=None,
     )
     bid = bids.place_bid(
         user=bidder,

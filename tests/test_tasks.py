@@ -11,7 +11,14 @@ import sqlalchemy as sa
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.tasks.models import Task, TaskStatus, TaskTransition
-from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_company, task_payload
+from tests.factories import (
+    AdminFactory,
+    ClientFactory,
+    ProviderFactory,
+    make_company,
+    task_payload,
+    terms_acceptance,
+)
 
 
 def _post(api, **overrides):
@@ -396,7 +403,10 @@ def test_a_suspended_clients_tasks_disappear_for_others(login):
 
     assert provider.get(f"tasks/{task['id']}").status_code == 404
     assert provider.get("tasks").get_json()["total"] == 0
-    assert provider.post(f"tasks/{task['id']}/confidentiality").status_code == 404
+    assert (
+        provider.post(f"tasks/{task['id']}/confidentiality", json=terms_acceptance()).status_code
+        == 404
+    )
     assert login(AdminFactory()).get(f"tasks/{task['id']}").status_code == 200
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from marketplace.bids.schemas import MilestoneProposalSchema
+from marketplace.contracts import terms as contract_terms
 from marketplace.contracts.inputs import (
     AmendmentChanges,
     AwardTerms,
@@ -19,6 +20,7 @@ from marketplace.contracts.models import AmendmentStatus, ContractStatus, Milest
 from marketplace.inputs import given
 from marketplace.pagination import PageArgsSchema, page_schema
 from marketplace.schemas import BaseSchema, frozen_fields, require_some_field
+from marketplace.tasks.schemas import current_reader
 
 
 class SlaSchema(BaseSchema):
@@ -92,11 +94,34 @@ class MilestoneSchema(BaseSchema):
     refunded_amount = ma.fields.Integer(metadata={"description": "Refunded to the client."})
 
 
+class TermsContentField(ma.fields.Dict):
+    """A terms version's content. Its scope carries the task's confidential material, so
+    the content is dumped only through the contract terms service: disclosed (the read is
+    logged in the task's access log) or, with `withhold=True`, without that material."""
+
+    def __init__(self, *, withhold: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.withhold = withhold
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if obj is None:
+            return None
+        if self.withhold:
+            return contract_terms.withheld_content(obj)
+        return contract_terms.disclosed_content(obj, reader=current_reader())
+
+
 class TermsVersionSchema(BaseSchema):
     """One version of the agreed terms, with the hash that proves it unchanged."""
 
     version = ma.fields.Integer()
-    content = ma.fields.Dict()
+    content = TermsContentField(
+        metadata={
+            "description": "What was agreed. `scope.confidential_details` and "
+            "`scope.attachments` are the task's confidential material as of this version: "
+            "every answer that carries them is a read in the task's access log."
+        }
+    )
     content_hash = ma.fields.String()
     created_by_id = ma.fields.UUID()
     created_at = ma.fields.DateTime()
@@ -120,6 +145,25 @@ class ContractSchema(BaseSchema):
     ended_at = ma.fields.DateTime(allow_none=True)
     end_reason = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
+
+
+class ListedTermsVersionSchema(TermsVersionSchema):
+    """A terms version in a list: its confidential material withheld (null)."""
+
+    content = TermsContentField(
+        withhold=True,
+        metadata={
+            "description": "What was agreed, with `scope.confidential_details` and "
+            "`scope.attachments` withheld (null): read the contract to see them."
+        },
+    )
+
+
+class ListedContractSchema(ContractSchema):
+    """A contract in a list: the confidential material of its terms is withheld, so that
+    listing contracts is no read of it."""
+
+    current_terms = ma.fields.Nested(ListedTermsVersionSchema)
 
 
 class ContractQuerySchema(PageArgsSchema):
@@ -228,7 +272,7 @@ class EndSchema(BaseSchema):
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=2000))
 
 
-ContractPageSchema = page_schema(ContractSchema, "ContractPage")
+ContractPageSchema = page_schema(ListedContractSchema, "ContractPage")
 AmendmentPageSchema = page_schema(AmendmentSchema, "AmendmentPage")
 TermsPageSchema = page_schema(TermsVersionSchema, "TermsPage")
 

@@ -1,19 +1,39 @@
-"""Writing terms versions: the snapshot of what was agreed, and its hash."""
+"""Terms versions: writing the snapshot of what was agreed (and its hash), and serving the
+confidential material the snapshot carries.
+
+A snapshot's scope holds the task's confidential details and attachments as of the award.
+They are served only through `disclosed_content` (each read logged in the task's access
+log, as reads through the task's own endpoint are) or withheld (`withheld_content`); the
+contracted provider also reads its contract's version through the task's endpoint until
+it accepts a newer one (`read_task_material`).
+"""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 
-from marketplace.accounts.models import User
+from marketplace import permissions
+from marketplace.accounts.models import Role, User
 from marketplace.contracts.inputs import SlaTargets
 from marketplace.contracts.models import Contract, ContractTerms, Milestone, MilestoneStatus
+from marketplace.contracts.states import HOLDING
+from marketplace.errors import NotFound
+from marketplace.extensions import db
+from marketplace.tasks import confidentiality
 from marketplace.tasks import terms as task_terms
+from marketplace.tasks.confidentiality import Material, Reader
 from marketplace.tasks.models import Task
+
+#: The parts of a snapshot's scope that are the task's confidential material.
+CONFIDENTIAL_SCOPE = ("confidential_details", "attachments")
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -78,3 +98,78 @@ def write_version(contract: Contract, content: dict[str, Any], *, author: User) 
     contract.terms.append(record)
     contract.terms_version = version
     return record
+
+
+def snapshot_material(contract: Contract, terms: ContractTerms) -> Material:
+    """The confidential material a terms version of the contract carries."""
+    scope = terms.content.get("scope", {})
+    clause = terms.content.get("confidentiality", {})
+    return Material(
+        task_id=contract.task_id,
+        terms_version=clause.get("version", 1),
+        terms_hash=clause.get("hash", ""),
+        confidential_details=scope.get("confidential_details") or "",
+        attachments=list(scope.get("attachments") or []),
+    )
+
+
+def _provider_reading(user: User, contract: Contract) -> uuid.UUID | None:
+    """The provider profile on whose side `user` reads the contract (None: client, admin)."""
+    if permissions.acts_for_provider(user, contract.provider_profile_id):
+        return contract.provider_profile_id
+    return None
+
+
+def disclosed_content(terms: ContractTerms, *, reader: Reader) -> dict[str, Any]:
+    """A terms version's whole content, for a party or an admin the caller let see the
+    contract; the confidential material in it is logged as read by `reader`."""
+    contract = db.session.get(Contract, terms.contract_id)
+    if contract is None:  # pragma: no cover - terms never outlive their contract
+        raise NotFound("Contract not found.")
+    content = terms.content
+    material = snapshot_material(contract, terms)
+    if not material.empty:
+        provider_id = _provider_reading(reader.user, contract)
+        confidentiality.disclose(material, reader=reader, provider_profile_id=provider_id)
+    return content
+
+
+def withheld_content(terms: ContractTerms) -> dict[str, Any]:
+    """A terms version's content with its confidential material withheld (null)."""
+    content = copy.deepcopy(terms.content)
+    if isinstance(content.get("scope"), dict):
+        content["scope"].update(dict.fromkeys(CONFIDENTIAL_SCOPE))
+    return content
+
+
+def _held_contract(user: User, task_id: uuid.UUID) -> Contract | None:
+    """The newest contract on the task that holds a position for the provider `user` acts for."""
+    if user.role != Role.PROVIDER:
+        return None
+    return db.session.scalar(
+        sa.select(Contract)
+        .where(
+            Contract.task_id == task_id,
+            Contract.provider_profile_id == permissions.acting_provider_profile(user).id,
+            Contract.status.in_(HOLDING),
+        )
+        .order_by(Contract.created_at.desc(), Contract.id.desc())
+        .limit(1)
+    )
+
+
+def read_task_material(*, reader: Reader, task_id: uuid.UUID) -> Material:
+    """The task's confidential material for `reader`: the current version to those entitled
+    to it; else, to a contracted provider, the version its contract holds (a client's edit
+    does not cut it off); NotFound for anyone else. Every read is logged."""
+    try:
+        return confidentiality.read_confidential(reader=reader, task_id=task_id)
+    except NotFound:
+        contract = _held_contract(reader.user, task_id)
+        if contract is None:
+            raise
+    return confidentiality.disclose(
+        snapshot_material(contract, contract.current_terms),
+        reader=reader,
+        provider_profile_id=contract.provider_profile_id,
+    )

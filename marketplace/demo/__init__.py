@@ -40,6 +40,7 @@ from marketplace.profiles import services as profiles
 from marketplace.profiles.inputs import ClientProfileChanges, ProviderProfileChanges
 from marketplace.tasks import confidentiality, lifecycle
 from marketplace.tasks import services as tasks
+from marketplace.tasks import terms as task_terms
 from marketplace.tasks.models import Task, TaskStatus
 
 Login = tuple[str, str, str]  # e-mail, role, who they are
@@ -166,7 +167,11 @@ def seed_deal() -> bool:
         (assistant, 1300, "Bilingual support in US hours; I can take Spanish tickets too."),
     ):
         confidentiality.accept_terms(
-            user=user, task_id=task.id, ip_address=None, user_agent="seed-demo"
+            user=user,
+            task_id=task.id,
+            terms_hash=task_terms.terms_hash(),
+            ip_address=None,
+            user_agent="seed-demo",
         )
         bids[user.id] = bid_services.place_bid(
             user=user,

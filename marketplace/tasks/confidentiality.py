@@ -1,15 +1,23 @@
-"""Confidential details: who may read them, accepting the terms, and the access log."""
+"""Confidential material: who may read it, accepting the terms, and the access log.
+
+Confidential material (a task's details and attachments, in one terms version) is served
+in more than one place: the task's own endpoint, and the snapshot in a contract's terms.
+Wherever it is served, it goes out through `disclose`, which records the read in the task's
+access log: the client sees every reader, through which endpoint and which version.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions
 from marketplace.accounts.models import Role, User
-from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
+from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks import terms
@@ -21,6 +29,68 @@ from marketplace.tasks.models import (
 )
 from marketplace.tasks.services import get_task, is_owner, owned_task
 from marketplace.tasks.states import TASK_STATES
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads confidential material, from where, and through which endpoint (`via`, as
+    the API docs name it); the entry point builds one per request."""
+
+    user: User
+    via: str
+    ip_address: str | None = None
+    #: (task, version) pairs already logged for this reader in this request.
+    logged: set[tuple[uuid.UUID, int]] = field(default_factory=set, compare=False)
+
+
+@dataclass(frozen=True)
+class Material:
+    """The confidential part of one terms version of a task: what the access log guards."""
+
+    task_id: uuid.UUID
+    terms_version: int
+    terms_hash: str
+    confidential_details: str
+    attachments: list[dict[str, Any]]
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is nothing confidential in it."""
+        return not self.confidential_details and not self.attachments
+
+
+def current_material(task: Task) -> Material:
+    """The task's confidential material as it is now."""
+    return Material(
+        task_id=task.id,
+        terms_version=task.terms_version,
+        terms_hash=terms.terms_hash(),
+        confidential_details=task.confidential_details,
+        attachments=list(task.attachments or []),
+    )
+
+
+def disclose(
+    material: Material, *, reader: Reader, provider_profile_id: uuid.UUID | None
+) -> Material:
+    """Serve `material` to `reader`: the one way confidential material leaves the service
+    layer. The read is logged (once per request and version) and committed before it is
+    served, so a failure to log serves nothing."""
+    key = (material.task_id, material.terms_version)
+    if key not in reader.logged:
+        db.session.add(
+            ConfidentialAccess(
+                task_id=material.task_id,
+                user_id=reader.user.id,
+                provider_profile_id=provider_profile_id,
+                terms_version=material.terms_version,
+                via=reader.via[:120],
+                ip_address=reader.ip_address,
+            )
+        )
+        db.session.commit()
+        reader.logged.add(key)
+    return material
 
 
 def _current_acceptance(task: Task, profile: ProviderProfile) -> TermsAcceptance | None:
@@ -43,9 +113,16 @@ def has_current_acceptance(task: Task, profile: ProviderProfile) -> bool:
 
 
 def accept_terms(
-    *, user: User, task_id: uuid.UUID, ip_address: str | None, user_agent: str | None
+    *,
+    user: User,
+    task_id: uuid.UUID,
+    terms_hash: str,
+    terms_version: int | None = None,
+    ip_address: str | None,
+    user_agent: str | None,
 ) -> TermsAcceptance:
-    """A provider (for themselves or their firm) accepts the task's current terms."""
+    """A provider (for themselves or their firm) accepts the task's current terms: the ones
+    whose hash (and, if given, version) they name; stale ones are a 409."""
     if user.role != Role.PROVIDER:
         raise Forbidden("Only providers accept a task's confidentiality terms.")
     task = get_task(user=user, task_id=task_id)
@@ -55,6 +132,13 @@ def accept_terms(
             details={"confidentiality": ["The task is public."]},
         )
     TASK_STATES.check("accept_terms", task.status)
+    current_hash = terms.terms_hash()
+    if terms_hash != current_hash or terms_version not in (None, task.terms_version):
+        raise Conflict(
+            "The confidentiality terms changed since you read them: read them again "
+            f"(version {task.terms_version}) and accept them with their hash.",
+            details={"current_version": task.terms_version, "current_hash": current_hash},
+        )
     profile = permissions.acting_provider_profile(user)
     acceptance = _current_acceptance(task, profile)
     if acceptance is None:
@@ -63,7 +147,7 @@ def accept_terms(
             provider_profile_id=profile.id,
             user_id=user.id,
             terms_version=task.terms_version,
-            terms_hash=terms.terms_hash(),
+            terms_hash=current_hash,
             ip_address=ip_address,
             user_agent=(user_agent or "")[:400] or None,
         )
@@ -93,27 +177,23 @@ def _may_read(user: User, task: Task) -> ProviderProfile | bool | None:
     return profile if _current_acceptance(task, profile) is not None else False
 
 
-def read_confidential(*, user: User, task_id: uuid.UUID, ip_address: str | None) -> Task:
-    """The confidential details, to those entitled; every read is logged."""
-    task = get_task(user=user, task_id=task_id)
-    reader = _may_read(user, task)
-    if reader is False:
+def read_confidential(*, reader: Reader, task_id: uuid.UUID) -> Material:
+    """The task's current confidential material, to those entitled (its client, admins,
+    providers who accepted the current terms); NotFound for anyone else."""
+    task = get_task(user=reader.user, task_id=task_id)
+    profile = _may_read(reader.user, task)
+    if profile is False:
         raise NotFound("Task not found.")
-    db.session.add(
-        ConfidentialAccess(
-            task_id=task.id,
-            user_id=user.id,
-            provider_profile_id=reader.id if isinstance(reader, ProviderProfile) else None,
-            terms_version=task.terms_version,
-            ip_address=ip_address,
-        )
+    return disclose(
+        current_material(task),
+        reader=reader,
+        provider_profile_id=profile.id if isinstance(profile, ProviderProfile) else None,
     )
-    db.session.commit()
-    return task
 
 
 def access_log(*, user: User, task_id: uuid.UUID) -> sa.Select[ConfidentialAccess]:
-    """Who read the task's confidential details, newest first (the client and admins)."""
+    """Who read the task's confidential material, where, and which version, newest first
+    (the client and admins)."""
     task = (
         db.session.get(Task, task_id) if user.is_admin else owned_task(user=user, task_id=task_id)
     )

@@ -195,7 +195,8 @@ class TermsAcceptance(IdMixin, Model):
 
 
 class ConfidentialAccess(IdMixin, Model):
-    """One read of a task's confidential details: the client reads this log."""
+    """One read of a task's confidential material (the details and attachments of one terms
+    version), wherever it was served: the client reads this log."""
 
     __tablename__ = "confidential_accesses"
 
@@ -207,6 +208,8 @@ class ConfidentialAccess(IdMixin, Model):
         sa.ForeignKey("provider_profiles.id", ondelete="SET NULL")
     )
     terms_version: Mapped[int]
+    #: The endpoint that served it, as the API docs name it: `GET /api/v1/contracts/{contract_id}`.
+    via: Mapped[str] = mapped_column(sa.String(120))
     ip_address: Mapped[str | None] = mapped_column(sa.String(45))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -9,15 +9,18 @@ from flask import request
 from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
+from marketplace.contracts import terms as contract_terms
 from marketplace.flows import tasks as task_flows
 from marketplace.matching import discovery
 from marketplace.pagination import Page, PageArgsSchema, page_schema, paginate
 from marketplace.tasks import confidentiality, lifecycle, services
+from marketplace.tasks.confidentiality import Material
 from marketplace.tasks.input_schemas import TaskInputSchema, TaskUpdateSchema
 from marketplace.tasks.inputs import TaskChanges, TaskDraft
 from marketplace.tasks.models import Task, TermsAcceptance
 from marketplace.tasks.schemas import (
     AcceptanceSchema,
+    AcceptTermsSchema,
     AccessLogEntrySchema,
     ConfidentialSchema,
     OptionalReasonSchema,
@@ -26,6 +29,7 @@ from marketplace.tasks.schemas import (
     PublishSchema,
     TaskListSchema,
     TaskQuerySchema,
+    current_reader,
 )
 
 blp = Blueprint(
@@ -112,13 +116,17 @@ def cancel_task(task_id: uuid.UUID, reason: str | None) -> Task:
 
 @blp.post("/<uuid:task_id>/confidentiality")
 @login_required
+@blp.arguments(AcceptTermsSchema, as_kwargs=True)
 @blp.response(201, AcceptanceSchema)
-@blp.errors(400, 401, 403, 404, 422)
-def accept_terms(task_id: uuid.UUID) -> TermsAcceptance:
-    """Accept the task's current confidentiality terms (for yourself or your firm)."""
+@blp.errors(400, 401, 403, 404, 409, 422)
+def accept_terms(task_id: uuid.UUID, terms_hash: str, terms_version: int | None) -> TermsAcceptance:
+    """Accept the task's current confidentiality terms (for yourself or your firm), naming
+    them by the hash you read; a 409 if they changed since."""
     return confidentiality.accept_terms(
         user=current_user,
         task_id=task_id,
+        terms_hash=terms_hash,
+        terms_version=terms_version,
         ip_address=request.remote_addr,
         user_agent=request.headers.get("User-Agent"),
     )
@@ -128,12 +136,11 @@ def accept_terms(task_id: uuid.UUID) -> TermsAcceptance:
 @login_required
 @blp.response(200, ConfidentialSchema)
 @blp.errors(401, 404)
-def read_confidential(task_id: uuid.UUID) -> Task:
+def read_confidential(task_id: uuid.UUID) -> Material:
     """The confidential details: for the client, admins and providers who accepted the
-    current terms. Every read is logged."""
-    return confidentiality.read_confidential(
-        user=current_user, task_id=task_id, ip_address=request.remote_addr
-    )
+    current terms (a contracted provider reads its contract's version until it accepts a
+    newer one). Every read is in the task's access log."""
+    return contract_terms.read_task_material(reader=current_reader(), task_id=task_id)
 
 
 @blp.get("/<uuid:task_id>/confidential/access-log")

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
+from flask import g, request
+from flask_login import current_user
 from webargs.fields import DelimitedList
 
 from marketplace.matching.discovery import TaskSearch
 from marketplace.pagination import PageArgsSchema
 from marketplace.profiles.models import ServiceModel
 from marketplace.schemas import BaseSchema, CurrencyField, validate_language
+from marketplace.tasks.confidentiality import Reader
 from marketplace.tasks.input_schemas import AttachmentSchema, BudgetSchema, TimezoneNeedField
 from marketplace.tasks.models import Confidentiality, Shoring, TaskStatus
 
@@ -107,14 +111,56 @@ class OptionalReasonSchema(BaseSchema):
     reason = ma.fields.String(load_default=None, validate=ma.validate.Length(max=2000))
 
 
-class ConfidentialSchema(BaseSchema):
-    """A task's confidential details, for the owner, admins and providers who accepted."""
+_RULE_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
-    task_id = ma.fields.UUID(attribute="id")
+
+def current_reader() -> Reader:
+    """Who reads confidential material in this request, from where and through which
+    endpoint (named as in the API docs), for the access log; one per request."""
+    if "confidential_reader" not in g:
+        rule = request.url_rule.rule if request.url_rule else request.path
+        path = _RULE_VARIABLE.sub(r"{\1}", rule)
+        g.confidential_reader = Reader(
+            user=current_user._get_current_object(),
+            via=f"{request.method} {path}",
+            ip_address=request.remote_addr,
+        )
+    reader: Reader = g.confidential_reader
+    return reader
+
+
+class ConfidentialSchema(BaseSchema):
+    """A task's confidential details, for the owner, admins and providers who accepted the
+    current terms; a contracted provider who has not accepted a newer version yet reads
+    the version its contract holds (`terms_version` says which)."""
+
+    task_id = ma.fields.UUID()
     confidential_details = ma.fields.String()
     attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema))
     terms_version = ma.fields.Integer()
     terms_hash = ma.fields.String()
+
+
+class AcceptTermsSchema(BaseSchema):
+    """The terms a provider accepts: the ones `GET /tasks/{id}` showed them."""
+
+    terms_hash = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(r"^[0-9a-f]{64}$", error="Give a SHA-256 in hexadecimal."),
+        metadata={
+            "description": "The `confidentiality_terms.hash` of the task as you read it. "
+            "If the terms changed since, the answer is a 409 whose details give the "
+            "current `current_version` and `current_hash`: read them and accept again."
+        },
+    )
+    terms_version = ma.fields.Integer(
+        load_default=None,
+        validate=ma.validate.Range(min=1),
+        metadata={
+            "description": "Optional: the `confidentiality_terms.version` you read; a 409 "
+            "if the task's confidential material changed since."
+        },
+    )
 
 
 class AcceptanceSchema(BaseSchema):
@@ -131,13 +177,21 @@ class AcceptanceSchema(BaseSchema):
 
 
 class AccessLogEntrySchema(BaseSchema):
-    """One read of the confidential details."""
+    """One read of the confidential material, wherever it was served."""
 
     id = ma.fields.UUID()
     user_id = ma.fields.UUID()
     user_name = ma.fields.String(attribute="user.name")
-    provider_profile_id = ma.fields.UUID(allow_none=True)
-    terms_version = ma.fields.Integer()
+    provider_profile_id = ma.fields.UUID(
+        allow_none=True, metadata={"description": "Set when a provider (or its firm) read it."}
+    )
+    terms_version = ma.fields.Integer(metadata={"description": "The version read."})
+    via = ma.fields.String(
+        metadata={
+            "description": "The endpoint that served it, e.g. "
+            "`GET /api/v1/contracts/{contract_id}`.",
+        }
+    )
     ip_address = ma.fields.String(allow_none=True)
     at = ma.fields.DateTime()
 

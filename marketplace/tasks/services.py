@@ -17,12 +17,21 @@ from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.inputs import UNSET, given, value_or
+from marketplace.notifications import services as notifications
 from marketplace.organizations.models import MemberRole, Membership
-from marketplace.profiles.models import ClientProfile
+from marketplace.profiles.models import ClientProfile, ProviderProfile
 from marketplace.schemas import Redacted
 from marketplace.tasks import terms
 from marketplace.tasks.inputs import Budget, TaskChanges, TaskDraft
-from marketplace.tasks.models import Task, TaskLanguage, TaskSkill, TaskStatus, TaskTransition
+from marketplace.tasks.models import (
+    Confidentiality,
+    Task,
+    TaskLanguage,
+    TaskSkill,
+    TaskStatus,
+    TaskTransition,
+    TermsAcceptance,
+)
 from marketplace.tasks.rules import (
     FLAGGED_TEXT,
     NEW_CLIENT,
@@ -200,6 +209,31 @@ def _changes_confidential_material(task: Task, changes: TaskChanges) -> bool:
     )
 
 
+def _tell_earlier_acceptors(task: Task) -> None:
+    """Providers who accepted an earlier terms version (its bidders, a contracted provider)
+    lose the current details until they accept again: tell them a new version waits."""
+    if task.confidentiality != Confidentiality.TERMS_REQUIRED:
+        return
+    earlier = sa.select(TermsAcceptance.provider_profile_id).where(
+        TermsAcceptance.task_id == task.id, TermsAcceptance.terms_version < task.terms_version
+    )
+    for profile in db.session.scalars(
+        sa.select(ProviderProfile).where(ProviderProfile.id.in_(earlier))
+    ):
+        notifications.tell(
+            profile,
+            kind="task.terms_changed",
+            subject=f"New confidential details to accept: {task.title}",
+            body=(
+                "The client changed the task's confidential material: it is now version "
+                f"{task.terms_version} of its terms. Accept the terms again to read it and "
+                "to bid or change a bid. A contract you hold on this task keeps the version "
+                "it was made with until you do.\n"
+            ),
+            task_id=task.id,
+        )
+
+
 def update_task(*, user: User, task_id: uuid.UUID, changes: TaskChanges) -> Task:
     """Edit a draft, a task in review or an open task; re-check the whole task's rules."""
     task = owned_task(user=user, task_id=task_id, lock=True)
@@ -224,6 +258,7 @@ def update_task(*, user: User, task_id: uuid.UUID, changes: TaskChanges) -> Task
     if material_changed or task.terms_hash != terms.terms_hash():
         task.terms_version += 1
         task.terms_hash = terms.terms_hash()
+        _tell_earlier_acceptors(task)
     if task.status == TaskStatus.OPEN:
         reasons = [FLAGGED_TEXT] if blocklist_hits(task) else []
         if TEXT_FIELDS & changed and is_new_client(task.client_profile):
