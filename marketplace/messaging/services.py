@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from marketplace import permissions
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
+from marketplace.bids.models import Bid
 from marketplace.contracts import services as contracts
 from marketplace.database import utcnow
 from marketplace.errors import Forbidden
@@ -31,6 +32,9 @@ class Conversation:
     client: ClientProfile
     provider: ProviderProfile
     title: str
+    #: The bid the thread is about, or that the contract was made from: its author hears
+    #: the client's messages too.
+    bid: Bid | None = None
 
     def side_of(self, user: User) -> str | None:
         """`client`, `provider` or None (an admin, reading only)."""
@@ -39,6 +43,13 @@ class Conversation:
         if permissions.acts_for_provider(user, self.provider.id):
             return "provider"
         return None
+
+    def people_of(self, side: str) -> notifications.Recipients:
+        """Who is told of a message to `side`: the people acting for it, and on the
+        provider's side the bid's author."""
+        if side == "client":
+            return self.client
+        return bids.bidder_people(self.bid) if self.bid is not None else self.provider
 
 
 def _thread(**subject: uuid.UUID) -> Thread:
@@ -62,6 +73,7 @@ def bid_conversation(*, user: User, bid_id: uuid.UUID) -> Conversation:
         client=bid.task.client_profile,
         provider=bid.provider_profile,
         title=bid.task.title,
+        bid=bid,
     )
 
 
@@ -73,6 +85,7 @@ def contract_conversation(*, user: User, contract_id: uuid.UUID) -> Conversation
         client=contract.client_profile,
         provider=contract.provider_profile,
         title=contract.task.title,
+        bid=contract.bid,
     )
 
 
@@ -134,9 +147,8 @@ def post_message(conversation: Conversation, *, user: User, body: str) -> Messag
         raise Forbidden("Only the two parties write in this thread.")
     message = Message(thread_id=conversation.thread.id, sender_id=user.id, body=body)
     db.session.add(message)
-    other = conversation.provider if side == "client" else conversation.client
     notifications.tell(
-        other,
+        conversation.people_of("provider" if side == "client" else "client"),
         kind="message.new",
         subject=f"New message: {conversation.title}",
         body=f"{user.name} wrote:\n\n{body[:500]}\n",
