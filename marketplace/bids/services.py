@@ -198,6 +198,8 @@ def bids_on_task(
     task = tasks.get_task(user=user, task_id=task_id)
     stmt = sa.select(Bid).where(Bid.task_id == task.id).order_by(Bid.created_at, Bid.id)
     if not (user.is_admin or tasks.is_owner(user, task)):
+        if user.role != Role.PROVIDER:  # another client: a foreign object, as everywhere
+            raise NotFound("Task not found.")
         stmt = stmt.where(Bid.provider_profile_id == _bidder_profile(user).id)
     if status is not None:
         stmt = stmt.where(Bid.status == status)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions
-from marketplace.accounts.models import User
+from marketplace.accounts.models import Role, User
 from marketplace.bids import services as bids
 from marketplace.bids.models import Bid
 from marketplace.contracts import services as contracts
@@ -118,10 +118,10 @@ def mark_read(conversation: Conversation, user: User, *, up_to: datetime) -> Non
 def read_page(
     conversation: Conversation, *, user: User, page: int, page_size: int | None
 ) -> dict[str, Any]:
-    """One page of the thread, with read markers; reading it moves the reader's marker to
-    its last message."""
+    """One page of the thread, with read markers; reading it moves a party's marker to
+    its last message (admins read without marking)."""
     result = paginate(messages_query(conversation), page=page, page_size=page_size)
-    if result.items:
+    if result.items and conversation.side_of(user) is not None:
         mark_read(conversation, user, up_to=result.items[-1].created_at)
     return {
         "items": result.items,
@@ -133,9 +133,12 @@ def read_page(
 
 
 def read_markers(conversation: Conversation) -> dict[str, datetime]:
-    """How far each participant has read: `{user_id: last_read_at}`."""
+    """How far each participant has read: `{user_id: last_read_at}` (admins are not
+    participants: markers they left before they read without marking are not shown)."""
     rows = db.session.scalars(
-        sa.select(ReadMarker).where(ReadMarker.thread_id == conversation.thread.id)
+        sa.select(ReadMarker)
+        .join(User, User.id == ReadMarker.user_id)
+        .where(ReadMarker.thread_id == conversation.thread.id, User.role != Role.ADMIN)
     )
     return {str(m.user_id): m.last_read_at for m in rows}
 

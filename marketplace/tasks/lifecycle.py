@@ -36,13 +36,11 @@ def publish_task(
     task = owned_task(user=user, task_id=task_id, lock=True)
     TASK_STATES.target("publish", task.status)  # a clear 409 before any other check
     notices = []
-    if task.tier == 1:
-        if not confirm_strategic:
-            raise BusinessRuleViolation(
-                "This is strategic (tier-1) work.",
-                details={"confirm_strategic": [STRATEGIC_ADVICE]},
-            )
-        notices.append(STRATEGIC_ADVICE)
+    if task.tier == 1 and not confirm_strategic:
+        raise BusinessRuleViolation(
+            "This is strategic (tier-1) work.",
+            details={"confirm_strategic": [STRATEGIC_ADVICE]},
+        )
     errors = check_task_rules(
         start_date=task.start_date,
         deadline=task.deadline,

@@ -46,7 +46,8 @@ def check_task_rules(
     if start_date and "start_date" in changed and start_date < today:
         errors.setdefault("start_date", []).append("The start date is in the past.")
     for name, value in (("start_date", start_date), ("deadline", deadline)):
-        if value and name in changed and abs(value - today) > DATE_HORIZON:
+        # A date in the past is already refused as past (the horizon guards the future).
+        if value and name in changed and value - today > DATE_HORIZON:
             errors.setdefault(name, []).append("Dates must lie within three years of today.")
     if deadline and start_date and deadline < start_date:
         errors.setdefault("deadline", []).append("The deadline is before the start date.")
