@@ -25,6 +25,8 @@ STRATEGIC_ADVICE = (
 #: which would show them how to word around it; moderators read the task.
 NEW_CLIENT = "new_client"
 FLAGGED_TEXT = "flagged_text"
+#: A moderator once rejected the task: it is not published again without one.
+RESUBMITTED = "resubmitted"
 #: How far from today a task's dates may lie (beyond this they are typing mistakes,
 #: and zone arithmetic on them would overflow).
 DATE_HORIZON = timedelta(days=3 * 366)
