@@ -81,11 +81,13 @@ def validate_working_hours(value: Any) -> WorkingHours:
     if len(shifts) > 1:
         first, last = shifts[0], shifts[-1]
         pairs.append((last, (first[0] + MINUTES_PER_WEEK, first[1] + MINUTES_PER_WEEK, first[2])))
-    for (_, end_a, name_a), (start_b, _, name_b) in pairs:
+    for (start_a, end_a, name_a), (start_b, _, name_b) in pairs:
         if start_b < end_a:
+            crosses = (end_a - 1) // MINUTES_PER_DAY > start_a // MINUTES_PER_DAY
+            why = " (it ends before it starts, so it runs into the next day)" if crosses else ""
             raise ma.ValidationError(
-                f"Shifts {name_a} and {name_b} overlap (a shift ending before it starts runs "
-                "past midnight into the next day); each moment of the week belongs to one shift."
+                f"Shift {name_a}{why} overlaps {name_b}; each moment of the week belongs "
+                "to one shift."
             )
     return ordered
 

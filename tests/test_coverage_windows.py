@@ -9,8 +9,8 @@ from tests.factories import ClientFactory, task_payload
 from tests.matching_world import client
 
 OVERLAP = (
-    "Shifts mon 18:00-02:00 and tue 01:00-03:00 overlap (a shift ending before it starts "
-    "runs past midnight into the next day); each moment of the week belongs to one shift."
+    "Shift mon 18:00-02:00 (it ends before it starts, so it runs into the next day) overlaps "
+    "tue 01:00-03:00; each moment of the week belongs to one shift."
 )
 
 
@@ -47,8 +47,12 @@ def test_a_monday_night_shift_and_a_monday_early_shift_are_ten_hours(login):
         ({"mon": [["18:00", "02:00"]], "tue": [["01:00", "03:00"]]}, OVERLAP),
         (
             {"sun": [["20:00", "04:00"]], "mon": [["01:00", "03:00"]]},
-            "Shifts sun 20:00-04:00 and mon 01:00-03:00 overlap (a shift ending before it "
-            "starts runs past midnight into the next day); each moment of the week belongs "
+            "Shift sun 20:00-04:00 (it ends before it starts, so it runs into the next day) "
+            "overlaps mon 01:00-03:00; each moment of the week belongs to one shift.",
+        ),
+        (
+            {"mon": [["09:00", "17:00"], ["12:00", "13:00"]]},
+            "Shift mon 09:00-17:00 overlaps mon 12:00-13:00; each moment of the week belongs "
             "to one shift.",
         ),
     ],
