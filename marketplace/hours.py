@@ -70,15 +70,25 @@ def validate_working_hours(value: Any) -> WorkingHours:
     if errors:
         raise ma.ValidationError(errors)
     ordered = {day: [list(s) for s in value[day]] for day in DAYS if value.get(day)}
-    intervals = week_intervals(ordered)
+    # Each shift placed on the week, with its name as given, to say which ones clash.
+    shifts = sorted(
+        (*week_intervals({day: [shift]})[0], f"{day} {shift[0]}-{shift[1]}")
+        for day, day_shifts in ordered.items()
+        for shift in day_shifts
+    )
     # Compare each shift with the next, and the last with the first one a week later.
-    for (_, end_a), (start_b, _) in itertools.pairwise(intervals):
+    pairs = list(itertools.pairwise(shifts))
+    if len(shifts) > 1:
+        first, last = shifts[0], shifts[-1]
+        pairs.append((last, (first[0] + MINUTES_PER_WEEK, first[1] + MINUTES_PER_WEEK, first[2])))
+    for (start_a, end_a, name_a), (start_b, _, name_b) in pairs:
         if start_b < end_a:
+            crosses = (end_a - 1) // MINUTES_PER_DAY > start_a // MINUTES_PER_DAY
+            why = " (it ends before it starts, so it runs into the next day)" if crosses else ""
             raise ma.ValidationError(
-                "Shifts overlap; each moment of the week belongs to one shift."
+                f"Shift {name_a}{why} overlaps {name_b}; each moment of the week belongs "
+                "to one shift."
             )
-    if len(intervals) > 1 and intervals[-1][1] > intervals[0][0] + MINUTES_PER_WEEK:
-        raise ma.ValidationError("A Sunday shift runs into Monday's first shift.")
     return ordered
 
 

@@ -252,7 +252,7 @@ def test_strategic_task_needs_confirmation(login):
     response = api.post(f"tasks/{task['id']}/publish", json={"confirm_strategic": True})
     assert response.status_code == 200
     assert response.get_json()["task"]["status"] == "open"
-    assert "kept in house" in response.get_json()["notices"][0]
+    assert response.get_json()["notices"] == []  # confirmed: no reminder to confirm
 
 
 def test_overlap_need_requires_client_working_hours(login):

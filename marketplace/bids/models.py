@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.accounts.models import User
 from marketplace.database import IdMixin, TimestampMixin, TransitionMixin, enum_type
 from marketplace.extensions import Model
 from marketplace.profiles.models import ProviderProfile
@@ -59,6 +60,8 @@ class Bid(IdMixin, TimestampMixin, Model):
 
     task: Mapped[Task] = relationship()
     provider_profile: Mapped[ProviderProfile] = relationship()
+    #: Who wrote the bid (for a firm: any member), told of what happens to it.
+    submitted_by: Mapped[User] = relationship()
     transitions: Mapped[list[BidTransition]] = relationship(
         cascade="all, delete-orphan", order_by="BidTransition.at"
     )

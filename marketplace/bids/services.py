@@ -198,6 +198,8 @@ def bids_on_task(
     task = tasks.get_task(user=user, task_id=task_id)
     stmt = sa.select(Bid).where(Bid.task_id == task.id).order_by(Bid.created_at, Bid.id)
     if not (user.is_admin or tasks.is_owner(user, task)):
+        if user.role != Role.PROVIDER:  # another client: a foreign object, as everywhere
+            raise NotFound("Task not found.")
         stmt = stmt.where(Bid.provider_profile_id == _bidder_profile(user).id)
     if status is not None:
         stmt = stmt.where(Bid.status == status)
@@ -217,10 +219,20 @@ def expire_live_bids(task: Task, *, reason: str) -> list[Bid]:
     return live
 
 
+def bidder_people(bid: Bid) -> list[User]:
+    """Who hears about a bid: the people acting for its provider (a firm's owner and
+    managers) and its author, while the author still acts for that provider."""
+    people = permissions.people_acting_for(bid.provider_profile)
+    author = bid.submitted_by
+    if permissions.acts_for_provider(author, bid.provider_profile_id):
+        people.append(author)  # notifications.tell tells each user once
+    return people
+
+
 def _tell_bidder(bid: Bid, kind: str, subject: str, what_happened: str) -> None:
     """Tell the bidder's people what happened to their bid ("Your bid on X <what_happened>")."""
     notifications.tell(
-        bid.provider_profile,
+        bidder_people(bid),
         kind=kind,
         subject=f"{subject}: {bid.task.title}",
         body=f"Your bid on {bid.task.title} {what_happened}\n",

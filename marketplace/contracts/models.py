@@ -53,10 +53,13 @@ class MilestoneStatus(StrEnum):
 
 
 class AmendmentStatus(StrEnum):
-    """proposed until the other party accepts it, or it lapses."""
+    """proposed until the other party accepts or declines it, the proposer withdraws it,
+    or it lapses."""
 
     PROPOSED = "proposed"
     ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
     LAPSED = "lapsed"
 
 
@@ -190,7 +193,8 @@ class ContractTransition(
 
 
 class Amendment(IdMixin, Model):
-    """A proposed new terms version; the other party accepts it or it lapses."""
+    """A proposed new terms version; the other party accepts or declines it, the proposer
+    withdraws it, or it lapses."""
 
     __tablename__ = "amendments"
 
@@ -209,5 +213,7 @@ class Amendment(IdMixin, Model):
     new_version: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Why the other party declined it, or the proposer withdrew it.
+    end_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     contract: Mapped[Contract] = relationship()

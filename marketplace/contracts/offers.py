@@ -16,7 +16,15 @@ from marketplace.contracts.services import get_contract, require_side, tell, tra
 from marketplace.database import lock_row, utcnow
 from marketplace.extensions import db
 from marketplace.jobs.due import each_due
+from marketplace.notifications.services import Recipients
 from marketplace.tasks.models import Task
+
+
+def provider_people(contract: Contract) -> Recipients:
+    """The provider's side of an offer: its people, and the author of the bid it came from."""
+    return (
+        bids.bidder_people(contract.bid) if contract.bid is not None else contract.provider_profile
+    )
 
 
 def end_offer(contract: Contract, action: str, *, actor: User | None, reason: str) -> None:
@@ -58,9 +66,9 @@ def _expire_offer(contract_id: uuid.UUID) -> bool:
     if contract.status != ContractStatus.OFFERED:
         return False
     end_offer(contract, "expire", actor=None, reason="not accepted in time")
-    for profile in (contract.client_profile, contract.provider_profile):
+    for people in (contract.client_profile, provider_people(contract)):
         tell(
-            profile,
+            people,
             contract,
             "contract.expired",
             "Offer expired",
@@ -77,9 +85,9 @@ def close_offers_of(task: Task, *, reason: str) -> None:
         .with_for_update()
     ):
         end_offer(contract, "expire", actor=None, reason=reason)
-        for profile in (contract.client_profile, contract.provider_profile):
+        for people in (contract.client_profile, provider_people(contract)):
             tell(
-                profile,
+                people,
                 contract,
                 "contract.expired",
                 "Offer withdrawn",

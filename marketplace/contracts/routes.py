@@ -27,7 +27,7 @@ from marketplace.contracts.schemas import (
 from marketplace.flows import amendments
 from marketplace.flows import contracts as contract_flows
 from marketplace.pagination import Page, PageArgsSchema, paginate
-from marketplace.tasks.schemas import OptionalReasonSchema
+from marketplace.tasks.schemas import OptionalReasonSchema, ReasonSchema
 
 blp = Blueprint("contracts", __name__, url_prefix="/api/v1", description="Contracts")
 
@@ -168,6 +168,26 @@ def list_amendments(contract_id: uuid.UUID, page: int, page_size: int | None) ->
 def accept_amendment(amendment_id: uuid.UUID) -> Amendment:
     """Accept the other party's amendment: a new terms version applies."""
     return amendments.accept(user=current_user, amendment_id=amendment_id)
+
+
+@blp.post("/amendments/<uuid:amendment_id>/decline")
+@login_required
+@blp.arguments(ReasonSchema, as_kwargs=True)
+@blp.response(200, AmendmentSchema)
+@blp.errors(400, 401, 403, 404, 409, 422)
+def decline_amendment(amendment_id: uuid.UUID, reason: str) -> Amendment:
+    """Decline the other party's amendment, with a reason; the terms stay as they are."""
+    return amendments.decline(user=current_user, amendment_id=amendment_id, reason=reason)
+
+
+@blp.post("/amendments/<uuid:amendment_id>/withdraw")
+@login_required
+@blp.arguments(OptionalReasonSchema, as_kwargs=True)
+@blp.response(200, AmendmentSchema)
+@blp.errors(400, 401, 403, 404, 409, 422)
+def withdraw_amendment(amendment_id: uuid.UUID, reason: str | None) -> Amendment:
+    """Withdraw your side's amendment before the other party answers it."""
+    return amendments.withdraw(user=current_user, amendment_id=amendment_id, reason=reason)
 
 
 @blp.get("/admin/stats/pilots")

@@ -263,6 +263,9 @@ class AmendmentSchema(BaseSchema):
     status = ma.fields.Enum(AmendmentStatus, by_value=True)
     expires_at = ma.fields.DateTime()
     new_version = ma.fields.Integer(allow_none=True)
+    end_reason = ma.fields.String(
+        allow_none=True, metadata={"description": "Why it was declined or withdrawn."}
+    )
     created_at = ma.fields.DateTime()
 
 

@@ -23,7 +23,6 @@ from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.notifications import services as notifications
-from marketplace.profiles.models import ClientProfile, ProviderProfile
 from marketplace.tasks.models import Task
 
 
@@ -101,10 +100,10 @@ def contracts_query(*, user: User, status: ContractStatus | None = None) -> sa.S
 
 
 def tell(
-    profile: ClientProfile | ProviderProfile, contract: Contract, kind: str, subject: str, body: str
+    to: notifications.Recipients, contract: Contract, kind: str, subject: str, body: str
 ) -> None:
     notifications.tell(
-        profile,
+        to,
         kind=kind,
         subject=f"{subject}: {contract.task.title}",
         body=body,

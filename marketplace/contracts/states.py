@@ -25,6 +25,8 @@ AMENDMENT_STATES = StateMachine(
     "amendment",
     {
         "accept": ([AmendmentStatus.PROPOSED], AmendmentStatus.ACCEPTED),
+        "decline": ([AmendmentStatus.PROPOSED], AmendmentStatus.DECLINED),
+        "withdraw": ([AmendmentStatus.PROPOSED], AmendmentStatus.WITHDRAWN),
         "lapse": ([AmendmentStatus.PROPOSED], AmendmentStatus.LAPSED),
     },
 )

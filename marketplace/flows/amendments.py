@@ -1,7 +1,10 @@
-"""Amendments: a party proposes a new terms version, the other accepts it or it lapses.
+"""Amendments: a party proposes a new terms version; the other accepts or declines it,
+the proposer withdraws it, or it lapses.
 
 Only unfunded (pending) milestones can be changed or cancelled; a funded one is money
-in escrow and changes only through the payment flows.
+in escrow and changes only through the payment flows. Until it is accepted an amendment
+changes nothing: declined, withdrawn or lapsed, the milestones are funded as the terms in
+force say.
 """
 
 from __future__ import annotations
@@ -159,6 +162,44 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
         "Amendment accepted",
         f"Your proposed terms were accepted (version {record.version}).\n",
     )
+    db.session.commit()
+    return amendment
+
+
+def decline(*, user: User, amendment_id: uuid.UUID, reason: str) -> Amendment:
+    """The other party declines the amendment, with a reason; the proposer is told."""
+    return _close(user, amendment_id, "decline", reason=reason)
+
+
+def withdraw(*, user: User, amendment_id: uuid.UUID, reason: str | None) -> Amendment:
+    """The proposer withdraws the amendment before it is answered; the other party is told."""
+    return _close(user, amendment_id, "withdraw", reason=reason)
+
+
+#: What the other side hears when an amendment is declined or withdrawn by `{side}`.
+_CLOSED = {
+    "decline": ("amendment.declined", "Amendment declined", "The {side} declined your terms."),
+    "withdraw": ("amendment.withdrawn", "Amendment withdrawn", "The {side} withdrew its terms."),
+}
+
+
+def _close(user: User, amendment_id: uuid.UUID, action: str, *, reason: str | None) -> Amendment:
+    contract_id = get_amendment(user=user, amendment_id=amendment_id).contract_id
+    contract = get_contract(user=user, contract_id=contract_id, lock=True)
+    side = signing_side(user, contract)
+    amendment = lock_row(Amendment, amendment_id)  # read afresh under the contract's lock
+    if (action == "withdraw") != (side == amendment.proposer_side):
+        raise Forbidden(
+            "Only the proposer withdraws an amendment."
+            if action == "withdraw"
+            else "The other party declines an amendment; withdraw your own."
+        )
+    AMENDMENT_STATES.apply(amendment, action, actor_id=user.id, reason=reason)
+    amendment.end_reason, amendment.answered_at = reason, utcnow()
+    kind, subject, text = _CLOSED[action]
+    other = contract.provider_profile if side == "client" else contract.client_profile
+    because = f"\n\nReason: {reason}" if reason else ""
+    tell(other, contract, kind, subject, f"{text.format(side=side)}{because}\n")
     db.session.commit()
     return amendment
 

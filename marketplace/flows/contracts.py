@@ -80,7 +80,7 @@ def award(*, user: User, bid_id: uuid.UUID, terms: AwardTerms) -> Contract:
     content["price"] = bid.price
     contract_terms.write_version(contract, content, author=user)
     tell(
-        contract.provider_profile,
+        bids.bidder_people(bid),
         contract,
         "contract.offered",
         "Contract offer",

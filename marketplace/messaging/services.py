@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions
-from marketplace.accounts.models import User
+from marketplace.accounts.models import Role, User
 from marketplace.bids import services as bids
+from marketplace.bids.models import Bid
 from marketplace.contracts import services as contracts
 from marketplace.database import utcnow
 from marketplace.errors import Forbidden
@@ -31,6 +32,9 @@ class Conversation:
     client: ClientProfile
     provider: ProviderProfile
     title: str
+    #: The bid the thread is about, or that the contract was made from: its author hears
+    #: the client's messages too.
+    bid: Bid | None = None
 
     def side_of(self, user: User) -> str | None:
         """`client`, `provider` or None (an admin, reading only)."""
@@ -39,6 +43,13 @@ class Conversation:
         if permissions.acts_for_provider(user, self.provider.id):
             return "provider"
         return None
+
+    def people_of(self, side: str) -> notifications.Recipients:
+        """Who is told of a message to `side`: the people acting for it, and on the
+        provider's side the bid's author."""
+        if side == "client":
+            return self.client
+        return bids.bidder_people(self.bid) if self.bid is not None else self.provider
 
 
 def _thread(**subject: uuid.UUID) -> Thread:
@@ -62,6 +73,7 @@ def bid_conversation(*, user: User, bid_id: uuid.UUID) -> Conversation:
         client=bid.task.client_profile,
         provider=bid.provider_profile,
         title=bid.task.title,
+        bid=bid,
     )
 
 
@@ -73,6 +85,7 @@ def contract_conversation(*, user: User, contract_id: uuid.UUID) -> Conversation
         client=contract.client_profile,
         provider=contract.provider_profile,
         title=contract.task.title,
+        bid=contract.bid,
     )
 
 
@@ -105,10 +118,10 @@ def mark_read(conversation: Conversation, user: User, *, up_to: datetime) -> Non
 def read_page(
     conversation: Conversation, *, user: User, page: int, page_size: int | None
 ) -> dict[str, Any]:
-    """One page of the thread, with read markers; reading it moves the reader's marker to
-    its last message."""
+    """One page of the thread, with read markers; reading it moves a party's marker to
+    its last message (admins read without marking)."""
     result = paginate(messages_query(conversation), page=page, page_size=page_size)
-    if result.items:
+    if result.items and conversation.side_of(user) is not None:
         mark_read(conversation, user, up_to=result.items[-1].created_at)
     return {
         "items": result.items,
@@ -120,9 +133,12 @@ def read_page(
 
 
 def read_markers(conversation: Conversation) -> dict[str, datetime]:
-    """How far each participant has read: `{user_id: last_read_at}`."""
+    """How far each participant has read: `{user_id: last_read_at}` (admins are not
+    participants: markers they left before they read without marking are not shown)."""
     rows = db.session.scalars(
-        sa.select(ReadMarker).where(ReadMarker.thread_id == conversation.thread.id)
+        sa.select(ReadMarker)
+        .join(User, User.id == ReadMarker.user_id)
+        .where(ReadMarker.thread_id == conversation.thread.id, User.role != Role.ADMIN)
     )
     return {str(m.user_id): m.last_read_at for m in rows}
 
@@ -134,9 +150,8 @@ def post_message(conversation: Conversation, *, user: User, body: str) -> Messag
         raise Forbidden("Only the two parties write in this thread.")
     message = Message(thread_id=conversation.thread.id, sender_id=user.id, body=body)
     db.session.add(message)
-    other = conversation.provider if side == "client" else conversation.client
     notifications.tell(
-        other,
+        conversation.people_of("provider" if side == "client" else "client"),
         kind="message.new",
         subject=f"New message: {conversation.title}",
         body=f"{user.name} wrote:\n\n{body[:500]}\n",

@@ -15,6 +15,7 @@ from marketplace.tasks.models import Task, TaskStatus
 from marketplace.tasks.rules import (
     FLAGGED_TEXT,
     NEW_CLIENT,
+    RESUBMITTED,
     STRATEGIC_ADVICE,
     blocklist_hits,
     check_task_rules,
@@ -36,13 +37,11 @@ def publish_task(
     task = owned_task(user=user, task_id=task_id, lock=True)
     TASK_STATES.target("publish", task.status)  # a clear 409 before any other check
     notices = []
-    if task.tier == 1:
-        if not confirm_strategic:
-            raise BusinessRuleViolation(
-                "This is strategic (tier-1) work.",
-                details={"confirm_strategic": [STRATEGIC_ADVICE]},
-            )
-        notices.append(STRATEGIC_ADVICE)
+    if task.tier == 1 and not confirm_strategic:
+        raise BusinessRuleViolation(
+            "This is strategic (tier-1) work.",
+            details={"confirm_strategic": [STRATEGIC_ADVICE]},
+        )
     errors = check_task_rules(
         start_date=task.start_date,
         deadline=task.deadline,
@@ -68,6 +67,8 @@ def publish_task(
         reasons.append(NEW_CLIENT)
     if blocklist_hits(task):
         reasons.append(FLAGGED_TEXT)
+    if any(step.to_status == TaskStatus.REJECTED for step in task.transitions):
+        reasons.append(RESUBMITTED)
     if reasons:
         task.review_reasons = reasons
         transition(task, "submit_for_review", actor=user)
@@ -94,6 +95,7 @@ def approve_task(*, admin: User, task_id: uuid.UUID) -> Task:
     """A moderator lets a task under review go live."""
     task = locked_task(task_id)
     transition(task, "approve", actor=admin)
+    task.rejection_reason = None  # a resubmitted task's old refusal no longer stands
     audit.record(actor=admin, action="approve_task", target_type="task", target_id=task.id)
     tell_client(
         task,
@@ -121,6 +123,15 @@ def reject_task(*, admin: User, task_id: uuid.UUID, reason: str) -> Task:
         f"Your task was not approved: {task.title}",
         f"A moderator did not approve your task.\n\nReason: {reason}\n",
     )
+    db.session.commit()
+    return task
+
+
+def revise_task(*, user: User, task_id: uuid.UUID) -> Task:
+    """The client takes a rejected task back to a draft, keeping the moderator's reason in
+    view; publishing it again sends it to review."""
+    task = owned_task(user=user, task_id=task_id, lock=True)
+    transition(task, "revise", actor=user)
     db.session.commit()
     return task
 

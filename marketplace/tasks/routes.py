@@ -104,6 +104,16 @@ def publish_task(task_id: uuid.UUID, confirm_strategic: bool) -> dict[str, Any]:
     return {"task": task, "notices": notices}
 
 
+@blp.post("/<uuid:task_id>/revise")
+@login_required
+@blp.response(200, OwnerTaskSchema)
+@blp.errors(400, 401, 404, 409)
+def revise_task(task_id: uuid.UUID) -> Task:
+    """Take your rejected task back to a draft to edit it (the moderator's reason stays in
+    `rejection_reason`); publishing it again sends it to review."""
+    return lifecycle.revise_task(user=current_user, task_id=task_id)
+
+
 @blp.post("/<uuid:task_id>/cancel")
 @login_required
 @blp.arguments(OptionalReasonSchema, as_kwargs=True)

@@ -25,6 +25,8 @@ STRATEGIC_ADVICE = (
 #: which would show them how to word around it; moderators read the task.
 NEW_CLIENT = "new_client"
 FLAGGED_TEXT = "flagged_text"
+#: A moderator once rejected the task: it is not published again without one.
+RESUBMITTED = "resubmitted"
 #: How far from today a task's dates may lie (beyond this they are typing mistakes,
 #: and zone arithmetic on them would overflow).
 DATE_HORIZON = timedelta(days=3 * 366)
@@ -46,7 +48,8 @@ def check_task_rules(
     if start_date and "start_date" in changed and start_date < today:
         errors.setdefault("start_date", []).append("The start date is in the past.")
     for name, value in (("start_date", start_date), ("deadline", deadline)):
-        if value and name in changed and abs(value - today) > DATE_HORIZON:
+        # A date in the past is already refused as past (the horizon guards the future).
+        if value and name in changed and value - today > DATE_HORIZON:
             errors.setdefault(name, []).append("Dates must lie within three years of today.")
     if deadline and start_date and deadline < start_date:
         errors.setdefault("deadline", []).append("The deadline is before the start date.")

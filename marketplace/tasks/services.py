@@ -14,7 +14,7 @@ from marketplace import permissions
 from marketplace.accounts.models import User, UserStatus
 from marketplace.catalog import services as catalog
 from marketplace.database import lock_row, utcnow
-from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
+from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.inputs import UNSET, given, value_or
 from marketplace.notifications import services as notifications
@@ -274,5 +274,7 @@ def delete_task(*, user: User, task_id: uuid.UUID) -> None:
     """Delete a draft (anything else is cancelled, not deleted)."""
     task = owned_task(user=user, task_id=task_id, lock=True)
     TASK_STATES.check("delete", task.status)
+    if task.opened_at is not None:  # a revised task that was open: bids and reads refer to it
+        raise Conflict("This task was open once; cancel it instead of deleting it.")
     db.session.delete(task)
     db.session.commit()

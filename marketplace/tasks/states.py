@@ -30,6 +30,8 @@ TASK_STATES = StateMachine(
         "flag_for_review": ([S.OPEN], S.PENDING_REVIEW),
         "approve": ([S.PENDING_REVIEW], S.OPEN),
         "reject": ([S.PENDING_REVIEW], S.REJECTED),
+        # The client takes a rejected task back to edit it; publishing sends it to review.
+        "revise": ([S.REJECTED], S.DRAFT),
         "cancel": ([S.DRAFT, S.PENDING_REVIEW, S.OPEN], S.CANCELLED),
         "fill": ([S.OPEN], S.FILLED),
         "reopen": ([S.FILLED], S.OPEN),
@@ -50,4 +52,4 @@ TASK_LIVE = frozenset({S.DRAFT, S.PENDING_REVIEW, S.OPEN, S.FILLED})
 #: Statuses in which other users can see the task at all.
 VISIBLE_TO_ALL = frozenset({S.OPEN, S.FILLED, S.CLOSED})
 #: Actions a client takes through the API (the rest are the system's or an admin's).
-CLIENT_ACTIONS = ("publish", "cancel", "edit", "delete")
+CLIENT_ACTIONS = ("publish", "revise", "cancel", "edit", "delete")
