@@ -80,6 +80,7 @@ from marketplace.payments import disputes, funding, payouts
 from marketplace.profiles.models import ServiceModel
 from marketplace.tasks import confidentiality, lifecycle
 from marketplace.tasks import services as tasks
+from marketplace.tasks import terms as task_terms
 from marketplace.tasks.inputs import Budget
 from marketplace.tasks.models import BudgetType
 from tests.conftest import KEEP_TABLES, Api
@@ -95,6 +96,7 @@ from tests.factories import (
     UserFactory,
     task_draft,
     task_payload,
+    terms_acceptance,
 )
 
 IDENTITIES = (
@@ -197,8 +199,16 @@ def build_world() -> World:
     draft = tasks.create_task(
         user=client_owner, draft=task_draft(budget=budget, title="Bookkeeping catch-up")
     )
-    confidentiality.accept_terms(user=firm_owner, task_id=task.id, ip_address=None, user_agent=None)
-    confidentiality.read_confidential(user=firm_owner, task_id=task.id, ip_address=None)
+    confidentiality.accept_terms(
+        user=firm_owner,
+        task_id=task.id,
+        terms_hash=task_terms.terms_hash(),
+        ip_address=None,
+        user_agent=None,
+    )
+    confidentiality.read_confidential(
+        reader=confidentiality.Reader(user=firm_owner, via="world"), task_id=task.id
+    )
     bid = bids.place_bid(
         user=firm_owner,
         task_id=task.id,
@@ -464,6 +474,7 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("DELETE", V1 + "/tasks/<uuid:task_id>"): TASK_CLIENT_ACTS,
     ("POST", V1 + "/tasks/<uuid:task_id>/publish"): TASK_CLIENT_ACTS,
     ("POST", V1 + "/tasks/<uuid:task_id>/cancel"): TASK_CLIENT_ACTS,
+    ("POST", V1 + "/tasks/<uuid:task_id>/revise"): TASK_CLIENT_ACTS,
     ("POST", V1 + "/tasks/<uuid:task_id>/confidentiality"): {
         "task": (401, 403, OK, OK, 403, 403),
         "draft_task": (401, 403, 404, 404, 403, 403),
@@ -509,6 +520,8 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("GET", V1 + "/contracts/<uuid:contract_id>/amendments"): PARTIES_READ,
     ("POST", V1 + "/contracts/<uuid:contract_id>/amendments"): SIGNERS,
     ("POST", V1 + "/amendments/<uuid:amendment_id>/accept"): SIGNERS,
+    ("POST", V1 + "/amendments/<uuid:amendment_id>/decline"): SIGNERS,
+    ("POST", V1 + "/amendments/<uuid:amendment_id>/withdraw"): SIGNERS,
     ("GET", V1 + "/contracts/<uuid:contract_id>/messages"): PARTIES_READ,
     ("POST", V1 + "/contracts/<uuid:contract_id>/messages"): PARTIES_TALK,
     # money
@@ -546,9 +559,6 @@ ADMIN_ACTS_ON_TASK = (
 )
 #: Cells where the code deviates from design.md today: (method, rule, objects, caller).
 DEFECTS: dict[tuple[str, str, str, str], str] = {
-    ("GET", V1 + "/tasks/<uuid:task_id>/bids", "task", "foreign_client"): (
-        "defect (hardening issue): another client gets 403 'Only providers bid.', not 404"
-    ),
     **{
         (method, V1 + "/tasks/<uuid:task_id>" + suffix, task, "admin"): ADMIN_ACTS_ON_TASK
         for method, suffix in (
@@ -556,6 +566,7 @@ DEFECTS: dict[tuple[str, str, str, str], str] = {
             ("DELETE", ""),
             ("POST", "/publish"),
             ("POST", "/cancel"),
+            ("POST", "/revise"),
         )
         for task in ("task", "draft_task")
     },
@@ -612,6 +623,8 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", V1 + "/tasks"): lambda w: task_payload(),
     ("PATCH", V1 + "/tasks/<uuid:task_id>"): {"title": "Tier-one support, weekends too"},
     ("POST", V1 + "/tasks/<uuid:task_id>/bids"): lambda w: _bid_body(),
+    ("POST", V1 + "/tasks/<uuid:task_id>/confidentiality"): lambda w: terms_acceptance(),
+    ("POST", V1 + "/amendments/<uuid:amendment_id>/decline"): {"reason": "Not this month."},
     ("POST", V1 + "/tasks/<uuid:task_id>/invitations"): lambda w: {
         "provider_ids": [str(w.ids["firm_profile"])]
     },
@@ -746,6 +759,8 @@ def test_access(app: Flask, world: World, world_cache: dict[str, Any], cell: Cel
 #: so nothing leaks; but the matrix above needs valid bodies to reach the check).
 VALIDATED_BEFORE_AUTHORIZED = {
     ("PATCH", V1 + "/tasks/<uuid:task_id>"),
+    ("POST", V1 + "/tasks/<uuid:task_id>/confidentiality"),
+    ("POST", V1 + "/amendments/<uuid:amendment_id>/decline"),
     ("POST", V1 + "/tasks/<uuid:task_id>/bids"),
     ("POST", V1 + "/tasks/<uuid:task_id>/invitations"),
     ("PATCH", V1 + "/bids/<uuid:bid_id>"),

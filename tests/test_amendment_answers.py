@@ -13,7 +13,13 @@ from marketplace.accounts.models import User
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
 from marketplace.payments import funding, payouts
-from tests.factories import ClientFactory, ProviderFactory, make_firm, task_payload
+from tests.factories import (
+    ClientFactory,
+    ProviderFactory,
+    make_firm,
+    task_payload,
+    terms_acceptance,
+)
 
 FIXED = {"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}
 BID = {
@@ -33,7 +39,7 @@ def _active_contract(login: Any, provider: User) -> dict[str, Any]:
     client_api, provider_api = login(client), login(provider)
     task = client_api.post("tasks", json=task_payload(budget=FIXED)).get_json()
     client_api.post(f"tasks/{task['id']}/publish", json={})
-    provider_api.post(f"tasks/{task['id']}/confidentiality")
+    provider_api.post(f"tasks/{task['id']}/confidentiality", json=terms_acceptance())
     bid = provider_api.post(f"tasks/{task['id']}/bids", json=BID).get_json()
     contract = client_api.post(f"bids/{bid['id']}/accept", json={}).get_json()
     return {"client": client, "client_api": client_api, "contract": contract}

@@ -15,7 +15,7 @@ from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
 from marketplace.organizations.models import Membership
-from tests.factories import ClientFactory, make_firm, task_payload
+from tests.factories import ClientFactory, make_firm, task_payload, terms_acceptance
 
 FIXED = {"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}
 BID = {
@@ -37,7 +37,7 @@ def agent_bid(login: Any) -> dict[str, Any]:
     task = client_api.post("tasks", json=task_payload(budget=FIXED)).get_json()
     client_api.post(f"tasks/{task['id']}/publish", json={})
     agent_api = login(firm.agent)
-    agent_api.post(f"tasks/{task['id']}/confidentiality")
+    agent_api.post(f"tasks/{task['id']}/confidentiality", json=terms_acceptance())
     bid = agent_api.post(f"tasks/{task['id']}/bids", json=BID).get_json()
     return {"firm": firm, "client_api": client_api, "task": task, "bid": bid}
 
