@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import flask
 import marshmallow as ma
 from flask_smorest import Api as BaseApi
 from flask_smorest import Blueprint as BaseBlueprint
 from swagger_ui_bundle import swagger_ui_path
-from webargs.flaskparser import FlaskParser, abort
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
-from marketplace.errors import http_error_response
+from marketplace.errors import BadRequest, http_error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,16 +48,36 @@ class Api(BaseApi):
         return http_error_response(error)
 
 
+def malformed_json(reason: str) -> BadRequest:
+    """The 400 for a body that does not parse, saying why."""
+    return BadRequest(f"The body is not valid JSON: {reason}.")
+
+
 class ArgumentsParser(FlaskParser):
-    """webargs' parser; JSON nested too deeply to decode is a 400, not a 500."""
+    """webargs' parser: JSON that does not parse is a 400 saying why."""
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         try:
             return super()._raw_load_json(req)
+        except json.JSONDecodeError:
+            raise  # webargs reads an empty body as none, and reports the rest below
         except RecursionError:
-            abort(400, messages={"json": ["The JSON body is nested too deeply."]})
+            raise malformed_json("it is nested too deeply") from None
         except ValueError:  # e.g. an integer of thousands of digits
-            abort(400, messages={"json": ["The JSON body has a value too large to read."]})
+            raise malformed_json("it has a number too large to read") from None
+
+    def _handle_invalid_json_error(
+        self,
+        error: json.JSONDecodeError | UnicodeDecodeError,
+        req: flask.Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> NoReturn:
+        if isinstance(error, UnicodeDecodeError):
+            raise malformed_json(f"it is not UTF-8 text (byte {error.start})") from None
+        if error.msg.startswith("Bytes decoding"):  # webargs' wrapper of a UnicodeDecodeError
+            raise malformed_json(f"it is not UTF-8 text (byte {error.pos})") from None
+        raise malformed_json(f"{error.msg} at line {error.lineno} column {error.colno}") from None
 
 
 class Blueprint(BaseBlueprint):
