@@ -158,7 +158,8 @@ class Config:
                 "personal API token (`POST /api/v1/auth/tokens`) and need no CSRF token.\n\n"
                 "**Errors** always have the shape "
                 '`{"error": {"code": "...", "message": "...", "details": {...}}}`; '
-                "another user's private object is a 404.\n\n"
+                "another user's private object is a 404. A body field or query parameter "
+                "the endpoint does not declare is a 422.\n\n"
                 "**Lists** take `page` and `page_size` (at most 100) and answer "
                 "`{items, page, page_size, total}`.\n\n"
                 '**Money** is `{"amount": <integer minor units>, "currency": "usd"}`; times are '
