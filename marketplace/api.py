@@ -1,22 +1,32 @@
-"""The flask-smorest Api, adapted to the project's single JSON error shape."""
+"""The flask-smorest Api, adapted to the project's single JSON error shape.
+
+Every endpoint takes only the body and query parameters it declares: the project's
+Blueprint gives a route that declares none an empty schema, so anything sent there
+is a 422 like any unknown field.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Collection
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import flask
 import marshmallow as ma
 from flask_smorest import Api as BaseApi
 from flask_smorest import Blueprint as BaseBlueprint
 from swagger_ui_bundle import swagger_ui_path
-from webargs.flaskparser import FlaskParser, abort
-from werkzeug.exceptions import HTTPException
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
-from marketplace.errors import http_error_response
+from marketplace.errors import BadRequest, http_error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+BODY_LOCATIONS = frozenset({"json", "form", "files", "json_or_form"})
+QUERY_LOCATIONS = frozenset({"query", "querystring"})
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -47,22 +57,108 @@ class Api(BaseApi):
         return http_error_response(error)
 
 
+class NoBodySchema(ma.Schema):
+    """The body of an endpoint that takes none: nothing, or `{}`."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class NoQuerySchema(ma.Schema):
+    """The query string of an endpoint that takes no parameters."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+def malformed_json(reason: str) -> BadRequest:
+    """The 400 for a body that does not parse, saying why."""
+    return BadRequest(f"The body is not valid JSON: {reason}.")
+
+
 class ArgumentsParser(FlaskParser):
-    """webargs' parser; JSON nested too deeply to decode is a 400, not a 500."""
+    """webargs' parser: unknown query parameters are errors like unknown body fields, a
+    body that is not JSON is refused, and JSON that does not parse is a 400 saying why."""
+
+    # webargs ignores unknown query parameters by default; None defers to the schema,
+    # and every schema of the project refuses them (marshmallow's RAISE).
+    DEFAULT_UNKNOWN_BY_LOCATION: dict[str, str | None] = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": None,
+        "querystring": None,
+    }
 
     def _raw_load_json(self, req: flask.Request) -> Any:
+        # The length, not only the data: CSRF checks may already have read a form body.
+        if not is_json_request(req) and (req.content_length or req.get_data(cache=True)):
+            # webargs would read such a body as no body at all, silently.
+            raise UnsupportedMediaType(
+                "Send the body as JSON, with Content-Type: application/json."
+            )
         try:
             return super()._raw_load_json(req)
+        except json.JSONDecodeError:
+            raise  # webargs reads an empty body as none, and reports the rest below
         except RecursionError:
-            abort(400, messages={"json": ["The JSON body is nested too deeply."]})
+            raise malformed_json("it is nested too deeply") from None
         except ValueError:  # e.g. an integer of thousands of digits
-            abort(400, messages={"json": ["The JSON body has a value too large to read."]})
+            raise malformed_json("it has a number too large to read") from None
+
+    def _handle_invalid_json_error(
+        self,
+        error: json.JSONDecodeError | UnicodeDecodeError,
+        req: flask.Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> NoReturn:
+        if isinstance(error, UnicodeDecodeError):
+            raise malformed_json(f"it is not UTF-8 text (byte {error.start})") from None
+        if error.msg.startswith("Bytes decoding"):  # webargs' wrapper of a UnicodeDecodeError
+            raise malformed_json(f"it is not UTF-8 text (byte {error.pos})") from None
+        raise malformed_json(f"{error.msg} at line {error.lineno} column {error.colno}") from None
 
 
 class Blueprint(BaseBlueprint):
-    """flask-smorest's Blueprint with a shorthand for documenting error responses."""
+    """flask-smorest's Blueprint: every view refuses input it does not declare, and a
+    shorthand documents error responses."""
 
     ARGUMENTS_PARSER = ArgumentsParser()
+
+    def add_url_rule(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: Callable[..., Any] | None = None,
+        provide_automatic_options: bool | None = None,
+        **options: Any,
+    ) -> None:
+        """Register a view; one that declares no query (or, for POST, PUT and PATCH, no
+        body) schema gets an empty one, documented, so nothing it ignores gets through."""
+        if view_func is not None and not isinstance(view_func, type):
+            view_func = self._refuse_undeclared(view_func, options.get("methods") or ("GET",))
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
+
+    def _refuse_undeclared(
+        self, view: Callable[..., Any], methods: Collection[str]
+    ) -> Callable[..., Any]:
+        declared = {
+            parameter["in"]
+            for parameter in getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+        }
+        if not declared & QUERY_LOCATIONS:
+            view = self.arguments(NoQuerySchema, location="query", as_kwargs=True)(view)
+        if declared & BODY_LOCATIONS or getattr(view, "reads_raw_body", False):
+            return view
+        if BODY_METHODS & set(methods):
+            return self.arguments(NoBodySchema, required=False, as_kwargs=True)(view)
+        # GET and DELETE carry no body in OpenAPI: refused without being documented.
+        return self.ARGUMENTS_PARSER.use_args(NoBodySchema, location="json", as_kwargs=True)(view)
+
+    @staticmethod
+    def raw_body(view: F) -> F:
+        """Mark an endpoint that reads its request body itself (a signed webhook)."""
+        view.reads_raw_body = True  # type: ignore[attr-defined]
+        return view
 
     def errors(self, *codes: int) -> Callable[[F], F]:
         """Document that the endpoint may answer these error statuses (in the one error shape)."""

@@ -107,10 +107,25 @@ class Config:
     PROXY_FIX_COUNT = env_int("PROXY_FIX_COUNT", 0)
 
     # Rate limits (Flask-Limiter): memory by default, Redis when REDIS_URL is set.
+    # Memory counters are per worker process: production must choose it explicitly.
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_STORAGE_URI: str | None = (
+        os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    )
     RATELIMIT_HEADERS_ENABLED = True
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute;100 per hour")
+    # Per signed-in user: writes that reach other people (bids, messages, invitations)
+    # or mint credentials.
+    BID_RATE_LIMIT = os.environ.get("BID_RATE_LIMIT", "30 per hour;100 per day")
+    BID_EDIT_RATE_LIMIT = os.environ.get("BID_EDIT_RATE_LIMIT", "10 per minute;60 per hour")
+    MESSAGE_RATE_LIMIT = os.environ.get("MESSAGE_RATE_LIMIT", "20 per minute;300 per hour")
+    TOKEN_RATE_LIMIT = os.environ.get("TOKEN_RATE_LIMIT", "10 per hour;30 per day")
+    MEMBER_INVITATION_RATE_LIMIT = os.environ.get(
+        "MEMBER_INVITATION_RATE_LIMIT", "20 per hour;50 per day"
+    )
+    TASK_INVITATION_RATE_LIMIT = os.environ.get(
+        "TASK_INVITATION_RATE_LIMIT", "20 per hour;100 per day"
+    )
 
     # Jobs and e-mail
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
@@ -143,7 +158,8 @@ class Config:
                 "personal API token (`POST /api/v1/auth/tokens`) and need no CSRF token.\n\n"
                 "**Errors** always have the shape "
                 '`{"error": {"code": "...", "message": "...", "details": {...}}}`; '
-                "another user's private object is a 404.\n\n"
+                "another user's private object is a 404. A body field or query parameter "
+                "the endpoint does not declare is a 422.\n\n"
                 "**Lists** take `page` and `page_size` (at most 100) and answer "
                 "`{items, page, page_size, total}`.\n\n"
                 '**Money** is `{"amount": <integer minor units>, "currency": "usd"}`; times are '
@@ -256,6 +272,10 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     AUTH_RATE_LIMIT = "1000 per minute"
     MONEY_RATE_LIMIT = "10000 per minute"
+    BID_RATE_LIMIT = BID_EDIT_RATE_LIMIT = MESSAGE_RATE_LIMIT = "10000 per minute"
+    TOKEN_RATE_LIMIT = MEMBER_INVITATION_RATE_LIMIT = TASK_INVITATION_RATE_LIMIT = (
+        "10000 per minute"
+    )
     REDIS_URL = None
     MAIL_BACKEND = "memory"
     PAYMENTS = "sandbox"
@@ -265,13 +285,23 @@ class ProductionConfig(Config):
     """Production: PostgreSQL, Stripe, Celery on Redis, secure cookies."""
 
     ENV_NAME = "production"
+    # No silent fallback to memory: see `validate`.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or Config.REDIS_URL
 
     @classmethod
     def validate(cls, config: dict[str, Any]) -> None:
-        """Refuse to start with a missing or development secret key."""
+        """Refuse to start with a missing or development secret key, or with rate limits
+        counted per worker process without the operator saying so."""
         super().validate(config)
         if not config.get("SECRET_KEY") or config["SECRET_KEY"] == DEV_SECRET_KEY:
             raise RuntimeError("SECRET_KEY must be set to a strong secret in production")
+        if config["RATELIMIT_ENABLED"] and not config.get("RATELIMIT_STORAGE_URI"):
+            # Each gunicorn worker would keep its own counters, multiplying every limit.
+            raise RuntimeError(
+                "Rate limits need a shared store in production: set REDIS_URL (or "
+                "RATELIMIT_STORAGE_URI), or set RATELIMIT_STORAGE_URI=memory:// to accept "
+                "limits counted separately in each worker process"
+            )
 
 
 CONFIGS: dict[str, type[Config]] = {

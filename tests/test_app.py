@@ -146,7 +146,11 @@ def test_production_cookies_are_secure(monkeypatch):
     config = type(
         "Prod",
         (ProductionConfig,),
-        {"SECRET_KEY": "x" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://"},
+        {
+            "SECRET_KEY": "x" * 40,
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        },
     )
     app = create_app(config)
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -22,7 +22,7 @@ from marketplace.accounts.schemas import (
     UserSchema,
 )
 from marketplace.api import Blueprint
-from marketplace.extensions import limiter
+from marketplace.extensions import limiter, per_user_limit
 from marketplace.flows import parties
 from marketplace.pagination import Page, PageArgsSchema, paginate
 
@@ -90,9 +90,10 @@ def csrf_token() -> dict[str, str]:
 
 @blp.post("/tokens")
 @login_required
+@per_user_limit("TOKEN_RATE_LIMIT")
 @blp.arguments(TokenCreateSchema)
 @blp.response(201, NewTokenSchema)
-@blp.errors(400, 401, 422)
+@blp.errors(400, 401, 422, 429)
 def create_token(data: dict[str, Any]) -> dict[str, Any]:
     """Create a personal API token; its value is in this response only."""
     token, raw = services.create_token(user=current_user, **data)

@@ -17,6 +17,7 @@ from marketplace.bids.schemas import (
     BidSchema,
     BidUpdateSchema,
 )
+from marketplace.extensions import per_user_limit
 from marketplace.pagination import Page, paginate
 from marketplace.tasks.schemas import ReasonSchema
 
@@ -25,9 +26,10 @@ blp = Blueprint("bids", __name__, url_prefix="/api/v1", description="Bids on tas
 
 @blp.post("/tasks/<uuid:task_id>/bids")
 @login_required
+@per_user_limit("BID_RATE_LIMIT")
 @blp.arguments(BidInputSchema)
 @blp.response(201, BidSchema)
-@blp.errors(400, 401, 403, 404, 409, 422)
+@blp.errors(400, 401, 403, 404, 409, 422, 429)
 def place_bid(proposal: BidProposal, task_id: uuid.UUID) -> Bid:
     """Bid on an open task, for yourself or your firm (one live bid per provider)."""
     return services.place_bid(user=current_user, task_id=task_id, proposal=proposal)
@@ -60,9 +62,10 @@ def get_bid(bid_id: uuid.UUID) -> Bid:
 
 @blp.patch("/bids/<uuid:bid_id>")
 @login_required
+@per_user_limit("BID_EDIT_RATE_LIMIT")
 @blp.arguments(BidUpdateSchema)
 @blp.response(200, BidSchema)
-@blp.errors(400, 401, 403, 404, 409, 422)
+@blp.errors(400, 401, 403, 404, 409, 422, 429)
 def update_bid(changes: BidChanges, bid_id: uuid.UUID) -> Bid:
     """Edit your bid while it is submitted."""
     return services.update_bid(user=current_user, bid_id=bid_id, changes=changes)

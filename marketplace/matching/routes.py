@@ -8,6 +8,7 @@ from typing import Any
 from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
+from marketplace.extensions import per_user_limit
 from marketplace.matching import invitations, services
 from marketplace.matching.coverage import Plan
 from marketplace.matching.schemas import (
@@ -59,9 +60,10 @@ def coverage_plan(task_id: uuid.UUID) -> Plan:
 
 @blp.post("/tasks/<uuid:task_id>/invitations")
 @login_required
+@per_user_limit("TASK_INVITATION_RATE_LIMIT")
 @blp.arguments(TaskInvitationInputSchema)
 @blp.response(201, TaskInvitationListSchema)
-@blp.errors(400, 401, 403, 404, 409, 422)
+@blp.errors(400, 401, 403, 404, 409, 422, 429)
 def invite(data: dict[str, Any], task_id: uuid.UUID) -> dict[str, Any]:
     """Invite up to 20 matching providers to bid on your open task (again: no change)."""
     items = invitations.invite(

@@ -8,6 +8,7 @@ from typing import Any
 from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
+from marketplace.extensions import per_user_limit
 from marketplace.messaging import services
 from marketplace.messaging.models import Message
 from marketplace.messaging.schemas import (
@@ -33,9 +34,10 @@ def bid_messages(bid_id: uuid.UUID, page: int, page_size: int | None) -> dict[st
 
 @blp.post("/bids/<uuid:bid_id>/messages")
 @login_required
+@per_user_limit("MESSAGE_RATE_LIMIT")
 @blp.arguments(MessageInputSchema, as_kwargs=True)
 @blp.response(201, MessageSchema)
-@blp.errors(400, 401, 403, 404, 422)
+@blp.errors(400, 401, 403, 404, 422, 429)
 def post_bid_message(bid_id: uuid.UUID, body: str) -> Message:
     """Write in the conversation about a bid; the other side is notified."""
     conversation = services.bid_conversation(user=current_user, bid_id=bid_id)
@@ -55,9 +57,10 @@ def contract_messages(contract_id: uuid.UUID, page: int, page_size: int | None) 
 
 @blp.post("/contracts/<uuid:contract_id>/messages")
 @login_required
+@per_user_limit("MESSAGE_RATE_LIMIT")
 @blp.arguments(MessageInputSchema, as_kwargs=True)
 @blp.response(201, MessageSchema)
-@blp.errors(400, 401, 403, 404, 422)
+@blp.errors(400, 401, 403, 404, 422, 429)
 def post_contract_message(contract_id: uuid.UUID, body: str) -> Message:
     """Write in the contract's conversation; the other side is notified."""
     conversation = services.contract_conversation(user=current_user, contract_id=contract_id)

@@ -8,6 +8,7 @@ from typing import Any
 from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
+from marketplace.extensions import per_user_limit
 from marketplace.flows import parties
 from marketplace.organizations import services
 from marketplace.organizations.models import Invitation, Membership, Organization
@@ -50,9 +51,10 @@ def get_organization(organization_id: uuid.UUID) -> Organization:
 
 @blp.post("/<uuid:organization_id>/members")
 @login_required
+@per_user_limit("MEMBER_INVITATION_RATE_LIMIT")
 @blp.arguments(InviteSchema)
 @blp.response(201, InvitationSchema)
-@blp.errors(400, 401, 403, 404, 422)
+@blp.errors(400, 401, 403, 404, 422, 429)
 def invite_member(data: dict[str, Any], organization_id: uuid.UUID) -> Invitation:
     """Invite someone by e-mail as a manager or agent (owner only); they join by accepting."""
     invitation, _token = services.invite_member(

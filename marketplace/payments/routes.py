@@ -183,6 +183,7 @@ def payout_onboarding() -> payouts.Onboarding:
 
 @blp.post("/webhooks/stripe")
 @csrf_exempt
+@blp.raw_body
 @blp.doc(
     security=[],
     parameters=[
