@@ -553,24 +553,8 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("GET", V1 + "/admin/stats/pilots"): ADMINS,
 }
 
-ADMIN_ACTS_ON_TASK = (
-    "defect: admins read the task (GET answers 200), so refusing them is a 403, as it is "
-    "on its bids, contracts and invitations; owned_task answers 404"
-)
 #: Cells where the code deviates from design.md today: (method, rule, objects, caller).
-DEFECTS: dict[tuple[str, str, str, str], str] = {
-    **{
-        (method, V1 + "/tasks/<uuid:task_id>" + suffix, task, "admin"): ADMIN_ACTS_ON_TASK
-        for method, suffix in (
-            ("PATCH", ""),
-            ("DELETE", ""),
-            ("POST", "/publish"),
-            ("POST", "/cancel"),
-            ("POST", "/revise"),
-        )
-        for task in ("task", "draft_task")
-    },
-}
+DEFECTS: dict[tuple[str, str, str, str], str] = {}
 
 
 def expected(cell: Cell) -> int | str:

@@ -147,8 +147,11 @@ def locked_task(task_id: uuid.UUID) -> Task:
 
 
 def owned_task(*, user: User, task_id: uuid.UUID, lock: bool = False) -> Task:
-    """A task the user's client account posted; anyone else gets NotFound."""
+    """A task the user's client account posted. Admins, who may read any task, are refused
+    (403) what only its client does; anyone else gets NotFound."""
     task = locked_task(task_id) if lock else db.session.get(Task, task_id)
+    if task is not None and user.is_admin:
+        raise Forbidden("Only the task's client does this.")
     if task is None or not is_owner(user, task):
         raise NotFound("Task not found.")
     return task
