@@ -146,5 +146,6 @@ def test_every_endpoint_loads_its_input_through_the_base_schema(app):
 
 
 def _is_base(schema: Any) -> bool:
+    # The empty schemas of endpoints that take no input have no field to carry text in.
     cls = schema if isinstance(schema, type) else type(schema)
-    return issubclass(cls, BaseSchema)
+    return issubclass(cls, BaseSchema) or not cls._declared_fields
