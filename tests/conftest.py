@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextvars
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask, has_app_context
+from flask import Flask, has_app_context, request_finished, request_started
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
@@ -201,3 +202,63 @@ def bearer(app: Flask) -> Any:
 def sent_mail() -> list[Any]:
     """E-mails delivered through the memory backend during the test."""
     return MemoryBackend.outbox
+
+
+class StatementLog:
+    """The SQL statements a request sent: `during` it (until the response was made) and
+    `after` it (work run once the response is sent, such as outbox delivery)."""
+
+    def __init__(self) -> None:
+        self.during: list[str] = []
+        self.after: list[str] = []
+        self.phase: str | None = None
+
+    @property
+    def count(self) -> int:
+        """Statements sent while the request was answered: the request's budget."""
+        return len(self.during)
+
+    def report(self) -> str:
+        """The statements, numbered, for a failing assertion's message."""
+        lines = [f"{n:3} {sql.splitlines()[0][:160]}" for n, sql in enumerate(self.during, 1)]
+        return f"{self.count} statements during the request:\n" + "\n".join(lines)
+
+
+@pytest.fixture
+def count_statements(app: Flask) -> Callable[[], AbstractContextManager[StatementLog]]:
+    """`with count_statements() as log: api.get(...)`: the SQL the request sent.
+
+    Counting is by the engine's cursor executions (SAVEPOINTs too; not BEGIN or COMMIT), between
+    Flask's `request_started` and `request_finished` signals, so the test's own queries and
+    sign-in are not counted; what runs after the response goes to `log.after`.
+    """
+
+    @contextmanager
+    def _count() -> Iterator[StatementLog]:
+        log = StatementLog()
+
+        def started(sender: Any, **extra: Any) -> None:
+            log.phase = "during"
+
+        def finished(sender: Any, **extra: Any) -> None:
+            log.phase = "after"
+
+        def executed(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if statement.startswith("BEGIN"):  # SQLite's; PostgreSQL's drivers begin implicitly
+                return
+            if log.phase == "during":
+                log.during.append(statement)
+            elif log.phase == "after":
+                log.after.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", executed)
+        request_started.connect(started, app)
+        request_finished.connect(finished, app)
+        try:
+            yield log
+        finally:
+            request_finished.disconnect(finished, app)
+            request_started.disconnect(started, app)
+            sa.event.remove(db.engine, "before_cursor_execute", executed)
+
+    return _count
