@@ -147,6 +147,22 @@ def lock_row(model: type[T], row_id: uuid.UUID) -> T:
     ).one()
 
 
+def commit_keeping_state() -> None:
+    """Commit without expiring what the session holds.
+
+    For a caller that answers with objects it has just written or read in the transaction:
+    their state is what was committed, so reading each of them again (as expiry would, one
+    statement per object and relationship) would only repeat it. Anything the session must
+    see afresh later is locked and read with `lock_row`, which refreshes it.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 def enum_type(enum: type[Any], length: int = 20, name: str | None = None) -> sa.Enum:
     """A portable enum column: VARCHAR plus a CHECK constraint of the enum's values.
 

@@ -13,6 +13,7 @@ import uuid
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace.accounts.models import Role, User
 from marketplace.errors import Forbidden, NotFound
@@ -28,10 +29,11 @@ AnyProfile = TypeVar("AnyProfile", ClientProfile, ProviderProfile)
 
 
 def acting_profile(
-    user: User, model: type[AnyProfile], role: Role
+    user: User, model: type[AnyProfile], role: Role, *options: ORMOption
 ) -> tuple[AnyProfile, MemberRole | None]:
-    """The profile the user acts for (their organization's, else their own) and their role
-    in that organization (None for an individual); Forbidden for another kind of account."""
+    """The profile the user acts for (their organization's, else their own), loaded with
+    `options`, and their role in that organization (None for an individual); Forbidden for
+    another kind of account."""
     if user.role != role:
         raise Forbidden(f"Only {role.value} accounts have a {role.value} profile.")
     membership = membership_of(user)
@@ -39,30 +41,49 @@ def acting_profile(
         owner_filter = model.organization_id == membership.organization_id
     else:
         owner_filter = model.user_id == user.id
-    profile = db.session.scalar(sa.select(model).where(owner_filter))
+    profile = db.session.scalar(sa.select(model).where(owner_filter).options(*options))
     if profile is None:
         raise NotFound("Profile not found.")
     return profile, membership.role if membership else None
 
 
-def acting_client_profile(user: User) -> ClientProfile:
+def acting_client_profile(user: User, *options: ORMOption) -> ClientProfile:
     """The client profile `user` acts for: their company's, or their own."""
-    return acting_profile(user, ClientProfile, Role.CLIENT)[0]
+    return acting_profile(user, ClientProfile, Role.CLIENT, *options)[0]
 
 
-def acting_provider_profile(user: User) -> ProviderProfile:
+def acting_provider_profile(user: User, *options: ORMOption) -> ProviderProfile:
     """The provider profile `user` acts for: their firm's, or their own as a VA."""
-    return acting_profile(user, ProviderProfile, Role.PROVIDER)[0]
+    return acting_profile(user, ProviderProfile, Role.PROVIDER, *options)[0]
+
+
+def speaks_for(user: User, profile: ClientProfile | ProviderProfile) -> bool:
+    """Whether the user acts for that profile: its individual, or a member of its
+    organization. Decided from the profile's owner and the user's membership (which the
+    signed-in user carries), so it costs no statement."""
+    role = Role.CLIENT if isinstance(profile, ClientProfile) else Role.PROVIDER
+    if user.role != role:
+        return False
+    membership = membership_of(user)
+    if membership is not None:
+        return profile.organization_id == membership.organization_id
+    return profile.user_id == user.id
 
 
 def acts_for_client(user: User, client_profile_id: uuid.UUID) -> bool:
     """Whether the user is one of the people of that client (its individual or a member)."""
-    return user.role == Role.CLIENT and acting_client_profile(user).id == client_profile_id
+    return user.role == Role.CLIENT and _speaks_for_id(user, ClientProfile, client_profile_id)
 
 
 def acts_for_provider(user: User, provider_profile_id: uuid.UUID) -> bool:
     """Whether the user is one of the people of that provider (its VA or a firm member)."""
-    return user.role == Role.PROVIDER and acting_provider_profile(user).id == provider_profile_id
+    return user.role == Role.PROVIDER and _speaks_for_id(user, ProviderProfile, provider_profile_id)
+
+
+def _speaks_for_id(user: User, model: type[AnyProfile], profile_id: uuid.UUID) -> bool:
+    # A profile the session holds already (the object's own, usually) costs no statement.
+    profile = db.session.get(model, profile_id)
+    return profile is not None and speaks_for(user, profile)
 
 
 def commits(user: User) -> bool:
@@ -78,11 +99,22 @@ def require_commits(user: User, refusal: str) -> None:
 
 
 def people_acting_for(profile: ClientProfile | ProviderProfile) -> list[User]:
-    """Who speaks for a profile: its individual, or its organization's owner and managers."""
+    """Who speaks for a profile: its individual, or its organization's owner and managers
+    (in the order they joined; one statement)."""
     if profile.user is not None:
         return [profile.user]
-    assert profile.organization is not None
-    return [m.user for m in profile.organization.memberships if m.role in COMMITTERS]
+    assert profile.organization_id is not None
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(
+                Membership.organization_id == profile.organization_id,
+                Membership.role.in_(COMMITTERS),
+            )
+            .order_by(Membership.created_at, Membership.id)
+        )
+    )
 
 
 def acting_client_profile_id(user_id: Any) -> sa.ScalarSelect[uuid.UUID]:

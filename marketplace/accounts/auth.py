@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError
 from marketplace.accounts import services
 from marketplace.accounts.models import User
 from marketplace.errors import Forbidden, Unauthorized, error_response
-from marketplace.extensions import csrf, db, login_manager
+from marketplace.extensions import csrf, login_manager
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SESSION_KEY = "sid"
@@ -38,10 +38,8 @@ def load_session_user(user_id: str) -> User | None:
         uid, sid = uuid.UUID(user_id), uuid.UUID(session.get(SESSION_KEY, ""))
     except ValueError:
         return None
-    user = db.session.get(User, uid)
-    if user is None or not user.is_active:
-        return None
-    return user if services.live_session(user_id=uid, session_id=sid) else None
+    record = services.live_session(user_id=uid, session_id=sid)
+    return record.user if record is not None else None
 
 
 def sign_in(user: User, *, remember: bool) -> None:

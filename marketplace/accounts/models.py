@@ -50,8 +50,10 @@ class User(IdMixin, TimestampMixin, UserMixin, Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", passive_deletes=True)
+    #: Whom the user acts for; the request's user comes with it (marketplace.accounts.auth),
+    #: and adding or removing a membership keeps it in step.
     membership: Mapped[Membership | None] = relationship(
-        "Membership", viewonly=True, uselist=False, lazy="selectin"
+        "Membership", back_populates="user", uselist=False, passive_deletes=True
     )
 
     @property
@@ -79,6 +81,8 @@ class UserSession(IdMixin, Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ip_address: Mapped[str | None] = mapped_column(sa.String(45))
     user_agent: Mapped[str | None] = mapped_column(sa.String(400))
+
+    user: Mapped[User] = relationship()
 
 
 class ApiToken(IdMixin, Model):

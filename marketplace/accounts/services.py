@@ -6,9 +6,12 @@ import hashlib
 import secrets
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import audit
 from marketplace.accounts.models import ApiToken, Role, User, UserSession, UserStatus
@@ -19,7 +22,7 @@ from marketplace.accounts.passwords import (
     verify_password,
 )
 from marketplace.accounts.states import USER_STATES
-from marketplace.database import lock_row, utcnow
+from marketplace.database import commit_keeping_state, lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, Unauthorized
 from marketplace.extensions import db
 from marketplace.jobs import outbox
@@ -145,16 +148,39 @@ def start_session(*, user: User, ip_address: str | None, user_agent: str | None)
     return record
 
 
+def _signed_in(user: Any) -> ORMOption:
+    """Load a credential's user, and whom they act for, in the credential's own statement:
+    authenticating a request costs one statement."""
+    return joinedload(user, innerjoin=True).joinedload(User.membership)
+
+
+# Built once: a request only binds its values (building and keying a statement with its
+# loader options costs more than running it).
+_SESSION = (
+    sa.select(UserSession)
+    .where(
+        UserSession.id == sa.bindparam("session_id", type_=sa.Uuid()),
+        UserSession.user_id == sa.bindparam("user_id", type_=sa.Uuid()),
+    )
+    .options(_signed_in(UserSession.user))
+)
+_TOKEN = (
+    sa.select(ApiToken)
+    .where(ApiToken.token_hash == sa.bindparam("token_hash", type_=sa.String()))
+    .options(_signed_in(ApiToken.user))
+)
+
+
 def live_session(*, user_id: uuid.UUID, session_id: uuid.UUID) -> UserSession | None:
-    """The user's session if it was not revoked (and its user is active)."""
-    record = db.session.get(UserSession, session_id)
-    if record is None or record.user_id != user_id or record.revoked_at is not None:
+    """The user's session, with its user, if it was not revoked and its user is active."""
+    record = db.session.scalar(_SESSION, {"session_id": session_id, "user_id": user_id})
+    if record is None or record.revoked_at is not None or not record.user.is_active:
         return None
     now = utcnow()
     # Record activity at most once a minute so reads do not write on every request.
     if now - record.last_seen_at > timedelta(minutes=1):
         record.last_seen_at = now
-        db.session.commit()
+        commit_keeping_state()
     return record
 
 
@@ -210,14 +236,14 @@ def user_for_token(raw: str) -> User | None:
     """The active user owning a usable token, recording its use."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(raw)))
+    token = db.session.scalar(_TOKEN, {"token_hash": _token_hash(raw)})
     now = utcnow()
     if token is None or not token.is_usable(now) or not token.user.is_active:
         return None
     # Record use at most once a minute so reads do not write on every request.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now
-        db.session.commit()
+        commit_keeping_state()
     return token.user
 
 

@@ -64,8 +64,9 @@ class Membership(IdMixin, Model):
     role: Mapped[MemberRole] = mapped_column(enum_type(MemberRole))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    organization: Mapped[Organization] = relationship(back_populates="memberships")
-    user: Mapped[User] = relationship()
+    #: Joined wherever a membership is read: its name goes with it (a user's summary).
+    organization: Mapped[Organization] = relationship(back_populates="memberships", lazy="joined")
+    user: Mapped[User] = relationship(back_populates="membership")
 
 
 class InvitationStatus(StrEnum):

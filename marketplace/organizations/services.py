@@ -30,8 +30,9 @@ KIND_FOR_ROLE = {Role.CLIENT: OrganizationKind.CLIENT, Role.PROVIDER: Organizati
 
 
 def membership_of(user: User) -> Membership | None:
-    """The user's membership, if they act for an organization."""
-    return db.session.scalar(sa.select(Membership).where(Membership.user_id == user.id))
+    """The user's membership, if they act for an organization (the signed-in user's comes
+    with them, so asking costs nothing)."""
+    return user.membership
 
 
 def found_organization(*, user: User, name: str, service_model: str | None = None) -> Organization:
