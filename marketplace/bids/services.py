@@ -8,12 +8,15 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import permissions
 from marketplace.accounts.models import Role, User
 from marketplace.bids.inputs import BidChanges, BidProposal, MilestoneProposal
 from marketplace.bids.models import Bid, BidStatus, BidTransition
 from marketplace.bids.states import BID_STATES, LIVE
+from marketplace.database import commit_keeping_state
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.inputs import UNSET, Money, value_or
@@ -62,31 +65,42 @@ def proposed_milestones(bid: Bid) -> tuple[MilestoneProposal, ...]:
     return tuple(MilestoneProposal.from_json(stored) for stored in bid.milestones)
 
 
-def _bidder_profile(user: User) -> ProviderProfile:
+def _bidder_profile(user: User, *options: ORMOption) -> ProviderProfile:
     if user.role != Role.PROVIDER:
         raise Forbidden("Only providers bid.")
-    return permissions.acting_provider_profile(user)
+    return permissions.acting_provider_profile(user, *options)
+
+
+#: What a new bid's answer shows of its bidder besides the profile (its skills, for the
+#: explanation; its firm's name), read with the profile in one statement.
+_BIDDER = (joinedload(ProviderProfile.skills), joinedload(ProviderProfile.organization))
+#: The task as a task's page reads it, less its languages, which no bid rule reads.
+_BID_TASK = tasks.task_statement(*tasks.TASK_PAGE, lazyload(Task.language_rows))
 
 
 def place_bid(*, user: User, task_id: uuid.UUID, proposal: BidProposal) -> Bid:
-    """A provider (or a firm member, for the firm) bids on an open task."""
-    profile = _bidder_profile(user)
-    task = tasks.get_task(user=user, task_id=task_id)
+    """A provider (or a firm member, for the firm) bids on an open task.
+
+    The answer is built from what the checks read and the bid wrote: the commit keeps them.
+    """
+    profile = _bidder_profile(user, *_BIDDER)
+    task = tasks.get_task(user=user, task_id=task_id, statement=_BID_TASK)
     TASK_STATES.check("bid", task.status)
-    if not confidentiality.has_current_acceptance(task, profile):
+    accepted, live_bid = db.session.execute(  # both questions in one statement
+        sa.select(
+            confidentiality.may_act_on_details(task, profile),
+            sa.exists().where(
+                Bid.task_id == task.id, Bid.provider_profile_id == profile.id, Bid.status.in_(LIVE)
+            ),
+        )
+    ).one()
+    if not accepted:
         raise Forbidden(
             "Accept the task's confidentiality terms before bidding.",
             details={"confidentiality": ["POST /tasks/{id}/confidentiality"]},
         )
     _check_price_and_milestones(task, proposal.price, proposal.milestones)
-    if (
-        db.session.scalar(
-            sa.select(Bid.id).where(
-                Bid.task_id == task.id, Bid.provider_profile_id == profile.id, Bid.status.in_(LIVE)
-            )
-        )
-        is not None
-    ):
+    if live_bid:
         raise Conflict("You already have a live bid on this task; edit or withdraw it.")
     bid = Bid(
         task=task,
@@ -111,7 +125,7 @@ def place_bid(*, user: User, task_id: uuid.UUID, proposal: BidProposal) -> Bid:
         bid_id=bid.id,
     )
     try:
-        db.session.commit()
+        commit_keeping_state()
     except IntegrityError:  # a concurrent bid of the same provider got in first
         db.session.rollback()
         raise Conflict("You already have a live bid on this task; edit or withdraw it.") from None

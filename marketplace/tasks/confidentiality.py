@@ -94,22 +94,26 @@ def disclose(
 
 
 def _current_acceptance(task: Task, profile: ProviderProfile) -> TermsAcceptance | None:
-    return db.session.scalar(
-        sa.select(TermsAcceptance).where(
-            TermsAcceptance.task_id == task.id,
-            TermsAcceptance.provider_profile_id == profile.id,
-            TermsAcceptance.terms_version == task.terms_version,
-            # New platform terms need a new acceptance at once, even before the task changes.
-            TermsAcceptance.terms_hash == terms.terms_hash(),
-        )
+    return db.session.scalar(sa.select(TermsAcceptance).where(_is_current(task, profile)))
+
+
+def _is_current(task: Task, profile: ProviderProfile) -> sa.ColumnElement[bool]:
+    """Whether an acceptance is the provider's of the task's current terms."""
+    return sa.and_(
+        TermsAcceptance.task_id == task.id,
+        TermsAcceptance.provider_profile_id == profile.id,
+        TermsAcceptance.terms_version == task.terms_version,
+        # New platform terms need a new acceptance at once, even before the task changes.
+        TermsAcceptance.terms_hash == terms.terms_hash(),
     )
 
 
-def has_current_acceptance(task: Task, profile: ProviderProfile) -> bool:
-    """Whether the provider may act on the task's details: public, or current terms accepted."""
+def may_act_on_details(task: Task, profile: ProviderProfile) -> sa.ColumnElement[bool]:
+    """Whether the provider may act on the task's details (public, or current terms accepted),
+    as SQL: a caller asks it in one statement with its other questions."""
     if task.confidentiality == Confidentiality.PUBLIC:
-        return True
-    return _current_acceptance(task, profile) is not None
+        return sa.true()
+    return sa.exists().where(_is_current(task, profile))
 
 
 def accept_terms(

@@ -9,6 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import NoResultFound
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import permissions
 from marketplace.accounts.models import User, UserStatus
@@ -81,13 +83,25 @@ def transition(task: Task, action: str, *, actor: User | None, reason: str | Non
 
 def is_owner(user: User, task: Task) -> bool:
     """Whether the user acts for the client that posted the task."""
-    return permissions.acts_for_client(user, task.client_profile_id)
+    return permissions.speaks_for(user, task.client_profile)
 
 
 def poster_is_active(task: Task) -> bool:
     """Whether the client behind the task may be seen: not a suspended individual, nor a
     company whose owner is suspended."""
-    return task.client_profile_id not in set(db.session.scalars(_suspended_clients()))
+    client = task.client_profile
+    if client.user is not None:
+        return client.user.is_active
+    suspended_owner = (
+        sa.select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.organization_id == client.organization_id,
+            Membership.role == MemberRole.OWNER,
+            User.status == UserStatus.SUSPENDED,
+        )
+    )
+    return not db.session.scalar(sa.select(sa.exists(suspended_owner)))
 
 
 def _suspended_clients() -> sa.Select[Any]:
@@ -116,25 +130,61 @@ PRIVILEGED_FIELDS = frozenset(
 )
 
 
+def task_statement(*options: ORMOption) -> sa.Select[tuple[Task]]:
+    """The statement loading one task (bound as `task_id`) with `options`, for a caller to
+    build once and run on each request: building and keying a statement with its loader
+    options costs more than running it."""
+    return (
+        sa.select(Task).where(Task.id == sa.bindparam("task_id", type_=sa.Uuid())).options(*options)
+    )
+
+
+#: What a task's page reads of it besides its row, loaded in the same statement: its client
+#: (zone, country; whether the user acts for it) with the client's individual, and its skills.
+#: Its languages follow in one more statement (their own collection: joining both would
+#: multiply the rows).
+TASK_PAGE = (
+    joinedload(Task.client_profile, innerjoin=True).joinedload(ClientProfile.user),
+    joinedload(Task.skills),
+)
+_PAGE = task_statement(*TASK_PAGE)
+
+
 def view_task(*, user: User, task_id: uuid.UUID) -> Task | Redacted:
     """The task as this user may see it: whole for its client and admins, else redacted."""
-    task = get_task(user=user, task_id=task_id)
+    task = _task(task_id, _PAGE)
     if user.is_admin or is_owner(user, task):
         return task
+    _require_public(task)
     return Redacted(task, PRIVILEGED_FIELDS)
 
 
-def get_task(*, user: User, task_id: uuid.UUID) -> Task:
+def get_task(
+    *, user: User, task_id: uuid.UUID, statement: sa.Select[tuple[Task]] | None = None
+) -> Task:
     """A task the user may see: its client and admins always; others once it is public
-    (and while its client is not suspended)."""
-    task = db.session.get(Task, task_id)
+    (and while its client is not suspended). `statement` (from `task_statement`) loads
+    what the caller reads of it."""
+    task = _task(task_id, statement)
+    if not (user.is_admin or is_owner(user, task)):
+        _require_public(task)
+    return task
+
+
+def _task(task_id: uuid.UUID, statement: sa.Select[tuple[Task]] | None) -> Task:
+    if statement is None:
+        task = db.session.get(Task, task_id)
+    else:
+        task = db.session.scalars(statement, {"task_id": task_id}).unique().one_or_none()
     if task is None:
         raise NotFound("Task not found.")
-    if user.is_admin or is_owner(user, task):
-        return task
+    return task
+
+
+def _require_public(task: Task) -> None:
+    """NotFound unless anyone signed in may see the task (public, its client not suspended)."""
     if task.status not in VISIBLE_TO_ALL or not poster_is_active(task):
         raise NotFound("Task not found.")
-    return task
 
 
 def locked_task(task_id: uuid.UUID) -> Task:

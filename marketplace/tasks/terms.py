@@ -9,6 +9,7 @@ text only: a hash over the details themselves would let anyone guess them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 TERMS_TEXT = """\
@@ -34,5 +35,10 @@ def terms_text() -> str:
 
 
 def terms_hash() -> str:
-    """The SHA-256 of the current terms' text."""
-    return hashlib.sha256(TERMS_TEXT.encode()).hexdigest()
+    """The SHA-256 of the current terms' text (every task's page shows it)."""
+    return _sha256(TERMS_TEXT)
+
+
+@functools.cache
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
