@@ -7,6 +7,7 @@ is a 422 like any unknown field.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Collection
 from http import HTTPStatus
@@ -71,6 +72,12 @@ class NoQuerySchema(ma.Schema):
         unknown = ma.RAISE
 
 
+@functools.cache
+def schema_instance(schema: type[ma.Schema]) -> ma.Schema:
+    """The shared instance of a schema class."""
+    return schema()
+
+
 def malformed_json(reason: str) -> BadRequest:
     """The 400 for a body that does not parse, saying why."""
     return BadRequest(f"The body is not valid JSON: {reason}.")
@@ -87,6 +94,13 @@ class ArgumentsParser(FlaskParser):
         "query": None,
         "querystring": None,
     }
+
+    def _get_schema(self, argmap: Any, req: flask.Request) -> ma.Schema:
+        """One instance per schema class, built at its first use: webargs would build one
+        (and deep-copy its fields) on every request. Loading keeps no state on the schema."""
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            return schema_instance(argmap)
+        return super()._get_schema(argmap, req)
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         # The length, not only the data: CSRF checks may already have read a form body.

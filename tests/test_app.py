@@ -70,7 +70,7 @@ def test_unexpected_errors_are_json_without_a_stack_trace(app, client, monkeypat
     def boom(**_):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(services, "skills_query", boom)
+    monkeypatch.setattr(services, "skill_page", boom)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     try:
         response = client.get("/api/v1/skills")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marketplace.api import Blueprint
 from marketplace.catalog import services
 from marketplace.catalog.schemas import SkillPageSchema, SkillQuerySchema
-from marketplace.pagination import Page, paginate
+from marketplace.pagination import Page
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="The skill taxonomy")
 
@@ -16,4 +16,4 @@ blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="The skil
 @blp.errors(422)
 def list_skills(page: int, page_size: int | None, category: str | None = None) -> Page:
     """List the skills providers offer and tasks require (public)."""
-    return paginate(services.skills_query(category=category), page=page, page_size=page_size)
+    return services.skill_page(category=category, page=page, page_size=page_size)

@@ -2,22 +2,61 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 import sqlalchemy as sa
+from flask import current_app
 
 from marketplace.catalog.models import Skill
 from marketplace.errors import BusinessRuleViolation
 from marketplace.extensions import db
+from marketplace.pagination import Page, page_size_for
+
+#: Where an app keeps its catalog (`app.extensions`).
+CATALOG = "marketplace.catalog"
 
 
-def skills_query(*, category: str | None = None) -> sa.Select[Skill]:
-    """Skills ordered by category then name."""
-    stmt = sa.select(Skill).order_by(Skill.category, Skill.name, Skill.id)
+@dataclass(frozen=True, slots=True)
+class CatalogSkill:
+    """A skill of the taxonomy as the catalog lists it."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    category: str
+
+
+def catalog() -> tuple[CatalogSkill, ...]:
+    """Every skill, by category then name: read from the database once per app.
+
+    The taxonomy is reference data that only a data migration changes, and a release's
+    migrations run before its processes start, so what a process read stays true for its
+    whole life: a new taxonomy arrives with the processes of the release that brings it.
+    """
+    skills: tuple[CatalogSkill, ...] | None = current_app.extensions.get(CATALOG)
+    if skills is None:
+        rows = db.session.execute(
+            sa.select(Skill.id, Skill.slug, Skill.name, Skill.category).order_by(
+                Skill.category, Skill.name, Skill.id
+            )
+        )
+        skills = current_app.extensions[CATALOG] = tuple(CatalogSkill(*row) for row in rows)
+    return skills
+
+
+def skill_page(*, category: str | None = None, page: int = 1, page_size: int | None = None) -> Page:
+    """One page of the catalog, of one category if given."""
+    skills = catalog()
     if category:
-        stmt = stmt.where(Skill.category == category)
-    return stmt
+        skills = tuple(skill for skill in skills if skill.category == category)
+    size = page_size_for(page_size)
+    start = (page - 1) * size
+    return Page(
+        items=list(skills[start : start + size]), page=page, page_size=size, total=len(skills)
+    )
 
 
 def skills_by_slug(slugs: Iterable[str], *, field: str = "skills") -> dict[str, Skill]:
