@@ -211,3 +211,18 @@ def test_the_skill_catalog_is_read_once(api, count_statements):
     assert first.get_json()["total"] == 6
     assert [s["category"] for s in first.get_json()["items"]] == ["finance"] * 3
     assert second.get_json()["page"] == 2 and len(second.get_json()["items"]) == 10
+
+
+def test_the_skill_catalog_may_be_cached_and_revalidated(api):
+    first = api.get("skills?category=finance")
+    etag = first.headers["ETag"]
+
+    again = api.get("skills?category=finance", headers={"If-None-Match": etag})
+    other = api.get("skills?category=finance", headers={"If-None-Match": '"another"'})
+
+    assert first.status_code == 200
+    assert "public" in first.headers["Cache-Control"]
+    assert "max-age" in first.headers["Cache-Control"]
+    assert (again.status_code, again.data, again.headers["ETag"]) == (304, b"", etag)
+    assert other.status_code == 200
+    assert other.get_json() == first.get_json()

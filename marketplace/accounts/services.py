@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import uuid
@@ -154,26 +155,33 @@ def _signed_in(user: Any) -> ORMOption:
     return joinedload(user, innerjoin=True).joinedload(User.membership)
 
 
-# Built once: a request only binds its values (building and keying a statement with its
-# loader options costs more than running it).
-_SESSION = (
-    sa.select(UserSession)
-    .where(
-        UserSession.id == sa.bindparam("session_id", type_=sa.Uuid()),
-        UserSession.user_id == sa.bindparam("user_id", type_=sa.Uuid()),
+# Each statement is built once, at its first use (when every model is mapped), and a
+# request only binds its values: building and keying a statement with its loader options
+# costs more than running it.
+@functools.cache
+def _session_statement() -> sa.Select[UserSession]:
+    return (
+        sa.select(UserSession)
+        .where(
+            UserSession.id == sa.bindparam("session_id", type_=sa.Uuid()),
+            UserSession.user_id == sa.bindparam("user_id", type_=sa.Uuid()),
+        )
+        .options(_signed_in(UserSession.user))
     )
-    .options(_signed_in(UserSession.user))
-)
-_TOKEN = (
-    sa.select(ApiToken)
-    .where(ApiToken.token_hash == sa.bindparam("token_hash", type_=sa.String()))
-    .options(_signed_in(ApiToken.user))
-)
+
+
+@functools.cache
+def _token_statement() -> sa.Select[ApiToken]:
+    return (
+        sa.select(ApiToken)
+        .where(ApiToken.token_hash == sa.bindparam("token_hash", type_=sa.String()))
+        .options(_signed_in(ApiToken.user))
+    )
 
 
 def live_session(*, user_id: uuid.UUID, session_id: uuid.UUID) -> UserSession | None:
     """The user's session, with its user, if it was not revoked and its user is active."""
-    record = db.session.scalar(_SESSION, {"session_id": session_id, "user_id": user_id})
+    record = db.session.scalar(_session_statement(), {"session_id": session_id, "user_id": user_id})
     if record is None or record.revoked_at is not None or not record.user.is_active:
         return None
     now = utcnow()
@@ -236,7 +244,7 @@ def user_for_token(raw: str) -> User | None:
     """The active user owning a usable token, recording its use."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(_TOKEN, {"token_hash": _token_hash(raw)})
+    token = db.session.scalar(_token_statement(), {"token_hash": _token_hash(raw)})
     now = utcnow()
     if token is None or not token.is_usable(now) or not token.user.is_active:
         return None

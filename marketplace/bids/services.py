@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 
@@ -71,11 +72,16 @@ def _bidder_profile(user: User, *options: ORMOption) -> ProviderProfile:
     return permissions.acting_provider_profile(user, *options)
 
 
-#: What a new bid's answer shows of its bidder besides the profile (its skills, for the
-#: explanation; its firm's name), read with the profile in one statement.
-_BIDDER = (joinedload(ProviderProfile.skills), joinedload(ProviderProfile.organization))
-#: The task as a task's page reads it, less its languages, which no bid rule reads.
-_BID_TASK = tasks.task_statement(*tasks.TASK_PAGE, lazyload(Task.language_rows))
+@functools.cache
+def _bid_task_statement() -> sa.Select[Task]:
+    """The task as its page reads it, less its languages (no bid rule reads them)."""
+    return tasks.task_statement(*tasks.page_options(), lazyload(Task.language_rows))
+
+
+def _bidder_options() -> tuple[ORMOption, ...]:
+    """What a new bid's answer shows of its bidder besides the profile, read with it: its
+    skills (for the explanation) and its firm (for the name)."""
+    return joinedload(ProviderProfile.skills), joinedload(ProviderProfile.organization)
 
 
 def place_bid(*, user: User, task_id: uuid.UUID, proposal: BidProposal) -> Bid:
@@ -83,8 +89,8 @@ def place_bid(*, user: User, task_id: uuid.UUID, proposal: BidProposal) -> Bid:
 
     The answer is built from what the checks read and the bid wrote: the commit keeps them.
     """
-    profile = _bidder_profile(user, *_BIDDER)
-    task = tasks.get_task(user=user, task_id=task_id, statement=_BID_TASK)
+    profile = _bidder_profile(user, *_bidder_options())
+    task = tasks.get_task(user=user, task_id=task_id, statement=_bid_task_statement())
     TASK_STATES.check("bid", task.status)
     accepted, live_bid = db.session.execute(  # both questions in one statement
         sa.select(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,27 +30,42 @@ class CatalogSkill:
     category: str
 
 
-def catalog() -> tuple[CatalogSkill, ...]:
-    """Every skill, by category then name: read from the database once per app.
+@dataclass(frozen=True)
+class Catalog:
+    """The taxonomy as a process read it: its skills by category then name, and a version
+    that names their content (it changes whenever any skill does)."""
+
+    skills: tuple[CatalogSkill, ...]
+    version: str
+
+    @classmethod
+    def of(cls, skills: tuple[CatalogSkill, ...]) -> Catalog:
+        """The catalog of these skills."""
+        content = "\n".join(f"{s.id} {s.slug} {s.category} {s.name}" for s in skills)
+        return cls(skills, hashlib.sha256(content.encode()).hexdigest()[:32])
+
+
+def catalog() -> Catalog:
+    """The skill catalog, read from the database once per app.
 
     The taxonomy is reference data that only a data migration changes, and a release's
     migrations run before its processes start, so what a process read stays true for its
     whole life: a new taxonomy arrives with the processes of the release that brings it.
     """
-    skills: tuple[CatalogSkill, ...] | None = current_app.extensions.get(CATALOG)
-    if skills is None:
+    found: Catalog | None = current_app.extensions.get(CATALOG)
+    if found is None:
         rows = db.session.execute(
             sa.select(Skill.id, Skill.slug, Skill.name, Skill.category).order_by(
                 Skill.category, Skill.name, Skill.id
             )
         )
-        skills = current_app.extensions[CATALOG] = tuple(CatalogSkill(*row) for row in rows)
-    return skills
+        found = current_app.extensions[CATALOG] = Catalog.of(tuple(CatalogSkill(*r) for r in rows))
+    return found
 
 
 def skill_page(*, category: str | None = None, page: int = 1, page_size: int | None = None) -> Page:
     """One page of the catalog, of one category if given."""
-    skills = catalog()
+    skills = catalog().skills
     if category:
         skills = tuple(skill for skill in skills if skill.category == category)
     size = page_size_for(page_size)

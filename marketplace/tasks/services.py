@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -130,38 +131,41 @@ PRIVILEGED_FIELDS = frozenset(
 )
 
 
-def task_statement(*options: ORMOption) -> sa.Select[tuple[Task]]:
-    """The statement loading one task (bound as `task_id`) with `options`, for a caller to
-    build once and run on each request: building and keying a statement with its loader
-    options costs more than running it."""
+def task_statement(*options: ORMOption) -> sa.Select[Task]:
+    """The statement loading one task (bound as `task_id`) with `options`. A caller builds
+    it once, at its first use (when every model is mapped), and binds it on each request:
+    building and keying a statement with its loader options costs more than running it."""
     return (
         sa.select(Task).where(Task.id == sa.bindparam("task_id", type_=sa.Uuid())).options(*options)
     )
 
 
-#: What a task's page reads of it besides its row, loaded in the same statement: its client
-#: (zone, country; whether the user acts for it) with the client's individual, and its skills.
-#: Its languages follow in one more statement (their own collection: joining both would
-#: multiply the rows).
-TASK_PAGE = (
-    joinedload(Task.client_profile, innerjoin=True).joinedload(ClientProfile.user),
-    joinedload(Task.skills),
-)
-_PAGE = task_statement(*TASK_PAGE)
+def page_options() -> tuple[ORMOption, ...]:
+    """What a task's page reads of it besides its row, in the same statement: its client
+    (zone, country; whether the user acts for it) with the client's individual, and its
+    skills. Its languages follow in one more statement (their own collection: joining both
+    would multiply the rows)."""
+    return (
+        joinedload(Task.client_profile, innerjoin=True).joinedload(ClientProfile.user),
+        joinedload(Task.skills),
+    )
+
+
+@functools.cache
+def _page_statement() -> sa.Select[Task]:
+    return task_statement(*page_options())
 
 
 def view_task(*, user: User, task_id: uuid.UUID) -> Task | Redacted:
     """The task as this user may see it: whole for its client and admins, else redacted."""
-    task = _task(task_id, _PAGE)
+    task = _task(task_id, _page_statement())
     if user.is_admin or is_owner(user, task):
         return task
     _require_public(task)
     return Redacted(task, PRIVILEGED_FIELDS)
 
 
-def get_task(
-    *, user: User, task_id: uuid.UUID, statement: sa.Select[tuple[Task]] | None = None
-) -> Task:
+def get_task(*, user: User, task_id: uuid.UUID, statement: sa.Select[Task] | None = None) -> Task:
     """A task the user may see: its client and admins always; others once it is public
     (and while its client is not suspended). `statement` (from `task_statement`) loads
     what the caller reads of it."""
@@ -171,7 +175,7 @@ def get_task(
     return task
 
 
-def _task(task_id: uuid.UUID, statement: sa.Select[tuple[Task]] | None) -> Task:
+def _task(task_id: uuid.UUID, statement: sa.Select[Task] | None) -> Task:
     if statement is None:
         task = db.session.get(Task, task_id)
     else:
