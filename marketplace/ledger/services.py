@@ -136,9 +136,7 @@ def _find(
     key = sa.tuple_(LedgerAccount.code, LedgerAccount.currency)
     checked = [(a.code, a.currency) for a in with_balance]
     total = (
-        sa.case((key.in_(checked), _balance_of_account()), else_=0)
-        if checked
-        else sa.literal(0)
+        sa.case((key.in_(checked), _balance_of_account()), else_=0) if checked else sa.literal(0)
     )
     rows = db.session.execute(
         sa.select(LedgerAccount.id, LedgerAccount.code, LedgerAccount.currency, total).where(
