@@ -81,6 +81,8 @@ class TransitionMixin(IdMixin, Generic[E]):
     deleted with the task)."""
 
     status_enum: ClassVar[type[StrEnum]]
+    #: The column naming the entity whose step this is (`task_id`...).
+    owner_key: ClassVar[str]
 
     def __init_subclass__(
         cls, *, of: str | None = None, status: type[StrEnum] | None = None, **kwargs: Any
@@ -93,6 +95,7 @@ class TransitionMixin(IdMixin, Generic[E]):
         owner = of.removesuffix("s")
         cls.__tablename__ = f"{owner}_transitions"  # type: ignore[attr-defined]
         cls.status_enum = status
+        cls.owner_key = f"{owner}_id"
         setattr(
             cls,
             f"{owner}_id",
@@ -147,14 +150,12 @@ def lock_row(model: type[T], row_id: uuid.UUID) -> T:
     ).one()
 
 
-def commit_keeping_state() -> None:
-    """Commit without expiring what the session holds.
-
-    For a caller that answers with objects it has just written or read in the transaction:
-    their state is what was committed, so reading each of them again (as expiry would, one
-    statement per object and relationship) would only repeat it. Anything the session must
-    see afresh later is locked and read with `lock_row`, which refreshes it.
-    """
+def commit_keeping_values() -> None:
+    """Commit, keeping what the session's objects hold instead of expiring it: for a caller
+    that goes on with the rows it just locked or wrote (to answer with them, or to call a
+    gateway between two transactions), where reading each back would cost a statement.
+    Rows that must be read afresh later are locked again with `lock_row` (or another
+    `populate_existing` read), as every state change does anyway."""
     session = db.session()
     session.expire_on_commit = False
     try:

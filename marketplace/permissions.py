@@ -13,12 +13,14 @@ import uuid
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from marketplace.accounts.models import Role, User
 from marketplace.errors import Forbidden, NotFound
 from marketplace.extensions import db
-from marketplace.organizations.models import MemberRole, Membership
+from marketplace.organizations.models import MemberRole, Membership, Organization
 from marketplace.organizations.services import membership_of
 from marketplace.profiles.models import ClientProfile, ProviderProfile
 
@@ -100,10 +102,15 @@ def require_commits(user: User, refusal: str) -> None:
 
 def people_acting_for(profile: ClientProfile | ProviderProfile) -> list[User]:
     """Who speaks for a profile: its individual, or its organization's owner and managers
-    (in the order they joined; one statement)."""
+    (in the order they joined): from the memberships the caller loaded (`with_people`),
+    else in one statement."""
     if profile.user is not None:
         return [profile.user]
     assert profile.organization_id is not None
+    if "organization" not in sa.inspect(profile).unloaded:
+        organization = profile.organization
+        if organization is not None and "memberships" not in sa.inspect(organization).unloaded:
+            return [m.user for m in organization.memberships if m.role in COMMITTERS]
     return list(
         db.session.scalars(
             sa.select(User)
@@ -117,18 +124,47 @@ def people_acting_for(profile: ClientProfile | ProviderProfile) -> list[User]:
     )
 
 
-def acting_client_profile_id(user_id: Any) -> sa.ScalarSelect[uuid.UUID]:
-    """`acting_client_profile(user).id` as a scalar subquery (`user_id` a value or a bound
-    parameter), so a query that loads a client's object also says whether the user acts
-    for that client."""
+def _acting_profile_id(model: type[AnyProfile], user_id: Any) -> sa.ScalarSelect[uuid.UUID]:
     member_of = sa.select(Membership.organization_id).where(Membership.user_id == user_id)
     return (
-        sa.select(ClientProfile.id)
+        sa.select(model.id)
         .where(
             sa.or_(
-                ClientProfile.organization_id == member_of.scalar_subquery(),
-                sa.and_(~sa.exists(member_of), ClientProfile.user_id == user_id),
+                model.organization_id == member_of.scalar_subquery(),
+                sa.and_(~sa.exists(member_of), model.user_id == user_id),
             )
         )
         .scalar_subquery()
     )
+
+
+def acting_client_profile_id(user_id: Any) -> sa.ScalarSelect[uuid.UUID]:
+    """`acting_client_profile(user).id` as a scalar subquery (`user_id` a value or a bound
+    parameter), so a query that loads a client's object also says whether the user acts
+    for that client."""
+    return _acting_profile_id(ClientProfile, user_id)
+
+
+def acting_provider_profile_id(user_id: Any) -> sa.ScalarSelect[uuid.UUID]:
+    """`acting_provider_profile(user).id` as a scalar subquery, as for clients."""
+    return _acting_profile_id(ProviderProfile, user_id)
+
+
+def commits_clause(user_id: Any) -> sa.ColumnElement[bool]:
+    """`commits(user)` as a boolean column, to read with the object the user acts on."""
+    agent = sa.select(Membership.id).where(
+        Membership.user_id == user_id, Membership.role.not_in(COMMITTERS)
+    )
+    return (~sa.exists(agent)).label("commits")
+
+
+def with_people(model: type[ClientProfile] | type[ProviderProfile]) -> list[_AbstractLoad]:
+    """Loader options that bring in, with a profile, the people `people_acting_for` names,
+    so telling them reads nothing more."""
+    return [
+        joinedload(model.user).lazyload(User.membership),
+        joinedload(model.organization)
+        .joinedload(Organization.memberships)
+        .joinedload(Membership.user)
+        .lazyload(User.membership),
+    ]

@@ -64,6 +64,18 @@ def forget_changes(model: type[Any], ids: sa.Select[Any] | Iterable[uuid.UUID]) 
     )
 
 
+def _add_step(entity: Any, step: TransitionMixin[Any]) -> None:
+    """Append a step to the entity's history without reading the history first: a stored
+    entity whose history is not loaded gets the step through the session (the history, when
+    read later, includes it), any other through its `transitions` list."""
+    state = sa.inspect(entity)
+    if state.persistent and "transitions" in state.unloaded:
+        setattr(step, step.owner_key, entity.id)
+        db.session.add(step)
+    else:
+        entity.transitions.append(step)
+
+
 class StateMachine(Generic[S]):
     """Allowed transitions (`action -> (states it starts from, state it reaches)`) and
     guards (`action -> states it is allowed in`, for actions that change no state).
@@ -127,8 +139,9 @@ class StateMachine(Generic[S]):
         current: S = entity.status
         target = self.target(action, current)
         if record is not None:
-            entity.transitions.append(
-                record(from_status=current, to_status=target, actor_id=actor_id, reason=reason)
+            _add_step(
+                entity,
+                record(from_status=current, to_status=target, actor_id=actor_id, reason=reason),
             )
         else:
             if entity.id is None:  # not flushed yet: its default id is not set

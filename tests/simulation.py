@@ -371,6 +371,10 @@ class RecordingGateway:
     def confirms_by_webhook(self) -> bool:
         return bool(self.inner.confirms_by_webhook)
 
+    @property
+    def in_process(self) -> bool:
+        return bool(self.inner.in_process)
+
     def _run(self, op: str, params: dict[str, Any], call: Callable[[], Any]) -> Any:
         record = GatewayCall(op, params["idempotency_key"], params["amount"], params, ok=False)
         self.calls.append(record)

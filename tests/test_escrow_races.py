@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from marketplace.contracts.models import MilestoneStatus
+from marketplace.contracts.models import ContractStatus, MilestoneStatus
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.jobs import outbox
@@ -184,3 +184,24 @@ def test_concurrent_funding_with_different_keys_charges_once(bearer):
         assert _transactions(deal, TransactionKind.FUNDING) == 1
         assert balances(deal)["escrow"] == AMOUNT
         _settle_and_check()
+
+
+def test_approving_the_last_milestones_at_once_completes_the_contract_once(bearer):
+    for _ in range(5):
+        deal = make_deal((AMOUNT,) * 4)
+        for milestone_id in deal.milestone_ids:
+            funding.fund(user=deal.client, milestone_id=milestone_id)
+            delivery.submit(
+                user=deal.provider, milestone_id=milestone_id, note="Done.", deliverables=[]
+            )
+        client_api = bearer(deal.client)
+        paths = [f"milestones/{m}/approve" for m in deal.milestone_ids]
+
+        responses = _at_once([partial(money_post, client_api, path) for path in paths])
+
+        assert [r.status_code for r in responses] == [200] * len(paths)
+        _settle_and_check()
+        assert deal.contract.status == ContractStatus.COMPLETED
+        completions = [t for t in deal.contract.transitions if t.to_status.value == "completed"]
+        assert len(completions) == 1
+        assert _transactions(deal, TransactionKind.RELEASE) == len(paths)

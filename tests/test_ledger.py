@@ -9,7 +9,7 @@ from marketplace.contracts.models import Milestone, MilestoneStatus
 from marketplace.extensions import db
 from marketplace.jobs import outbox
 from marketplace.ledger import services as ledger
-from marketplace.ledger.models import LedgerEntry, TransactionKind
+from marketplace.ledger.models import LedgerAccount, LedgerEntry, TransactionKind
 from marketplace.payments import delivery, funding
 from marketplace.reporting import ledger_check as checks
 from tests.factories import AdminFactory
@@ -133,7 +133,12 @@ def test_ledger_check_fails_on_a_corrupted_ledger(corrupt, message, app):
         for account, amount in ((revenue, -7), (outside, 7)):
             db.session.execute(
                 sa.update(LedgerEntry)
-                .where(LedgerEntry.account_id == account.id, LedgerEntry.amount == -amount)
+                .where(
+                    LedgerEntry.account_id.in_(
+                        sa.select(LedgerAccount.id).where(LedgerAccount.code == account.code)
+                    ),
+                    LedgerEntry.amount == -amount,
+                )
                 .values(amount=amount)
             )
     elif corrupt == "escrow":

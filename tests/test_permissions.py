@@ -55,3 +55,18 @@ def test_an_agent_is_refused_what_commits_the_firm_and_is_not_told():
     permissions.require_commits(manager, "unused")
     assert permissions.acts_for_provider(agent, profile.id)
     assert {u.id for u in permissions.people_acting_for(profile)} == {owner.id, manager.id}
+
+
+@pytest.mark.parametrize("role", [MemberRole.OWNER, MemberRole.MANAGER, MemberRole.AGENT])
+def test_the_sql_forms_for_firms_equal_the_plain_rules(role):
+    firm = make_firm(**{role.value: True})
+    member = getattr(firm, role.value)
+    individual = ProviderFactory()
+
+    for user in (member, individual):
+        plain = permissions.acting_provider_profile(user).id
+        sql = db.session.scalar(sa.select(permissions.acting_provider_profile_id(user.id)))
+        assert sql == plain
+        commits = db.session.scalar(sa.select(permissions.commits_clause(user.id)))
+        assert bool(commits) is permissions.commits(user)
+    assert permissions.acting_provider_profile(member).id == firm.profile.id

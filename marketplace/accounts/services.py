@@ -23,7 +23,7 @@ from marketplace.accounts.passwords import (
     verify_password,
 )
 from marketplace.accounts.states import USER_STATES
-from marketplace.database import commit_keeping_state, lock_row, utcnow
+from marketplace.database import commit_keeping_values, lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, Unauthorized
 from marketplace.extensions import db
 from marketplace.jobs import outbox
@@ -188,7 +188,7 @@ def live_session(*, user_id: uuid.UUID, session_id: uuid.UUID) -> UserSession | 
     # Record activity at most once a minute so reads do not write on every request.
     if now - record.last_seen_at > timedelta(minutes=1):
         record.last_seen_at = now
-        commit_keeping_state()
+        commit_keeping_values()
     return record
 
 
@@ -251,7 +251,7 @@ def user_for_token(raw: str) -> User | None:
     # Record use at most once a minute so reads do not write on every request.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now
-        commit_keeping_state()
+        commit_keeping_values()
     return token.user
 
 

@@ -17,7 +17,7 @@ from marketplace.accounts.models import Role, User
 from marketplace.bids.inputs import BidChanges, BidProposal, MilestoneProposal
 from marketplace.bids.models import Bid, BidStatus, BidTransition
 from marketplace.bids.states import BID_STATES, LIVE
-from marketplace.database import commit_keeping_state
+from marketplace.database import commit_keeping_values
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.inputs import UNSET, Money, value_or
@@ -131,7 +131,7 @@ def place_bid(*, user: User, task_id: uuid.UUID, proposal: BidProposal) -> Bid:
         bid_id=bid.id,
     )
     try:
-        commit_keeping_state()
+        commit_keeping_values()
     except IntegrityError:  # a concurrent bid of the same provider got in first
         db.session.rollback()
         raise Conflict("You already have a live bid on this task; edit or withdraw it.") from None

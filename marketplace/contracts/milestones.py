@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 
+from marketplace import permissions
 from marketplace.accounts.models import Role, User
 from marketplace.contracts import services as contracts
 from marketplace.contracts.models import (
@@ -20,50 +22,145 @@ from marketplace.contracts.models import (
     Milestone,
     MilestoneTransition,
 )
-from marketplace.contracts.states import MILESTONE_ACTORS, MILESTONE_STATES
-from marketplace.database import lock_row
+from marketplace.contracts.states import MILESTONE_ACTORS, MILESTONE_STATES, SETTLED
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.notifications import services as notifications
+from marketplace.profiles.models import ClientProfile, ProviderProfile
+from marketplace.tasks.models import Task
 
 
 @dataclass
 class Locked:
-    """A milestone and its contract, both row-locked for this transaction."""
+    """A milestone and its contract, both row-locked for this transaction, with what the
+    flows read about them loaded too: the parties' profiles and the people who act for each
+    (whom notifications go to) and the task's title. `lock_for` also says on which side its
+    user acts and whether they may commit that side. Locked `settling`, the contract's terms
+    are loaded too, and `open_siblings` counts its other milestones not settled yet."""
 
     milestone: Milestone
     contract: Contract
+    side: str = "system"
+    commits: bool = True
+    open_siblings: int | None = None
+
+    def committing_side(self) -> str:
+        """The user's side, for those who may commit it to money: an organization's agent
+        is refused (403), only its owner and managers commit it."""
+        if not self.commits:
+            raise Forbidden("Only the organization's owner or managers commit it to terms.")
+        return self.side
 
 
-def _lock(contract_id: uuid.UUID, milestone_id: uuid.UUID) -> Locked:
-    # Always the contract first, then the milestone: one lock order, no deadlocks with
-    # amendments (which lock the contract and change its milestones).
-    contract = lock_row(Contract, contract_id)
-    return Locked(milestone=lock_row(Milestone, milestone_id), contract=contract)
+#: The side a user of each role acts on, and how a contract names that side's profile.
+_SIDES = {
+    Role.CLIENT: ("client", Contract.client_profile_id, permissions.acting_client_profile_id),
+    Role.PROVIDER: (
+        "provider",
+        Contract.provider_profile_id,
+        permissions.acting_provider_profile_id,
+    ),
+}
 
 
-def lock(milestone_id: uuid.UUID) -> Locked:
+def _side_of(user: User | None) -> tuple[str, list[sa.ColumnElement[bool]]]:
+    """The side `user` acts on and the condition their contracts meet (none for admins and
+    the system)."""
+    if user is None:
+        return "system", []
+    if user.role == Role.ADMIN:
+        return "admin", []
+    side, profile_id, acting_profile_id = _SIDES[user.role]
+    return side, [profile_id == acting_profile_id(user.id)]
+
+
+def _open_siblings() -> sa.ScalarSelect[int]:
+    other = aliased(Milestone)
+    return (
+        sa.select(sa.func.count())
+        .where(
+            other.contract_id == Milestone.contract_id,
+            other.id != Milestone.id,
+            other.status.not_in(SETTLED),
+        )
+        .scalar_subquery()
+    )
+
+
+def _lock(user: User | None, milestone_id: uuid.UUID, *, settling: bool) -> Locked:
+    """Lock the milestone and its contract: the contract first, then the milestone, one lock
+    order for every flow, so none deadlocks with amendments (which lock the contract and
+    change its milestones). For `user`, only a milestone of a contract they are party to
+    (an admin: any): who they act for is checked in the statement that locks, so no other
+    party's rows are locked, and whether they commit their side is read with it.
+
+    One statement locks both rows and loads what the flows read about them; the locked rows
+    come back afresh even when it waited for the lock, the others as they were when it
+    started. Settling flows also read the contract's other milestones and its terms, which
+    someone holding the lock may have changed while this waited: so the contract is locked
+    by a statement of its own first, and everything is read after it."""
+    side, conditions = _side_of(user)
+    commits = permissions.commits_clause(user.id) if user else sa.true()
+    if settling:
+        contract_id = db.session.scalar(
+            sa.select(Contract.id)
+            .join(Milestone, Milestone.contract_id == Contract.id)
+            .where(Milestone.id == milestone_id, *conditions)
+            .with_for_update(of=Contract)
+        )
+        if contract_id is None:
+            raise NotFound("Milestone not found.")
+    contract_options = [
+        joinedload(Contract.task, innerjoin=True).load_only(Task.title).lazyload("*"),
+        joinedload(Contract.client_profile, innerjoin=True).options(
+            *permissions.with_people(ClientProfile)
+        ),
+        joinedload(Contract.provider_profile, innerjoin=True).options(
+            *permissions.with_people(ProviderProfile)
+        ),
+    ]
+    if settling:
+        contract_options.append(joinedload(Contract.terms))
+    row = (
+        db.session.execute(
+            sa.select(Milestone, commits, _open_siblings() if settling else sa.null())
+            .join(Milestone.contract)
+            .where(Milestone.id == milestone_id, *conditions)
+            .options(contains_eager(Milestone.contract).options(*contract_options))
+            .with_for_update(of=[Milestone] if settling else [Contract, Milestone])
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .one_or_none()
+    )
+    if row is None:
+        raise NotFound("Milestone not found.")
+    milestone, may_commit, open_siblings = row
+    return Locked(
+        milestone=milestone,
+        contract=milestone.contract,
+        side=side,
+        commits=bool(may_commit),
+        open_siblings=open_siblings,
+    )
+
+
+def lock(milestone_id: uuid.UUID, *, settling: bool = False) -> Locked:
     """A milestone and its contract, locked, for jobs and webhooks (no access check)."""
-    contract_id = db.session.scalar(
-        sa.select(Milestone.contract_id).where(Milestone.id == milestone_id)
-    )
-    if contract_id is None:
-        raise NotFound("Milestone not found.")
-    return _lock(contract_id, milestone_id)
+    return _lock(None, milestone_id, settling=settling)
 
 
-def lock_for(user: User, milestone_id: uuid.UUID) -> Locked:
+def lock_for(user: User, milestone_id: uuid.UUID, *, settling: bool = False) -> Locked:
     """A milestone of a contract the user is party to (or an admin), locked; else 404."""
-    contract_id = db.session.scalar(
-        sa.select(Milestone.contract_id).where(Milestone.id == milestone_id)
-    )
-    if contract_id is None:
-        raise NotFound("Milestone not found.")
-    try:
-        contracts.get_contract(user=user, contract_id=contract_id)
-    except NotFound:
-        raise NotFound("Milestone not found.") from None
-    return _lock(contract_id, milestone_id)
+    return _lock(user, milestone_id, settling=settling)
+
+
+def settle(locked: Locked, *, actor: User | None) -> None:
+    """The locked milestone's money left escrow: complete the contract when it was the
+    last one open. Needs the milestone locked `settling`."""
+    assert locked.open_siblings is not None, "lock the milestone with settling=True"
+    if locked.open_siblings == 0 and locked.milestone.status in SETTLED:
+        contracts.complete(locked.contract, actor=actor)
 
 
 def get_for(user: User, milestone_id: uuid.UUID) -> Milestone:
@@ -72,17 +169,6 @@ def get_for(user: User, milestone_id: uuid.UUID) -> Milestone:
     if milestone is None or not (user.is_admin or contracts.side_of(user, milestone.contract)):
         raise NotFound("Milestone not found.")
     return milestone
-
-
-def acting_side(user: User, contract: Contract) -> str:
-    """`client`, `provider` or `admin` for the contract's people (agents included) and
-    admins; Forbidden for anyone else."""
-    if user.role == Role.ADMIN:
-        return "admin"
-    found = contracts.side_of(user, contract)
-    if found is None:
-        raise Forbidden("Only the parties do this.")
-    return found
 
 
 def committing_side(user: User, contract: Contract) -> str:
@@ -137,12 +223,11 @@ def tell(
 ) -> None:
     """Notify one side (`client`, `provider`, `both`) or the admins about a milestone."""
     sides: dict[str, list[notifications.Recipients]] = {
-        "admins": [notifications.admins()],
         "client": [contract.client_profile],
         "provider": [contract.provider_profile],
         "both": [contract.client_profile, contract.provider_profile],
     }
-    recipients = sides[to]
+    recipients = [notifications.admins()] if to == "admins" else sides[to]
     for recipient in recipients:
         notifications.tell(
             recipient,

@@ -184,15 +184,18 @@ def resume(*, user: User, contract_id: uuid.UUID) -> Contract:
 
 def complete_if_settled(contract: Contract, *, actor: User | None) -> bool:
     """Complete an active contract whose milestones are all released or cancelled."""
-    if (
-        contract.status == ContractStatus.ACTIVE
-        and contract.milestones
-        and all(m.status in SETTLED for m in contract.milestones)
-    ):
-        transition(contract, "complete", actor=actor)
-        contract.ended_at = utcnow()
-        client = contract.client_profile
-        if client.first_completion_at is None:
-            client.first_completion_at = contract.ended_at
-        return True
+    if contract.milestones and all(m.status in SETTLED for m in contract.milestones):
+        return complete(contract, actor=actor)
     return False
+
+
+def complete(contract: Contract, *, actor: User | None) -> bool:
+    """Complete the contract if it is active (its milestones are all settled)."""
+    if contract.status != ContractStatus.ACTIVE:
+        return False
+    transition(contract, "complete", actor=actor)
+    contract.ended_at = utcnow()
+    client = contract.client_profile
+    if client.first_completion_at is None:
+        client.first_completion_at = contract.ended_at
+    return True

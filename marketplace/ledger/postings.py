@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from marketplace.ledger import services as ledger
-from marketplace.ledger.models import AccountKind, LedgerTransaction, TransactionKind
+from marketplace.ledger.models import AccountKind, TransactionKind
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class MilestoneMoney:
     currency: str
 
 
-def funding(of: MilestoneMoney, *, gateway: str, amount: int, memo: str) -> LedgerTransaction:
+def funding(of: MilestoneMoney, *, gateway: str, amount: int, memo: str) -> uuid.UUID:
     """The gateway confirmed the milestone's payment: external -> the contract's escrow."""
     return ledger.post(
         key=f"funding:{of.milestone_id}",
@@ -47,7 +47,7 @@ def unmatched_payment(
     gateway: str,
     amount: int,
     memo: str,
-) -> LedgerTransaction:
+) -> uuid.UUID:
     """A payment arrived for a milestone that no longer needs it: external -> owed back to
     the client (a refund follows)."""
     return ledger.post(
@@ -78,7 +78,7 @@ def out_of_escrow(
     fee: int,
     refund: int,
     memo: str,
-) -> LedgerTransaction:
+) -> uuid.UUID:
     """The milestone's money leaves escrow (a release, a refund or a dispute's split): to
     the provider's payable less the fee, the fee to revenue, the rest owed to the client."""
     assert kind in OUT_OF_ESCROW, kind
@@ -108,7 +108,7 @@ def payout(
     gateway: str,
     amount: int,
     memo: str,
-) -> LedgerTransaction:
+) -> uuid.UUID:
     """The transfer to the provider was made: their payable -> external."""
     return ledger.post(
         key=f"payout:{transfer_id}",
@@ -131,7 +131,7 @@ def refund_payout(
     gateway: str,
     amount: int,
     memo: str,
-) -> LedgerTransaction:
+) -> uuid.UUID:
     """The gateway refunded the client: their payable -> external."""
     return ledger.post(
         key=f"refund_payout:{refund_id}",
@@ -155,7 +155,7 @@ def reversal(
     gateway: str,
     amount: int,
     memo: str,
-) -> LedgerTransaction:
+) -> uuid.UUID:
     """Part of a transfer came back: external -> the provider's payable again. Keyed by the
     running total the gateway reports, so each new reversal posts once."""
     return ledger.post(

@@ -10,14 +10,13 @@ import sqlalchemy as sa
 
 from marketplace.accounts.models import User
 from marketplace.contracts import milestones
-from marketplace.contracts import services as contracts
 from marketplace.contracts.models import (
     ContractStatus,
     Milestone,
     MilestoneStatus,
     MilestoneSubmission,
 )
-from marketplace.database import utcnow
+from marketplace.database import commit_keeping_values, utcnow
 from marketplace.extensions import db
 from marketplace.jobs.due import each_due
 from marketplace.payments import settlement
@@ -29,7 +28,7 @@ def submit(
     """The provider (any member of a firm) delivers a funded milestone for review."""
     locked = milestones.lock_for(user, milestone_id)
     milestone, contract = locked.milestone, locked.contract
-    side = milestones.acting_side(user, contract)
+    side = locked.side
     milestones.allow(milestone, "submit", side=side)
     milestones.require_contract(contract, ContractStatus.ACTIVE, doing="submit work")
     milestones.move(milestone, "submit", side=side, actor=user)
@@ -63,22 +62,21 @@ def submit(
 
 def approve(*, user: User, milestone_id: uuid.UUID) -> Milestone:
     """The client accepts the work: the money goes to the provider, less the fee."""
-    locked = milestones.lock_for(user, milestone_id)
+    locked = milestones.lock_for(user, milestone_id, settling=True)
     milestone, contract = locked.milestone, locked.contract
-    milestones.move(
-        milestone, "approve", side=milestones.committing_side(user, contract), actor=user
-    )
-    settlement.release(milestone, contract, reason="approved by the client")
-    contracts.complete_if_settled(contract, actor=user)
-    milestones.tell(
-        contract,
-        milestone,
-        to="provider",
-        kind="milestone.released",
-        subject="Milestone approved",
-        body="The client approved the milestone; the payment is on its way to you.\n",
-    )
-    db.session.commit()
+    with db.session.no_autoflush:  # the reads below never need these changes: one flush
+        milestones.move(milestone, "approve", side=locked.committing_side(), actor=user)
+        settlement.release(milestone, contract, reason="approved by the client")
+        milestones.settle(locked, actor=user)
+        milestones.tell(
+            contract,
+            milestone,
+            to="provider",
+            kind="milestone.released",
+            subject="Milestone approved",
+            body="The client approved the milestone; the payment is on its way to you.\n",
+        )
+    commit_keeping_values()  # the answer is built from these objects, not read back
     return milestone
 
 
@@ -89,7 +87,7 @@ def request_changes(*, user: User, milestone_id: uuid.UUID, reason: str) -> Mile
     milestones.move(
         milestone,
         "request_changes",
-        side=milestones.committing_side(user, contract),
+        side=locked.committing_side(),
         actor=user,
         reason=reason,
     )
@@ -118,7 +116,7 @@ def auto_release_due() -> int:
 
 
 def _auto_release(milestone_id: uuid.UUID) -> bool:
-    locked = milestones.lock(milestone_id)
+    locked = milestones.lock(milestone_id, settling=True)
     milestone, contract = locked.milestone, locked.contract
     if milestone.status != MilestoneStatus.SUBMITTED or not (
         milestone.auto_release_at and milestone.auto_release_at <= utcnow()
@@ -127,7 +125,7 @@ def _auto_release(milestone_id: uuid.UUID) -> bool:
     reason = "no answer from the client in time"
     milestones.move(milestone, "auto_release", side="system", actor=None, reason=reason)
     settlement.release(milestone, contract, reason=reason)
-    contracts.complete_if_settled(contract, actor=None)
+    milestones.settle(locked, actor=None)
     milestones.tell(
         contract,
         milestone,

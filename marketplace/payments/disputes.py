@@ -45,7 +45,7 @@ def open_dispute(*, user: User, milestone_id: uuid.UUID, reason: str) -> Dispute
     """A party disputes a funded, submitted, sent-back or refund-requested milestone:
     auto-release and refunds stop until an admin resolves it."""
     locked = milestones.lock_for(user, milestone_id)
-    side = milestones.committing_side(user, locked.contract)
+    side = locked.committing_side()
     dispute = _open(locked, side=side, actor=user, reason=reason)
     other = "provider" if side == "client" else "client"
     body = f"The {side} disputes the milestone:\n\n{reason}\n\nAn admin will settle it.\n"
@@ -108,7 +108,7 @@ def resolve(
     )
     if milestone_id is None:
         raise NotFound("Dispute not found.")
-    locked = milestones.lock(milestone_id)
+    locked = milestones.lock(milestone_id, settling=True)
     milestone, contract = locked.milestone, locked.contract
     dispute = lock_row(Dispute, dispute_id)
     milestones.allow(milestone, "resolve", side=milestones.committing_side(admin, contract))
@@ -130,7 +130,7 @@ def resolve(
         kind=TransactionKind.RESOLUTION,
         reason=f"dispute resolved: {note}"[:500],
     )
-    contracts.complete_if_settled(contract, actor=admin)
+    milestones.settle(locked, actor=admin)
     audit.record(
         actor=admin,
         action="dispute.resolve",

@@ -1,7 +1,7 @@
 """Funding a milestone: a payment at the gateway, escrowed only once the gateway confirms.
 
 The sandbox confirms at once; Stripe confirms through the `payment_intent.succeeded`
-webhook. Both end in `payment_succeeded`, the one code path that funds a milestone.
+webhook. Both end in `_succeeded`, the one code path that funds a milestone.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from marketplace.accounts.models import User
 from marketplace.contracts import milestones
-from marketplace.contracts.models import ContractStatus, MilestoneStatus
-from marketplace.database import lock_row, utcnow
+from marketplace.contracts.models import ContractStatus, Milestone, MilestoneStatus
+from marketplace.database import commit_keeping_values, lock_row, new_id, utcnow
 from marketplace.errors import Conflict, PaymentFailed
 from marketplace.extensions import db
 from marketplace.ledger import postings
@@ -38,21 +38,6 @@ class PayoutsNotEnabled(Conflict):
 HOLD = timedelta(hours=1)
 
 
-def open_payment(milestone_id: uuid.UUID, *, payment_method: str | None) -> Payment | None:
-    """The milestone's latest payment still waiting for the gateway, started the same way
-    (with this saved card, or for Stripe.js), if any."""
-    return db.session.scalar(
-        sa.select(Payment)
-        .where(
-            Payment.milestone_id == milestone_id,
-            Payment.status == PaymentStatus.PENDING,
-            Payment.payment_method == payment_method,  # IS NULL for None
-        )
-        .order_by(Payment.attempt.desc())
-        .limit(1)
-    )
-
-
 def payment_in_progress(milestone_id: uuid.UUID) -> bool:
     """Whether a payment of the milestone started within HOLD is still pending.
 
@@ -69,12 +54,43 @@ def payment_in_progress(milestone_id: uuid.UUID) -> bool:
     )
 
 
+def _attempt(milestone: Milestone, user: User, payment_method: str | None) -> Payment:
+    """The payment to ask the gateway for. A retry of the same way of paying reuses its
+    latest pending payment (and the gateway's object); another way starts a new attempt;
+    should both be paid, the second is refunded."""
+    payments = list(
+        db.session.scalars(
+            sa.select(Payment)
+            .where(Payment.milestone_id == milestone.id)
+            .order_by(Payment.attempt.desc())
+        )
+    )
+    for payment in payments:
+        if payment.status == PaymentStatus.PENDING and payment.payment_method == payment_method:
+            return payment
+    payment = Payment(
+        id=new_id(),
+        status=PaymentStatus.PENDING,
+        milestone_id=milestone.id,
+        milestone=milestone,  # held for the answer, which shows it
+        contract_id=milestone.contract_id,
+        attempt=payments[0].attempt + 1 if payments else 1,
+        gateway=gateway().name,
+        amount=milestone.amount,
+        currency=milestone.currency,
+        payment_method=payment_method,
+        created_by_id=user.id,
+    )
+    db.session.add(payment)
+    return payment
+
+
 def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = None) -> Payment:
     """The client pays a milestone into escrow; returns the payment (with the
     `client_secret` the frontend confirms it with, when the gateway needs that)."""
     locked = milestones.lock_for(user, milestone_id)
     milestone, contract = locked.milestone, locked.contract
-    milestones.allow(milestone, "fund", side=milestones.committing_side(user, contract))
+    milestones.allow(milestone, "fund", side=locked.committing_side())
     milestones.require_contract(contract, ContractStatus.ACTIVE, doing="fund milestones")
     provider = contract.provider_profile
     if not (provider.stripe_account_id and provider.payouts_enabled):
@@ -82,32 +98,17 @@ def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = No
             "The provider has not set up payouts yet, so the milestone cannot be funded: "
             "ask them to finish payout onboarding.",
         )
-    # A retry of the same way of paying reuses its payment (and the gateway's object);
-    # another way starts a new attempt; should both be paid, the second is refunded.
-    payment = open_payment(milestone.id, payment_method=payment_method)
-    if payment is None:
-        attempts = db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Payment)
-            .where(Payment.milestone_id == milestone.id)
-        )
-        payment = Payment(
-            milestone_id=milestone.id,
-            contract_id=contract.id,
-            attempt=(attempts or 0) + 1,
-            gateway=gateway().name,
-            amount=milestone.amount,
-            currency=milestone.currency,
-            payment_method=payment_method,
-            created_by_id=user.id,
-        )
-        db.session.add(payment)
-    # Committed before the gateway is called: no lock is held over the network, and a
-    # retry finds this payment and asks the gateway again with the same key.
-    db.session.commit()
+    payment = _attempt(milestone, user, payment_method)
+    pay = gateway()
+    if not pay.in_process:
+        # Committed before the gateway is called: no lock is held over the network, and a
+        # retry finds this payment and asks the gateway again with the same key. A gateway
+        # that answers in-process (the sandbox) is asked inside the transaction instead:
+        # the whole funding then commits at once, or nothing of it does.
+        commit_keeping_values()
     try:
         with answered_in_the_api(f"payment {payment.id}", nothing_done="nothing was charged"):
-            result = gateway().create_payment(
+            result = pay.create_payment(
                 amount=payment.amount,
                 currency=payment.currency,
                 idempotency_key=f"payment-{payment.id}",
@@ -121,32 +122,43 @@ def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = No
                 payment_method=payment_method,
             )
     except PaymentFailed as exc:  # a declined card: recorded, told, and answered with 402
-        payment_failed(
-            payment_id=str(payment.id),
-            gateway_id=exc.details.get("payment_intent"),
-            code=exc.details.get("decline_code"),
-            message=exc.message,
+        result = GatewayPayment(
+            id=exc.details.get("payment_intent") or payment.gateway_id or "",
+            status="failed",
+            failure_code=exc.details.get("decline_code"),
+            failure_message=exc.message,
         )
+        _record_result(payment, result, locked if pay.in_process else None)
         db.session.commit()
         raise
-    return record_result(payment.id, result)
+    _record_result(payment, result, locked if pay.in_process else None)
+    commit_keeping_values()  # the answer is built from these objects, not read back
+    return payment
 
 
-def record_result(payment_id: uuid.UUID, result: GatewayPayment) -> Payment:
-    """Store what the gateway said about a payment we started, and act on it."""
-    payment = lock_row(Payment, payment_id)
-    payment.gateway_id = result.id
+def _record_result(
+    payment: Payment, result: GatewayPayment, locked: milestones.Locked | None
+) -> None:
+    """Store what the gateway said about a payment we started, and act on it. `locked` is
+    the milestone still locked by the transaction that asked, or None when that committed
+    before the call: the payment is then locked and read afresh (its webhook may have been
+    applied meanwhile), and the milestone is locked only if the answer moves it."""
+    if locked is None:
+        payment = lock_row(Payment, payment.id)
+    payment.gateway_id = result.id or payment.gateway_id
     payment.client_secret = result.client_secret or payment.client_secret
     payment.charge_id = result.charge_id or payment.charge_id
     # Stripe's answer to the request is not proof of payment: only its signed webhook is.
-    if result.status == "succeeded" and not gateway().confirms_by_webhook:
-        payment_succeeded(gateway_id=result.id, charge_id=result.charge_id)
-    elif result.status == "failed":
-        payment_failed(
-            gateway_id=result.id, code=result.failure_code, message=result.failure_message
+    confirmed = result.status == "succeeded" and not gateway().confirms_by_webhook
+    if confirmed and PAYMENT_STATES.allows("succeed", payment.status):
+        _succeeded(payment, locked or milestones.lock(payment.milestone_id), result.charge_id)
+    elif result.status == "failed" and PAYMENT_STATES.allows("fail", payment.status):
+        _failed(
+            payment,
+            locked or milestones.lock(payment.milestone_id),
+            code=result.failure_code,
+            message=result.failure_message,
         )
-    db.session.commit()
-    return payment
 
 
 def find_payment(
@@ -176,19 +188,21 @@ def payment_succeeded(
     *, gateway_id: str | None, charge_id: str | None, payment_id: str | None = None
 ) -> Payment | None:
     """The gateway confirmed a payment: fund its milestone (once, whatever the retries).
-
-    Money for a milestone that no longer needs it (cancelled meanwhile, or funded by
-    another payment) is owed back to the client and refunded. Runs in the caller's
-    transaction (a request's, or a webhook event's), which commits it.
-    """
+    Runs in the caller's transaction (a webhook event's), which commits it."""
     payment = find_payment(gateway_id=gateway_id, payment_id=payment_id)
     if payment is None:
         log.warning("Confirmation for unknown payment %s", gateway_id or payment_id)
         return None
-    if not PAYMENT_STATES.allows("succeed", payment.status):
-        return payment  # a redelivery
-    payment.gateway_id = payment.gateway_id or gateway_id
-    locked = milestones.lock(payment.milestone_id)
+    if PAYMENT_STATES.allows("succeed", payment.status):  # else a redelivery
+        payment.gateway_id = payment.gateway_id or gateway_id
+        _succeeded(payment, milestones.lock(payment.milestone_id), charge_id)
+    return payment
+
+
+def _succeeded(payment: Payment, locked: milestones.Locked, charge_id: str | None) -> None:
+    """Fund the locked milestone with the payment. Money for a milestone that no longer
+    needs it (cancelled meanwhile, or funded by another payment) is owed back to the client
+    and refunded."""
     milestone, contract = locked.milestone, locked.contract
     PAYMENT_STATES.apply(payment, "succeed", actor_id=None, reason="confirmed by the gateway")
     payment.settled_at = utcnow()
@@ -233,7 +247,6 @@ def payment_succeeded(
             subject="Payment returned",
             body="A payment arrived for a milestone that no longer needs it; it is refunded.\n",
         )
-    return payment
 
 
 def payment_failed(
@@ -250,10 +263,17 @@ def payment_failed(
     if payment is None or not PAYMENT_STATES.allows("fail", payment.status):
         return payment
     payment.gateway_id = payment.gateway_id or gateway_id
+    _failed(payment, milestones.lock(payment.milestone_id), code=code, message=message)
+    return payment
+
+
+def _failed(
+    payment: Payment, locked: milestones.Locked, *, code: str | None, message: str | None
+) -> None:
+    """Record why the payment failed and tell the client."""
     PAYMENT_STATES.apply(payment, "fail", actor_id=None, reason=code or "declined")
     payment.settled_at = utcnow()
     payment.failure_code, payment.failure_message = code, (message or "")[:2000] or None
-    locked = milestones.lock(payment.milestone_id)
     milestones.tell(
         locked.contract,
         locked.milestone,
@@ -263,4 +283,3 @@ def payment_failed(
         body=f"The payment did not go through ({code or 'declined'}). "
         "The milestone is not funded; you can try again with another card.\n",
     )
-    return payment

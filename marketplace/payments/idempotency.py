@@ -22,9 +22,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Response, current_app, request
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
 
-from marketplace.database import utcnow
+from marketplace.database import commit_keeping_values, is_postgresql, new_id, utcnow
 from marketplace.errors import BadRequest, Conflict
 from marketplace.extensions import db
 from marketplace.payments.models import IdempotencyKey, IdempotencyStatus
@@ -89,31 +91,54 @@ def _find(user_id: Any, key: str) -> IdempotencyKey | None:
     )
 
 
+def _take(user_id: Any, key: str, request_fingerprint: str) -> IdempotencyKey | None:
+    """Record the key as taken by this request, unless it is recorded already (then None);
+    one statement, committed at once so that a duplicate sees it."""
+    now = utcnow()
+    record = IdempotencyKey(
+        id=new_id(),
+        user_id=user_id,
+        key=key,
+        fingerprint=request_fingerprint,
+        status=IdempotencyStatus.IN_PROGRESS,
+        response_status=None,
+        response_body=None,
+        created_at=now,
+        expires_at=now + timedelta(hours=current_app.config["IDEMPOTENCY_KEY_HOURS"]),
+    )
+    values = {column.key: getattr(record, column.key) for column in IdempotencyKey.__table__.c}
+    insert = pg_insert if is_postgresql() else sqlite_insert
+    taken = db.session.scalar(
+        insert(IdempotencyKey)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(IdempotencyKey.id)
+    )
+    commit_keeping_values()  # the signed-in user and the rest stay loaded for the request
+    if taken is None:
+        return None
+    make_transient_to_detached(record)  # it is the row just written: no need to read it
+    db.session.add(record)
+    return record
+
+
 def claim(*, user_id: Any, key: str, request_fingerprint: str) -> IdempotencyKey:
     """Take the key for this request (committed at once), or return the finished record
     whose answer is to be replayed. Raises KeyReused or KeyInProgress."""
+    record = _take(user_id, key, request_fingerprint)
+    if record is not None:
+        return record
     now = utcnow()
     record = _find(user_id, key)
     if record is not None and record.expires_at <= now:
         forget_changes(IdempotencyKey, [record.id])
         db.session.delete(record)
         db.session.commit()
-        record = None
-    if record is None:
-        record = IdempotencyKey(
-            user_id=user_id,
-            key=key,
-            fingerprint=request_fingerprint,
-            expires_at=now + timedelta(hours=current_app.config["IDEMPOTENCY_KEY_HOURS"]),
-        )
-        db.session.add(record)
-        try:
-            db.session.commit()
+        record = _take(user_id, key, request_fingerprint)
+        if record is not None:
             return record
-        except IntegrityError:  # a duplicate took it first
-            db.session.rollback()
-            record = _find(user_id, key)
-            assert record is not None
+        record = _find(user_id, key)  # a duplicate took it again first
+    assert record is not None
     if record.fingerprint != request_fingerprint:
         raise KeyReused(f"This {HEADER} was already used for a different request.")
     if record.status == IdempotencyStatus.COMPLETED:
@@ -137,10 +162,9 @@ def claim(*, user_id: Any, key: str, request_fingerprint: str) -> IdempotencyKey
     return _find(user_id, key) or record
 
 
-def _store(record_id: Any, response: Response) -> None:
-    record = db.session.get(IdempotencyKey, record_id)
-    if record is None:
-        return
+def _store(record: IdempotencyKey, response: Response) -> None:
+    """Keep the answer with the key. The record is the one `claim` took: the request's
+    services keep their objects loaded when they commit, so it is seldom read again."""
     IDEMPOTENCY_STATES.apply(record, "complete", actor_id=record.user_id)
     record.response_status = response.status_code
     record.response_body = response.get_json(silent=True)
@@ -187,7 +211,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         if response.status_code >= 500:
             _release(record_id)
         else:
-            _store(record_id, response)
+            _store(record, response)
         return response
 
     return wrapper

@@ -11,7 +11,6 @@ from flask import current_app
 
 from marketplace.accounts.models import User
 from marketplace.contracts import milestones
-from marketplace.contracts import services as contracts
 from marketplace.contracts.models import Contract, Milestone, MilestoneStatus
 from marketplace.contracts.states import MILESTONE_STATES
 from marketplace.database import utcnow
@@ -65,7 +64,7 @@ def request_refund(*, user: User, milestone_id: uuid.UUID, reason: str) -> Refun
         locked.milestone,
         locked.contract,
         actor=user,
-        side=milestones.committing_side(user, locked.contract),
+        side=locked.committing_side(),
         reason=reason,
     )
     db.session.commit()
@@ -91,21 +90,21 @@ def raise_for_termination(contract: Contract, *, actor: User, reason: str) -> in
 
 
 def _refund(
-    milestone: Milestone,
-    contract: Contract,
+    locked: milestones.Locked,
     request: RefundRequest,
     *,
     actor: User | None,
     side: str,
     answer: str,
 ) -> None:
+    milestone, contract = locked.milestone, locked.contract
     reason = "refund approved by the provider" if actor else "no answer to the refund request"
     milestones.move(milestone, "refund", side=side, actor=actor, reason=reason)
     actor_id = actor.id if actor else None
     REFUND_REQUEST_STATES.apply(request, answer, actor_id=actor_id, reason=reason)
     request.answered_at, request.answered_by_id = utcnow(), actor_id
     settlement.refund(milestone, contract, reason=reason)
-    contracts.complete_if_settled(contract, actor=actor)
+    milestones.settle(locked, actor=actor)
     milestones.tell(
         contract,
         milestone,
@@ -118,14 +117,13 @@ def _refund(
 
 def approve_refund(*, user: User, milestone_id: uuid.UUID) -> Milestone:
     """The provider agrees: the milestone's money goes back to the client."""
-    locked = milestones.lock_for(user, milestone_id)
-    side = milestones.committing_side(user, locked.contract)
+    locked = milestones.lock_for(user, milestone_id, settling=True)
+    side = locked.committing_side()
     milestones.allow(locked.milestone, "refund", side=side)
     request = open_request(locked.milestone.id)
     assert request is not None  # refund_requested always has its open request
     _refund(
-        locked.milestone,
-        locked.contract,
+        locked,
         request,
         actor=user,
         side=side,
@@ -146,7 +144,7 @@ def lapse_due() -> int:
 
 
 def _lapse(milestone_id: uuid.UUID) -> bool:
-    locked = milestones.lock(milestone_id)
+    locked = milestones.lock(milestone_id, settling=True)
     request = open_request(milestone_id)
     if (
         request is None
@@ -155,8 +153,7 @@ def _lapse(milestone_id: uuid.UUID) -> bool:
     ):
         return False
     _refund(
-        locked.milestone,
-        locked.contract,
+        locked,
         request,
         actor=None,
         side="system",

@@ -12,10 +12,11 @@ import logging
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from marketplace.contracts import milestones
 from marketplace.contracts.models import Contract, Milestone
-from marketplace.database import lock_row, utcnow
+from marketplace.database import lock_row, new_id, utcnow
 from marketplace.extensions import db
 from marketplace.jobs import outbox
 from marketplace.ledger import postings
@@ -98,6 +99,7 @@ def split(
     payment = funding_payment(milestone)
     if share:
         transfer = Transfer(
+            id=new_id(),  # known now: the outbox entry names it without a flush
             milestone_id=milestone.id,
             contract_id=contract.id,
             provider_profile_id=contract.provider_profile_id,
@@ -106,7 +108,6 @@ def split(
             currency=currency,
         )
         db.session.add(transfer)
-        db.session.flush()
         outbox.enqueue("payments.transfer", {"transfer_id": str(transfer.id)})
     if refund_amount:
         queue_refund(payment, contract, amount=refund_amount, reason=reason)
@@ -139,6 +140,7 @@ def refund(milestone: Milestone, contract: Contract, *, reason: str) -> None:
 def queue_refund(payment: Payment, contract: Contract, *, amount: int, reason: str) -> Refund:
     """Record money owed back on `payment` and queue the gateway refund."""
     record = Refund(
+        id=new_id(),  # known now: the outbox entry names it without a flush
         milestone_id=payment.milestone_id,
         contract_id=contract.id,
         client_profile_id=contract.client_profile_id,
@@ -148,7 +150,6 @@ def queue_refund(payment: Payment, contract: Contract, *, amount: int, reason: s
         reason=reason[:200],
     )
     db.session.add(record)
-    db.session.flush()
     outbox.enqueue("payments.refund", {"refund_id": str(record.id)})
     return record
 
@@ -163,11 +164,16 @@ def _metadata(record: Transfer | Refund) -> dict[str, str]:
 
 def send_transfer(payload: dict[str, str]) -> None:
     """Make a pending transfer at the gateway and move it out of the provider's payable."""
-    transfer = lock_row(Transfer, uuid.UUID(payload["transfer_id"]))
+    transfer, profile = db.session.execute(
+        sa.select(Transfer, ProviderProfile)
+        .join(ProviderProfile, ProviderProfile.id == Transfer.provider_profile_id)
+        .where(Transfer.id == uuid.UUID(payload["transfer_id"]))
+        .options(joinedload(Transfer.payment, innerjoin=True))
+        .with_for_update(of=Transfer)
+        .execution_options(populate_existing=True)
+    ).one()
     if not TRANSFER_STATES.allows("pay", transfer.status):
         return  # already done by an earlier delivery
-    profile = db.session.get(ProviderProfile, transfer.provider_profile_id)
-    assert profile is not None
     if not (profile.stripe_account_id and profile.payouts_enabled):
         raise GatewayError("The provider's payout account is not enabled; retrying later.")
     result = gateway().transfer(

@@ -102,6 +102,9 @@ class PaymentGateway(Protocol):
     #: True: a payment counts as made only when the gateway's signed webhook says so;
     #: False: the gateway's answer to `create_payment` is the confirmation.
     confirms_by_webhook: bool
+    #: True: answers without the network (the sandbox), so it may be called inside a
+    #: database transaction; False: every call may wait on the network.
+    in_process: bool
 
     def create_payment(
         self,

@@ -21,6 +21,7 @@ class SandboxGateway:
 
     name = "sandbox"
     confirms_by_webhook = False
+    in_process = True
 
     def create_payment(
         self,

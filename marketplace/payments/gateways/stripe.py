@@ -86,6 +86,7 @@ class StripeGateway:
 
     name = "stripe"
     confirms_by_webhook = True  # a PaymentIntent counts as paid only on its signed webhook
+    in_process = False
 
     def __init__(
         self,
