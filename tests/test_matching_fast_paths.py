@@ -175,3 +175,47 @@ def test_a_plan_split_over_several_queries_finds_the_same(app, monkeypatch):
     assert candidates.candidates(needs, limit=9) == together
     assert len(together) == 9
     match_stats.forget()
+
+
+@pytest.mark.postgres
+def test_a_tier_read_in_storage_order_first_finds_the_same(app, monkeypatch):
+    """A tier that starts with a scan of the table's first blocks, then uses the index for
+    the rest, finds the same providers in the same order as the index alone, wherever the
+    scanned blocks end; pools cut short keep the first providers in storage order."""
+    rng = random.Random(7)
+    owner = client("America/New_York", "US")
+    for _ in range(30):
+        # Long bios spread the providers over several blocks.
+        bio = "".join(rng.choices("abcdefghij ", k=1000))
+        provider(skills={SKILL: (rng.randint(1, 5), 3)}, bio=bio)
+    task = _task(owner)
+    db.session.execute(sa.text("ANALYZE provider_profiles"))
+    match_stats.forget()
+    monkeypatch.setattr(candidates, "ROW_CAP", 7)
+    needs = ranking.TaskView.of(task).needs
+    monkeypatch.setattr(candidates, "_scan_blocks", lambda keys: None)
+    by_index = candidates.candidates(needs, limit=5)
+    assert len(by_index) == 5
+    blocks = db.session.scalar(sa.text("SELECT pg_relation_size('provider_profiles') / 8192"))
+    assert blocks >= 4
+    for scanned in range(blocks + 2):
+        monkeypatch.setattr(candidates, "_scan_blocks", lambda keys, scanned=scanned: scanned)
+        assert candidates.candidates(needs, limit=5) == by_index
+    match_stats.forget()
+
+
+def test_only_tiers_most_providers_are_in_start_with_a_scan(monkeypatch):
+    """A scan of storage order reads the rows before `ROW_CAP` of the tier are found; the
+    index's bitmap holds all of the tier: the scan is for keys carried by many providers,
+    and reads a few times the blocks expected to hold `ROW_CAP` of them."""
+    common, other, english = 13, 21, -118
+    stats = match_stats.KeyStats(
+        rows=1_000_000, blocks=66_000, freqs={common: 0.085, other: 0.045, english: 0.9}, rare=1e-4
+    )
+    monkeypatch.setattr(match_stats, "key_frequencies", lambda: stats)
+    monkeypatch.setattr(candidates, "is_postgresql", lambda: True)
+    # 76,500 carry both keys: 3 x 500 of them are expected in the first 19,608 rows.
+    assert candidates._scan_blocks([common, english]) == 1295
+    assert candidates._scan_blocks([common, other, english]) is None  # 3,443: the index
+    stats = stats._replace(rows=100_000, blocks=6_600)
+    assert candidates._scan_blocks([common, english]) is None  # 7,650: the index

@@ -14,11 +14,14 @@ and one pool reads at most `ROW_CAP` rows. When PostgreSQL's statistics say more
 `SELECTIVE_ROWS` providers pass, the skill levels asked for are raised (better-skilled
 providers score higher anyway) until few enough do; the tiers below, each read only when
 the tiers above gave fewer candidates than wanted, fill the rest. The tiers the statistics
-expect to be needed run as one statement, built once per shape (`pool`).
+expect to be needed run as one statement, built once per shape (`pool`). A tier so common
+that the index would hand over far more providers than a pool takes starts with a scan of
+the table in storage order (`pool`), which finds the same providers.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -39,6 +42,12 @@ COMMON_KEY_SHARE = 0.3  # keys more common than this are checked, not intersecte
 # hold (from the keys alone): the other filters let a half to three quarters through, and
 # planning a tier that is never read costs far less than a second query.
 TIER_MARGIN = 2
+# A tier's first blocks are read in storage order when that is cheaper than the index:
+# SCAN_MARGIN times the blocks expected to hold ROW_CAP of its providers are read (the
+# other filters let a third or more through), and checking a row read so costs about
+# SCAN_ROW_COST times what one provider in the index's bitmap costs.
+SCAN_MARGIN = 3
+SCAN_ROW_COST = 2
 
 
 @dataclass
@@ -74,9 +83,24 @@ def _tiers(needs: Needs) -> list[pool.TierKeys]:
     tiers, above = [], list[int]()
     for level in range(top if raise_by is None else raise_by, -1, -1):
         keys = needs.keys(level)
-        tiers.append(pool.TierKeys(*statistics.split_common(keys, COMMON_KEY_SHARE), above))
+        indexed, common = statistics.split_common(keys, COMMON_KEY_SHARE)
+        tiers.append(pool.TierKeys(indexed, common, above, _scan_blocks(keys)))
         above = keys
     return tiers
+
+
+def _scan_blocks(keys: list[int]) -> int | None:
+    """How many blocks at the start of the table a tier with these keys reads in storage
+    order before using the index, or None to use the index alone: a bitmap holds every
+    provider with the keys, a scan only those before the first `ROW_CAP` found."""
+    stats = statistics.key_frequencies() if is_postgresql() else None
+    expected = statistics.estimate(keys) if stats else None
+    if stats is None or not expected:
+        return None
+    rows = SCAN_MARGIN * ROW_CAP * stats.rows / expected
+    if SCAN_ROW_COST * rows >= expected:
+        return None
+    return math.ceil(stats.blocks * rows / stats.rows)
 
 
 def _expected(tiers: list[pool.TierKeys], limit: int) -> int:

@@ -1,11 +1,12 @@
-"""The providers on a page of matches, read as plain rows: two Core queries, no entities.
+"""The providers on a page of matches, read as plain rows: one Core query, no entities.
 
 A page shows what `PublicProviderProfileSchema` dumps of each provider, and the
 explanation reads the skills and the rate. Loading `ProviderProfile` entities with their
 skill rows, skills and owners for that took longer than ranking a hundred candidates, so
-a page reads rows into `ProviderCard`s, which dump the same (a test compares them).
-Aggregating the skills as JSON into the first query saved nothing: PostgreSQL then runs a
-subquery per profile.
+a page reads rows into `ProviderCard`s, which dump the same (a test compares them). The
+skills come with their profile, aggregated as JSON in a grouped subquery (a subquery per
+profile would run twenty times): one statement and one round trip fewer than reading
+them apart, which matters most on a busy machine.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,26 +43,36 @@ _PUBLIC = (
 
 
 @lru_cache(maxsize=2)
-def _statements(pg: bool) -> tuple[sa.Select[Any], sa.Select[Any]]:
-    """The page's profiles with their owners' names, and their skills."""
-    profiles = (
+def _statement(pg: bool) -> sa.Select[Any]:
+    """The page's profiles with their owners' names and their skills (unordered: JSON
+    aggregates keep no order on SQLite)."""
+    array, aggregate = (
+        (sa.func.json_build_array, sa.func.json_agg)
+        if pg
+        else (sa.func.json_array, sa.func.json_group_array)
+    )
+    skill = array(_S.c.id, _S.c.skill_id, _K.c.slug, _K.c.name, _S.c.level, _S.c.years)
+    skills = (
+        sa.select(_S.c.profile_id, aggregate(skill).label("skills"))
+        .join(_K, _K.c.id == _S.c.skill_id)
+        .where(pool.any_of(pg, _S.c.profile_id, "ids", sa.Uuid()))
+        .group_by(_S.c.profile_id)
+        .subquery()
+    )
+    return (
         sa.select(
             *(_P.c[name] for name in _PUBLIC),
             # As `ProviderProfile.display_name`: the firm's name, else the individual's.
             sa.func.coalesce(_O.c.name, _U.c.name, "").label("display_name"),
+            sa.type_coerce(skills.c.skills, sa.JSON).label("skills"),
         )
         .select_from(
-            _P.outerjoin(_U, _U.c.id == _P.c.user_id).outerjoin(_O, _O.c.id == _P.c.organization_id)
+            _P.outerjoin(_U, _U.c.id == _P.c.user_id)
+            .outerjoin(_O, _O.c.id == _P.c.organization_id)
+            .outerjoin(skills, skills.c.profile_id == _P.c.id)
         )
         .where(pool.any_of(pg, _P.c.id, "ids", sa.Uuid()))
     )
-    skills = (
-        sa.select(_S.c.profile_id, _S.c.skill_id, _K.c.slug, _K.c.name, _S.c.level, _S.c.years)
-        .join(_K, _K.c.id == _S.c.skill_id)
-        .where(pool.any_of(pg, _S.c.profile_id, "ids", sa.Uuid()))
-        .order_by(_S.c.id)  # as `ProviderProfile.skills`
-    )
-    return profiles, skills
 
 
 @dataclass
@@ -113,11 +125,14 @@ def cards(ids: list[uuid.UUID]) -> dict[uuid.UUID, ProviderCard]:
     """The cards of these providers, by id."""
     if not ids:
         return {}
-    profiles, skills = _statements(is_postgresql())
-    found = {
-        row.id: ProviderCard(**row._asdict())
-        for row in db.session.execute(profiles, {"ids": ids}).all()
-    }
-    for profile_id, *skill in db.session.execute(skills, {"ids": ids}).all():
-        found[profile_id].skills.append(SkillCard(*skill))
+    found = {}
+    for row in db.session.execute(_statement(is_postgresql()), {"ids": ids}).all():
+        fields = row._asdict()
+        # In the order of `ProviderProfile.skills`: by the skill rows' ids, whose text
+        # (fixed-width hexadecimal) sorts as the ids do.
+        skills = sorted(fields.pop("skills") or (), key=itemgetter(0))
+        found[row.id] = ProviderCard(
+            **fields,
+            skills=[SkillCard(uuid.UUID(skill_id), *rest) for _, skill_id, *rest in skills],
+        )
     return found

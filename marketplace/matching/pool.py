@@ -11,6 +11,13 @@ A plan's tiers (see `candidates`) run in one statement: each tier's pool is a ma
 CTE, and a `LIMIT` over the tiers' `UNION ALL` stops reading once the tiers before have
 given enough rows. PostgreSQL computes a CTE only as far as its rows are fetched, so a
 tier that is not needed is never read (`EXPLAIN ANALYZE` says "never executed").
+
+A pool is the first `row_cap` providers of its tier in storage order. The GIN index finds
+them with a bitmap, which holds every provider of the tier before the first row is read:
+for a tier most providers are in, that costs far more than reading the table from its
+start until `row_cap` pass. Such a tier reads its first blocks in storage order (a TID
+range scan, keys checked on each row) and only the blocks after them through the index,
+so it reads the same providers in the same order either way.
 """
 
 from __future__ import annotations
@@ -71,19 +78,32 @@ Keys = list[int]
 
 class TierKeys(NamedTuple):
     """The keys of one tier: intersected in the index, checked on the rows the index found,
-    and those of the tier before it, whose providers it leaves out."""
+    and those of the tier before it, whose providers it leaves out; and how many blocks at
+    the start of the table to read in storage order before using the index (None: none)."""
 
     indexed: Keys
     common: Keys
     above: Keys
+    scan_blocks: int | None = None
 
 
 class Tier(NamedTuple):
-    """How many keys of each kind a tier has (what its SQL depends on)."""
+    """How many keys of each kind a tier has, and whether it starts with a scan in storage
+    order (what its SQL depends on)."""
 
     indexed: int
     common: int
     above: int
+    scan: bool = False
+
+
+class _Tid(sa.types.UserDefinedType[str]):
+    """PostgreSQL's `tid`: a row's block and position (`ctid`)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "tid"
 
 
 @dataclass(frozen=True)
@@ -141,10 +161,14 @@ def one_of(column: Any, ids: list[uuid.UUID]) -> sa.ColumnElement[bool]:
     return column.in_(ids)
 
 
-def any_of(pg: bool, column: Any, name: str, type_: Any) -> sa.ColumnElement[bool]:
-    """`column IN :name`; on PostgreSQL one array parameter (`= ANY`), not one per value."""
+def any_of(
+    pg: bool, column: Any, name: str, type_: Any, *, literal: bool = False
+) -> sa.ColumnElement[bool]:
+    """`column IN :name`; on PostgreSQL one array (`= ANY`), not one parameter per value,
+    written into the SQL text at execution if `literal`."""
     if pg:
-        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(type_)))
+        values = sa.bindparam(name, type_=postgresql.ARRAY(type_), literal_execute=literal)
+        return column == sa.any_(values)
     return column.in_(sa.bindparam(name, type_=type_, expanding=True))
 
 
@@ -160,16 +184,20 @@ def _shoring(shape: Shape) -> list[sa.ColumnElement[bool]]:
         # The same text, but not the column: the planner does not weigh each of a hundred
         # zones against the column's statistics, which took a third of the planning time.
         zone = zone.op("||", return_type=sa.String)(sa.literal_column("''"))
-    near = any_of(shape.postgresql, zone, "zones", sa.String())
+    # Written into the SQL: a constant list is looked up in a hash table, a parameter is
+    # compared value by value on every row, which PostgreSQL does in the generic plan it
+    # turns to once psycopg prepares a statement run often (some 200 zones, each row).
+    near = any_of(shape.postgresql, zone, "zones", sa.String(), literal=True)
     return [*elsewhere, near if shape.shoring == "nearshore" else sa.not_(near)]
 
 
-def _filters(shape: Shape, tier: int) -> list[sa.ColumnElement[bool]]:
-    """Every condition a provider of this tier meets (the hard filters), as SQL."""
+def _filters(shape: Shape, tier: int, *, indexed: bool = True) -> list[sa.ColumnElement[bool]]:
+    """Every condition a provider of this tier meets (the hard filters), as SQL; with
+    `indexed` false, none that the index could answer."""
     pg, counts = shape.postgresql, shape.tiers[tier]
     filters = []
     if counts.indexed:
-        filters.append(_contains(pg, f"t{tier}_indexed", counts.indexed))
+        filters.append(_contains(pg, f"t{tier}_indexed", counts.indexed, indexed=indexed))
     if counts.common:
         filters.append(_contains(pg, f"t{tier}_common", counts.common, indexed=False))
     if counts.above:
@@ -235,7 +263,7 @@ def statement(shape: Shape) -> sa.Select[Any] | sa.CompoundSelect:
     parts = []
     for tier in range(len(shape.tiers)):
         name = "pool" if len(shape.tiers) == 1 else f"pool{tier}"
-        pool = sa.select(*columns).where(*_filters(shape, tier)).limit(row_cap).cte(name)
+        pool = _pool(shape, tier, columns, row_cap).cte(name)
         if shape.postgresql:
             pool = pool.prefix_with("MATERIALIZED")
         parts.append(sa.select(*pool.c).order_by(pool.c.pre.desc(), pool.c.id).limit(limit))
@@ -245,6 +273,20 @@ def statement(shape: Shape) -> sa.Select[Any] | sa.CompoundSelect:
     # No ORDER BY over the tiers: a sort would read every tier. A plain Append returns its
     # parts in order, and the materialized CTEs keep the plan from going parallel.
     return sa.union_all(*tiers).limit(limit)
+
+
+def _pool(
+    shape: Shape, tier: int, columns: tuple[Any, ...], row_cap: Any
+) -> sa.Select[Any] | sa.CompoundSelect:
+    """The first `row_cap` providers of the tier in storage order, with `columns`."""
+    if not shape.tiers[tier].scan:
+        return sa.select(*columns).where(*_filters(shape, tier)).limit(row_cap)
+    ctid: sa.ColumnElement[str] = sa.literal_column("ctid")
+    block = sa.cast(sa.bindparam(f"t{tier}_block"), _Tid())
+    scanned = sa.select(*columns).where(ctid < block, *_filters(shape, tier, indexed=False))
+    indexed = sa.select(*columns).where(ctid >= block, *_filters(shape, tier))
+    # The scanned blocks come first: a plain Append returns its parts in order.
+    return sa.union_all(scanned.limit(row_cap), indexed.limit(row_cap)).limit(row_cap)
 
 
 @lru_cache(maxsize=64)
@@ -261,7 +303,7 @@ def query(
     overlap = bool(pg and needs.mask and needs.workdays_per_week and needs.wanted_hours)
     shape = Shape(
         postgresql=pg,
-        tiers=tuple(Tier(len(a), len(b), len(c)) for a, b, c in tiers),
+        tiers=tuple(Tier(len(a), len(b), len(c), d is not None) for a, b, c, d in tiers),
         min_levels=tuple(level for _, level in needs.skills),
         shoring=needs.shoring,
         country=bool(needs.client_country),
@@ -271,10 +313,12 @@ def query(
         only=only is not None,
     )
     values: dict[str, Any] = {}
-    for tier, (indexed, common, above) in enumerate(tiers):
+    for tier, (indexed, common, above, scan_blocks) in enumerate(tiers):
         values |= _key_values(pg, f"t{tier}_indexed", indexed)
         values |= _key_values(pg, f"t{tier}_common", common)
         values |= _key_values(pg, f"t{tier}_above", above)
+        if scan_blocks is not None:
+            values[f"t{tier}_block"] = f"({scan_blocks},0)"  # the first row past them
     for skill, (number, min_level) in enumerate(needs.skills):
         for level in range(LEVELS, min_level, -1):
             values |= _key_values(pg, f"s{skill}_{level}", [skill_key(number, level)])

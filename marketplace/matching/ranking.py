@@ -24,7 +24,7 @@ from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks.models import BudgetType, Task
 
 
-@dataclass
+@dataclass(slots=True)
 class Ranked:
     """One provider's exact standing against one task."""
 

@@ -74,7 +74,7 @@ def price_fit(rate_fit: str, amount: int | None, budget_max: int) -> float:
     return PRICE_UNKNOWN
 
 
-@dataclass
+@dataclass(slots=True)
 class Parts:
     """The five parts of a score, each 0 to 1."""
 

@@ -2,15 +2,16 @@
 
 PostgreSQL's ANALYZE keeps, for array columns, the most common elements and their
 frequencies (`pg_stats.most_common_elems`); with the table's row estimate they say
-roughly how many providers carry a set of keys (assuming independence). They are read
-at most once a minute per process. SQLite has none: every plan there is the plain one.
+roughly how many providers carry a set of keys (assuming independence), and with its
+size in blocks how many blocks hold a given number of rows. They are read at most once a
+minute per process. SQLite has none: every plan there is the plain one.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -25,14 +26,23 @@ CACHE_SECONDS = 60.0
 _cache: dict[str, Any] = {}
 
 
-def key_frequencies() -> tuple[float, dict[int, float], float] | None:
-    """(rows, frequency by key, frequency of any key not listed), or None without stats."""
+class KeyStats(NamedTuple):
+    """The providers table as ANALYZE last saw it."""
+
+    rows: float
+    blocks: int
+    freqs: dict[int, float]  # the share of providers carrying each common key
+    rare: float  # the share assumed for a key not listed (the least listed one's)
+
+
+def key_frequencies() -> KeyStats | None:
+    """The table's statistics, or None without them."""
     now = time.monotonic()
     if _cache.get("at", -math.inf) + CACHE_SECONDS > now:
         return _cache["value"]
     row = db.session.execute(
         sa.text(
-            "SELECT c.reltuples, s.most_common_elems::text AS elems, "
+            "SELECT c.reltuples, c.relpages, s.most_common_elems::text AS elems, "
             "s.most_common_elem_freqs AS freqs "
             "FROM pg_class c LEFT JOIN pg_stats s ON s.tablename = c.relname "
             "AND s.attname = 'match_keys' AND s.schemaname = current_schema() "
@@ -45,7 +55,8 @@ def key_frequencies() -> tuple[float, dict[int, float], float] | None:
         keys = [int(k) for k in row.elems.strip("{}").split(",")]
         freqs = list(row.freqs[: len(keys)])
         # The three trailing numbers are the minimum and maximum frequency and nulls.
-        value = (float(row.reltuples), dict(zip(keys, freqs, strict=True)), min(freqs))
+        freq_by_key = dict(zip(keys, freqs, strict=True))
+        value = KeyStats(float(row.reltuples), row.relpages, freq_by_key, min(freqs))
     _cache.update(at=now, value=value)
     return value
 
@@ -55,8 +66,7 @@ def estimate(keys: list[int]) -> float | None:
     stats = key_frequencies()
     if stats is None:
         return None
-    rows, freqs, rare = stats
-    return rows * math.prod(freqs.get(k, rare) for k in keys)
+    return stats.rows * math.prod(stats.freqs.get(k, stats.rare) for k in keys)
 
 
 def split_common(keys: list[int], share: float) -> tuple[list[int], list[int]]:
@@ -66,7 +76,7 @@ def split_common(keys: list[int], share: float) -> tuple[list[int], list[int]]:
     stats = key_frequencies() if is_postgresql() else None
     if stats is None or len(keys) < 2:
         return keys, []
-    _, freqs, rare = stats
+    freqs, rare = stats.freqs, stats.rare
     ordered = sorted(keys, key=lambda k: freqs.get(k, rare))
     common = [k for k in ordered[1:] if freqs.get(k, rare) > share]
     return [k for k in ordered if k not in common], common
