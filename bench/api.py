@@ -7,12 +7,14 @@ serves the project and bench/minimal_app.py with the same gunicorn command line
 (`gunicorn -w 2 -k sync --bind 127.0.0.1:PORT`) and runs `wrk` against each request of the
 table, each run between two runs against the minimal app: a request's *share* is its
 requests per second over the mean of the minimal app's just before and just after, so a
-busy machine moves both and the share keeps its meaning. The open tasks grow between
-phases (2,000, then 20,000, then 100,000) by adding tasks.
+busy machine moves both. (Not by the same factor: a request that waits on PostgreSQL
+several times suffers more from a crowded CPU than one that does not, so compare shares
+measured at a similar load average.) The open tasks grow between phases (2,000, then
+20,000, then 100,000) by adding tasks.
 
     apt-get install -y wrk                          # Debian's package
     .venv/bin/python bench/api.py                   # database bench_api, made if missing
-    .venv/bin/python bench/api.py --quick --tasks 2000              # smoke run, ~1 minute
+    .venv/bin/python bench/api.py --quick --tasks 2000              # smoke run, ~2 minutes
     .venv/bin/python bench/api.py --providers 100000 --tasks 2000   # matches at 100k
 
 Requests: `GET /healthz`, `GET /api/v1/skills`, a task as its owner sees it, then at each
@@ -24,6 +26,11 @@ request authenticates with a bearer API token. The statement counts come from on
 of each, in this process, through the app's test client (after one untimed request, so
 caches are warm; SQL sent after the response, such as the outbox delivery of a bid's
 e-mail, is shown apart as "+N after").
+
+wrk stops at its deadline, but the server still answers the requests it had accepted; each
+run waits for them (a request through the queue, then the workers idle) before the next
+starts. With requests of several seconds (the zone filters over 100,000 tasks) that wait is
+minutes, and a run may end with no answer at all: the table then says "0 answers".
 
 The project runs with production settings: MARKETPLACE_ENV=production, a random
 SECRET_KEY, DATABASE_URL, PAYMENTS=sandbox, no REDIS_URL (outbox work runs in the worker
@@ -250,9 +257,8 @@ def set_open_tasks(size: int) -> None:
         data.vacuum_analyze()
 
 
-def matches_task() -> uuid.UUID:
+def matches_task(owner: User) -> uuid.UUID:
     """The task whose matches are read: a common skill pair, any shoring (made once)."""
-    owner = data.bench_client()
     task_id = db.session.scalar(
         sa.select(Task.id)
         .join(ClientProfile, ClientProfile.id == Task.client_profile_id)
@@ -278,7 +284,8 @@ def user_by_email(email: str) -> User:
 def fixtures(providers: int, seconds: float, warmup: float) -> Fixtures:
     """Tokens for each request, the tasks they read, and fresh tasks for the bids: enough
     (provider, task) pairs for `MAX_BID_RATE` bids a second, for the warm-up and the run."""
-    matches = matches_task()
+    matches_owner = data.bench_client()
+    matches = matches_task(matches_owner)
     detail = db.session.scalar(
         sa.select(Task.id).where(Task.status == TaskStatus.OPEN).order_by(Task.id).limit(1)
     )
@@ -301,7 +308,6 @@ def fixtures(providers: int, seconds: float, warmup: float) -> Fixtures:
     )
     if len(unbid) < 2 + warmup_tasks + run_tasks:
         sys.exit("Too few open tasks without bids left: run with --reload.")
-    matches_owner = data.bench_client()
     return Fixtures(
         searcher=token(user_by_email("provider@bench.example")),
         detail_task=detail,
@@ -349,22 +355,19 @@ def statements(app: Flask, engine: sa.Engine) -> Iterator[dict[str, int]]:
 def count_statements(
     app: Flask, engine: sa.Engine, method: str, paths: Sequence[str], bearer: str, body: Any
 ) -> str:
-    """The statements of the last of `paths` (the others warm caches), through the test
-    client in a fresh context each, as a server runs a request."""
+    """The statements of the last of `paths` (those before it warm caches up), through the
+    test client in a fresh context each, as a server runs a request."""
     client = app.test_client()
     headers = {"Authorization": f"Bearer {bearer}"}
-    for n, path in enumerate(paths):
-        last = n == len(paths) - 1
+    for path in paths:
         with statements(app, engine) as counts:
             response = contextvars.Context().run(
                 client.open, path, method=method, headers=headers, json=body, buffered=True
             )
         if response.status_code >= 300:
             sys.exit(f"{method} {path}: {response.status_code} {response.get_data(as_text=True)}")
-        if last:
-            after = f" (+{counts['after']} after)" if counts["after"] else ""
-            return f"{counts['during']}{after}"
-    raise AssertionError("no path")
+    after = f" (+{counts['after']} after)" if counts["after"] else ""
+    return f"{counts['during']}{after}"
 
 
 # --- servers and wrk ---------------------------------------------------------------------
@@ -574,20 +577,21 @@ def measure(
             if endpoint.bid_tasks:  # the warm-up bids on tasks of its own
                 warmup = Endpoint(endpoint.label, endpoint.path, bid_tokens=f.bidders,
                                   bid_tasks=f.warmup_bid_tasks)  # fmt: skip
-                with app.app_context():
-                    placed = bids_placed()
                 runner.run(project, warmup, args.warmup)
             else:
                 runner.run(project, endpoint, args.warmup)
+            with app.app_context():
+                placed = bids_placed()
             result = runner.run(project, endpoint, args.duration)
+            with app.app_context():
+                placed = bids_placed() - placed
             after = runner.run(minimal, baseline, args.duration).per_second
             rows.append(Row(endpoint, size, count, result, (before, after)))
             print(f"  {endpoint.label}, {size:,} open tasks: {result.per_second:,.1f} req/s, "
                   f"minimal app {before:,.0f} / {after:,.0f}", flush=True)  # fmt: skip
-            if endpoint.bid_tasks:
-                with app.app_context():
-                    new = bids_placed() - placed
-                print(f"  bids placed by the warm-up and the run: {new:,}")
+            if endpoint.bid_tasks:  # wrk stops at the deadline; the server answers the rest
+                print(f"  bids placed: {placed:,} for {result.requests:,} answers in the run "
+                      "and the requests still queued at its end")  # fmt: skip
             before = after
     return rows
 
