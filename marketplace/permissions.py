@@ -89,13 +89,23 @@ def acting_client_profile_id(user_id: Any) -> sa.ScalarSelect[uuid.UUID]:
     """`acting_client_profile(user).id` as a scalar subquery (`user_id` a value or a bound
     parameter), so a query that loads a client's object also says whether the user acts
     for that client."""
+    return _acting_profile_id(ClientProfile, user_id)
+
+
+def acting_provider_profile_id(user_id: Any) -> sa.ScalarSelect[uuid.UUID]:
+    """`acting_provider_profile(user).id` as a scalar subquery (`user_id` a value or a
+    bound parameter), so the profile loads in one statement."""
+    return _acting_profile_id(ProviderProfile, user_id)
+
+
+def _acting_profile_id(model: type[AnyProfile], user_id: Any) -> sa.ScalarSelect[uuid.UUID]:
     member_of = sa.select(Membership.organization_id).where(Membership.user_id == user_id)
     return (
-        sa.select(ClientProfile.id)
+        sa.select(model.id)
         .where(
             sa.or_(
-                ClientProfile.organization_id == member_of.scalar_subquery(),
-                sa.and_(~sa.exists(member_of), ClientProfile.user_id == user_id),
+                model.organization_id == member_of.scalar_subquery(),
+                sa.and_(~sa.exists(member_of), model.user_id == user_id),
             )
         )
         .scalar_subquery()
