@@ -255,7 +255,7 @@ def test_sql_keeps_only_the_tasks_that_may_fit(login):
 
         def kept(**filters) -> set:
             condition = task_fit.may_fit(
-                **filters, country="PH", provider=manila, today=date.today(), pg=False
+                **filters, country="PH", provider=manila, today=date.today()
             )
             return {zone for zone, task_id in tasks.items() if task_id in _ids(condition)}
 

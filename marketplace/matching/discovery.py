@@ -264,7 +264,6 @@ class _FitFilter:
                 self.provider.timezone, self.hours_json, self.today
             ),
             today=self.today,
-            pg=is_postgresql(),
         )
 
     def period(self, task: Task) -> ClientPeriod:

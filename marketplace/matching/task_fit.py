@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, joinedload
 
-from marketplace.database import bit_and_count, utcnow
+from marketplace.database import bit_and_count, is_postgresql, utcnow
 from marketplace.extensions import db
 from marketplace.hours import WorkingHours
 from marketplace.matching import zone_bounds
@@ -138,10 +138,10 @@ def refresh_open_tasks(*, batch: int = 500) -> int:
         after = tasks[-1].id
 
 
-def _bits(mask: int, pg: bool) -> sa.ColumnElement[str]:
+def _bits(mask: int) -> sa.ColumnElement[str]:
     """A mask as a bound value, typed as the stored masks are."""
     value = sa.bindparam(None, zone_bounds.mask_text(mask), type_=sa.String)
-    return sa.cast(value, postgresql.BIT(WEEK_SLOTS)) if pg else value
+    return sa.cast(value, postgresql.BIT(WEEK_SLOTS)) if is_postgresql() else value
 
 
 def _weekday_masks() -> list[sa.ColumnElement[str]]:
@@ -152,10 +152,10 @@ def _weekday_masks() -> list[sa.ColumnElement[str]]:
     ]
 
 
-def _may_overlap(hours: float, provider: ProviderBounds, pg: bool) -> sa.ColumnElement[bool]:
+def _may_overlap(hours: float, provider: ProviderBounds) -> sa.ColumnElement[bool]:
     """Some weekday's bound reaches `hours`."""
     needed = zone_bounds.slots_needed(hours)
-    mask = _bits(provider.mask, pg)
+    mask = _bits(provider.mask)
     return sa.or_(*(bit_and_count(day, mask) >= needed for day in _weekday_masks()))
 
 
@@ -191,7 +191,6 @@ def may_fit(
     country: str | None,
     provider: ProviderBounds,
     today: date,
-    pg: bool,
 ) -> sa.ColumnElement[bool]:
     """The SQL condition every task passing the fit filters meets (a necessary one): a task
     whose figures do not stand today always meets it."""
@@ -199,7 +198,7 @@ def may_fit(
     if shoring is not None:
         conditions.append(_may_be_shored(shoring, country, provider))
     if min_overlap and not provider.doubled:
-        conditions.append(_may_overlap(min_overlap, provider, pg))
+        conditions.append(_may_overlap(min_overlap, provider))
     if not conditions:
         return sa.true()
     stands = sa.and_(Task.fit_from <= today, Task.fit_until >= today)
