@@ -1,6 +1,7 @@
 """The discovery index: derived columns of tasks that the shoring and overlap filters read.
 
-- `fit_country`: the client's country (onshore is an equality of countries);
+- `fit_country`: the client's country (onshore is an equality of countries); unlike the
+  other figures it is always current, so it filters on every day (and is indexed);
 - `fit_offset_min`, `fit_offset_max`: the least and greatest UTC offset, in minutes, of
   the client's zone over the task's period;
 - `fit_masks`: for each weekday of the client, Monday first, the quarter-hours of the UTC
@@ -36,7 +37,14 @@ from marketplace.profiles.models import ClientProfile
 from marketplace.tasks.models import FIT_MASK_BITS, Task, TaskStatus
 
 #: What a task's figures depend on, of the task and of its client.
-TASK_FIELDS = ("start_date", "deadline", "timezone_need", "client_profile_id", "status")
+TASK_FIELDS = (
+    "start_date",
+    "deadline",
+    "timezone_need",
+    "client_profile",
+    "client_profile_id",
+    "status",
+)
 CLIENT_FIELDS = ("timezone", "country", "working_hours")
 NEVER = date.min
 
@@ -159,29 +167,25 @@ def _may_overlap(hours: float, provider: ProviderBounds) -> sa.ColumnElement[boo
     return sa.or_(*(bit_and_count(day, mask) >= needed for day in _weekday_masks()))
 
 
-def _may_be_shored(
-    shoring: str, country: str | None, provider: ProviderBounds
-) -> sa.ColumnElement[bool]:
-    """The task may be `shoring` to the provider (countries, then offset ranges)."""
-    if shoring == "onshore":
-        return Task.fit_country == country if country else sa.false()
-    elsewhere = (
-        sa.or_(Task.fit_country.is_(None), Task.fit_country != country) if country else sa.true()
-    )
+def _countries(shoring: str, country: str | None) -> sa.ColumnElement[bool]:
+    """Onshore is the same country (exact: `fit_country` always holds the client's)."""
+    same = Task.fit_country == country if country else sa.false()
+    return same if shoring == "onshore" else sa.not_(sa.func.coalesce(same, False))
+
+
+def _offsets(shoring: str, provider: ProviderBounds) -> sa.ColumnElement[bool] | None:
+    """The offset ranges allow the shoring class (none to check for onshore)."""
     if shoring == "nearshore":  # unless more than 3 hours apart on every day
         return sa.and_(
-            elsewhere,
             Task.fit_offset_min - provider.offset_max <= NEARSHORE_MINUTES,
             provider.offset_min - Task.fit_offset_max <= NEARSHORE_MINUTES,
         )
-    # Offshore: unless within 3 hours on every day.
-    return sa.and_(
-        elsewhere,
-        sa.or_(
+    if shoring == "offshore":  # unless within 3 hours on every day
+        return sa.or_(
             Task.fit_offset_max - provider.offset_min > NEARSHORE_MINUTES,
             provider.offset_max - Task.fit_offset_min > NEARSHORE_MINUTES,
-        ),
-    )
+        )
+    return None
 
 
 def may_fit(
@@ -192,14 +196,15 @@ def may_fit(
     provider: ProviderBounds,
     today: date,
 ) -> sa.ColumnElement[bool]:
-    """The SQL condition every task passing the fit filters meets (a necessary one): a task
-    whose figures do not stand today always meets it."""
-    conditions = []
-    if shoring is not None:
-        conditions.append(_may_be_shored(shoring, country, provider))
+    """The SQL condition every task passing the fit filters meets (a necessary one). The
+    country is always current; the other figures only bind on the days they stand for."""
+    dated = []
+    if shoring is not None and (offsets := _offsets(shoring, provider)) is not None:
+        dated.append(offsets)
     if min_overlap and not provider.doubled:
-        conditions.append(_may_overlap(min_overlap, provider))
-    if not conditions:
-        return sa.true()
+        dated.append(_may_overlap(min_overlap, provider))
+    condition = _countries(shoring, country) if shoring is not None else sa.true()
+    if not dated:
+        return condition
     stands = sa.and_(Task.fit_from <= today, Task.fit_until >= today)
-    return sa.or_(sa.not_(stands), sa.and_(*conditions))
+    return sa.and_(condition, sa.or_(sa.not_(stands), sa.and_(*dated)))

@@ -197,7 +197,7 @@ def provider_window(today: date) -> tuple[date, date]:
 @lru_cache(maxsize=1024)
 def provider_bounds(zone: str, hours_json: str, today: date) -> ProviderBounds:
     """The provider's figures for a search on `today` (hours as stored JSON text)."""
-    hours: WorkingHours = json.loads(hours_json or "{}")
+    hours: WorkingHours = json.loads(hours_json) or {}
     first, last = provider_window(today)
     changes = offset_changes(zone, first, last)
     offsets = {_offset(zone, first), *(_offset(zone, day) for day in changes)}

@@ -98,8 +98,9 @@ class Task(IdMixin, TimestampMixin, Model):
     # Derived columns that the discovery filters (shoring, minimum overlap) read in SQL:
     # figures of the client's zone, country and hours over the task's period, and the days
     # of search they stand for. Every flush keeps them in step with the task and its client
-    # (marketplace.matching.task_fit); until computed they stand for no day.
-    fit_country: Mapped[str | None] = mapped_column(sa.String(2))
+    # (marketplace.matching.task_fit); until computed they stand for no day (but the
+    # country, always current).
+    fit_country: Mapped[str | None] = mapped_column(sa.String(2), index=True)
     fit_offset_min: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
     fit_offset_max: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
     fit_masks: Mapped[str] = mapped_column(

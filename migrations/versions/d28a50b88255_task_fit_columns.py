@@ -1,9 +1,10 @@
 """derived zone-fit columns of tasks for the discovery filters
 
-The client's country, UTC offset range and weekly shift masks over each task's period,
-and the days of search they stand for (marketplace.matching.task_fit). Existing tasks get
-figures that stand for no day: searches check them exactly until `flask refresh-task-fit`
-(or the daily job) computes them.
+The client's country (indexed), UTC offset range and weekly shift masks over each task's
+period, and the days of search they stand for (marketplace.matching.task_fit). Existing
+tasks get their client's country, which is always current, and figures that stand for no
+day: searches check them exactly until `flask refresh-task-fit` (or the daily job)
+computes them.
 
 Revision ID: d28a50b88255
 Revises: ea1c7211141b
@@ -44,13 +45,19 @@ def upgrade():
             batch_op.add_column(sa.Column(name, type_, nullable=True))
     tasks = sa.table('tasks', *(sa.column(name, type_) for name, type_, _ in COLUMNS))
     op.execute(tasks.update().values({name: value for name, _, value in COLUMNS}))
+    op.execute(
+        "UPDATE tasks SET fit_country = (SELECT NULLIF(country, '') FROM client_profiles "
+        "WHERE client_profiles.id = tasks.client_profile_id)"
+    )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         for name, type_, _ in COLUMNS:
             batch_op.alter_column(name, existing_type=type_, nullable=False)
+        batch_op.create_index(batch_op.f('ix_tasks_fit_country'), ['fit_country'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tasks_fit_country'))
         for name, _, _ in reversed(COLUMNS):
             batch_op.drop_column(name)
         batch_op.drop_column('fit_country')
