@@ -38,16 +38,18 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     """Bind the extension instances of `extensions.py` to this app."""
     from marketplace.accounts import auth
-    from marketplace.database import serialize_sqlite_transactions
+    from marketplace.database import add_sqlite_functions, serialize_sqlite_transactions
     from marketplace.extensions import api, cors, db, limiter, migrate
-    from marketplace.matching import index
+    from marketplace.matching import index, task_fit
     from marketplace.payments import gateways
 
     db.init_app(app)
     index.install(db.session)
+    task_fit.install(db.session)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             serialize_sqlite_transactions(db.engine)
+            add_sqlite_functions(db.engine)
     migrate.init_app(
         app, db, directory=os.path.abspath(os.path.join(app.root_path, os.pardir, "migrations"))
     )

@@ -9,7 +9,9 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
 from uuid6 import uuid7
 
 from marketplace.extensions import db
@@ -132,6 +134,35 @@ INT_ARRAY = sa.JSON().with_variant(postgresql.ARRAY(sa.Integer()), "postgresql")
 def bit_string(length: int) -> sa.types.TypeEngine[str]:
     """A fixed-length string of 0s and 1s: PostgreSQL's `bit(n)`, a VARCHAR on SQLite."""
     return sa.String(length).with_variant(postgresql.BIT(length), "postgresql")
+
+
+class bit_and_count(sa.sql.functions.GenericFunction[int]):
+    """How many positions two `bit_string`s of one length both set: `bit_count(a & b)` on
+    PostgreSQL, a function of the same name that `add_sqlite_functions` gives SQLite."""
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(bit_and_count, "postgresql")
+def _bit_and_count_postgresql(element: bit_and_count, compiler: SQLCompiler, **kw: Any) -> str:
+    first, second = element.clauses
+    return f"bit_count({compiler.process(first, **kw)} & {compiler.process(second, **kw)})"
+
+
+def _bit_and_count(first: str | None, second: str | None) -> int | None:
+    if first is None or second is None:
+        return None
+    return (int(first, 2) & int(second, 2)).bit_count()
+
+
+def add_sqlite_functions(engine: sa.Engine) -> None:
+    """Give SQLite connections the functions the queries use that it lacks
+    (`bit_and_count`): a Python function on every new connection."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _add_functions(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.create_function("bit_and_count", 2, _bit_and_count, deterministic=True)
 
 
 def is_postgresql() -> bool:

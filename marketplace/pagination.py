@@ -1,4 +1,6 @@
-"""Page-number pagination with the total in the body: `{items, page, page_size, total}`."""
+"""Pagination: page numbers with the total in the body (`{items, page, page_size, total}`),
+and cursor pages for lists that grow with the marketplace (task discovery), whose total is
+counted only up to `COUNT_CAP`."""
 
 from __future__ import annotations
 
@@ -64,14 +66,54 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     )
 
 
+#: Cursor lists count their matches up to this many: a count costs what reading that many
+#: rows costs, however many there are.
+COUNT_CAP = 1000
+
+
 @dataclass
 class CursorPage:
-    """One page of a keyset-paginated list."""
+    """One page of a keyset-paginated list; `total` counts at most COUNT_CAP matches."""
 
     items: list[Any]
     page_size: int
     total: int
     next_cursor: str | None
+    total_is_capped: bool = False
+
+
+def capped_count(stmt: Select[Any]) -> tuple[int, bool]:
+    """How many rows `stmt` gives, counted up to COUNT_CAP, and whether there are more."""
+    rows = (
+        stmt.with_only_columns(sa.literal_column("1"), maintain_column_froms=True)
+        .order_by(None)
+        .limit(COUNT_CAP + 1)
+        .subquery()
+    )
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(rows)) or 0
+    return min(count, COUNT_CAP), count > COUNT_CAP
+
+
+class CursorPageSchema(BaseSchema):
+    """The fields of a cursor page around its items (a subclass adds `items`)."""
+
+    page_size = ma.fields.Integer(required=True)
+    total = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": f"How many items match, counted up to {COUNT_CAP}: with "
+            f"`total_is_capped`, more than {COUNT_CAP} match."
+        },
+    )
+    total_is_capped = ma.fields.Boolean(
+        required=True,
+        metadata={"description": f"More than {COUNT_CAP} items match; `total` is {COUNT_CAP}."},
+    )
+    next_cursor = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Pass it as `cursor` for the next page; null on the last."},
+    )
 
 
 def encode_cursor(values: list[Any]) -> str:

@@ -108,6 +108,62 @@ def test_the_matching_migration_backfills_existing_profiles(tmp_path):
         db.engine.dispose()
 
 
+def test_existing_tasks_get_zone_fit_figures_that_stand_for_no_day_until_refreshed(tmp_path):
+    import json
+    import uuid
+    from datetime import UTC, date, datetime, timedelta
+
+    from marketplace.matching import task_fit
+    from marketplace.tasks.models import Task
+
+    config = type(
+        "Fresh", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}"}
+    )
+    app = create_app(config)
+    with app.app_context():
+        upgrade(revision="ea1c7211141b")  # the schema before the figures
+        now, user_id, client_id, task_id = datetime.now(UTC), *(uuid.uuid4() for _ in range(3))
+        hours = json.dumps({"mon": [["09:00", "17:00"]]})
+        with db.engine.begin() as conn:
+            users = sa.table(*_columns("users", "email", "password_hash", "name", "role"))
+            conn.execute(users.insert().values(
+                id=user_id, email="c@example.com", password_hash="x", name="C", role="client",
+                status="active", timezone="Europe/Paris", created_at=now, updated_at=now,
+            ))  # fmt: skip
+            clients = sa.table(*_columns(
+                "client_profiles", "user_id", "company_name", "country", "working_hours"
+            ))  # fmt: skip
+            conn.execute(clients.insert().values(
+                id=client_id, user_id=user_id.hex, company_name="", country="FR",
+                timezone="Europe/Paris", working_hours=hours, created_at=now, updated_at=now,
+            ))  # fmt: skip
+            tasks = sa.table(*_columns(
+                "tasks", "client_profile_id", "created_by_id", "title", "summary",
+                "confidential_details", "attachments", "confidentiality", "terms_version",
+                "terms_hash", "tier", "budget_type", "budget_min", "budget_max", "currency",
+                "deadline", "shoring", "positions", "trial", "review_reasons",
+            ))  # fmt: skip
+            conn.execute(tasks.insert().values(
+                id=task_id, client_profile_id=client_id.hex, created_by_id=user_id.hex, title="T",
+                summary="S", confidential_details="", attachments="[]", confidentiality="public",
+                terms_version=1, terms_hash="x", tier=3, budget_type="fixed", budget_min=1,
+                budget_max=2, currency="eur", deadline=now.date() + timedelta(days=40),
+                shoring="any", positions=1, trial=False, review_reasons="[]", status="open",
+                created_at=now, updated_at=now,
+            ))  # fmt: skip
+        upgrade()
+        task = db.session.get(Task, task_id)
+        assert task.fit_country == "FR"  # always current
+        assert (task.fit_from, task.fit_until) == (date.min, date.min)
+        assert task.fit_masks == "0" * 7 * 672
+        assert task_fit.refresh_open_tasks() == 1
+        db.session.expire_all()
+        assert task.fit_from == now.date()
+        assert "1" in task.fit_masks[:672]
+        db.session.remove()
+        db.engine.dispose()
+
+
 def _columns(table: str, *names: str) -> list:
     """A table clause with the common columns (typed, so ids and times bind right)."""
     common = [

@@ -36,6 +36,18 @@ def test_an_individual_acts_for_their_own_profile_and_commits_it():
     assert permissions.commits(client)
 
 
+@pytest.mark.parametrize("role", [MemberRole.OWNER, MemberRole.AGENT])
+def test_the_sql_acting_provider_profile_is_the_plain_one(role):
+    firm, individual = make_firm(**{role.value: True}), ProviderFactory()
+    for user in (getattr(firm, role.value), individual):
+        sql = db.session.scalar(sa.select(permissions.acting_provider_profile_id(user.id)))
+        assert sql == permissions.acting_provider_profile(user).id
+    assert (
+        db.session.scalar(sa.select(permissions.acting_provider_profile_id(ClientFactory().id)))
+        is None
+    )
+
+
 def test_accounts_of_another_kind_act_for_no_client():
     provider, admin = ProviderFactory(), AdminFactory()
 

@@ -22,6 +22,7 @@ PERIODIC: dict[str, tuple[str, float]] = {
     "purge-idempotency-keys": ("marketplace.payments.jobs.purge_idempotency_keys", 3600.0),
     "escrow-age-guard": ("marketplace.payments.jobs.escrow_age_guard", 6 * 3600.0),
     "refresh-availability": ("marketplace.matching.jobs.refresh_availability", 86400.0),
+    "refresh-task-fit": ("marketplace.matching.jobs.refresh_task_fit", 86400.0),
 }
 
 

@@ -1,11 +1,11 @@
-"""`flask` commands for matching (its periodic job is runnable by hand)."""
+"""`flask` commands for matching (its periodic jobs are runnable by hand)."""
 
 from __future__ import annotations
 
 import click
 from flask import Flask
 
-from marketplace.matching import index
+from marketplace.matching import index, task_fit
 
 
 def register_commands(app: Flask) -> None:
@@ -16,3 +16,9 @@ def register_commands(app: Flask) -> None:
         """Move weekly UTC availability to the offsets zones have now (after clock changes)."""
         changed = index.refresh_availability()
         click.echo(f"refreshed the availability of {changed} provider profiles")
+
+    @app.cli.command("refresh-task-fit")
+    def refresh_task_fit_command() -> None:
+        """Renew the zone-fit figures of open tasks about to lapse (and any not computed)."""
+        changed = task_fit.refresh_open_tasks()
+        click.echo(f"refreshed the zone-fit figures of {changed} open tasks")

@@ -2,9 +2,18 @@
 
 Lists never carry confidential details. Pagination is by cursor (the sort key of
 the last item seen), so tasks published while a provider pages through the list
-neither push items onto the next page twice nor make any item skip a page. The
-shoring and overlap filters are relative to the provider searching, from
-`marketplace.matching.overlap`.
+neither push items onto the next page twice nor make any item skip a page.
+
+The shoring and overlap filters are relative to the provider searching and exact only
+with the zone rules (`overlap.ClientPeriod`). SQL keeps the tasks that may pass them, by
+figures each task keeps (`task_fit`); the candidates are read in the list's order a batch
+at a time and checked exactly, until a page is full. So a search reads about a page of
+rows whatever the number of open tasks, with or without those filters.
+
+A page costs a capped count (`pagination.capped_count`) and one statement that loads the
+tasks with everything the list shows (client, skills, languages); any other lazy load
+raises. A skills filter adds the check of the slugs, a fit filter the provider's profile
+and, when most candidates of a batch fail the exact check, another (larger) batch.
 """
 
 from __future__ import annotations
@@ -15,17 +24,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, raiseload
 
 from marketplace import permissions
 from marketplace.accounts.models import Role, User
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Skill
 from marketplace.database import is_postgresql
-from marketplace.errors import BusinessRuleViolation, Forbidden
+from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
+from marketplace.matching import task_fit, zone_bounds
 from marketplace.matching.overlap import ClientPeriod, work_period
-from marketplace.pagination import CursorPage, decode_cursor, encode_cursor, page_size_for
-from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
+from marketplace.pagination import (
+    CursorPage,
+    capped_count,
+    decode_cursor,
+    encode_cursor,
+    page_size_for,
+)
+from marketplace.profiles.models import ProviderProfile, ServiceModel
 from marketplace.tasks import services as task_services
 from marketplace.tasks.models import Task, TaskLanguage, TaskSkill, TaskStatus
 
@@ -66,6 +83,15 @@ SORTS: dict[str, tuple[tuple[Any, ...], bool]] = {
     "mine": ((Task.created_at, Task.id), True),
 }
 SEARCH_VECTOR = "to_tsvector('english', title || ' ' || summary)"  # the GIN index's expression
+#: What a page shows of each task, loaded with it; any other relationship raises if read.
+LIST_LOADS = (
+    joinedload(Task.client_profile).raiseload("*"),
+    joinedload(Task.skills).options(joinedload(TaskSkill.skill), raiseload("*")),
+    joinedload(Task.language_rows),
+    raiseload("*"),
+)
+#: The first batch of fit candidates holds this many pages; each next one four times more.
+FIT_BATCH_PAGES = 4
 
 
 def _text_search(stmt: sa.Select[Task], query: str) -> sa.Select[Task]:
@@ -127,7 +153,7 @@ def search_tasks(*, user: User, search: TaskSearch) -> CursorPage:
         if user.role != Role.CLIENT:
             raise Forbidden("Only clients have tasks of their own.")
         stmt = sa.select(Task).where(
-            Task.client_profile_id == permissions.acting_client_profile(user).id
+            Task.client_profile_id == permissions.acting_client_profile_id(user.id)
         )
         if search.status:
             stmt = stmt.where(Task.status == search.status)
@@ -137,52 +163,115 @@ def search_tasks(*, user: User, search: TaskSearch) -> CursorPage:
             Task.status == TaskStatus.OPEN, task_services.poster_is_active_clause()
         )
         columns, descending = SORTS[search.sort]
-    stmt = _sql_filters(stmt, search)
-    order = [c.desc() if descending else c.asc() for c in columns]
     after = decode_cursor(search.cursor, list(columns)) if search.cursor else None
-
-    if search.fit_filters():
-        return _search_with_fit(
-            user, stmt.order_by(*order), search, columns, descending, after, page_size
-        )
-
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    if after is not None:
-        key = sa.tuple_(*columns)
-        # Bind the cursor with the columns' own types, so values compare as stored.
-        bound = sa.tuple_(
-            *[sa.literal(v, type_=c.type) for v, c in zip(after, columns, strict=True)]
-        )
-        stmt = stmt.where(key < bound if descending else key > bound)
-    items = list(db.session.scalars(stmt.order_by(*order).limit(page_size + 1)))
-    return _page(items, page_size, total, columns)
-
-
-def _page(items: list[Task], page_size: int, total: int, columns: tuple[Any, ...]) -> CursorPage:
+    stmt = _sql_filters(stmt, search)
+    fit = _FitFilter(_searching_provider(user, search), search) if search.fit_filters() else None
+    if fit is not None:
+        stmt = stmt.where(fit.condition())
+    total, capped = capped_count(stmt)
+    order = [c.desc() if descending else c.asc() for c in columns]
+    walk = _Walk(stmt.order_by(*order), columns, descending)
+    if fit is None:
+        items = walk.batch(after, page_size + 1)
+    else:
+        items = walk.passing(after, page_size + 1, fit)
     more = len(items) > page_size
     items = items[:page_size]
-    next_cursor = None
-    if more:
-        next_cursor = encode_cursor([getattr(items[-1], c.key) for c in columns])
-    return CursorPage(items=items, page_size=page_size, total=total, next_cursor=next_cursor)
+    return CursorPage(
+        items=items,
+        page_size=page_size,
+        total=total,
+        total_is_capped=capped,
+        next_cursor=encode_cursor(walk.key(items[-1])) if more else None,
+    )
+
+
+def _searching_provider(user: User, search: TaskSearch) -> ProviderProfile:
+    """The profile of the provider the fit filters are relative to, in one statement."""
+    if user.role != Role.PROVIDER:
+        raise BusinessRuleViolation(
+            "Shoring and overlap filters are relative to you as a provider.",
+            details={
+                name: ["Only providers can use this filter."] for name in search.fit_filters()
+            },
+        )
+    profile = db.session.scalar(
+        sa.select(ProviderProfile).where(
+            ProviderProfile.id == permissions.acting_provider_profile_id(user.id)
+        )
+    )
+    if profile is None:
+        raise NotFound("Profile not found.")
+    return profile
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """Reading an ordered statement of tasks by keyset, from a cursor on."""
+
+    stmt: sa.Select[Task]
+    columns: tuple[Any, ...]
+    descending: bool
+
+    def key(self, task: Task) -> list[Any]:
+        """The task's sort key, as cursors hold it."""
+        return [getattr(task, c.key) for c in self.columns]
+
+    def batch(self, after: list[Any] | None, limit: int) -> list[Task]:
+        """Up to `limit` tasks after the key `after` (from the start if None), with what
+        the list shows of them, in one statement."""
+        stmt = self.stmt
+        if after is not None:
+            key = sa.tuple_(*self.columns)
+            # Bind the cursor with the columns' own types, so values compare as stored.
+            bound = sa.tuple_(
+                *[sa.literal(v, type_=c.type) for v, c in zip(after, self.columns, strict=True)]
+            )
+            stmt = stmt.where(key < bound if self.descending else key > bound)
+        return list(db.session.scalars(stmt.limit(limit).options(*LIST_LOADS)).unique())
+
+    def passing(self, after: list[Any] | None, limit: int, fit: _FitFilter) -> list[Task]:
+        """Up to `limit` tasks after `after` that pass the exact fit check: candidates are
+        read a batch at a time, each batch four times the one before."""
+        found: list[Task] = []
+        size = FIT_BATCH_PAGES * limit
+        while True:
+            candidates = self.batch(after, size)
+            found += [task for task in candidates if fit.passes(task)]
+            if len(found) >= limit or len(candidates) < size:
+                return found[:limit]
+            after, size = self.key(candidates[-1]), size * 4
 
 
 class _FitFilter:
-    """The shoring and minimum-overlap filters for one provider: one `ClientPeriod` per
-    client, window and period, so tasks that share them share the computations."""
+    """The shoring and minimum-overlap filters for one provider: as a necessary condition
+    in SQL, and exactly on a task (one `ClientPeriod` per client, window and period, so
+    tasks that share them share the computations)."""
 
-    def __init__(self, provider: ProviderProfile, clients: dict[Any, ClientProfile]) -> None:
-        self.provider, self.clients = provider, clients
+    def __init__(self, provider: ProviderProfile, search: TaskSearch) -> None:
+        self.provider, self.search = provider, search
         self.hours_json = json.dumps(provider.working_hours)
         self.today = datetime.now(UTC).date()
         self._periods: dict[tuple[Any, ...], ClientPeriod] = {}
 
-    def period(self, row: Any) -> ClientPeriod:
-        """The client's period for a task row; overlap is measured against the window a
+    def condition(self) -> sa.ColumnElement[bool]:
+        """What SQL checks: every task passing the filters meets it."""
+        return task_fit.may_fit(
+            shoring=self.search.shoring,
+            min_overlap=self.search.min_overlap,
+            country=self.provider.country or None,
+            provider=zone_bounds.provider_bounds(
+                self.provider.timezone, self.hours_json, self.today
+            ),
+            today=self.today,
+        )
+
+    def period(self, task: Task) -> ClientPeriod:
+        """The client's period for a task; overlap is measured against the window a
         coverage task wants covered, else against the client's working hours."""
-        client = self.clients[row.client_profile_id]
-        first, last = work_period(row.start_date, row.deadline, self.today)
-        need = row.timezone_need
+        client = task.client_profile
+        first, last = work_period(task.start_date, task.deadline, self.today)
+        need = task.timezone_need
         window = need["window"] if need and need["mode"] == "coverage" else None
         key = (client.id, None if window is None else json.dumps(window), first, last)
         if key not in self._periods:
@@ -195,9 +284,9 @@ class _FitFilter:
             )
         return self._periods[key]
 
-    def passes(self, row: Any, search: TaskSearch) -> bool:
+    def passes(self, task: Task) -> bool:
         """Whether the task meets the search's shoring and minimum overlap."""
-        period, provider = self.period(row), self.provider
+        period, provider, search = self.period(task), self.provider, self.search
         if search.shoring is not None and search.shoring != period.shoring(
             provider.country, provider.timezone
         ):
@@ -205,56 +294,3 @@ class _FitFilter:
         return search.min_overlap is None or (
             period.overlap_for(provider.timezone, self.hours_json) >= search.min_overlap
         )
-
-
-def _search_with_fit(
-    user: User,
-    stmt: sa.Select[Task],
-    search: TaskSearch,
-    columns: tuple[Any, ...],
-    descending: bool,
-    after: list[Any] | None,
-    page_size: int,
-) -> CursorPage:
-    """Filters that need zone rules run in Python over the SQL-filtered tasks."""
-    if user.role != Role.PROVIDER:
-        raise BusinessRuleViolation(
-            "Shoring and overlap filters are relative to you as a provider.",
-            details={
-                name: ["Only providers can use this filter."] for name in search.fit_filters()
-            },
-        )
-    # Only what the filters need is loaded for every candidate (the sort key is the row from
-    # index 5 on); whole tasks are loaded for one page.
-    rows = db.session.execute(
-        stmt.with_only_columns(
-            Task.id,
-            Task.client_profile_id,
-            Task.start_date,
-            Task.deadline,
-            Task.timezone_need,
-            *columns,
-        )
-    ).all()
-    clients = {
-        c.id: c
-        for c in db.session.scalars(
-            sa.select(ClientProfile).where(
-                ClientProfile.id.in_({row.client_profile_id for row in rows})
-            )
-        )
-    }
-    fit = _FitFilter(permissions.acting_provider_profile(user), clients)
-    matching = [row for row in rows if fit.passes(row, search)]
-    if after is not None:
-        bound = tuple(after)
-        matching_after = [
-            row
-            for row in matching
-            if (tuple(row[5:]) < bound if descending else tuple(row[5:]) > bound)
-        ]
-    else:
-        matching_after = matching
-    page_ids = [row.id for row in matching_after[: page_size + 1]]
-    tasks = {t.id: t for t in db.session.scalars(sa.select(Task).where(Task.id.in_(page_ids)))}
-    return _page([tasks[i] for i in page_ids], page_size, len(matching), columns)

@@ -29,7 +29,7 @@ from marketplace.hours import DAYS, MINUTES_PER_DAY, MINUTES_PER_WEEK, WorkingHo
 from marketplace.matching import timezones
 from marketplace.matching.timezones import NEARSHORE_MAX_OFFSET, work_period
 
-__all__ = ["ClientPeriod", "nearshore_zones", "utc_shifts", "work_period"]
+__all__ = ["ClientPeriod", "nearshore_zones", "offset_changes", "utc_shifts", "work_period"]
 
 SETTLE_DAYS = 4
 FULL_WEEK = (1 << MINUTES_PER_WEEK) - 1
@@ -92,8 +92,9 @@ def _changes_in_month(zone: str, year: int, month: int) -> tuple[date, ...]:
     return tuple(days[n] for n in range(1, len(days)) if offsets[n] != offsets[n - 1])
 
 
-def _changes(zone: str, first: date, last: date) -> list[date]:
-    """Days in first..last whose UTC offset differs from the day before's."""
+def offset_changes(zone: str, first: date, last: date) -> list[date]:
+    """Days in first..last whose UTC offset (sampled as `timezones.utc_offset` does)
+    differs from the day before's."""
     months = range(first.year * 12 + first.month - 1, last.year * 12 + last.month)
     return [
         day
@@ -111,7 +112,7 @@ def _minutes(offset: timedelta) -> int:
 def _offset_gap(zone_a: str, zone_b: str, first: date, last: date) -> timedelta:
     """The largest difference between two zones' UTC offsets on any day of first..last."""
     # The difference holds from one change of either zone's offset to the next.
-    days = {first, *_changes(zone_a, first, last), *_changes(zone_b, first, last)}
+    days = {first, *offset_changes(zone_a, first, last), *offset_changes(zone_b, first, last)}
     return max(abs(timezones.utc_offset(zone_a, d) - timezones.utc_offset(zone_b, d)) for d in days)
 
 
@@ -121,8 +122,8 @@ def _split_days(client_zone: str, zone: str, first: date, last: date) -> SplitDa
     `zone`: settled days by weekday and offset difference, and the unsettled days."""
     margin = timedelta(days=SETTLE_DAYS)
     changes = {
-        *_changes(client_zone, first - margin, last + margin),
-        *_changes(zone, first - margin, last + margin),
+        *offset_changes(client_zone, first - margin, last + margin),
+        *offset_changes(zone, first - margin, last + margin),
     }
     # A change on day t leaves unsettled the days whose samples, four days either side,
     # straddle it: t - 4 to t + 3.

@@ -17,11 +17,12 @@ from marketplace.database import (
     TimestampMixin,
     TransitionMixin,
     UTCDateTime,
+    bit_string,
     enum_type,
     utcnow,
 )
 from marketplace.extensions import Model
-from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
+from marketplace.profiles.models import WEEK_SLOTS, ClientProfile, ProviderProfile, ServiceModel
 from marketplace.tasks.states import CLIENT_ACTIONS, TASK_STATES, TaskStatus
 from marketplace.tasks.terms import terms_hash, terms_text
 
@@ -47,6 +48,10 @@ class Shoring(StrEnum):
     NEARSHORE = "nearshore"
     OFFSHORE = "offshore"
     ANY = "any"
+
+
+#: `Task.fit_masks`: a week of quarter-hours for each weekday of the client.
+FIT_MASK_BITS = 7 * WEEK_SLOTS
 
 
 class Task(IdMixin, TimestampMixin, Model):
@@ -90,6 +95,19 @@ class Task(IdMixin, TimestampMixin, Model):
     rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Derived columns that the discovery filters (shoring, minimum overlap) read in SQL:
+    # figures of the client's zone, country and hours over the task's period, and the days
+    # of search they stand for. Every flush keeps them in step with the task and its client
+    # (marketplace.matching.task_fit); until computed they stand for no day (but the
+    # country, always current).
+    fit_country: Mapped[str | None] = mapped_column(sa.String(2), index=True)
+    fit_offset_min: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+    fit_offset_max: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+    fit_masks: Mapped[str] = mapped_column(
+        bit_string(FIT_MASK_BITS), default=lambda: "0" * FIT_MASK_BITS, deferred=True
+    )
+    fit_from: Mapped[date] = mapped_column(sa.Date, default=date.min)
+    fit_until: Mapped[date] = mapped_column(sa.Date, default=date.min)
 
     client_profile: Mapped[ClientProfile] = relationship()
     created_by: Mapped[User] = relationship()

@@ -12,7 +12,7 @@ from flask_login import current_user
 from webargs.fields import DelimitedList
 
 from marketplace.matching.discovery import TaskSearch
-from marketplace.pagination import PageArgsSchema
+from marketplace.pagination import COUNT_CAP, CursorPageSchema, PageArgsSchema
 from marketplace.profiles.models import ServiceModel
 from marketplace.schemas import BaseSchema, CurrencyField, validate_language
 from marketplace.tasks.confidentiality import Reader
@@ -265,13 +265,19 @@ class TaskQuerySchema(BaseSchema):
         return TaskSearch(**data)
 
 
-class TaskListSchema(BaseSchema):
+class TaskListSchema(CursorPageSchema):
     """A page of tasks; pass `next_cursor` as `cursor` for the next page."""
 
     items = ma.fields.List(ma.fields.Nested(TaskSchema), required=True)
-    page_size = ma.fields.Integer(required=True)
-    total = ma.fields.Integer(required=True)
-    next_cursor = ma.fields.String(allow_none=True, required=True)
+    total = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": f"How many tasks match, counted up to {COUNT_CAP} "
+            "(`total_is_capped`: more do). With `shoring` or `min_overlap` it is an estimate "
+            "from above: it counts the tasks that may pass those filters, by figures kept "
+            "for each task, while the pages hold only the tasks that do."
+        },
+    )
 
 
 class AdminTaskQuerySchema(PageArgsSchema):
