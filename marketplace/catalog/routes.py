@@ -11,6 +11,7 @@ blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="The skil
 
 
 @blp.get("/skills")
+@blp.public
 @blp.arguments(SkillQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, SkillPageSchema)
 @blp.errors(422)
