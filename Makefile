@@ -106,5 +106,6 @@ seed: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache htmlcov .coverage build dist *.egg-info
+	rm -rf tests/typescript/node_modules
 	rm -f instance/*.db instance/celerybeat-schedule*
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

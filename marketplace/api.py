@@ -2,7 +2,10 @@
 
 Every endpoint takes only the body and query parameters it declares: the project's
 Blueprint gives a route that declares none an empty schema, so anything sent there
-is a 422 like any unknown field.
+is a 422 like any unknown field. Every operation is named after its endpoint
+(`tasks.publish_task`) and says what a call must carry (the security schemes of
+config.py), and links lead from an answer to the calls it makes possible, so the docs
+page, generated clients and stateful tools can work from the spec alone.
 """
 
 from __future__ import annotations
@@ -26,8 +29,24 @@ from marketplace.errors import BadRequest, http_error_response
 F = TypeVar("F", bound=Callable[..., Any])
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BODY_LOCATIONS = frozenset({"json", "form", "files", "json_or_form"})
 QUERY_LOCATIONS = frozenset({"query", "querystring"})
+
+
+def security_requirements(methods: Collection[str], *, public: bool) -> list[dict[str, list[str]]]:
+    """What a call must carry, as OpenAPI security requirements (any one of them).
+
+    A signed-in caller sends a bearer token or the session cookie; with the cookie, an
+    unsafe method also needs the CSRF token, and so does a public one (sign-up, login),
+    whose token lives in the session the cookie carries. Public reads need nothing."""
+    unsafe = bool(UNSAFE_METHODS & set(methods))
+    session: dict[str, list[str]] = {"cookieAuth": []}
+    if unsafe:
+        session["csrfToken"] = []
+    if public:
+        return [session] if unsafe else []
+    return [{"bearerAuth": []}, session]
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -133,8 +152,9 @@ class ArgumentsParser(FlaskParser):
 
 
 class Blueprint(BaseBlueprint):
-    """flask-smorest's Blueprint: every view refuses input it does not declare, and a
-    shorthand documents error responses."""
+    """flask-smorest's Blueprint: every view refuses input it does not declare and
+    documents its operation id and security; shorthands document error responses,
+    public endpoints and links."""
 
     ARGUMENTS_PARSER = ArgumentsParser()
 
@@ -146,11 +166,27 @@ class Blueprint(BaseBlueprint):
         provide_automatic_options: bool | None = None,
         **options: Any,
     ) -> None:
-        """Register a view; one that declares no query (or, for POST, PUT and PATCH, no
-        body) schema gets an empty one, documented, so nothing it ignores gets through."""
+        """Register a view, documented with its operation id and who may call it; one
+        that declares no query (or, for POST, PUT and PATCH, no body) schema gets an
+        empty one, documented, so nothing it ignores gets through."""
         if view_func is not None and not isinstance(view_func, type):
-            view_func = self._refuse_undeclared(view_func, options.get("methods") or ("GET",))
+            methods = options.get("methods") or ("GET",)
+            view_func = self._document_operation(view_func, endpoint or view_func.__name__, methods)
+            view_func = self._refuse_undeclared(view_func, methods)
         super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
+
+    def _document_operation(
+        self, view: Callable[..., Any], endpoint: str, methods: Collection[str]
+    ) -> Callable[..., Any]:
+        """Name the operation after its endpoint and document who may call it, unless the
+        view documents either itself."""
+        documented = getattr(view, "_apidoc", {}).get("manual_doc", {})
+        defaults = {
+            "operationId": f"{self.name}.{endpoint}",
+            "security": security_requirements(methods, public=getattr(view, "public", False)),
+        }
+        missing = {key: value for key, value in defaults.items() if key not in documented}
+        return self.doc(**missing)(view)
 
     def _refuse_undeclared(
         self, view: Callable[..., Any], methods: Collection[str]
@@ -173,6 +209,23 @@ class Blueprint(BaseBlueprint):
         """Mark an endpoint that reads its request body itself (a signed webhook)."""
         view.reads_raw_body = True  # type: ignore[attr-defined]
         return view
+
+    @staticmethod
+    def public(view: F) -> F:
+        """Mark an endpoint that anyone may call, signed in or not, so the spec asks for no
+        credentials (a write still needs the CSRF token). It only documents: the view
+        itself decides who gets in, and tests/test_api_docs.py holds the two together."""
+        view.public = True  # type: ignore[attr-defined]
+        return view
+
+    def link(
+        self, status: int, name: str, operation_id: str, description: str, **parameters: str
+    ) -> Callable[[F], F]:
+        """Document an OpenAPI link: a call that this answer makes possible, with the
+        values it takes from it (`task_id="$response.body#/id"`), so stateful tools and
+        readers of the docs can follow the workflow."""
+        target = {"operationId": operation_id, "description": description}
+        return self.doc(responses={status: {"links": {name: {**target, "parameters": parameters}}}})
 
     def errors(self, *codes: int) -> Callable[[F], F]:
         """Document that the endpoint may answer these error statuses (in the one error shape)."""

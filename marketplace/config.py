@@ -166,13 +166,35 @@ class Config:
                 "ISO 8601 in UTC; time zones are IANA names."
             )
         },
+        # Each operation says which it needs (api.security_requirements).
         "components": {
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer"},
-                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "marketplace_session"},
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A personal API token: `Authorization: Bearer mkt_...`.",
+                },
+                "cookieAuth": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": SESSION_COOKIE_NAME,
+                    "description": (
+                        "The session cookie that `POST /api/v1/auth/login` sets; the "
+                        "browser sends it (nothing to fill in on the docs page)."
+                    ),
+                },
+                "csrfToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-CSRFToken",
+                    "description": (
+                        "The token of `GET /api/v1/auth/csrf`, which a cookie session sends "
+                        "on every POST, PUT, PATCH and DELETE (login and sign-up too). "
+                        "The docs page fills it in."
+                    ),
+                },
             }
         },
-        "security": [{"bearerAuth": []}, {"cookieAuth": []}, {}],
     }
 
     # Tasks

@@ -92,26 +92,30 @@ def validate_working_hours(value: Any) -> WorkingHours:
     return ordered
 
 
+_SHIFT_SCHEMA = {
+    "type": "array",
+    "minItems": 2,
+    "maxItems": 2,
+    "items": {"type": "string", "pattern": r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"},
+}
+#: Weekly hours as the OpenAPI spec documents them.
+WORKING_HOURS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {day: {"type": "array", "maxItems": 6, "items": _SHIFT_SCHEMA} for day in DAYS},
+    "additionalProperties": False,
+}
+
+
 class WorkingHoursField(ma.fields.Field):
     """Weekly hours in local time, validated and returned in week order."""
 
     def __init__(self, **kwargs: Any) -> None:
-        shift = {
-            "type": "array",
-            "minItems": 2,
-            "maxItems": 2,
-            "items": {"type": "string", "pattern": r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"},
-        }
         kwargs.setdefault(
             "metadata",
             {
-                "type": "object",
+                **WORKING_HOURS_SCHEMA,
                 "description": "Local times per day; a shift ending before it starts "
                 "crosses midnight and belongs to the day it starts. Shifts may not overlap.",
-                "properties": {
-                    day: {"type": "array", "maxItems": 6, "items": shift} for day in DAYS
-                },
-                "additionalProperties": False,
                 "example": {"mon": [["09:00", "17:00"]], "fri": [["22:00", "06:00"]]},
             },
         )

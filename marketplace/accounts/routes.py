@@ -39,6 +39,7 @@ def auth_rate_limit() -> str:
 
 
 @blp.post("/signup")
+@blp.public
 @limiter.limit(auth_rate_limit)
 @blp.arguments(SignupSchema)
 @blp.response(202, SignupAcceptedSchema)
@@ -53,6 +54,7 @@ def signup(data: dict[str, Any]) -> dict[str, str]:
 
 
 @blp.post("/login")
+@blp.public
 @limiter.limit(auth_rate_limit)
 @blp.arguments(LoginSchema)
 @blp.response(200, UserSchema)
@@ -65,6 +67,7 @@ def login(data: dict[str, Any]) -> User:
 
 
 @blp.post("/logout")
+@blp.public
 @blp.response(204)
 @blp.errors(400)
 def logout() -> None:
@@ -82,6 +85,7 @@ def me() -> User:
 
 
 @blp.get("/csrf")
+@blp.public
 @blp.response(200, CsrfSchema)
 def csrf_token() -> dict[str, str]:
     """A CSRF token for this session, to send as `X-CSRFToken` on unsafe requests."""

@@ -29,6 +29,7 @@ blp = Blueprint("bids", __name__, url_prefix="/api/v1", description="Bids on tas
 @per_user_limit("BID_RATE_LIMIT")
 @blp.arguments(BidInputSchema)
 @blp.response(201, BidSchema)
+@blp.link(201, "award", "contracts.award", "Accept the bid (client).", bid_id="$response.body#/id")
 @blp.errors(400, 401, 403, 404, 409, 422, 429)
 def place_bid(proposal: BidProposal, task_id: uuid.UUID) -> Bid:
     """Bid on an open task, for yourself or your firm (one live bid per provider)."""

@@ -18,6 +18,7 @@ CACHE_SECONDS = 600
 
 
 @blp.get("/skills")
+@blp.public
 @blp.arguments(SkillQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, SkillPageSchema)
 @blp.alt_response(304, description="Not modified: the catalog is the one your ETag names.")

@@ -36,6 +36,13 @@ blp = Blueprint("contracts", __name__, url_prefix="/api/v1", description="Contra
 @login_required
 @blp.arguments(AwardSchema)
 @blp.response(201, ContractSchema)
+@blp.link(
+    201,
+    "accept",
+    "contracts.accept_offer",
+    "Accept the offer (provider).",
+    contract_id="$response.body#/id",
+)
 @blp.errors(400, 401, 403, 404, 409, 422)
 def award(terms: AwardTerms, bid_id: uuid.UUID) -> Contract:
     """Accept a bid on your task: the provider gets a contract offer with its terms."""
@@ -80,6 +87,13 @@ def terms_history(contract_id: uuid.UUID, page: int, page_size: int | None) -> P
 @blp.post("/contracts/<uuid:contract_id>/accept")
 @login_required
 @blp.response(200, ContractSchema)
+@blp.link(
+    200,
+    "fund",
+    "payments.fund",
+    "Fund the first milestone (client).",
+    milestone_id="$response.body#/milestones/0/id",
+)
 @blp.errors(400, 401, 403, 404, 409)
 def accept_offer(contract_id: uuid.UUID) -> Contract:
     """Accept the offer (provider): the contract is active."""

@@ -70,6 +70,13 @@ def money(view: Callable[..., Any]) -> Callable[..., Any]:
 @money
 @blp.arguments(FundInputSchema)
 @blp.response(200, FundingSchema)
+@blp.link(
+    200,
+    "submit",
+    "payments.submit",
+    "Deliver the milestone (provider).",
+    milestone_id="$response.body#/milestone/id",
+)
 @blp.errors(400, 401, 402, 403, 404, 409, 422, 429, 502, 503)
 def fund(data: dict[str, Any], milestone_id: uuid.UUID) -> dict[str, Any]:
     """Pay a milestone into escrow (client). It is funded once the gateway confirms."""
@@ -81,6 +88,13 @@ def fund(data: dict[str, Any], milestone_id: uuid.UUID) -> dict[str, Any]:
 @login_required
 @blp.arguments(SubmitSchema)
 @blp.response(200, MilestoneSchema)
+@blp.link(
+    200,
+    "approve",
+    "payments.approve",
+    "Accept the work (client).",
+    milestone_id="$response.body#/id",
+)
 @blp.errors(400, 401, 403, 404, 409, 422)
 def submit(data: dict[str, Any], milestone_id: uuid.UUID) -> Milestone:
     """Deliver a funded milestone for the client's review (provider)."""

@@ -44,6 +44,7 @@ def update_my_provider_profile(changes: ProviderProfileChanges) -> ProviderProfi
 
 
 @blp.get("/providers/<uuid:profile_id>")
+@blp.public
 @blp.response(200, PublicProviderProfileSchema)
 @blp.errors(404)
 def get_provider(profile_id: uuid.UUID) -> ProviderProfile:

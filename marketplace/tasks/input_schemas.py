@@ -7,7 +7,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from marketplace.hours import validate_working_hours
+from marketplace.hours import WORKING_HOURS_SCHEMA, validate_working_hours
 from marketplace.profiles.models import ServiceModel
 from marketplace.schemas import (
     BaseSchema,
@@ -40,6 +40,18 @@ class TimezoneNeedField(ma.fields.Field):
                 "description": 'Overlap with the client\'s working hours: {"mode": "overlap", '
                 '"hours": 3}; or coverage of a weekly window in the client\'s zone: '
                 '{"mode": "coverage", "window": {"mon": [["18:00", "02:00"]]}}.',
+                "properties": {
+                    "mode": {"type": "string", "enum": ["overlap", "coverage"]},
+                    "hours": {
+                        "type": "number",
+                        "minimum": 0,
+                        "exclusiveMinimum": True,
+                        "maximum": 24,
+                    },
+                    "window": WORKING_HOURS_SCHEMA,
+                },
+                "required": ["mode"],
+                "additionalProperties": False,
                 "example": {"mode": "overlap", "hours": 3},
             },
         )

@@ -46,6 +46,7 @@ AccessLogPageSchema = page_schema(AccessLogEntrySchema, "AccessLogPage")
 @login_required
 @blp.arguments(TaskInputSchema)
 @blp.response(201, OwnerTaskSchema)
+@blp.link(201, "publish", "tasks.publish_task", "Publish the draft.", task_id="$response.body#/id")
 @blp.errors(400, 401, 403, 422)
 def create_task(draft: TaskDraft) -> Task:
     """Post a task as a draft, for the client you act for."""
