@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.base import instance_state
 from sqlalchemy.orm.interfaces import ORMOption
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
@@ -107,9 +108,9 @@ def people_acting_for(profile: ClientProfile | ProviderProfile) -> list[User]:
     if profile.user is not None:
         return [profile.user]
     assert profile.organization_id is not None
-    if "organization" not in sa.inspect(profile).unloaded:
+    if "organization" not in instance_state(profile).unloaded:
         organization = profile.organization
-        if organization is not None and "memberships" not in sa.inspect(organization).unloaded:
+        if organization is not None and "memberships" not in instance_state(organization).unloaded:
             return [m.user for m in organization.memberships if m.role in COMMITTERS]
     return list(
         db.session.scalars(
