@@ -24,14 +24,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
-import random
 import statistics
 import sys
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -39,13 +37,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
+from bench import _shared as data
 from marketplace import create_app
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Skill
 from marketplace.config import TestingConfig
-from marketplace.database import new_id
 from marketplace.extensions import db
-from marketplace.matching import candidates, index, ranking, scoring, services
+from marketplace.matching import candidates, ranking, services
 from marketplace.matching import statistics as match_stats
 from marketplace.profiles.models import ClientProfile, ProviderSkill, ServiceModel
 from marketplace.tasks import lifecycle
@@ -53,97 +51,9 @@ from marketplace.tasks import services as tasks
 from marketplace.tasks.inputs import Budget, OverlapNeed, RequiredSkill, TaskDraft
 from marketplace.tasks.models import BudgetType, Shoring
 
-# Where providers are (weights roughly like a VA and BPO marketplace's).
-ZONES = [
-    ("Asia/Manila", "PH", 22), ("Asia/Kolkata", "IN", 18), ("America/New_York", "US", 8),
-    ("America/Chicago", "US", 4), ("America/Los_Angeles", "US", 4), ("Europe/London", "GB", 4),
-    ("America/Mexico_City", "MX", 5), ("America/Bogota", "CO", 4), ("America/Sao_Paulo", "BR", 4),
-    ("Africa/Lagos", "NG", 4), ("Africa/Nairobi", "KE", 3), ("Asia/Karachi", "PK", 5),
-    ("Europe/Kyiv", "UA", 3), ("Europe/Warsaw", "PL", 2), ("Africa/Johannesburg", "ZA", 3),
-    ("Asia/Dhaka", "BD", 3), ("Asia/Jakarta", "ID", 2), ("Australia/Sydney", "AU", 1),
-    ("Asia/Kathmandu", "NP", 1),
-]  # fmt: skip
-SHIFTS = [
-    ("09:00", "17:00"), ("08:00", "16:00"), ("10:00", "18:00"), ("21:00", "05:00"),
-    ("13:00", "21:00"), ("06:00", "14:00"), ("22:00", "06:00"), ("12:00", "20:00"),
-]  # fmt: skip
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
-LANGUAGES = [("en", 0.9), ("es", 0.15), ("tl", 0.18), ("hi", 0.12), ("fr", 0.06), ("pt", 0.05)]
-LEVELS = [1, 2, 3, 4, 5]
-LEVEL_WEIGHTS = [0.1, 0.25, 0.3, 0.23, 0.12]
-CLASSES = {"common": (0.02, 1.0), "mid": (0.002, 0.008), "rare": (0.00005, 0.0004)}
-PAIRS_PER_CLASS = 4
+# The frequency classes of skill pairs, as bench/api.py picks them too.
+CLASSES, PAIRS_PER_CLASS = data.CLASSES, data.PAIRS_PER_CLASS
 WIDEST = "widest"  # the skill most providers have, alone, at any level
-
-
-def _copy(conn: Any, table: str, columns: list[str], rows: Any) -> None:
-    with (
-        conn.cursor() as cursor,
-        cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
-
-
-def load(count: int) -> None:
-    """COPY `count` providers with skills; the matching columns computed as the app does."""
-    rng = random.Random(count)
-    skills = list(db.session.execute(sa.select(Skill.id, Skill.number).order_by(Skill.number)))
-    weights = [1 / (rank + 1) ** 1.1 for rank in range(len(skills))]
-    now, today = datetime.now(UTC), date.today()
-    bits = {
-        (zone, shift): index.availability_bits(zone, {d: [list(shift)] for d in WEEKDAYS}, today)
-        for zone, _, _ in ZONES
-        for shift in SHIFTS
-    }
-    users, profiles, provider_skills = [], [], []
-    for n in range(count):
-        zone, country, _ = rng.choices(ZONES, weights=[z[2] for z in ZONES])[0]
-        shift = rng.choice(SHIFTS)
-        user_id, profile_id = new_id(), new_id()
-        users.append((user_id, f"p{n}@bench.example", "x", f"P{n}", "provider", "active",
-                      zone, country, now, now))  # fmt: skip
-        mine = {skills[i] for i in rng.choices(range(len(skills)), weights=weights, k=4)}
-        levels, experience = {}, []
-        for skill_id, number in mine:
-            level, years = rng.choices(LEVELS, weights=LEVEL_WEIGHTS)[0], rng.randint(0, 12)
-            levels[number] = level
-            experience.append(index.experience_value(number, level, years))
-            provider_skills.append((new_id(), profile_id, skill_id, level, years))
-        languages = [code for code, share in LANGUAGES if rng.random() < share] or ["en"]
-        completed = rng.choice([0, 0, 0, 1, 2, 5, 12])
-        record = scoring.record_score(completed=completed, failed=rng.choice([0, 0, 0, 1]))
-        capacity = rng.choice([40, 40, 40, 30, 20, 0])
-        availability, offset = bits[(zone, shift)]
-        profiles.append((
-            profile_id, user_id, "va", f"VA {n}", "", rng.randint(4, 40) * 100, "usd",
-            json.dumps(languages), zone, country, json.dumps({d: [list(shift)] for d in WEEKDAYS}),
-            capacity, "unverified", False, now, now, True,
-            index.profile_keys(levels, languages), sorted(experience), availability, offset,
-            capacity, completed, record, scoring.static_part(record=record, capacity_left=capacity),
-        ))  # fmt: skip
-    conn = db.session.connection().connection.driver_connection
-    # Building the GIN index once after the load is much faster than growing it row by row.
-    conn.execute("DROP INDEX ix_provider_profiles_match_keys")
-    _copy(conn, "users", ["id", "email", "password_hash", "name", "role", "status", "timezone",
-                          "country", "created_at", "updated_at"], users)  # fmt: skip
-    _copy(conn, "provider_profiles", [
-        "id", "user_id", "service_model", "headline", "bio", "hourly_rate_amount",
-        "hourly_rate_currency", "languages", "timezone", "country", "working_hours",
-        "capacity_hours_per_week", "verification_status", "payouts_enabled", "created_at",
-        "updated_at", "matchable", "match_keys", "skill_experience", "availability",
-        "availability_offset", "capacity_left", "completed_contracts", "record_score",
-        "match_quality",
-    ], profiles)  # fmt: skip
-    _copy(conn, "provider_skills", ["id", "profile_id", "skill_id", "level", "years"],
-          provider_skills)  # fmt: skip
-    conn.execute("SET maintenance_work_mem = '512MB'")
-    conn.execute(
-        "CREATE INDEX ix_provider_profiles_match_keys ON provider_profiles USING gin (match_keys)"
-    )
-    db.session.commit()
-    with db.engine.connect() as analyze:
-        analyze.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
 
 
 def _shares(count: int, level: int = 3) -> dict[tuple[str, int], float]:
@@ -183,7 +93,7 @@ def _client() -> User:
     if user is None:
         user = User(email="client@bench.example", password_hash="x", name="C", role="client",
                     timezone="America/New_York", country="US")  # fmt: skip
-        weekdays = {d: [["09:00", "17:00"]] for d in WEEKDAYS}
+        weekdays = {d: [["09:00", "17:00"]] for d in data.WEEKDAYS}
         db.session.add(ClientProfile(user=user, timezone=user.timezone, country="US",
                                      working_hours=weekdays))  # fmt: skip
         db.session.commit()
@@ -212,17 +122,6 @@ def _signed_in(user_id: uuid.UUID) -> User:
     user = db.session.get(User, user_id)
     assert user is not None
     return user
-
-
-def _cpu_ms() -> float:
-    """Milliseconds a fixed Python loop takes, best of five: how fast the machine is now."""
-    best = float("inf")
-    for _ in range(5):
-        started, total = time.perf_counter(), 0
-        for n in range(2_000_000):
-            total += n & 7
-        best = min(best, (time.perf_counter() - started) * 1000)
-    return best
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -259,7 +158,7 @@ def main() -> None:
             with db.engine.begin() as conn:
                 conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             upgrade()
-            load(args.providers)
+            data.load_providers(args.providers)
             print(f"loaded {args.providers} providers in {time.perf_counter() - started:.0f} s")
         db.session.execute(sa.text("DELETE FROM tasks"))  # tasks of earlier runs
         db.session.commit()
@@ -275,7 +174,7 @@ def main() -> None:
         owner_id = owner.id
         print(f"{args.providers} providers on PostgreSQL; top 20 of at most "
               f"{candidates.MAX_CANDIDATES} ranked; {args.rounds} rounds; load average "
-              f"{os.getloadavg()[0]:.2f}; CPU check {_cpu_ms():.0f} ms")  # fmt: skip
+              f"{os.getloadavg()[0]:.2f}; CPU check {data.cpu_ms():.0f} ms")  # fmt: skip
         for name, made in classes.items():
             timings: dict[str, list[float]] = {"service": [], "engine": [], "sql": []}
             passing = []
@@ -310,7 +209,7 @@ def main() -> None:
             if name == WIDEST:
                 asked_for += f" (any level: {share:.0%} of providers)"
             print(f"{name:<6} ms: {figures} | candidates {passing} | {asked_for}")
-        print(f"load average at the end {os.getloadavg()[0]:.2f}; CPU check {_cpu_ms():.0f} ms")
+        print(f"load average at the end {os.getloadavg()[0]:.2f}; CPU check {data.cpu_ms():.0f} ms")
 
 
 if __name__ == "__main__":
