@@ -51,7 +51,7 @@ from marketplace.tasks import services as tasks
 from marketplace.tasks.inputs import Budget, OverlapNeed, RequiredSkill, TaskDraft
 from marketplace.tasks.models import BudgetType, Shoring
 
-# The frequency classes of skill pairs, as bench/api.py picks them too.
+# The frequency classes of skill pairs (bench/_shared.py defines them for every bench).
 CLASSES, PAIRS_PER_CLASS = data.CLASSES, data.PAIRS_PER_CLASS
 WIDEST = "widest"  # the skill most providers have, alone, at any level
 
