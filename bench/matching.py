@@ -160,6 +160,8 @@ def main() -> None:
             upgrade()
             data.load_providers(args.providers)
             print(f"loaded {args.providers} providers in {time.perf_counter() - started:.0f} s")
+        else:
+            upgrade()  # data loaded by older code: its schema brought up to date
         db.session.execute(sa.text("DELETE FROM tasks"))  # tasks of earlier runs
         db.session.commit()
         match_stats.forget()
