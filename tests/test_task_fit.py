@@ -320,6 +320,28 @@ def test_a_published_task_has_figures_of_its_client_over_its_period(login):
         assert task.fit_masks[5 * 672 :] == "0" * 2 * 672  # no weekend shifts
 
 
+def test_a_task_added_with_only_its_clients_id_gets_figures():
+    user = ClientFactory(timezone="Europe/London", country="GB")
+    client = db.session.scalars(sa.select(ClientProfile).filter_by(user_id=user.id)).one()
+    task = Task(
+        client_profile_id=client.id,
+        created_by_id=client.user_id,
+        terms_hash="x",
+        title="Monthly bookkeeping",
+        summary="Reconcile the accounts.",
+        tier=3,
+        budget_type="hourly",
+        budget_min=500,
+        budget_max=900,
+        currency="gbp",
+        deadline=date(2027, 3, 1),
+    )
+    db.session.add(task)
+    db.session.commit()
+
+    assert (task.fit_country, task.fit_offset_min) == ("GB", 0)
+
+
 def test_revising_the_dates_or_the_need_recomputes_the_figures(login):
     with _at(date(2027, 1, 4)):
         owner = login(ClientFactory(timezone="America/New_York", country="US"))

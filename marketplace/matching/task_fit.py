@@ -81,7 +81,10 @@ def figures(task: Task, client: ClientProfile, today: date) -> dict[str, Any]:
 
 def refresh(task: Task, today: date) -> None:
     """Recompute the task's derived columns."""
-    for name, value in figures(task, task.client_profile, today).items():
+    client = task.client_profile
+    if client is None:  # a new task given only its client's id: the relationship is not set
+        client = db.session.get_one(ClientProfile, task.client_profile_id)
+    for name, value in figures(task, client, today).items():
         setattr(task, name, value)
 
 
