@@ -6,8 +6,9 @@
 - `add_clients`, `add_searching_provider`, `add_open_tasks`: clients in six zones, one
   provider in Manila who searches, and open tasks spread over the clients, through the ORM
   so the session's events run: bench/discovery.py and bench/api.py.
-- `bench_client`, `skill_pairs`, `publish_pair_task`: a task for a skill pair of a chosen
-  frequency class, made and published by the services: bench/matching.py and bench/api.py.
+- `bench_client`, `skill_pairs`, `publish_bench_task`: a task for a skill pair (or one
+  skill) of a chosen frequency class, made and published by the services: bench/matching.py
+  and bench/api.py.
 
 Every function runs inside an app context, on the app's session.
 """
@@ -276,12 +277,14 @@ def skill_pairs(count: int) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
-def publish_pair_task(owner: User, pair: tuple[str, str], shoring: str) -> uuid.UUID:
-    """An hourly VA task needing both skills at level 3, English and three hours' overlap,
-    made and published through the services (a new client's goes to review)."""
+def publish_bench_task(owner: User, skills: tuple[str, ...], shoring: str) -> uuid.UUID:
+    """An hourly VA task needing `skills` (at level 3 for a pair, at any level for one),
+    English and three hours' overlap, made and published through the services (a new
+    client's goes to review)."""
+    level = 3 if len(skills) > 1 else 1
     draft = TaskDraft(
-        title=f"Bench {pair[0]} and {pair[1]}", summary="Ongoing work.", tier=3,
-        service_model=ServiceModel.VA, skills=tuple(RequiredSkill(s, 3) for s in pair),
+        title=f"Bench {' and '.join(skills)}", summary="Ongoing work.", tier=3,
+        service_model=ServiceModel.VA, skills=tuple(RequiredSkill(s, level) for s in skills),
         budget=Budget(BudgetType.HOURLY, 800, 2000, "usd"),
         start_date=date.today() + timedelta(days=3), deadline=date.today() + timedelta(days=40),
         timezone_need=OverlapNeed(3), shoring=Shoring(shoring), languages=("en",),

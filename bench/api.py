@@ -267,7 +267,7 @@ def matches_task(owner: User) -> uuid.UUID:
     if task_id is None:
         providers = db.session.scalar(sa.select(sa.func.count()).select_from(ProviderProfile))
         pair = data.skill_pairs(providers or 1)["common"][0]
-        task_id = data.publish_pair_task(owner, pair, "any")
+        task_id = data.publish_bench_task(owner, pair, "any")
     return task_id
 
 

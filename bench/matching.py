@@ -29,8 +29,6 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import date, timedelta
-from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -45,11 +43,7 @@ from marketplace.config import TestingConfig
 from marketplace.extensions import db
 from marketplace.matching import candidates, ranking, services
 from marketplace.matching import statistics as match_stats
-from marketplace.profiles.models import ClientProfile, ProviderSkill, ServiceModel
-from marketplace.tasks import lifecycle
-from marketplace.tasks import services as tasks
-from marketplace.tasks.inputs import Budget, OverlapNeed, RequiredSkill, TaskDraft
-from marketplace.tasks.models import BudgetType, Shoring
+from marketplace.profiles.models import ClientProfile, ProviderSkill
 
 # The frequency classes of skill pairs (bench/_shared.py defines them for every bench).
 CLASSES, PAIRS_PER_CLASS = data.CLASSES, data.PAIRS_PER_CLASS
@@ -98,21 +92,6 @@ def _client() -> User:
                                      working_hours=weekdays))  # fmt: skip
         db.session.commit()
     return user
-
-
-def _task(owner: User, skills: tuple[str, ...], shoring: str) -> Any:
-    """A published task asking for `skills`: at level 3 for pairs, at any level for one."""
-    level = 3 if len(skills) > 1 else 1
-    draft = TaskDraft(
-        title=f"Bench {' and '.join(skills)}", summary="Ongoing work.", tier=3,
-        service_model=ServiceModel.VA, skills=tuple(RequiredSkill(s, level) for s in skills),
-        budget=Budget(BudgetType.HOURLY, 800, 2000, "usd"),
-        start_date=date.today() + timedelta(days=3), deadline=date.today() + timedelta(days=40),
-        timezone_need=OverlapNeed(3), shoring=Shoring(shoring), languages=("en",),
-    )  # fmt: skip
-    task = tasks.create_task(user=owner, draft=draft)
-    lifecycle.publish_task(user=owner, task_id=task.id, confirm_strategic=False)
-    return task.id
 
 
 def _signed_in(user_id: uuid.UUID) -> User:
@@ -169,8 +148,8 @@ def main() -> None:
         widest, share = _widest(args.providers)
         asked: dict[str, list[tuple[str, ...]]] = {**_pairs(args.providers), WIDEST: [(widest,)]}
         classes = {
-            name: [(skills, _task(owner, skills, shoring)) for skills in asked[name]
-                   for shoring in ("any", "offshore")]
+            name: [(skills, data.publish_bench_task(owner, skills, shoring))
+                   for skills in asked[name] for shoring in ("any", "offshore")]
             for name in wanted
         }  # fmt: skip
         owner_id = owner.id
