@@ -6,12 +6,23 @@ from typing import Any
 
 import marshmallow as ma
 
-from marketplace.bids.inputs import BidChanges, BidProposal, MilestoneProposal
+from marketplace.bids.inputs import (
+    BidChanges,
+    BidProposal,
+    MilestoneProposal,
+    foreign_currency_errors,
+)
 from marketplace.bids.models import BidStatus
 from marketplace.matching.explain import explain
 from marketplace.matching.schemas import ExplanationSchema
 from marketplace.pagination import PageArgsSchema, page_schema
-from marketplace.schemas import BaseSchema, MoneySchema, frozen_fields, require_some_field
+from marketplace.schemas import (
+    BaseSchema,
+    MoneyField,
+    MoneySchema,
+    frozen_fields,
+    require_some_field,
+)
 
 
 class MilestoneProposalSchema(BaseSchema):
@@ -19,14 +30,17 @@ class MilestoneProposalSchema(BaseSchema):
 
     title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=5000))
-    amount = ma.fields.Integer(
-        required=True, strict=True, validate=ma.validate.Range(min=1, max=10**12)
+    amount = ma.fields.Nested(
+        MoneySchema,
+        required=True,
+        metadata={"description": "In the currency of the bid's price (or the contract's)."},
     )
     due_date = ma.fields.Date(load_default=None, allow_none=True)
 
     @ma.post_load
     def _typed(self, data: dict[str, Any], **_: Any) -> MilestoneProposal:
-        return MilestoneProposal(**data)
+        money = data.pop("amount")
+        return MilestoneProposal(**data, amount=money.amount, currency=money.currency)
 
 
 class StoredMilestoneSchema(BaseSchema):
@@ -34,8 +48,20 @@ class StoredMilestoneSchema(BaseSchema):
 
     title = ma.fields.String()
     description = ma.fields.String()
-    amount = ma.fields.Integer()
+    amount = MoneyField(MoneySchema)
     due_date = ma.fields.String(allow_none=True, metadata={"format": "date"})
+
+
+class StoredMilestonesField(ma.fields.List):
+    """The bid's milestones, each amount in the bid's currency (the JSON column keeps
+    minor units only)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(ma.fields.Nested(StoredMilestoneSchema), **kwargs)
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
+        """The stored milestones of `obj` (a Bid) with its price's currency."""
+        return [{**stored, "currency": obj.price_currency} for stored in obj.milestones]
 
 
 class BidInputSchema(BaseSchema):
@@ -51,6 +77,13 @@ class BidInputSchema(BaseSchema):
         required=True, strict=True, validate=ma.validate.Range(min=1, max=3650)
     )
     cover_letter = ma.fields.String(required=True, validate=ma.validate.Length(min=10, max=10_000))
+
+    @ma.validates_schema
+    def _milestones_in_price_currency(self, data: dict[str, Any], **_: Any) -> None:
+        if "price" in data and data.get("milestones"):
+            errors = foreign_currency_errors(data["milestones"], data["price"].currency)
+            if errors:
+                raise ma.ValidationError({"milestones": errors})
 
     @ma.post_load
     def _typed(self, data: dict[str, Any], **_: Any) -> Any:  # the PATCH override: BidChanges
@@ -92,7 +125,7 @@ class BidSchema(BaseSchema):
     provider_profile_id = ma.fields.UUID()
     provider_name = ma.fields.String()
     price = ma.fields.Nested(MoneySchema)
-    milestones = ma.fields.List(ma.fields.Nested(StoredMilestoneSchema))
+    milestones = StoredMilestonesField()
     timeline_days = ma.fields.Integer()
     cover_letter = ma.fields.String()
     status = ma.fields.Enum(BidStatus, by_value=True)
