@@ -33,6 +33,11 @@ from marketplace.tasks.models import BudgetType, Confidentiality
 from tests.factories import ClientFactory, ProviderFactory, task_draft
 
 
+def usd(amount: int) -> dict[str, Any]:
+    """Money as the API carries it: `{"amount": <minor units>, "currency": "usd"}`."""
+    return {"amount": amount, "currency": "usd"}
+
+
 @dataclass
 class Deal:
     """An active fixed-price contract between a client and a provider."""
