@@ -341,7 +341,7 @@ def test_a_split_in_another_currency_is_refused(deal, login):
     assert deal.milestone(0).status == MilestoneStatus.DISPUTED
 
 
-def test_milestones_in_another_currency_than_the_price_are_refused(login):
+def test_a_bid_with_milestones_in_another_currency_is_refused(login):
     client = ClientFactory()
     bid = make_bid((40_000,), client=client, provider=ProviderFactory())
     task_id = bid.task_id
@@ -354,9 +354,12 @@ def test_milestones_in_another_currency_than_the_price_are_refused(login):
 
     response = login(ProviderFactory()).post(f"tasks/{task_id}/bids", json=body)
 
-    assert _details(response)["milestones"] == {
-        "0": {"amount": {"currency": ["Must be usd, the currency of the contract."]}}
+    assert _details(response) == {
+        "milestones": {"0": {"amount": {"currency": ["Must be usd, the currency of the task."]}}}
     }
+    in_euros = {**body, "price": {"amount": 40_000, "currency": "eur"}}
+    response = login(ProviderFactory()).post(f"tasks/{task_id}/bids", json=in_euros)
+    assert _details(response)["price"] == ["Bid in the task's currency (usd)."]
 
 
 def test_an_award_with_milestones_in_another_currency_is_refused(login):

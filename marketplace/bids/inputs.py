@@ -64,11 +64,14 @@ class BidChanges:
     cover_letter: str | Unset = UNSET
 
 
-def foreign_currency_errors(items: Sequence[Any], currency: str) -> dict[int, Any]:
+def foreign_currency_errors(
+    items: Sequence[Any], currency: str, *, of: str = "the contract"
+) -> dict[int, Any]:
     """Errors, by position and nested as marshmallow's, for each milestone (a proposal or a
-    change) whose amount names a currency other than `currency`; empty when none does."""
+    change) whose amount names a currency other than `currency` (that `of` the contract or
+    the task); empty when none does."""
     return {
-        index: {"amount": {"currency": [f"Must be {currency}, the currency of the contract."]}}
+        index: {"amount": {"currency": [f"Must be {currency}, the currency of {of}."]}}
         for index, item in enumerate(items)
         if item.currency not in (None, UNSET, currency)
     }

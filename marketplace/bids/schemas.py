@@ -6,12 +6,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from marketplace.bids.inputs import (
-    BidChanges,
-    BidProposal,
-    MilestoneProposal,
-    foreign_currency_errors,
-)
+from marketplace.bids.inputs import BidChanges, BidProposal, MilestoneProposal
 from marketplace.bids.models import BidStatus
 from marketplace.matching.explain import explain
 from marketplace.matching.schemas import ExplanationSchema
@@ -77,13 +72,6 @@ class BidInputSchema(BaseSchema):
         required=True, strict=True, validate=ma.validate.Range(min=1, max=3650)
     )
     cover_letter = ma.fields.String(required=True, validate=ma.validate.Length(min=10, max=10_000))
-
-    @ma.validates_schema
-    def _milestones_in_price_currency(self, data: dict[str, Any], **_: Any) -> None:
-        if "price" in data and data.get("milestones"):
-            errors = foreign_currency_errors(data["milestones"], data["price"].currency)
-            if errors:
-                raise ma.ValidationError({"milestones": errors})
 
     @ma.post_load
     def _typed(self, data: dict[str, Any], **_: Any) -> Any:  # the PATCH override: BidChanges

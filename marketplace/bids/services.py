@@ -48,7 +48,7 @@ def _check_price_and_milestones(
     errors: dict[str, Any] = {}
     if price.currency != task.currency:
         errors["price"] = [f"Bid in the task's currency ({task.currency})."]
-    foreign = foreign_currency_errors(milestones, task.currency)
+    foreign = foreign_currency_errors(milestones, task.currency, of="the task")
     if foreign:  # sums across currencies mean nothing: say only this
         errors["milestones"] = foreign
         raise BusinessRuleViolation("The bid has invalid fields.", details=errors)
