@@ -11,6 +11,7 @@ from typing import Any
 import marshmallow as ma
 import pycountry
 from flask import current_app
+from marshmallow.utils import get_value
 
 from marketplace.config import Config
 from marketplace.inputs import Money
@@ -165,6 +166,44 @@ class MoneySchema(BaseSchema):
     @ma.post_load
     def _money(self, data: dict[str, Any], **_: Any) -> Money:
         return Money(**data)
+
+
+class ZeroableMoneySchema(MoneySchema):
+    """`{"amount": 0, "currency": "usd"}` allowed: money in a request where nothing is a
+    valid amount (one side of a dispute's split)."""
+
+    amount = ma.fields.Integer(
+        required=True, validate=ma.validate.Range(min=0, max=10**12), strict=True
+    )
+
+
+class AmountSchema(BaseSchema):
+    """`{"amount": 0, "currency": "usd"}`: money as an answer reports it, in integer minor
+    units; zero where nothing moved, negative for a ledger debit."""
+
+    amount = ma.fields.Integer(required=True)
+    currency = ma.fields.String(required=True)
+
+
+class MoneyField(ma.fields.Nested):
+    """Money dumped from an object that keeps an amount (the field's attribute) and its
+    currency (`currency`, a dotted path) side by side: `{"amount": 12500, "currency": "usd"}`.
+    A null amount dumps as null."""
+
+    def __init__(
+        self, nested: type[BaseSchema] = AmountSchema, *, currency: str = "currency", **kwargs: Any
+    ) -> None:
+        super().__init__(nested, **kwargs)
+        self.currency_attribute = currency
+
+    def get_value(
+        self, obj: Any, attr: str, accessor: Any = None, default: Any = ma.missing
+    ) -> Any:
+        """`{"amount", "currency"}` read from the two attributes of `obj`."""
+        amount = super().get_value(obj, attr, accessor, default)
+        if amount is None or amount is ma.missing:
+            return amount
+        return {"amount": amount, "currency": get_value(obj, self.currency_attribute)}
 
 
 class Redacted:

@@ -13,6 +13,7 @@ from marketplace import permissions
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
 from marketplace.bids.inputs import BidProposal, MilestoneProposal
+from marketplace.bids.models import Bid
 from marketplace.contracts.inputs import AwardTerms
 from marketplace.contracts.models import Contract, Milestone
 from marketplace.database import utcnow
@@ -31,6 +32,11 @@ from marketplace.tasks import services as tasks
 from marketplace.tasks.inputs import Budget
 from marketplace.tasks.models import BudgetType, Confidentiality
 from tests.factories import ClientFactory, ProviderFactory, task_draft
+
+
+def usd(amount: int) -> dict[str, Any]:
+    """Money as the API carries it: `{"amount": <minor units>, "currency": "usd"}`."""
+    return {"amount": amount, "currency": "usd"}
 
 
 @dataclass
@@ -64,6 +70,21 @@ def make_deal(
     """Post, bid, award and accept: an active contract with one milestone per amount."""
     client = client or ClientFactory()
     provider = provider or ProviderFactory()
+    bid = make_bid(amounts, client=client, provider=provider)
+    contract = contract_flows.award(user=client, bid_id=bid.id, terms=AwardTerms())
+    contract_flows.accept_offer(user=provider, contract_id=contract.id)
+    if payouts_enabled:
+        payouts.start_onboarding(user=provider)
+    return Deal(
+        client=client,
+        provider=provider,
+        contract_id=contract.id,
+        milestone_ids=[m.id for m in contract.milestones],
+    )
+
+
+def make_bid(amounts: tuple[int, ...], *, client: User, provider: User) -> Bid:
+    """Post and publish a fixed-price usd task and bid on it, one milestone per amount."""
     total = sum(amounts)
     budget = Budget(BudgetType.FIXED, 1, max(total, 2), "usd")
     task = tasks.create_task(
@@ -88,16 +109,7 @@ def make_deal(
             cover_letter="We run this kind of work every day.",
         ),
     )
-    contract = contract_flows.award(user=client, bid_id=bid.id, terms=AwardTerms())
-    contract_flows.accept_offer(user=provider, contract_id=contract.id)
-    if payouts_enabled:
-        payouts.start_onboarding(user=provider)
-    return Deal(
-        client=client,
-        provider=provider,
-        contract_id=contract.id,
-        milestone_ids=[m.id for m in contract.milestones],
-    )
+    return bid
 
 
 def money_post(api: Any, path: str, *, idempotency_key: str | None = None, **kwargs: Any) -> Any:

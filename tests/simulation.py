@@ -91,6 +91,7 @@ DECLINED_CARD = "pm_card_chargeDeclined"
 PENDING, FUNDED, SUBMITTED = "pending", "funded", "submitted"
 CHANGES, REFUND_REQUESTED = "changes_requested", "refund_requested"
 RELEASED, CANCELLED, REFUNDED = "released", "cancelled", "refunded"
+SPLIT = ("release_amount", "refund_amount")  # a dispute's resolution, money each
 DISPUTED, RESOLVED = "disputed", "resolved"
 WAITING = frozenset({FUNDED, SUBMITTED, CHANGES, REFUND_REQUESTED})  # may be disputed
 IN_ESCROW = WAITING | {DISPUTED}
@@ -945,7 +946,7 @@ class Simulation:
             bid = {
                 "price": {"amount": total, "currency": currency},
                 "milestones": [
-                    {"title": f"Part {n}", "amount": amount}
+                    {"title": f"Part {n}", "amount": {"amount": amount, "currency": currency}}
                     for n, amount in enumerate(amounts, start=1)
                 ],
                 "timeline_days": 30,
@@ -970,10 +971,11 @@ class Simulation:
             days=days,
         )
         rows = sorted(accepted["milestones"], key=lambda m: m["position"])
-        if [m["amount"] for m in rows] != amounts or accepted["status"] != "active":
+        wanted = [{"amount": amount, "currency": currency} for amount in amounts]
+        if [m["amount"] for m in rows] != wanted or accepted["status"] != "active":
             self.fail("setup", f"the accepted contract is not what was bid: {accepted}")
         for index, row in enumerate(rows):
-            milestone = MMilestone(contract, index, row["id"], row["amount"])
+            milestone = MMilestone(contract, index, row["id"], row["amount"]["amount"])
             contract.milestones.append(milestone)
             self.milestones[milestone.id] = milestone
         self.contracts.append(contract)
@@ -1107,7 +1109,7 @@ class Simulation:
                 return 402
         if kind == "submit" and contract.status != "active":
             return 409
-        if kind == "resolve" and body["release_amount"] + body["refund_amount"] != milestone.amount:
+        if kind == "resolve" and sum(body[k]["amount"] for k in SPLIT) != milestone.amount:
             return 422
         return action.success
 
@@ -1193,7 +1195,7 @@ class Simulation:
             milestone.auto_release_at = self.now + timedelta(days=contract.days)
         elif kind == "approve":
             self.settle(milestone, RELEASED, release=milestone.amount)
-            if answer["released_amount"] != milestone.amount:
+            if answer["released_amount"] != self.money(milestone, milestone.amount):
                 self.fail("answer:approve", f"released {answer['released_amount']}: {answer}")
         elif kind == "request_changes":
             milestone.status, milestone.auto_release_at = CHANGES, None
@@ -1203,16 +1205,17 @@ class Simulation:
             shown = REFUND_REQUESTED if answer["status"] == "open" else answer["status"]
         elif kind == "approve_refund":
             self.settle(milestone, REFUNDED, refund=milestone.amount)
-            if answer["refunded_amount"] != milestone.amount:
+            if answer["refunded_amount"] != self.money(milestone, milestone.amount):
                 self.fail("answer:refund", f"refunded {answer['refunded_amount']}: {answer}")
         elif kind == "dispute":
             self.freeze(milestone)
             shown = DISPUTED if answer["status"] == "open" else answer["status"]
         elif kind == "resolve":
-            release, refund = body["release_amount"], body["refund_amount"]
+            release, refund = body["release_amount"]["amount"], body["refund_amount"]["amount"]
             self.settle(milestone, RESOLVED, release=release, refund=refund)
             shown = RESOLVED if answer["status"] == "resolved" else answer["status"]
-            if (answer["release_amount"], answer["refund_amount"]) != (release, refund):
+            split = (self.money(milestone, release), self.money(milestone, refund))
+            if (answer["release_amount"], answer["refund_amount"]) != split:
                 self.fail("answer:resolve", f"the split should be {release}/{refund}: {answer}")
         if shown != milestone.status:
             self.fail(
@@ -1231,7 +1234,16 @@ class Simulation:
         else:
             release = min(milestone.amount, max(0, round(milestone.amount * float(split))))
             refund = milestone.amount - release
-        return {"release_amount": release, "refund_amount": refund, "note": "Split by the admin."}
+        return {
+            "release_amount": self.money(milestone, release),
+            "refund_amount": self.money(milestone, refund),
+            "note": "Split by the admin.",
+        }
+
+    @staticmethod
+    def money(milestone: MMilestone, amount: int) -> dict[str, Any]:
+        """`{"amount", "currency"}` in the milestone's currency, as the API carries money."""
+        return {"amount": amount, "currency": milestone.contract.currency}
 
     def do_fund(
         self,
@@ -1352,7 +1364,7 @@ class Simulation:
                 "reading:escrow", f"c{c}'s ledger shows escrow {body['escrow']}, the model {owed}"
             )
         for transaction in body["items"]:
-            if sum(entry["amount"] for entry in transaction["entries"]) != 0:
+            if sum(entry["amount"]["amount"] for entry in transaction["entries"]) != 0:
                 self.fail("reading:ledger", f"c{c}'s ledger shows {transaction} unbalanced")
 
     def do_new_contract(self, **args: Any) -> None:

@@ -98,6 +98,7 @@ from tests.factories import (
     task_payload,
     terms_acceptance,
 )
+from tests.money import usd
 
 IDENTITIES = (
     "anonymous",
@@ -156,9 +157,9 @@ def _bid_body() -> dict[str, Any]:
     return {
         "price": {"amount": 60_000, "currency": "usd"},
         "milestones": [
-            {"title": "Set-up", "amount": 20_000},
-            {"title": "Month one", "amount": 20_000},
-            {"title": "Month two", "amount": 20_000},
+            {"title": "Set-up", "amount": usd(20_000)},
+            {"title": "Month one", "amount": usd(20_000)},
+            {"title": "Month two", "amount": usd(20_000)},
         ],
         "timeline_days": 60,
         "cover_letter": "We run support queues like this one every day.",
@@ -619,7 +620,7 @@ BODIES: dict[tuple[str, str], Body] = {
         "changes": {"sla": {"turnaround_hours": 6}}
     },
     ("POST", V1 + "/contracts/<uuid:contract_id>/extend"): {
-        "milestones": [{"title": "More of the same", "amount": 1_000}]
+        "milestones": [{"title": "More of the same", "amount": usd(1_000)}]
     },
     ("POST", V1 + "/contracts/<uuid:contract_id>/messages"): {"body": "Hello"},
     ("POST", V1 + "/contracts/<uuid:contract_id>/terminate"): {"reason": "Not needed now."},
@@ -630,8 +631,8 @@ BODIES: dict[tuple[str, str], Body] = {
         "reason": "This is not what the contract says."
     },
     ("POST", V1 + "/admin/disputes/<uuid:dispute_id>/resolve"): {
-        "release_amount": 10_000,
-        "refund_amount": 10_000,
+        "release_amount": usd(10_000),
+        "refund_amount": usd(10_000),
         "note": "Half each.",
     },
     ("POST", V1 + "/admin/tasks/<uuid:task_id>/reject"): {"reason": "Not allowed here."},

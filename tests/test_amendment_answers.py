@@ -20,13 +20,14 @@ from tests.factories import (
     task_payload,
     terms_acceptance,
 )
+from tests.money import usd
 
 FIXED = {"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}
 BID = {
     "price": {"amount": 100_000, "currency": "usd"},
     "milestones": [
-        {"title": "Set-up and first week", "amount": 40_000},
-        {"title": "Weeks two to four", "amount": 60_000},
+        {"title": "Set-up and first week", "amount": usd(40_000)},
+        {"title": "Weeks two to four", "amount": usd(60_000)},
     ],
     "timeline_days": 30,
     "cover_letter": "We run support queues for Shopify stores every day.",
@@ -56,7 +57,7 @@ def proposal(login: Any) -> dict[str, Any]:
     second = contract["milestones"][1]
     changes = {
         "sla": {"turnaround_hours": 12},
-        "milestones": {"change": [{"id": second["id"], "amount": 90_000}]},
+        "milestones": {"change": [{"id": second["id"], "amount": usd(90_000)}]},
     }
     response = deal["client_api"].post(
         f"contracts/{contract['id']}/amendments", json={"changes": changes}
@@ -93,7 +94,7 @@ def test_the_other_party_declines_with_a_reason(proposal, sent_mail):
     )
     now = client_api.get(f"contracts/{contract['id']}").get_json()
     assert now["terms_version"] == 1
-    assert [m["amount"] for m in now["milestones"]] == [40_000, 60_000]
+    assert [m["amount"] for m in now["milestones"]] == [usd(40_000), usd(60_000)]
     # The money follows the terms in force: the milestone is funded at its old amount.
     payouts.start_onboarding(user=proposal["provider"])
     payment = funding.fund(

@@ -17,6 +17,7 @@ import pytest
 from flask import Flask
 
 from tests.factories import ClientFactory, ProviderFactory, task_payload
+from tests.money import usd
 from tests.test_access_matrix import EXPECT, OK, UNSAFE_METHODS
 
 SPEC_PATH = "/api/v1/openapi.json"
@@ -153,7 +154,7 @@ def test_links_lead_from_a_new_task_to_a_released_payment(spec, bearer):
         f"tasks/{task.get_json()['id']}/bids",
         json={
             "price": {"amount": 60_000, "currency": "usd"},
-            "milestones": [{"title": "Set-up", "amount": 60_000}],
+            "milestones": [{"title": "Set-up", "amount": usd(60_000)}],
             "timeline_days": 30,
             "cover_letter": "We run support queues like this one every day.",
         },

@@ -16,13 +16,14 @@ from marketplace.extensions import db
 from marketplace.notifications.models import Notification
 from marketplace.organizations.models import Membership
 from tests.factories import ClientFactory, make_firm, task_payload, terms_acceptance
+from tests.money import usd
 
 FIXED = {"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}
 BID = {
     "price": {"amount": 100_000, "currency": "usd"},
     "milestones": [
-        {"title": "Set-up and first week", "amount": 40_000},
-        {"title": "Weeks two to four", "amount": 60_000},
+        {"title": "Set-up and first week", "amount": usd(40_000)},
+        {"title": "Weeks two to four", "amount": usd(60_000)},
     ],
     "timeline_days": 30,
     "cover_letter": "Our agents run Gorgias queues for three Shopify stores.",

@@ -18,6 +18,7 @@ from tests.factories import (
     task_payload,
     terms_acceptance,
 )
+from tests.money import usd
 
 FIXED = {"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}
 
@@ -34,8 +35,8 @@ def _bid_body(**overrides):
     body = {
         "price": {"amount": 100_000, "currency": "usd"},
         "milestones": [
-            {"title": "Set-up and first week", "amount": 40_000, "due_date": due},
-            {"title": "Weeks two to four", "amount": 60_000},
+            {"title": "Set-up and first week", "amount": usd(40_000), "due_date": due},
+            {"title": "Weeks two to four", "amount": usd(60_000)},
         ],
         "timeline_days": 30,
         "cover_letter": "Our team has run Gorgias queues for three Shopify stores.",
@@ -91,9 +92,11 @@ def test_terms_must_be_accepted_before_bidding(open_task, login):
     [
         (_bid_body(price={"amount": 100_000, "currency": "eur"}), "price"),
         (_bid_body(milestones=[]), "milestones"),
-        (_bid_body(milestones=[{"title": "All", "amount": 90_000}]), "milestones"),
+        (_bid_body(milestones=[{"title": "All", "amount": usd(90_000)}]), "milestones"),
         (
-            _bid_body(milestones=[{"title": "Late", "amount": 100_000, "due_date": "2099-01-01"}]),
+            _bid_body(
+                milestones=[{"title": "Late", "amount": usd(100_000), "due_date": "2099-01-01"}]
+            ),
             "milestones",
         ),
         (_bid_body(timeline_days=0), "timeline_days"),

@@ -14,11 +14,12 @@ from marketplace.tasks.models import ConfidentialAccess
 from marketplace.tasks.schemas import ConfidentialSchema
 from tests.factories import AdminFactory, ClientFactory, ProviderFactory, task_payload
 from tests.factories import terms_acceptance as accepted
+from tests.money import usd
 
 FIXED = {"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}
 BID = {
     "price": {"amount": 100_000, "currency": "usd"},
-    "milestones": [{"title": "The whole month", "amount": 100_000}],
+    "milestones": [{"title": "The whole month", "amount": usd(100_000)}],
     "timeline_days": 30,
     "cover_letter": "We run support queues for Shopify stores every day.",
 }

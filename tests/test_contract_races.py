@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from marketplace.contracts.models import Contract, ContractTransition
 from marketplace.extensions import db
 from tests.factories import ClientFactory, ProviderFactory, task_payload
+from tests.money import usd
 
 THREADS = 6
 
@@ -40,7 +41,7 @@ def _task_with_bids(login, bidders: int):
                     f"tasks/{task['id']}/bids",
                     json={
                         "price": {"amount": 5_000, "currency": "usd"},
-                        "milestones": [{"title": "All of it", "amount": 5_000}],
+                        "milestones": [{"title": "All of it", "amount": usd(5_000)}],
                         "timeline_days": 5,
                         "cover_letter": "Ready to start right away, thanks.",
                     },

@@ -22,6 +22,7 @@ from tests.factories import (
     task_payload,
     terms_acceptance,
 )
+from tests.money import usd
 
 FIXED = {"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}
 PILOT_BUDGET = {"type": "fixed", "min": 20_000, "max": 40_000, "currency": "usd"}
@@ -32,8 +33,8 @@ def _bid_body(amount=100_000, milestones=None):
         "price": {"amount": amount, "currency": "usd"},
         "milestones": milestones
         or [
-            {"title": "Set-up and first week", "amount": 40_000},
-            {"title": "Weeks two to four", "amount": amount - 40_000},
+            {"title": "Set-up and first week", "amount": usd(40_000)},
+            {"title": "Weeks two to four", "amount": usd(amount - 40_000)},
         ],
         "timeline_days": 30,
         "cover_letter": "We run support queues for Shopify stores every day.",
@@ -51,7 +52,7 @@ def _accepted_pilot(client_api, provider_api, task):
     """A one-milestone bid of 30_000 on the trial `task`, awarded and accepted."""
     bid = provider_api.post(
         f"tasks/{task['id']}/bids",
-        json=_bid_body(30_000, [{"title": "One month of books", "amount": 30_000}]),
+        json=_bid_body(30_000, [{"title": "One month of books", "amount": usd(30_000)}]),
     ).get_json()
     pilot = client_api.post(f"bids/{bid['id']}/accept", json={}).get_json()
     provider_api.post(f"contracts/{pilot['id']}/accept")
@@ -100,7 +101,7 @@ def test_bid_to_active_contract_with_a_terms_snapshot(deal, sent_mail):
     assert content["sla"]["first_response_hours"] == 2
     assert content["sla"]["turnaround_hours"] == 24  # the BPO default
     assert content["platform_fee_bps"] == 1000 and content["auto_release_days"] == 14
-    assert [m["amount"] for m in contract["milestones"]] == [40_000, 60_000]
+    assert [m["amount"] for m in contract["milestones"]] == [usd(40_000), usd(60_000)]
     assert content["total"] == 100_000
     assert deal["ana_api"].get(f"bids/{deal['bids']['ana']['id']}").get_json()["status"] == (
         "accepted"
@@ -212,12 +213,12 @@ def test_amendment_proposed_accepted_and_kept_in_history(deal, sent_mail):
     changes = {
         "sla": {"turnaround_hours": 12},
         "milestones": {
-            "change": [{"id": first["id"], "amount": 45_000}],
+            "change": [{"id": first["id"], "amount": usd(45_000)}],
             "cancel": [second["id"]],
             "add": [
                 {
                     "title": "Weekend cover",
-                    "amount": 30_000,
+                    "amount": usd(30_000),
                     "due_date": (date.today() + timedelta(days=40)).isoformat(),
                 }
             ],
@@ -239,9 +240,9 @@ def test_amendment_proposed_accepted_and_kept_in_history(deal, sent_mail):
     assert now["terms_version"] == 2
     assert now["current_terms"]["content"]["sla"]["turnaround_hours"] == 12
     assert [(m["title"], m["amount"], m["status"]) for m in now["milestones"]] == [
-        ("Set-up and first week", 45_000, "pending"),
-        ("Weeks two to four", 60_000, "cancelled"),
-        ("Weekend cover", 30_000, "pending"),
+        ("Set-up and first week", usd(45_000), "pending"),
+        ("Weeks two to four", usd(60_000), "cancelled"),
+        ("Weekend cover", usd(30_000), "pending"),
     ]
     assert now["current_terms"]["content"]["total"] == 75_000
     history = deal["client_api"].get(f"{path}/terms").get_json()["items"]
@@ -277,7 +278,9 @@ def test_funded_milestones_cannot_be_amended_and_stale_amendments_lapse(deal, ap
         deal["client_api"]
         .post(
             f"{path}/amendments",
-            json={"changes": {"milestones": {"change": [{"id": second["id"], "amount": 50_000}]}}},
+            json={
+                "changes": {"milestones": {"change": [{"id": second["id"], "amount": usd(50_000)}]}}
+            },
         )
         .get_json()
     )
@@ -295,13 +298,15 @@ def test_pilot_then_full_contract(login, app):
     client, provider = ClientFactory(), ProviderFactory()
     client_api, provider_api = login(client), login(provider)
     task = _open_task(client_api, trial=True, confidentiality="public", budget=PILOT_BUDGET)
-    two = _bid_body(30_000, [{"title": "A", "amount": 10_000}, {"title": "B", "amount": 20_000}])
+    two = _bid_body(
+        30_000, [{"title": "A", "amount": usd(10_000)}, {"title": "B", "amount": usd(20_000)}]
+    )
     assert provider_api.post(f"tasks/{task['id']}/bids", json=two).status_code == 422
     pilot = _accepted_pilot(client_api, provider_api, task)
     assert (
         client_api.post(
             f"contracts/{pilot['id']}/extend",
-            json={"milestones": [{"title": "Quarter", "amount": 90_000}]},
+            json={"milestones": [{"title": "Quarter", "amount": usd(90_000)}]},
         ).status_code
         == 409
     )
@@ -318,7 +323,7 @@ def test_pilot_then_full_contract(login, app):
     full = client_api.post(
         f"contracts/{pilot['id']}/extend",
         json={
-            "milestones": [{"title": "First quarter", "amount": 90_000}],
+            "milestones": [{"title": "First quarter", "amount": usd(90_000)}],
             "scope_summary": "Monthly bookkeeping for the next quarter.",
         },
     )
@@ -330,7 +335,7 @@ def test_pilot_then_full_contract(login, app):
     assert (
         client_api.post(
             f"contracts/{pilot['id']}/extend",
-            json={"milestones": [{"title": "Again", "amount": 1_000}]},
+            json={"milestones": [{"title": "Again", "amount": usd(1_000)}]},
         ).status_code
         == 409
     )
@@ -433,8 +438,8 @@ def test_cancelling_the_task_withdraws_offers_and_closes_bids(deal):
 @pytest.mark.parametrize(
     "milestones",
     [
-        [{"title": "Everything", "amount": 1}],
-        [{"title": "Late", "amount": 100_000, "due_date": "2030-01-01"}],
+        [{"title": "Everything", "amount": usd(1)}],
+        [{"title": "Late", "amount": usd(100_000), "due_date": "2030-01-01"}],
     ],
 )
 def test_the_award_keeps_a_fixed_price_and_the_deadline(deal, milestones):
@@ -450,7 +455,7 @@ def test_the_award_keeps_a_fixed_price_and_the_deadline(deal, milestones):
 @pytest.mark.parametrize(
     "changes",
     [
-        {"milestones": {"add": [{"title": f"M{n}", "amount": 1} for n in range(21)]}},
+        {"milestones": {"add": [{"title": f"M{n}", "amount": usd(1)} for n in range(21)]}},
         {"milestones": {}},
         {"sla": {}},
         {"sla": {"turnaround_hours": 24}},  # the terms already say so
@@ -474,7 +479,9 @@ def test_an_amendment_moves_the_fixed_price_with_the_milestones(deal):
         deal["client_api"]
         .post(
             f"contracts/{contract['id']}/amendments",
-            json={"changes": {"milestones": {"change": [{"id": first["id"], "amount": 50_000}]}}},
+            json={
+                "changes": {"milestones": {"change": [{"id": first["id"], "amount": usd(50_000)}]}}
+            },
         )
         .get_json()
     )
@@ -516,7 +523,7 @@ def test_a_pilot_cannot_grow_by_amendment(login):
     pilot = _accepted_pilot(client_api, provider_api, task)
     amendment = provider_api.post(
         f"contracts/{pilot['id']}/amendments",
-        json={"changes": {"milestones": {"add": [{"title": "More", "amount": 9_000_000}]}}},
+        json={"changes": {"milestones": {"add": [{"title": "More", "amount": usd(9_000_000)}]}}},
     ).get_json()
 
     response = client_api.post(f"amendments/{amendment['id']}/accept")
@@ -548,7 +555,7 @@ def test_outsiders_get_404_on_every_contract_endpoint(deal, login, method, suffi
         "/terminate": {"reason": "Just because"},
         "/messages": {"body": "hello"},
         "/amendments": {"changes": {"sla": {"turnaround_hours": 1}}},
-        "/extend": {"milestones": [{"title": "More", "amount": 1_000}]},
+        "/extend": {"milestones": [{"title": "More", "amount": usd(1_000)}]},
     }
     for outsider in (deal["bo_api"], login(ClientFactory())):
         body = bodies.get(suffix, {}) if method == "post" else None  # a GET takes no body

@@ -12,6 +12,7 @@ from marketplace.demo import data
 from marketplace.extensions import db
 from marketplace.organizations.models import Organization
 from marketplace.profiles.models import ProviderProfile
+from tests.money import usd
 
 
 def _seed(app: Flask) -> str:
@@ -112,12 +113,11 @@ def test_demo_has_a_running_contract_with_messages(app, api):
     statement = api.get("statements/me").get_json()["totals"]
     assert statement == [
         {
-            "currency": "usd",
-            "funded": 150_000,
-            "refunded": 0,
-            "released": 30_000,
-            "spend": 150_000,
-            "in_escrow": 120_000,
+            "funded": usd(150_000),
+            "refunded": usd(0),
+            "released": usd(30_000),
+            "spend": usd(150_000),
+            "in_escrow": usd(120_000),
         }
     ]
     result = app.test_cli_runner().invoke(args=["ledger-check"])

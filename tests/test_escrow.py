@@ -30,6 +30,7 @@ from tests.money import (
     make_deal,
     money_post,
     transaction_kinds,
+    usd,
 )
 
 ZERO = {"escrow": 0, "provider_payable": 0, "client_payable": 0, "revenue": 0, "external": 0}
@@ -95,7 +96,7 @@ def test_fund_submit_approve_pays_the_provider_less_the_fee(deal, apis, sent_mai
     approved = money_post(client_api, f"milestones/{first}/approve")
     assert approved.status_code == 200, approved.get_json()
     assert approved.get_json()["status"] == "released"
-    assert approved.get_json()["released_amount"] == 40_000
+    assert approved.get_json()["released_amount"] == usd(40_000)
     # Released: 36,000 to the provider, 4,000 (10 %) to the platform; the transfer ran
     # from the outbox after the response, emptying the provider's payable.
     assert balances(deal) == {**ZERO, "revenue": 4_000, "external": -4_000}
@@ -131,9 +132,10 @@ def test_the_ledger_endpoint_shows_each_movement_to_the_parties(deal, apis, logi
         assert [t["kind"] for t in body["items"]] == ["funding", "release", "payout"]
         assert body["escrow"] == [{"amount": 0, "currency": "usd"}]
         for transaction in body["items"]:
-            assert sum(e["amount"] for e in transaction["entries"]) == 0
+            assert sum(e["amount"]["amount"] for e in transaction["entries"]) == 0
         release = body["items"][1]["entries"]
-        assert sorted(e["amount"] for e in release) == [-40_000, 4_000, 36_000]
+        assert sorted(e["amount"]["amount"] for e in release) == [-40_000, 4_000, 36_000]
+        assert {e["amount"]["currency"] for e in release} == {"usd"}
     outsider = login(ProviderFactory())
     assert outsider.get(f"contracts/{deal.contract_id}/ledger").status_code == 404
 
@@ -203,7 +205,7 @@ def test_refund_request_approved_by_the_provider(deal, apis):
     approved = money_post(provider_api, f"milestones/{first}/refund-request/approve")
     assert approved.status_code == 200, approved.get_json()
     assert approved.get_json()["status"] == "refunded"
-    assert approved.get_json()["refunded_amount"] == 40_000
+    assert approved.get_json()["refunded_amount"] == usd(40_000)
     # Escrow back to the client's payable, then out through the gateway's refund.
     assert balances(deal) == ZERO
     refund = db.session.scalars(sa.select(Refund)).one()
@@ -280,17 +282,25 @@ def test_dispute_freezes_auto_release_and_an_admin_splits_it(deal, apis, login):
     assert [d["id"] for d in queue["items"]] == [dispute["id"]]
     path = f"admin/disputes/{dispute['id']}/resolve"
     uneven = money_post(
-        admin_api, path, json={"release_amount": 30_000, "refund_amount": 5_000, "note": "Split"}
+        admin_api,
+        path,
+        json={"release_amount": usd(30_000), "refund_amount": usd(5_000), "note": "Split"},
     )
     assert uneven.status_code == 422
     assert money_post(
-        client_api, path, json={"release_amount": 30_000, "refund_amount": 10_000, "note": "Me"}
+        client_api,
+        path,
+        json={"release_amount": usd(30_000), "refund_amount": usd(10_000), "note": "Me"},
     ).status_code in (401, 403)
 
     resolved = money_post(
         admin_api,
         path,
-        json={"release_amount": 30_000, "refund_amount": 10_000, "note": "Three quarters done."},
+        json={
+            "release_amount": usd(30_000),
+            "refund_amount": usd(10_000),
+            "note": "Three quarters done.",
+        },
     )
     assert resolved.status_code == 200, resolved.get_json()
     assert resolved.get_json()["status"] == "resolved"
@@ -303,7 +313,9 @@ def test_dispute_freezes_auto_release_and_an_admin_splits_it(deal, apis, login):
     audit = admin_api.get("admin/audit-log?target_type=dispute").get_json()["items"]
     assert audit[0]["action"] == "dispute.resolve"
     again = money_post(
-        admin_api, path, json={"release_amount": 40_000, "refund_amount": 0, "note": "Again"}
+        admin_api,
+        path,
+        json={"release_amount": usd(40_000), "refund_amount": usd(0), "note": "Again"},
     )
     assert again.status_code == 409
 

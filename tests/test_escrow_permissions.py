@@ -10,6 +10,7 @@ import pytest
 
 from marketplace.contracts.models import MilestoneStatus
 from marketplace.flows import contracts as contract_flows
+from marketplace.inputs import Money
 from marketplace.payments import delivery, disputes, funding, refunds
 from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_firm
 from tests.money import make_deal, money_post
@@ -81,8 +82,8 @@ def _into(state: str):
         disputes.resolve(
             admin=AdminFactory(),
             dispute_id=dispute.id,
-            release_amount=5_000,
-            refund_amount=5_000,
+            release_amount=Money(5_000, "usd"),
+            refund_amount=Money(5_000, "usd"),
             note="Half each.",
         )
     assert deal.milestone(0).status == MilestoneStatus(state)

@@ -10,7 +10,7 @@ from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.payments import funding, idempotency
 from marketplace.payments.models import IdempotencyKey, IdempotencyStatus, Payment
-from tests.money import balances, make_deal, money_post, transaction_kinds
+from tests.money import balances, make_deal, money_post, transaction_kinds, usd
 
 
 def _payments() -> int:
@@ -118,7 +118,7 @@ def test_keys_are_scoped_per_user(login):
             json={},
         )
         assert response.status_code == 200
-        assert response.get_json()["milestone"]["amount"] == deal.milestone(0).amount
+        assert response.get_json()["milestone"]["amount"] == usd(deal.milestone(0).amount)
     assert _payments() == 2
 
 

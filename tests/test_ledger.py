@@ -13,7 +13,7 @@ from marketplace.ledger.models import LedgerAccount, LedgerEntry, TransactionKin
 from marketplace.payments import delivery, funding
 from marketplace.reporting import ledger_check as checks
 from tests.factories import AdminFactory
-from tests.money import balances, make_deal
+from tests.money import balances, make_deal, usd
 
 
 def _paid(deal, index=0):
@@ -54,11 +54,10 @@ def test_awkward_amounts_through_a_whole_release(amount, fee, login):
     statement = login(deal.provider).get("statements/me").get_json()
     assert statement["totals"] == [
         {
-            "currency": "usd",
-            "earned": amount - fee,
-            "fees": fee,
-            "paid_out": amount - fee,
-            "pending_payout": 0,
+            "earned": usd(amount - fee),
+            "fees": usd(fee),
+            "paid_out": usd(amount - fee),
+            "pending_payout": usd(0),
         }
     ]
 
@@ -171,15 +170,20 @@ def test_statements_for_client_provider_and_admin(login):
 
     client = login(deal.client).get("statements/me").get_json()
     assert client["role"] == "client"
-    line = {"currency": "usd", "funded": 30_000, "refunded": 0, "released": 10_000}
-    assert client["totals"] == [{**line, "spend": 30_000, "in_escrow": 20_000}]
+    line = {"funded": usd(30_000), "refunded": usd(0), "released": usd(10_000)}
+    assert client["totals"] == [{**line, "spend": usd(30_000), "in_escrow": usd(20_000)}]
     assert [m["month"] for m in client["months"]] == [deal.contract.created_at.strftime("%Y-%m")]
     assert client["contracts"][0]["contract_id"] == str(deal.contract_id)
-    assert client["contracts"][0]["in_escrow"] == 20_000
+    assert client["contracts"][0]["in_escrow"] == usd(20_000)
 
     provider = login(deal.provider).get("statements/me").get_json()
     assert provider["totals"] == [
-        {"currency": "usd", "earned": 9_000, "fees": 1_000, "paid_out": 9_000, "pending_payout": 0}
+        {
+            "earned": usd(9_000),
+            "fees": usd(1_000),
+            "paid_out": usd(9_000),
+            "pending_payout": usd(0),
+        }
     ]
 
     other = make_deal((5_000,))
@@ -188,11 +192,10 @@ def test_statements_for_client_provider_and_admin(login):
     admin = login(AdminFactory()).get("statements/me").get_json()
     assert admin["totals"] == [
         {
-            "currency": "usd",
-            "revenue": 1_000,
-            "escrow_held": 20_000,
-            "owed_to_providers": 0,
-            "owed_to_clients": 0,
+            "revenue": usd(1_000),
+            "escrow_held": usd(20_000),
+            "owed_to_providers": usd(0),
+            "owed_to_clients": usd(0),
         }
     ]
-    assert admin["months"][0]["revenue"] == 1_000
+    assert admin["months"][0]["revenue"] == usd(1_000)

@@ -26,6 +26,7 @@ from tests.factories import (
     task_payload,
     terms_acceptance,
 )
+from tests.money import usd
 
 SKILLS = ["customer-support-tier1", "data-entry", "inbox-management", "crm-updates", "web-research"]
 LANGUAGES = ["en", "es", "fr"]
@@ -169,8 +170,8 @@ def _bid() -> dict[str, Any]:
     return {
         "price": {"amount": 100_000, "currency": "usd"},
         "milestones": [
-            {"title": "Set-up and first week", "amount": 40_000, "due_date": due},
-            {"title": "Weeks two to four", "amount": 60_000},
+            {"title": "Set-up and first week", "amount": usd(40_000), "due_date": due},
+            {"title": "Weeks two to four", "amount": usd(60_000)},
         ],
         "timeline_days": 30,
         "cover_letter": "Our team has run support queues and CRMs for years.",

@@ -41,6 +41,7 @@ from tests.money import (
     make_deal,
     money_post,
     transaction_kinds,
+    usd,
 )
 from tests.stripe_support import (
     LOCALSTRIPE_KEY,
@@ -566,7 +567,9 @@ def test_a_second_paid_intent_for_one_milestone_is_refunded(login, webhook, app,
     amendment = client_api.post(
         f"contracts/{deal.contract_id}/amendments",
         json={
-            "changes": {"milestones": {"change": [{"id": str(deal.milestone_ids[0]), "amount": 1}]}}
+            "changes": {
+                "milestones": {"change": [{"id": str(deal.milestone_ids[0]), "amount": usd(1)}]}
+            }
         },
     )
     assert amendment.status_code == 422

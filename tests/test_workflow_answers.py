@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from marketplace.extensions import db
 from marketplace.messaging.models import Message, ReadMarker
 from tests.factories import AdminFactory, ClientFactory, ProviderFactory, task_payload
+from tests.money import usd
 
 BID = {
     "price": {"amount": 1200, "currency": "usd"},
@@ -45,7 +46,7 @@ def test_an_admin_reads_a_contracts_messages_without_a_read_marker(login):
     task = _open_task(client_api)
     bid = provider_api.post(f"tasks/{task['id']}/bids", json=BID).get_json()
     contract = client_api.post(
-        f"bids/{bid['id']}/accept", json={"milestones": [{"title": "All", "amount": 5000}]}
+        f"bids/{bid['id']}/accept", json={"milestones": [{"title": "All", "amount": usd(5000)}]}
     ).get_json()
     path = f"contracts/{contract['id']}/messages"
     client_api.post(path, json={"body": "Welcome aboard"})

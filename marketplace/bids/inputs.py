@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,6 +19,9 @@ class MilestoneProposal:
     description: str = ""
     amount: int
     due_date: date | None = None
+    #: The currency the request named for `amount`; None: the bid's or contract's own.
+    #: Services refuse one that differs (`foreign_currency_errors`); it is not stored.
+    currency: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """As a bid's or an amendment's JSON column stores it (the date as ISO text)."""
@@ -59,3 +62,16 @@ class BidChanges:
     milestones: tuple[MilestoneProposal, ...] | Unset = UNSET
     timeline_days: int | Unset = UNSET
     cover_letter: str | Unset = UNSET
+
+
+def foreign_currency_errors(
+    items: Sequence[Any], currency: str, *, of: str = "the contract"
+) -> dict[int, Any]:
+    """Errors, by position and nested as marshmallow's, for each milestone (a proposal or a
+    change) whose amount names a currency other than `currency` (that `of` the contract or
+    the task); empty when none does."""
+    return {
+        index: {"amount": {"currency": [f"Must be {currency}, the currency of {of}."]}}
+        for index, item in enumerate(items)
+        if item.currency not in (None, UNSET, currency)
+    }

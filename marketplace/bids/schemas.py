@@ -11,7 +11,13 @@ from marketplace.bids.models import BidStatus
 from marketplace.matching.explain import explain
 from marketplace.matching.schemas import ExplanationSchema
 from marketplace.pagination import PageArgsSchema, page_schema
-from marketplace.schemas import BaseSchema, MoneySchema, frozen_fields, require_some_field
+from marketplace.schemas import (
+    BaseSchema,
+    MoneyField,
+    MoneySchema,
+    frozen_fields,
+    require_some_field,
+)
 
 
 class MilestoneProposalSchema(BaseSchema):
@@ -19,14 +25,17 @@ class MilestoneProposalSchema(BaseSchema):
 
     title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=5000))
-    amount = ma.fields.Integer(
-        required=True, strict=True, validate=ma.validate.Range(min=1, max=10**12)
+    amount = ma.fields.Nested(
+        MoneySchema,
+        required=True,
+        metadata={"description": "In the currency of the bid's price (or the contract's)."},
     )
     due_date = ma.fields.Date(load_default=None, allow_none=True)
 
     @ma.post_load
     def _typed(self, data: dict[str, Any], **_: Any) -> MilestoneProposal:
-        return MilestoneProposal(**data)
+        money = data.pop("amount")
+        return MilestoneProposal(**data, amount=money.amount, currency=money.currency)
 
 
 class StoredMilestoneSchema(BaseSchema):
@@ -34,8 +43,20 @@ class StoredMilestoneSchema(BaseSchema):
 
     title = ma.fields.String()
     description = ma.fields.String()
-    amount = ma.fields.Integer()
+    amount = MoneyField(MoneySchema)
     due_date = ma.fields.String(allow_none=True, metadata={"format": "date"})
+
+
+class StoredMilestonesField(ma.fields.List):
+    """The bid's milestones, each amount in the bid's currency (the JSON column keeps
+    minor units only)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(ma.fields.Nested(StoredMilestoneSchema), **kwargs)
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
+        """The stored milestones of `obj` (a Bid) with its price's currency."""
+        return [{**stored, "currency": obj.price_currency} for stored in obj.milestones]
 
 
 class BidInputSchema(BaseSchema):
@@ -92,7 +113,7 @@ class BidSchema(BaseSchema):
     provider_profile_id = ma.fields.UUID()
     provider_name = ma.fields.String()
     price = ma.fields.Nested(MoneySchema)
-    milestones = ma.fields.List(ma.fields.Nested(StoredMilestoneSchema))
+    milestones = StoredMilestonesField()
     timeline_days = ma.fields.Integer()
     cover_letter = ma.fields.String()
     status = ma.fields.Enum(BidStatus, by_value=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -14,7 +15,12 @@ from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import permissions
 from marketplace.accounts.models import Role, User
-from marketplace.bids.inputs import BidChanges, BidProposal, MilestoneProposal
+from marketplace.bids.inputs import (
+    BidChanges,
+    BidProposal,
+    MilestoneProposal,
+    foreign_currency_errors,
+)
 from marketplace.bids.models import Bid, BidStatus, BidTransition
 from marketplace.bids.states import BID_STATES, LIVE
 from marketplace.database import commit_keeping_values
@@ -39,9 +45,13 @@ def transition(bid: Bid, action: str, *, actor: User | None, reason: str | None 
 def _check_price_and_milestones(
     task: Task, price: Money, milestones: Sequence[MilestoneProposal]
 ) -> None:
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, Any] = {}
     if price.currency != task.currency:
         errors["price"] = [f"Bid in the task's currency ({task.currency})."]
+    foreign = foreign_currency_errors(milestones, task.currency, of="the task")
+    if foreign:  # sums across currencies mean nothing: say only this
+        errors["milestones"] = foreign
+        raise BusinessRuleViolation("The bid has invalid fields.", details=errors)
     if task.budget_type == BudgetType.FIXED:
         if not milestones:
             errors.setdefault("milestones", []).append("A fixed-price bid needs milestones.")

@@ -56,10 +56,13 @@ class MilestoneChange:
     description: str | Unset = UNSET
     amount: int | Unset = UNSET
     due_date: date | Unset | None = UNSET
+    #: The currency the request named for `amount` (see MilestoneProposal); not stored.
+    currency: str | Unset = UNSET
 
     def as_json(self) -> dict[str, Any]:
         """As an amendment's JSON column stores it (ids and dates as text)."""
         stored = given_values(self)
+        stored.pop("currency", None)
         stored["id"] = str(self.id)
         if isinstance(self.due_date, date):
             stored["due_date"] = self.due_date.isoformat()

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.accounts.models import User
+from marketplace.bids.inputs import foreign_currency_errors
 from marketplace.contracts import terms as contract_terms
 from marketplace.contracts.inputs import PilotTerms
 from marketplace.contracts.models import (
@@ -41,6 +42,11 @@ def extend_pilot(*, user: User, contract_id: uuid.UUID, terms: PilotTerms) -> Co
             "A contract needs milestones.", details={"milestones": ["Give at least one."]}
         )
     currency = pilot.milestones[0].currency if pilot.milestones else pilot.task.currency
+    foreign = foreign_currency_errors(items, currency)
+    if foreign:
+        raise BusinessRuleViolation(
+            "The milestones must be in the pilot's currency.", details={"milestones": foreign}
+        )
     contract = Contract(
         task=pilot.task,
         client_profile_id=pilot.client_profile_id,

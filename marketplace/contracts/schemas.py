@@ -19,7 +19,13 @@ from marketplace.contracts.inputs import (
 from marketplace.contracts.models import AmendmentStatus, ContractStatus, MilestoneStatus
 from marketplace.inputs import given
 from marketplace.pagination import PageArgsSchema, page_schema
-from marketplace.schemas import BaseSchema, frozen_fields, require_some_field
+from marketplace.schemas import (
+    BaseSchema,
+    MoneyField,
+    MoneySchema,
+    frozen_fields,
+    require_some_field,
+)
 from marketplace.tasks.schemas import current_reader
 
 
@@ -79,8 +85,7 @@ class MilestoneSchema(BaseSchema):
     position = ma.fields.Integer()
     title = ma.fields.String()
     description = ma.fields.String()
-    amount = ma.fields.Integer()
-    currency = ma.fields.String()
+    amount = MoneyField(MoneySchema)
     due_date = ma.fields.Date(allow_none=True)
     status = ma.fields.Enum(MilestoneStatus, by_value=True)
     revisions = ma.fields.Integer(metadata={"description": "Times the client asked for changes."})
@@ -90,8 +95,8 @@ class MilestoneSchema(BaseSchema):
         allow_none=True,
         metadata={"description": "When a submitted milestone is released without an answer."},
     )
-    released_amount = ma.fields.Integer(metadata={"description": "Released to the provider."})
-    refunded_amount = ma.fields.Integer(metadata={"description": "Refunded to the client."})
+    released_amount = MoneyField(metadata={"description": "Released to the provider."})
+    refunded_amount = MoneyField(metadata={"description": "Refunded to the client."})
 
 
 class TermsContentField(ma.fields.Dict):
@@ -178,7 +183,7 @@ class MilestoneChangeSchema(BaseSchema):
     id = ma.fields.UUID(required=True)
     title = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     description = ma.fields.String(validate=ma.validate.Length(max=5000))
-    amount = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=10**12))
+    amount = ma.fields.Nested(MoneySchema, metadata={"description": "In the contract's currency."})
     due_date = ma.fields.Date(allow_none=True)
 
     @ma.validates_schema
@@ -188,6 +193,9 @@ class MilestoneChangeSchema(BaseSchema):
 
     @ma.post_load
     def _typed(self, data: dict[str, Any], **_: Any) -> MilestoneChange:
+        if "amount" in data:
+            money = data.pop("amount")
+            data.update(amount=money.amount, currency=money.currency)
         return MilestoneChange(**data)
 
 
@@ -250,6 +258,31 @@ class AmendmentInputSchema(BaseSchema):
     note = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
 
 
+class AmendmentChangesField(ma.fields.Dict):
+    """An amendment's stored changes, each milestone amount as money in the contract's
+    currency (the JSON column keeps minor units only)."""
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
+        """The changes of `obj` (an Amendment) with `{"amount", "currency"}` amounts."""
+        changes = obj.changes
+        plan = changes.get("milestones")
+        if not plan:
+            return changes
+        currency = obj.contract.task.currency
+
+        def money(item: dict[str, Any]) -> dict[str, Any]:
+            if "amount" not in item:
+                return item
+            return {**item, "amount": {"amount": item["amount"], "currency": currency}}
+
+        plan = {
+            **plan,
+            "add": [money(item) for item in plan.get("add", [])],
+            "change": [money(item) for item in plan.get("change", [])],
+        }
+        return {**changes, "milestones": plan}
+
+
 class AmendmentSchema(BaseSchema):
     """An amendment and what became of it."""
 
@@ -258,7 +291,9 @@ class AmendmentSchema(BaseSchema):
     proposed_by_id = ma.fields.UUID()
     proposer_side = ma.fields.String()
     base_version = ma.fields.Integer()
-    changes = ma.fields.Dict()
+    changes = AmendmentChangesField(
+        metadata={"description": "As proposed; milestone amounts in the contract's currency."}
+    )
     note = ma.fields.String()
     status = ma.fields.Enum(AmendmentStatus, by_value=True)
     expires_at = ma.fields.DateTime()

@@ -10,7 +10,7 @@ from flask import current_app
 
 from marketplace import permissions
 from marketplace.accounts.models import Role, User
-from marketplace.bids.inputs import MilestoneProposal
+from marketplace.bids.inputs import MilestoneProposal, foreign_currency_errors
 from marketplace.contracts.models import (
     Contract,
     ContractStatus,
@@ -127,9 +127,17 @@ def add_milestones(contract: Contract, items: Sequence[MilestoneProposal], curre
         )
 
 
-def check_milestones(task: Task, items: Sequence[MilestoneProposal], *, total: int | None) -> None:
-    """A contract's milestones: at least one, due by the deadline, adding up to a fixed
-    price; a pilot's is a single one within the trial cap. Raises a 422 otherwise."""
+def check_milestones(
+    task: Task, items: Sequence[MilestoneProposal], *, total: int | None, currency: str
+) -> None:
+    """A contract's milestones: in its currency, at least one, due by the deadline, adding
+    up to a fixed price; a pilot's is a single one within the trial cap. Raises a 422
+    otherwise."""
+    foreign = foreign_currency_errors(items, currency)
+    if foreign:
+        raise BusinessRuleViolation(
+            "The milestones must be in the contract's currency.", details={"milestones": foreign}
+        )
     errors = []
     if any(item.due_date and item.due_date > task.deadline for item in items):
         errors.append("A milestone is due after the task's deadline.")

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.accounts.models import User
+from marketplace.bids.inputs import foreign_currency_errors
 from marketplace.contracts import milestones, terms
 from marketplace.contracts.inputs import AmendmentChanges, MilestonePlan
 from marketplace.contracts.models import (
@@ -44,6 +45,17 @@ from marketplace.payments import funding
 
 def _check_milestone_changes(contract: Contract, changes: AmendmentChanges) -> None:
     plan = value_or(changes.milestones, MilestonePlan())
+    currency = contract.milestones[0].currency if contract.milestones else contract.task.currency
+    foreign = {
+        part: wrong
+        for part, items in (("add", plan.add), ("change", plan.change))
+        if (wrong := foreign_currency_errors(items, currency))
+    }
+    if foreign:
+        raise BusinessRuleViolation(
+            "The milestones must be in the contract's currency.",
+            details={"changes": {"milestones": foreign}},
+        )
     by_id = {str(m.id): m for m in contract.milestones}
     touched = [str(c.id) for c in plan.change] + [str(i) for i in plan.cancel]
     errors = []

@@ -60,7 +60,9 @@ def award(*, user: User, bid_id: uuid.UUID, terms: AwardTerms) -> Contract:
     is_fixed = task.budget_type.value == "fixed"
     items = terms.milestones or bids.proposed_milestones(bid)
     # A fixed price stays the bid's: edited milestones must still add up to it.
-    check_milestones(task, items, total=bid.price_amount if is_fixed else None)
+    check_milestones(
+        task, items, total=bid.price_amount if is_fixed else None, currency=bid.price_currency
+    )
     contract = Contract(
         task=task,
         bid=bid,

@@ -13,6 +13,7 @@ from marketplace.contracts import services as contracts
 from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, NotFound
 from marketplace.extensions import db
+from marketplace.inputs import Money
 from marketplace.ledger.models import TransactionKind
 from marketplace.payments import refunds, settlement
 from marketplace.payments.models import Dispute, DisputeStatus
@@ -97,12 +98,12 @@ def resolve(
     *,
     admin: User,
     dispute_id: uuid.UUID,
-    release_amount: int,
-    refund_amount: int,
+    release_amount: Money,
+    refund_amount: Money,
     note: str,
 ) -> Dispute:
     """Settle a dispute: `release_amount` to the provider (less the fee) and
-    `refund_amount` to the client, adding up to the milestone's amount."""
+    `refund_amount` to the client, in the milestone's currency and adding up to its amount."""
     milestone_id = db.session.scalar(
         sa.select(Dispute.milestone_id).where(Dispute.id == dispute_id)
     )
@@ -112,7 +113,17 @@ def resolve(
     milestone, contract = locked.milestone, locked.contract
     dispute = lock_row(Dispute, dispute_id)
     milestones.allow(milestone, "resolve", side=milestones.committing_side(admin, contract))
-    if release_amount + refund_amount != milestone.amount:
+    foreign = {
+        name: {"currency": [f"Must be {milestone.currency}, the milestone's currency."]}
+        for name, money in (("release_amount", release_amount), ("refund_amount", refund_amount))
+        if money.currency != milestone.currency
+    }
+    if foreign:
+        raise BusinessRuleViolation(
+            "The split must be in the milestone's currency.", details=foreign
+        )
+    release, refund = release_amount.amount, refund_amount.amount
+    if release + refund != milestone.amount:
         raise BusinessRuleViolation(
             "The release and the refund must add up to the milestone's amount.",
             details={"_schema": [f"release_amount + refund_amount must be {milestone.amount}."]},
@@ -120,13 +131,13 @@ def resolve(
     milestones.move(milestone, "resolve", side="admin", actor=admin, reason=note)
     DISPUTE_STATES.apply(dispute, "resolve", actor_id=admin.id, reason=note)
     dispute.resolution_note = note
-    dispute.release_amount, dispute.refund_amount = release_amount, refund_amount
+    dispute.release_amount, dispute.refund_amount = release, refund
     dispute.resolved_by_id, dispute.resolved_at = admin.id, utcnow()
     settlement.split(
         milestone,
         contract,
-        release_amount=release_amount,
-        refund_amount=refund_amount,
+        release_amount=release,
+        refund_amount=refund,
         kind=TransactionKind.RESOLUTION,
         reason=f"dispute resolved: {note}"[:500],
     )
@@ -138,8 +149,8 @@ def resolve(
         target_id=dispute.id,
         details={
             "milestone_id": str(milestone.id),
-            "release_amount": release_amount,
-            "refund_amount": refund_amount,
+            "release_amount": release,
+            "refund_amount": refund,
             "currency": milestone.currency,
             "note": note,
         },
@@ -151,8 +162,8 @@ def resolve(
         kind="milestone.resolved",
         subject="Dispute resolved",
         body=(
-            f"An admin settled the dispute: {release_amount} to the provider (before the fee) "
-            f"and {refund_amount} back to the client, in minor units of "
+            f"An admin settled the dispute: {release} to the provider (before the fee) "
+            f"and {refund} back to the client, in minor units of "
             f"{milestone.currency.upper()}.\n\n{note}\n"
         ),
     )

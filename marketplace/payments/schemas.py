@@ -13,7 +13,13 @@ from marketplace.payments.models import (
     PaymentStatus,
     RequestStatus,
 )
-from marketplace.schemas import BaseSchema
+from marketplace.schemas import (
+    AmountSchema,
+    BaseSchema,
+    MoneyField,
+    MoneySchema,
+    ZeroableMoneySchema,
+)
 from marketplace.tasks.schemas import AttachmentSchema
 
 
@@ -51,14 +57,10 @@ class DisputeInputSchema(BaseSchema):
 
 
 class ResolveSchema(BaseSchema):
-    """An admin's split of a disputed milestone, in minor units; the two add up to it."""
+    """An admin's split of a disputed milestone, in its currency; the two add up to it."""
 
-    release_amount = ma.fields.Integer(
-        required=True, strict=True, validate=ma.validate.Range(min=0, max=10**12)
-    )
-    refund_amount = ma.fields.Integer(
-        required=True, strict=True, validate=ma.validate.Range(min=0, max=10**12)
-    )
+    release_amount = ma.fields.Nested(ZeroableMoneySchema, required=True)
+    refund_amount = ma.fields.Nested(ZeroableMoneySchema, required=True)
     note = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=2000))
 
 
@@ -68,8 +70,7 @@ class PaymentSchema(BaseSchema):
     id = ma.fields.UUID()
     attempt = ma.fields.Integer()
     status = ma.fields.Enum(PaymentStatus, by_value=True)
-    amount = ma.fields.Integer()
-    currency = ma.fields.String()
+    amount = MoneyField(MoneySchema)
     gateway = ma.fields.String()
     client_secret = ma.fields.String(
         allow_none=True,
@@ -142,11 +143,10 @@ class DisputeSchema(BaseSchema):
         by_value=True,
         metadata={"description": "The milestone's status when it was disputed."},
     )
-    amount = ma.fields.Integer(attribute="milestone.amount")
-    currency = ma.fields.String(attribute="milestone.currency")
+    amount = MoneyField(MoneySchema, attribute="milestone.amount", currency="milestone.currency")
     status = ma.fields.Enum(DisputeStatus, by_value=True)
-    release_amount = ma.fields.Integer(allow_none=True)
-    refund_amount = ma.fields.Integer(allow_none=True)
+    release_amount = MoneyField(allow_none=True, currency="milestone.currency")
+    refund_amount = MoneyField(allow_none=True, currency="milestone.currency")
     resolution_note = ma.fields.String(allow_none=True)
     resolved_by_id = ma.fields.UUID(allow_none=True)
     resolved_at = ma.fields.DateTime(allow_none=True)
@@ -178,8 +178,7 @@ class EntrySchema(BaseSchema):
 
     account = ma.fields.String(attribute="account.code")
     account_kind = ma.fields.Enum(AccountKind, by_value=True, attribute="account.kind")
-    amount = ma.fields.Integer(metadata={"description": "Credit positive, debit negative."})
-    currency = ma.fields.String()
+    amount = MoneyField(metadata={"description": "Credit positive, debit negative."})
 
 
 class LedgerTransactionSchema(BaseSchema):
@@ -193,39 +192,31 @@ class LedgerTransactionSchema(BaseSchema):
     entries = ma.fields.List(ma.fields.Nested(EntrySchema))
 
 
-class BalanceSchema(BaseSchema):
-    """An amount in minor units (zero included) and its currency."""
-
-    amount = ma.fields.Integer(required=True)
-    currency = ma.fields.String(required=True)
-
-
 class ContractLedgerSchema(page_schema(LedgerTransactionSchema, "LedgerPage")):  # type: ignore[misc]
     """A contract's ledger, oldest first, with what its escrow holds now."""
 
-    escrow = ma.fields.List(ma.fields.Nested(BalanceSchema), required=True)
+    escrow = ma.fields.List(ma.fields.Nested(AmountSchema), required=True)
 
 
 class StatementLineSchema(BaseSchema):
-    """Sums for one month or one contract, in one currency (minor units)."""
+    """Sums for one month or one contract in one currency; every figure is money."""
 
     month = ma.fields.String(metadata={"example": "2026-11"})
     contract_id = ma.fields.UUID()
     task_title = ma.fields.String()
-    currency = ma.fields.String(required=True)
-    funded = ma.fields.Integer(metadata={"description": "Client: paid into escrow."})
-    refunded = ma.fields.Integer(metadata={"description": "Client: returned from escrow."})
-    released = ma.fields.Integer(metadata={"description": "Client: released to providers."})
-    in_escrow = ma.fields.Integer(metadata={"description": "Client: still held."})
-    spend = ma.fields.Integer(metadata={"description": "Client: funded less refunded."})
-    earned = ma.fields.Integer(metadata={"description": "Provider: released, less fees."})
-    fees = ma.fields.Integer(metadata={"description": "Provider: platform fees."})
-    paid_out = ma.fields.Integer(metadata={"description": "Provider: transferred."})
-    pending_payout = ma.fields.Integer(metadata={"description": "Provider: not yet sent."})
-    revenue = ma.fields.Integer(metadata={"description": "Admin: platform fees."})
-    escrow_held = ma.fields.Integer(metadata={"description": "Admin: all escrow."})
-    owed_to_providers = ma.fields.Integer(metadata={"description": "Admin: payables."})
-    owed_to_clients = ma.fields.Integer(metadata={"description": "Admin: refunds due."})
+    funded = MoneyField(metadata={"description": "Client: paid into escrow."})
+    refunded = MoneyField(metadata={"description": "Client: returned from escrow."})
+    released = MoneyField(metadata={"description": "Client: released to providers."})
+    in_escrow = MoneyField(metadata={"description": "Client: still held."})
+    spend = MoneyField(metadata={"description": "Client: funded less refunded."})
+    earned = MoneyField(metadata={"description": "Provider: released, less fees."})
+    fees = MoneyField(metadata={"description": "Provider: platform fees."})
+    paid_out = MoneyField(metadata={"description": "Provider: transferred."})
+    pending_payout = MoneyField(metadata={"description": "Provider: not yet sent."})
+    revenue = MoneyField(metadata={"description": "Admin: platform fees."})
+    escrow_held = MoneyField(metadata={"description": "Admin: all escrow."})
+    owed_to_providers = MoneyField(metadata={"description": "Admin: payables."})
+    owed_to_clients = MoneyField(metadata={"description": "Admin: refunds due."})
 
 
 class StatementSchema(BaseSchema):

@@ -109,8 +109,8 @@ export async function bid(api: Api, task: Schemas["Task"]): Promise<Schemas["Bid
     body: {
       price,
       milestones: [
-        { title: "Bank reconciliations", amount: 20_000 },
-        { title: "Month-end close", amount: 30_000 },
+        { title: "Bank reconciliations", amount: { amount: 20_000, currency: price.currency } },
+        { title: "Month-end close", amount: { amount: 30_000, currency: price.currency } },
       ],
       timeline_days: 10,
       cover_letter: "I close the books for four Xero clients every month.",
@@ -118,6 +118,13 @@ export async function bid(api: Api, task: Schemas["Task"]): Promise<Schemas["Bid
   });
   if (placed.error) throw failure(placed.error);
   return placed.data;
+}
+
+/** What a client has spent, per currency: every figure of a statement is money. */
+export async function spend(api: Api): Promise<Schemas["Amount"][]> {
+  const { data, error } = await api.GET("/api/v1/statements/me");
+  if (error) throw failure(error);
+  return data.totals.flatMap((line) => (line.spend ? [line.spend] : []));
 }
 
 /** Both sides of the journey, each in its own browser session. */
