@@ -111,7 +111,7 @@ def _lock(user: User | None, milestone_id: uuid.UUID, *, settling: bool) -> Lock
         if contract_id is None:
             raise NotFound("Milestone not found.")
     contract_options = [
-        joinedload(Contract.task, innerjoin=True).load_only(Task.title).lazyload("*"),
+        joinedload(Contract.task, innerjoin=True).load_only(Task.title, Task.status).lazyload("*"),
         joinedload(Contract.client_profile, innerjoin=True).options(
             *permissions.with_people(ClientProfile)
         ),

@@ -19,8 +19,9 @@ from marketplace.contracts.inputs import (
 from marketplace.contracts.models import AmendmentStatus, ContractStatus, MilestoneStatus
 from marketplace.inputs import given
 from marketplace.pagination import PageArgsSchema, page_schema
-from marketplace.schemas import BaseSchema, frozen_fields, require_some_field
-from marketplace.tasks.schemas import current_reader
+from marketplace.profiles.schemas import CounterpartyField, PartySchema
+from marketplace.schemas import BaseSchema, MoneySchema, frozen_fields, require_some_field
+from marketplace.tasks.schemas import TaskSummarySchema, current_reader
 
 
 class SlaSchema(BaseSchema):
@@ -76,6 +77,14 @@ class MilestoneSchema(BaseSchema):
     """A milestone of a contract."""
 
     id = ma.fields.UUID()
+    task = ma.fields.Nested(
+        TaskSummarySchema,
+        attribute="contract.task",
+        metadata={"description": "The task of the milestone's contract."},
+    )
+    counterparty = CounterpartyField(
+        client="contract.client_profile", provider="contract.provider_profile"
+    )
     position = ma.fields.Integer()
     title = ma.fields.String()
     description = ma.fields.String()
@@ -92,6 +101,37 @@ class MilestoneSchema(BaseSchema):
     )
     released_amount = ma.fields.Integer(metadata={"description": "Released to the provider."})
     refunded_amount = ma.fields.Integer(metadata={"description": "Refunded to the client."})
+
+
+class ContractMilestoneSchema(MilestoneSchema):
+    """A milestone within its contract, which names the task and the parties once."""
+
+    class Meta(MilestoneSchema.Meta):
+        exclude = ("task", "counterparty")
+
+
+class SumSchema(MoneySchema):
+    """A sum so far, `{"amount", "currency"}` in minor units: zero included."""
+
+    amount = ma.fields.Integer(required=True)
+
+
+class ContractAmountsSchema(BaseSchema):
+    """What a contract is worth and where its money is, summed from its milestones."""
+
+    total = ma.fields.Nested(
+        SumSchema, metadata={"description": "The milestones' sum, cancelled ones left out."}
+    )
+    funded = ma.fields.Nested(
+        SumSchema, metadata={"description": "Paid into escrow so far (refunded money included)."}
+    )
+    released = ma.fields.Nested(
+        SumSchema, metadata={"description": "Released to the provider so far, before the fee."}
+    )
+    refunded = ma.fields.Nested(
+        SumSchema, metadata={"description": "Returned to the client so far."}
+    )
+    in_escrow = ma.fields.Nested(SumSchema, metadata={"description": "Held in escrow now."})
 
 
 class TermsContentField(ma.fields.Dict):
@@ -135,11 +175,16 @@ class ContractSchema(BaseSchema):
     bid_id = ma.fields.UUID(allow_none=True)
     client_profile_id = ma.fields.UUID()
     provider_profile_id = ma.fields.UUID()
+    task = ma.fields.Nested(TaskSummarySchema, metadata={"description": "The contract's task."})
+    client = ma.fields.Nested(PartySchema, attribute="client_profile")
+    provider = ma.fields.Nested(PartySchema, attribute="provider_profile")
+    counterparty = CounterpartyField(client="client_profile", provider="provider_profile")
+    amounts = ma.fields.Nested(ContractAmountsSchema)
     pilot_of_id = ma.fields.UUID(allow_none=True)
     status = ma.fields.Enum(ContractStatus, by_value=True)
     terms_version = ma.fields.Integer()
     current_terms = ma.fields.Nested(TermsVersionSchema)
-    milestones = ma.fields.List(ma.fields.Nested(MilestoneSchema))
+    milestones = ma.fields.List(ma.fields.Nested(ContractMilestoneSchema))
     offer_expires_at = ma.fields.DateTime(allow_none=True)
     accepted_at = ma.fields.DateTime(allow_none=True)
     ended_at = ma.fields.DateTime(allow_none=True)

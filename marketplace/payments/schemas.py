@@ -13,8 +13,9 @@ from marketplace.payments.models import (
     PaymentStatus,
     RequestStatus,
 )
+from marketplace.profiles.schemas import CounterpartyField, PartySchema
 from marketplace.schemas import BaseSchema
-from marketplace.tasks.schemas import AttachmentSchema
+from marketplace.tasks.schemas import AttachmentSchema, TaskSummarySchema
 
 
 class FundInputSchema(BaseSchema):
@@ -133,7 +134,18 @@ class DisputeSchema(BaseSchema):
 
     id = ma.fields.UUID()
     milestone_id = ma.fields.UUID()
+    milestone_title = ma.fields.String(attribute="milestone.title")
     contract_id = ma.fields.UUID()
+    task = ma.fields.Nested(
+        TaskSummarySchema,
+        attribute="milestone.contract.task",
+        metadata={"description": "The task of the disputed milestone's contract."},
+    )
+    client = ma.fields.Nested(PartySchema, attribute="milestone.contract.client_profile")
+    provider = ma.fields.Nested(PartySchema, attribute="milestone.contract.provider_profile")
+    counterparty = CounterpartyField(
+        client="milestone.contract.client_profile", provider="milestone.contract.provider_profile"
+    )
     raised_by_id = ma.fields.UUID(allow_none=True)
     side = ma.fields.String()
     reason = ma.fields.String()
