@@ -1,5 +1,6 @@
 """What a request costs in SQL statements (issue 14): authentication 1, a task's page at
-most 4 (5 for a provider, who also learns where it stands on the task), its matches at most 7, a new bid at most 10, the skill catalog none once loaded.
+most 4 (5 for a provider, who also learns where it stands on the task), its matches at most
+7, a new bid at most 10, the skill catalog none once loaded.
 
 Each world has enough rows that a lazy load per row would show: a task with five skills and
 three languages, providers with seven skills, an individual and a firm on each side.

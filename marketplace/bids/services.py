@@ -77,8 +77,14 @@ def _bidder_profile(user: User, *options: ORMOption) -> ProviderProfile:
 
 @functools.cache
 def _bid_task_statement() -> sa.Select[Task]:
-    """The task as its page reads it, less its languages (no bid rule reads them)."""
-    return tasks.task_statement(*tasks.page_options(), lazyload(Task.language_rows))
+    """The task as its page reads it with its client's company, less its languages (no bid
+    rule reads them)."""
+    return tasks.task_statement(
+        *tasks.page_options(),
+        # The company of the task's client, named in the answer (its counterparty).
+        joinedload(Task.client_profile, innerjoin=True).joinedload(ClientProfile.organization),
+        lazyload(Task.language_rows),
+    )
 
 
 def _bidder_options() -> tuple[ORMOption, ...]:
@@ -236,7 +242,7 @@ def bids_on_task(
     *, user: User, task_id: uuid.UUID, status: BidStatus | None = None
 ) -> sa.Select[Bid]:
     """The client (and admins) see every bid on the task; a provider only its own."""
-    task = tasks.get_task(user=user, task_id=task_id)
+    task = tasks.get_task(user=user, task_id=task_id, statement=_bid_task_statement())
     stmt = (
         sa.select(Bid)
         .where(Bid.task_id == task.id)

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from flask_login import current_user
 
-from marketplace import permissions
+from marketplace.accounts.models import Role
 from marketplace.hours import WorkingHoursField
 from marketplace.profiles.inputs import ClientProfileChanges, ProviderProfileChanges, SkillLevel
 from marketplace.profiles.models import ServiceModel, VerificationStatus
@@ -139,29 +139,26 @@ class PartySchema(BaseSchema):
 
 
 COUNTERPARTY = (
-    "The other side for you: the provider when you act for the client, the client when you "
-    "act for the provider; null for anyone else (admins)."
+    "The other side for you: the provider when you are on the client's side, the client "
+    "when you are on the provider's; null for admins."
 )
 
 
 class CounterpartyField(ma.fields.Nested):
     """The party on the other side from the signed-in user: `client` and `provider` name the
-    object's attributes (dotted paths) holding the two sides' profiles."""
+    object's attributes (dotted paths) holding the two sides' profiles.
+
+    The objects that carry it (bids, contracts, milestones, disputes, invitations) are shown
+    only to their two sides and to admins, so the user's role says which side they are on:
+    deciding costs nothing, even after a commit has expired what the user carries."""
 
     def __init__(self, *, client: str, provider: str, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {"description": COUNTERPARTY})
         super().__init__(PartySchema, allow_none=True, **kwargs)
-        self.sides = client, provider
+        self.sides = {Role.CLIENT: provider, Role.PROVIDER: client}
 
     def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
-        """The provider's profile for the client's people, the client's for the provider's,
-        None for others; decided from the loaded profiles, without a statement."""
-        client, provider = (ma.utils.get_value(obj, side) for side in self.sides)
+        """The provider's profile for a client, the client's for a provider, None for admins."""
         user = current_user._get_current_object()
-        if not user.is_authenticated:
-            return None
-        if permissions.speaks_for(user, client):
-            return provider
-        if permissions.speaks_for(user, provider):
-            return client
-        return None
+        other = self.sides.get(user.role) if user.is_authenticated else None
+        return None if other is None else ma.utils.get_value(obj, other)
