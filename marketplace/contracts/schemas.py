@@ -176,10 +176,17 @@ class ContractSchema(BaseSchema):
     client_profile_id = ma.fields.UUID()
     provider_profile_id = ma.fields.UUID()
     task = ma.fields.Nested(TaskSummarySchema, metadata={"description": "The contract's task."})
-    client = ma.fields.Nested(PartySchema, attribute="client_profile")
-    provider = ma.fields.Nested(PartySchema, attribute="provider_profile")
+    client = ma.fields.Nested(
+        PartySchema, attribute="client_profile", metadata={"description": "The client side."}
+    )
+    provider = ma.fields.Nested(
+        PartySchema, attribute="provider_profile", metadata={"description": "The provider side."}
+    )
     counterparty = CounterpartyField(client="client_profile", provider="provider_profile")
-    amounts = ma.fields.Nested(ContractAmountsSchema)
+    amounts = ma.fields.Nested(
+        ContractAmountsSchema,
+        metadata={"description": "What the contract is worth and where its money is now."},
+    )
     pilot_of_id = ma.fields.UUID(allow_none=True)
     status = ma.fields.Enum(ContractStatus, by_value=True)
     terms_version = ma.fields.Integer()

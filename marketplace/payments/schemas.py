@@ -134,15 +134,25 @@ class DisputeSchema(BaseSchema):
 
     id = ma.fields.UUID()
     milestone_id = ma.fields.UUID()
-    milestone_title = ma.fields.String(attribute="milestone.title")
+    milestone_title = ma.fields.String(
+        attribute="milestone.title", metadata={"description": "The disputed milestone's title."}
+    )
     contract_id = ma.fields.UUID()
     task = ma.fields.Nested(
         TaskSummarySchema,
         attribute="milestone.contract.task",
         metadata={"description": "The task of the disputed milestone's contract."},
     )
-    client = ma.fields.Nested(PartySchema, attribute="milestone.contract.client_profile")
-    provider = ma.fields.Nested(PartySchema, attribute="milestone.contract.provider_profile")
+    client = ma.fields.Nested(
+        PartySchema,
+        attribute="milestone.contract.client_profile",
+        metadata={"description": "The contract's client side."},
+    )
+    provider = ma.fields.Nested(
+        PartySchema,
+        attribute="milestone.contract.provider_profile",
+        metadata={"description": "The contract's provider side."},
+    )
     counterparty = CounterpartyField(
         client="milestone.contract.client_profile", provider="milestone.contract.provider_profile"
     )
