@@ -268,9 +268,10 @@ def live_bid_count() -> sa.ScalarSelect[int]:
     )
 
 
+@functools.cache
 def with_bid_count() -> ORMOption:
     """An option that loads `Task.bid_count` with the tasks a list reads: in the same
-    statement, whatever the page size."""
+    statement, whatever the page size (built once, at its first use)."""
     return with_expression(Task.bid_count, live_bid_count())
 
 

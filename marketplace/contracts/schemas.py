@@ -110,7 +110,7 @@ class ContractMilestoneSchema(MilestoneSchema):
         exclude = ("task", "counterparty")
 
 
-class SumSchema(MoneySchema):
+class MoneySumSchema(MoneySchema):
     """A sum so far, `{"amount", "currency"}` in minor units: zero included."""
 
     amount = ma.fields.Integer(required=True)
@@ -120,18 +120,19 @@ class ContractAmountsSchema(BaseSchema):
     """What a contract is worth and where its money is, summed from its milestones."""
 
     total = ma.fields.Nested(
-        SumSchema, metadata={"description": "The milestones' sum, cancelled ones left out."}
+        MoneySumSchema, metadata={"description": "The milestones' sum, cancelled ones left out."}
     )
     funded = ma.fields.Nested(
-        SumSchema, metadata={"description": "Paid into escrow so far (refunded money included)."}
+        MoneySumSchema,
+        metadata={"description": "Paid into escrow so far (refunded money included)."},
     )
     released = ma.fields.Nested(
-        SumSchema, metadata={"description": "Released to the provider so far, before the fee."}
+        MoneySumSchema, metadata={"description": "Released to the provider so far, before the fee."}
     )
     refunded = ma.fields.Nested(
-        SumSchema, metadata={"description": "Returned to the client so far."}
+        MoneySumSchema, metadata={"description": "Returned to the client so far."}
     )
-    in_escrow = ma.fields.Nested(SumSchema, metadata={"description": "Held in escrow now."})
+    in_escrow = ma.fields.Nested(MoneySumSchema, metadata={"description": "Held in escrow now."})
 
 
 class TermsContentField(ma.fields.Dict):
