@@ -11,6 +11,7 @@ from marketplace.bids.models import BidStatus
 from marketplace.matching.explain import explain
 from marketplace.matching.schemas import ExplanationSchema
 from marketplace.pagination import PageArgsSchema, page_schema
+from marketplace.profiles.schemas import CounterpartyField
 from marketplace.schemas import (
     BaseSchema,
     MoneyField,
@@ -18,6 +19,7 @@ from marketplace.schemas import (
     frozen_fields,
     require_some_field,
 )
+from marketplace.tasks.schemas import TaskSummarySchema
 
 
 class MilestoneProposalSchema(BaseSchema):
@@ -112,6 +114,8 @@ class BidSchema(BaseSchema):
     task_id = ma.fields.UUID()
     provider_profile_id = ma.fields.UUID()
     provider_name = ma.fields.String()
+    task = ma.fields.Nested(TaskSummarySchema, metadata={"description": "The task bid on."})
+    counterparty = CounterpartyField(client="task.client_profile", provider="provider_profile")
     price = ma.fields.Nested(MoneySchema)
     milestones = StoredMilestonesField()
     timeline_days = ma.fields.Integer()

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload, lazyload, selectinload, with_expression
 from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import permissions
@@ -28,10 +28,12 @@ from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFo
 from marketplace.extensions import db
 from marketplace.inputs import UNSET, Money, value_or
 from marketplace.notifications import services as notifications
-from marketplace.profiles.models import ProviderProfile
+from marketplace.profiles import services as profiles
+from marketplace.profiles.models import ClientProfile, ProviderProfile
+from marketplace.schemas import Redacted
 from marketplace.tasks import confidentiality
 from marketplace.tasks import services as tasks
-from marketplace.tasks.models import BudgetType, Task
+from marketplace.tasks.models import BudgetType, Confidentiality, Task
 from marketplace.tasks.states import TASK_STATES
 
 
@@ -84,8 +86,14 @@ def _bidder_profile(user: User, *options: ORMOption) -> ProviderProfile:
 
 @functools.cache
 def _bid_task_statement() -> sa.Select[Task]:
-    """The task as its page reads it, less its languages (no bid rule reads them)."""
-    return tasks.task_statement(*tasks.page_options(), lazyload(Task.language_rows))
+    """The task as its page reads it with its client's company, less its languages (no bid
+    rule reads them)."""
+    return tasks.task_statement(
+        *tasks.page_options(),
+        # The company of the task's client, named in the answer (its counterparty).
+        joinedload(Task.client_profile, innerjoin=True).joinedload(ClientProfile.organization),
+        lazyload(Task.language_rows),
+    )
 
 
 def _bidder_options() -> tuple[ORMOption, ...]:
@@ -153,10 +161,28 @@ def is_bidder(user: User, bid: Bid) -> bool:
     return permissions.acts_for_provider(user, bid.provider_profile_id)
 
 
+def summary_options() -> tuple[ORMOption, ...]:
+    """What `BidSchema` shows of a bid besides its row, to load with it (a page of bids: a
+    bounded number of statements whatever its size): its task with the task's client (the
+    counterparty, and the zone and hours the bidder's fit is measured against) and skills,
+    and its bidder with its names and skills."""
+    return (
+        joinedload(Bid.task, innerjoin=True).options(
+            joinedload(Task.client_profile, innerjoin=True).options(
+                *profiles.party_options(ClientProfile)
+            ),
+            lazyload(Task.language_rows),
+        ),
+        joinedload(Bid.provider_profile, innerjoin=True).options(
+            *profiles.party_options(ProviderProfile), selectinload(ProviderProfile.skills)
+        ),
+    )
+
+
 def get_bid(*, user: User, bid_id: uuid.UUID, lock: bool = False) -> Bid:
     """A bid for its bidder, the task's client and admins; anyone else gets NotFound."""
     stmt = sa.select(Bid).where(Bid.id == bid_id)
-    bid = db.session.scalar(stmt.with_for_update() if lock else stmt)
+    bid = db.session.scalar(stmt.with_for_update() if lock else stmt.options(*summary_options()))
     if bid is None or not (user.is_admin or is_bidder(user, bid) or tasks.is_owner(user, bid.task)):
         raise NotFound("Bid not found.")
     return bid
@@ -225,8 +251,13 @@ def bids_on_task(
     *, user: User, task_id: uuid.UUID, status: BidStatus | None = None
 ) -> sa.Select[Bid]:
     """The client (and admins) see every bid on the task; a provider only its own."""
-    task = tasks.get_task(user=user, task_id=task_id)
-    stmt = sa.select(Bid).where(Bid.task_id == task.id).order_by(Bid.created_at, Bid.id)
+    task = tasks.get_task(user=user, task_id=task_id, statement=_bid_task_statement())
+    stmt = (
+        sa.select(Bid)
+        .where(Bid.task_id == task.id)
+        .order_by(Bid.created_at, Bid.id)
+        .options(*summary_options())
+    )
     if not (user.is_admin or tasks.is_owner(user, task)):
         if user.role != Role.PROVIDER:  # another client: a foreign object, as everywhere
             raise NotFound("Task not found.")
@@ -234,6 +265,61 @@ def bids_on_task(
     if status is not None:
         stmt = stmt.where(Bid.status == status)
     return stmt
+
+
+def live_bid_count() -> sa.ScalarSelect[int]:
+    """How many live bids a task has, as a subquery correlated with the statement's tasks."""
+    return (
+        sa.select(sa.func.count(Bid.id))
+        .where(Bid.task_id == Task.id, Bid.status.in_(LIVE))
+        .correlate(Task)
+        .scalar_subquery()
+    )
+
+
+@functools.cache
+def with_bid_count() -> ORMOption:
+    """An option that loads `Task.bid_count` with the tasks a list reads: in the same
+    statement, whatever the page size (built once, at its first use)."""
+    return with_expression(Task.bid_count, live_bid_count())
+
+
+class ProviderTaskView(Redacted):
+    """A task as a provider sees it, with where that provider stands on it."""
+
+    def __init__(
+        self, task: Task | Redacted, *, terms_accepted: bool | None, my_bid: dict[str, Any] | None
+    ) -> None:
+        super().__init__(task, frozenset())
+        self.terms_accepted = terms_accepted
+        self.my_bid = my_bid
+
+
+def view_task(*, user: User, task_id: uuid.UUID) -> Task | Redacted:
+    """The task as `tasks.services.view_task` shows it; for a provider (a firm member: the
+    firm) also whether it accepted the task's current confidentiality terms (None when the
+    task has none) and its live bid on it, both read in one statement."""
+    task = tasks.view_task(user=user, task_id=task_id)
+    if user.role != Role.PROVIDER:
+        return task
+    profile_id = permissions.acting_provider_profile_id(user.id)
+    live = sa.select(Bid).where(
+        Bid.task_id == task.id, Bid.provider_profile_id == profile_id, Bid.status.in_(LIVE)
+    )
+    accepted, bid_id, bid_status = db.session.execute(
+        sa.select(
+            sa.exists().where(
+                confidentiality.is_current_acceptance(task.id, task.terms_version, profile_id)
+            ),
+            live.with_only_columns(Bid.id).limit(1).scalar_subquery(),
+            live.with_only_columns(Bid.status).limit(1).scalar_subquery(),
+        )
+    ).one()
+    return ProviderTaskView(
+        task,
+        terms_accepted=accepted if task.confidentiality == Confidentiality.TERMS_REQUIRED else None,
+        my_bid={"id": bid_id, "status": bid_status} if bid_id is not None else None,
+    )
 
 
 def expire_live_bids(task: Task, *, reason: str) -> list[Bid]:

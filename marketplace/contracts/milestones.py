@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import aliased, contains_eager, joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import permissions
 from marketplace.accounts.models import Role, User
@@ -26,7 +27,9 @@ from marketplace.contracts.states import MILESTONE_ACTORS, MILESTONE_STATES, SET
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.notifications import services as notifications
+from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile, ProviderProfile
+from marketplace.tasks import services as tasks
 from marketplace.tasks.models import Task
 
 
@@ -111,7 +114,7 @@ def _lock(user: User | None, milestone_id: uuid.UUID, *, settling: bool) -> Lock
         if contract_id is None:
             raise NotFound("Milestone not found.")
     contract_options = [
-        joinedload(Contract.task, innerjoin=True).load_only(Task.title).lazyload("*"),
+        joinedload(Contract.task, innerjoin=True).load_only(Task.title, Task.status).lazyload("*"),
         joinedload(Contract.client_profile, innerjoin=True).options(
             *permissions.with_people(ClientProfile)
         ),
@@ -163,9 +166,25 @@ def settle(locked: Locked, *, actor: User | None) -> None:
         contracts.complete(locked.contract, actor=actor)
 
 
+def summary_options() -> tuple[ORMOption, ...]:
+    """What `MilestoneSchema` shows of a milestone besides its row, to load with it in one
+    statement: its contract with the task (named) and both parties with their names."""
+    return (
+        joinedload(Milestone.contract, innerjoin=True).options(
+            joinedload(Contract.task, innerjoin=True).options(*tasks.summary_options()),
+            joinedload(Contract.client_profile, innerjoin=True).options(
+                *profiles.party_options(ClientProfile)
+            ),
+            joinedload(Contract.provider_profile, innerjoin=True).options(
+                *profiles.party_options(ProviderProfile)
+            ),
+        ),
+    )
+
+
 def get_for(user: User, milestone_id: uuid.UUID) -> Milestone:
     """A milestone for its contract's parties and admins; anyone else gets NotFound."""
-    milestone = db.session.get(Milestone, milestone_id)
+    milestone = db.session.get(Milestone, milestone_id, options=summary_options())
     if milestone is None or not (user.is_admin or contracts.side_of(user, milestone.contract)):
         raise NotFound("Milestone not found.")
     return milestone

@@ -105,6 +105,25 @@ class Contract(IdMixin, TimestampMixin, Model):
     )
 
     @property
+    def amounts(self) -> dict[str, dict[str, Any]]:
+        """What the contract is worth (its milestones, cancelled ones left out) and where its
+        money is: paid into escrow, released to the provider (before the fee), refunded to
+        the client, held now; each `{"amount", "currency"}`, from the loaded milestones."""
+        live = [m for m in self.milestones if m.status != MilestoneStatus.CANCELLED]
+        funded = sum(m.amount for m in self.milestones if m.funded_at is not None)
+        released = sum(m.released_amount for m in self.milestones)
+        refunded = sum(m.refunded_amount for m in self.milestones)
+        currency = self.milestones[0].currency if self.milestones else self.task.currency
+        sums = {
+            "total": sum(m.amount for m in live),
+            "funded": funded,
+            "released": released,
+            "refunded": refunded,
+            "in_escrow": funded - released - refunded,
+        }
+        return {name: {"amount": amount, "currency": currency} for name, amount in sums.items()}
+
+    @property
     def current_terms(self) -> ContractTerms:
         """The terms version in force."""
         return next(t for t in self.terms if t.version == self.terms_version)

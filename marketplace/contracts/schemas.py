@@ -19,14 +19,16 @@ from marketplace.contracts.inputs import (
 from marketplace.contracts.models import AmendmentStatus, ContractStatus, MilestoneStatus
 from marketplace.inputs import given
 from marketplace.pagination import PageArgsSchema, page_schema
+from marketplace.profiles.schemas import CounterpartyField, PartySchema
 from marketplace.schemas import (
+    AmountSchema,
     BaseSchema,
     MoneyField,
     MoneySchema,
     frozen_fields,
     require_some_field,
 )
-from marketplace.tasks.schemas import current_reader
+from marketplace.tasks.schemas import TaskSummarySchema, current_reader
 
 
 class SlaSchema(BaseSchema):
@@ -82,6 +84,14 @@ class MilestoneSchema(BaseSchema):
     """A milestone of a contract."""
 
     id = ma.fields.UUID()
+    task = ma.fields.Nested(
+        TaskSummarySchema,
+        attribute="contract.task",
+        metadata={"description": "The task of the milestone's contract."},
+    )
+    counterparty = CounterpartyField(
+        client="contract.client_profile", provider="contract.provider_profile"
+    )
     position = ma.fields.Integer()
     title = ma.fields.String()
     description = ma.fields.String()
@@ -97,6 +107,32 @@ class MilestoneSchema(BaseSchema):
     )
     released_amount = MoneyField(metadata={"description": "Released to the provider."})
     refunded_amount = MoneyField(metadata={"description": "Refunded to the client."})
+
+
+class ContractMilestoneSchema(MilestoneSchema):
+    """A milestone within its contract, which names the task and the parties once."""
+
+    class Meta(MilestoneSchema.Meta):
+        exclude = ("task", "counterparty")
+
+
+class ContractAmountsSchema(BaseSchema):
+    """What a contract is worth and where its money is, summed from its milestones."""
+
+    total = ma.fields.Nested(
+        AmountSchema, metadata={"description": "The milestones' sum, cancelled ones left out."}
+    )
+    funded = ma.fields.Nested(
+        AmountSchema,
+        metadata={"description": "Paid into escrow so far (refunded money included)."},
+    )
+    released = ma.fields.Nested(
+        AmountSchema, metadata={"description": "Released to the provider so far, before the fee."}
+    )
+    refunded = ma.fields.Nested(
+        AmountSchema, metadata={"description": "Returned to the client so far."}
+    )
+    in_escrow = ma.fields.Nested(AmountSchema, metadata={"description": "Held in escrow now."})
 
 
 class TermsContentField(ma.fields.Dict):
@@ -140,11 +176,23 @@ class ContractSchema(BaseSchema):
     bid_id = ma.fields.UUID(allow_none=True)
     client_profile_id = ma.fields.UUID()
     provider_profile_id = ma.fields.UUID()
+    task = ma.fields.Nested(TaskSummarySchema, metadata={"description": "The contract's task."})
+    client = ma.fields.Nested(
+        PartySchema, attribute="client_profile", metadata={"description": "The client side."}
+    )
+    provider = ma.fields.Nested(
+        PartySchema, attribute="provider_profile", metadata={"description": "The provider side."}
+    )
+    counterparty = CounterpartyField(client="client_profile", provider="provider_profile")
+    amounts = ma.fields.Nested(
+        ContractAmountsSchema,
+        metadata={"description": "What the contract is worth and where its money is now."},
+    )
     pilot_of_id = ma.fields.UUID(allow_none=True)
     status = ma.fields.Enum(ContractStatus, by_value=True)
     terms_version = ma.fields.Integer()
     current_terms = ma.fields.Nested(TermsVersionSchema)
-    milestones = ma.fields.List(ma.fields.Nested(MilestoneSchema))
+    milestones = ma.fields.List(ma.fields.Nested(ContractMilestoneSchema))
     offer_expires_at = ma.fields.DateTime(allow_none=True)
     accepted_at = ma.fields.DateTime(allow_none=True)
     ended_at = ma.fields.DateTime(allow_none=True)

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import permissions
 from marketplace.accounts.models import Role, User
@@ -23,6 +25,9 @@ from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.notifications import services as notifications
+from marketplace.profiles import services as profiles
+from marketplace.profiles.models import ClientProfile, ProviderProfile
+from marketplace.tasks import services as tasks
 from marketplace.tasks.models import Task
 
 
@@ -48,10 +53,30 @@ def side_of(user: User, contract: Contract) -> str | None:
     return None
 
 
+def summary_options() -> tuple[ORMOption, ...]:
+    """What `ContractSchema` shows of a contract besides its row, to load with it (a page of
+    contracts: a bounded number of statements whatever its size): its task (named), both
+    parties with their names, its milestones (and the amounts summed from them) and its
+    terms versions (the one in force)."""
+    return (
+        joinedload(Contract.task, innerjoin=True).options(*tasks.summary_options()),
+        joinedload(Contract.client_profile, innerjoin=True).options(
+            *profiles.party_options(ClientProfile)
+        ),
+        joinedload(Contract.provider_profile, innerjoin=True).options(
+            *profiles.party_options(ProviderProfile)
+        ),
+        selectinload(Contract.milestones),
+        selectinload(Contract.terms),
+    )
+
+
 def get_contract(*, user: User, contract_id: uuid.UUID, lock: bool = False) -> Contract:
     """A contract for its parties and admins; anyone else gets NotFound."""
     stmt = sa.select(Contract).where(Contract.id == contract_id)
-    contract = db.session.scalar(stmt.with_for_update() if lock else stmt)
+    contract = db.session.scalar(
+        stmt.with_for_update() if lock else stmt.options(*summary_options())
+    )
     if contract is None or not (user.is_admin or side_of(user, contract)):
         raise NotFound("Contract not found.")
     return contract
@@ -87,7 +112,11 @@ def require_side(user: User, contract: Contract, side: str) -> None:
 
 def contracts_query(*, user: User, status: ContractStatus | None = None) -> sa.Select[Contract]:
     """The contracts of the client or provider the user acts for, newest first."""
-    stmt = sa.select(Contract).order_by(Contract.created_at.desc(), Contract.id.desc())
+    stmt = (
+        sa.select(Contract)
+        .order_by(Contract.created_at.desc(), Contract.id.desc())
+        .options(*summary_options())
+    )
     if user.role == Role.CLIENT:
         stmt = stmt.where(Contract.client_profile_id == permissions.acting_client_profile(user).id)
     elif user.role == Role.PROVIDER:

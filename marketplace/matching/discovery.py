@@ -11,9 +11,10 @@ at a time and checked exactly, until a page is full. So a search reads about a p
 rows whatever the number of open tasks, with or without those filters.
 
 A page costs a capped count (`pagination.capped_count`) and one statement that loads the
-tasks with everything the list shows (client, skills, languages); any other lazy load
-raises. A skills filter adds the check of the slugs, a fit filter the provider's profile
-and, when most candidates of a batch fail the exact check, another (larger) batch.
+tasks with everything the list shows (client, skills, languages, the live bids counted); any
+other lazy load raises. A skills filter adds the check of the slugs, a fit filter the
+provider's profile and, when most candidates of a batch fail the exact check, another
+(larger) batch.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy.orm import joinedload, raiseload
 
 from marketplace import permissions
 from marketplace.accounts.models import Role, User
+from marketplace.bids import services as bids
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Skill
 from marketplace.database import is_postgresql
@@ -228,7 +230,11 @@ class _Walk:
                 *[sa.literal(v, type_=c.type) for v, c in zip(after, self.columns, strict=True)]
             )
             stmt = stmt.where(key < bound if self.descending else key > bound)
-        return list(db.session.scalars(stmt.limit(limit).options(*LIST_LOADS)).unique())
+        options = (
+            *LIST_LOADS,
+            bids.with_bid_count(),
+        )  # the live bids counted in the same statement
+        return list(db.session.scalars(stmt.limit(limit).options(*options)).unique())
 
     def passing(self, after: list[Any] | None, limit: int, fit: _FitFilter) -> list[Task]:
         """Up to `limit` tasks after `after` that pass the exact fit check: candidates are

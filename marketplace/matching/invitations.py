@@ -6,6 +6,8 @@ import uuid
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import permissions
 from marketplace.accounts.models import Role, User
@@ -16,12 +18,28 @@ from marketplace.matching.models import TaskInvitation
 from marketplace.matching.ranking import TaskView
 from marketplace.matching.services import matchable_task
 from marketplace.notifications import services as notifications
-from marketplace.profiles.models import ProviderProfile
+from marketplace.profiles import services as profiles
+from marketplace.profiles.models import ClientProfile, ProviderProfile
 from marketplace.tasks import services as tasks
 from marketplace.tasks.models import Task
 from marketplace.tasks.states import TASK_STATES
 
 MAX_INVITATIONS = 20  # per task
+
+
+def summary_options() -> tuple[ORMOption, ...]:
+    """What `TaskInvitationSchema` shows of an invitation besides its row, to load with it (a
+    page: a bounded number of statements whatever its size): its task with the task's
+    client (zone, country, names) and the invited provider with its names; the task's
+    skills and languages follow in one statement each, as with every task."""
+    return (
+        joinedload(TaskInvitation.task, innerjoin=True)
+        .joinedload(Task.client_profile, innerjoin=True)
+        .options(*profiles.party_options(ClientProfile)),
+        joinedload(TaskInvitation.provider_profile, innerjoin=True).options(
+            *profiles.party_options(ProviderProfile)
+        ),
+    )
 
 
 def invite(
@@ -37,7 +55,9 @@ def invite(
     existing = {
         i.provider_profile_id: i
         for i in db.session.scalars(
-            sa.select(TaskInvitation).where(TaskInvitation.task_id == task.id)
+            sa.select(TaskInvitation)
+            .where(TaskInvitation.task_id == task.id)
+            .options(*summary_options())
         )
     }
     new = [pid for pid in wanted if pid not in existing]
@@ -86,4 +106,5 @@ def my_invitations(*, user: User) -> sa.Select[TaskInvitation]:
         .join(Task, Task.id == TaskInvitation.task_id)
         .where(TaskInvitation.provider_profile_id == provider.id, tasks.poster_is_active_clause())
         .order_by(TaskInvitation.created_at.desc(), TaskInvitation.id.desc())
+        .options(*summary_options())
     )

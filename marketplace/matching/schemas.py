@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from marketplace.pagination import page_schema
-from marketplace.profiles.schemas import PublicProviderProfileSchema
+from marketplace.profiles.schemas import CounterpartyField, PublicProviderProfileSchema
 from marketplace.schemas import BaseSchema
 from marketplace.tasks.schemas import TaskSchema
 
@@ -113,6 +113,7 @@ class TaskInvitationSchema(BaseSchema):
     id = ma.fields.UUID()
     task = ma.fields.Nested(TaskSchema)
     provider_profile_id = ma.fields.UUID()
+    counterparty = CounterpartyField(client="task.client_profile", provider="provider_profile")
     created_at = ma.fields.DateTime()
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import audit
 from marketplace.accounts.models import User
 from marketplace.contracts import milestones
 from marketplace.contracts import services as contracts
+from marketplace.contracts.models import Contract, Milestone
 from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, NotFound
 from marketplace.extensions import db
@@ -18,6 +21,9 @@ from marketplace.ledger.models import TransactionKind
 from marketplace.payments import refunds, settlement
 from marketplace.payments.models import Dispute, DisputeStatus
 from marketplace.payments.states import DISPUTE_STATES, REFUND_REQUEST_STATES
+from marketplace.profiles import services as profiles
+from marketplace.profiles.models import ClientProfile, ProviderProfile
+from marketplace.tasks import services as tasks
 
 
 def _open(locked: milestones.Locked, *, side: str, actor: User | None, reason: str) -> Dispute:
@@ -78,9 +84,30 @@ def freeze(locked: milestones.Locked, *, reason: str) -> Dispute:
     return dispute
 
 
+def summary_options() -> tuple[ORMOption, ...]:
+    """What `DisputeSchema` shows of a dispute besides its row, to load with it in one
+    statement: its milestone (title, amount), and the milestone's contract with the task
+    (named) and both parties with their names."""
+    return (
+        joinedload(Dispute.milestone, innerjoin=True)
+        .joinedload(Milestone.contract, innerjoin=True)
+        .options(
+            joinedload(Contract.task, innerjoin=True).options(*tasks.summary_options()),
+            joinedload(Contract.client_profile, innerjoin=True).options(
+                *profiles.party_options(ClientProfile)
+            ),
+            joinedload(Contract.provider_profile, innerjoin=True).options(
+                *profiles.party_options(ProviderProfile)
+            ),
+        ),
+    )
+
+
 def get_dispute(*, user: User, dispute_id: uuid.UUID) -> Dispute:
     """A dispute, for admins and the parties of its contract."""
-    dispute = db.session.get(Dispute, dispute_id)
+    dispute = db.session.scalar(
+        sa.select(Dispute).where(Dispute.id == dispute_id).options(*summary_options())
+    )
     if dispute is None or not (
         user.is_admin or contracts.side_of(user, dispute.milestone.contract)
     ):
@@ -90,7 +117,7 @@ def get_dispute(*, user: User, dispute_id: uuid.UUID) -> Dispute:
 
 def disputes_query(*, status: DisputeStatus | None = None) -> sa.Select[Dispute]:
     """The admins' queue: oldest first, so nobody waits longest."""
-    stmt = sa.select(Dispute).order_by(Dispute.created_at, Dispute.id)
+    stmt = sa.select(Dispute).order_by(Dispute.created_at, Dispute.id).options(*summary_options())
     return stmt.where(Dispute.status == status) if status else stmt
 
 

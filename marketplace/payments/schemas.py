@@ -13,6 +13,7 @@ from marketplace.payments.models import (
     PaymentStatus,
     RequestStatus,
 )
+from marketplace.profiles.schemas import CounterpartyField, PartySchema
 from marketplace.schemas import (
     AmountSchema,
     BaseSchema,
@@ -20,7 +21,7 @@ from marketplace.schemas import (
     MoneySchema,
     ZeroableMoneySchema,
 )
-from marketplace.tasks.schemas import AttachmentSchema
+from marketplace.tasks.schemas import AttachmentSchema, TaskSummarySchema
 
 
 class FundInputSchema(BaseSchema):
@@ -134,7 +135,28 @@ class DisputeSchema(BaseSchema):
 
     id = ma.fields.UUID()
     milestone_id = ma.fields.UUID()
+    milestone_title = ma.fields.String(
+        attribute="milestone.title", metadata={"description": "The disputed milestone's title."}
+    )
     contract_id = ma.fields.UUID()
+    task = ma.fields.Nested(
+        TaskSummarySchema,
+        attribute="milestone.contract.task",
+        metadata={"description": "The task of the disputed milestone's contract."},
+    )
+    client = ma.fields.Nested(
+        PartySchema,
+        attribute="milestone.contract.client_profile",
+        metadata={"description": "The contract's client side."},
+    )
+    provider = ma.fields.Nested(
+        PartySchema,
+        attribute="milestone.contract.provider_profile",
+        metadata={"description": "The contract's provider side."},
+    )
+    counterparty = CounterpartyField(
+        client="milestone.contract.client_profile", provider="milestone.contract.provider_profile"
+    )
     raised_by_id = ma.fields.UUID(allow_none=True)
     side = ma.fields.String()
     reason = ma.fields.String()

@@ -156,3 +156,9 @@ class ClientProfile(IdMixin, TimestampMixin, ProfileOwnerMixin, Model):
 
     user: Mapped[User | None] = relationship()
     organization: Mapped[Organization | None] = relationship()
+
+    @property
+    def display_name(self) -> str:
+        """The company's name, or the individual's (as `ProviderProfile.display_name`)."""
+        owner = self.organization or self.user
+        return owner.name if owner else ""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask_login import current_user
 
+from marketplace.accounts.models import Role
 from marketplace.hours import WorkingHoursField
 from marketplace.profiles.inputs import ClientProfileChanges, ProviderProfileChanges, SkillLevel
 from marketplace.profiles.models import ServiceModel, VerificationStatus
@@ -111,3 +113,52 @@ class ClientProfileUpdateSchema(ClientProfileSchema):
     @ma.post_load
     def _typed(self, data: dict[str, Any], **_: Any) -> ClientProfileChanges:
         return ClientProfileChanges(**data)
+
+
+class OrganizationSummarySchema(BaseSchema):
+    """The organization a party acts as: a provider firm or a client company."""
+
+    id = ma.fields.UUID()
+    name = ma.fields.String()
+
+
+class PartySchema(BaseSchema):
+    """One side of a bid, contract or dispute, as a screen names it."""
+
+    profile_id = ma.fields.UUID(
+        attribute="id", metadata={"description": "The client or provider profile."}
+    )
+    display_name = ma.fields.String(
+        metadata={"description": "The organization's name, or the individual's."}
+    )
+    organization = ma.fields.Nested(
+        OrganizationSummarySchema,
+        allow_none=True,
+        metadata={"description": "The firm or company the party is; null for an individual."},
+    )
+
+
+COUNTERPARTY = (
+    "The other side for you: the provider when you are on the client's side, the client "
+    "when you are on the provider's; null for admins."
+)
+
+
+class CounterpartyField(ma.fields.Nested):
+    """The party on the other side from the signed-in user: `client` and `provider` name the
+    object's attributes (dotted paths) holding the two sides' profiles.
+
+    The objects that carry it (bids, contracts, milestones, disputes, invitations) are shown
+    only to their two sides and to admins, so the user's role says which side they are on:
+    deciding costs nothing, even after a commit has expired what the user carries."""
+
+    def __init__(self, *, client: str, provider: str, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {"description": COUNTERPARTY})
+        super().__init__(PartySchema, allow_none=True, **kwargs)
+        self.sides = {Role.CLIENT: provider, Role.PROVIDER: client}
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
+        """The provider's profile for a client, the client's for a provider, None for admins."""
+        user = current_user._get_current_object()
+        other = self.sides.get(user.role) if user.is_authenticated else None
+        return None if other is None else ma.utils.get_value(obj, other)

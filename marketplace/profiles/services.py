@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.strategy_options import _AbstractLoad
+
 from marketplace import permissions
 from marketplace.accounts.models import Role, User, UserStatus
 from marketplace.catalog import services as catalog
@@ -115,6 +118,14 @@ def public_provider_profile(profile_id: uuid.UUID) -> ProviderProfile:
     ):
         raise NotFound("Provider not found.")
     return profile
+
+
+def party_options(
+    model: type[ClientProfile] | type[ProviderProfile],
+) -> tuple[_AbstractLoad, ...]:
+    """What a party summary (`profiles.schemas.PartySchema`) reads of a profile besides its
+    row, to load with it: its individual and its organization (for the names)."""
+    return joinedload(model.user), joinedload(model.organization)
 
 
 def _own(model: type[Any], user: User) -> Any:

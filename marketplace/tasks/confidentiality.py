@@ -99,10 +99,18 @@ def _current_acceptance(task: Task, profile: ProviderProfile) -> TermsAcceptance
 
 def _is_current(task: Task, profile: ProviderProfile) -> sa.ColumnElement[bool]:
     """Whether an acceptance is the provider's of the task's current terms."""
+    return is_current_acceptance(task.id, task.terms_version, profile.id)
+
+
+def is_current_acceptance(
+    task_id: uuid.UUID, terms_version: int, provider_profile_id: Any
+) -> sa.ColumnElement[bool]:
+    """Whether an acceptance is the provider's (`provider_profile_id`: a value or a scalar
+    subquery) of the current terms (`terms_version` and the platform's text) of the task."""
     return sa.and_(
-        TermsAcceptance.task_id == task.id,
-        TermsAcceptance.provider_profile_id == profile.id,
-        TermsAcceptance.terms_version == task.terms_version,
+        TermsAcceptance.task_id == task_id,
+        TermsAcceptance.provider_profile_id == provider_profile_id,
+        TermsAcceptance.terms_version == terms_version,
         # New platform terms need a new acceptance at once, even before the task changes.
         TermsAcceptance.terms_hash == terms.terms_hash(),
     )

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Skill
@@ -108,6 +108,10 @@ class Task(IdMixin, TimestampMixin, Model):
     )
     fit_from: Mapped[date] = mapped_column(sa.Date, default=date.min)
     fit_until: Mapped[date] = mapped_column(sa.Date, default=date.min)
+
+    #: Live bids on the task, where a list asks for them with the task
+    #: (`bids.services.with_bid_count`); else None.
+    bid_count: Mapped[int | None] = query_expression()
 
     client_profile: Mapped[ClientProfile] = relationship()
     created_by: Mapped[User] = relationship()

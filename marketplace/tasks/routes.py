@@ -9,6 +9,7 @@ from flask import request
 from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
+from marketplace.bids import services as bids
 from marketplace.contracts import terms as contract_terms
 from marketplace.flows import tasks as task_flows
 from marketplace.matching import discovery
@@ -29,6 +30,7 @@ from marketplace.tasks.schemas import (
     PublishSchema,
     TaskListSchema,
     TaskQuerySchema,
+    TaskViewSchema,
     current_reader,
 )
 
@@ -65,11 +67,12 @@ def list_tasks(search: discovery.TaskSearch) -> Any:
 
 @blp.get("/<uuid:task_id>")
 @login_required
-@blp.response(200, OwnerTaskSchema)
+@blp.response(200, TaskViewSchema)
 @blp.errors(401, 404)
 def get_task(task_id: uuid.UUID) -> Any:
-    """A task; its client and admins also see details, review state and history."""
-    return services.view_task(user=current_user, task_id=task_id)
+    """A task; its client and admins also see review state and history, a provider whether
+    it accepted the terms and its live bid."""
+    return bids.view_task(user=current_user, task_id=task_id)
 
 
 @blp.patch("/<uuid:task_id>")

@@ -11,6 +11,7 @@ from flask import g, request
 from flask_login import current_user
 from webargs.fields import DelimitedList
 
+from marketplace.bids.models import BidStatus
 from marketplace.matching.discovery import TaskSearch
 from marketplace.pagination import COUNT_CAP, CursorPageSchema, PageArgsSchema
 from marketplace.profiles.models import ServiceModel
@@ -33,6 +34,14 @@ class TermsSchema(BaseSchema):
     version = ma.fields.Integer()
     hash = ma.fields.String()
     text = ma.fields.String()
+
+
+class TaskSummarySchema(BaseSchema):
+    """The task a bid, contract, milestone or dispute belongs to, as a screen names it."""
+
+    id = ma.fields.UUID()
+    title = ma.fields.String()
+    status = ma.fields.Enum(TaskStatus, by_value=True)
 
 
 class TaskSchema(BaseSchema):
@@ -74,6 +83,35 @@ class OwnerTaskSchema(TaskSchema):
     rejection_reason = ma.fields.String(allow_none=True)
     allowed_actions = ma.fields.List(ma.fields.String())
     transitions = ma.fields.List(ma.fields.Nested(lambda: TransitionSchema()))
+
+
+class MyBidSchema(BaseSchema):
+    """The signed-in provider's live bid on a task."""
+
+    id = ma.fields.UUID()
+    status = ma.fields.Enum(BidStatus, by_value=True)
+
+
+class TaskViewSchema(OwnerTaskSchema):
+    """A task as `GET /tasks/{id}` shows it: to its client and admins with review state and
+    history; to a provider with where it stands on the task (`terms_accepted`, `my_bid`)."""
+
+    terms_accepted = ma.fields.Boolean(
+        allow_none=True,
+        metadata={
+            "description": "Providers only: whether you (or your firm) accepted the task's "
+            "current confidentiality terms (its version and the platform's text); null for a "
+            "public task, which has none."
+        },
+    )
+    my_bid = ma.fields.Nested(
+        MyBidSchema,
+        allow_none=True,
+        metadata={
+            "description": "Providers only: your (or your firm's) live bid on the task "
+            "(submitted or shortlisted), or null."
+        },
+    )
 
 
 class TransitionSchema(BaseSchema):
@@ -265,10 +303,18 @@ class TaskQuerySchema(BaseSchema):
         return TaskSearch(**data)
 
 
+class TaskListItemSchema(TaskSchema):
+    """A task in a list."""
+
+    bid_count = ma.fields.Integer(
+        metadata={"description": "Live bids on the task (submitted or shortlisted)."}
+    )
+
+
 class TaskListSchema(CursorPageSchema):
     """A page of tasks; pass `next_cursor` as `cursor` for the next page."""
 
-    items = ma.fields.List(ma.fields.Nested(TaskSchema), required=True)
+    items = ma.fields.List(ma.fields.Nested(TaskListItemSchema), required=True)
     total = ma.fields.Integer(
         required=True,
         metadata={

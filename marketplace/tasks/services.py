@@ -10,8 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import NoResultFound
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.interfaces import ORMOption
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from marketplace import permissions
 from marketplace.accounts.models import User, UserStatus
@@ -149,6 +150,13 @@ def page_options() -> tuple[ORMOption, ...]:
         joinedload(Task.client_profile, innerjoin=True).joinedload(ClientProfile.user),
         joinedload(Task.skills),
     )
+
+
+def summary_options() -> tuple[_AbstractLoad, ...]:
+    """Options for a task loaded only to be named (`tasks.schemas.TaskSummarySchema`: id,
+    title, status, all in its row): its collections, loaded with every task by default,
+    are left out."""
+    return lazyload(Task.skills), lazyload(Task.language_rows)
 
 
 @functools.cache
