@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from flask_login import current_user, login_required
 
@@ -10,7 +11,7 @@ from marketplace.accounts.auth import admin_required
 from marketplace.api import Blueprint
 from marketplace.contracts import offers, pilots, services
 from marketplace.contracts.inputs import AmendmentChanges, AwardTerms, PilotTerms
-from marketplace.contracts.models import Amendment, Contract, ContractStatus
+from marketplace.contracts.models import Amendment, Contract, ContractStatus, MilestoneStatus
 from marketplace.contracts.schemas import (
     AmendmentInputSchema,
     AmendmentPageSchema,
@@ -21,6 +22,8 @@ from marketplace.contracts.schemas import (
     ContractSchema,
     EndSchema,
     ExtendSchema,
+    MilestoneListPageSchema,
+    MilestoneQuerySchema,
     PilotStatsSchema,
     TermsPageSchema,
 )
@@ -58,6 +61,36 @@ def list_contracts(page: int, page_size: int | None, status: ContractStatus | No
     """The contracts of the client or provider you act for."""
     return paginate(
         services.contracts_query(user=current_user, status=status), page=page, page_size=page_size
+    )
+
+
+@blp.get("/milestones")
+@login_required
+@blp.arguments(MilestoneQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, MilestoneListPageSchema)
+@blp.errors(401, 422)
+def list_my_milestones(
+    page: int,
+    page_size: int | None,
+    status: list[MilestoneStatus] | None = None,
+    due_after: date | None = None,
+    due_before: date | None = None,
+    contract_id: uuid.UUID | None = None,
+) -> Page:
+    """The milestones of your contracts (either side; an organization's member: its
+    contracts), by due date (none last) then creation, each with its contract id and task
+    title. Filter by `status` (repeatable), `due_after` and `due_before` (inclusive dates,
+    e.g. this week's Monday and Sunday) and `contract_id`. Admins get an empty list."""
+    return paginate(
+        services.my_milestones_query(
+            user=current_user,
+            statuses=status or (),
+            due_after=due_after,
+            due_before=due_before,
+            contract_id=contract_id,
+        ),
+        page=page,
+        page_size=page_size,
     )
 
 

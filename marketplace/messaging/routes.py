@@ -12,13 +12,27 @@ from marketplace.extensions import per_user_limit
 from marketplace.messaging import services
 from marketplace.messaging.models import Message
 from marketplace.messaging.schemas import (
+    ConversationPageSchema,
     MessageInputSchema,
     MessagePageSchema,
     MessageQuerySchema,
     MessageSchema,
 )
+from marketplace.pagination import Page, PageArgsSchema
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1", description="Messages")
+
+
+@blp.get("/conversations")
+@login_required
+@blp.arguments(PageArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, ConversationPageSchema)
+@blp.errors(401, 422)
+def list_conversations(page: int, page_size: int | None) -> Page:
+    """Your bid and contract threads that have messages (a member of an organization: its
+    threads), newest activity first, each with the task's title, the other side's name,
+    the last message and how many messages you have not read. Admins get an empty list."""
+    return services.conversations(user=current_user, page=page, page_size=page_size)
 
 
 @blp.get("/bids/<uuid:bid_id>/messages")
