@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,7 +10,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from marketplace import permissions
 from marketplace.accounts.models import Role, User
@@ -22,7 +23,7 @@ from marketplace.matching.ranking import TaskView
 from marketplace.matching.services import matchable_task
 from marketplace.notifications import services as notifications
 from marketplace.pagination import Page, paginate
-from marketplace.profiles.models import ProviderProfile
+from marketplace.profiles.models import ClientProfile, ProviderProfile
 from marketplace.tasks import services as tasks
 from marketplace.tasks.models import Task
 from marketplace.tasks.states import TASK_STATES, TaskStatus
@@ -129,7 +130,7 @@ def sent_invitations(*, user: User, task_id: uuid.UUID, page: int, page_size: in
     invited provider's name and status: for the client's people and admins (NotFound for
     anyone else). Two statements after the task's: the page (with the providers' names)
     and the invited providers' latest bids on the task."""
-    task = tasks.get_task(user=user, task_id=task_id)
+    task = tasks.get_task(user=user, task_id=task_id, statement=_task_statement())
     if not (user.is_admin or tasks.is_owner(user, task)):
         raise NotFound("Task not found.")
     result = paginate(
@@ -148,6 +149,16 @@ def sent_invitations(*, user: User, task_id: uuid.UUID, page: int, page_size: in
     lapsed = task.status in _LAPSING
     result.items = [_sent(i, latest.get(i.provider_profile_id), lapsed) for i in result.items]
     return result
+
+
+@functools.cache
+def _task_statement() -> sa.Select[Task]:
+    """The task with its client (who owns it; whether it may be seen), nothing more."""
+    return tasks.task_statement(
+        joinedload(Task.client_profile, innerjoin=True).joinedload(ClientProfile.user),
+        lazyload(Task.skills),
+        lazyload(Task.language_rows),
+    )
 
 
 def _latest_bids(task_id: uuid.UUID, provider_ids: list[uuid.UUID]) -> dict[uuid.UUID, Bid]:
