@@ -172,6 +172,12 @@ def post_message(conversation: Conversation, *, user: User, body: str) -> Messag
 EXCERPT_LENGTH = 200
 
 
+def _constant(sql: str, type_: Any) -> sa.ColumnElement[Any]:
+    """A constant written into the SQL, so PostgreSQL knows its type in a UNION and a
+    function call (a bound parameter's type it would have to guess)."""
+    return sa.literal_column(sql, type_)
+
+
 def _other_name(user: User, profile_id: Any) -> sa.ScalarSelect[str]:
     """The name of the other side of the user's threads, by its profile id: a provider's
     is `ProviderProfile.display_name` (the firm's name, else the individual's); a
@@ -218,9 +224,9 @@ def _threads_of(user: User) -> sa.CTE | None:
     bid_threads = (
         sa.select(
             Thread.id.label("thread_id"),
-            sa.literal("bid").label("kind"),
+            _constant("'bid'", sa.String()).label("kind"),
             Thread.bid_id.label("bid_id"),
-            sa.null().label("contract_id"),
+            sa.cast(sa.null(), sa.Uuid()).label("contract_id"),
             Task.id.label("task_id"),
             Task.title.label("task_title"),
             bid_side[other].label("other_id"),
@@ -232,8 +238,8 @@ def _threads_of(user: User) -> sa.CTE | None:
     contract_threads = (
         sa.select(
             Thread.id,
-            sa.literal("contract"),
-            sa.null(),
+            _constant("'contract'", sa.String()),
+            sa.cast(sa.null(), sa.Uuid()),
             Thread.contract_id,
             Task.id,
             Task.title,
@@ -261,7 +267,9 @@ def conversations(*, user: User, page: int, page_size: int | None) -> Page:
             Message.thread_id,
             Message.sender_id,
             Message.created_at,
-            sa.func.substr(Message.body, 1, EXCERPT_LENGTH).label("excerpt"),
+            sa.func.substr(Message.body, 1, _constant(str(EXCERPT_LENGTH), sa.Integer())).label(
+                "excerpt"
+            ),
             (sa.func.length(Message.body) > EXCERPT_LENGTH).label("truncated"),
             sa.func.row_number()
             .over(
