@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
 from marketplace.extensions import per_user_limit
-from marketplace.messaging import services
+from marketplace.messaging import inbox, services
 from marketplace.messaging.models import Message
 from marketplace.messaging.schemas import (
     ConversationPageSchema,
@@ -32,7 +32,7 @@ def list_conversations(page: int, page_size: int | None) -> Page:
     """Your bid and contract threads that have messages (a member of an organization: its
     threads), newest activity first, each with the task's title, the other side's name,
     the last message and how many messages you have not read. Admins get an empty list."""
-    return services.conversations(user=current_user, page=page, page_size=page_size)
+    return inbox.conversations(user=current_user, page=page, page_size=page_size)
 
 
 @blp.get("/bids/<uuid:bid_id>/messages")

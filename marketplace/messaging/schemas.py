@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from marketplace.messaging.services import EXCERPT_LENGTH
+from marketplace.messaging.inbox import EXCERPT_LENGTH
 from marketplace.pagination import PageArgsSchema, page_schema
 from marketplace.schemas import BaseSchema
 
