@@ -65,9 +65,13 @@ def list_my_bids(
     status: list[BidStatus] | None = None,
     task_id: uuid.UUID | None = None,
 ) -> Page:
-    """Your bids (a firm member: the firm's) across tasks, newest first, each with its
-    task's id, title and status; filter by `status` (repeatable) and `task_id`. A list of
-    the provider side: client and admin accounts get an empty list."""
+    """Your bids across tasks, newest first, each with its task.
+
+    A firm's members see the firm's bids. Each item is the bid with `task` (`{id, title,
+    status}`) and without the fit (`explanation`, on `GET /bids/{id}`). Filter by `status`
+    (repeat it for any of several) and `task_id`. This is the provider side's list: client
+    and admin accounts get an empty list.
+    """
     return paginate(
         services.my_bids_query(user=current_user, statuses=status or (), task_id=task_id),
         page=page,

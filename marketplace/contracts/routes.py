@@ -77,10 +77,14 @@ def list_my_milestones(
     due_before: date | None = None,
     contract_id: uuid.UUID | None = None,
 ) -> Page:
-    """The milestones of your contracts (either side; an organization's member: its
-    contracts), by due date (none last) then creation, each with its contract id and task
-    title. Filter by `status` (repeatable), `due_after` and `due_before` (inclusive dates,
-    e.g. this week's Monday and Sunday) and `contract_id`. Admins get an empty list."""
+    """The milestones of your contracts, by due date, then creation.
+
+    Either side's, and an organization's members see its contracts'. Each item carries its
+    `contract_id`, `task_id` and `task_title`; milestones without a due date come last.
+    Filter by `status` (repeat it for any of several), `due_after` and `due_before`
+    (inclusive dates: this week's Monday and Sunday give what is due this week; milestones
+    without a due date drop out) and `contract_id`. Admins, no party, get an empty list.
+    """
     return paginate(
         services.my_milestones_query(
             user=current_user,

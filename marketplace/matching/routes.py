@@ -79,9 +79,13 @@ def invite(data: dict[str, Any], task_id: uuid.UUID) -> dict[str, Any]:
 @blp.response(200, SentInvitationPageSchema)
 @blp.errors(401, 404, 422)
 def sent_invitations(task_id: uuid.UUID, page: int, page_size: int | None) -> Page:
-    """The invitations to bid you sent for your task, newest first, each with the invited
-    provider's name and what came of it (`invited`, `bid`, `lapsed`). The task's client
-    (its company's people) and admins; anyone else gets a 404."""
+    """The invitations to bid you sent for your task, newest first.
+
+    Each names the invited provider and what came of it: `invited` (no bid yet), `bid`
+    (its latest bid's id and status in `bid`) or `lapsed` (no bid, and the task is
+    filled, closed, cancelled or expired). For the task's client (its company's people)
+    and admins; anyone else gets a 404.
+    """
     return invitations.sent_invitations(
         user=current_user, task_id=task_id, page=page, page_size=page_size
     )

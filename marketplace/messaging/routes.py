@@ -29,9 +29,14 @@ blp = Blueprint("messages", __name__, url_prefix="/api/v1", description="Message
 @blp.response(200, ConversationPageSchema)
 @blp.errors(401, 422)
 def list_conversations(page: int, page_size: int | None) -> Page:
-    """Your bid and contract threads that have messages (a member of an organization: its
-    threads), newest activity first, each with the task's title, the other side's name,
-    the last message and how many messages you have not read. Admins get an empty list."""
+    """Your bid and contract threads, newest activity first, with their unread counts.
+
+    The threads with at least one message of the client or provider you act for (an
+    organization's members: its threads). Each has its kind and subject, the task, the
+    other side's name, the last message (an excerpt, its sender and time) and
+    `unread_count`: messages of others after your read marker, which reading or writing in
+    the thread moves. Admins, no party, get an empty list.
+    """
     return inbox.conversations(user=current_user, page=page, page_size=page_size)
 
 

@@ -42,8 +42,11 @@ def list_notifications(page: int, page_size: int | None, unread: bool | None = N
 @blp.response(200, UnreadCountSchema)
 @blp.errors(401)
 def unread_count() -> dict[str, int]:
-    """How many of your notifications are unread (`{"unread": n}`): one cheap count for a
-    badge to poll; `GET /notifications?unread=true` lists them."""
+    """How many of your notifications are unread.
+
+    `{"unread": n}`: one count for a badge to poll; `GET /notifications?unread=true` lists
+    them.
+    """
     return {"unread": services.unread_count(user=current_user)}
 
 

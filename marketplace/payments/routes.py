@@ -202,10 +202,13 @@ def payout_onboarding() -> payouts.Onboarding:
 @blp.response(200, PayoutsSchema)
 @blp.errors(401, 403, 404)
 def my_payouts() -> payout_figures.Payouts:
-    """Your payout account's state and your money per currency (a firm member: the firm's):
-    `in_escrow` (funded milestones of your contracts, before the fee), `pending_payout`
-    (released to you after the fee, not yet transferred) and `paid_out` (transferred, less
-    reversals). Accounts other than providers get a 403."""
+    """Your payout account's state, and your money in escrow, pending payout and paid out.
+
+    For the provider you act for (a firm's members: the firm's), per currency:
+    `in_escrow` (funded milestones of your contracts, before the platform fee),
+    `pending_payout` (released to you after the fee, not yet transferred) and `paid_out`
+    (transferred, less reversals). Accounts other than providers get a 403.
+    """
     return payout_figures.provider_payouts(user=current_user)
 
 
