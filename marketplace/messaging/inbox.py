@@ -98,7 +98,7 @@ def conversations(*, user: User, page: int, page_size: int | None) -> Page:
         sa.select(
             threads,
             _other_name(user, threads.c.other_id).label("counterparty_name"),
-            sa.func.substr(last.body, 1, _constant(str(EXCERPT_LENGTH), sa.Integer())).label(
+            sa.func.substr(last.body, _constant("1"), _constant(str(EXCERPT_LENGTH))).label(
                 "excerpt"
             ),
             (sa.func.length(last.body) > EXCERPT_LENGTH).label("truncated"),
@@ -199,10 +199,10 @@ def _other_name(user: User, profile_id: Any) -> sa.ScalarSelect[str]:
     )
 
 
-def _constant(sql: str, type_: Any) -> sa.ColumnElement[Any]:
+def _constant(sql: str, type_: Any = None) -> sa.ColumnElement[Any]:
     """A constant written into the SQL, so that PostgreSQL knows its type in a UNION or a
     function's arguments (a bound parameter's type it would have to guess)."""
-    return sa.literal_column(sql, type_)
+    return sa.literal_column(sql, type_ or sa.Integer())
 
 
 def _summary(row: sa.Row[Any]) -> ConversationSummary:
