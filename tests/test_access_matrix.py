@@ -446,6 +446,7 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("POST", V1 + "/auth/tokens"): SIGNED_IN,
     ("DELETE", V1 + "/auth/tokens/<uuid:token_id>"): NOBODY_ELSE,
     ("GET", V1 + "/notifications"): SIGNED_IN,
+    ("GET", V1 + "/notifications/unread-count"): SIGNED_IN,
     ("POST", V1 + "/notifications/read"): SIGNED_IN,
     ("POST", V1 + "/notifications/<uuid:notification_id>/read"): NOBODY_ELSE,
     # people
@@ -489,6 +490,7 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("GET", V1 + "/tasks/<uuid:task_id>/matches"): TASK_CLIENT_READS,
     ("POST", V1 + "/tasks/<uuid:task_id>/coverage-plan"): TASK_CLIENT_READS,
     ("POST", V1 + "/tasks/<uuid:task_id>/invitations"): TASK_CLIENT_ACTS,
+    ("GET", V1 + "/tasks/<uuid:task_id>/invitations"): TASK_CLIENT_READS,
     ("GET", V1 + "/providers/me/recommended-tasks"): PROVIDERS,
     ("GET", V1 + "/providers/me/invitations"): PROVIDERS,
     # bids
@@ -500,6 +502,7 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
         "task": (401, 404, OK, OK, OK, OK),  # a provider sees its own bids only
         "draft_task": TASK_CLIENT_READS,
     },
+    ("GET", V1 + "/bids"): SIGNED_IN,  # a provider's own; others get an empty list
     ("GET", V1 + "/bids/<uuid:bid_id>"): PARTIES_READ,
     ("PATCH", V1 + "/bids/<uuid:bid_id>"): PROVIDER_SIDE,
     ("POST", V1 + "/bids/<uuid:bid_id>/withdraw"): PROVIDER_SIDE,
@@ -524,8 +527,10 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("POST", V1 + "/amendments/<uuid:amendment_id>/decline"): SIGNERS,
     ("POST", V1 + "/amendments/<uuid:amendment_id>/withdraw"): SIGNERS,
     ("GET", V1 + "/contracts/<uuid:contract_id>/messages"): PARTIES_READ,
+    ("GET", V1 + "/conversations"): SIGNED_IN,  # one's own threads; admins: an empty list
     ("POST", V1 + "/contracts/<uuid:contract_id>/messages"): PARTIES_TALK,
     # money
+    ("GET", V1 + "/milestones"): SIGNED_IN,  # one's own contracts'; admins: an empty list
     ("GET", V1 + "/milestones/<uuid:milestone_id>"): PARTIES_READ,
     ("POST", V1 + "/milestones/<uuid:milestone_id>/fund"): SIGNERS,
     ("POST", V1 + "/milestones/<uuid:milestone_id>/submit"): PROVIDER_SIDE,
@@ -537,6 +542,7 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("GET", V1 + "/contracts/<uuid:contract_id>/ledger"): PARTIES_READ,
     ("GET", V1 + "/statements/me"): SIGNED_IN,
     ("POST", V1 + "/providers/me/payouts/onboarding"): PROVIDER_EDITORS,
+    ("GET", V1 + "/providers/me/payouts"): PROVIDERS,
     # admin
     ("GET", V1 + "/admin/audit-log"): ADMINS,
     ("GET", V1 + "/admin/reports"): ADMINS,

@@ -12,10 +12,12 @@ from marketplace.bids.inputs import BidChanges, BidProposal
 from marketplace.bids.models import Bid, BidStatus
 from marketplace.bids.schemas import (
     BidInputSchema,
+    BidListPageSchema,
     BidPageSchema,
     BidQuerySchema,
     BidSchema,
     BidUpdateSchema,
+    MyBidQuerySchema,
 )
 from marketplace.extensions import per_user_limit
 from marketplace.pagination import Page, paginate
@@ -47,6 +49,31 @@ def list_bids(
     """The bids on your task, with each bidder's fit; a provider sees only its own."""
     return paginate(
         services.bids_on_task(user=current_user, task_id=task_id, status=status),
+        page=page,
+        page_size=page_size,
+    )
+
+
+@blp.get("/bids")
+@login_required
+@blp.arguments(MyBidQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, BidListPageSchema)
+@blp.errors(401, 422)
+def list_my_bids(
+    page: int,
+    page_size: int | None,
+    status: list[BidStatus] | None = None,
+    task_id: uuid.UUID | None = None,
+) -> Page:
+    """Your bids across tasks, newest first, each with its task.
+
+    A firm's members see the firm's bids. Each item is the bid with `task` (`{id, title,
+    status}`) and without the fit (`explanation`, on `GET /bids/{id}`). Filter by `status`
+    (repeat it for any of several) and `task_id`. This is the provider side's list: client
+    and admin accounts get an empty list.
+    """
+    return paginate(
+        services.my_bids_query(user=current_user, statuses=status or (), task_id=task_id),
         page=page,
         page_size=page_size,
     )

@@ -20,6 +20,7 @@ from marketplace.schemas import (
     require_some_field,
 )
 from marketplace.tasks.schemas import TaskSummarySchema
+from marketplace.tasks.states import TaskStatus
 
 
 class MilestoneProposalSchema(BaseSchema):
@@ -134,3 +135,35 @@ class BidQuerySchema(PageArgsSchema):
 
 
 BidPageSchema = page_schema(BidSchema, "BidPage")
+
+
+class BidTaskSchema(BaseSchema):
+    """The task a bid is on, as a list of bids names it."""
+
+    id = ma.fields.UUID(required=True)
+    title = ma.fields.String(required=True)
+    status = ma.fields.Enum(TaskStatus, by_value=True, required=True)
+
+
+class BidListItemSchema(BidSchema):
+    """A bid in the provider's list of its bids: the bid with its task's id, title and
+    status. The fit (`explanation`) is left to the bid's own page, `GET /bids/{id}`."""
+
+    class Meta(BaseSchema.Meta):
+        exclude = ("explanation",)
+
+    task = ma.fields.Nested(BidTaskSchema, required=True)
+
+
+class MyBidQuerySchema(PageArgsSchema):
+    """Filters of the provider's bids."""
+
+    status = ma.fields.List(
+        ma.fields.Enum(BidStatus, by_value=True),
+        validate=ma.validate.Length(max=len(BidStatus)),
+        metadata={"description": "Only bids in these statuses (repeat it: any of them)."},
+    )
+    task_id = ma.fields.UUID(metadata={"description": "Only your bids on this task."})
+
+
+BidListPageSchema = page_schema(BidListItemSchema, "BidListPage")

@@ -322,6 +322,35 @@ def view_task(*, user: User, task_id: uuid.UUID) -> Task | Redacted:
     )
 
 
+def my_bids_query(
+    *,
+    user: User,
+    statuses: Sequence[BidStatus] = (),
+    task_id: uuid.UUID | None = None,
+) -> sa.Select[Bid]:
+    """The bids of the provider the user acts for (any member of a firm sees the firm's),
+    across tasks, newest first, each with its task; `statuses` (any of) and `task_id`
+    narrow it. Other accounts have no bids of their own: an empty list, not an error."""
+    stmt = (
+        sa.select(Bid)
+        .options(
+            joinedload(Bid.task, innerjoin=True).lazyload("*"),
+            joinedload(Bid.provider_profile, innerjoin=True).options(
+                joinedload(ProviderProfile.organization), joinedload(ProviderProfile.user)
+            ),
+        )
+        .order_by(Bid.created_at.desc(), Bid.id.desc())
+    )
+    if user.role != Role.PROVIDER:
+        return stmt.where(sa.false())
+    stmt = stmt.where(Bid.provider_profile_id == permissions.acting_provider_profile_id(user.id))
+    if statuses:
+        stmt = stmt.where(Bid.status.in_(statuses))
+    if task_id is not None:
+        stmt = stmt.where(Bid.task_id == task_id)
+    return stmt
+
+
 def expire_live_bids(task: Task, *, reason: str) -> list[Bid]:
     """When a task is filled, cancelled or expires, its live bids expire; bidders are told."""
     live = list(

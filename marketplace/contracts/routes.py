@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from flask_login import current_user, login_required
 
@@ -10,7 +11,7 @@ from marketplace.accounts.auth import admin_required
 from marketplace.api import Blueprint
 from marketplace.contracts import offers, pilots, services
 from marketplace.contracts.inputs import AmendmentChanges, AwardTerms, PilotTerms
-from marketplace.contracts.models import Amendment, Contract, ContractStatus
+from marketplace.contracts.models import Amendment, Contract, ContractStatus, MilestoneStatus
 from marketplace.contracts.schemas import (
     AmendmentInputSchema,
     AmendmentPageSchema,
@@ -21,6 +22,8 @@ from marketplace.contracts.schemas import (
     ContractSchema,
     EndSchema,
     ExtendSchema,
+    MilestoneListPageSchema,
+    MilestoneQuerySchema,
     PilotStatsSchema,
     TermsPageSchema,
 )
@@ -58,6 +61,40 @@ def list_contracts(page: int, page_size: int | None, status: ContractStatus | No
     """The contracts of the client or provider you act for."""
     return paginate(
         services.contracts_query(user=current_user, status=status), page=page, page_size=page_size
+    )
+
+
+@blp.get("/milestones")
+@login_required
+@blp.arguments(MilestoneQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, MilestoneListPageSchema)
+@blp.errors(401, 422)
+def list_my_milestones(
+    page: int,
+    page_size: int | None,
+    status: list[MilestoneStatus] | None = None,
+    due_after: date | None = None,
+    due_before: date | None = None,
+    contract_id: uuid.UUID | None = None,
+) -> Page:
+    """The milestones of your contracts, by due date, then creation.
+
+    Either side's, and an organization's members see its contracts'. Each item carries its
+    `contract_id`, `task_id` and `task_title`; milestones without a due date come last.
+    Filter by `status` (repeat it for any of several), `due_after` and `due_before`
+    (inclusive dates: this week's Monday and Sunday give what is due this week; milestones
+    without a due date drop out) and `contract_id`. Admins, no party, get an empty list.
+    """
+    return paginate(
+        services.my_milestones_query(
+            user=current_user,
+            statuses=status or (),
+            due_after=due_after,
+            due_before=due_before,
+            contract_id=contract_id,
+        ),
+        page=page,
+        page_size=page_size,
     )
 
 

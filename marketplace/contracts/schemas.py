@@ -135,6 +135,37 @@ class ContractAmountsSchema(BaseSchema):
     in_escrow = ma.fields.Nested(AmountSchema, metadata={"description": "Held in escrow now."})
 
 
+class MilestoneListItemSchema(MilestoneSchema):
+    """A milestone in the list of the user's milestones: with its contract and task."""
+
+    contract_id = ma.fields.UUID(required=True)
+    task_id = ma.fields.UUID(attribute="contract.task_id", required=True)
+    task_title = ma.fields.String(attribute="contract.task.title", required=True)
+
+
+class MilestoneQuerySchema(PageArgsSchema):
+    """Filters of the user's milestones."""
+
+    status = ma.fields.List(
+        ma.fields.Enum(MilestoneStatus, by_value=True),
+        validate=ma.validate.Length(max=len(MilestoneStatus)),
+        metadata={"description": "Only milestones in these statuses (repeat it: any of them)."},
+    )
+    due_after = ma.fields.Date(
+        metadata={"description": "Only milestones due on or after this date (YYYY-MM-DD)."}
+    )
+    due_before = ma.fields.Date(
+        metadata={"description": "Only milestones due on or before this date (YYYY-MM-DD)."}
+    )
+    contract_id = ma.fields.UUID(metadata={"description": "Only this contract's milestones."})
+
+    @ma.validates_schema
+    def _dates_in_order(self, data: dict[str, Any], **_: Any) -> None:
+        after, before = data.get("due_after"), data.get("due_before")
+        if after is not None and before is not None and after > before:
+            raise ma.ValidationError("due_after is after due_before.", "due_after")
+
+
 class TermsContentField(ma.fields.Dict):
     """A terms version's content. Its scope carries the task's confidential material, so
     the content is dumped only through the contract terms service: disclosed (the read is
@@ -360,6 +391,7 @@ class EndSchema(BaseSchema):
 
 ContractPageSchema = page_schema(ListedContractSchema, "ContractPage")
 AmendmentPageSchema = page_schema(AmendmentSchema, "AmendmentPage")
+MilestoneListPageSchema = page_schema(MilestoneListItemSchema, "MilestoneListPage")
 TermsPageSchema = page_schema(TermsVersionSchema, "TermsPage")
 
 

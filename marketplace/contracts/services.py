@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import permissions
@@ -19,6 +20,7 @@ from marketplace.contracts.models import (
     ContractTerms,
     ContractTransition,
     Milestone,
+    MilestoneStatus,
 )
 from marketplace.contracts.states import CONTRACT_STATES, SETTLED
 from marketplace.database import utcnow
@@ -125,6 +127,51 @@ def contracts_query(*, user: User, status: ContractStatus | None = None) -> sa.S
         )
     if status is not None:
         stmt = stmt.where(Contract.status == status)
+    return stmt
+
+
+def my_milestones_query(
+    *,
+    user: User,
+    statuses: Sequence[MilestoneStatus] = (),
+    due_after: date | None = None,
+    due_before: date | None = None,
+    contract_id: uuid.UUID | None = None,
+) -> sa.Select[Milestone]:
+    """The milestones of the contracts the user is a party to (for the client or provider
+    they act for, either side), each with its contract and task; by due date (none last),
+    then creation. `due_after` and `due_before` are inclusive and leave out milestones
+    without a due date. Admins are no party: an empty list."""
+    stmt = (
+        sa.select(Milestone)
+        .join(Milestone.contract)
+        .options(contains_eager(Milestone.contract).joinedload(Contract.task).lazyload("*"))
+        .order_by(
+            Milestone.due_date.is_(None),
+            Milestone.due_date,
+            Milestone.created_at,
+            Milestone.position,
+            Milestone.id,
+        )
+    )
+    if user.role == Role.CLIENT:
+        stmt = stmt.where(
+            Contract.client_profile_id == permissions.acting_client_profile_id(user.id)
+        )
+    elif user.role == Role.PROVIDER:
+        stmt = stmt.where(
+            Contract.provider_profile_id == permissions.acting_provider_profile_id(user.id)
+        )
+    else:
+        return stmt.where(sa.false())
+    if statuses:
+        stmt = stmt.where(Milestone.status.in_(statuses))
+    if due_after is not None:
+        stmt = stmt.where(Milestone.due_date >= due_after)
+    if due_before is not None:
+        stmt = stmt.where(Milestone.due_date <= due_before)
+    if contract_id is not None:
+        stmt = stmt.where(Milestone.contract_id == contract_id)
     return stmt
 
 

@@ -15,6 +15,7 @@ from marketplace.matching.schemas import (
     CoveragePlanSchema,
     MatchPageSchema,
     RecommendationPageSchema,
+    SentInvitationPageSchema,
     TaskInvitationInputSchema,
     TaskInvitationListSchema,
     TaskInvitationPageSchema,
@@ -70,6 +71,24 @@ def invite(data: dict[str, Any], task_id: uuid.UUID) -> dict[str, Any]:
         user=current_user, task_id=task_id, provider_ids=data["provider_ids"]
     )
     return {"items": items}
+
+
+@blp.get("/tasks/<uuid:task_id>/invitations")
+@login_required
+@blp.arguments(PageArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, SentInvitationPageSchema)
+@blp.errors(401, 404, 422)
+def sent_invitations(task_id: uuid.UUID, page: int, page_size: int | None) -> Page:
+    """The invitations to bid you sent for your task, newest first.
+
+    Each names the invited provider and what came of it: `invited` (no bid yet), `bid`
+    (its latest bid's id and status in `bid`) or `lapsed` (no bid, and the task is
+    filled, closed, cancelled or expired). For the task's client (its company's people)
+    and admins; anyone else gets a 404.
+    """
+    return invitations.sent_invitations(
+        user=current_user, task_id=task_id, page=page, page_size=page_size
+    )
 
 
 @blp.get("/providers/me/invitations")

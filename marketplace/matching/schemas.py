@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from marketplace.bids.models import BidStatus
+from marketplace.matching.invitations import InvitationStatus
 from marketplace.pagination import page_schema
 from marketplace.profiles.schemas import CounterpartyField, PublicProviderProfileSchema
 from marketplace.schemas import BaseSchema
@@ -117,6 +119,37 @@ class TaskInvitationSchema(BaseSchema):
     created_at = ma.fields.DateTime()
 
 
+class InvitedBidSchema(BaseSchema):
+    """The invited provider's latest bid on the task."""
+
+    id = ma.fields.UUID(required=True)
+    status = ma.fields.Enum(BidStatus, by_value=True, required=True)
+
+
+class SentInvitationSchema(BaseSchema):
+    """An invitation the task's client sent: whom, when, and what came of it."""
+
+    id = ma.fields.UUID(required=True)
+    task_id = ma.fields.UUID(required=True)
+    provider_profile_id = ma.fields.UUID(required=True)
+    provider_name = ma.fields.String(
+        required=True, metadata={"description": "The firm's name, or the individual's."}
+    )
+    invited_by_id = ma.fields.UUID(required=True)
+    created_at = ma.fields.DateTime(required=True)
+    status = ma.fields.Enum(
+        InvitationStatus,
+        by_value=True,
+        required=True,
+        metadata={
+            "description": "`invited`: no bid yet; `bid`: the provider bid on the task "
+            "(see `bid`); `lapsed`: no bid, and the task is filled, closed, cancelled or "
+            "expired."
+        },
+    )
+    bid = ma.fields.Nested(InvitedBidSchema, allow_none=True, required=True)
+
+
 class TaskInvitationListSchema(BaseSchema):
     """The invitations a request made or found."""
 
@@ -126,3 +159,4 @@ class TaskInvitationListSchema(BaseSchema):
 MatchPageSchema = page_schema(MatchSchema, "MatchPage")
 RecommendationPageSchema = page_schema(RecommendationSchema, "RecommendationPage")
 TaskInvitationPageSchema = page_schema(TaskInvitationSchema, "TaskInvitationPage")
+SentInvitationPageSchema = page_schema(SentInvitationSchema, "SentInvitationPage")

@@ -9,16 +9,35 @@ from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
 from marketplace.extensions import per_user_limit
-from marketplace.messaging import services
+from marketplace.messaging import inbox, services
 from marketplace.messaging.models import Message
 from marketplace.messaging.schemas import (
+    ConversationPageSchema,
     MessageInputSchema,
     MessagePageSchema,
     MessageQuerySchema,
     MessageSchema,
 )
+from marketplace.pagination import Page, PageArgsSchema
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1", description="Messages")
+
+
+@blp.get("/conversations")
+@login_required
+@blp.arguments(PageArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, ConversationPageSchema)
+@blp.errors(401, 422)
+def list_conversations(page: int, page_size: int | None) -> Page:
+    """Your bid and contract threads, newest activity first, with their unread counts.
+
+    The threads with at least one message of the client or provider you act for (an
+    organization's members: its threads). Each has its kind and subject, the task, the
+    other side's name, the last message (an excerpt, its sender and time) and
+    `unread_count`: messages of others after your read marker, which reading or writing in
+    the thread moves. Admins, no party, get an empty list.
+    """
+    return inbox.conversations(user=current_user, page=page, page_size=page_size)
 
 
 @blp.get("/bids/<uuid:bid_id>/messages")

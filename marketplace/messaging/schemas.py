@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from marketplace.pagination import PageArgsSchema
+from marketplace.messaging.inbox import EXCERPT_LENGTH
+from marketplace.pagination import PageArgsSchema, page_schema
 from marketplace.schemas import BaseSchema
 
 MAX_BODY = 10_000
@@ -44,3 +45,54 @@ class MessagePageSchema(BaseSchema):
 
 
 MessageQuerySchema = PageArgsSchema
+
+
+class LastMessageSchema(BaseSchema):
+    """The latest message of a conversation."""
+
+    body_excerpt = ma.fields.String(
+        required=True,
+        metadata={"description": f"The body's first {EXCERPT_LENGTH} characters."},
+    )
+    truncated = ma.fields.Boolean(
+        required=True, metadata={"description": "The body is longer than the excerpt."}
+    )
+    sender_id = ma.fields.UUID(required=True)
+    sender_name = ma.fields.String(required=True)
+    created_at = ma.fields.DateTime(required=True)
+
+
+class ConversationSchema(BaseSchema):
+    """A bid's or a contract's thread in the user's list of conversations."""
+
+    thread_id = ma.fields.UUID(required=True)
+    kind = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(["bid", "contract"]),
+        metadata={
+            "description": "`bid`: read it at `/bids/{bid_id}/messages`; `contract`: at "
+            "`/contracts/{contract_id}/messages`."
+        },
+    )
+    bid_id = ma.fields.UUID(required=True, allow_none=True)
+    contract_id = ma.fields.UUID(required=True, allow_none=True)
+    task_id = ma.fields.UUID(required=True)
+    task_title = ma.fields.String(required=True)
+    counterparty_name = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "The other side: a provider's firm or individual name; a "
+            "client's company name, else the individual's."
+        },
+    )
+    last_message = ma.fields.Nested(LastMessageSchema, required=True)
+    unread_count = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Messages of others in the thread after your read marker "
+            "(reading the thread moves it)."
+        },
+    )
+
+
+ConversationPageSchema = page_schema(ConversationSchema, "ConversationPage")

@@ -14,6 +14,7 @@ from marketplace.notifications.schemas import (
     NotificationPageSchema,
     NotificationQuerySchema,
     NotificationSchema,
+    UnreadCountSchema,
 )
 from marketplace.pagination import Page, paginate
 
@@ -34,6 +35,19 @@ def list_notifications(page: int, page_size: int | None, unread: bool | None = N
         page=page,
         page_size=page_size,
     )
+
+
+@blp.get("/unread-count")
+@login_required
+@blp.response(200, UnreadCountSchema)
+@blp.errors(401)
+def unread_count() -> dict[str, int]:
+    """How many of your notifications are unread.
+
+    `{"unread": n}`: one count for a badge to poll; `GET /notifications?unread=true` lists
+    them.
+    """
+    return {"unread": services.unread_count(user=current_user)}
 
 
 @blp.post("/<uuid:notification_id>/read")

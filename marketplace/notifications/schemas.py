@@ -31,4 +31,10 @@ class MarkedSchema(BaseSchema):
     marked = ma.fields.Integer(required=True)
 
 
+class UnreadCountSchema(BaseSchema):
+    """How many of your notifications are unread."""
+
+    unread = ma.fields.Integer(required=True, metadata={"minimum": 0})
+
+
 NotificationPageSchema = page_schema(NotificationSchema, "NotificationPage")

@@ -68,6 +68,18 @@ def notifications_query(*, user: User, unread: bool | None = None) -> sa.Select[
     return stmt
 
 
+def unread_count(*, user: User) -> int:
+    """How many of the user's notifications are unread: one count, for a badge to poll."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
 def mark_read(*, user: User, notification_id: uuid.UUID) -> Notification:
     """Mark one of the user's notifications read."""
     item = db.session.get(Notification, notification_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 
 import sqlalchemy as sa
 from flask import current_app
@@ -78,3 +79,21 @@ def set_payouts_enabled(*, account_id: str, enabled: bool) -> ProviderProfile | 
     if profile is not None:
         profile.payouts_enabled = enabled
     return profile
+
+
+class PayoutAccountState(StrEnum):
+    """Where a provider's payout account stands."""
+
+    NOT_STARTED = "not_started"  # no account yet: onboarding never began
+    INCOMPLETE = "incomplete"  # opened, payouts not enabled: onboarding unfinished, or the
+    # gateway turned payouts off (Stripe's `account.updated`)
+    ENABLED = "enabled"  # payouts are enabled: milestones may be funded and released
+
+
+def account_state(profile: ProviderProfile) -> PayoutAccountState:
+    """The state of the profile's payout account, from what the gateway told us."""
+    if profile.stripe_account_id is None:
+        return PayoutAccountState.NOT_STARTED
+    if not profile.payouts_enabled:
+        return PayoutAccountState.INCOMPLETE
+    return PayoutAccountState.ENABLED

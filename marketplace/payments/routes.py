@@ -38,11 +38,13 @@ from marketplace.payments.schemas import (
     FundInputSchema,
     MilestoneDetailSchema,
     OnboardingSchema,
+    PayoutsSchema,
     RefundRequestSchema,
     StatementSchema,
     SubmitSchema,
     WebhookAckSchema,
 )
+from marketplace.reporting import payouts as payout_figures
 from marketplace.reporting import statements
 from marketplace.tasks.schemas import ReasonSchema
 
@@ -193,6 +195,21 @@ def my_statement() -> dict[str, Any]:
 def payout_onboarding() -> payouts.Onboarding:
     """Open your payout account (once) and get a fresh link to finish its onboarding."""
     return payouts.start_onboarding(user=current_user)
+
+
+@blp.get("/providers/me/payouts")
+@login_required
+@blp.response(200, PayoutsSchema)
+@blp.errors(401, 403, 404)
+def my_payouts() -> payout_figures.Payouts:
+    """Your payout account's state, and your money in escrow, pending payout and paid out.
+
+    For the provider you act for (a firm's members: the firm's), per currency:
+    `in_escrow` (funded milestones of your contracts, before the platform fee),
+    `pending_payout` (released to you after the fee, not yet transferred) and `paid_out`
+    (transferred, less reversals). Accounts other than providers get a 403.
+    """
+    return payout_figures.provider_payouts(user=current_user)
 
 
 @blp.post("/webhooks/stripe")

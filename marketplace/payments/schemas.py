@@ -13,6 +13,7 @@ from marketplace.payments.models import (
     PaymentStatus,
     RequestStatus,
 )
+from marketplace.payments.payouts import PayoutAccountState
 from marketplace.profiles.schemas import CounterpartyField, PartySchema
 from marketplace.schemas import (
     AmountSchema,
@@ -256,6 +257,49 @@ class OnboardingSchema(BaseSchema):
     account_id = ma.fields.String(required=True)
     payouts_enabled = ma.fields.Boolean(required=True)
     url = ma.fields.String(required=True, metadata={"description": "Send the provider here."})
+
+
+class PayoutsSchema(BaseSchema):
+    """A provider's payout account and money, per currency (a currency is listed where the
+    figure is not zero; an empty list is nothing)."""
+
+    account_state = ma.fields.Enum(
+        PayoutAccountState,
+        by_value=True,
+        required=True,
+        metadata={
+            "description": "`not_started`: no payout account yet (open it with `POST "
+            "/providers/me/payouts/onboarding`); `incomplete`: opened, payouts not enabled "
+            "(onboarding unfinished, or the payment provider turned them off); `enabled`: "
+            "payouts are enabled, so your milestones can be funded and released."
+        },
+    )
+    payouts_enabled = ma.fields.Boolean(required=True)
+    in_escrow = ma.fields.List(
+        ma.fields.Nested(MoneySchema),
+        required=True,
+        metadata={
+            "description": "Held in the escrow of your contracts: milestones the client "
+            "funded, not yet released, refunded or split by a dispute; before the platform "
+            "fee, which is taken when it is released to you."
+        },
+    )
+    pending_payout = ma.fields.List(
+        ma.fields.Nested(MoneySchema),
+        required=True,
+        metadata={
+            "description": "Released to you (after the fee), not yet transferred to your "
+            "payout account: transfers queued or retrying, and transfers that were reversed."
+        },
+    )
+    paid_out = ma.fields.List(
+        ma.fields.Nested(MoneySchema),
+        required=True,
+        metadata={
+            "description": "Transferred to your payout account, less transfers reversed. "
+            "`pending_payout` + `paid_out` is what you earned."
+        },
+    )
 
 
 class WebhookAckSchema(BaseSchema):
