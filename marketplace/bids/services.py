@@ -334,9 +334,17 @@ def my_bids_query(
     stmt = (
         sa.select(Bid)
         .options(
-            joinedload(Bid.task, innerjoin=True).lazyload("*"),
+            # The task and its client's names (the counterparty), not its skills or zone:
+            # a listed bid shows no fit.
+            joinedload(Bid.task, innerjoin=True).options(
+                joinedload(Task.client_profile, innerjoin=True).options(
+                    *profiles.party_options(ClientProfile)
+                ),
+                lazyload(Task.skills),
+                lazyload(Task.language_rows),
+            ),
             joinedload(Bid.provider_profile, innerjoin=True).options(
-                joinedload(ProviderProfile.organization), joinedload(ProviderProfile.user)
+                *profiles.party_options(ProviderProfile)
             ),
         )
         .order_by(Bid.created_at.desc(), Bid.id.desc())

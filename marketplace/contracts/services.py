@@ -145,7 +145,19 @@ def my_milestones_query(
     stmt = (
         sa.select(Milestone)
         .join(Milestone.contract)
-        .options(contains_eager(Milestone.contract).joinedload(Contract.task).lazyload("*"))
+        .options(
+            # The contract joined for the filters, with what `MilestoneSchema` names: the
+            # task and both parties (the counterparty).
+            contains_eager(Milestone.contract).options(
+                joinedload(Contract.task, innerjoin=True).options(*tasks.summary_options()),
+                joinedload(Contract.client_profile, innerjoin=True).options(
+                    *profiles.party_options(ClientProfile)
+                ),
+                joinedload(Contract.provider_profile, innerjoin=True).options(
+                    *profiles.party_options(ProviderProfile)
+                ),
+            )
+        )
         .order_by(
             Milestone.due_date.is_(None),
             Milestone.due_date,
