@@ -8,10 +8,17 @@ import marshmallow as ma
 
 from marketplace.bids.inputs import BidChanges, BidProposal, MilestoneProposal
 from marketplace.bids.models import BidStatus
+from marketplace.contracts import actions
 from marketplace.matching.explain import explain
 from marketplace.matching.schemas import ExplanationSchema
 from marketplace.pagination import PageArgsSchema, page_schema
-from marketplace.schemas import BaseSchema, MoneySchema, frozen_fields, require_some_field
+from marketplace.schemas import (
+    AllowedActionsField,
+    BaseSchema,
+    MoneySchema,
+    frozen_fields,
+    require_some_field,
+)
 
 
 class MilestoneProposalSchema(BaseSchema):
@@ -98,6 +105,7 @@ class BidSchema(BaseSchema):
     status = ma.fields.Enum(BidStatus, by_value=True)
     decline_reason = ma.fields.String(allow_none=True)
     explanation = BidFitField()
+    allowed_actions = AllowedActionsField(actions.BID_ACTIONS, actions.bid_actions)
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
 

@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from marketplace.bids.schemas import MilestoneProposalSchema
+from marketplace.contracts import actions
 from marketplace.contracts import terms as contract_terms
 from marketplace.contracts.inputs import (
     AmendmentChanges,
@@ -19,7 +20,12 @@ from marketplace.contracts.inputs import (
 from marketplace.contracts.models import AmendmentStatus, ContractStatus, MilestoneStatus
 from marketplace.inputs import given
 from marketplace.pagination import PageArgsSchema, page_schema
-from marketplace.schemas import BaseSchema, frozen_fields, require_some_field
+from marketplace.schemas import (
+    AllowedActionsField,
+    BaseSchema,
+    frozen_fields,
+    require_some_field,
+)
 from marketplace.tasks.schemas import current_reader
 
 
@@ -92,6 +98,7 @@ class MilestoneSchema(BaseSchema):
     )
     released_amount = ma.fields.Integer(metadata={"description": "Released to the provider."})
     refunded_amount = ma.fields.Integer(metadata={"description": "Refunded to the client."})
+    allowed_actions = AllowedActionsField(actions.MILESTONE_ACTIONS, actions.milestone_actions)
 
 
 class TermsContentField(ma.fields.Dict):
@@ -144,6 +151,7 @@ class ContractSchema(BaseSchema):
     accepted_at = ma.fields.DateTime(allow_none=True)
     ended_at = ma.fields.DateTime(allow_none=True)
     end_reason = ma.fields.String(allow_none=True)
+    allowed_actions = AllowedActionsField(actions.CONTRACT_ACTIONS, actions.contract_actions)
     created_at = ma.fields.DateTime()
 
 

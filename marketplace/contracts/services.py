@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import permissions
 from marketplace.accounts.models import Role, User
@@ -86,8 +88,14 @@ def require_side(user: User, contract: Contract, side: str) -> None:
 
 
 def contracts_query(*, user: User, status: ContractStatus | None = None) -> sa.Select[Contract]:
-    """The contracts of the client or provider the user acts for, newest first."""
-    stmt = sa.select(Contract).order_by(Contract.created_at.desc(), Contract.id.desc())
+    """The contracts of the client or provider the user acts for, newest first, with what
+    their `allowed_actions` read (the task's status, the provider's payouts, a pilot's
+    extension) loaded with them."""
+    stmt = (
+        sa.select(Contract)
+        .order_by(Contract.created_at.desc(), Contract.id.desc())
+        .options(*allowed_actions_options())
+    )
     if user.role == Role.CLIENT:
         stmt = stmt.where(Contract.client_profile_id == permissions.acting_client_profile(user).id)
     elif user.role == Role.PROVIDER:
@@ -97,6 +105,16 @@ def contracts_query(*, user: User, status: ContractStatus | None = None) -> sa.S
     if status is not None:
         stmt = stmt.where(Contract.status == status)
     return stmt
+
+
+def allowed_actions_options() -> list[ORMOption]:
+    """Loader options that bring in, with contracts, what `contracts.actions` reads
+    beyond their rows: their task, their provider (payouts) and a pilot's extension."""
+    return [
+        joinedload(Contract.task, innerjoin=True).lazyload("*"),
+        joinedload(Contract.provider_profile, innerjoin=True).lazyload("*"),
+        selectinload(Contract.extension).lazyload("*"),
+    ]
 
 
 def tell(
