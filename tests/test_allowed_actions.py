@@ -88,7 +88,7 @@ def _open_task(p: People, *, trial: bool = False, positions: int = 1) -> uuid.UU
     task = tasks.create_task(
         user=p.client,
         draft=task_draft(
-            budget=Budget(BudgetType.FIXED, 1, 100_000, "usd"),
+            budget=Budget(BudgetType.FIXED, 1, 40_000 if trial else 100_000, "usd"),
             confidentiality=Confidentiality.PUBLIC,
             positions=positions,
             timezone_need=None,
