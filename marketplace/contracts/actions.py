@@ -24,12 +24,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import SessionTransaction
 
 from marketplace import permissions
-from marketplace.accounts.models import User
+from marketplace.accounts.models import Role, User
 from marketplace.bids.models import Bid
-from marketplace.bids.services import is_bidder
 from marketplace.bids.states import BID_STATES
 from marketplace.contracts.models import Contract, ContractStatus, Milestone
-from marketplace.contracts.services import side_of
 from marketplace.contracts.states import (
     CONTRACT_STATES,
     HOLDING,
@@ -38,8 +36,8 @@ from marketplace.contracts.states import (
 )
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.profiles.models import ClientProfile, ProviderProfile
 from marketplace.tasks.models import Task
-from marketplace.tasks.services import is_owner
 from marketplace.tasks.states import TASK_STATES
 
 #: A bid's actions, each the endpoint that performs it.
@@ -121,6 +119,18 @@ _POSITIONS_FREE: weakref.WeakKeyDictionary[SessionTransaction, dict[uuid.UUID, b
 )
 
 
+def _side(user: User, client: ClientProfile, provider: ProviderProfile) -> str | None:
+    """`client` or `provider` for the people of either profile, else None. The profiles
+    come from the entity's relationships (loaded with a list's rows, and kept by them), so
+    a list asks nothing more per item, as `contracts.side_of` (which reads them by id)
+    might once the session let them go."""
+    if user.role == Role.CLIENT and permissions.speaks_for(user, client):
+        return "client"
+    if user.role == Role.PROVIDER and permissions.speaks_for(user, provider):
+        return "provider"
+    return None
+
+
 def _state_actions(machine: Any, status: Any, moves: dict[str, str]) -> list[str]:
     """The actions of `moves` (action -> machine move) the machine allows from `status`."""
     allowed = set(machine.actions_from(status))
@@ -153,11 +163,8 @@ def bid_actions(bid: Bid, user: User) -> list[str]:
     candidates = _state_actions(BID_STATES, bid.status, {**moves, "award": "accept"})
     if not candidates:
         return []
-    if is_bidder(user, bid):
-        side = "provider"
-    elif is_owner(user, bid.task):
-        side = "client"
-    else:
+    side = _side(user, bid.task.client_profile, bid.provider_profile)
+    if side is None:
         return []
     commits = permissions.commits(user)
     allowed = [
@@ -195,7 +202,7 @@ def contract_actions(contract: Contract, user: User) -> list[str]:
     candidates = _state_actions(CONTRACT_STATES, contract.status, moves)
     if not candidates:
         return []
-    side = side_of(user, contract)
+    side = _side(user, contract.client_profile, contract.provider_profile)
     if side is None or not permissions.commits(user):
         return []
     allowed = [action for action in candidates if side in _CONTRACT_SIDES[action]]
@@ -214,7 +221,7 @@ def milestone_actions(milestone: Milestone, user: User) -> list[str]:
     if not candidates:
         return []
     contract = milestone.contract
-    side = side_of(user, contract)
+    side = _side(user, contract.client_profile, contract.provider_profile)
     if side is None:
         return []
     commits = permissions.commits(user)

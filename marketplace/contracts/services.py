@@ -108,10 +108,15 @@ def contracts_query(*, user: User, status: ContractStatus | None = None) -> sa.S
 
 
 def allowed_actions_options() -> list[ORMOption]:
-    """Loader options that bring in, with contracts, what `contracts.actions` reads
-    beyond their rows: their task, their provider (payouts) and a pilot's extension."""
+    """Loader options that bring in, with a page of contracts, what its answer reads beyond
+    their rows, in a statement per relation rather than per contract: their milestones and
+    terms, and what `contracts.actions` reads (the task, both parties' profiles, a
+    pilot's extension)."""
     return [
+        selectinload(Contract.milestones),
+        selectinload(Contract.terms),
         joinedload(Contract.task, innerjoin=True).lazyload("*"),
+        joinedload(Contract.client_profile, innerjoin=True).lazyload("*"),
         joinedload(Contract.provider_profile, innerjoin=True).lazyload("*"),
         selectinload(Contract.extension).lazyload("*"),
     ]
