@@ -488,7 +488,9 @@ def _listed(p: People, path: str, entity_id: uuid.UUID) -> dict[str, list[str] |
     for viewer in VIEWERS:
         response = p.apis[viewer].get(path.format(id=entity_id))
         assert response.status_code in (200, 404), (viewer, response.get_json())
-        listed[viewer] = response.get_json()["allowed_actions"] if response.status_code == 200 else None
+        listed[viewer] = (
+            response.get_json()["allowed_actions"] if response.status_code == 200 else None
+        )
     return listed
 
 
@@ -605,9 +607,7 @@ def _expected(table: dict[str, dict[str, set[str]]], state: str) -> dict[str, li
 
 @pytest.mark.parametrize("state", list(BID_STATES))
 def test_bid_actions_agree_with_the_endpoints(people, state):
-    listed = _check(
-        people, BID_STATES[state], Bid, "bids/{id}", BID_CALLS, actions.BID_ACTIONS
-    )
+    listed = _check(people, BID_STATES[state], Bid, "bids/{id}", BID_CALLS, actions.BID_ACTIONS)
 
     assert listed == _expected(BID_EXPECTED, state)
 

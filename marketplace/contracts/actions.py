@@ -68,8 +68,7 @@ MILESTONE_ACTIONS: dict[str, str] = {
     "submit": "POST /milestones/{id}/submit (the provider's people, a funded or sent-back "
     "milestone of an active contract)",
     "approve": "POST /milestones/{id}/approve (the client, a submitted milestone)",
-    "request_changes": "POST /milestones/{id}/request-changes (the client, a submitted "
-    "milestone)",
+    "request_changes": "POST /milestones/{id}/request-changes (the client, a submitted milestone)",
     "request_refund": "POST /milestones/{id}/refund-request (the client, a funded or "
     "sent-back milestone)",
     "approve_refund": "POST /milestones/{id}/refund-request/approve (the provider, a "
