@@ -638,3 +638,63 @@ def test_milestone_actions_agree_with_the_endpoints(people, state):
     )
 
     assert listed == _expected(MILESTONE_EXPECTED, state)
+
+
+# --- lists ----------------------------------------------------------------------------
+
+
+def _page(api: Any, path: str, count_statements: Any) -> tuple[list[dict[str, Any]], int]:
+    """The items of GET `path` and the statements it cost (after one call warms it up)."""
+    api.get(path)
+    with count_statements() as log:
+        response = api.get(path)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["items"], log.count
+
+
+def test_the_contract_list_shows_each_contracts_actions_at_a_fixed_cost(people, count_statements):
+    for build in (contract_offered, contract_active):
+        build(people)
+    small = {who: _page(people.apis[who], "contracts", count_statements)[1] for who in VIEWERS}
+    for build in (contract_offered, contract_paused, contract_completed_pilot, milestone_funded):
+        build(people)
+
+    for who in ("client", "client agent", "provider", "provider agent"):
+        api = people.apis[who]
+        items, cost = _page(api, "contracts", count_statements)
+
+        assert len(items) == 6
+        assert cost == small[who], f"{who}: {cost} statements for 6 contracts, {small[who]} for 2"
+        for item in items:
+            one = api.get(f"contracts/{item['id']}").get_json()
+            assert item["allowed_actions"] == one["allowed_actions"], (who, item["status"])
+            for listed, alone in zip(item["milestones"], one["milestones"], strict=True):
+                assert listed["allowed_actions"] == alone["allowed_actions"], (who, listed)
+    client_items = _page(people.apis["client"], "contracts", count_statements)[0]
+    running = ["amend", "pause", "terminate"]
+    assert sorted(sorted(c["allowed_actions"]) for c in client_items) == sorted(
+        [[], [], running, running, ["amend", "resume", "terminate"], ["extend"]]
+    )
+
+
+def test_the_bid_list_shows_each_bids_actions_for_one_statement(people, count_statements):
+    task_id = _open_task(people, positions=2)
+    for _ in range(4):
+        _bid(ProviderFactory(), task_id)
+    mine = _bid(people.provider, task_id)
+    bids.shortlist_bid(user=people.client, bid_id=mine.id)
+    path = f"tasks/{task_id}/bids"
+
+    client_items, client_cost = _page(people.apis["client"], path, count_statements)
+    agent_items, agent_cost = _page(people.apis["client agent"], path, count_statements)
+    provider_items, _ = _page(people.apis["provider"], path, count_statements)
+
+    # Only the owner's answer asks whether a position is free: once for the whole list.
+    assert client_cost - agent_cost == 1
+    assert [sorted(b["allowed_actions"]) for b in client_items] == [
+        ["award", "decline", "shortlist"]
+    ] * 4 + [["award", "decline"]]
+    assert [sorted(b["allowed_actions"]) for b in agent_items] == [["decline", "shortlist"]] * 4 + [
+        ["decline"]
+    ]
+    assert [b["allowed_actions"] for b in provider_items] == [["withdraw"]]
