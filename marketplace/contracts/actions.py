@@ -77,19 +77,16 @@ MILESTONE_ACTIONS: dict[str, str] = {
     "or refund-requested)",
 }
 
-#: Who commits: only an individual or an organization's owner or manager (`commits`).
-_ANY_MEMBER = "any member"
-_COMMITTER = "committer"
-
-#: Who may take each bid action: the bidder's or the client's people, and whether only
-#: those who commit their side. (The bids services check the same.)
-_BID_RULES: dict[str, tuple[str, str]] = {
-    "edit": ("provider", _ANY_MEMBER),
-    "withdraw": ("provider", _ANY_MEMBER),
-    "shortlist": ("client", _ANY_MEMBER),
-    "decline": ("client", _ANY_MEMBER),
-    "award": ("client", _COMMITTER),
+#: Each bid action: the machine's move behind it, the side that takes it, and whether
+#: only those who commit that side may (the bids services and the award flow check the same).
+_BID_RULES: dict[str, tuple[str, str, bool]] = {
+    "edit": ("edit", "provider", False),
+    "withdraw": ("withdraw", "provider", False),
+    "shortlist": ("shortlist", "client", False),
+    "decline": ("decline", "client", False),
+    "award": ("accept", "client", True),
 }
+_BID_MOVES = {action: move for action, (move, _, _) in _BID_RULES.items()}
 
 #: Who may take each contract action (every contract endpoint signs for its side).
 _CONTRACT_SIDES: dict[str, frozenset[str]] = {
@@ -101,6 +98,9 @@ _CONTRACT_SIDES: dict[str, frozenset[str]] = {
     "amend": frozenset({"client", "provider"}),
     "extend": frozenset({"client"}),
 }
+
+#: The contract machine's move (or guard) behind each contract action: the same names.
+_CONTRACT_MOVES = {action: action for action in CONTRACT_ACTIONS}
 
 #: The milestone machine's move behind each milestone action.
 _MILESTONE_MOVES = {action: action for action in MILESTONE_ACTIONS} | {"approve_refund": "refund"}
@@ -158,8 +158,7 @@ def position_free(task: Task) -> bool:
 def bid_actions(bid: Bid, user: User) -> list[str]:
     """What `user` may do with the bid now: the bidder's people edit or withdraw it, the
     task's client shortlists, declines or awards it; admins and others nothing."""
-    moves = {"edit": "edit", **{a: a for a in ("withdraw", "shortlist", "decline")}}
-    candidates = _state_actions(BID_STATES, bid.status, {**moves, "award": "accept"})
+    candidates = _state_actions(BID_STATES, bid.status, _BID_MOVES)
     if not candidates:
         return []
     side = _side(user, bid.task.client_profile, bid.provider_profile)
@@ -169,7 +168,7 @@ def bid_actions(bid: Bid, user: User) -> list[str]:
     allowed = [
         action
         for action in candidates
-        if _BID_RULES[action][0] == side and (commits or _BID_RULES[action][1] == _ANY_MEMBER)
+        if _BID_RULES[action][1] == side and (commits or not _BID_RULES[action][2])
     ]
     if "award" in allowed and not (
         "award" in TASK_STATES.actions_from(bid.task.status) and position_free(bid.task)
@@ -197,8 +196,7 @@ def contract_actions(contract: Contract, user: User) -> list[str]:
     """What `user` may do with the contract now: the provider answers an offer; the client
     pauses, resumes or extends a pilot; either party terminates or proposes an amendment.
     Only those who commit their side (an individual, an owner or a manager)."""
-    moves = {a: a for a in CONTRACT_ACTIONS}
-    candidates = _state_actions(CONTRACT_STATES, contract.status, moves)
+    candidates = _state_actions(CONTRACT_STATES, contract.status, _CONTRACT_MOVES)
     if not candidates:
         return []
     side = _side(user, contract.client_profile, contract.provider_profile)
