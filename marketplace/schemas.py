@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
 import marshmallow as ma
 import pycountry
-from flask import current_app
+from flask import current_app, has_request_context
+from flask_login import current_user
 from marshmallow.utils import get_value
 
 from marketplace.config import Config
@@ -220,3 +221,30 @@ class Redacted:
         if name in self._hidden:
             raise AttributeError(name)
         return getattr(self._obj, name)
+
+
+class AllowedActionsField(ma.fields.List):
+    """`allowed_actions`: what the signed-in user may do with the object now, worked out
+    by `compute(obj, user)` (the area's rules: its state machine and who may make each
+    move). Each name is an endpoint; `actions` maps the names to them, for the docs."""
+
+    def __init__(
+        self, actions: Mapping[str, str], compute: Callable[[Any, Any], list[str]], **kwargs: Any
+    ) -> None:
+        names = "; ".join(f"`{name}`: {endpoint}" for name, endpoint in actions.items())
+        kwargs.setdefault(
+            "metadata",
+            {
+                "description": "What you may do with it now, as the endpoints that do it "
+                "will accept (by its state and your side and role; empty when nothing): "
+                f"{names}."
+            },
+        )
+        super().__init__(ma.fields.String(validate=ma.validate.OneOf(list(actions))), **kwargs)
+        self.compute = compute
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
+        """The actions of `obj` for the signed-in user, computed rather than read."""
+        if not has_request_context() or not current_user.is_authenticated:
+            return []
+        return self.compute(obj, current_user._get_current_object())

@@ -8,11 +8,13 @@ import marshmallow as ma
 
 from marketplace.bids.inputs import BidChanges, BidProposal, MilestoneProposal
 from marketplace.bids.models import BidStatus
+from marketplace.contracts import actions
 from marketplace.matching.explain import explain
 from marketplace.matching.schemas import ExplanationSchema
 from marketplace.pagination import PageArgsSchema, page_schema
 from marketplace.profiles.schemas import CounterpartyField
 from marketplace.schemas import (
+    AllowedActionsField,
     BaseSchema,
     MoneyField,
     MoneySchema,
@@ -124,6 +126,7 @@ class BidSchema(BaseSchema):
     status = ma.fields.Enum(BidStatus, by_value=True)
     decline_reason = ma.fields.String(allow_none=True)
     explanation = BidFitField()
+    allowed_actions = AllowedActionsField(actions.BID_ACTIONS, actions.bid_actions)
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
 

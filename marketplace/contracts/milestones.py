@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import aliased, contains_eager, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import permissions
@@ -90,6 +92,10 @@ def _open_siblings() -> sa.ScalarSelect[int]:
     )
 
 
+#: A user's membership that was not loaded (so `_lock` leaves it so).
+_NOT_LOADED: Any = object()
+
+
 def _lock(user: User | None, milestone_id: uuid.UUID, *, settling: bool) -> Locked:
     """Lock the milestone and its contract: the contract first, then the milestone, one lock
     order for every flow, so none deadlocks with amendments (which lock the contract and
@@ -104,6 +110,9 @@ def _lock(user: User | None, milestone_id: uuid.UUID, *, settling: bool) -> Lock
     by a statement of its own first, and everything is read after it."""
     side, conditions = _side_of(user)
     commits = permissions.commits_clause(user.id) if user else sa.true()
+    membership = _NOT_LOADED
+    if user is not None and "membership" not in sa.inspect(user).unloaded:
+        membership = user.membership
     if settling:
         contract_id = db.session.scalar(
             sa.select(Contract.id)
@@ -138,6 +147,10 @@ def _lock(user: User | None, milestone_id: uuid.UUID, *, settling: bool) -> Lock
     )
     if row is None:
         raise NotFound("Milestone not found.")
+    if user is not None and membership is not _NOT_LOADED:
+        # Reading the parties' people afresh left the user's own membership unloaded;
+        # it has not changed, and the answer asks it again (`allowed_actions`).
+        set_committed_value(user, "membership", membership)
     milestone, may_commit, open_siblings = row
     return Locked(
         milestone=milestone,

@@ -93,7 +93,11 @@ class Contract(IdMixin, TimestampMixin, Model):
     bid: Mapped[Bid | None] = relationship()
     client_profile: Mapped[ClientProfile] = relationship()
     provider_profile: Mapped[ProviderProfile] = relationship()
-    pilot_of: Mapped[Contract | None] = relationship(remote_side="Contract.id")
+    pilot_of: Mapped[Contract | None] = relationship(
+        remote_side="Contract.id", back_populates="extension"
+    )
+    #: The full contract that extends this pilot, if any.
+    extension: Mapped[Contract | None] = relationship(back_populates="pilot_of", uselist=False)
     milestones: Mapped[list[Milestone]] = relationship(
         back_populates="contract", order_by="Milestone.position", cascade="all, delete-orphan"
     )

@@ -30,7 +30,9 @@ def extend_pilot(*, user: User, contract_id: uuid.UUID, terms: PilotTerms) -> Co
     pilot = get_contract(user=user, contract_id=contract_id, lock=True)
     require_side(user, pilot, "client")
     if not pilot.task.trial:
-        raise BusinessRuleViolation(
+        # A state of the contract, not a fault of the request: a conflict, as for a pilot
+        # that is not completed yet.
+        raise Conflict(
             "Only a pilot (trial) contract is extended.", details={"contract": ["Not a pilot."]}
         )
     CONTRACT_STATES.check("extend", pilot.status)

@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from marketplace.bids.schemas import MilestoneProposalSchema
+from marketplace.contracts import actions
 from marketplace.contracts import terms as contract_terms
 from marketplace.contracts.inputs import (
     AmendmentChanges,
@@ -21,6 +22,7 @@ from marketplace.inputs import given
 from marketplace.pagination import PageArgsSchema, page_schema
 from marketplace.profiles.schemas import CounterpartyField, PartySchema
 from marketplace.schemas import (
+    AllowedActionsField,
     AmountSchema,
     BaseSchema,
     MoneyField,
@@ -107,6 +109,7 @@ class MilestoneSchema(BaseSchema):
     )
     released_amount = MoneyField(metadata={"description": "Released to the provider."})
     refunded_amount = MoneyField(metadata={"description": "Refunded to the client."})
+    allowed_actions = AllowedActionsField(actions.MILESTONE_ACTIONS, actions.milestone_actions)
 
 
 class ContractMilestoneSchema(MilestoneSchema):
@@ -228,6 +231,7 @@ class ContractSchema(BaseSchema):
     accepted_at = ma.fields.DateTime(allow_none=True)
     ended_at = ma.fields.DateTime(allow_none=True)
     end_reason = ma.fields.String(allow_none=True)
+    allowed_actions = AllowedActionsField(actions.CONTRACT_ACTIONS, actions.contract_actions)
     created_at = ma.fields.DateTime()
 
 

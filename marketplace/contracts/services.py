@@ -113,11 +113,12 @@ def require_side(user: User, contract: Contract, side: str) -> None:
 
 
 def contracts_query(*, user: User, status: ContractStatus | None = None) -> sa.Select[Contract]:
-    """The contracts of the client or provider the user acts for, newest first."""
+    """The contracts of the client or provider the user acts for, newest first, with what
+    their payload and `allowed_actions` read loaded with them."""
     stmt = (
         sa.select(Contract)
         .order_by(Contract.created_at.desc(), Contract.id.desc())
-        .options(*summary_options())
+        .options(*allowed_actions_options())
     )
     if user.role == Role.CLIENT:
         stmt = stmt.where(Contract.client_profile_id == permissions.acting_client_profile(user).id)
@@ -185,6 +186,14 @@ def my_milestones_query(
     if contract_id is not None:
         stmt = stmt.where(Milestone.contract_id == contract_id)
     return stmt
+
+
+def allowed_actions_options() -> list[ORMOption]:
+    """Loader options that bring in, with a page of contracts, what its answer reads beyond
+    their rows, in a statement per relation rather than per contract: their milestones and
+    terms, and what `contracts.actions` reads (the task, both parties' profiles, a
+    pilot's extension)."""
+    return [*summary_options(), selectinload(Contract.extension).lazyload("*")]
 
 
 def tell(
