@@ -40,7 +40,7 @@ from marketplace.tasks.inputs import Budget, TaskChanges
 from marketplace.tasks.models import BudgetType, Confidentiality
 from marketplace.tasks.states import TaskStatus
 from tests.factories import AdminFactory, ProviderFactory, make_company, make_firm, task_draft
-from tests.money import money_post
+from tests.money import money_post, usd
 
 REFUSED = {403, 404, 409}
 VIEWERS = ("client", "client agent", "provider", "provider agent", "outsider", "admin")
@@ -315,7 +315,7 @@ CONTRACT_CALLS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "extend": (
         "POST",
         "contracts/{id}/extend",
-        {"milestones": [{"title": "First month", "amount": 90_000}]},
+        {"milestones": [{"title": "First month", "amount": usd(90_000)}]},
     ),
 }
 
@@ -394,8 +394,8 @@ def milestone_resolved(p: People) -> uuid.UUID:
     disputes.resolve(
         admin=p.admin,
         dispute_id=dispute_id,
-        release_amount=10_000,
-        refund_amount=10_000,
+        release_amount=Money(10_000, "usd"),
+        refund_amount=Money(10_000, "usd"),
         note="Half each.",
     )
     return milestone_id

@@ -24,14 +24,16 @@ from tests.test_payloads import SKILL, open_task, place_bid
 BID = 5
 #: A contract: authentication, the contract with its task and parties, its milestones and
 #: terms versions; reading the terms' confidential material is logged and committed, and
-#: what is dumped after it is read again (the terms, the contract, its milestones and terms).
-CONTRACT = 9
+#: what is dumped after it is read again (the terms, the contract, its milestones and terms),
+#: and a pilot's extension, which its `allowed_actions` read (`extend`).
+CONTRACT = 10
 #: A milestone with its history: authentication, the milestone with its contract, task and
 #: parties, its payments, refund request, dispute, moves and deliveries.
 MILESTONE = 7
 #: A task's bids: authentication, the task, the page of bids with their bidders, the task's
-#: skills and the bidders' (for their fit), the count.
-BIDS = 6
+#: skills and the bidders' (for their fit), the count, and whether the task has a position
+#: free (for the bids' `allowed_actions`: `award`), once per page.
+BIDS = 7
 
 
 def _counted(count_statements: Any, call: Any) -> tuple[Any, int]:
@@ -122,7 +124,11 @@ def test_contract_lists_cost_the_same_for_two_and_five_contracts(login, count_st
     assert (client_few, provider_few) == (client_many, provider_many)
     # Authentication, whom the user acts for, the count, the page with its tasks and
     # parties, its milestones, its terms versions.
-    assert max(client_many, provider_many) <= 6, (client_many, provider_many)
+    # 7: authentication, the page with tasks and parties, the count, milestones, terms, the
+    # pilots' extensions (for `allowed_actions`), and the signed-in user's membership.
+    # 7: authentication, the acting profile, the page with tasks and parties, the pilots'
+    # extensions (for `allowed_actions`: `extend`), milestones, terms, the count.
+    assert max(client_many, provider_many) <= 7, (client_many, provider_many)
 
 
 def test_a_contract_and_a_milestone_stay_within_budget(login, count_statements):
