@@ -26,7 +26,7 @@ from marketplace.accounts.states import USER_STATES
 from marketplace.database import commit_keeping_values, lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, Unauthorized
 from marketplace.extensions import db
-from marketplace.jobs import outbox
+from marketplace.jobs import emails
 
 TOKEN_PREFIX = "mkt_"
 
@@ -292,11 +292,7 @@ def suspend_user(*, admin: User, user: User, reason: str) -> User:
         target_id=user.id,
         details={"reason": reason},
     )
-    outbox.enqueue_email(
-        to=user.email,
-        subject="Your account is suspended",
-        body=f"Your account was suspended: {reason}\n",
-    )
+    emails.send("account.suspended", to=user, context={"reason": reason})
     db.session.commit()
     return user
 

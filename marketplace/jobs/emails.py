@@ -132,9 +132,7 @@ EMAILS: dict[str, Email] = {
     "contract.accepted": Email("contract.accepted", "Offer accepted: {{ task_title }}", _CONTRACT),
     "contract.declined": Email("contract.declined", "Offer declined: {{ task_title }}", _CONTRACT),
     "contract.expired": Email("contract.expired", "Offer expired: {{ task_title }}", _CONTRACT),
-    "contract.withdrawn": Email(
-        "contract.expired", "Offer withdrawn: {{ task_title }}", _CONTRACT
-    ),
+    "contract.withdrawn": Email("contract.expired", "Offer withdrawn: {{ task_title }}", _CONTRACT),
     "contract.terminated": Email(
         "contract.terminated", "Contract ended: {{ task_title }}", _CONTRACT
     ),
@@ -367,10 +365,7 @@ def render(
     )
 
 
-def send(
-    name: str, *, to: Person, context: Mapping[str, Any] | None = None, **ids: Any
-) -> None:
+def send(name: str, *, to: Person, context: Mapping[str, Any] | None = None, **ids: Any) -> None:
     """Render e-mail `name` for `to` and queue it in the current transaction."""
     mail = render(name, to=to, context=context or {}, ids=ids)
     outbox.enqueue_email(to=to.email, subject=mail.subject, body=mail.body, html=mail.html)
-

@@ -13,6 +13,7 @@ from marketplace.contracts import services as contracts
 from marketplace.database import lock_row, utcnow
 from marketplace.errors import BusinessRuleViolation, NotFound
 from marketplace.extensions import db
+from marketplace.inputs import Money
 from marketplace.ledger.models import TransactionKind
 from marketplace.payments import refunds, settlement
 from marketplace.payments.models import Dispute, DisputeStatus
@@ -48,15 +49,14 @@ def open_dispute(*, user: User, milestone_id: uuid.UUID, reason: str) -> Dispute
     side = locked.committing_side()
     dispute = _open(locked, side=side, actor=user, reason=reason)
     other = "provider" if side == "client" else "client"
-    body = f"The {side} disputes the milestone:\n\n{reason}\n\nAn admin will settle it.\n"
     for to in (other, "admins"):
         milestones.tell(
             locked.contract,
             locked.milestone,
             to=to,
-            kind="milestone.disputed",
-            subject="Dispute",
-            body=body,
+            email="milestone.disputed",
+            side=side,
+            reason=reason,
         )
     db.session.commit()
     return dispute
@@ -70,9 +70,8 @@ def freeze(locked: milestones.Locked, *, reason: str) -> Dispute:
         locked.contract,
         locked.milestone,
         to="both",
-        kind="milestone.disputed",
-        subject="Milestone under review",
-        body=f"{reason}\n\nThe milestone's money is frozen until an admin settles it.\n",
+        email="milestone.frozen",
+        reason=reason,
     )
     return dispute
 
@@ -148,13 +147,10 @@ def resolve(
         contract,
         milestone,
         to="both",
-        kind="milestone.resolved",
-        subject="Dispute resolved",
-        body=(
-            f"An admin settled the dispute: {release_amount} to the provider (before the fee) "
-            f"and {refund_amount} back to the client, in minor units of "
-            f"{milestone.currency.upper()}.\n\n{note}\n"
-        ),
+        email="milestone.resolved",
+        released=Money(release_amount, milestone.currency),
+        refunded=Money(refund_amount, milestone.currency),
+        note=note,
     )
     db.session.commit()
     return dispute
