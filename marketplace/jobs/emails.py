@@ -305,7 +305,8 @@ def format_when(moment: datetime, *, timezone: str, locale: str = DEFAULT_LOCALE
     if not abbreviation or abbreviation[0] in "+-":
         abbreviation = str(format_time(local, "ZZZZ", locale=locale))
     day = format_skeleton("yMMMEd", local, locale=locale)
-    return f"{day} {format_time(local, 'short', locale=locale)} {abbreviation}"
+    text = f"{day} {format_time(local, 'short', locale=locale)} {abbreviation}"
+    return text.replace("\u202f", " ")  # CLDR's narrow space before AM/PM: plain in e-mail
 
 
 @functools.cache
