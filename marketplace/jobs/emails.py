@@ -330,7 +330,9 @@ def _money_filter(context: jinja2.runtime.Context, value: Any) -> str:
 
 
 @jinja2.pass_context
-def _when_filter(context: jinja2.runtime.Context, value: datetime) -> str:
+def _when_filter(context: jinja2.runtime.Context, value: datetime | None) -> str:
+    if value is None:  # (a date a row should hold but does not: say so, do not fail)
+        return "a date not yet set"
     return format_when(value, timezone=context["timezone"], locale=context["locale"])
 
 
