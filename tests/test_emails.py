@@ -24,6 +24,7 @@ from marketplace.jobs.models import OutboxEntry
 from marketplace.notifications import services as notifications
 from marketplace.notifications.models import Notification
 from tests import factories
+from tests.money import make_deal, money_post
 
 FRONTEND = "http://localhost:3000"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -281,3 +282,25 @@ def test_smtp_backend_sends_text_and_html_as_alternatives(app):
     text, html = message.iter_parts()
     assert text.get_content_type() == "text/plain" and "$23,456.78" in text.get_content()
     assert html.get_content_type() == "text/html" and "$23,456.78" in html.get_content()
+
+
+def test_a_submitted_milestone_tells_the_client_its_release_in_their_zone(login, sent_mail):
+    """Submitted on 26 February (EST), released 14 days later, after New York moved to
+    daylight time: the client reads the release at noon EDT, the same UTC hour."""
+    with time_machine.travel(datetime(2026, 2, 26, 16, 0, tzinfo=UTC), tick=False):
+        deal = make_deal((40_000,))
+        assert deal.client.timezone == "America/New_York"
+        client_api, provider_api = login(deal.client), login(deal.provider)
+        (milestone_id,) = deal.milestone_ids
+        assert money_post(client_api, f"milestones/{milestone_id}/fund", json={}).status_code == 200
+        response = provider_api.post(
+            f"milestones/{milestone_id}/submit", json={"note": "Week one done.", "deliverables": []}
+        )
+        assert response.status_code == 200, response.get_json()
+        outbox.deliver_due()
+    (mail,) = [m for m in sent_mail if m.to == deal.client.email and "submitted" in m.subject]
+    for part in (mail.body, mail.html):
+        assert "released on Thu, Mar 12, 2026 12:00 PM EDT" in part
+        assert "($400.00)" in part and "40000" not in part
+    funded = [m for m in sent_mail if m.subject.startswith("Milestone funded")]
+    assert {m.to for m in funded} == {deal.client.email, deal.provider.email}
