@@ -81,7 +81,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "message.new": {
         "conversation": "Inbox triage for a dental clinic",
         "sender": "Ben Cruz",
-        "excerpt": 'Can you start Monday?\nSee {"the": "notes"} I sent.',
+        "excerpt": "Can you start Monday?\nI sent the notes < 5 minutes ago & more.",
     },
     "milestone.funded": MILESTONE,
     "milestone.submitted": {**MILESTONE, "auto_release_at": WHEN, "note": "All sorted."},
@@ -139,7 +139,7 @@ def test_every_e_mail_renders_both_parts_for_people(app, name):
         text = part.replace(link, "") if link else part
         assert not UUID.search(text)
         assert "2345678" not in text and "minor units" not in text
-        assert "/api/" not in text and '{"' not in text.replace('{"the": "notes"}', "")
+        assert "/api/" not in text and '{"' not in text
         assert "{{" not in text and "{%" not in text
         assert "Ana Reyes" in part
         assert f"{FRONTEND}/settings/notifications" in part or not emails.can_turn_off(
