@@ -68,7 +68,10 @@ def _invite(owner_api, organization_id, email, role="agent"):
     assert response.status_code == 201, response.get_json()
     invitation = response.get_json()
     mail = [m for m in MemoryBackend.outbox if m.to == invitation["email"]][-1]
-    invitation["token"] = re.search(r'"token": "([^"]+)"', mail.body).group(1)
+    # The e-mail links to the frontend's invitation page, the token in the fragment.
+    link = re.search(r"http://localhost:3000/invitations/([^#\s]+)#token=(\S+)", mail.body)
+    assert link.group(1) == invitation["id"] and link.group(2) in mail.html
+    invitation["token"] = link.group(2)
     return invitation
 
 

@@ -48,6 +48,9 @@ class User(IdMixin, TimestampMixin, UserMixin, Model):
     suspension_reason: Mapped[str | None] = mapped_column(sa.Text)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Notification kinds the user does not want e-mailed (marketplace.jobs.emails.KINDS;
+    #: the kinds it marks `always` are e-mailed anyway). In-app notifications are kept.
+    email_opt_out: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", passive_deletes=True)
     #: Whom the user acts for; the request's user comes with it (marketplace.accounts.auth),

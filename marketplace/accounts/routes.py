@@ -10,10 +10,13 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from marketplace.accounts import auth, services
+from marketplace.accounts.inputs import AccountChanges
 from marketplace.accounts.models import User
 from marketplace.accounts.schemas import (
+    AccountChangesSchema,
     CsrfSchema,
     LoginSchema,
+    MeSchema,
     NewTokenSchema,
     SignupAcceptedSchema,
     SignupSchema,
@@ -77,11 +80,24 @@ def logout() -> None:
 
 @blp.get("/me")
 @login_required
-@blp.response(200, UserSchema)
+@blp.response(200, MeSchema)
 @blp.errors(401)
 def me() -> User:
-    """The signed-in user, with the organization they act for."""
+    """The signed-in user, with the organization they act for and their e-mail preferences."""
     return current_user
+
+
+@blp.patch("/me")
+@login_required
+@blp.arguments(AccountChangesSchema)
+@blp.response(200, MeSchema)
+@blp.errors(400, 401, 422)
+def update_me(changes: AccountChanges) -> User:
+    """Change your name, time zone or which notifications are e-mailed to you.
+
+    In-app notifications are kept whatever you choose; e-mails about money, security and
+    invitations to answer are always sent (`can_turn_off: false` in `email_kinds`)."""
+    return services.update_account(user=current_user, changes=changes)
 
 
 @blp.get("/csrf")

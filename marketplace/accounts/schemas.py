@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
+from marketplace.accounts.inputs import AccountChanges
 from marketplace.accounts.models import Role, UserStatus
+from marketplace.jobs import emails
 from marketplace.pagination import PageArgsSchema, page_schema
-from marketplace.schemas import BaseSchema, CountryField, TimezoneField
+from marketplace.schemas import (
+    BaseSchema,
+    CountryField,
+    TimezoneField,
+    frozen_fields,
+    require_some_field,
+)
 
 
 class SignupSchema(BaseSchema):
@@ -66,6 +76,74 @@ class UserSchema(BaseSchema):
     country = ma.fields.String(dump_only=True, allow_none=True)
     membership = ma.fields.Nested(MembershipSummarySchema, dump_only=True, allow_none=True)
     created_at = ma.fields.DateTime(dump_only=True)
+
+
+class EmailKindSchema(BaseSchema):
+    """A kind of notification and whether the user gets it by e-mail."""
+
+    kind = ma.fields.String(required=True, metadata={"example": "bid.new"})
+    description = ma.fields.String(required=True)
+    can_turn_off = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "false: money, security or an invitation to answer, always sent"},
+    )
+    emailed = ma.fields.Boolean(required=True)
+
+
+class _EmailKinds(ma.fields.List):
+    """The notification kinds with the user's choice for each (computed, not a column)."""
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
+        return [
+            {
+                "kind": name,
+                "description": kind.description,
+                "can_turn_off": emails.can_turn_off(name),
+                "emailed": emails.emailed(name, obj.email_opt_out),
+            }
+            for name, kind in emails.KINDS.items()
+        ]
+
+
+class MeSchema(UserSchema):
+    """The signed-in user, with their e-mail preferences."""
+
+    email_opt_out = ma.fields.List(
+        ma.fields.String(),
+        dump_only=True,
+        metadata={"description": "Notification kinds not e-mailed (still shown in the app)."},
+    )
+    email_kinds = _EmailKinds(
+        ma.fields.Nested(EmailKindSchema),
+        dump_only=True,
+        metadata={
+            "description": "Every notification kind, whether it is e-mailed to you and "
+            "whether it can be turned off."
+        },
+    )
+
+
+class AccountChangesSchema(BaseSchema):
+    """Changes to your own account; fields left out stay."""
+
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=120))
+    timezone = TimezoneField()
+    email_opt_out = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(max=50)),
+        validate=ma.validate.Length(max=100),
+        metadata={
+            "description": "The notification kinds (from `email_kinds`) not to e-mail; replaces "
+            "the list. Kinds that cannot be turned off are refused."
+        },
+    )
+
+    @ma.pre_load
+    def _not_empty(self, data: Any, **_: Any) -> Any:
+        return require_some_field(data)
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> AccountChanges:
+        return AccountChanges(**frozen_fields(data))
 
 
 class AdminUserSchema(UserSchema):

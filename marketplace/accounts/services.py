@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import audit
+from marketplace.accounts.inputs import AccountChanges
 from marketplace.accounts.models import ApiToken, Role, User, UserSession, UserStatus
 from marketplace.accounts.passwords import (
     check_password_strength,
@@ -24,9 +25,17 @@ from marketplace.accounts.passwords import (
 )
 from marketplace.accounts.states import USER_STATES
 from marketplace.database import commit_keeping_values, lock_row, utcnow
-from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, Unauthorized
+from marketplace.errors import (
+    BadRequest,
+    BusinessRuleViolation,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+)
 from marketplace.extensions import db
-from marketplace.jobs import outbox
+from marketplace.inputs import UNSET
+from marketplace.jobs import emails
 
 TOKEN_PREFIX = "mkt_"
 
@@ -276,6 +285,35 @@ def revoke_credentials(*, user: User) -> None:
         )
 
 
+def update_account(*, user: User, changes: AccountChanges) -> User:
+    """The user changes their own name, time zone (an IANA name, checked by the schema) or
+    the notification kinds they do not want e-mailed. An unknown kind, or one that is
+    always e-mailed (money, security, invitations to answer), is a 400."""
+    if changes.email_opt_out is not UNSET:
+        unknown = sorted({k for k in changes.email_opt_out if k not in emails.KINDS})
+        fixed = sorted(
+            {k for k in changes.email_opt_out if k in emails.KINDS and not emails.can_turn_off(k)}
+        )
+        problems = [f"Unknown notification kind: {k}." for k in unknown] + [
+            f"{k} is always e-mailed: it concerns money, security or an invitation to answer."
+            for k in fixed
+        ]
+        if problems:
+            raise BadRequest(
+                "These notification kinds cannot be turned off.",
+                details={"email_opt_out": problems},
+            )
+    # The user's own row, changed only by them: the last change wins, no lock needed.
+    if changes.name is not UNSET:
+        user.name = changes.name.strip()
+    if changes.timezone is not UNSET:
+        user.timezone = changes.timezone
+    if changes.email_opt_out is not UNSET:
+        user.email_opt_out = sorted(set(changes.email_opt_out))
+    commit_keeping_values()
+    return user
+
+
 def suspend_user(*, admin: User, user: User, reason: str) -> User:
     """Suspend a user and revoke their sessions and tokens; a suspended user is a 409."""
     if user.is_admin:
@@ -292,11 +330,7 @@ def suspend_user(*, admin: User, user: User, reason: str) -> User:
         target_id=user.id,
         details={"reason": reason},
     )
-    outbox.enqueue_email(
-        to=user.email,
-        subject="Your account is suspended",
-        body=f"Your account was suspended: {reason}\n",
-    )
+    emails.send("account.suspended", to=user, context={"reason": reason})
     db.session.commit()
     return user
 

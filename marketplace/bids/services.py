@@ -142,9 +142,8 @@ def place_bid(*, user: User, task_id: uuid.UUID, proposal: BidProposal) -> Bid:
     db.session.add(bid)
     notifications.tell(
         task.client_profile,
-        kind="bid.new",
-        subject=f"New bid on {task.title}",
-        body=f"{profile.display_name} bid on your task {task.title}.\n",
+        email="bid.new",
+        context={"task_title": task.title, "bidder": profile.display_name, "price": bid.price},
         task_id=task.id,
         bid_id=bid.id,
     )
@@ -232,7 +231,7 @@ def shortlist_bid(*, user: User, bid_id: uuid.UUID) -> Bid:
     """The client shortlists a bid; the bidder is told."""
     bid = _owned_bid(user, bid_id)
     transition(bid, "shortlist", actor=user)
-    _tell_bidder(bid, "bid.shortlisted", "Shortlisted", "was shortlisted.")
+    _tell_bidder(bid, "bid.shortlisted")
     db.session.commit()
     return bid
 
@@ -242,7 +241,7 @@ def decline_bid(*, user: User, bid_id: uuid.UUID, reason: str) -> Bid:
     bid = _owned_bid(user, bid_id)
     transition(bid, "decline", actor=user, reason=reason)
     bid.decline_reason = reason
-    _tell_bidder(bid, "bid.declined", "Bid declined", f"was declined.\n\nReason: {reason}")
+    _tell_bidder(bid, "bid.declined", reason=reason)
     db.session.commit()
     return bid
 
@@ -368,7 +367,7 @@ def expire_live_bids(task: Task, *, reason: str) -> list[Bid]:
     )
     for bid in live:
         transition(bid, "expire", actor=None, reason=reason)
-        _tell_bidder(bid, "bid.expired", "Bid closed", f"is closed: {reason}.")
+        _tell_bidder(bid, "bid.expired", reason=reason)
     return live
 
 
@@ -382,13 +381,12 @@ def bidder_people(bid: Bid) -> list[User]:
     return people
 
 
-def _tell_bidder(bid: Bid, kind: str, subject: str, what_happened: str) -> None:
-    """Tell the bidder's people what happened to their bid ("Your bid on X <what_happened>")."""
+def _tell_bidder(bid: Bid, email: str, **context: Any) -> None:
+    """Tell the bidder's people what happened to their bid, with e-mail `email`."""
     notifications.tell(
         bidder_people(bid),
-        kind=kind,
-        subject=f"{subject}: {bid.task.title}",
-        body=f"Your bid on {bid.task.title} {what_happened}\n",
+        email=email,
+        context={"task_title": bid.task.title, **context},
         task_id=bid.task_id,
         bid_id=bid.id,
     )

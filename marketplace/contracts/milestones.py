@@ -28,6 +28,7 @@ from marketplace.contracts.models import (
 from marketplace.contracts.states import MILESTONE_ACTORS, MILESTONE_STATES, SETTLED
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.extensions import db
+from marketplace.inputs import Money
 from marketplace.notifications import services as notifications
 from marketplace.profiles import services as profiles
 from marketplace.profiles.models import ClientProfile, ProviderProfile
@@ -250,10 +251,10 @@ def terms_value(contract: Contract, name: str) -> int:
     return int(value if value is not None else current_app.config[name.upper()])
 
 
-def tell(
-    contract: Contract, milestone: Milestone, *, to: str, kind: str, subject: str, body: str
-) -> None:
-    """Notify one side (`client`, `provider`, `both`) or the admins about a milestone."""
+def tell(contract: Contract, milestone: Milestone, *, to: str, email: str, **context: Any) -> None:
+    """Notify one side (`client`, `provider`, `both`) or the admins about a milestone with
+    e-mail `email` (marketplace.jobs.emails): its templates get the task's and milestone's
+    titles, the milestone's `amount` and `context`."""
     sides: dict[str, list[notifications.Recipients]] = {
         "client": [contract.client_profile],
         "provider": [contract.provider_profile],
@@ -263,9 +264,13 @@ def tell(
     for recipient in recipients:
         notifications.tell(
             recipient,
-            kind=kind,
-            subject=f"{subject}: {milestone.title} ({contract.task.title})",
-            body=body,
+            email=email,
+            context={
+                "task_title": contract.task.title,
+                "milestone_title": milestone.title,
+                "amount": Money(milestone.amount, milestone.currency),
+                **context,
+            },
             contract_id=contract.id,
             milestone_id=milestone.id,
             task_id=contract.task_id,

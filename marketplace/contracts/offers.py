@@ -40,13 +40,7 @@ def decline_offer(*, user: User, contract_id: uuid.UUID, reason: str | None) -> 
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
     require_side(user, contract, "provider")
     end_offer(contract, "decline", actor=user, reason=reason or "declined by the provider")
-    tell(
-        contract.client_profile,
-        contract,
-        "contract.declined",
-        "Offer declined",
-        f"The provider declined your offer.{f' Reason: {reason}' if reason else ''}\n",
-    )
+    tell(contract.client_profile, contract, "contract.declined", reason=reason)
     db.session.commit()
     return contract
 
@@ -67,13 +61,7 @@ def _expire_offer(contract_id: uuid.UUID) -> bool:
         return False
     end_offer(contract, "expire", actor=None, reason="not accepted in time")
     for people in (contract.client_profile, provider_people(contract)):
-        tell(
-            people,
-            contract,
-            "contract.expired",
-            "Offer expired",
-            "The contract offer was not accepted in time.\n",
-        )
+        tell(people, contract, "contract.expired")
     return True
 
 
@@ -86,10 +74,4 @@ def close_offers_of(task: Task, *, reason: str) -> None:
     ):
         end_offer(contract, "expire", actor=None, reason=reason)
         for people in (contract.client_profile, provider_people(contract)):
-            tell(
-                people,
-                contract,
-                "contract.expired",
-                "Offer withdrawn",
-                f"The offer is no longer open: {reason}.\n",
-            )
+            tell(people, contract, "contract.withdrawn", reason=reason)

@@ -80,9 +80,8 @@ def extend_pilot(*, user: User, contract_id: uuid.UUID, terms: PilotTerms) -> Co
     tell(
         contract.provider_profile,
         contract,
-        "contract.offered",
-        "Full contract offer",
-        "After your pilot, the client offers you a full contract.\n",
+        "contract.full_offer",
+        offer_expires_at=contract.offer_expires_at,
     )
     db.session.commit()
     return contract

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -196,14 +197,13 @@ def allowed_actions_options() -> list[ORMOption]:
     return [*summary_options(), selectinload(Contract.extension).lazyload("*")]
 
 
-def tell(
-    to: notifications.Recipients, contract: Contract, kind: str, subject: str, body: str
-) -> None:
+def tell(to: notifications.Recipients, contract: Contract, email: str, **context: Any) -> None:
+    """Notify about a contract with e-mail `email` (marketplace.jobs.emails), its task's
+    title and `context` in the templates."""
     notifications.tell(
         to,
-        kind=kind,
-        subject=f"{subject}: {contract.task.title}",
-        body=body,
+        email=email,
+        context={"task_title": contract.task.title, **context},
         contract_id=contract.id,
         task_id=contract.task_id,
     )
@@ -260,13 +260,7 @@ def pause(*, user: User, contract_id: uuid.UUID, reason: str | None) -> Contract
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
     require_side(user, contract, "client")
     transition(contract, "pause", actor=user, reason=reason)
-    tell(
-        contract.provider_profile,
-        contract,
-        "contract.paused",
-        "Contract paused",
-        f"The client paused the contract.{f' Reason: {reason}' if reason else ''}\n",
-    )
+    tell(contract.provider_profile, contract, "contract.paused", reason=reason)
     db.session.commit()
     return contract
 
@@ -276,13 +270,7 @@ def resume(*, user: User, contract_id: uuid.UUID) -> Contract:
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
     require_side(user, contract, "client")
     transition(contract, "resume", actor=user)
-    tell(
-        contract.provider_profile,
-        contract,
-        "contract.resumed",
-        "Contract resumed",
-        "The client resumed the contract.\n",
-    )
+    tell(contract.provider_profile, contract, "contract.resumed")
     db.session.commit()
     return contract
 

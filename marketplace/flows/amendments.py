@@ -106,8 +106,9 @@ def propose(
         other,
         contract,
         "amendment.proposed",
-        "Amendment proposed",
-        f"The {side} proposed new terms.{f' Note: {note}' if note else ''}\n",
+        side=side,
+        note=note,
+        expires_at=amendment.expires_at,
     )
     db.session.commit()
     return amendment
@@ -167,13 +168,7 @@ def accept(*, user: User, amendment_id: uuid.UUID) -> Amendment:
         stale.answered_at = utcnow()
     complete_if_settled(contract, actor=user)  # e.g. every open milestone was cancelled
     other = contract.provider_profile if side == "client" else contract.client_profile
-    tell(
-        other,
-        contract,
-        "amendment.accepted",
-        "Amendment accepted",
-        f"Your proposed terms were accepted (version {record.version}).\n",
-    )
+    tell(other, contract, "amendment.accepted", version=record.version)
     db.session.commit()
     return amendment
 
@@ -188,11 +183,8 @@ def withdraw(*, user: User, amendment_id: uuid.UUID, reason: str | None) -> Amen
     return _close(user, amendment_id, "withdraw", reason=reason)
 
 
-#: What the other side hears when an amendment is declined or withdrawn by `{side}`.
-_CLOSED = {
-    "decline": ("amendment.declined", "Amendment declined", "The {side} declined your terms."),
-    "withdraw": ("amendment.withdrawn", "Amendment withdrawn", "The {side} withdrew its terms."),
-}
+#: The e-mail the other side gets when an amendment is declined or withdrawn.
+_CLOSED = {"decline": "amendment.declined", "withdraw": "amendment.withdrawn"}
 
 
 def _close(user: User, amendment_id: uuid.UUID, action: str, *, reason: str | None) -> Amendment:
@@ -208,10 +200,8 @@ def _close(user: User, amendment_id: uuid.UUID, action: str, *, reason: str | No
         )
     AMENDMENT_STATES.apply(amendment, action, actor_id=user.id, reason=reason)
     amendment.end_reason, amendment.answered_at = reason, utcnow()
-    kind, subject, text = _CLOSED[action]
     other = contract.provider_profile if side == "client" else contract.client_profile
-    because = f"\n\nReason: {reason}" if reason else ""
-    tell(other, contract, kind, subject, f"{text.format(side=side)}{because}\n")
+    tell(other, contract, _CLOSED[action], side=side, reason=reason)
     db.session.commit()
     return amendment
 
@@ -304,11 +294,5 @@ def _lapse(amendment_id: uuid.UUID) -> bool:
         if amendment.proposer_side == "client"
         else contract.provider_profile
     )
-    tell(
-        proposer,
-        contract,
-        "amendment.lapsed",
-        "Amendment lapsed",
-        "Your proposed terms were not accepted in time.\n",
-    )
+    tell(proposer, contract, "amendment.lapsed")
     return True

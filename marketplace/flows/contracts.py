@@ -85,8 +85,7 @@ def award(*, user: User, bid_id: uuid.UUID, terms: AwardTerms) -> Contract:
         bids.bidder_people(bid),
         contract,
         "contract.offered",
-        "Contract offer",
-        "The client offered you a contract. Review the terms and accept or decline.\n",
+        offer_expires_at=contract.offer_expires_at,
     )
     db.session.commit()
     return contract
@@ -111,13 +110,7 @@ def accept_offer(*, user: User, contract_id: uuid.UUID) -> Contract:
         raise Conflict("This offer is no longer open.")
     transition(contract, "accept", actor=user)
     contract.accepted_at = utcnow()
-    tell(
-        contract.client_profile,
-        contract,
-        "contract.accepted",
-        "Offer accepted",
-        "The provider accepted your offer; the contract is active.\n",
-    )
+    tell(contract.client_profile, contract, "contract.accepted")
     task = tasks.locked_task(contract.task_id)
     active = db.session.scalar(
         sa.select(sa.func.count())
@@ -149,12 +142,6 @@ def terminate(*, user: User, contract_id: uuid.UUID, reason: str) -> Contract:
             )
     refunds.raise_for_termination(contract, actor=user, reason=reason)
     other = contract.provider_profile if side == "client" else contract.client_profile
-    tell(
-        other,
-        contract,
-        "contract.terminated",
-        "Contract ended",
-        f"The contract was ended by the {side}.\n\nReason: {reason}\n",
-    )
+    tell(other, contract, "contract.terminated", side=side, reason=reason)
     db.session.commit()
     return contract

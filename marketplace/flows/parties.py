@@ -14,7 +14,7 @@ from marketplace.contracts.models import Contract
 from marketplace.contracts.states import CONTRACT_LIVE
 from marketplace.errors import Conflict
 from marketplace.extensions import db
-from marketplace.jobs import outbox
+from marketplace.jobs import emails
 from marketplace.organizations import services as organizations
 from marketplace.organizations.models import Membership, Organization
 from marketplace.profiles import services as profiles
@@ -38,14 +38,7 @@ def sign_up(
         email=email, password=password, name=name, role=role, timezone=timezone, country=country
     )
     profiles.create_personal_profile(user=user)
-    outbox.enqueue_email(
-        to=user.email,
-        subject="Welcome to the marketplace",
-        body=(
-            f"Hello {user.name},\n\nYour {user.role.value} account is ready: log in with this "
-            "e-mail address and the password you chose.\n"
-        ),
-    )
+    emails.send("account.welcome", to=user, context={"role": user.role.value})
     db.session.commit()
     return user
 
@@ -72,16 +65,7 @@ def request_sign_up(
             country=country,
         )
     except accounts.AddressTaken as taken:
-        outbox.enqueue_email(
-            to=taken.owner.email,
-            subject="Someone tried to sign up with your e-mail address",
-            body=(
-                f"Hello {taken.owner.name},\n\nSomeone tried to open a new account with this "
-                "e-mail address, which already has one. If it was you, log in with your "
-                "password. If it was not, you need do nothing: your account is unchanged and "
-                "no other account was made.\n"
-            ),
-        )
+        emails.send("account.signup_attempt", to=taken.owner)
         db.session.commit()
 
 

@@ -40,11 +40,7 @@ def _expire(task_id: uuid.UUID) -> bool:
         return False
     transition(task, "expire", actor=None, reason="no award before the expiry date")
     _close_bids_and_offers(task, "the task expired")
-    lifecycle.tell_client(
-        task,
-        f"Your task expired: {task.title}",
-        "It was open for the configured time without being filled.\n",
-    )
+    lifecycle.tell_client(task, "task.expired", expired_at=utcnow())
     return True
 
 

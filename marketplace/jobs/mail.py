@@ -13,11 +13,13 @@ from flask import current_app
 
 @dataclass(frozen=True)
 class Mail:
-    """One e-mail to send."""
+    """One e-mail to send: a plain-text body and, for every e-mail the product writes,
+    the same content as HTML (sent together as multipart/alternative)."""
 
     to: str
     subject: str
     body: str
+    html: str | None = None
 
 
 class MailBackend(Protocol):
@@ -27,16 +29,19 @@ class MailBackend(Protocol):
 
 
 class ConsoleBackend:
-    """Prints e-mails to standard output: the embedded default."""
+    """Prints e-mails to standard output, both parts: the embedded default."""
 
     def send(self, mail: Mail) -> None:
+        html = f"--- HTML part:\n{mail.html}\n" if mail.html else ""
         print(
-            f"--- e-mail to {mail.to}: {mail.subject}\n{mail.body}---", file=sys.stdout, flush=True
+            f"--- e-mail to {mail.to}: {mail.subject}\n{mail.body}{html}---",
+            file=sys.stdout,
+            flush=True,
         )
 
 
 class MemoryBackend:
-    """Keeps e-mails in a list (`MemoryBackend.outbox`) for tests to inspect."""
+    """Keeps e-mails, both parts, in a list (`MemoryBackend.outbox`) for tests to inspect."""
 
     outbox: list[Mail] = []
 
@@ -54,6 +59,8 @@ class SMTPBackend:
         message["To"] = mail.to
         message["Subject"] = mail.subject
         message.set_content(mail.body)
+        if mail.html is not None:  # multipart/alternative: the reader's client picks one
+            message.add_alternative(mail.html, subtype="html")
         with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=30) as smtp:
             if config["SMTP_STARTTLS"]:
                 smtp.starttls()

@@ -41,7 +41,14 @@ def _handlers() -> dict[str, Handler]:
 
 def send_email(payload: dict[str, Any]) -> None:
     """Send one e-mail through the configured backend."""
-    mail_backend().send(Mail(to=payload["to"], subject=payload["subject"], body=payload["body"]))
+    mail_backend().send(
+        Mail(
+            to=payload["to"],
+            subject=payload["subject"],
+            body=payload["body"],
+            html=payload.get("html"),  # (entries queued before e-mails had an HTML part)
+        )
+    )
 
 
 def enqueue(kind: str, payload: dict[str, Any]) -> OutboxEntry:
@@ -55,9 +62,10 @@ def enqueue(kind: str, payload: dict[str, Any]) -> OutboxEntry:
     return entry
 
 
-def enqueue_email(*, to: str, subject: str, body: str) -> OutboxEntry:
-    """Queue an e-mail in the current transaction."""
-    return enqueue("email", {"to": to, "subject": subject, "body": body})
+def enqueue_email(*, to: str, subject: str, body: str, html: str | None = None) -> OutboxEntry:
+    """Queue an e-mail (its plain-text and HTML parts) in the current transaction; the
+    product's e-mails are rendered by `marketplace.jobs.emails.send`."""
+    return enqueue("email", {"to": to, "subject": subject, "body": body, "html": html})
 
 
 def backoff(attempts: int) -> timedelta:

@@ -89,9 +89,8 @@ def invite(
         existing[pid] = invitation
         notifications.tell(
             found[pid],
-            kind="task_invitation",
-            subject=f"You are invited to bid: {task.title}",
-            body=f'A client invites you to bid on "{task.title}".\n\n{task.summary}\n',
+            email="task_invitation",
+            context={"task_title": task.title, "summary": task.summary},
             task_id=task.id,
         )
     try:

@@ -152,9 +152,8 @@ def post_message(conversation: Conversation, *, user: User, body: str) -> Messag
     db.session.add(message)
     notifications.tell(
         conversation.people_of("provider" if side == "client" else "client"),
-        kind="message.new",
-        subject=f"New message: {conversation.title}",
-        body=f"{user.name} wrote:\n\n{body[:500]}\n",
+        email="message.new",
+        context={"conversation": conversation.title, "sender": user.name, "excerpt": body[:500]},
         thread_id=conversation.thread.id,
         bid_id=conversation.thread.bid_id,
         contract_id=conversation.thread.contract_id,

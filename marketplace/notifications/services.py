@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from marketplace.accounts.models import Role, User, UserStatus
 from marketplace.database import utcnow
 from marketplace.errors import NotFound
 from marketplace.extensions import db
-from marketplace.jobs import outbox
+from marketplace.jobs import emails
 from marketplace.notifications.models import Notification
 from marketplace.permissions import people_acting_for
 from marketplace.profiles.models import ClientProfile, ProviderProfile
@@ -22,27 +22,43 @@ Recipients = ClientProfile | ProviderProfile | Iterable[User]
 
 
 def _notify(
-    users: Iterable[User], *, kind: str, subject: str, body: str, data: dict[str, Any]
+    users: Iterable[User],
+    *,
+    email: str,
+    context: Mapping[str, Any],
+    data: dict[str, str | None],
 ) -> list[Notification]:
-    """Tell each user once; both the notification and the e-mail commit with the caller."""
+    """Tell each user once: an in-app notification always, and the e-mail `email` unless
+    the user turned its kind off. Both commit with the caller. Rendering reads only the
+    users given (their zone and preferences are columns of theirs) and `context`."""
+    kind = emails.EMAILS[email].kind
+    subject = emails.subject(email, context)
     created = []
     for user in {u.id: u for u in users}.values():
         item = Notification(user_id=user.id, kind=kind, subject=subject, data=data)
         db.session.add(item)
-        outbox.enqueue_email(to=user.email, subject=subject, body=body)
+        if emails.emailed(kind, user.email_opt_out):
+            emails.send(email, to=user, context=context, **data)
         created.append(item)
     return created
 
 
 def tell(
-    to: Recipients, *, kind: str, subject: str, body: str, **about: uuid.UUID | None
+    to: Recipients,
+    *,
+    email: str,
+    context: Mapping[str, Any] | None = None,
+    **about: uuid.UUID | None,
 ) -> list[Notification]:
     """Notify the people acting for a profile (its individual, or its organization's owner
-    and managers), or the users given; `about` names what it concerns (`task_id=...`,
-    `contract_id=...`), kept as ids in the notification's data for the frontend's links."""
+    and managers), or the users given, with e-mail `email` of `marketplace.jobs.emails`
+    (its kind is the notification's). `context` holds the values its templates show (titles,
+    `Money`, UTC datetimes); `about` names what it concerns (`task_id=...`,
+    `contract_id=...`), kept as ids in the notification's data and used for the e-mail's
+    link to the frontend."""
     people = people_acting_for(to) if isinstance(to, ClientProfile | ProviderProfile) else to
     data = {name: str(value) if value is not None else None for name, value in about.items()}
-    return _notify(people, kind=kind, subject=subject, body=body, data=data)
+    return _notify(people, email=email, context=context or {}, data=data)
 
 
 def admins() -> list[User]:

@@ -15,7 +15,7 @@ from marketplace.accounts.models import Role, User
 from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
-from marketplace.jobs import outbox
+from marketplace.jobs import emails
 from marketplace.organizations.models import (
     Invitation,
     InvitationStatus,
@@ -118,13 +118,18 @@ def invite_member(
     invitation.role, invitation.token_hash = role, _token_hash(token)
     invitation.expires_at = utcnow() + timedelta(days=INVITATION_DAYS)
     db.session.flush()
-    outbox.enqueue_email(
-        to=address,
-        subject=f"{actor.name} invited you to join {organization.name}",
-        body=f"{actor.name} invited you to {organization.name} as {role.value}. Sign in (or "
-        "sign up with this address) and accept with:\n\n"
-        f"  POST /api/v1/organizations/invitations/{invitation.id}/accept\n"
-        f'  {{"token": "{token}"}}\n\nThe invitation is valid for {INVITATION_DAYS} days.\n',
+    # The address may have no account yet: its e-mail shows times in UTC.
+    emails.send(
+        "organization.invitation",
+        to=emails.Address(address),
+        context={
+            "inviter": actor.name,
+            "organization": organization.name,
+            "role": role.value,
+            "expires_at": invitation.expires_at,
+        },
+        invitation_id=invitation.id,
+        token=token,
     )
     db.session.commit()
     return invitation, token

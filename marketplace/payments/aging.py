@@ -57,18 +57,13 @@ def _warn(milestone_id: uuid.UUID, now: datetime) -> bool:
         return False
     config = current_app.config
     locked.milestone.escrow_warned_at = now
-    body = (
-        f"This milestone was funded over {config['ESCROW_WARN_DAYS']} days ago. "
-        "Please submit, approve or settle it: after "
-        f"{config['ESCROW_REVIEW_DAYS']} days an admin reviews it.\n"
-    )
     for to in ("both", "admins"):
         milestones.tell(
             locked.contract,
             locked.milestone,
             to=to,
-            kind="milestone.escrow_aging",
-            subject="Money held in escrow for long",
-            body=body,
+            email="milestone.escrow_aging",
+            funded_at=locked.milestone.funded_at,
+            review_days=config["ESCROW_REVIEW_DAYS"],
         )
     return True

@@ -47,14 +47,9 @@ def submit(
         contract,
         milestone,
         to="client",
-        kind="milestone.submitted",
-        subject="Milestone submitted",
-        body=(
-            "The provider submitted the milestone. Approve it to release the payment, or "
-            f"request changes. Without an answer it is released on "
-            f"{milestone.auto_release_at:%Y-%m-%d %H:%M} UTC ({days} days).\n\n"
-            f"Note from the provider:\n{note}\n"
-        ),
+        email="milestone.submitted",
+        auto_release_at=milestone.auto_release_at,
+        note=note,
     )
     db.session.commit()
     return milestone
@@ -72,9 +67,7 @@ def approve(*, user: User, milestone_id: uuid.UUID) -> Milestone:
             contract,
             milestone,
             to="provider",
-            kind="milestone.released",
-            subject="Milestone approved",
-            body="The client approved the milestone; the payment is on its way to you.\n",
+            email="milestone.approved",
         )
     commit_keeping_values()  # the answer is built from these objects, not read back
     return milestone
@@ -97,9 +90,8 @@ def request_changes(*, user: User, milestone_id: uuid.UUID, reason: str) -> Mile
         contract,
         milestone,
         to="provider",
-        kind="milestone.changes_requested",
-        subject="Changes requested",
-        body=f"The client asks for changes before approving:\n\n{reason}\n",
+        email="milestone.changes_requested",
+        reason=reason,
     )
     db.session.commit()
     return milestone
@@ -130,8 +122,6 @@ def _auto_release(milestone_id: uuid.UUID) -> bool:
         contract,
         milestone,
         to="both",
-        kind="milestone.released",
-        subject="Milestone released automatically",
-        body="The client did not answer in time, so the payment was released.\n",
+        email="milestone.auto_released",
     )
     return True

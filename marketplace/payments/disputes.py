@@ -55,15 +55,14 @@ def open_dispute(*, user: User, milestone_id: uuid.UUID, reason: str) -> Dispute
     side = locked.committing_side()
     dispute = _open(locked, side=side, actor=user, reason=reason)
     other = "provider" if side == "client" else "client"
-    body = f"The {side} disputes the milestone:\n\n{reason}\n\nAn admin will settle it.\n"
     for to in (other, "admins"):
         milestones.tell(
             locked.contract,
             locked.milestone,
             to=to,
-            kind="milestone.disputed",
-            subject="Dispute",
-            body=body,
+            email="milestone.disputed",
+            side=side,
+            reason=reason,
         )
     db.session.commit()
     return dispute
@@ -77,9 +76,8 @@ def freeze(locked: milestones.Locked, *, reason: str) -> Dispute:
         locked.contract,
         locked.milestone,
         to="both",
-        kind="milestone.disputed",
-        subject="Milestone under review",
-        body=f"{reason}\n\nThe milestone's money is frozen until an admin settles it.\n",
+        email="milestone.frozen",
+        reason=reason,
     )
     return dispute
 
@@ -186,13 +184,10 @@ def resolve(
         contract,
         milestone,
         to="both",
-        kind="milestone.resolved",
-        subject="Dispute resolved",
-        body=(
-            f"An admin settled the dispute: {release} to the provider (before the fee) "
-            f"and {refund} back to the client, in minor units of "
-            f"{milestone.currency.upper()}.\n\n{note}\n"
-        ),
+        email="milestone.resolved",
+        released=release_amount,
+        refunded=refund_amount,
+        note=note,
     )
     db.session.commit()
     return dispute

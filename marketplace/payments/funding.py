@@ -18,6 +18,7 @@ from marketplace.contracts.models import ContractStatus, Milestone, MilestoneSta
 from marketplace.database import commit_keeping_values, lock_row, new_id, utcnow
 from marketplace.errors import Conflict, PaymentFailed
 from marketplace.extensions import db
+from marketplace.inputs import Money
 from marketplace.ledger import postings
 from marketplace.payments import settlement
 from marketplace.payments.gateways import gateway
@@ -223,9 +224,7 @@ def _succeeded(payment: Payment, locked: milestones.Locked, charge_id: str | Non
             contract,
             milestone,
             to="both",
-            kind="milestone.funded",
-            subject="Milestone funded",
-            body="The milestone's money is held in escrow. The provider can start the work.\n",
+            email="milestone.funded",
         )
     else:
         postings.unmatched_payment(
@@ -243,9 +242,8 @@ def _succeeded(payment: Payment, locked: milestones.Locked, charge_id: str | Non
             contract,
             milestone,
             to="client",
-            kind="payment.refunded",
-            subject="Payment returned",
-            body="A payment arrived for a milestone that no longer needs it; it is refunded.\n",
+            email="payment.refunded",
+            payment=Money(payment.amount, payment.currency),
         )
 
 
@@ -278,8 +276,6 @@ def _failed(
         locked.contract,
         locked.milestone,
         to="client",
-        kind="payment.failed",
-        subject="Payment failed",
-        body=f"The payment did not go through ({code or 'declined'}). "
-        "The milestone is not funded; you can try again with another card.\n",
+        email="payment.failed",
+        reason=message or (code or "declined").replace("_", " "),
     )

@@ -46,13 +46,9 @@ def _open_request(
         contract,
         milestone,
         to="provider",
-        kind="milestone.refund_requested",
-        subject="Refund requested",
-        body=(
-            f"The client asks to cancel the milestone and get the money back:\n\n{reason}\n\n"
-            f"Approve the refund or dispute it within {days} days; without an answer the "
-            "refund goes ahead.\n"
-        ),
+        email="milestone.refund_requested",
+        reason=reason,
+        answer_by=request.expires_at,
     )
     return request
 
@@ -109,9 +105,8 @@ def _refund(
         contract,
         milestone,
         to="both",
-        kind="milestone.refunded",
-        subject="Milestone refunded",
-        body=f"The milestone is cancelled and its money goes back to the client ({reason}).\n",
+        email="milestone.refunded",
+        reason=reason,
     )
 
 

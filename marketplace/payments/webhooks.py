@@ -23,6 +23,7 @@ from marketplace.contracts.states import MILESTONE_STATES
 from marketplace.database import utcnow
 from marketplace.errors import BadRequest, NotFound
 from marketplace.extensions import db
+from marketplace.inputs import Money
 from marketplace.jobs import outbox
 from marketplace.ledger import postings
 from marketplace.payments import disputes, funding, payouts, settlement
@@ -147,13 +148,13 @@ def _chargeback(dispute: dict[str, Any]) -> None:
         locked.contract,
         locked.milestone,
         to="admins",
-        kind="payment.chargeback",
-        subject="Card chargeback",
-        body=(
-            f"The client's bank opened chargeback {dispute.get('id')} for "
-            f"{dispute.get('amount')} {str(dispute.get('currency', '')).upper()}. The milestone "
-            f"is {locked.milestone.status.value}; answer the chargeback in Stripe.\n"
+        email="payment.chargeback",
+        disputed=Money(
+            int(dispute.get("amount") or 0),
+            str(dispute.get("currency") or locked.milestone.currency),
         ),
+        reference=dispute.get("id"),
+        status=locked.milestone.status.value.replace("_", " "),
     )
 
 
@@ -190,13 +191,9 @@ def _transfer_reversed(data: dict[str, Any]) -> None:
         locked.contract,
         locked.milestone,
         to="admins",
-        kind="payment.transfer_reversed",
-        subject="Transfer reversed",
-        body=(
-            f"{back} (minor units, {transfer.currency.upper()}) of transfer "
-            f"{transfer.gateway_id} came back from the provider's account and is held as "
-            "owed to them until an admin decides.\n"
-        ),
+        email="payment.transfer_reversed",
+        reversed=Money(back, transfer.currency),
+        reference=transfer.gateway_id,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -84,10 +85,14 @@ def fill(task: Task) -> None:
     transition(task, "fill", actor=None, reason="every position is filled")
 
 
-def tell_client(task: Task, subject: str, body: str) -> None:
-    """Notify the people acting for the task's client now (not whoever once posted it)."""
+def tell_client(task: Task, email: str, **context: Any) -> None:
+    """Notify the people acting for the task's client now (not whoever once posted it)
+    with e-mail `email` (marketplace.jobs.emails), the task's title and `context`."""
     notifications.tell(
-        task.client_profile, kind="task.status", subject=subject, body=body, task_id=task.id
+        task.client_profile,
+        email=email,
+        context={"task_title": task.title, **context},
+        task_id=task.id,
     )
 
 
@@ -97,11 +102,7 @@ def approve_task(*, admin: User, task_id: uuid.UUID) -> Task:
     transition(task, "approve", actor=admin)
     task.rejection_reason = None  # a resubmitted task's old refusal no longer stands
     audit.record(actor=admin, action="approve_task", target_type="task", target_id=task.id)
-    tell_client(
-        task,
-        f"Your task is live: {task.title}",
-        "A moderator approved your task; providers can now find it and bid.\n",
-    )
+    tell_client(task, "task.approved")
     db.session.commit()
     return task
 
@@ -118,11 +119,7 @@ def reject_task(*, admin: User, task_id: uuid.UUID, reason: str) -> Task:
         details={"reason": reason},
     )
     task.rejection_reason = reason
-    tell_client(
-        task,
-        f"Your task was not approved: {task.title}",
-        f"A moderator did not approve your task.\n\nReason: {reason}\n",
-    )
+    tell_client(task, "task.rejected", reason=reason)
     db.session.commit()
     return task
 

@@ -287,14 +287,8 @@ def _tell_earlier_acceptors(task: Task) -> None:
     ):
         notifications.tell(
             profile,
-            kind="task.terms_changed",
-            subject=f"New confidential details to accept: {task.title}",
-            body=(
-                "The client changed the task's confidential material: it is now version "
-                f"{task.terms_version} of its terms. Accept the terms again to read it and "
-                "to bid or change a bid. A contract you hold on this task keeps the version "
-                "it was made with until you do.\n"
-            ),
+            email="task.terms_changed",
+            context={"task_title": task.title, "terms_version": task.terms_version},
             task_id=task.id,
         )
 
