@@ -6,10 +6,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-# Where `make run` serves. Set on the command line (`make run PORT=5001`); a PORT
-# in the shell's environment (as on PaaS hosts) is deliberately not used.
+# Where `make run` serves: `make run PORT=5001` or `PORT=5001 make run` (the command
+# line wins over the environment). Always on 127.0.0.1: `make run` is for development.
 HOST := 127.0.0.1
-PORT := 5000
+PORT ?= 5000
+export PORT
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-x -k auth"`.
 PYTEST_ARGS ?=
 
@@ -63,10 +64,12 @@ install-dev: $(INSTALLED_DEV)
 
 # The periodic jobs (outbox retries, task expiry) run beside the server and stop with it.
 run: $(INSTALLED)
+	@case "$$PORT" in ''|*[!0-9]*|0*) false;; *) test "$$PORT" -le 65535;; esac || \
+		{ echo "error: PORT must be a port number from 1 to 65535, e.g. make run PORT=5001 (got '$$PORT')" >&2; exit 1; }
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	$(FLASK) run-periodic & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
-		$(FLASK) run --host $(HOST) --port $(PORT)
+		$(FLASK) run --host $(HOST) --port "$$PORT"
 
 test: $(INSTALLED_DEV)
 	$(BIN)/ruff check .

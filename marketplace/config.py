@@ -221,7 +221,7 @@ class Config:
     # Contracts
     OFFER_EXPIRY_DAYS = env_int("OFFER_EXPIRY_DAYS", 7)
     AMENDMENT_LAPSE_DAYS = env_int("AMENDMENT_LAPSE_DAYS", 7)
-    # Service levels that matter in the first year (domain.md), per service model; the
+    # Service levels that matter in the first year (docs/domain.md), per service model; the
     # client may override them when awarding. Rates are fractions; coverage is hours a week.
     SLA_DEFAULTS: dict[str, dict[str, float]] = {
         "va": {

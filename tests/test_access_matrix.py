@@ -14,7 +14,7 @@ The callers: nobody signed in, a foreign client and a foreign provider (accounts
 part in the world), an agent of the firm, an agent of the company, and an admin. The
 owners, who sign for the parties, are covered by each area's own tests.
 
-What each cell expects is design.md's "API conventions" (and, where it is silent on what
+What each cell expects is docs/design.md's "API conventions" (and, where it is silent on what
 an organization's agent may do, the README: any member of a firm bids, edits and withdraws
 its bids, submits work and talks; any member of a company posts and manages its tasks,
 shortlists and declines bids and talks; only owners and managers commit either to terms
@@ -33,7 +33,7 @@ or money), not what the code does today:
 - OK: the request passes authorization: any answer but 401, 403, 404 (2xx, 409, 422
   all count) and never a 5xx.
 
-Cells where the code deviates from design.md are in DEFECTS: they run as strict xfails,
+Cells where the code deviates from docs/design.md are in DEFECTS: they run as strict xfails,
 so they turn into failures (to be removed from DEFECTS) once the code is fixed.
 
 A refused request (401, 403, 404) writes nothing at all, and no request by a foreign
@@ -399,7 +399,7 @@ def cell_id(cell: Cell) -> str:
     return " ".join(part for part in (cell.method, short, label, cell.identity) if part)
 
 
-# What design.md promises ----------------------------------------------------------------
+# What docs/design.md promises ----------------------------------------------------------------
 
 OK = "ok"  # passes authorization: anything but 401, 403, 404 (and never a 5xx)
 Row = tuple[int | str, int | str, int | str, int | str, int | str, int | str]
@@ -561,12 +561,12 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("GET", V1 + "/admin/stats/pilots"): ADMINS,
 }
 
-#: Cells where the code deviates from design.md today: (method, rule, objects, caller).
+#: Cells where the code deviates from docs/design.md today: (method, rule, objects, caller).
 DEFECTS: dict[tuple[str, str, str, str], str] = {}
 
 
 def expected(cell: Cell) -> int | str:
-    """What design.md promises the cell's caller; fails for an endpoint without an entry."""
+    """What docs/design.md promises the cell's caller; fails for an endpoint without an entry."""
     entry = EXPECT.get((cell.method, cell.rule))
     if entry is None:
         pytest.fail(f"{cell.method} {cell.rule} has no entry in EXPECT: say who may call it")
@@ -724,7 +724,7 @@ CELLS = [
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_access(app: Flask, world: World, world_cache: dict[str, Any], cell: Cell) -> None:
-    """The caller gets what design.md promises; a refusal writes nothing, and a foreign
+    """The caller gets what docs/design.md promises; a refusal writes nothing, and a foreign
     caller moves no money; errors have the one shape."""
     assert not cell.unknown, f"{cell.rule}: add {cell.unknown} to VARIABLES"
     want = expected(cell)

@@ -1,15 +1,20 @@
-"""`flask seed-demo`: demo accounts, firms and profiles, created once."""
+"""`flask seed-demo`: demo accounts, firms and profiles, created once; demo data that shows
+the product (a coverable coverage task, matches with real overlap, a deal with history)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
+import pytest
 import sqlalchemy as sa
+import time_machine
 from flask import Flask
 
 from marketplace.accounts.models import User
 from marketplace.demo import data
 from marketplace.extensions import db
+from marketplace.jobs.mail import Mail
+from marketplace.jobs.models import OutboxEntry, OutboxStatus
 from marketplace.organizations.models import Organization
 from marketplace.profiles.models import ProviderProfile
 from tests.money import usd
@@ -26,6 +31,18 @@ def _row_counts() -> dict[str, int]:
         table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table)) or 0
         for table in db.metadata.sorted_tables
     }
+
+
+def _logins_table(output: str) -> list[str]:
+    """The lines from the summary on: the summary, then the table of logins."""
+    lines = output.splitlines()
+    return lines[next(i for i, line in enumerate(lines) if line.startswith("Demo data ready")) :]
+
+
+def _sign_in(api, local: str) -> None:
+    login = {"email": f"{local}@{data.DOMAIN}", "password": data.PASSWORD}
+    response = api.post("auth/login", json=login)
+    assert response.status_code == 200, response.get_json()
 
 
 def _filled_provider_profiles() -> list[ProviderProfile]:
@@ -51,13 +68,15 @@ def test_seed_demo_is_idempotent_and_prints_the_logins(app, api):
 
     db.session.expire_all()
     assert _row_counts() == counts
-    assert second.splitlines()[1:] == first.splitlines()[1:]  # the same table of logins
+    assert _logins_table(second)[1:] == _logins_table(first)[1:]  # the same table of logins
 
     login = {"email": f"maria.va@{data.DOMAIN}", "password": data.PASSWORD}
     response = api.post("auth/login", json=login)
     assert response.status_code == 200, response.get_json()
     profile = api.get("providers/me").get_json()
-    assert profile["working_hours"]["mon"] == [["22:00", "06:00"]]
+    # Manila's Tuesday to Saturday daytime: New York's weeknights.
+    assert profile["working_hours"]["tue"] == [["10:00", "19:00"]]
+    assert "mon" not in profile["working_hours"]
     assert profile["hourly_rate"] == {"amount": 1200, "currency": "usd"}
 
     # A BPO agent acts for the firm's profile.
@@ -97,44 +116,118 @@ def test_seed_demo_refuses_production(app, monkeypatch):
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
 
 
-def test_demo_has_a_running_contract_with_messages(app, api):
+def test_seed_demo_prints_the_logins_after_the_emails_it_sends(app, monkeypatch):
+    """The first run's e-mails (welcomes, notifications) are printed before the table of
+    logins, so that `make run` leaves the logins on screen."""
+
+    class PrintingBackend:
+        """Prints one line per e-mail to standard output, as the console backend does."""
+
+        def send(self, mail: Mail) -> None:
+            print(f"MAIL-SENT {mail.to}", flush=True)
+
+    monkeypatch.setitem(app.extensions, "mail_backend", PrintingBackend())
+    output = _seed(app)
+
+    lines = output.splitlines()
+    mails = [n for n, line in enumerate(lines) if line.startswith("MAIL-SENT ")]
+    table = len(lines) - len(_logins_table(output))
+    assert len(mails) > 20  # a welcome for each of the 14 people, then the deal's news
+    assert max(mails) < table
+    assert lines[table + 1].split() == ["E-MAIL", "ROLE", "WHO"]
+    assert lines[-1].startswith(f"joao.ito@{data.DOMAIN}")  # the last login, last
+    pending = sa.select(sa.func.count(OutboxEntry.id)).where(
+        OutboxEntry.status == OutboxStatus.PENDING
+    )
+    assert db.session.scalar(pending) == 0  # everything the seeding queued went out
+
+
+@pytest.mark.parametrize(
+    "today",
+    [datetime(2027, 1, 12, 15, tzinfo=UTC), datetime(2027, 7, 13, 15, tzinfo=UTC)],
+    ids=["winter", "summer"],
+)
+def test_the_night_shift_task_is_fully_covered_summer_and_winter(app, api, today):
+    """New York's weeknights (22:00-06:00) are Manila's daytime: the Manila VA covers them,
+    whether New York is on EST or EDT."""
+    with time_machine.travel(today, tick=True):
+        _seed(app)
+        _sign_in(api, "ana.client")
+        mine = api.get("tasks?mine=true&page_size=100").get_json()["items"]
+        task = next(
+            t for t in mine if t["timezone_need"] and t["timezone_need"]["mode"] == "coverage"
+        )
+        response = api.post(f"tasks/{task['id']}/coverage-plan")
+
+    assert response.status_code == 200, response.get_json()
+    plan = response.get_json()
+    assert plan["window_hours"] == 40
+    assert plan["coverage_percent"] == 100
+    assert plan["uncovered"] == []
+    [chosen] = plan["providers"]
+    assert chosen["covered_hours"] == 40
+    maria = db.session.scalar(
+        sa.select(ProviderProfile.id).join(User).where(User.email == f"maria.va@{data.DOMAIN}")
+    )
+    assert chosen["provider"]["id"] == str(maria)
+
+
+def test_demo_has_a_deal_with_history(app, api):
+    """A running contract with a released, a submitted and a funded milestone, messages
+    before and after the award, and statements and a ledger that show them."""
     _seed(app)
 
-    login = {"email": f"ana.client@{data.DOMAIN}", "password": data.PASSWORD}
-    assert api.post("auth/login", json=login).status_code == 200
+    _sign_in(api, "ana.client")
     contracts = api.get("contracts").get_json()["items"]
     assert [c["status"] for c in contracts] == ["active"]
-    task_id = contracts[0]["task_id"]
-    bids = api.get(f"tasks/{task_id}/bids").get_json()["items"]
+    contract = contracts[0]
+    assert [(m["status"], m["amount"]) for m in contract["milestones"]] == [
+        ("released", 30_000),
+        ("submitted", 120_000),
+        ("funded", 120_000),
+    ]
+    bids = api.get(f"tasks/{contract['task_id']}/bids").get_json()["items"]
     assert sorted(b["status"] for b in bids) == ["accepted", "submitted"]
     accepted = next(b for b in bids if b["status"] == "accepted")
     assert api.get(f"bids/{accepted['id']}/messages").get_json()["total"] == 2
-    assert [m["status"] for m in contracts[0]["milestones"]] == ["released", "submitted"]
-    statement = api.get("statements/me").get_json()["totals"]
-    assert statement == [
+    thread = api.get(f"contracts/{contract['id']}/messages").get_json()
+    assert thread["total"] == 3
+    assert api.get("statements/me").get_json()["totals"] == [
         {
-            "funded": usd(150_000),
+            "funded": usd(270_000),
             "refunded": usd(0),
             "released": usd(30_000),
-            "spend": usd(150_000),
-            "in_escrow": usd(120_000),
+            "spend": usd(270_000),
+            "in_escrow": usd(240_000),
         }
+    ]
+    ledger = api.get(f"contracts/{contract['id']}/ledger").get_json()
+    assert ledger["escrow"] == [{"amount": 240_000, "currency": "usd"}]
+    kinds = sorted(t["kind"] for t in ledger["items"])
+    assert kinds == ["funding", "funding", "funding", "payout", "release"]
+
+    # The firm's side: the set-up milestone earned (less the 10 % fee) and paid out.
+    _sign_in(api, "liza.bpo")
+    assert api.get(f"contracts/{contract['id']}/messages").get_json()["total"] == 3
+    earnings = api.get("statements/me").get_json()["totals"]
+    assert [(e["earned"], e["fees"], e["paid_out"]) for e in earnings] == [
+        (usd(27_000), usd(3_000), usd(27_000))
     ]
     result = app.test_cli_runner().invoke(args=["ledger-check"])
     assert result.exit_code == 0, result.output
 
 
-def test_every_demo_task_has_matches(app, api):
+def test_every_open_demo_task_has_a_match_with_real_overlap(app, api):
+    """Each open task is matched by at least one provider whose working hours overlap the
+    client's (or, for the coverage task, the window's) hours."""
     _seed(app)
 
-    assert (
-        api.post(
-            "auth/login", json={"email": f"admin@{data.DOMAIN}", "password": data.PASSWORD}
-        ).status_code
-        == 200
-    )
+    _sign_in(api, "admin")
     tasks = api.get("tasks?page_size=100").get_json()["items"]
     assert len(tasks) == len(data.task_drafts(date.today()))
+    assert {t["status"] for t in tasks} == {"open"}
     for task in tasks:
         matches = api.get(f"tasks/{task['id']}/matches").get_json()
+        overlaps = [m["explanation"]["overlap_hours"] for m in matches["items"]]
         assert matches["total"] >= 1, task["title"]
+        assert max(overlaps) > 0, (task["title"], overlaps)

@@ -1,6 +1,6 @@
 """Who may move a milestone, from which state: every other combination is refused.
 
-The allowed moves below are written out from design.md's milestone machine, not
+The allowed moves below are written out from docs/design.md's milestone machine, not
 read from the code's table, so a wrong entry in either shows up here.
 """
 

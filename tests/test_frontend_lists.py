@@ -22,7 +22,6 @@ from marketplace.flows import tasks as task_flows
 from marketplace.inputs import Money
 from marketplace.matching import invitations
 from marketplace.matching.models import TaskInvitation
-from marketplace.notifications import services as notifications
 from marketplace.notifications.models import Notification
 from marketplace.payments import funding
 from marketplace.profiles.models import ServiceModel
@@ -356,8 +355,8 @@ def test_invitations_cost_the_same_statements_at_two_and_twenty(login, count_sta
 def test_the_unread_count_is_the_users_own_unread_notifications(login, count_statements):
     user, other = ClientFactory(), ClientFactory()
     for n in range(3):
-        notifications.tell([user], kind="test", subject=f"Note {n}", body="Hello")
-    notifications.tell([other], kind="test", subject="Not yours", body="Hello")
+        db.session.add(Notification(user_id=user.id, kind="test", subject=f"Note {n}", data={}))
+    db.session.add(Notification(user_id=other.id, kind="test", subject="Not yours", data={}))
     db.session.commit()
     api = login(user)
 

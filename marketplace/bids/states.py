@@ -1,4 +1,4 @@
-"""The bid state machine (design.md), as data."""
+"""The bid state machine (docs/design.md), as data."""
 
 from __future__ import annotations
 

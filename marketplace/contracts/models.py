@@ -37,8 +37,8 @@ class ContractStatus(StrEnum):
 
 
 class MilestoneStatus(StrEnum):
-    """The escrow unit's states (design.md, plus `refund_requested` while the provider
-    answers a client's request to cancel a funded milestone)."""
+    """The escrow unit's states (docs/design.md); `refund_requested` while the provider
+    answers a client's request to cancel a funded milestone."""
 
     PENDING = "pending"
     FUNDED = "funded"

@@ -1,4 +1,4 @@
-"""The contract state machine (design.md), as data."""
+"""The contract state machine (docs/design.md), as data."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ AMENDMENT_STATES = StateMachine(
     },
 )
 
-#: The milestone machine of design.md: the escrow unit's life, from funding to payout.
+#: The milestone machine of docs/design.md: the escrow unit's life, from funding to payout.
 MILESTONE_STATES = StateMachine(
     "milestone",
     {

@@ -32,6 +32,7 @@ from marketplace.extensions import db
 from marketplace.flows import contracts as contract_flows
 from marketplace.flows import parties
 from marketplace.inputs import Money, value_or
+from marketplace.jobs import outbox
 from marketplace.messaging import services as messaging
 from marketplace.organizations import services as organizations
 from marketplace.organizations.models import MemberRole
@@ -141,8 +142,9 @@ def seed_tasks(admin: User) -> int:
 
 
 def seed_deal() -> bool:
-    """Bids on the support-ticket task, one awarded and running, with a few messages; its
-    first milestone is paid out, the second funded and waiting for the client's review."""
+    """Bids on the support-ticket task, one awarded and running, with messages before and
+    after the award; of its three milestones the first is paid out, the second delivered
+    and waiting for the client's review, the third funded and being worked on."""
 
     client = accounts.find_user_by_email(f"ana.client@{DOMAIN}")
     manager = accounts.find_user_by_email(f"liza.bpo@{DOMAIN}")
@@ -197,20 +199,34 @@ def seed_deal() -> bool:
                     amount=120_000,
                     description="About 1,200 tickets at tier one.",
                 ),
+                MilestoneProposal(
+                    title="Second month of tickets",
+                    amount=120_000,
+                    description="About 1,200 tickets at tier one, returns included.",
+                ),
             ),
             deliverables=("Tickets answered within the SLA", "A weekly quality report"),
         ),
     )
     contract_flows.accept_offer(user=manager, contract_id=contract.id)
     payouts.start_onboarding(user=manager)  # the sandbox enables payouts at once
-    setup, month = (m.id for m in contract.milestones)
+    setup, first_month, second_month = (m.id for m in contract.milestones)
+    thread = messaging.contract_conversation(user=client, contract_id=contract.id)
     for milestone_id, note in (
         (setup, "Macros and the returns SOP are in the shared drive."),
-        (month, "1,214 tickets answered; the weekly quality reports are attached."),
+        (first_month, "1,214 tickets answered; the weekly quality reports are attached."),
     ):
         funding.fund(user=client, milestone_id=milestone_id)
         delivery.submit(user=manager, milestone_id=milestone_id, note=note, deliverables=[])
     delivery.approve(user=client, milestone_id=setup)
+    messaging.post_message(thread, user=client, body="The macros work well: set-up approved.")
+    funding.fund(user=client, milestone_id=second_month)
+    messaging.post_message(
+        thread, user=client, body="Second month funded. I'll review the first month's report."
+    )
+    messaging.post_message(
+        thread, user=manager, body="Thanks! Returns are now in the queue from Monday."
+    )
     return True
 
 
@@ -231,6 +247,10 @@ def register_commands(app: Flask) -> None:
             seed_deal()
         except DomainError as exc:
             raise click.ClickException(f"{exc.message} {exc.details}") from None
+        # The seeding queued welcome e-mails, notifications and the payout of the released
+        # milestone: deliver them now (the console backend prints each e-mail), so that the
+        # logins below come last and stay on screen.
+        outbox.deliver_due(limit=10_000)
         click.echo(
             f"Demo data ready ({new + admin_new} new accounts, {new_tasks} new tasks). "
             f"Password for every login: {PASSWORD}"

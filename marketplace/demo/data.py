@@ -59,14 +59,19 @@ CLIENTS: list[dict[str, Any]] = [
 
 ASSISTANTS: list[dict[str, Any]] = [
     {
-        "who": ("maria.va", "Maria Santos", "VA, Manila: night shift for US clients"),
+        "who": ("maria.va", "Maria Santos", "VA, Manila: covers US nights in her own day"),
         "where": ("Asia/Manila", "PH"),
         "profile": ProviderProfileChanges(
-            headline="Night-shift executive assistant for US e-commerce teams",
-            bio="Six years keeping founders' inboxes, calendars and orders under control.",
+            headline="Overnight executive assistant for US e-commerce teams",
+            bio="Six years keeping founders' inboxes, calendars and orders under control: "
+            "my Manila day is your New York night, so the morning starts with a clear inbox.",
             hourly_rate=_usd(12),
             languages=("en", "tl"),
-            working_hours=_weekdays(("22:00", "06:00")),
+            # Tuesday to Saturday in Manila is Monday to Friday night in New York: 10:00-19:00
+            # here is 21:00-06:00 there in winter (EST) and 22:00-07:00 in summer (EDT).
+            working_hours={
+                day: [["10:00", "19:00"]] for day in ("tue", "wed", "thu", "fri", "sat")
+            },
             capacity_hours_per_week=40,
             skills=_skills(
                 ("inbox-management", 5, 6), ("calendar-management", 5, 6), ("order-tracking", 4, 4)

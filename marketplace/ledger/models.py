@@ -1,4 +1,4 @@
-"""Ledger accounts, transactions and their entries (design.md "Ledger")."""
+"""Ledger accounts, transactions and their entries (docs/design.md, "Money and the ledger")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Posting to the ledger: the only way money moves (design.md "Money rules").
+"""Posting to the ledger: the only way money moves (docs/design.md, "Money and the ledger").
 
 A transaction is a list of signed entries that sum to zero per currency; credits
 are positive, debits negative. Internal accounts (escrow, payables, revenue) may

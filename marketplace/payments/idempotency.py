@@ -1,4 +1,4 @@
-"""`Idempotency-Key` for money-moving requests (design.md "Money rules").
+"""`Idempotency-Key` for money-moving requests (docs/design.md, "Money and the ledger").
 
 The same key with the same request returns the first answer (status and body); the
 same key with another request is a 409, and so is a duplicate that arrives while

@@ -29,7 +29,7 @@ RECORD_PRIOR = 0.6  # a newcomer's record score (see marketplace.matching.index)
 
 
 class ServiceModel(StrEnum):
-    """How a provider works (domain.md): a lone assistant or a kind of firm."""
+    """How a provider works (docs/domain.md): a lone assistant or a kind of firm."""
 
     VA = "va"
     BPO = "bpo"

@@ -1,4 +1,4 @@
-"""The task state machine (design.md), as data."""
+"""The task state machine (docs/design.md), as data."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Stripe gateway: Connect with separate charges and transfers (design.md "Money rules").
+"""The Stripe gateway: Connect with separate charges and transfers (docs/design.md, money).
 
 The only module that imports the `stripe` SDK. Every call carries an idempotency
 key made from our ids and metadata naming our milestone and contract. Stripe's
