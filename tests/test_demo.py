@@ -182,9 +182,9 @@ def test_demo_has_a_deal_with_history(app, api):
     assert [c["status"] for c in contracts] == ["active"]
     contract = contracts[0]
     assert [(m["status"], m["amount"]) for m in contract["milestones"]] == [
-        ("released", 30_000),
-        ("submitted", 120_000),
-        ("funded", 120_000),
+        ("released", usd(30_000)),
+        ("submitted", usd(120_000)),
+        ("funded", usd(120_000)),
     ]
     bids = api.get(f"tasks/{contract['task_id']}/bids").get_json()["items"]
     assert sorted(b["status"] for b in bids) == ["accepted", "submitted"]
