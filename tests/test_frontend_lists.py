@@ -13,13 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from marketplace.bids import services as bids
-from marketplace.bids.inputs import BidProposal, MilestoneProposal
 from marketplace.bids.models import Bid
 from marketplace.contracts.models import Milestone
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.flows import tasks as task_flows
-from marketplace.inputs import Money
 from marketplace.matching import invitations
 from marketplace.matching.models import TaskInvitation
 from marketplace.notifications.models import Notification
@@ -38,6 +36,7 @@ from tests.factories import (
 )
 from tests.matching_world import open_task, provider
 from tests.money import make_deal
+from tests.test_payloads import place_bid
 
 SKILL = "customer-support-tier1"
 
@@ -54,19 +53,6 @@ def _task(owner: Any, title: str = "Inbox triage for a busy founder", **override
         positions=1,
         timezone_need=None,
         **overrides,
-    )
-
-
-def _bid(bidder: Any, task: Any, amount: int = 50_000) -> Any:
-    return bids.place_bid(
-        user=bidder,
-        task_id=task.id,
-        proposal=BidProposal(
-            price=Money(amount, "usd"),
-            milestones=(MilestoneProposal(title="All of it", amount=amount),),
-            timeline_days=14,
-            cover_letter="We have done this kind of work for years.",
-        ),
     )
 
 
@@ -103,10 +89,10 @@ def test_a_firms_members_see_its_bids_newest_first_with_their_tasks(login, time_
     company = make_company(owner=True)
     va = ProviderFactory()
     triage, entry = _task(company.owner), _task(company.owner, title="CRM data entry")
-    older = _bid(firm.agent, triage)
+    older = place_bid(firm.agent, triage)
     time_machine.shift(timedelta(minutes=5))
-    newer = _bid(firm.owner, entry)
-    va_bid = _bid(va, triage)
+    newer = place_bid(firm.owner, entry)
+    va_bid = place_bid(va, triage)
 
     for member in (firm.owner, firm.agent):
         body = login(member).get("bids").get_json()
@@ -123,7 +109,7 @@ def test_a_firms_members_see_its_bids_newest_first_with_their_tasks(login, time_
 def test_nobody_else_sees_a_providers_bids(login):
     company = make_company(owner=True, agent=True)
     va = ProviderFactory()
-    _bid(va, _task(company.owner))
+    place_bid(va, _task(company.owner))
 
     for user in (company.owner, company.agent, ProviderFactory(), ClientFactory(), AdminFactory()):
         assert _empty(login(user), "bids") == EMPTY
@@ -132,9 +118,9 @@ def test_nobody_else_sees_a_providers_bids(login):
 def test_bids_filter_by_status_and_task(login):
     client, va = ClientFactory(), ProviderFactory()
     first, second, third = (_task(client, title=f"Task {n}") for n in range(3))
-    submitted = _bid(va, first)
-    withdrawn = bids.withdraw_bid(user=va, bid_id=_bid(va, second).id)
-    shortlisted = bids.shortlist_bid(user=client, bid_id=_bid(va, third).id)
+    submitted = place_bid(va, first)
+    withdrawn = bids.withdraw_bid(user=va, bid_id=place_bid(va, second).id)
+    shortlisted = bids.shortlist_bid(user=client, bid_id=place_bid(va, third).id)
     api = login(va)
 
     assert _ids(api, "bids?status=submitted") == [str(submitted.id)]
@@ -157,7 +143,7 @@ def test_bids_cost_the_same_statements_at_two_and_twenty(login, count_statements
     logs: list[Any] = []
     for wanted in (2, 20):
         while len(db.session.scalars(sa.select(Bid.id)).all()) < wanted:
-            _bid(firm.agent, _task(client))
+            place_bid(firm.agent, _task(client))
         body, log = _statements(count_statements, api, "bids?page_size=50")
         assert body["total"] == wanted and len(body["items"]) == wanted
         assert all(item["task"]["title"] for item in body["items"])
@@ -272,7 +258,7 @@ def test_the_client_sees_whom_it_invited_newest_first_and_what_came_of_it(login,
     _invite(company.owner, task, quiet)
     time_machine.shift(timedelta(minutes=1))
     _invite(company.owner, task, bidder)
-    bid = _bid(bidder.user, task)
+    bid = place_bid(bidder.user, task)
     time_machine.shift(timedelta(minutes=1))
     db.session.add(
         TaskInvitation(
@@ -333,7 +319,7 @@ def test_invitations_cost_the_same_statements_at_two_and_twenty(login, count_sta
                 va = provider()
                 profile_id = va.id
                 if invited % 4 == 0:
-                    _bid(va.user, task)
+                    place_bid(va.user, task)
             db.session.add(
                 TaskInvitation(
                     task_id=task.id, provider_profile_id=profile_id, invited_by_id=owner.id
