@@ -102,7 +102,8 @@ def test_bid_to_active_contract_with_a_terms_snapshot(deal, sent_mail):
     assert content["sla"]["turnaround_hours"] == 24  # the BPO default
     assert content["platform_fee_bps"] == 1000 and content["auto_release_days"] == 14
     assert [m["amount"] for m in contract["milestones"]] == [usd(40_000), usd(60_000)]
-    assert content["total"] == 100_000
+    assert content["total"] == usd(100_000)
+    assert [m["amount"] for m in content["milestones"]] == [usd(40_000), usd(60_000)]
     assert deal["ana_api"].get(f"bids/{deal['bids']['ana']['id']}").get_json()["status"] == (
         "accepted"
     )
@@ -244,7 +245,7 @@ def test_amendment_proposed_accepted_and_kept_in_history(deal, sent_mail):
         ("Weeks two to four", usd(60_000), "cancelled"),
         ("Weekend cover", usd(30_000), "pending"),
     ]
-    assert now["current_terms"]["content"]["total"] == 75_000
+    assert now["current_terms"]["content"]["total"] == usd(75_000)
     history = deal["client_api"].get(f"{path}/terms").get_json()["items"]
     assert [t["version"] for t in history] == [1, 2]
     assert history[0]["content"]["sla"]["turnaround_hours"] == 24
@@ -487,7 +488,7 @@ def test_an_amendment_moves_the_fixed_price_with_the_milestones(deal):
     )
     deal["ana_api"].post(f"amendments/{amendment['id']}/accept")
     terms = deal["client_api"].get(f"contracts/{contract['id']}").get_json()["current_terms"]
-    assert terms["content"]["price"]["amount"] == terms["content"]["total"] == 110_000
+    assert terms["content"]["price"] == terms["content"]["total"] == usd(110_000)
 
 
 def test_unanswered_amendments_lapse_and_the_proposer_is_told(deal, app):

@@ -48,8 +48,7 @@ def milestone_view(milestone: Milestone) -> dict[str, Any]:
         "id": str(milestone.id),
         "title": milestone.title,
         "description": milestone.description,
-        "amount": milestone.amount,
-        "currency": milestone.currency,
+        "amount": {"amount": milestone.amount, "currency": milestone.currency},
         "due_date": milestone.due_date.isoformat() if milestone.due_date else None,
         "status": milestone.status.value,
     }
@@ -86,7 +85,7 @@ def write_version(contract: Contract, content: dict[str, Any], *, author: User) 
     content = {
         **content,
         "milestones": [milestone_view(m) for m in live],
-        "total": sum(m.amount for m in live),
+        "total": contract.amounts["total"],
     }
     version = (max((t.version for t in contract.terms), default=0)) + 1
     record = ContractTerms(
