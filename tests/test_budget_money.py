@@ -167,9 +167,7 @@ def test_funding_through_stripe_stays_within_budget(login, measure, app, monkeyp
     assert payment.status == PaymentStatus.PENDING  # funded only by Stripe's webhook
     assert deal.milestone(1).status == MilestoneStatus.PENDING
     assert response.get_json()["milestone"]["task"]["id"] == str(deal.contract.task_id)
-    # Two more: this path commits before the gateway call, so the answer's milestone reads
-    # back its task and counterparty (issue 15) and, for its `allowed_actions`, the client's
-    # membership. (The task's skills and languages come along: loading the answer with
-    # `milestones.summary_options()` would save about five, a follow-up.)
-    assert during <= BUDGET + 2, log.report()
+    # One more: this path commits before the gateway call, so the answer's milestone is read
+    # back with its task and parties (issue 15), in one statement.
+    assert during <= BUDGET + 1, log.report()
     assert after == 0, log.after

@@ -11,6 +11,7 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.accounts.models import User
 from marketplace.contracts import milestones
@@ -134,6 +135,17 @@ def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = No
         raise
     _record_result(payment, result, locked if pay.in_process else None)
     commit_keeping_values()  # the answer is built from these objects, not read back
+    if not pay.in_process:
+        # Recording the result read the payment afresh, which let go of its milestone: read
+        # the milestone again with what its answer names (the task, both parties) in one
+        # statement, rather than a relation at a time while the answer is dumped.
+        answer = db.session.execute(
+            sa.select(Milestone)
+            .where(Milestone.id == milestone.id)
+            .options(*milestones.summary_options())
+            .execution_options(populate_existing=True)
+        ).scalar_one()
+        set_committed_value(payment, "milestone", answer)
     return payment
 
 
