@@ -20,17 +20,16 @@ import uuid
 import weakref
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import SessionTransaction
 
 from marketplace import permissions
 from marketplace.accounts.models import Role, User
 from marketplace.bids.models import Bid
 from marketplace.bids.states import BID_STATES
+from marketplace.contracts import services as contract_services
 from marketplace.contracts.models import Contract, ContractStatus, Milestone
 from marketplace.contracts.states import (
     CONTRACT_STATES,
-    HOLDING,
     MILESTONE_ACTORS,
     MILESTONE_STATES,
 )
@@ -143,12 +142,7 @@ def position_free(task: Task) -> bool:
     known = _POSITIONS_FREE.get(transaction) if transaction is not None else None
     if known is not None and task.id in known:
         return known[task.id]
-    holding = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Contract)
-        .where(Contract.task_id == task.id, Contract.status.in_(HOLDING))
-    )
-    free = (holding or 0) < task.positions
+    free = contract_services.positions_held(task) < task.positions
     transaction = db.session().get_transaction()  # the count began one at the latest
     if transaction is not None:
         _POSITIONS_FREE.setdefault(transaction, {})[task.id] = free
@@ -230,8 +224,6 @@ def milestone_actions(milestone: Milestone, user: User) -> list[str]:
     ]
     if contract.status != ContractStatus.ACTIVE:
         allowed = [action for action in allowed if action not in _MILESTONE_NEEDS_ACTIVE]
-    if "fund" in allowed:
-        provider = contract.provider_profile
-        if not (provider.stripe_account_id and provider.payouts_enabled):
-            allowed.remove("fund")
+    if "fund" in allowed and not contract.provider_profile.receives_payouts:
+        allowed.remove("fund")
     return allowed

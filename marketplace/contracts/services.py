@@ -23,7 +23,7 @@ from marketplace.contracts.models import (
     Milestone,
     MilestoneStatus,
 )
-from marketplace.contracts.states import CONTRACT_STATES, SETTLED
+from marketplace.contracts.states import CONTRACT_STATES, HOLDING, SETTLED
 from marketplace.database import utcnow
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
@@ -207,6 +207,16 @@ def tell(to: notifications.Recipients, contract: Contract, email: str, **context
         contract_id=contract.id,
         task_id=contract.task_id,
     )
+
+
+def positions_held(task: Task) -> int:
+    """How many of the task's positions a contract takes or has on offer."""
+    count = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Contract)
+        .where(Contract.task_id == task.id, Contract.status.in_(HOLDING))
+    )
+    return count or 0
 
 
 def add_milestones(contract: Contract, items: Sequence[MilestoneProposal], currency: str) -> None:

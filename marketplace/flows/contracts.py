@@ -24,12 +24,13 @@ from marketplace.contracts.services import (
     add_milestones,
     check_milestones,
     get_contract,
+    positions_held,
     require_side,
     signing_side,
     tell,
     transition,
 )
-from marketplace.contracts.states import ACCEPTED, CONTRACT_STATES, HOLDING, MILESTONE_STATES
+from marketplace.contracts.states import ACCEPTED, CONTRACT_STATES, MILESTONE_STATES
 from marketplace.database import utcnow
 from marketplace.errors import Conflict, Forbidden
 from marketplace.extensions import db
@@ -49,12 +50,7 @@ def award(*, user: User, bid_id: uuid.UUID, terms: AwardTerms) -> Contract:
     )
     task = tasks.locked_task(bid.task_id)
     TASK_STATES.check("award", task.status)
-    holding = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Contract)
-        .where(Contract.task_id == task.id, Contract.status.in_(HOLDING))
-    )
-    if (holding or 0) >= task.positions:
+    if positions_held(task) >= task.positions:
         raise Conflict("Every position of this task is taken or on offer.")
     bids.transition(bid, "accept", actor=user)
     is_fixed = task.budget_type.value == "fixed"

@@ -94,8 +94,7 @@ def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = No
     milestone, contract = locked.milestone, locked.contract
     milestones.allow(milestone, "fund", side=locked.committing_side())
     milestones.require_contract(contract, ContractStatus.ACTIVE, doing="fund milestones")
-    provider = contract.provider_profile
-    if not (provider.stripe_account_id and provider.payouts_enabled):
+    if not contract.provider_profile.receives_payouts:
         raise PayoutsNotEnabled(
             "The provider has not set up payouts yet, so the milestone cannot be funded: "
             "ask them to finish payout onboarding.",

@@ -98,6 +98,12 @@ class ProviderProfile(IdMixin, TimestampMixin, ProfileOwnerMixin, Model):
     )
 
     @property
+    def receives_payouts(self) -> bool:
+        """Whether money can reach the provider: a payout account with payouts enabled (a
+        milestone is funded only then)."""
+        return bool(self.stripe_account_id and self.payouts_enabled)
+
+    @property
     def kind(self) -> str:
         """`individual` for a VA working alone, `firm` for an organization."""
         return "firm" if self.organization_id else "individual"
