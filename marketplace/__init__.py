@@ -87,6 +87,7 @@ def register_jobs(app: Flask) -> None:
 
 def register_outbox_handlers(app: Flask) -> None:
     """What carries out each kind of outbox entry: one registry for web and worker."""
+    from marketplace.accounts import recovery
     from marketplace.jobs import outbox
     from marketplace.payments import settlement, webhooks
 
@@ -94,6 +95,7 @@ def register_outbox_handlers(app: Flask) -> None:
     outbox.register(app, "payments.transfer", settlement.send_transfer)
     outbox.register(app, "payments.refund", settlement.send_refund)
     outbox.register(app, "stripe.event", webhooks.process)
+    outbox.register(app, recovery.JOB, recovery.send_reset_link)
 
 
 def register_blueprints(app: Flask) -> None:

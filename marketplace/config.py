@@ -120,6 +120,12 @@ class Config:
     BID_EDIT_RATE_LIMIT = os.environ.get("BID_EDIT_RATE_LIMIT", "10 per minute;60 per hour")
     MESSAGE_RATE_LIMIT = os.environ.get("MESSAGE_RATE_LIMIT", "20 per minute;300 per hour")
     TOKEN_RATE_LIMIT = os.environ.get("TOKEN_RATE_LIMIT", "10 per hour;30 per day")
+    # A new verification e-mail, per user; a password change (which checks the current
+    # password), per user.
+    VERIFY_EMAIL_RATE_LIMIT = os.environ.get("VERIFY_EMAIL_RATE_LIMIT", "3 per hour;10 per day")
+    PASSWORD_CHANGE_RATE_LIMIT = os.environ.get(
+        "PASSWORD_CHANGE_RATE_LIMIT", "5 per minute;20 per hour"
+    )
     MEMBER_INVITATION_RATE_LIMIT = os.environ.get(
         "MEMBER_INVITATION_RATE_LIMIT", "20 per hour;50 per day"
     )
@@ -298,6 +304,7 @@ class TestingConfig(Config):
     TOKEN_RATE_LIMIT = MEMBER_INVITATION_RATE_LIMIT = TASK_INVITATION_RATE_LIMIT = (
         "10000 per minute"
     )
+    VERIFY_EMAIL_RATE_LIMIT = PASSWORD_CHANGE_RATE_LIMIT = "10000 per minute"
     REDIS_URL = None
     MAIL_BACKEND = "memory"
     PAYMENTS = "sandbox"

@@ -40,6 +40,12 @@ class UserFactory(BaseFactory):
     role = Role.CLIENT
     timezone = "America/New_York"
     country = "US"
+    # Verified, as every account that commits to work is; `unverified=True` for one that
+    # has not opened its verification link yet.
+    email_verified_at = factory.LazyFunction(utcnow)
+
+    class Params:
+        unverified = factory.Trait(email_verified_at=None)
 
 
 class ClientProfileFactory(BaseFactory):

@@ -37,8 +37,10 @@ def test_signup_creates_account_profile_and_welcome_mail_then_the_user_logs_in(a
     )
     assert (profile.timezone, profile.country, profile.service_model) == ("Asia/Manila", "PH", "va")
     assert [(m.to, m.subject) for m in sent_mail] == [
-        ("ana.reyes@example.com", "Welcome to the marketplace")
+        ("ana.reyes@example.com", "Welcome to the marketplace"),
+        ("ana.reyes@example.com", "Confirm your e-mail address"),
     ]
+    assert user.email_verified_at is None  # until the link is opened (tests/test_verification)
     # The answer cannot differ by a session cookie, so the new user logs in next.
     assert api.get("auth/me").status_code == 401
     login = {"email": SIGNUP["email"], "password": SIGNUP["password"]}

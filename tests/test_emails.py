@@ -48,6 +48,9 @@ MILESTONE = {**TASK, "milestone_title": "First week of triage", "amount": AMOUNT
 SAMPLES: dict[str, dict[str, Any]] = {
     "account.welcome": {"role": "client"},
     "account.signup_attempt": {},
+    "account.verify_email": {"expires_at": WHEN},
+    "account.password_reset": {"expires_at": WHEN},
+    "account.password_changed": {},
     "account.suspended": {"reason": "Asked providers to pay outside the platform."},
     "organization.invitation": {
         "inviter": "Ben Cruz",

@@ -65,7 +65,14 @@ REAL_VALUE_PROBABILITY = 0.5
 BODY_FIELDS = frozenset({"email", "password"})  # other names in `_world` are path parameters
 UNENFORCED_CHECKS = ("positive_data_acceptance", "negative_data_rejection", "ignored_auth")
 # Public writes that need the CSRF token only because no bearer token is sent.
-PUBLIC_WRITES = ["auth.signup", "auth.login", "auth.logout"]
+PUBLIC_WRITES = [
+    "auth.signup",
+    "auth.login",
+    "auth.logout",
+    "auth.verify_email",
+    "auth.request_password_reset",
+    "auth.confirm_password_reset",
+]
 
 
 class FreshContextApp:

@@ -122,3 +122,13 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.before_request(protect_from_csrf)
     app.register_error_handler(CSRFError, csrf_failed)
+
+
+def current_session_id() -> uuid.UUID | None:
+    """The recorded session of this browser's cookie (None for a bearer request)."""
+    if bearer_token() is not None:
+        return None
+    try:
+        return uuid.UUID(session.get(SESSION_KEY, ""))
+    except ValueError:
+        return None

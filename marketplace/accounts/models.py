@@ -48,6 +48,10 @@ class User(IdMixin, TimestampMixin, UserMixin, Model):
     suspension_reason: Mapped[str | None] = mapped_column(sa.Text)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the user opened the link of the verification e-mail (None: not yet). Until then
+    #: they may sign in, browse and fill in profiles, but not commit to anything
+    #: (marketplace.accounts.verification.require_verified_email).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Notification kinds the user does not want e-mailed (marketplace.jobs.emails.KINDS;
     #: the kinds it marks `always` are e-mailed anyway). In-app notifications are kept.
     email_opt_out: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
@@ -66,6 +70,10 @@ class User(IdMixin, TimestampMixin, UserMixin, Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"

@@ -9,15 +9,20 @@ from flask import current_app
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from marketplace.accounts import auth, services
+from marketplace.accounts import auth, recovery, services, verification
 from marketplace.accounts.inputs import AccountChanges
 from marketplace.accounts.models import User
 from marketplace.accounts.schemas import (
     AccountChangesSchema,
     CsrfSchema,
+    LinkTokenSchema,
     LoginSchema,
     MeSchema,
+    NoticeSchema,
     NewTokenSchema,
+    PasswordChangeSchema,
+    PasswordResetRequestSchema,
+    PasswordResetSchema,
     SignupAcceptedSchema,
     SignupSchema,
     TokenCreateSchema,
@@ -30,6 +35,10 @@ from marketplace.flows import parties
 from marketplace.pagination import Page, PageArgsSchema, paginate
 
 SIGNUP_MESSAGE = "Check your e-mail: we have sent this address a message about your sign-up."
+RESET_MESSAGE = (
+    "If an account has this address, we have e-mailed it a link to choose a new password. "
+    "The link works once, for an hour."
+)
 
 blp = Blueprint(
     "auth", __name__, url_prefix="/api/v1/auth", description="Accounts, sessions and API tokens"
@@ -138,3 +147,80 @@ def list_tokens(page: int, page_size: int | None) -> Page:
 def revoke_token(token_id: uuid.UUID) -> None:
     """Revoke one of your API tokens."""
     services.revoke_token(user=current_user, token_id=token_id)
+
+
+@blp.post("/verify-email")
+@blp.public
+@limiter.limit(auth_rate_limit)
+@blp.arguments(LinkTokenSchema)
+@blp.response(200, NoticeSchema)
+@blp.errors(400, 422, 429)
+def verify_email(data: dict[str, Any]) -> dict[str, str]:
+    """Confirm your e-mail address with the token of the link we e-mailed you.
+
+    The link works once and for 48 hours: a used or altered token is a 400 `invalid_token`,
+    an old one a 400 `token_expired` (sign in and ask for a new link). No sign-in needed."""
+    verification.verify(token=data["token"])
+    return {"message": "Your e-mail address is confirmed."}
+
+
+@blp.post("/verify-email/resend")
+@login_required
+@per_user_limit("VERIFY_EMAIL_RATE_LIMIT")
+@blp.response(202, NoticeSchema)
+@blp.errors(400, 401, 409, 429)
+def resend_verification() -> dict[str, str]:
+    """E-mail yourself a new verification link (a few times an hour at most); an address
+    already confirmed is a 409."""
+    verification.resend(user=current_user)
+    return {"message": f"We have sent a new link to {current_user.email}."}
+
+
+@blp.post("/password-reset")
+@blp.public
+@limiter.limit(auth_rate_limit)
+@blp.arguments(PasswordResetRequestSchema)
+@blp.response(202, NoticeSchema)
+@blp.errors(400, 422, 429)
+def request_password_reset(data: dict[str, Any]) -> dict[str, str]:
+    """Ask for a link to choose a new password, valid one hour and once.
+
+    The answer is the same, and as quick, whether or not the address has an account: the
+    e-mail is looked up and sent after the answer."""
+    recovery.request_reset(email=data["email"])
+    return {"message": RESET_MESSAGE}
+
+
+@blp.post("/password-reset/confirm")
+@blp.public
+@limiter.limit(auth_rate_limit)
+@blp.arguments(PasswordResetSchema)
+@blp.response(200, NoticeSchema)
+@blp.errors(400, 422, 429)
+def confirm_password_reset(data: dict[str, Any]) -> dict[str, str]:
+    """Set a new password with the token of the reset link; sign in with it next.
+
+    Every session and API token of the account is revoked. A used or altered token is a
+    400 `invalid_token`, one older than an hour a 400 `token_expired`, a weak password a 422
+    (the sign-up rules)."""
+    recovery.reset_password(token=data["token"], password=data["password"])
+    return {"message": "Your password is changed: sign in with it."}
+
+
+@blp.post("/password")
+@login_required
+@per_user_limit("PASSWORD_CHANGE_RATE_LIMIT")
+@blp.arguments(PasswordChangeSchema)
+@blp.response(200, MeSchema)
+@blp.errors(400, 401, 422, 429)
+def change_password(data: dict[str, Any]) -> User:
+    """Change your password, giving the current one (wrong: a 422 on `current_password`).
+
+    This session stays signed in; your other sessions are signed out. API tokens are kept
+    (revoke them under /auth/tokens)."""
+    return recovery.change_password(
+        user=current_user,
+        current_password=data["current_password"],
+        new_password=data["new_password"],
+        keep_session_id=auth.current_session_id(),
+    )

@@ -45,6 +45,47 @@ class SignupAcceptedSchema(BaseSchema):
     message = ma.fields.String(required=True)
 
 
+class NoticeSchema(BaseSchema):
+    """What happened, in a sentence for people."""
+
+    message = ma.fields.String(required=True)
+
+
+class LinkTokenSchema(BaseSchema):
+    """The token of a link we e-mailed (after `#token=` in the link)."""
+
+    token = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1024))
+
+
+class PasswordResetRequestSchema(BaseSchema):
+    """The address of the account whose password was forgotten."""
+
+    email = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=3, max=254),
+        metadata={"example": "ana@example.com"},
+    )
+
+
+class PasswordResetSchema(LinkTokenSchema):
+    """The token of the reset e-mail and the new password (the sign-up rules apply)."""
+
+    password = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(max=1024)
+    )
+
+
+class PasswordChangeSchema(BaseSchema):
+    """The current password, to prove it is you, and the new one (the sign-up rules apply)."""
+
+    current_password = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(max=1024)
+    )
+    new_password = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(max=1024)
+    )
+
+
 class LoginSchema(BaseSchema):
     """E-mail and password; `remember` keeps the session beyond the browser's."""
 
@@ -75,6 +116,14 @@ class UserSchema(BaseSchema):
     timezone = ma.fields.String(dump_only=True)
     country = ma.fields.String(dump_only=True, allow_none=True)
     membership = ma.fields.Nested(MembershipSummarySchema, dump_only=True, allow_none=True)
+    email_verified_at = ma.fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "When the address was confirmed; null: not yet (publishing, "
+            "bidding, contracts, funding and payouts answer 403 `email_unverified`)."
+        },
+    )
     created_at = ma.fields.DateTime(dump_only=True)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload, with_expression
 from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import permissions
+from marketplace.accounts import verification
 from marketplace.accounts.models import Role, User
 from marketplace.bids.inputs import (
     BidChanges,
@@ -107,6 +108,7 @@ def place_bid(*, user: User, task_id: uuid.UUID, proposal: BidProposal) -> Bid:
 
     The answer is built from what the checks read and the bid wrote: the commit keeps them.
     """
+    verification.require_verified_email(user)
     profile = _bidder_profile(user, *_bidder_options())
     task = tasks.get_task(user=user, task_id=task_id, statement=_bid_task_statement())
     TASK_STATES.check("bid", task.status)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace import permissions
+from marketplace.accounts import verification
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
 from marketplace.contracts import milestones, offers
@@ -42,6 +43,7 @@ from marketplace.tasks.states import TASK_STATES
 
 def award(*, user: User, bid_id: uuid.UUID, terms: AwardTerms) -> Contract:
     """The client accepts a bid: a contract offer with its first terms version."""
+    verification.require_verified_email(user)
     bid = bids.get_bid(user=user, bid_id=bid_id, lock=True)
     if not tasks.is_owner(user, bid.task):
         raise Forbidden("Only the task's client awards it.")
@@ -89,6 +91,7 @@ def award(*, user: User, bid_id: uuid.UUID, terms: AwardTerms) -> Contract:
 
 def accept_offer(*, user: User, contract_id: uuid.UUID) -> Contract:
     """The provider accepts the offer; when every position is filled, the task is filled."""
+    verification.require_verified_email(user)
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
     require_side(user, contract, "provider")
     CONTRACT_STATES.target("accept", contract.status)

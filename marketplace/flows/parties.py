@@ -7,6 +7,7 @@ import uuid
 import sqlalchemy as sa
 
 from marketplace.accounts import services as accounts
+from marketplace.accounts import verification
 from marketplace.accounts.models import Role, User
 from marketplace.bids.models import Bid
 from marketplace.bids.states import LIVE as LIVE_BIDS
@@ -31,14 +32,20 @@ def sign_up(
     role: Role,
     timezone: str = "UTC",
     country: str | None = None,
+    verified: bool = False,
 ) -> User:
-    """Register a client or provider, create their profile and queue a welcome e-mail; an
-    address that already has an account is an AddressTaken."""
+    """Register a client or provider, create their profile and queue a welcome e-mail and,
+    unless the address is taken as `verified` (the demo's people), the verification link;
+    an address that already has an account is an AddressTaken."""
     user = accounts.register(
         email=email, password=password, name=name, role=role, timezone=timezone, country=country
     )
     profiles.create_personal_profile(user=user)
     emails.send("account.welcome", to=user, context={"role": user.role.value})
+    if verified:
+        verification.mark_verified(user)
+    else:
+        verification.send_link(user)
     db.session.commit()
     return user
 
@@ -52,9 +59,9 @@ def request_sign_up(
     timezone: str = "UTC",
     country: str | None = None,
 ) -> None:
-    """What the sign-up endpoint does: a new address gets its account and a welcome e-mail,
-    a taken one a warning to its owner. Both cost the same and the caller learns neither,
-    so sign-up does not tell who has an account."""
+    """What the sign-up endpoint does: a new address gets its account, a welcome e-mail and
+    the link to verify the address, a taken one a warning to its owner. Both cost the same
+    and the caller learns neither, so sign-up does not tell who has an account."""
     try:
         sign_up(
             email=email,

@@ -45,7 +45,9 @@ class Kind:
 KINDS: dict[str, Kind] = {
     # account and security: always
     "account.welcome": Kind("Your new account", always=True),
-    "account.security": Kind("Sign-up attempts with your address", always=True),
+    "account.security": Kind(
+        "Your address, your password and sign-up attempts with your address", always=True
+    ),
     "account.suspended": Kind("Suspension of your account", always=True),
     "organization.invitation": Kind("Invitations to join an organization", always=True),
     # tasks and bids
@@ -105,6 +107,13 @@ class Email:
 #: Every e-mail the product sends, by template name (`templates/email/<name>.txt|.html`).
 EMAILS: dict[str, Email] = {
     "account.welcome": Email("account.welcome", "Welcome to the marketplace", "/login"),
+    "account.verify_email": Email(
+        "account.security", "Confirm your e-mail address", "/verify-email#token={token}"
+    ),
+    "account.password_reset": Email(
+        "account.security", "Choose a new password", "/reset-password#token={token}"
+    ),
+    "account.password_changed": Email("account.security", "Your password was changed", "/login"),
     "account.signup_attempt": Email(
         "account.security", "Someone tried to sign up with your e-mail address", "/login"
     ),

@@ -13,6 +13,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
+from marketplace.accounts import verification
 from marketplace.accounts.models import User
 from marketplace.contracts import milestones
 from marketplace.contracts.models import ContractStatus, Milestone, MilestoneStatus
@@ -90,6 +91,7 @@ def _attempt(milestone: Milestone, user: User, payment_method: str | None) -> Pa
 def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = None) -> Payment:
     """The client pays a milestone into escrow; returns the payment (with the
     `client_secret` the frontend confirms it with, when the gateway needs that)."""
+    verification.require_verified_email(user)
     locked = milestones.lock_for(user, milestone_id)
     milestone, contract = locked.milestone, locked.contract
     milestones.allow(milestone, "fund", side=locked.committing_side())

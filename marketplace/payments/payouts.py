@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace import permissions
+from marketplace.accounts import verification
 from marketplace.accounts.models import User
 from marketplace.database import lock_row
 from marketplace.extensions import db
@@ -30,7 +31,10 @@ class Onboarding:
 def start_onboarding(*, user: User) -> Onboarding:
     """Open the payout account of the provider the user acts for (once) and return a new
     onboarding link each call. Only an individual or a firm's owner or managers do this.
-    Stripe's trouble is a 503 (no answer) or a 502 (a refusal), as in funding."""
+    Stripe's trouble is a 503 (no answer) or a 502 (a refusal), as in funding. An
+    unverified address is a 403 `email_unverified`: no money reaches an account whose
+    owner has not shown that the address is theirs (payouts need this account)."""
+    verification.require_verified_email(user)
     profile = permissions.acting_provider_profile(user)
     permissions.require_commits(user, "Only the firm's owner or managers set up its payouts.")
     profile_id, email, country = profile.id, user.email, profile.country

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from marketplace import audit
+from marketplace.accounts import verification
 from marketplace.accounts.models import User
 from marketplace.errors import BusinessRuleViolation
 from marketplace.extensions import db
@@ -35,6 +36,7 @@ def publish_task(
     *, user: User, task_id: uuid.UUID, confirm_strategic: bool
 ) -> tuple[Task, list[str]]:
     """Publish a draft: open at once, or to review for new clients and flagged text."""
+    verification.require_verified_email(user)
     task = owned_task(user=user, task_id=task_id, lock=True)
     TASK_STATES.target("publish", task.status)  # a clear 409 before any other check
     notices = []
