@@ -440,6 +440,11 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("POST", V1 + "/auth/signup"): PUBLIC,
     ("POST", V1 + "/auth/login"): PUBLIC,
     ("POST", V1 + "/auth/logout"): PUBLIC,
+    ("POST", V1 + "/auth/verify-email"): PUBLIC,
+    ("POST", V1 + "/auth/verify-email/resend"): SIGNED_IN,
+    ("POST", V1 + "/auth/password-reset"): PUBLIC,
+    ("POST", V1 + "/auth/password-reset/confirm"): PUBLIC,
+    ("POST", V1 + "/auth/password"): SIGNED_IN,
     ("GET", V1 + "/auth/csrf"): PUBLIC,
     ("GET", V1 + "/auth/me"): SIGNED_IN,
     ("PATCH", V1 + "/auth/me"): SIGNED_IN,
@@ -597,6 +602,18 @@ BODIES: dict[tuple[str, str], Body] = {
         "password": PASSWORD,
     },
     ("POST", V1 + "/auth/tokens"): {"name": "CI"},
+    # Links' tokens that are not ours (400) and a wrong current password (422): the answers
+    # are about the request, past who may make it.
+    ("POST", V1 + "/auth/verify-email"): {"token": "not-the-token-from-the-mail"},
+    ("POST", V1 + "/auth/password-reset"): {"email": "nobody@example.com"},
+    ("POST", V1 + "/auth/password-reset/confirm"): {
+        "token": "not-the-token-from-the-mail",
+        "password": "a long enough passphrase",
+    },
+    ("POST", V1 + "/auth/password"): {
+        "current_password": "not the current password",
+        "new_password": "a long enough passphrase",
+    },
     ("PATCH", V1 + "/auth/me"): {"timezone": "Europe/Berlin"},
     ("PUT", V1 + "/providers/me"): {"headline": "Reliable support, day and night"},
     ("PUT", V1 + "/clients/me"): {"company_name": "Renamed Ltd"},
