@@ -268,6 +268,28 @@ def test_after_verifying_the_gated_action_works(api, sent_mail):
     assert response.status_code == 200, response.get_json()
 
 
+def test_accepting_an_organization_invitation_verifies_the_address(login):
+    from marketplace.organizations import services as organizations
+    from marketplace.organizations.models import MemberRole
+    from tests.factories import make_firm
+
+    firm = make_firm(name="Northwind Support", owner=True)
+    invitee = ProviderFactory(unverified=True)
+    invitation, token = organizations.invite_member(
+        actor=firm.owner,
+        organization_id=firm.organization.id,
+        email=invitee.email,
+        role=MemberRole.AGENT,
+    )
+
+    response = login(invitee).post(
+        f"organizations/invitations/{invitation.id}/accept", json={"token": token}
+    )
+
+    assert response.status_code == 200, response.get_json()
+    assert _user(invitee.email).email_verified_at is not None
+
+
 def test_resend_mails_a_new_link_and_either_link_verifies_once(api, sent_mail):
     first = _sign_up(api, sent_mail)
     api.post("auth/login", json={"email": SIGNUP["email"], "password": SIGNUP["password"]})

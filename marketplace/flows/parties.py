@@ -89,8 +89,11 @@ def create_organization(*, user: User, name: str, service_model: str | None = No
 
 
 def accept_invitation(*, user: User, invitation_id: uuid.UUID, token: str) -> Membership:
-    """The invitee, with the token from the e-mail, joins and from now on acts for it."""
+    """The invitee, with the token from the e-mail, joins and from now on acts for it (and
+    their address counts as verified)."""
     invitation = organizations.claim_invitation(user=user, invitation_id=invitation_id, token=token)
+    # The token was e-mailed to the user's address: using it proves the address is theirs.
+    verification.mark_verified(user)
     # Joining moves the user's work to the organization; refuse while personal work is
     # live, since nobody could manage it any more.
     if user.role == Role.CLIENT and has_live_client_work(user):
