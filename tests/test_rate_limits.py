@@ -12,6 +12,7 @@ from marketplace.accounts.models import User
 from marketplace.bids import services as bids
 from marketplace.bids.inputs import BidProposal
 from marketplace.config import ProductionConfig
+from marketplace.extensions import limiter
 from marketplace.inputs import Money
 from marketplace.profiles.models import ServiceModel
 from marketplace.tasks.inputs import RequiredSkill
@@ -143,8 +144,12 @@ def test_task_invitations_are_limited_per_user(login, tiny_limit):
 PRODUCTION = {"SECRET_KEY": "x" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://"}
 
 
-def test_production_refuses_per_process_rate_limits_unless_chosen():
+def test_production_refuses_per_process_rate_limits_unless_chosen(monkeypatch):
     """Each gunicorn worker keeps its own in-memory counters, multiplying every limit."""
+    # The limiter is one extension object: building apps here re-binds it (the last one
+    # turns it off). Put it back afterwards, or later tests would run without limits.
+    monkeypatch.setattr(limiter, "enabled", limiter.enabled)
+    monkeypatch.setattr(limiter, "_storage", limiter._storage)
     bare = type("Prod", (ProductionConfig,), {**PRODUCTION, "REDIS_URL": None})
     with pytest.raises(RuntimeError, match=r"REDIS_URL.*RATELIMIT_STORAGE_URI=memory://"):
         create_app(type("NoStorage", (bare,), {"RATELIMIT_STORAGE_URI": None}))
