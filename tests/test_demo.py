@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 import time_machine
@@ -41,6 +42,8 @@ def _logins_table(output: str) -> list[str]:
 
 def _sign_in(api, local: str) -> None:
     login = {"email": f"{local}@{data.DOMAIN}", "password": data.PASSWORD}
+    if local == data.ADMIN[0]:  # with the code of the published secret, as the seed says
+        login["code"] = pyotp.TOTP(data.ADMIN_TOTP_SECRET).now()
     response = api.post("auth/login", json=login)
     assert response.status_code == 200, response.get_json()
 

@@ -49,6 +49,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "account.welcome": {"role": "client"},
     "account.signup_attempt": {},
     "account.suspended": {"reason": "Asked providers to pay outside the platform."},
+    "account.two_factor_enabled": {"when": WHEN},
+    "account.two_factor_disabled": {"when": WHEN},
     "organization.invitation": {
         "inviter": "Ben Cruz",
         "organization": "Northwind Support",
