@@ -137,6 +137,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
             raise TwoFactorSetupRequired(SETUP_MESSAGE)
         return view(*args, **kwargs)
 
+    wrapper.admin_only = True  # type: ignore[attr-defined]  # for tests listing admin endpoints
     return wrapper
 
 

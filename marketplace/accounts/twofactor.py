@@ -189,13 +189,13 @@ def reset(*, user: User) -> User:
     """Turn a user's two-factor sign-in off without a code (the operator's `flask reset-2fa`,
     for someone who lost both the app and the recovery codes); the user is e-mailed."""
     user = lock_row(User, user.id)
-    if not user.two_factor_enabled and user.totp_secret is None:
-        return user
+    was_on = user.two_factor_enabled
     user.totp_secret = None
     user.totp_last_step = None
     user.two_factor_enabled_at = None
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    emails.send("account.two_factor_disabled", to=user, context={"when": utcnow()})
+    if was_on:
+        emails.send("account.two_factor_disabled", to=user, context={"when": utcnow()})
     db.session.commit()
     return user
 
