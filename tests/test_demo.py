@@ -138,7 +138,10 @@ def test_seed_demo_prints_the_logins_after_the_emails_it_sends(app, monkeypatch)
     assert len(mails) > 20  # a welcome for each of the 14 people, then the deal's news
     assert max(mails) < table
     assert lines[table + 1].split() == ["E-MAIL", "ROLE", "WHO"]
-    assert lines[-1].startswith(f"joao.ito@{data.DOMAIN}")  # the last login, last
+    assert lines[-3].startswith(f"joao.ito@{data.DOMAIN}")  # the last login, then the
+    # admin's two-factor secret and how to get its current code
+    assert data.ADMIN_TOTP_SECRET in lines[-2] and "otpauth://totp/" in lines[-2]
+    assert f"pyotp.TOTP('{data.ADMIN_TOTP_SECRET}').now()" in lines[-1]
     pending = sa.select(sa.func.count(OutboxEntry.id)).where(
         OutboxEntry.status == OutboxStatus.PENDING
     )
