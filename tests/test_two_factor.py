@@ -529,3 +529,26 @@ def test_reset_2fa_command_turns_it_off_for_a_lost_phone(app, sent_mail):
     assert [m.subject for m in sent_mail] == ["Two-factor sign-in is off for your account"]
     unknown = app.test_cli_runner().invoke(args=["reset-2fa", "--email", "nobody@example.com"])
     assert unknown.exit_code != 0
+
+
+def test_an_admin_made_by_create_admin_sets_up_two_factor_first(clock, app, api):
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "--email", "ops@example.com", "--password", "a-strong-admin-pw"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "two-factor sign-in" in result.output
+
+    body = {"email": "ops@example.com", "password": "a-strong-admin-pw"}
+    signed_in = api.post("auth/login", json=body)
+    assert signed_in.status_code == 200
+    assert signed_in.get_json()["two_factor_setup_required"] is True
+    assert error_code(api.get("admin/users")) == "two_factor_setup_required"
+    secret, _ = turn_on(api, T0)
+    assert api.get("admin/users").status_code == 200
+
+    clock.move_to(T0 + STEP)
+    assert api.post("auth/logout").status_code == 204
+    refused = api.post("auth/login", json=body)
+    assert error_code(refused) == "two_factor_required"
+    body["code"] = code_at(secret, T0 + STEP)
+    assert api.post("auth/login", json=body).status_code == 200

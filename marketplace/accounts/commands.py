@@ -30,6 +30,10 @@ def register_commands(app: Flask) -> None:
             details = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.details.items())
             raise click.ClickException(f"{exc.message} {details}".strip()) from None
         click.echo(f"Created admin {user.email} ({user.id})")
+        click.echo(
+            "Admins must use two-factor sign-in: sign in, then POST /api/v1/auth/2fa/setup and "
+            "/api/v1/auth/2fa/enable; until then every other endpoint answers 403."
+        )
 
     @app.cli.command("reset-2fa")
     @click.option("--email", prompt=True, help="The address of the account.")
