@@ -96,10 +96,11 @@ def logout() -> None:
 @blp.response(200, TwoFactorSetupSchema)
 @blp.errors(400, 401, 409)
 def setup_2fa() -> dict[str, str]:
-    """Start two-factor sign-in: a new secret for an authenticator app (again: a new one).
+    """Start two-factor sign-in: a new secret for an authenticator app.
 
-    Nothing changes at sign-in until POST /auth/2fa/enable confirms a code from it; once on,
-    the secret is never shown again, and this is a 409 until it is turned off."""
+    Asking again gives a new one. Nothing changes at sign-in until POST /auth/2fa/enable
+    confirms a code from it; once on, the secret is never shown again, and this is a 409
+    until it is turned off."""
     secret, uri = twofactor.begin_setup(user=current_user)
     return {"secret": secret, "otpauth_uri": uri}
 
@@ -110,8 +111,10 @@ def setup_2fa() -> dict[str, str]:
 @blp.response(200, TwoFactorEnabledSchema)
 @blp.errors(400, 401, 409, 422, 429)
 def enable_2fa(data: dict[str, Any]) -> dict[str, Any]:
-    """Turn two-factor sign-in on with a current code from the app; the answer holds the
-    ten one-time recovery codes, shown this once. The account is e-mailed."""
+    """Turn two-factor sign-in on with a current code from the app.
+
+    The answer holds the ten one-time recovery codes, shown this once; the account is
+    e-mailed. A wrong code is a 422 and changes nothing."""
     codes = twofactor.enable(user=current_user, code=data["code"])
     return {"enabled_at": current_user.two_factor_enabled_at, "recovery_codes": codes}
 
@@ -120,10 +123,12 @@ def enable_2fa(data: dict[str, Any]) -> dict[str, Any]:
 @login_required
 @blp.arguments(TwoFactorDisableSchema)
 @blp.response(200, MeSchema)
-@blp.errors(400, 401, 403, 409, 422, 429)
+@blp.errors(400, 401, 409, 422, 429)
 def disable_2fa(data: dict[str, Any]) -> User:
-    """Turn two-factor sign-in off, with the password and a current code (or a recovery
-    code); the account is e-mailed. An admin without it can use no admin endpoint."""
+    """Turn two-factor sign-in off, with the password and a code (or a recovery code).
+
+    The account is e-mailed. An admin without two-factor sign-in can use no admin endpoint
+    until they set it up again."""
     return twofactor.disable(user=current_user, **data)
 
 
