@@ -107,12 +107,15 @@ class AdminFactory(UserFactory):
         without_two_factor = factory.Trait(totp_secret=None, two_factor_enabled_at=None)
 
 
-def sign_in_code(user: User) -> str | None:
+def sign_in_code(person: Any) -> str | None:
     """The current code of a user with two-factor sign-in (None without it), for tests that
-    sign in as them. The code last used is forgotten first, so a test may sign the same
-    user in from several clients within one 30-second step (replays are tested apart)."""
-    db.session.refresh(user)
-    if not user.two_factor_enabled or user.totp_secret is None:
+    sign in as them (a User, or anything with their `email`). The code last used is
+    forgotten first, so a test may sign the same user in from several clients within one
+    30-second step (replays are tested apart)."""
+    user = db.session.scalar(
+        sa.select(User).where(User.email == person.email).execution_options(populate_existing=True)
+    )
+    if user is None or not user.two_factor_enabled or user.totp_secret is None:
         return None
     db.session.execute(sa.update(User).where(User.id == user.id).values(totp_last_step=None))
     db.session.commit()

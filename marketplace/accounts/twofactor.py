@@ -208,7 +208,8 @@ def _second_factor(user: User, *, code: str | None, recovery_code: str | None) -
 
 def _count_attempt(user: User) -> None:
     """Count one code tried for the account; past the limit, a 429."""
-    if not limiter.enabled:
+    # This app's setting, not the shared Limiter's flag (another app may have turned it off).
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
         return
     for item in parse_many(str(current_app.config["TWO_FACTOR_RATE_LIMIT"])):
         if not limiter.limiter.hit(item, "two_factor", str(user.id)):
