@@ -162,18 +162,6 @@ def check_sign_in(*, user: User, code: str | None, recovery_code: str | None) ->
         raise InvalidSignInCode("The code is wrong, expired or already used.")
 
 
-def remaining_recovery_codes(user: User) -> int:
-    """How many of the user's recovery codes are still unused."""
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(RecoveryCode.id)).where(
-                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
-            )
-        )
-        or 0
-    )
-
-
 def turn_on(*, user: User, secret: str) -> list[str]:
     """Turn two-factor sign-in on with a known secret, without a code (the demo admin's,
     whose secret is published): returns new recovery codes. Not for real accounts."""
