@@ -114,6 +114,13 @@ class Config:
     )
     RATELIMIT_HEADERS_ENABLED = True
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute;100 per hour")
+    # Per account, not per address: each code tried at sign-in, enable or disable counts, so
+    # spreading guesses of a 6-digit code over many addresses gains nothing.
+    TWO_FACTOR_RATE_LIMIT = os.environ.get(
+        "TWO_FACTOR_RATE_LIMIT", "5 per minute;20 per hour;50 per day"
+    )
+    #: The name authenticator apps show next to the account (the otpauth:// issuer).
+    TWO_FACTOR_ISSUER = os.environ.get("TWO_FACTOR_ISSUER", "Marketplace")
     # Per signed-in user: writes that reach other people (bids, messages, invitations)
     # or mint credentials.
     BID_RATE_LIMIT = os.environ.get("BID_RATE_LIMIT", "30 per hour;100 per day")
@@ -298,7 +305,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SESSION_COOKIE_SECURE = False
     RATELIMIT_STORAGE_URI = "memory://"
-    AUTH_RATE_LIMIT = "1000 per minute"
+    AUTH_RATE_LIMIT = TWO_FACTOR_RATE_LIMIT = "1000 per minute"
     MONEY_RATE_LIMIT = "10000 per minute"
     BID_RATE_LIMIT = BID_EDIT_RATE_LIMIT = MESSAGE_RATE_LIMIT = "10000 per minute"
     TOKEN_RATE_LIMIT = MEMBER_INVITATION_RATE_LIMIT = TASK_INVITATION_RATE_LIMIT = (

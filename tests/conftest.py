@@ -163,7 +163,12 @@ class Api:
         return self.request("DELETE", path, **kwargs)
 
     def login(self, user: User, password: str = factories.PASSWORD) -> Api:
-        response = self.post("auth/login", json={"email": user.email, "password": password})
+        """Sign in as `user`, with the current code if they use two-factor sign-in."""
+        body = {"email": user.email, "password": password}
+        code = factories.sign_in_code(user)
+        if code is not None:
+            body["code"] = code
+        response = self.post("auth/login", json=body)
         assert response.status_code == 200, response.get_json()
         return self
 

@@ -7,6 +7,8 @@ from datetime import date, timedelta
 from typing import Any, Generic, TypeVar
 
 import factory
+import pyotp
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from factory.alchemy import SQLAlchemyModelFactory
 
@@ -98,9 +100,32 @@ class ProviderFactory(UserFactory):
 
 
 class AdminFactory(UserFactory):
+    """An admin who uses two-factor sign-in, as admins must (`without_two_factor=True`: one
+    who has not set it up, and may only do so)."""
+
     role = Role.ADMIN
     timezone = "UTC"
     country = None
+    totp_secret = factory.LazyFunction(pyotp.random_base32)
+    two_factor_enabled_at = factory.LazyFunction(utcnow)
+
+    class Params:
+        without_two_factor = factory.Trait(totp_secret=None, two_factor_enabled_at=None)
+
+
+def sign_in_code(person: Any) -> str | None:
+    """The current code of a user with two-factor sign-in (None without it), for tests that
+    sign in as them (a User, or anything with their `email`). The code last used is
+    forgotten first, so a test may sign the same user in from several clients within one
+    30-second step (replays are tested apart)."""
+    user = db.session.scalar(
+        sa.select(User).where(User.email == person.email).execution_options(populate_existing=True)
+    )
+    if user is None or not user.two_factor_enabled or user.totp_secret is None:
+        return None
+    db.session.execute(sa.update(User).where(User.id == user.id).values(totp_last_step=None))
+    db.session.commit()
+    return pyotp.TOTP(user.totp_secret).now()
 
 
 class OrganizationFactory(BaseFactory):

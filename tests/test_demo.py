@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 import time_machine
@@ -41,6 +42,8 @@ def _logins_table(output: str) -> list[str]:
 
 def _sign_in(api, local: str) -> None:
     login = {"email": f"{local}@{data.DOMAIN}", "password": data.PASSWORD}
+    if local == data.ADMIN[0]:  # with the code of the published secret, as the seed says
+        login["code"] = pyotp.TOTP(data.ADMIN_TOTP_SECRET).now()
     response = api.post("auth/login", json=login)
     assert response.status_code == 200, response.get_json()
 
@@ -135,7 +138,10 @@ def test_seed_demo_prints_the_logins_after_the_emails_it_sends(app, monkeypatch)
     assert len(mails) > 20  # a welcome for each of the 14 people, then the deal's news
     assert max(mails) < table
     assert lines[table + 1].split() == ["E-MAIL", "ROLE", "WHO"]
-    assert lines[-1].startswith(f"joao.ito@{data.DOMAIN}")  # the last login, last
+    assert lines[-3].startswith(f"joao.ito@{data.DOMAIN}")  # the last login, then the
+    # admin's two-factor secret and how to get its current code
+    assert data.ADMIN_TOTP_SECRET in lines[-2] and "otpauth://totp/" in lines[-2]
+    assert f"pyotp.TOTP('{data.ADMIN_TOTP_SECRET}').now()" in lines[-1]
     pending = sa.select(sa.func.count(OutboxEntry.id)).where(
         OutboxEntry.status == OutboxStatus.PENDING
     )

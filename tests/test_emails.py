@@ -52,6 +52,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "account.password_reset": {"expires_at": WHEN},
     "account.password_changed": {},
     "account.suspended": {"reason": "Asked providers to pay outside the platform."},
+    "account.two_factor_enabled": {"when": WHEN},
+    "account.two_factor_disabled": {"when": WHEN},
     "organization.invitation": {
         "inviter": "Ben Cruz",
         "organization": "Northwind Support",

@@ -14,11 +14,21 @@ from flask_wtf.csrf import CSRFError
 
 from marketplace.accounts import services
 from marketplace.accounts.models import User
+from marketplace.accounts.twofactor import TwoFactorSetupRequired
 from marketplace.errors import Forbidden, Unauthorized, error_response
 from marketplace.extensions import csrf, login_manager
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SESSION_KEY = "sid"
+#: All an admin without two-factor sign-in may do: sign in and out, see who they are and set
+#: it up. Every other endpoint (each admin one first) answers 403 two_factor_setup_required.
+TWO_FACTOR_SETUP_ENDPOINTS = frozenset(
+    {"auth.login", "auth.logout", "auth.me", "auth.csrf_token", "auth.setup_2fa", "auth.enable_2fa"}
+)
+SETUP_MESSAGE = (
+    "Admins must use two-factor sign-in: set it up (POST /api/v1/auth/2fa/setup, then "
+    "POST /api/v1/auth/2fa/enable) before anything else."
+)
 
 
 def bearer_token() -> str | None:
@@ -39,7 +49,7 @@ def load_session_user(user_id: str) -> User | None:
     except ValueError:
         return None
     record = services.live_session(user_id=uid, session_id=sid)
-    return record.user if record is not None else None
+    return admitted(record.user) if record is not None else None
 
 
 def sign_in(user: User, *, remember: bool) -> None:
@@ -66,7 +76,20 @@ def sign_out() -> None:
 def load_token_user(_: Any) -> User | None:
     """The user of a personal API token."""
     token = bearer_token()
-    return services.user_for_token(token) if token else None
+    return admitted(services.user_for_token(token)) if token else None
+
+
+def admitted(user: User | None) -> User | None:
+    """The request's user, unless an admin without two-factor sign-in asks for anything but
+    setting it up: checked where the user is loaded, so no endpoint (an admin one, or one
+    where admins see more) can forget it, at no extra statement."""
+    if (
+        user is not None
+        and user.two_factor_setup_required
+        and request.endpoint not in TWO_FACTOR_SETUP_ENDPOINTS
+    ):
+        raise TwoFactorSetupRequired(SETUP_MESSAGE)
+    return user
 
 
 @login_manager.unauthorized_handler
@@ -102,7 +125,7 @@ def csrf_failed(error: CSRFError) -> Response:
 
 
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Let only signed-in admins through (others get 401 or 403)."""
+    """Let only signed-in admins who use two-factor sign-in through (others get 401 or 403)."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -110,8 +133,11 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
             raise Unauthorized("Sign in, or send a valid API token.")
         if not current_user.is_admin:
             raise Forbidden("Admins only.")
+        if current_user.two_factor_setup_required:
+            raise TwoFactorSetupRequired(SETUP_MESSAGE)
         return view(*args, **kwargs)
 
+    wrapper.admin_only = True  # type: ignore[attr-defined]  # for tests listing admin endpoints
     return wrapper
 
 

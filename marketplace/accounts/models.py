@@ -55,6 +55,12 @@ class User(IdMixin, TimestampMixin, UserMixin, Model):
     #: Notification kinds the user does not want e-mailed (marketplace.jobs.emails.KINDS;
     #: the kinds it marks `always` are e-mailed anyway). In-app notifications are kept.
     email_opt_out: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
+    #: Two-factor sign-in (marketplace.accounts.twofactor): the TOTP secret (set up, and in
+    #: use once `two_factor_enabled_at` is set; never shown again after that), and the last
+    #: time step whose code was accepted, so that no code is accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    two_factor_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", passive_deletes=True)
     #: Whom the user acts for; the request's user comes with it (marketplace.accounts.auth),
@@ -74,6 +80,16 @@ class User(IdMixin, TimestampMixin, UserMixin, Model):
     @property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        """Whether signing in needs a code from an authenticator app."""
+        return self.two_factor_enabled_at is not None
+
+    @property
+    def two_factor_setup_required(self) -> bool:
+        """An admin without two-factor sign-in may only set it up."""
+        return self.is_admin and not self.two_factor_enabled
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
@@ -117,3 +133,17 @@ class ApiToken(IdMixin, Model):
     def is_usable(self, now: datetime) -> bool:
         """Neither revoked nor expired."""
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class RecoveryCode(IdMixin, Model):
+    """A one-time code that stands in for an authenticator's code; only its SHA-256 hash
+    is stored, and it works once."""
+
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

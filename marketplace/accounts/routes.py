@@ -9,7 +9,7 @@ from flask import current_app
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from marketplace.accounts import auth, recovery, services, verification
+from marketplace.accounts import auth, recovery, services, twofactor, verification
 from marketplace.accounts.inputs import AccountChanges
 from marketplace.accounts.models import User
 from marketplace.accounts.schemas import (
@@ -27,6 +27,10 @@ from marketplace.accounts.schemas import (
     SignupSchema,
     TokenCreateSchema,
     TokenPageSchema,
+    TwoFactorCodeSchema,
+    TwoFactorDisableSchema,
+    TwoFactorEnabledSchema,
+    TwoFactorSetupSchema,
     UserSchema,
 )
 from marketplace.api import Blueprint
@@ -72,8 +76,17 @@ def signup(data: dict[str, Any]) -> dict[str, str]:
 @blp.response(200, UserSchema)
 @blp.errors(400, 401, 403, 422, 429)
 def login(data: dict[str, Any]) -> User:
-    """Sign in with e-mail and password; sets the session cookie."""
-    user = services.authenticate(email=data["email"], password=data["password"])
+    """Sign in with e-mail and password; sets the session cookie.
+
+    An account with two-factor sign-in also sends `code` (or `recovery_code`); without it
+    the answer is a 401 `two_factor_required`, with a wrong one `invalid_two_factor_code`.
+    Codes tried count against the account's own limit (429)."""
+    user = services.authenticate(
+        email=data["email"],
+        password=data["password"],
+        code=data["code"],
+        recovery_code=data["recovery_code"],
+    )
     auth.sign_in(user, remember=data["remember"])
     return user
 
@@ -85,6 +98,47 @@ def login(data: dict[str, Any]) -> User:
 def logout() -> None:
     """End this session; a copy of its cookie no longer works."""
     auth.sign_out()
+
+
+@blp.post("/2fa/setup")
+@login_required
+@blp.response(200, TwoFactorSetupSchema)
+@blp.errors(400, 401, 409)
+def setup_2fa() -> dict[str, str]:
+    """Start two-factor sign-in: a new secret for an authenticator app.
+
+    Asking again gives a new one. Nothing changes at sign-in until POST /auth/2fa/enable
+    confirms a code from it; once on, the secret is never shown again, and this is a 409
+    until it is turned off."""
+    secret, uri = twofactor.begin_setup(user=current_user)
+    return {"secret": secret, "otpauth_uri": uri}
+
+
+@blp.post("/2fa/enable")
+@login_required
+@blp.arguments(TwoFactorCodeSchema)
+@blp.response(200, TwoFactorEnabledSchema)
+@blp.errors(400, 401, 409, 422, 429)
+def enable_2fa(data: dict[str, Any]) -> dict[str, Any]:
+    """Turn two-factor sign-in on with a current code from the app.
+
+    The answer holds the ten one-time recovery codes, shown this once; the account is
+    e-mailed. A wrong code is a 422 and changes nothing."""
+    codes = twofactor.enable(user=current_user, code=data["code"])
+    return {"enabled_at": current_user.two_factor_enabled_at, "recovery_codes": codes}
+
+
+@blp.post("/2fa/disable")
+@login_required
+@blp.arguments(TwoFactorDisableSchema)
+@blp.response(200, MeSchema)
+@blp.errors(400, 401, 409, 422, 429)
+def disable_2fa(data: dict[str, Any]) -> User:
+    """Turn two-factor sign-in off, with the password and a code (or a recovery code).
+
+    The account is e-mailed. An admin without two-factor sign-in can use no admin endpoint
+    until they set it up again."""
+    return twofactor.disable(user=current_user, **data)
 
 
 @blp.get("/me")

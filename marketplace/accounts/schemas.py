@@ -87,13 +87,85 @@ class PasswordChangeSchema(BaseSchema):
 
 
 class LoginSchema(BaseSchema):
-    """E-mail and password; `remember` keeps the session beyond the browser's."""
+    """E-mail and password; `remember` keeps the session beyond the browser's. An account
+    with two-factor sign-in also needs `code` (or `recovery_code`): without it the answer is
+    a 401 `two_factor_required`, so the frontend asks for the code and sends all again."""
 
     email = ma.fields.String(required=True, validate=ma.validate.Length(max=254))
     password = ma.fields.String(
         required=True, load_only=True, validate=ma.validate.Length(max=1024)
     )
     remember = ma.fields.Boolean(load_default=False)
+    code = ma.fields.String(
+        load_default=None,
+        load_only=True,
+        validate=ma.validate.Length(max=16),
+        metadata={"description": "The 6-digit code of the authenticator app", "example": "123456"},
+    )
+    recovery_code = ma.fields.String(
+        load_default=None,
+        load_only=True,
+        validate=ma.validate.Length(max=64),
+        metadata={"description": "One of the ten recovery codes (each works once)"},
+    )
+
+    @ma.validates_schema
+    def _one_factor(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("code") and data.get("recovery_code"):
+            raise ma.ValidationError("Send a code or a recovery code, not both.", "recovery_code")
+
+
+class TwoFactorSetupSchema(BaseSchema):
+    """A new secret to add to an authenticator app; two-factor sign-in is not on until a
+    code from it is confirmed (POST /auth/2fa/enable)."""
+
+    secret = ma.fields.String(
+        required=True, metadata={"description": "Base32, for typing into the app by hand"}
+    )
+    otpauth_uri = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "The `otpauth://totp/...` URI to show as a QR code",
+            "example": "otpauth://totp/Marketplace:ana%40example.com?secret=...&issuer=Marketplace",
+        },
+    )
+
+
+class TwoFactorCodeSchema(BaseSchema):
+    """A code from the authenticator app."""
+
+    code = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=16), metadata={"example": "123456"}
+    )
+
+
+class TwoFactorEnabledSchema(BaseSchema):
+    """Two-factor sign-in is on; the recovery codes are shown this once."""
+
+    enabled_at = ma.fields.DateTime(required=True)
+    recovery_codes = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={
+            "description": "Ten one-time codes that stand in for the app (keep them safe)",
+            "example": ["k7qm-3xpa-wd9e"],
+        },
+    )
+
+
+class TwoFactorDisableSchema(BaseSchema):
+    """The password and a code (or a recovery code), to turn two-factor sign-in off."""
+
+    password = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(max=1024)
+    )
+    code = ma.fields.String(load_default=None, validate=ma.validate.Length(max=16))
+    recovery_code = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
+
+    @ma.validates_schema
+    def _one_factor(self, data: dict[str, Any], **_: Any) -> None:
+        if bool(data.get("code")) == bool(data.get("recovery_code")):
+            raise ma.ValidationError("Send a code or a recovery code (one of them).", "code")
 
 
 class MembershipSummarySchema(BaseSchema):
@@ -125,6 +197,11 @@ class UserSchema(BaseSchema):
         },
     )
     created_at = ma.fields.DateTime(dump_only=True)
+    two_factor_enabled = ma.fields.Boolean(dump_only=True)
+    two_factor_setup_required = ma.fields.Boolean(
+        dump_only=True,
+        metadata={"description": "An admin who must set up two-factor sign-in before anything"},
+    )
 
 
 class EmailKindSchema(BaseSchema):

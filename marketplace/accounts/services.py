@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from marketplace import audit
+from marketplace.accounts import twofactor
 from marketplace.accounts.inputs import AccountChanges
 from marketplace.accounts.models import ApiToken, Role, User, UserSession, UserStatus
 from marketplace.accounts.passwords import (
@@ -127,8 +128,11 @@ def create_admin(*, email: str, password: str, name: str = "Administrator") -> U
     return user
 
 
-def authenticate(*, email: str, password: str) -> User:
-    """Check credentials; refuse unknown, wrong and suspended accounts."""
+def authenticate(
+    *, email: str, password: str, code: str | None = None, recovery_code: str | None = None
+) -> User:
+    """Check credentials; refuse unknown, wrong and suspended accounts, and an account with
+    two-factor sign-in without a current code or an unused recovery code."""
     user = find_user_by_email(email)
     # An unknown address is checked against a stand-in hash, so both answers take as long.
     if not verify_password(user.password_hash if user else None, password):
@@ -137,6 +141,7 @@ def authenticate(*, email: str, password: str) -> User:
         raise Unauthorized("Wrong e-mail address or password.")
     if user.status == UserStatus.SUSPENDED:
         raise AccountSuspended("This account is suspended.")
+    twofactor.check_sign_in(user=user, code=code, recovery_code=recovery_code)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()

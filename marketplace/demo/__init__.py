@@ -12,6 +12,7 @@ from flask import Flask, current_app
 
 from marketplace import permissions
 from marketplace.accounts import services as accounts
+from marketplace.accounts import twofactor
 from marketplace.accounts.models import Role, User
 from marketplace.bids import services as bid_services
 from marketplace.bids.inputs import BidProposal, MilestoneProposal
@@ -19,6 +20,7 @@ from marketplace.bids.models import Bid
 from marketplace.contracts.inputs import AwardTerms
 from marketplace.demo.data import (
     ADMIN,
+    ADMIN_TOTP_SECRET,
     ASSISTANTS,
     CLIENTS,
     DEAL_TASK,
@@ -116,12 +118,16 @@ def _fill_profile(owner: User, changes: ClientProfileChanges | ProviderProfileCh
 
 
 def seed_admin() -> tuple[User, bool]:
-    """The demo moderator (made the way `create-admin` makes admins)."""
+    """The demo moderator (made the way `create-admin` makes admins), with two-factor sign-in
+    on with the published ADMIN_TOTP_SECRET, so that a demo user can sign in as them."""
     email = f"{ADMIN[0]}@{DOMAIN}"
     user = accounts.find_user_by_email(email)
-    if user is not None:
-        return user, False
-    return accounts.create_admin(email=email, password=PASSWORD, name=ADMIN[1]), True
+    created = user is None
+    if user is None:
+        user = accounts.create_admin(email=email, password=PASSWORD, name=ADMIN[1])
+    if not user.two_factor_enabled:
+        twofactor.turn_on(user=user, secret=ADMIN_TOTP_SECRET)
+    return user, created
 
 
 def seed_tasks(admin: User) -> int:
@@ -266,3 +272,10 @@ def register_commands(app: Flask) -> None:
         width = max(len(email) for email, _, _ in rows)
         for email, role, about in rows:
             click.echo(f"{email:<{width}}  {role:<8}  {about}")
+        uri = twofactor.provisioning_uri(admin, ADMIN_TOTP_SECRET)
+        click.echo(
+            "The admin signs in with a code too (two-factor sign-in). Add the secret "
+            f"{ADMIN_TOTP_SECRET} to an authenticator app ({uri}), or print the current "
+            "code with:\n"
+            f".venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{ADMIN_TOTP_SECRET}').now())\""
+        )

@@ -23,6 +23,10 @@ PASSWORD = "demo-password-2026"
 # Not `.test`: the e-mail validator refuses special-use domains. `.example` is reserved too.
 DOMAIN = "demo.marketplace.example"
 ADMIN = ("admin", "Marketplace Admin", "Moderator: review queue, reports, suspensions")
+#: The demo admin's two-factor secret (admins must use two-factor sign-in). It is published,
+#: like the password: add it to an authenticator app, or print the current code with
+#: `.venv/bin/python -c "import pyotp; print(pyotp.TOTP('<secret>').now())"`.
+ADMIN_TOTP_SECRET = "MARKETPLACEDEMOADMINTOTPSECRET23"
 
 
 def _weekdays(*shifts: tuple[str, str]) -> WorkingHours:

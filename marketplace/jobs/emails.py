@@ -49,6 +49,7 @@ KINDS: dict[str, Kind] = {
         "Your address, your password and sign-up attempts with your address", always=True
     ),
     "account.suspended": Kind("Suspension of your account", always=True),
+    "account.two_factor": Kind("Two-factor sign-in turned on or off", always=True),
     "organization.invitation": Kind("Invitations to join an organization", always=True),
     # tasks and bids
     "task.status": Kind("Your task approved, not approved or expired"),
@@ -118,6 +119,12 @@ EMAILS: dict[str, Email] = {
         "account.security", "Someone tried to sign up with your e-mail address", "/login"
     ),
     "account.suspended": Email("account.suspended", "Your account is suspended", None),
+    "account.two_factor_enabled": Email(
+        "account.two_factor", "Two-factor sign-in is on for your account", "/settings/security"
+    ),
+    "account.two_factor_disabled": Email(
+        "account.two_factor", "Two-factor sign-in is off for your account", "/settings/security"
+    ),
     "organization.invitation": Email(
         "organization.invitation",
         "{{ inviter }} invited you to join {{ organization }}",
