@@ -55,9 +55,9 @@ def error_code(response: Any) -> str:
     return response.get_json()["error"]["code"]
 
 
-def turn_on(api: Api, at: datetime) -> tuple[str, list[str]]:
+def turn_on(api: Api, at: datetime, password: str = PASSWORD) -> tuple[str, list[str]]:
     """Set up and enable two-factor sign-in for the signed-in user at `at`: (secret, codes)."""
-    setup = api.post("auth/2fa/setup")
+    setup = api.post("auth/2fa/setup", json={"password": password})
     assert setup.status_code == 200, setup.get_json()
     secret = setup.get_json()["secret"]
     enabled = api.post("auth/2fa/enable", json={"code": code_at(secret, at)})
@@ -76,7 +76,7 @@ def test_setup_enable_then_sign_in_needs_the_code(clock, api, sent_mail):
     user = ClientFactory()
     clock.move_to(T0)
     api.login(user)
-    setup = api.post("auth/2fa/setup")
+    setup = api.post("auth/2fa/setup", json={"password": PASSWORD})
 
     assert setup.status_code == 200
     body = setup.get_json()
@@ -221,7 +221,7 @@ def test_enable_with_a_wrong_code_changes_nothing(clock, api, sent_mail):
     user = ClientFactory()
     clock.move_to(T0)
     api.login(user)
-    secret = api.post("auth/2fa/setup").get_json()["secret"]
+    secret = api.post("auth/2fa/setup", json={"password": PASSWORD}).get_json()["secret"]
     for bad in ("000000", code_at(secret, T0 - 3 * STEP), "12345", "abcdef"):
         response = api.post("auth/2fa/enable", json={"code": bad})
         assert (response.status_code, error_code(response)) == (422, "invalid_two_factor_code")
@@ -248,8 +248,8 @@ def test_setup_again_replaces_the_secret_that_is_not_yet_on(clock, api):
     user = ClientFactory()
     clock.move_to(T0)
     api.login(user)
-    first = api.post("auth/2fa/setup").get_json()["secret"]
-    second = api.post("auth/2fa/setup").get_json()["secret"]
+    first = api.post("auth/2fa/setup", json={"password": PASSWORD}).get_json()["secret"]
+    second = api.post("auth/2fa/setup", json={"password": PASSWORD}).get_json()["secret"]
     assert first != second
     stale = api.post("auth/2fa/enable", json={"code": code_at(first, T0)})
     if code_at(first, T0) != code_at(second, T0):  # (one in a million they agree)
@@ -258,6 +258,22 @@ def test_setup_again_replaces_the_secret_that_is_not_yet_on(clock, api):
         200,
         409,
     )
+
+
+def test_setup_needs_the_password_again(clock, api):
+    user = ClientFactory()
+    clock.move_to(T0)
+    api.login(user)
+
+    wrong = api.post("auth/2fa/setup", json={"password": "not the password at all"})
+    missing = api.post("auth/2fa/setup", json={})
+
+    assert (wrong.status_code, error_code(wrong)) == (422, "invalid_password")
+    assert "password" in wrong.get_json()["error"]["details"]
+    assert missing.status_code == 422
+    assert "password" in missing.get_json()["error"]["details"]
+    db.session.refresh(user)
+    assert (user.totp_secret, user.two_factor_enabled_at) == (None, None)
 
 
 def test_conflicts_setup_or_enable_twice_disable_when_off_enable_before_setup(clock, api):
@@ -272,7 +288,7 @@ def test_conflicts_setup_or_enable_twice_disable_when_off_enable_before_setup(cl
     secret, _ = turn_on(api, T0)
 
     clock.move_to(T0 + STEP)
-    again = api.post("auth/2fa/setup")
+    again = api.post("auth/2fa/setup", json={"password": PASSWORD})
     assert (again.status_code, error_code(again)) == (409, "conflict")
     assert secret not in again.get_data(as_text=True)
     twice = api.post("auth/2fa/enable", json={"code": code_at(secret, T0 + STEP)})
@@ -359,11 +375,12 @@ def test_code_attempts_have_their_own_limit_per_account(clock, app, api, monkeyp
 
 
 def test_enable_attempts_count_against_the_limit(clock, app, api, monkeypatch):
-    monkeypatch.setitem(app.config, "TWO_FACTOR_RATE_LIMIT", "2 per minute")
+    # Three a minute: the setup's password check is one, then two codes.
+    monkeypatch.setitem(app.config, "TWO_FACTOR_RATE_LIMIT", "3 per minute")
     user = ClientFactory()
     clock.move_to(T0)
     api.login(user)
-    secret = api.post("auth/2fa/setup").get_json()["secret"]
+    secret = api.post("auth/2fa/setup", json={"password": PASSWORD}).get_json()["secret"]
     assert api.post("auth/2fa/enable", json={"code": "000000"}).status_code == 422
     assert api.post("auth/2fa/enable", json={"code": "000001"}).status_code == 422
     limited = api.post("auth/2fa/enable", json={"code": code_at(secret, T0)})
@@ -543,7 +560,7 @@ def test_an_admin_made_by_create_admin_sets_up_two_factor_first(clock, app, api)
     assert signed_in.status_code == 200
     assert signed_in.get_json()["two_factor_setup_required"] is True
     assert error_code(api.get("admin/users")) == "two_factor_setup_required"
-    secret, _ = turn_on(api, T0)
+    secret, _ = turn_on(api, T0, password="a-strong-admin-pw")
     assert api.get("admin/users").status_code == 200
 
     clock.move_to(T0 + STEP)

@@ -30,6 +30,7 @@ from marketplace.accounts.schemas import (
     TwoFactorCodeSchema,
     TwoFactorDisableSchema,
     TwoFactorEnabledSchema,
+    TwoFactorSetupRequestSchema,
     TwoFactorSetupSchema,
     UserSchema,
 )
@@ -102,15 +103,17 @@ def logout() -> None:
 
 @blp.post("/2fa/setup")
 @login_required
+@blp.arguments(TwoFactorSetupRequestSchema)
 @blp.response(200, TwoFactorSetupSchema)
-@blp.errors(400, 401, 409)
-def setup_2fa() -> dict[str, str]:
-    """Start two-factor sign-in: a new secret for an authenticator app.
+@blp.errors(400, 401, 409, 422, 429)
+def setup_2fa(data: dict[str, Any]) -> dict[str, str]:
+    """Start two-factor sign-in: a new secret for an authenticator app, given the password
+    (wrong: a 422 `invalid_password`).
 
     Asking again gives a new one. Nothing changes at sign-in until POST /auth/2fa/enable
     confirms a code from it; once on, the secret is never shown again, and this is a 409
     until it is turned off."""
-    secret, uri = twofactor.begin_setup(user=current_user)
+    secret, uri = twofactor.begin_setup(user=current_user, password=data["password"])
     return {"secret": secret, "otpauth_uri": uri}
 
 

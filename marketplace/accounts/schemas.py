@@ -131,6 +131,15 @@ class TwoFactorSetupSchema(BaseSchema):
     )
 
 
+class TwoFactorSetupRequestSchema(BaseSchema):
+    """The account's password, asked again: a borrowed session alone cannot tie the account
+    to someone else's authenticator."""
+
+    password = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(max=1024)
+    )
+
+
 class TwoFactorCodeSchema(BaseSchema):
     """A code from the authenticator app."""
 

@@ -84,14 +84,21 @@ def provisioning_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
 
 
-def begin_setup(*, user: User) -> tuple[str, str]:
+def begin_setup(*, user: User, password: str) -> tuple[str, str]:
     """A new secret for the user to add to an authenticator app: (secret, otpauth URI). It is
-    not in use until `enable` confirms a code from it; asking again replaces it. A user who
-    already uses two-factor sign-in is a 409 (turn it off first)."""
+    not in use until `enable` confirms a code from it; asking again replaces it. The password
+    is asked again (a wrong one is a 422, and counts against the account's limit), so that a
+    session left open cannot tie the account to someone else's app. A user who already uses
+    two-factor sign-in is a 409 (turn it off first)."""
     user = lock_row(User, user.id)
     if user.two_factor_enabled:
         raise Conflict(
             "Two-factor sign-in is already on. Turn it off first to set up another app.",
+        )
+    _count_attempt(user)
+    if not verify_password(user.password_hash, password):
+        raise WrongPassword(
+            "The password is wrong.", details={"password": ["Enter your current password."]}
         )
     secret = pyotp.random_base32()
     user.totp_secret = secret
