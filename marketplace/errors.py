@@ -75,6 +75,13 @@ class BusinessRuleViolation(DomainError):
     code = "validation_error"
 
 
+class PayloadTooLarge(DomainError):
+    """The upload is larger than its use allows."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class PaymentFailed(DomainError):
     """The payment gateway refused the payment."""
 
