@@ -54,7 +54,9 @@ def _receive(stream: IO[bytes], target: IO[bytes], *, limit: int) -> tuple[int, 
     return size, digest.hexdigest(), head
 
 
-def upload(*, user: User, purpose: FilePurpose, stream: IO[bytes], filename: str | None) -> StoredFile:
+def upload(
+    *, user: User, purpose: FilePurpose, stream: IO[bytes], filename: str | None
+) -> StoredFile:
     """Store an upload: streamed to a staging file while hashed and measured, its type
     sniffed from the bytes, then moved into the storage and recorded. On any failure
     nothing is left behind: neither the staging file nor a stored object nor a row."""
@@ -146,9 +148,7 @@ def attach(
         elif file.attached_id != object_id:
             errors[str(file_id)] = ["The file is already attached elsewhere."]
     if errors:
-        raise BusinessRuleViolation(
-            "Some files cannot be attached.", details={field: errors}
-        )
+        raise BusinessRuleViolation("Some files cannot be attached.", details={field: errors})
     now = utcnow()
     if fresh:
         # Conditional, so two requests racing to attach one file cannot both win.

@@ -20,9 +20,7 @@ def _is_text(head: bytes) -> bool:
         text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
         return False
-    return not any(
-        unicodedata.category(ch) == "Cc" and ch not in _TEXT_CONTROLS for ch in text
-    )
+    return not any(unicodedata.category(ch) == "Cc" and ch not in _TEXT_CONTROLS for ch in text)
 
 
 def sniff(head: bytes, *, name: str) -> str:

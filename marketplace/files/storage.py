@@ -3,6 +3,7 @@ S3 or any S3-compatible store, behind one small interface."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from typing import Any, Protocol
@@ -60,10 +61,8 @@ class LocalStorage:
         os.replace(path, target)
 
     def delete(self, key: str) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.remove(self._path(key))
-        except FileNotFoundError:
-            pass
 
     def exists(self, key: str) -> bool:
         return os.path.isfile(self._path(key))
