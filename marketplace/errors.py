@@ -117,7 +117,7 @@ def _flatten_locations(messages: Any) -> dict[str, Any]:
     """webargs nests messages by location (json, query); a single location is flattened."""
     if isinstance(messages, dict) and len(messages) == 1:
         ((location, inner),) = messages.items()
-        if location in {"json", "query", "form", "headers", "view_args"}:
+        if location in {"json", "query", "form", "files", "headers", "view_args"}:
             return inner if isinstance(inner, dict) else {"_schema": inner}
     return messages if isinstance(messages, dict) else {"_schema": messages}
 
