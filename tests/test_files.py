@@ -48,8 +48,11 @@ def upload(
     api: Any, data: bytes = PDF, name: str = "brief.pdf", purpose: str = "message", **kwargs: Any
 ) -> Any:
     return api.post(
-        f"files?purpose={purpose}",
-        data={"file": (io.BytesIO(data), name, kwargs.pop("client_type", "text/html"))},
+        "files",
+        data={
+            "file": (io.BytesIO(data), name, kwargs.pop("client_type", "text/html")),
+            "purpose": purpose,
+        },
         content_type="multipart/form-data",
         **kwargs,
     )
@@ -200,18 +203,22 @@ def test_forbidden_and_empty_files_are_422_and_leave_nothing(login, storage_back
 def test_an_upload_without_a_file_or_purpose_is_a_422(login):
     api = login(ProviderFactory())
 
-    no_file = api.post("files?purpose=message", data={}, content_type="multipart/form-data")
+    no_file = api.post("files", data={"purpose": "message"}, content_type="multipart/form-data")
+    text_file = api.post(
+        "files", data={"purpose": "message", "file": "%PDF-1.4"}, content_type="multipart/form-data"
+    )
     other_part = api.post(
-        "files?purpose=message",
-        data={"attachment": (io.BytesIO(PDF), "a.pdf")},
+        "files",
+        data={"purpose": "message", "attachment": (io.BytesIO(PDF), "a.pdf")},
         content_type="multipart/form-data",
     )
+    as_json = api.post("files", json={"purpose": "message"})
     no_purpose = api.post(
         "files", data={"file": (io.BytesIO(PDF), "a.pdf")}, content_type="multipart/form-data"
     )
     bad_purpose = upload(api, purpose="selfie")
 
-    for response in (no_file, other_part, no_purpose, bad_purpose):
+    for response in (no_file, text_file, other_part, as_json, no_purpose, bad_purpose):
         assert response.status_code == 422, response.get_json()
         assert response.get_json()["error"]["code"] == "validation_error"
     assert "file" in no_file.get_json()["error"]["details"]

@@ -14,7 +14,7 @@ from marketplace.config import Config
 from marketplace.errors import NotFound
 from marketplace.files import services, storage
 from marketplace.files.models import FilePurpose, StoredFile
-from marketplace.files.schemas import FileSchema, UploadArgsSchema, UploadSchema
+from marketplace.files.schemas import FileSchema, UploadSchema
 from marketplace.flows import files as file_flows
 from marketplace.tasks.schemas import current_reader
 
@@ -33,12 +33,12 @@ def _room_for_uploads() -> None:
 
 @blp.post("/files")
 @login_required
-@blp.arguments(UploadArgsSchema, location="query", as_kwargs=True)
 @blp.arguments(UploadSchema, location="files", as_kwargs=True)
 @blp.response(201, FileSchema)
 @blp.errors(400, 401, 413, 422)
 def upload_file(purpose: FilePurpose, file: Any) -> StoredFile:
-    """Upload a file (multipart/form-data, one part named `file`), then attach it by id.
+    """Upload a file (multipart/form-data: the `file`, and its `purpose`), then attach it
+    by id.
 
     The content type is judged from the bytes, not from the client: PDF, images, office
     documents, plain text and CSV, and zip archives are accepted, anything else is a 422.

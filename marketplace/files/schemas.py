@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from werkzeug.datastructures import FileStorage
 
 from marketplace.files.models import FilePurpose
 from marketplace.schemas import BaseSchema
 
 
 class UploadSchema(ma.Schema):
-    """The multipart body of an upload: one part named `file`."""
+    """The multipart body of an upload: the file, and what it is for."""
 
     class Meta:
         unknown = ma.RAISE
+        ordered = True
 
     file = ma.fields.Raw(
         required=True,
@@ -25,11 +27,6 @@ class UploadSchema(ma.Schema):
             "shown (made safe: no directories, no control characters).",
         },
     )
-
-
-class UploadArgsSchema(BaseSchema):
-    """What the upload is for."""
-
     purpose = ma.fields.Enum(
         FilePurpose,
         by_value=True,
@@ -41,6 +38,11 @@ class UploadArgsSchema(BaseSchema):
             "file attaches only to its use."
         },
     )
+
+    @ma.validates("file")
+    def _a_file(self, value: Any, **_: Any) -> None:
+        if not isinstance(value, FileStorage):
+            raise ma.ValidationError("Send a file part, not a text field.")
 
 
 class FileSchema(BaseSchema):

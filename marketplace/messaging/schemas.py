@@ -17,7 +17,7 @@ class MessageInputSchema(BaseSchema):
 
     body = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=MAX_BODY))
     files = file_ids(
-        "Ids of your uploads (`POST /files?purpose=message`) to attach: the thread's "
+        "Ids of your uploads (`POST /files` with purpose `message`) to attach: the thread's "
         "readers download them. An unknown id or someone else's file is a 422.",
         load_default=list,
     )

@@ -52,7 +52,7 @@ class SubmitSchema(BaseSchema):
         ma.fields.Nested(DeliverableSchema), load_default=list, validate=ma.validate.Length(max=50)
     )
     files = file_ids(
-        "Ids of your uploads (`POST /files?purpose=submission`): the delivered files, which "
+        "Ids of your uploads (`POST /files` with purpose `submission`): the delivered files, which "
         "the contract's parties download. An unknown id or someone else's file is a 422.",
         load_default=list,
     )
@@ -63,7 +63,7 @@ class DisputeInputSchema(BaseSchema):
 
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=10, max=5000))
     files = file_ids(
-        "Ids of your uploads (`POST /files?purpose=evidence`): the evidence, which the "
+        "Ids of your uploads (`POST /files` with purpose `evidence`): the evidence, which the "
         "contract's parties and admins download. An unknown id or someone else's file is a 422.",
         load_default=list,
     )

@@ -169,7 +169,7 @@ class TaskInputSchema(BaseSchema):
         load_default=list,
         validate=ma.validate.Length(max=50),
         metadata={
-            "description": "Ids of your uploads (`POST /files?purpose=task`) that belong to "
+            "description": "Ids of your uploads (`POST /files` with purpose `task`) that belong to "
             "the confidential material: read, like the details, only by those who may read "
             "them, every download logged. On an edit the list replaces the task's; a file "
             "once attached stays the task's. An unknown id or someone else's file is a 422."
