@@ -131,7 +131,7 @@ class ArgumentsParser(FlaskParser):
             req.content_length or req.get_data(cache=True)
         ):
             return self.load_json(req, schema)
-        parts = MultiDict(req.files)
+        parts: MultiDict[str, Any] = MultiDict(req.files)
         for name, value in req.form.items(multi=True):
             parts.add(name, value)
         return self._makeproxy(parts, schema)
