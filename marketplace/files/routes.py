@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import current_app, redirect, request, send_file
+from flask import current_app, redirect, send_file
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -19,16 +19,6 @@ from marketplace.flows import files as file_flows
 from marketplace.tasks.schemas import current_reader
 
 blp = Blueprint("files", __name__, url_prefix="/api/v1", description="Files")
-
-#: Room for the multipart framing around the largest file.
-MULTIPART_OVERHEAD = 64 * 1024
-
-
-@blp.before_request
-def _room_for_uploads() -> None:
-    """The upload endpoint takes bodies up to the largest use's limit (others: the app's)."""
-    if request.method == "POST" and request.endpoint == "files.upload_file":
-        request.max_content_length = services.largest_upload() + MULTIPART_OVERHEAD
 
 
 @blp.post("/files")
@@ -46,9 +36,12 @@ def upload_file(purpose: FilePurpose, file: Any) -> StoredFile:
     `confidential_files`) of what it belongs to; an upload attached to nothing within 24
     hours is deleted.
     """
-    return services.upload(
-        user=current_user, purpose=purpose, stream=file.stream, filename=file.filename
-    )
+    try:
+        return services.upload(
+            user=current_user, purpose=purpose, stream=file.stream, filename=file.filename
+        )
+    finally:
+        file.close()  # Werkzeug's spooled copy of a large upload: free it now
 
 
 @blp.get("/files/<uuid:file_id>")

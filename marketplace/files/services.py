@@ -30,11 +30,6 @@ def max_bytes(purpose: FilePurpose) -> int:
     return int(current_app.config["FILE_MAX_BYTES"][purpose.value])
 
 
-def largest_upload() -> int:
-    """The largest upload of any use (the request body limit of the upload endpoint)."""
-    return max(int(n) for n in current_app.config["FILE_MAX_BYTES"].values())
-
-
 def _receive(stream: IO[bytes], target: IO[bytes], *, limit: int) -> tuple[int, str, bytes]:
     """Copy `stream` into `target` while hashing; (size, sha256, first bytes)."""
     digest = hashlib.sha256()

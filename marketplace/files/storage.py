@@ -9,7 +9,7 @@ import tempfile
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 
 
 class Storage(Protocol):
@@ -144,9 +144,24 @@ def build(config: dict[str, Any], instance_path: str) -> Storage:
     return LocalStorage(os.path.join(instance_path, config["FILE_STORAGE_PATH"]))
 
 
+#: Room for the multipart framing around the largest file.
+MULTIPART_OVERHEAD = 64 * 1024
+UPLOAD_ENDPOINT = "files.upload_file"
+
+
+def _room_for_uploads() -> None:
+    """The upload endpoint takes bodies up to the largest use's limit (every other one:
+    MAX_CONTENT_LENGTH)."""
+    if request.endpoint == UPLOAD_ENDPOINT and request.method == "POST":
+        largest = max(int(n) for n in current_app.config["FILE_MAX_BYTES"].values())
+        request.max_content_length = largest + MULTIPART_OVERHEAD
+
+
 def init_app(app: Flask) -> None:
-    """Bind the configured storage to the app."""
+    """Bind the configured storage to the app, and let uploads be larger than other bodies:
+    first of all request hooks, since the CSRF check may read the form."""
     app.extensions["file_storage"] = build(app.config, app.instance_path)
+    app.before_request_funcs.setdefault(None, []).insert(0, _room_for_uploads)
 
 
 def current() -> Storage:
