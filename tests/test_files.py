@@ -341,6 +341,20 @@ def test_uploads_attached_to_nothing_for_a_day_are_purged(
     assert login(provider).get(f"files/{old}").status_code == 404
 
 
+def test_the_files_of_a_deleted_draft_are_purged(app, login, time_machine):
+    time_machine.move_to(utcnow(), tick=False)
+    api = login(ClientFactory())
+    file_id = upload(api, purpose="task").get_json()["id"]
+    draft = api.post("tasks", json=task_payload(confidential_files=[file_id])).get_json()
+
+    assert api.delete(f"tasks/{draft['id']}").status_code == 204
+    time_machine.shift(timedelta(hours=25))
+    result = app.test_cli_runner().invoke(args=["purge-files"])
+
+    assert "purged 1 files" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(StoredFile)) == 0
+
+
 def test_the_purge_is_a_periodic_job():
     from marketplace.jobs.celery import PERIODIC
 

@@ -161,6 +161,17 @@ def attach(
     return [rows[file_id].as_json() for file_id in ids]
 
 
+def release(*, purpose: FilePurpose, object_id: uuid.UUID) -> None:
+    """The object of kind `purpose` is gone: its files are attached to nothing again (and
+    so purged by the next run), in the caller's transaction."""
+    db.session.execute(
+        sa.update(StoredFile)
+        .where(StoredFile.purpose == purpose, StoredFile.attached_id == object_id)
+        .values(attached_id=None, attached_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def purge_unattached(*, now: datetime | None = None) -> int:
     """Delete uploads attached to nothing FILE_UNATTACHED_HOURS after their upload: the
     stored object, then the row. Returns how many."""

@@ -355,5 +355,6 @@ def delete_task(*, user: User, task_id: uuid.UUID) -> None:
     TASK_STATES.check("delete", task.status)
     if task.opened_at is not None:  # a revised task that was open: bids and reads refer to it
         raise Conflict("This task was open once; cancel it instead of deleting it.")
+    files.release(purpose=FilePurpose.TASK, object_id=task.id)
     db.session.delete(task)
     db.session.commit()
