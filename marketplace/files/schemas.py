@@ -11,12 +11,8 @@ from marketplace.files.models import FilePurpose
 from marketplace.schemas import BaseSchema
 
 
-class UploadSchema(ma.Schema):
+class UploadSchema(BaseSchema):
     """The multipart body of an upload: the file, and what it is for."""
-
-    class Meta:
-        unknown = ma.RAISE
-        ordered = True
 
     file = ma.fields.Raw(
         required=True,
