@@ -40,6 +40,7 @@ def register_extensions(app: Flask) -> None:
     from marketplace.accounts import auth
     from marketplace.database import add_sqlite_functions, serialize_sqlite_transactions
     from marketplace.extensions import api, cors, db, limiter, migrate
+    from marketplace.files import storage
     from marketplace.matching import index, task_fit
     from marketplace.payments import gateways
 
@@ -70,11 +71,13 @@ def register_extensions(app: Flask) -> None:
     )
     api.init_app(app)
     gateways.init_app(app)
+    storage.init_app(app)
 
 
 def register_jobs(app: Flask) -> None:
     """Celery bound to this app, with every area's jobs (shared tasks register on import)."""
     from marketplace.contracts import jobs as contract_jobs  # noqa: F401
+    from marketplace.files import jobs as file_jobs  # noqa: F401
     from marketplace.jobs import celery
     from marketplace.jobs import tasks as outbox_jobs  # noqa: F401
     from marketplace.matching import jobs as matching_jobs  # noqa: F401
@@ -108,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.catalog import routes as catalog
     from marketplace.contracts import routes as contracts
     from marketplace.extensions import api
+    from marketplace.files import routes as files
     from marketplace.jobs import admin_routes as admin_outbox
     from marketplace.matching import routes as matching
     from marketplace.messaging import routes as messaging
@@ -133,6 +137,7 @@ def register_blueprints(app: Flask) -> None:
         contracts,
         payments,
         messaging,
+        files,
         notifications,
         moderation,
         admin_users,
@@ -155,10 +160,11 @@ def register_commands(app: Flask) -> None:
     from marketplace import demo
     from marketplace.accounts import commands as accounts
     from marketplace.contracts import commands as contracts
+    from marketplace.files import commands as files
     from marketplace.jobs import commands as jobs
     from marketplace.matching import commands as matching
     from marketplace.payments import commands as payments
     from marketplace.tasks import commands as tasks
 
-    for module in (accounts, jobs, tasks, contracts, matching, payments, demo):
+    for module in (accounts, jobs, tasks, contracts, matching, payments, files, demo):
         module.register_commands(app)

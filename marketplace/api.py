@@ -22,6 +22,7 @@ from flask_smorest import Api as BaseApi
 from flask_smorest import Blueprint as BaseBlueprint
 from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
 from marketplace.errors import BadRequest, http_error_response
@@ -112,6 +113,7 @@ class ArgumentsParser(FlaskParser):
         **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
         "query": None,
         "querystring": None,
+        "files": None,
     }
 
     def _get_schema(self, argmap: Any, req: flask.Request) -> ma.Schema:
@@ -120,6 +122,19 @@ class ArgumentsParser(FlaskParser):
         if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
             return schema_instance(argmap)
         return super()._get_schema(argmap, req)
+
+    def load_files(self, req: flask.Request, schema: ma.Schema) -> Any:
+        """A multipart body's files and plain fields together, so a part the endpoint does
+        not declare is refused like any unknown field; a body sent as JSON is read as
+        JSON, for the same reason."""
+        if req.mimetype != "multipart/form-data" and (
+            req.content_length or req.get_data(cache=True)
+        ):
+            return self.load_json(req, schema)
+        parts: MultiDict[str, Any] = MultiDict(req.files)
+        for name, value in req.form.items(multi=True):
+            parts.add(name, value)
+        return self._makeproxy(parts, schema)
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         # The length, not only the data: CSRF checks may already have read a form body.

@@ -269,6 +269,48 @@ class Config:
 
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 1024 * 1024)  # request bodies
 
+    # Files: `local` keeps them under FILE_STORAGE_PATH (relative paths are under instance/);
+    # `s3` in a bucket of S3 or any S3-compatible store (boto3 reads AWS_ACCESS_KEY_ID and
+    # AWS_SECRET_ACCESS_KEY from the environment).
+    FILE_STORAGE = os.environ.get("FILE_STORAGE", "local")
+    FILE_STORAGE_PATH = os.environ.get("FILE_STORAGE_PATH", "files")
+    S3_BUCKET = os.environ.get("S3_BUCKET")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
+    S3_REGION = os.environ.get("S3_REGION", "us-east-1")
+    # How long a signed download URL of S3 stays valid.
+    FILE_URL_SECONDS = env_int("FILE_URL_SECONDS", 60)
+    # The largest upload per use (FILE_MAX_BYTES_<USE>), else FILE_MAX_BYTES_DEFAULT.
+    FILE_MAX_BYTES: dict[str, int] = {
+        use: env_int(f"FILE_MAX_BYTES_{use.upper()}", env_int("FILE_MAX_BYTES_DEFAULT", 25 << 20))
+        for use in ("task", "message", "submission", "evidence", "work_report")
+    }
+    # The content types accepted, as sniffed from the bytes (never the client's word).
+    FILE_ALLOWED_TYPES: tuple[str, ...] = tuple(
+        env_list("FILE_ALLOWED_TYPES")
+        or [
+            "application/pdf",
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "text/plain",
+            "text/csv",
+            "application/zip",
+            "application/msword",
+            "application/vnd.ms-excel",
+            "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            "application/vnd.oasis.opendocument.text",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            "application/vnd.oasis.opendocument.presentation",
+            "application/rtf",
+        ]
+    )
+    # Uploads never attached to anything are deleted after this many hours.
+    FILE_UNATTACHED_HOURS = env_int("FILE_UNATTACHED_HOURS", 24)
+
     PAGE_SIZE_DEFAULT = 20
     PAGE_SIZE_MAX = 100
 
@@ -284,6 +326,10 @@ class Config:
             for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):
                 if not config.get(name):
                     raise RuntimeError(f"PAYMENTS=stripe needs {name}")
+        if config["FILE_STORAGE"] not in {"local", "s3"}:
+            raise RuntimeError("FILE_STORAGE must be 'local' or 's3'")
+        if config["FILE_STORAGE"] == "s3" and not config.get("S3_BUCKET"):
+            raise RuntimeError("FILE_STORAGE=s3 needs S3_BUCKET")
         if config["IDEMPOTENCY_KEY_HOURS"] < 24:
             raise RuntimeError("IDEMPOTENCY_KEY_HOURS must be at least 24")
 

@@ -75,6 +75,13 @@ class BusinessRuleViolation(DomainError):
     code = "validation_error"
 
 
+class PayloadTooLarge(DomainError):
+    """The upload is larger than its use allows."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class PaymentFailed(DomainError):
     """The payment gateway refused the payment."""
 
@@ -110,7 +117,7 @@ def _flatten_locations(messages: Any) -> dict[str, Any]:
     """webargs nests messages by location (json, query); a single location is flattened."""
     if isinstance(messages, dict) and len(messages) == 1:
         ((location, inner),) = messages.items()
-        if location in {"json", "query", "form", "headers", "view_args"}:
+        if location in {"json", "query", "form", "files", "headers", "view_args"}:
             return inner if isinstance(inner, dict) else {"_schema": inner}
     return messages if isinstance(messages, dict) else {"_schema": messages}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -24,12 +25,16 @@ from marketplace import create_app
 from marketplace.accounts.models import User
 from marketplace.config import TestingConfig
 from marketplace.extensions import db, limiter
+from marketplace.files import storage as file_storage
 from marketplace.jobs.mail import MemoryBackend
 from marketplace.reporting import ledger_check as ledger_checks
-from tests import factories
+from tests import factories, s3_support
+from tests.stripe_support import stop
 
 KEEP_TABLES = {"skills", "alembic_version"}
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+#: `s3`: the whole suite keeps files in a bucket of a moto server it starts (CI's second pass).
+TEST_FILE_STORAGE = os.environ.get("TEST_FILE_STORAGE", "local")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -71,9 +76,29 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str) -> Iterator[Flask]:
+def s3_endpoint() -> Iterator[str]:
+    """A moto S3 server for the session (skipped, saying why, if moto is not installed)."""
+    if s3_support.moto_command() is None:
+        pytest.skip("needs moto_server: pip install 'moto[server]' (a dev dependency)")
+    s3_support.use_fake_credentials()
+    process, url = s3_support.start_moto()
+    yield url
+    stop(process)
+
+
+@pytest.fixture(scope="session")
+def app(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Flask]:
     """The app, with its database built by the migrations (as in production)."""
-    settings: dict[str, Any] = {"SQLALCHEMY_DATABASE_URI": database_url}
+    settings: dict[str, Any] = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "FILE_STORAGE_PATH": str(tmp_path_factory.mktemp("files")),
+    }
+    if TEST_FILE_STORAGE == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        s3_support.create_bucket(endpoint, "marketplace-suite")
+        settings.update(FILE_STORAGE="s3", S3_BUCKET="marketplace-suite", S3_ENDPOINT_URL=endpoint)
     if database_url.startswith("postgresql"):
         # The race tests send 64 requests at once; each needs its own connection.
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
@@ -116,6 +141,26 @@ def _clean(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
                 for table in tables:
                     conn.execute(table.delete())
         assert breaches == [], f"the test left the ledger inconsistent: {breaches}"
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_backend(
+    request: pytest.FixtureRequest, app: Flask, tmp_path: Any
+) -> Iterator[file_storage.Storage]:
+    """Each storage backend in turn for the test (a fresh directory, or a fresh bucket on
+    the moto server), put in place of the app's for its duration."""
+    store: file_storage.Storage
+    if request.param == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        bucket = f"test-{uuid.uuid4().hex[:12]}"
+        s3_support.create_bucket(endpoint, bucket)
+        store = file_storage.S3Storage(bucket=bucket, endpoint_url=endpoint, region="us-east-1")
+    else:
+        store = file_storage.LocalStorage(str(tmp_path / "files"))
+    previous = app.extensions["file_storage"]
+    app.extensions["file_storage"] = store
+    yield store
+    app.extensions["file_storage"] = previous
 
 
 @pytest.fixture

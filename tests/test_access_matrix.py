@@ -46,6 +46,7 @@ The world is built through the services once per session; each cell writes its r
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 import uuid
@@ -66,6 +67,8 @@ from marketplace.config import TestingConfig
 from marketplace.contracts.inputs import AmendmentChanges, AwardTerms, SlaTargets
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.files import services as files
+from marketplace.files.models import FilePurpose
 from marketplace.flows import amendments
 from marketplace.flows import contracts as contract_flows
 from marketplace.inputs import Money
@@ -137,6 +140,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "user_id": ("firm_owner",),
     "profile_id": ("firm_profile",),
     "entry_id": ("outbox_entry",),
+    "file_id": ("message_file", "task_file"),
 }
 
 
@@ -195,7 +199,16 @@ def build_world() -> World:
     foreign_client, foreign_provider, admin = ClientFactory(), ProviderFactory(), AdminFactory()
 
     budget = Budget(BudgetType.FIXED, 10_000, 100_000, "usd")
-    task = tasks.create_task(user=client_owner, draft=task_draft(budget=budget))
+    task_file = files.upload(
+        user=client_owner,
+        purpose=FilePurpose.TASK,
+        stream=io.BytesIO(b"%PDF-1.4 the macros"),
+        filename="macros.pdf",
+    )
+    task = tasks.create_task(
+        user=client_owner,
+        draft=task_draft(budget=budget, confidential_files=(task_file.id,)),
+    )
     lifecycle.publish_task(user=client_owner, task_id=task.id, confirm_strategic=False)
     draft = tasks.create_task(
         user=client_owner, draft=task_draft(budget=budget, title="Bookkeeping catch-up")
@@ -234,8 +247,17 @@ def build_world() -> World:
     dispute = disputes.open_dispute(
         user=client_owner, milestone_id=disputed, reason="The set-up is not what we agreed."
     )
+    message_file = files.upload(
+        user=firm_owner,
+        purpose=FilePurpose.MESSAGE,
+        stream=io.BytesIO(b"The first tickets, answered.\n"),
+        filename="tickets.txt",
+    )
     thread = messaging.contract_conversation(user=firm_owner, contract_id=contract.id)
-    messaging.post_message(thread, user=firm_owner, body="The first tickets are answered.")
+    messaging.post_message(
+        thread, user=firm_owner, body="The first tickets are answered.", files=[message_file.id]
+    )
+
     amendment = amendments.propose(
         user=client_owner,
         contract_id=contract.id,
@@ -280,6 +302,8 @@ def build_world() -> World:
             "firm_owner": firm_owner.id,
             "firm_profile": firm_profile.id,
             "outbox_entry": entry.id,
+            "message_file": message_file.id,
+            "task_file": task_file.id,
         },
         tokens={
             name: accounts.create_token(user=user, name="matrix")[1]
@@ -537,6 +561,11 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("POST", V1 + "/amendments/<uuid:amendment_id>/decline"): SIGNERS,
     ("POST", V1 + "/amendments/<uuid:amendment_id>/withdraw"): SIGNERS,
     ("GET", V1 + "/contracts/<uuid:contract_id>/messages"): PARTIES_READ,
+    # files: anyone signed in uploads; a file is read by whoever may see what it is
+    # attached to (a task's: as its confidential details, which the firm accepted)
+    ("POST", V1 + "/files"): SIGNED_IN,
+    ("GET", V1 + "/files/<uuid:file_id>"): PARTIES_READ,
+    ("GET", V1 + "/files/<uuid:file_id>/download"): PARTIES_READ,
     ("GET", V1 + "/conversations"): SIGNED_IN,  # one's own threads; admins: an empty list
     ("POST", V1 + "/contracts/<uuid:contract_id>/messages"): PARTIES_TALK,
     # money

@@ -23,6 +23,7 @@ the CSRF token that the public writes (sign-up, login, logout) otherwise require
 from __future__ import annotations
 
 import contextvars
+import io
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -39,9 +40,12 @@ from marketplace.bids import services as bids
 from marketplace.bids.inputs import BidProposal, MilestoneProposal
 from marketplace.contracts.inputs import AwardTerms
 from marketplace.extensions import db
+from marketplace.files import services as file_services
+from marketplace.files.models import FilePurpose
 from marketplace.flows import contracts as contract_flows
 from marketplace.inputs import Money
 from marketplace.jobs.models import OutboxEntry
+from marketplace.messaging import services as messaging
 from marketplace.payments import delivery, disputes, funding
 from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks import confidentiality, lifecycle, terms
@@ -165,6 +169,18 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
     profile_id = db.session.scalar(
         sa.select(ProviderProfile.id).filter_by(user_id=other_provider.id)
     )
+    # Files: one of the signed-in user's own, and one in the deal's contract thread.
+    own_file = file_services.upload(
+        user=user, purpose=FilePurpose.MESSAGE, stream=io.BytesIO(b"%PDF-1.4 x"), filename="a.pdf"
+    )
+    thread = messaging.contract_conversation(user=deal.provider, contract_id=deal.contract_id)
+    thread_file = file_services.upload(
+        user=deal.provider,
+        purpose=FilePurpose.MESSAGE,
+        stream=io.BytesIO(b"Notes, plain text.\n"),
+        filename="notes.txt",
+    )
+    messaging.post_message(thread, user=deal.provider, body="Notes.", files=[thread_file.id])
     values = {
         "token_id": [str(spare_token.id)],
         "profile_id": [str(profile_id)],
@@ -176,6 +192,7 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
         "milestone_id": [str(disputed), str(submitted)],
         "dispute_id": [str(dispute.id)],
         "entry_id": [str(entry.id)],
+        "file_id": [str(own_file.id), str(thread_file.id)],
         # Accounts to log in as or to add to a company or a firm, and a free address.
         "email": [ClientFactory().email, ProviderFactory().email, "new.user@example.com"],
         "password": [PASSWORD],

@@ -205,6 +205,8 @@ class MilestoneSubmission(IdMixin, Model):
     revision: Mapped[int]
     note: Mapped[str] = mapped_column(sa.Text)
     deliverables: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    #: The delivered files' metadata (marketplace.files has the rest).
+    files: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list, server_default="[]")
     submitted_by_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

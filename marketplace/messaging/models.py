@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -39,6 +40,8 @@ class Message(IdMixin, Model):
     thread_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("threads.id", ondelete="CASCADE"))
     sender_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(sa.Text)
+    #: Attached files' metadata (marketplace.files has the rest).
+    files: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sender: Mapped[User] = relationship()

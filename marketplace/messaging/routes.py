@@ -57,10 +57,10 @@ def bid_messages(bid_id: uuid.UUID, page: int, page_size: int | None) -> dict[st
 @blp.arguments(MessageInputSchema, as_kwargs=True)
 @blp.response(201, MessageSchema)
 @blp.errors(400, 401, 403, 404, 422, 429)
-def post_bid_message(bid_id: uuid.UUID, body: str) -> Message:
+def post_bid_message(bid_id: uuid.UUID, body: str, files: list[uuid.UUID]) -> Message:
     """Write in the conversation about a bid; the other side is notified."""
     conversation = services.bid_conversation(user=current_user, bid_id=bid_id)
-    return services.post_message(conversation, user=current_user, body=body)
+    return services.post_message(conversation, user=current_user, body=body, files=files)
 
 
 @blp.get("/contracts/<uuid:contract_id>/messages")
@@ -80,7 +80,7 @@ def contract_messages(contract_id: uuid.UUID, page: int, page_size: int | None) 
 @blp.arguments(MessageInputSchema, as_kwargs=True)
 @blp.response(201, MessageSchema)
 @blp.errors(400, 401, 403, 404, 422, 429)
-def post_contract_message(contract_id: uuid.UUID, body: str) -> Message:
+def post_contract_message(contract_id: uuid.UUID, body: str, files: list[uuid.UUID]) -> Message:
     """Write in the contract's conversation; the other side is notified."""
     conversation = services.contract_conversation(user=current_user, contract_id=contract_id)
-    return services.post_message(conversation, user=current_user, body=body)
+    return services.post_message(conversation, user=current_user, body=body, files=files)

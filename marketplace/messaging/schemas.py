@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from marketplace.files.schemas import attached_files, file_ids
 from marketplace.messaging.inbox import EXCERPT_LENGTH
 from marketplace.pagination import PageArgsSchema, page_schema
 from marketplace.schemas import BaseSchema
@@ -15,6 +16,11 @@ class MessageInputSchema(BaseSchema):
     """A plain-text message."""
 
     body = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=MAX_BODY))
+    files = file_ids(
+        "Ids of your uploads (`POST /files` with purpose `message`) to attach: the thread's "
+        "readers download them. An unknown id or someone else's file is a 422.",
+        load_default=list,
+    )
 
     @ma.validates("body")
     def _not_blank(self, value: str, **_: object) -> None:
@@ -29,6 +35,7 @@ class MessageSchema(BaseSchema):
     sender_id = ma.fields.UUID()
     sender_name = ma.fields.String(attribute="sender.name")
     body = ma.fields.String()
+    files = attached_files("The attached files.")
     created_at = ma.fields.DateTime()
 
 

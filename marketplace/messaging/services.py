@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,9 +16,11 @@ from marketplace.accounts.models import Role, User
 from marketplace.bids import services as bids
 from marketplace.bids.models import Bid
 from marketplace.contracts import services as contracts
-from marketplace.database import utcnow
+from marketplace.database import new_id, utcnow
 from marketplace.errors import Forbidden
 from marketplace.extensions import db
+from marketplace.files import services as file_services
+from marketplace.files.models import FilePurpose
 from marketplace.messaging.models import Message, ReadMarker, Thread
 from marketplace.notifications import services as notifications
 from marketplace.pagination import paginate
@@ -143,12 +146,17 @@ def read_markers(conversation: Conversation) -> dict[str, datetime]:
     return {str(m.user_id): m.last_read_at for m in rows}
 
 
-def post_message(conversation: Conversation, *, user: User, body: str) -> Message:
+def post_message(
+    conversation: Conversation, *, user: User, body: str, files: Sequence[uuid.UUID] = ()
+) -> Message:
     """A party writes; the other side is notified. Admins read threads but do not write."""
     side = conversation.side_of(user)
     if side is None:
         raise Forbidden("Only the two parties write in this thread.")
-    message = Message(thread_id=conversation.thread.id, sender_id=user.id, body=body)
+    message = Message(id=new_id(), thread_id=conversation.thread.id, sender_id=user.id, body=body)
+    message.files = file_services.attach(
+        user=user, file_ids=files, purpose=FilePurpose.MESSAGE, object_id=message.id
+    )
     db.session.add(message)
     notifications.tell(
         conversation.people_of("provider" if side == "client" else "client"),

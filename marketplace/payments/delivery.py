@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -16,30 +17,41 @@ from marketplace.contracts.models import (
     MilestoneStatus,
     MilestoneSubmission,
 )
-from marketplace.database import commit_keeping_values, utcnow
+from marketplace.database import commit_keeping_values, new_id, utcnow
 from marketplace.extensions import db
+from marketplace.files import services as file_services
+from marketplace.files.models import FilePurpose
 from marketplace.jobs.due import each_due
 from marketplace.payments import settlement
 
 
 def submit(
-    *, user: User, milestone_id: uuid.UUID, note: str, deliverables: list[dict[str, Any]]
+    *,
+    user: User,
+    milestone_id: uuid.UUID,
+    note: str,
+    deliverables: list[dict[str, Any]],
+    files: Sequence[uuid.UUID] = (),
 ) -> Milestone:
-    """The provider (any member of a firm) delivers a funded milestone for review."""
+    """The provider (any member of a firm) delivers a funded milestone for review, with
+    the uploads it names attached (`files`)."""
     locked = milestones.lock_for(user, milestone_id)
     milestone, contract = locked.milestone, locked.contract
     side = locked.side
     milestones.allow(milestone, "submit", side=side)
     milestones.require_contract(contract, ContractStatus.ACTIVE, doing="submit work")
     milestones.move(milestone, "submit", side=side, actor=user)
-    milestone.submissions.append(
-        MilestoneSubmission(
-            revision=len(milestone.submissions) + 1,
-            note=note,
-            deliverables=deliverables,
-            submitted_by_id=user.id,
-        )
+    submission = MilestoneSubmission(
+        id=new_id(),
+        revision=len(milestone.submissions) + 1,
+        note=note,
+        deliverables=deliverables,
+        submitted_by_id=user.id,
     )
+    submission.files = file_services.attach(
+        user=user, file_ids=files, purpose=FilePurpose.SUBMISSION, object_id=submission.id
+    )
+    milestone.submissions.append(submission)
     days = milestones.terms_value(contract, "auto_release_days")
     milestone.submitted_at = utcnow()
     milestone.auto_release_at = milestone.submitted_at + timedelta(days=days)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -13,9 +14,11 @@ from marketplace.accounts.models import User
 from marketplace.contracts import milestones
 from marketplace.contracts import services as contracts
 from marketplace.contracts.models import Contract, Milestone
-from marketplace.database import lock_row, utcnow
+from marketplace.database import lock_row, new_id, utcnow
 from marketplace.errors import BusinessRuleViolation, NotFound
 from marketplace.extensions import db
+from marketplace.files import services as file_services
+from marketplace.files.models import FilePurpose
 from marketplace.inputs import Money
 from marketplace.ledger.models import TransactionKind
 from marketplace.payments import refunds, settlement
@@ -37,6 +40,7 @@ def _open(locked: milestones.Locked, *, side: str, actor: User | None, reason: s
             request, "dispute", actor_id=actor.id if actor else None, reason=reason
         )
     dispute = Dispute(
+        id=new_id(),
         milestone=milestone,
         contract_id=locked.contract.id,
         raised_by_id=actor.id if actor else None,
@@ -48,12 +52,18 @@ def _open(locked: milestones.Locked, *, side: str, actor: User | None, reason: s
     return dispute
 
 
-def open_dispute(*, user: User, milestone_id: uuid.UUID, reason: str) -> Dispute:
+def open_dispute(
+    *, user: User, milestone_id: uuid.UUID, reason: str, files: Sequence[uuid.UUID] = ()
+) -> Dispute:
     """A party disputes a funded, submitted, sent-back or refund-requested milestone:
-    auto-release and refunds stop until an admin resolves it."""
+    auto-release and refunds stop until an admin resolves it. The uploads `files` name
+    are its evidence."""
     locked = milestones.lock_for(user, milestone_id)
     side = locked.committing_side()
     dispute = _open(locked, side=side, actor=user, reason=reason)
+    dispute.files = file_services.attach(
+        user=user, file_ids=files, purpose=FilePurpose.EVIDENCE, object_id=dispute.id
+    )
     other = "provider" if side == "client" else "client"
     for to in (other, "admins"):
         milestones.tell(

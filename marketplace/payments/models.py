@@ -184,6 +184,8 @@ class Dispute(IdMixin, Model):
     raised_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
     side: Mapped[str] = mapped_column(sa.String(10))  # client, provider, or system
     reason: Mapped[str] = mapped_column(sa.Text)
+    #: The evidence files' metadata (marketplace.files has the rest).
+    files: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list, server_default="[]")
     milestone_status: Mapped[MilestoneStatus] = mapped_column(
         enum_type(MilestoneStatus, name="milestone_status")
     )

@@ -6,6 +6,7 @@ import marshmallow as ma
 
 from marketplace.contracts.models import MilestoneStatus
 from marketplace.contracts.schemas import MilestoneSchema
+from marketplace.files.schemas import attached_files, file_ids
 from marketplace.ledger.models import AccountKind, TransactionKind
 from marketplace.pagination import PageArgsSchema, page_schema
 from marketplace.payments.models import (
@@ -50,12 +51,22 @@ class SubmitSchema(BaseSchema):
     deliverables = ma.fields.List(
         ma.fields.Nested(DeliverableSchema), load_default=list, validate=ma.validate.Length(max=50)
     )
+    files = file_ids(
+        "Ids of your uploads (`POST /files` with purpose `submission`): the delivered files, which "
+        "the contract's parties download. An unknown id or someone else's file is a 422.",
+        load_default=list,
+    )
 
 
 class DisputeInputSchema(BaseSchema):
     """Why a party disputes a milestone."""
 
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=10, max=5000))
+    files = file_ids(
+        "Ids of your uploads (`POST /files` with purpose `evidence`): the evidence, which the "
+        "contract's parties and admins download. An unknown id or someone else's file is a 422.",
+        load_default=list,
+    )
 
 
 class ResolveSchema(BaseSchema):
@@ -114,6 +125,7 @@ class SubmissionSchema(BaseSchema):
     revision = ma.fields.Integer()
     note = ma.fields.String()
     deliverables = ma.fields.List(ma.fields.Dict())
+    files = attached_files("The delivered files.")
     submitted_by_id = ma.fields.UUID()
     at = ma.fields.DateTime()
 
@@ -161,6 +173,7 @@ class DisputeSchema(BaseSchema):
     raised_by_id = ma.fields.UUID(allow_none=True)
     side = ma.fields.String()
     reason = ma.fields.String()
+    files = attached_files("The evidence files of the party who opened it.")
     milestone_status = ma.fields.Enum(
         MilestoneStatus,
         by_value=True,

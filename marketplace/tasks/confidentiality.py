@@ -52,11 +52,14 @@ class Material:
     terms_hash: str
     confidential_details: str
     attachments: list[dict[str, Any]]
+    #: Uploaded files (marketplace.files): their metadata; the bytes are downloaded apart,
+    #: through this gate again.
+    confidential_files: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         """Whether there is nothing confidential in it."""
-        return not self.confidential_details and not self.attachments
+        return not (self.confidential_details or self.attachments or self.confidential_files)
 
 
 def current_material(task: Task) -> Material:
@@ -67,6 +70,7 @@ def current_material(task: Task) -> Material:
         terms_hash=terms.terms_hash(),
         confidential_details=task.confidential_details,
         attachments=list(task.attachments or []),
+        confidential_files=list(task.confidential_files or []),
     )
 
 

@@ -164,6 +164,17 @@ class TaskInputSchema(BaseSchema):
     attachments = ma.fields.List(
         ma.fields.Nested(AttachmentSchema), load_default=list, validate=ma.validate.Length(max=50)
     )
+    confidential_files = ma.fields.List(
+        ma.fields.UUID(),
+        load_default=list,
+        validate=ma.validate.Length(max=50),
+        metadata={
+            "description": "Ids of your uploads (`POST /files` with purpose `task`) that belong to "
+            "the confidential material: read, like the details, only by those who may read "
+            "them, every download logged. On an edit the list replaces the task's; a file "
+            "once attached stays the task's. An unknown id or someone else's file is a 422."
+        },
+    )
 
     @ma.validates_schema
     def _cross_field_rules(self, data: dict[str, Any], partial: Any = None, **_: Any) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -91,6 +92,7 @@ class TaskDraft:
     positions: int = 1
     trial: bool = False
     attachments: tuple[Attachment, ...] = ()
+    confidential_files: tuple[uuid.UUID, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,3 +116,4 @@ class TaskChanges:
     positions: int | Unset = UNSET
     trial: bool | Unset = UNSET
     attachments: tuple[Attachment, ...] | Unset = UNSET
+    confidential_files: tuple[uuid.UUID, ...] | Unset = UNSET

@@ -73,6 +73,10 @@ class Task(IdMixin, TimestampMixin, Model):
     summary: Mapped[str] = mapped_column(sa.Text)
     confidential_details: Mapped[str] = mapped_column(sa.Text, default="")
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    #: Uploaded files of the confidential material (metadata; marketplace.files has the rest).
+    confidential_files: Mapped[list[dict[str, Any]]] = mapped_column(
+        sa.JSON, default=list, server_default="[]"
+    )
     confidentiality: Mapped[Confidentiality] = mapped_column(
         enum_type(Confidentiality), default=Confidentiality.PUBLIC
     )

@@ -12,6 +12,7 @@ from flask_login import current_user
 from webargs.fields import DelimitedList
 
 from marketplace.bids.models import BidStatus
+from marketplace.files.schemas import attached_files
 from marketplace.matching.discovery import TaskSearch
 from marketplace.pagination import COUNT_CAP, CursorPageSchema, PageArgsSchema
 from marketplace.profiles.models import ServiceModel
@@ -175,6 +176,10 @@ class ConfidentialSchema(BaseSchema):
     task_id = ma.fields.UUID()
     confidential_details = ma.fields.String()
     attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema))
+    confidential_files = attached_files(
+        "Uploaded files of the confidential material: download each from its "
+        "`download_path` (every download is in the access log)."
+    )
     terms_version = ma.fields.Integer()
     terms_hash = ma.fields.String()
 

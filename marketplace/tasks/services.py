@@ -17,9 +17,11 @@ from sqlalchemy.orm.strategy_options import _AbstractLoad
 from marketplace import permissions
 from marketplace.accounts.models import User, UserStatus
 from marketplace.catalog import services as catalog
-from marketplace.database import lock_row, utcnow
+from marketplace.database import lock_row, new_id, utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
+from marketplace.files import services as files
+from marketplace.files.models import FilePurpose
 from marketplace.inputs import UNSET, given, value_or
 from marketplace.notifications import services as notifications
 from marketplace.organizations.models import MemberRole, Membership
@@ -219,7 +221,19 @@ def owned_task(*, user: User, task_id: uuid.UUID, lock: bool = False) -> Task:
     return task
 
 
-def _apply(task: Task, values: TaskDraft | TaskChanges) -> None:
+def _attach_files(task: Task, user: User, file_ids: tuple[uuid.UUID, ...]) -> None:
+    """The task's confidential files become the given uploads (already attached ones stay
+    the task's even when left out of the list)."""
+    task.confidential_files = files.attach(
+        user=user,
+        file_ids=file_ids,
+        purpose=FilePurpose.TASK,
+        object_id=task.id,
+        field="confidential_files",
+    )
+
+
+def _apply(task: Task, values: TaskDraft | TaskChanges, *, user: User) -> None:
     names = given(values)
     for name in SIMPLE_FIELDS & names:
         setattr(task, name, getattr(values, name))
@@ -232,6 +246,8 @@ def _apply(task: Task, values: TaskDraft | TaskChanges) -> None:
         task.timezone_need = need.as_json() if need is not None else None
     if values.attachments is not UNSET:
         task.attachments = [attachment.as_json() for attachment in values.attachments]
+    if values.confidential_files is not UNSET:
+        _attach_files(task, user, values.confidential_files)
     if values.languages is not UNSET:
         task.language_rows = [TaskLanguage(code=code) for code in dict.fromkeys(values.languages)]
     if values.skills is not UNSET:
@@ -248,8 +264,10 @@ def create_task(*, user: User, draft: TaskDraft) -> Task:
     if user.role != "client":
         raise Forbidden("Only clients post tasks.")
     client_profile = permissions.acting_client_profile(user)
-    task = Task(client_profile=client_profile, created_by=user, status=TaskStatus.DRAFT)
-    _apply(task, draft)
+    task = Task(
+        id=new_id(), client_profile=client_profile, created_by=user, status=TaskStatus.DRAFT
+    )
+    _apply(task, draft, user=user)
     task.terms_hash = terms.terms_hash()
     task.transitions.append(
         TaskTransition(from_status=None, to_status=TaskStatus.DRAFT, actor_id=user.id)
@@ -312,8 +330,10 @@ def update_task(*, user: User, task_id: uuid.UUID, changes: TaskChanges) -> Task
     )
     if errors:
         raise BusinessRuleViolation("The task has invalid fields.", details=errors)
+    before = list(task.confidential_files or [])
     material_changed = _changes_confidential_material(task, changes)
-    _apply(task, changes)
+    _apply(task, changes, user=user)
+    material_changed = material_changed or task.confidential_files != before
     if material_changed or task.terms_hash != terms.terms_hash():
         task.terms_version += 1
         task.terms_hash = terms.terms_hash()
@@ -335,5 +355,6 @@ def delete_task(*, user: User, task_id: uuid.UUID) -> None:
     TASK_STATES.check("delete", task.status)
     if task.opened_at is not None:  # a revised task that was open: bids and reads refer to it
         raise Conflict("This task was open once; cancel it instead of deleting it.")
+    files.release(purpose=FilePurpose.TASK, object_id=task.id)
     db.session.delete(task)
     db.session.commit()
