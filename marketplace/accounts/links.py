@@ -10,13 +10,16 @@ refused for another.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from marketplace.accounts.models import User
 from marketplace.errors import BadRequest
+from marketplace.extensions import db
 
 
 class InvalidLink(BadRequest):
@@ -57,3 +60,12 @@ def read(purpose: str, token: str, *, max_age: timedelta, expired: str) -> dict[
     if not isinstance(payload, dict):
         raise InvalidLink("This link is not valid: it may be incomplete or used already.")
     return payload
+
+
+def user_named(payload: dict[str, Any]) -> User | None:
+    """The user a token's payload names (None for a malformed or unknown id)."""
+    try:
+        user_id = uuid.UUID(str(payload.get("user")))
+    except ValueError:
+        return None
+    return db.session.get(User, user_id)

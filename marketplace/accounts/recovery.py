@@ -63,7 +63,7 @@ def reset_password(*, token: str, password: str) -> User:
     payload = links.read(
         PURPOSE, token, max_age=VALID_FOR, expired="This link has expired: ask for a new one."
     )
-    user = _user(payload.get("user"))
+    user = links.user_named(payload)
     if user is None or not _matches(user, payload):
         raise links.InvalidLink(_USED)
     check_password_strength(password, user.email)
@@ -115,11 +115,3 @@ def change_password(
 
 def _matches(user: User, payload: dict[str, Any]) -> bool:
     return user.is_active and payload.get("hash") == links.fingerprint(user.password_hash)
-
-
-def _user(raw: object) -> User | None:
-    try:
-        user_id = uuid.UUID(str(raw))
-    except ValueError:
-        return None
-    return db.session.get(User, user_id)

@@ -7,7 +7,6 @@ has that address and is not yet verified, so it is spent by its first use.
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from marketplace.accounts import links
@@ -75,17 +74,9 @@ def verify(*, token: str) -> User:
         max_age=VALID_FOR,
         expired="This link has expired: sign in and ask for a new one.",
     )
-    user = _user(payload.get("user"))
+    user = links.user_named(payload)
     if user is None or user.email != payload.get("email") or user.email_verified_at is not None:
         raise links.InvalidLink("This link is not valid: it may be incomplete or used already.")
     mark_verified(user)
     db.session.commit()
     return user
-
-
-def _user(raw: object) -> User | None:
-    try:
-        user_id = uuid.UUID(str(raw))
-    except ValueError:
-        return None
-    return db.session.get(User, user_id)
