@@ -12,7 +12,7 @@ import redis
 
 from marketplace import create_app
 from marketplace.config import TestingConfig
-from marketplace.extensions import db
+from marketplace.extensions import db, limiter
 from marketplace.jobs import outbox
 from marketplace.jobs.celery import run_task
 
@@ -22,7 +22,11 @@ pytestmark = pytest.mark.skipif(not REDIS_URL, reason="needs Redis: set TEST_RED
 
 @pytest.fixture
 def redis_app(app):
-    """An app wired for production jobs and limits, sharing the suite's database."""
+    """An app wired for production jobs and limits, sharing the suite's database.
+
+    Flask-Limiter keeps one storage per Limiter, not per app: building this app points the
+    shared limiter at Redis, so the suite's app gets it back afterwards (later tests move
+    the clock, which a Redis window does not follow)."""
     client = redis.Redis.from_url(REDIS_URL)
     client.flushdb()
     config = type(
@@ -38,6 +42,7 @@ def redis_app(app):
     app_with_redis = create_app(config)
     yield app_with_redis
     client.flushdb()
+    limiter.init_app(app)  # its hooks are registered once; this only restores the storage
     with app_with_redis.app_context():
         db.engine.dispose()  # close its own PostgreSQL connections before they are collected
 
