@@ -121,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.payments import admin_routes as admin_payments
     from marketplace.payments import routes as payments
     from marketplace.profiles import routes as profiles
+    from marketplace.record import routes as record
     from marketplace.tasks import admin_routes as admin_tasks
     from marketplace.tasks import routes as tasks
 
@@ -137,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
         contracts,
         payments,
         messaging,
+        record,
         files,
         notifications,
         moderation,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 
@@ -19,6 +21,7 @@ MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
 WorkingHours = dict[str, list[list[str]]]
+Interval = tuple[datetime, datetime]
 
 
 def parse_time(value: Any) -> int:
@@ -126,3 +129,22 @@ class WorkingHoursField(ma.fields.Field):
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return value
+
+
+def _to_utc(day: date, minutes: int, zone: ZoneInfo) -> datetime:
+    wall = datetime.combine(day, time()) + timedelta(minutes=minutes)
+    return wall.replace(tzinfo=zone).astimezone(UTC)
+
+
+def shifts_on(day: date, hours: WorkingHours, zone: ZoneInfo) -> list[Interval]:
+    """The shifts that start on local date `day`, as UTC intervals: each shift is placed on
+    its real calendar date in its zone, so daylight-saving changes, shifts crossing
+    midnight and half-hour zones come out right (the placement matching and the SLA
+    clocks share)."""
+    intervals = []
+    for start_text, end_text in hours.get(DAYS[day.weekday()], []):
+        start, end = parse_time(start_text), parse_time(end_text)
+        if end <= start:
+            end += MINUTES_PER_DAY
+        intervals.append((_to_utc(day, start, zone), _to_utc(day, end, zone)))
+    return intervals

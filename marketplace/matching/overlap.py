@@ -25,7 +25,15 @@ from datetime import date, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from marketplace.hours import DAYS, MINUTES_PER_DAY, MINUTES_PER_WEEK, WorkingHours, week_intervals
+from marketplace.hours import (
+    DAYS,
+    MINUTES_PER_DAY,
+    MINUTES_PER_WEEK,
+    Interval,
+    WorkingHours,
+    shifts_on,
+    week_intervals,
+)
 from marketplace.matching import timezones
 from marketplace.matching.timezones import NEARSHORE_MAX_OFFSET, work_period
 
@@ -233,11 +241,7 @@ def nearshore_zones(client_zone: str, first: date, last: date) -> tuple[str, ...
     return timezones.nearshore_zones(client_zone, first, last)
 
 
-def utc_shifts(hours: WorkingHours, zone: str, first: date, last: date) -> list[timezones.Interval]:
+def utc_shifts(hours: WorkingHours, zone: str, first: date, last: date) -> list[Interval]:
     """The shifts that start on local dates first..last, as UTC intervals, in date order."""
     tz = ZoneInfo(zone)
-    return [
-        shift
-        for day in timezones.days(first, last)
-        for shift in timezones.shifts_on(day, hours, tz)
-    ]
+    return [shift for day in timezones.days(first, last) for shift in shifts_on(day, hours, tz)]

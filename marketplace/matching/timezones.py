@@ -16,9 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from marketplace.hours import DAYS, MINUTES_PER_DAY, WorkingHours, parse_time
+from marketplace.hours import Interval, WorkingHours, shifts_on
 
-Interval = tuple[datetime, datetime]
 DEFAULT_PERIOD_DAYS = 28
 MAX_PERIOD_DAYS = 366
 NEARSHORE_MAX_OFFSET = timedelta(hours=3)
@@ -35,22 +34,6 @@ def work_period(start: date | None, end: date | None, today: date) -> tuple[date
 def days(first: date, last: date) -> list[date]:
     """Every date from first to last, inclusive."""
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def _to_utc(day: date, minutes: int, zone: ZoneInfo) -> datetime:
-    wall = datetime.combine(day, time()) + timedelta(minutes=minutes)
-    return wall.replace(tzinfo=zone).astimezone(UTC)
-
-
-def shifts_on(day: date, hours: WorkingHours, zone: ZoneInfo) -> list[Interval]:
-    """The shifts that start on local date `day`, as UTC intervals."""
-    intervals = []
-    for start_text, end_text in hours.get(DAYS[day.weekday()], []):
-        start, end = parse_time(start_text), parse_time(end_text)
-        if end <= start:
-            end += MINUTES_PER_DAY
-        intervals.append((_to_utc(day, start, zone), _to_utc(day, end, zone)))
-    return intervals
 
 
 def _overlap(a: list[Interval], b: list[Interval]) -> timedelta:

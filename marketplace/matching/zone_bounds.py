@@ -28,7 +28,7 @@ proj for the map of an instant to its place in the UTC week. Then:
    is settled (the same noon samples two days either side, so one offset holds from the
    day's midnight to the second midnight after it, which is as far as its shifts reach)
    those are the weekday's shifts moved by that offset; near a change they are the exact
-   UTC shifts of that date (`timezones.shifts_on`, the reference's own placement).
+   UTC shifts of that date (`hours.shifts_on`, the reference's own placement).
    The provider mask PM is built the same way over the provider's window, every weekday
    in one mask: PM contains proj P(d) for every d of the period.
 3. So each working day of weekday k overlaps at most 15 minutes times |CM_k & PM|, and
@@ -56,10 +56,10 @@ from datetime import date, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from marketplace.hours import MINUTES_PER_DAY, WorkingHours, week_intervals
+from marketplace.hours import MINUTES_PER_DAY, Interval, WorkingHours, shifts_on, week_intervals
 from marketplace.matching import timezones
 from marketplace.matching.overlap import offset_changes
-from marketplace.matching.timezones import Interval, work_period
+from marketplace.matching.timezones import work_period
 
 SLOT_SECONDS = 15 * 60
 WEEK_SLOTS = 7 * 24 * 4
@@ -163,7 +163,7 @@ def client_bounds(zone: str, hours_json: str, first: date, last: date) -> Client
     doubled = False
     tz = ZoneInfo(zone)
     for day in unsettled:
-        exact = timezones.shifts_on(day, hours, tz)
+        exact = shifts_on(day, hours, tz)
         for interval in exact:
             masks[day.weekday()] |= _interval_mask(interval)
         doubled = doubled or _overlapping(exact)
@@ -204,7 +204,7 @@ def provider_bounds(zone: str, hours_json: str, today: date) -> ProviderBounds:
     mask = _mask_of(week_intervals(hours), offsets)
     tz = ZoneInfo(zone)
     for day in _unsettled(zone, first, last):
-        for interval in timezones.shifts_on(day, hours, tz):
+        for interval in shifts_on(day, hours, tz):
             mask |= _interval_mask(interval)
     # Shifts of days around a change, and of the days their shifts can reach.
     doubled = any(
@@ -212,7 +212,7 @@ def provider_bounds(zone: str, hours_json: str, today: date) -> ProviderBounds:
             [
                 interval
                 for n in range(-SETTLE_DAYS - 2, SETTLE_DAYS + 2)
-                for interval in timezones.shifts_on(change + timedelta(days=n), hours, tz)
+                for interval in shifts_on(change + timedelta(days=n), hours, tz)
             ]
         )
         for change in offset_changes(zone, first - ONE_DAY * 4, last + ONE_DAY * 4)

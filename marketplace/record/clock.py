@@ -1,0 +1,101 @@
+"""Service hours and the business-minute clocks of the SLAs.
+
+A contract's service hours are a weekly schedule of local shifts in one IANA zone (the
+coverage window in the client's zone for a coverage task, the provider's working hours
+in its own zone otherwise), fixed in its terms. An SLA clock counts only the minutes
+inside them. Each shift is placed on its real calendar date by `hours.shifts_on`, the
+placement the matching engine uses, so daylight-saving changes, night shifts and
+half-hour zones come out exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from marketplace.hours import Interval, WorkingHours, shifts_on
+
+ONE_DAY = timedelta(days=1)
+#: A deadline further than this many days of calendar time is never reached (no shifts).
+HORIZON_DAYS = 800
+
+
+@lru_cache(maxsize=65_536)
+def _day_shifts(zone: str, hours_json: str, day: date) -> tuple[Interval, ...]:
+    return tuple(shifts_on(day, json.loads(hours_json), ZoneInfo(zone)))
+
+
+@dataclass(frozen=True)
+class ServiceHours:
+    """A weekly schedule in one zone; `hours` as `marketplace.hours` describes them."""
+
+    zone: str
+    hours_json: str
+
+    @classmethod
+    def of(cls, zone: str, hours: WorkingHours) -> ServiceHours:
+        return cls(zone, json.dumps(hours, sort_keys=True))
+
+    @classmethod
+    def from_terms(cls, content: dict[str, Any]) -> ServiceHours | None:
+        """The service hours a terms version fixes (`{"zone", "hours", ...}`), if any."""
+        fixed = content.get("service_hours")
+        if not fixed or not fixed.get("hours"):
+            return None
+        return cls.of(fixed["zone"], fixed["hours"])
+
+    @property
+    def hours(self) -> WorkingHours:
+        result: WorkingHours = json.loads(self.hours_json)
+        return result
+
+    def _local_day(self, moment: datetime) -> date:
+        return moment.astimezone(ZoneInfo(self.zone)).date()
+
+    def shifts(self, start: datetime, end: datetime) -> list[Interval]:
+        """The UTC shifts that meet `[start, end)`, clipped to it, in order."""
+        spans: list[Interval] = []
+        # A shift starting the local day before `start` may still be running at `start`.
+        day = self._local_day(start) - ONE_DAY
+        last = self._local_day(end)
+        while day <= last:
+            for shift_start, shift_end in _day_shifts(self.zone, self.hours_json, day):
+                clipped = (max(shift_start, start), min(shift_end, end))
+                if clipped[0] < clipped[1]:
+                    spans.append(clipped)
+            day += ONE_DAY
+        return spans
+
+    def minutes_between(self, start: datetime, end: datetime) -> int:
+        """Whole service minutes from `start` to `end` (0 if `end` is not later)."""
+        if end <= start:
+            return 0
+        seconds = sum((b - a).total_seconds() for a, b in self.shifts(start, end))
+        return int(seconds // 60)
+
+    def deadline(self, start: datetime, minutes: float) -> datetime | None:
+        """The instant at which `minutes` service minutes have passed since `start` (None
+        if the schedule has no shifts)."""
+        if not self.hours_json or self.hours_json == "{}":
+            return None
+        left = timedelta(minutes=minutes)
+        day = self._local_day(start) - ONE_DAY
+        for _ in range(HORIZON_DAYS):
+            for shift_start, shift_end in _day_shifts(self.zone, self.hours_json, day):
+                begin = max(shift_start, start)
+                if begin >= shift_end:
+                    continue
+                if shift_end - begin >= left:
+                    return begin + left
+                left -= shift_end - begin
+            day += ONE_DAY
+        return None
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored (aware or naive-UTC) time as an aware UTC one."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
