@@ -69,6 +69,7 @@ def extend_pilot(*, user: User, contract_id: uuid.UUID, terms: PilotTerms) -> Co
     db.session.flush()
     content = contract_terms.first_content(
         pilot.task,
+        provider=pilot.provider_profile,
         deliverables=terms.deliverables,
         sla=terms.sla,
         price_type=pilot.current_terms.content["price_type"],

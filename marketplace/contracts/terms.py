@@ -27,6 +27,7 @@ from marketplace.contracts.models import Contract, ContractTerms, Milestone, Mil
 from marketplace.contracts.states import HOLDING
 from marketplace.errors import NotFound
 from marketplace.extensions import db
+from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks import confidentiality
 from marketplace.tasks import terms as task_terms
 from marketplace.tasks.confidentiality import Material, Reader
@@ -54,10 +55,27 @@ def milestone_view(milestone: Milestone) -> dict[str, Any]:
     }
 
 
+def service_hours(task: Task, provider: ProviderProfile) -> dict[str, Any]:
+    """The hours the contract's SLA clocks run in: the window a coverage task wants covered,
+    in the client's zone; otherwise the provider's working hours, in its own zone."""
+    need = task.timezone_need
+    if need and need.get("mode") == "coverage":
+        zone, hours, source = task.client_profile.timezone, need["window"], "coverage_window"
+    else:
+        zone, hours, source = provider.timezone, provider.working_hours, "provider_working_hours"
+    return {"zone": zone or "UTC", "hours": hours or {}, "source": source}
+
+
 def first_content(
-    task: Task, *, deliverables: Sequence[str], sla: SlaTargets, price_type: str
+    task: Task,
+    *,
+    provider: ProviderProfile,
+    deliverables: Sequence[str],
+    sla: SlaTargets,
+    price_type: str,
 ) -> dict[str, Any]:
-    """The parts of version 1 taken from the task and configuration (milestones come later)."""
+    """The parts of version 1 taken from the task, the provider and configuration
+    (milestones come later)."""
     defaults = current_app.config["SLA_DEFAULTS"][(task.service_model or "va")]
     return {
         "scope": {
@@ -74,6 +92,7 @@ def first_content(
             "hash": task_terms.terms_hash(),
         },
         "sla": {**defaults, **sla.as_json()},
+        "service_hours": service_hours(task, provider),
         "platform_fee_bps": current_app.config["PLATFORM_FEE_BPS"],
         "auto_release_days": current_app.config["AUTO_RELEASE_DAYS"],
     }

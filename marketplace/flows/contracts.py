@@ -75,7 +75,11 @@ def award(*, user: User, bid_id: uuid.UUID, terms: AwardTerms) -> Contract:
     db.session.add(contract)
     db.session.flush()
     content = contract_terms.first_content(
-        task, deliverables=terms.deliverables, sla=terms.sla, price_type=task.budget_type.value
+        task,
+        provider=bid.provider_profile,
+        deliverables=terms.deliverables,
+        sla=terms.sla,
+        price_type=task.budget_type.value,
     )
     content["price"] = bid.price
     contract_terms.write_version(contract, content, author=user)

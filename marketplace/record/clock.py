@@ -17,7 +17,9 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from marketplace.hours import Interval, WorkingHours, shifts_on
+from marketplace.contracts import terms as contract_terms
+from marketplace.contracts.models import Contract
+from marketplace.hours import DAYS, Interval, WorkingHours, shifts_on
 
 ONE_DAY = timedelta(days=1)
 #: A deadline further than this many days of calendar time is never reached (no shifts).
@@ -99,3 +101,17 @@ class ServiceHours:
 def as_utc(moment: datetime) -> datetime:
     """A stored (aware or naive-UTC) time as an aware UTC one."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+#: Every minute of the week: the clocks of a contract whose service hours are empty.
+ALWAYS = ServiceHours.of("UTC", {day: [["00:00", "24:00"]] for day in DAYS})
+
+
+def contract_service_hours(contract: Contract) -> ServiceHours:
+    """The service hours of the contract's current terms (for contracts whose terms predate
+    them, those its task and provider give now); every minute if they hold no shift."""
+    content = contract.current_terms.content
+    fixed = content.get("service_hours") or contract_terms.service_hours(
+        contract.task, contract.provider_profile
+    )
+    return ServiceHours.from_terms({"service_hours": fixed}) or ALWAYS
