@@ -6,6 +6,7 @@ once and by the job for good, telling both sides once)."""
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -428,3 +429,51 @@ def test_the_providers_reviews_are_public_but_not_for_hidden_providers(
     assert api.get(f"/api/v1/providers/{uuid.uuid4()}/reviews").status_code == 404
     bad = api.get(f"/api/v1/providers/{p.firm.profile.id}/reviews?page_size=0")
     assert bad.status_code == 422
+
+
+# --- concurrency (PostgreSQL: row locks) -------------------------------------------------
+
+
+def _at_once(calls: list[Any]) -> list[Any]:
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return [f.result() for f in [pool.submit(call) for call in calls]]
+
+
+@pytest.mark.postgres
+def test_both_sides_at_once_store_one_review_each_and_publish_them_together(
+    p: Parties,
+) -> None:
+    contract = p.contract()
+    sides = [("client", by_client()), ("provider", by_provider())] * 4
+    statuses = _at_once(
+        [
+            lambda who=who, body=body: p.review(who, contract, body).status_code
+            for who, body in sides
+        ]
+    )
+    assert sorted(statuses) == [201, 201] + [409] * 6
+    db.session.expire_all()
+    both = stored()
+    assert sorted(r.side for r in both) == ["client", "provider"]
+    assert both[0].published_at is not None
+    assert both[0].published_at == both[1].published_at
+    assert published_notices(p.client) == 1 and published_notices(p.provider) == 1
+
+
+@pytest.mark.postgres
+def test_concurrent_job_runs_publish_and_tell_once(
+    app: Flask, p: Parties, time_machine: Any
+) -> None:
+    contracts = [p.contract() for _ in range(3)]
+    for contract in contracts:
+        p.review("provider", contract, by_provider())
+    time_machine.shift(WINDOW)
+
+    def run() -> int:
+        with app.app_context():
+            return reviews.publish_lapsed()
+
+    assert sum(_at_once([run] * 6)) == 3
+    db.session.expire_all()
+    assert all(r.published_at == contracts[0].ended_at + WINDOW for r in stored())
+    assert published_notices(p.client) == 3 and published_notices(p.provider) == 3
