@@ -234,6 +234,9 @@ class Config:
     # Contracts
     OFFER_EXPIRY_DAYS = env_int("OFFER_EXPIRY_DAYS", 7)
     AMENDMENT_LAPSE_DAYS = env_int("AMENDMENT_LAPSE_DAYS", 7)
+    # Days after a contract ends during which each side may review the other; reviews
+    # still hidden then are published.
+    REVIEW_WINDOW_DAYS = env_int("REVIEW_WINDOW_DAYS", 14)
     # Service levels that matter in the first year (docs/domain.md), per service model; the
     # client may override them when awarding. Rates are fractions; coverage is hours a week.
     #: A client message after this many quiet wall-clock hours opens a new exchange (its

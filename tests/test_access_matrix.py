@@ -561,6 +561,11 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("POST", V1 + "/amendments/<uuid:amendment_id>/decline"): SIGNERS,
     ("POST", V1 + "/amendments/<uuid:amendment_id>/withdraw"): SIGNERS,
     ("GET", V1 + "/contracts/<uuid:contract_id>/messages"): PARTIES_READ,
+    # reviews: the parties' signers review (the world's contract is active: a 409 for
+    # them); its parties and admins read; a provider's published reviews are public
+    ("POST", V1 + "/contracts/<uuid:contract_id>/reviews"): SIGNERS,
+    ("GET", V1 + "/contracts/<uuid:contract_id>/reviews"): PARTIES_READ,
+    ("GET", V1 + "/providers/<uuid:profile_id>/reviews"): PUBLIC,
     # files: anyone signed in uploads; a file is read by whoever may see what it is
     # attached to (a task's: as its confidential details, which the firm accepted)
     ("POST", V1 + "/files"): SIGNED_IN,
@@ -683,6 +688,11 @@ BODIES: dict[tuple[str, str], Body] = {
         "milestones": [{"title": "More of the same", "amount": usd(1_000)}]
     },
     ("POST", V1 + "/contracts/<uuid:contract_id>/messages"): {"body": "Hello"},
+    ("POST", V1 + "/contracts/<uuid:contract_id>/reviews"): {
+        "rating": 5,
+        "sub_ratings": {"quality": 5, "communication": 5, "timeliness": 4, "expertise": 5},
+        "text": "Careful work.",
+    },
     ("POST", V1 + "/contracts/<uuid:contract_id>/terminate"): {"reason": "Not needed now."},
     ("POST", V1 + "/milestones/<uuid:milestone_id>/submit"): {"note": "Done, see the report."},
     ("POST", V1 + "/milestones/<uuid:milestone_id>/request-changes"): {"reason": "Redo it."},
@@ -814,6 +824,7 @@ VALIDATED_BEFORE_AUTHORIZED = {
     ("POST", V1 + "/contracts/<uuid:contract_id>/amendments"),
     ("POST", V1 + "/contracts/<uuid:contract_id>/extend"),
     ("POST", V1 + "/contracts/<uuid:contract_id>/messages"),
+    ("POST", V1 + "/contracts/<uuid:contract_id>/reviews"),
     ("POST", V1 + "/contracts/<uuid:contract_id>/terminate"),
     ("POST", V1 + "/milestones/<uuid:milestone_id>/submit"),
     ("POST", V1 + "/milestones/<uuid:milestone_id>/request-changes"),

@@ -88,6 +88,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "sender": "Ben Cruz",
         "excerpt": "Can you start Monday?\nI sent the notes < 5 minutes ago & more.",
     },
+    "review.published": {**TASK, "count": 2},
     "milestone.funded": MILESTONE,
     "milestone.submitted": {**MILESTONE, "auto_release_at": WHEN, "note": "All sorted."},
     "milestone.approved": MILESTONE,

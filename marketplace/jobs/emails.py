@@ -73,6 +73,7 @@ KINDS: dict[str, Kind] = {
     "amendment.withdrawn": Kind("Proposed terms withdrawn"),
     "amendment.lapsed": Kind("Your proposed terms lapsed"),
     "message.new": Kind("New messages"),
+    "review.published": Kind("Reviews of your ended contracts published"),
     # milestones: the work
     "milestone.changes_requested": Kind("Changes requested on your work"),
     # money: always
@@ -168,6 +169,11 @@ EMAILS: dict[str, Email] = {
     ),
     "amendment.lapsed": Email("amendment.lapsed", "Amendment lapsed: {{ task_title }}", _CONTRACT),
     "message.new": Email("message.new", "New message: {{ conversation }}", "/messages/{thread_id}"),
+    "review.published": Email(
+        "review.published",
+        "Reviews published: {{ task_title }}",
+        "/contracts/{contract_id}/reviews",
+    ),
     "milestone.funded": Email(
         "milestone.funded", "Milestone funded: {{ milestone_title }} ({{ task_title }})", _MILESTONE
     ),
