@@ -166,7 +166,8 @@ def register_commands(app: Flask) -> None:
     from marketplace.jobs import commands as jobs
     from marketplace.matching import commands as matching
     from marketplace.payments import commands as payments
+    from marketplace.record import commands as record
     from marketplace.tasks import commands as tasks
 
-    for module in (accounts, jobs, tasks, contracts, matching, payments, files, demo):
+    for module in (accounts, jobs, tasks, contracts, matching, payments, files, record, demo):
         module.register_commands(app)

@@ -235,7 +235,8 @@ class Config:
     OFFER_EXPIRY_DAYS = env_int("OFFER_EXPIRY_DAYS", 7)
     AMENDMENT_LAPSE_DAYS = env_int("AMENDMENT_LAPSE_DAYS", 7)
     # Service levels that matter in the first year (docs/domain.md), per service model; the
-    # client may override them when awarding. Rates are fractions; coverage is hours a week.
+    # client may override them when awarding. Rates are fractions; coverage is hours a week;
+    # learning speed is the service hours from a change announced to its adoption.
     SLA_DEFAULTS: dict[str, dict[str, float]] = {
         "va": {
             "first_response_hours": 4,
@@ -243,6 +244,7 @@ class Config:
             "max_error_rate": 0.02,
             "max_rework_rate": 0.10,
             "coverage_hours": 40,
+            "learning_speed_hours": 40,
         },
         "bpo": {
             "first_response_hours": 1,
@@ -250,6 +252,7 @@ class Config:
             "max_error_rate": 0.02,
             "max_rework_rate": 0.05,
             "coverage_hours": 120,
+            "learning_speed_hours": 40,
         },
         "ito": {
             "first_response_hours": 2,
@@ -257,6 +260,7 @@ class Config:
             "max_error_rate": 0.01,
             "max_rework_rate": 0.05,
             "coverage_hours": 60,
+            "learning_speed_hours": 40,
         },
         "kpo": {
             "first_response_hours": 8,
@@ -264,6 +268,7 @@ class Config:
             "max_error_rate": 0.02,
             "max_rework_rate": 0.10,
             "coverage_hours": 40,
+            "learning_speed_hours": 80,
         },
     }
 
