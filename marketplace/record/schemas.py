@@ -93,6 +93,7 @@ class WorkReportSchema(BaseSchema):
     status = ma.fields.Function(
         lambda report: reports.status_now(report).value,
         metadata={
+            "type": "string",
             "enum": [s.value for s in WorkReportStatus],
             "description": "As it counts now: a report unanswered for "
             f"{reports.ANSWER_DAYS} days counts as confirmed.",
