@@ -238,7 +238,8 @@ class Config:
     # still hidden then are published.
     REVIEW_WINDOW_DAYS = env_int("REVIEW_WINDOW_DAYS", 14)
     # Service levels that matter in the first year (docs/domain.md), per service model; the
-    # client may override them when awarding. Rates are fractions; coverage is hours a week.
+    # client may override them when awarding. Rates are fractions; coverage is hours a week;
+    # learning speed is the service hours from a change announced to its adoption.
     #: A client message after this many quiet wall-clock hours opens a new exchange (its
     #: answer is a first response, not a next one).
     SLA_EXCHANGE_IDLE_HOURS = env_int("SLA_EXCHANGE_IDLE_HOURS", 24)
@@ -249,6 +250,7 @@ class Config:
             "max_error_rate": 0.02,
             "max_rework_rate": 0.10,
             "coverage_hours": 40,
+            "learning_speed_hours": 40,
         },
         "bpo": {
             "first_response_hours": 1,
@@ -256,6 +258,7 @@ class Config:
             "max_error_rate": 0.02,
             "max_rework_rate": 0.05,
             "coverage_hours": 120,
+            "learning_speed_hours": 40,
         },
         "ito": {
             "first_response_hours": 2,
@@ -263,6 +266,7 @@ class Config:
             "max_error_rate": 0.01,
             "max_rework_rate": 0.05,
             "coverage_hours": 60,
+            "learning_speed_hours": 40,
         },
         "kpo": {
             "first_response_hours": 8,
@@ -270,6 +274,7 @@ class Config:
             "max_error_rate": 0.02,
             "max_rework_rate": 0.10,
             "coverage_hours": 40,
+            "learning_speed_hours": 80,
         },
     }
 

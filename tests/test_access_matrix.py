@@ -7,7 +7,8 @@ variables one in VARIABLES). Each cell calls one endpoint on real objects of one
 - a client company (owner and agent) with an open task and a draft; a provider firm
   (owner and agent) that accepted the terms, bid, and holds an active contract from that
   bid with a funded milestone, a disputed one and a pending one; messages in the bid's and
-  the contract's threads, notifications, an amendment the client proposed, an API token of
+  the contract's threads, a work report the firm filed and a change the client announced,
+  notifications, an amendment the client proposed, an API token of
   the company's owner, an invitation to join the firm, a report and a failed outbox entry.
 
 The callers: nobody signed in, a foreign client and a foreign provider (accounts with no
@@ -53,6 +54,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -81,6 +83,8 @@ from marketplace.organizations import services as organizations
 from marketplace.organizations.models import MemberRole, OrganizationKind
 from marketplace.payments import disputes, funding, payouts
 from marketplace.profiles.models import ServiceModel
+from marketplace.record import changes as record_changes
+from marketplace.record import reports as record_reports
 from marketplace.tasks import confidentiality, lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks import terms as task_terms
@@ -141,6 +145,8 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "profile_id": ("firm_profile",),
     "entry_id": ("outbox_entry",),
     "file_id": ("message_file", "task_file"),
+    "report_id": ("work_report",),
+    "change_id": ("change",),
 }
 
 
@@ -258,6 +264,22 @@ def build_world() -> World:
         thread, user=firm_owner, body="The first tickets are answered.", files=[message_file.id]
     )
 
+    today = utcnow().astimezone(ZoneInfo("America/New_York")).date()
+    report = record_reports.file_report(
+        user=firm_owner,
+        contract_id=contract.id,
+        figures=record_reports.ReportFigures(
+            period_start=today, period_end=today, items_received=10, items_completed=9
+        ),
+    )
+    change = record_changes.announce(
+        user=client_owner,
+        contract_id=contract.id,
+        title="New refund policy",
+        description="Refunds up to $50 need no approval.",
+        to_adopt="Refund up to $50 without escalating.",
+    )
+
     amendment = amendments.propose(
         user=client_owner,
         contract_id=contract.id,
@@ -304,6 +326,8 @@ def build_world() -> World:
             "outbox_entry": entry.id,
             "message_file": message_file.id,
             "task_file": task_file.id,
+            "work_report": report.id,
+            "change": change.id,
         },
         tokens={
             name: accounts.create_token(user=user, name="matrix")[1]
@@ -584,6 +608,16 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("POST", V1 + "/milestones/<uuid:milestone_id>/refund-request/approve"): SIGNERS,
     ("POST", V1 + "/milestones/<uuid:milestone_id>/dispute"): SIGNERS,
     ("GET", V1 + "/contracts/<uuid:contract_id>/ledger"): PARTIES_READ,
+    # the measured record: work reports (the provider files, the client's signers answer)
+    # and changes (the client announces, the provider adopts)
+    ("GET", V1 + "/contracts/<uuid:contract_id>/work-reports"): PARTIES_READ,
+    ("POST", V1 + "/contracts/<uuid:contract_id>/work-reports"): PROVIDER_SIDE,
+    ("POST", V1 + "/work-reports/<uuid:report_id>/confirm"): SIGNERS,
+    ("POST", V1 + "/work-reports/<uuid:report_id>/contest"): SIGNERS,
+    ("GET", V1 + "/contracts/<uuid:contract_id>/changes"): PARTIES_READ,
+    ("POST", V1 + "/contracts/<uuid:contract_id>/changes"): CLIENT_SIDE,
+    ("POST", V1 + "/changes/<uuid:change_id>/acknowledge"): PROVIDER_SIDE,
+    ("POST", V1 + "/changes/<uuid:change_id>/adopted"): PROVIDER_SIDE,
     ("GET", V1 + "/statements/me"): SIGNED_IN,
     ("POST", V1 + "/providers/me/payouts/onboarding"): PROVIDER_EDITORS,
     ("GET", V1 + "/providers/me/payouts"): PROVIDERS,
@@ -694,6 +728,18 @@ BODIES: dict[tuple[str, str], Body] = {
         "text": "Careful work.",
     },
     ("POST", V1 + "/contracts/<uuid:contract_id>/terminate"): {"reason": "Not needed now."},
+    ("POST", V1 + "/contracts/<uuid:contract_id>/work-reports"): lambda w: {
+        "period_start": utcnow().astimezone(ZoneInfo("America/New_York")).date().isoformat(),
+        "period_end": utcnow().astimezone(ZoneInfo("America/New_York")).date().isoformat(),
+        "items_received": 12,
+        "items_completed": 12,
+    },
+    ("POST", V1 + "/work-reports/<uuid:report_id>/contest"): {"reason": "We counted fewer."},
+    ("POST", V1 + "/contracts/<uuid:contract_id>/changes"): {
+        "title": "New escalation rule",
+        "description": "Escalate chargebacks to us at once.",
+        "to_adopt": "Escalate every chargeback within the hour.",
+    },
     ("POST", V1 + "/milestones/<uuid:milestone_id>/submit"): {"note": "Done, see the report."},
     ("POST", V1 + "/milestones/<uuid:milestone_id>/request-changes"): {"reason": "Redo it."},
     ("POST", V1 + "/milestones/<uuid:milestone_id>/refund-request"): {"reason": "Not needed."},
@@ -826,6 +872,9 @@ VALIDATED_BEFORE_AUTHORIZED = {
     ("POST", V1 + "/contracts/<uuid:contract_id>/messages"),
     ("POST", V1 + "/contracts/<uuid:contract_id>/reviews"),
     ("POST", V1 + "/contracts/<uuid:contract_id>/terminate"),
+    ("POST", V1 + "/contracts/<uuid:contract_id>/work-reports"),
+    ("POST", V1 + "/work-reports/<uuid:report_id>/contest"),
+    ("POST", V1 + "/contracts/<uuid:contract_id>/changes"),
     ("POST", V1 + "/milestones/<uuid:milestone_id>/submit"),
     ("POST", V1 + "/milestones/<uuid:milestone_id>/request-changes"),
     ("POST", V1 + "/milestones/<uuid:milestone_id>/refund-request"),

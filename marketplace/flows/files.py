@@ -22,6 +22,7 @@ from marketplace.files import services as files
 from marketplace.files.models import FilePurpose, StoredFile
 from marketplace.messaging.models import Message, Thread
 from marketplace.payments import disputes
+from marketplace.record.models import WorkReport
 from marketplace.tasks import confidentiality
 
 Check = Callable[[User, uuid.UUID, confidentiality.Reader], None]
@@ -53,11 +54,19 @@ def _evidence(user: User, dispute_id: uuid.UUID, reader: confidentiality.Reader)
     disputes.get_dispute(user=user, dispute_id=dispute_id)
 
 
+def _work_report(user: User, report_id: uuid.UUID, reader: confidentiality.Reader) -> None:
+    report = db.session.get(WorkReport, report_id)
+    if report is None:
+        raise NotFound("File not found.")
+    contracts.get_contract(user=user, contract_id=report.contract_id)
+
+
 CHECKS: dict[FilePurpose, Check] = {
     FilePurpose.TASK: _task,
     FilePurpose.MESSAGE: _message,
     FilePurpose.SUBMISSION: _submission,
     FilePurpose.EVIDENCE: _evidence,
+    FilePurpose.WORK_REPORT: _work_report,
 }
 
 

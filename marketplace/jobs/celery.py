@@ -24,7 +24,8 @@ PERIODIC: dict[str, tuple[str, float]] = {
     "refresh-availability": ("marketplace.matching.jobs.refresh_availability", 86400.0),
     "refresh-task-fit": ("marketplace.matching.jobs.refresh_task_fit", 86400.0),
     "purge-files": ("marketplace.files.jobs.purge_files", 3600.0),
-    "publish-reviews": ("marketplace.record.review_jobs.publish_reviews", 3600.0),
+    "publish-reviews": ("marketplace.record.jobs.publish_reviews", 3600.0),
+    "confirm-work-reports": ("marketplace.record.jobs.confirm_work_reports", 3600.0),
 }
 
 
@@ -56,7 +57,7 @@ def init_app(app: Flask) -> Celery:
             "marketplace.contracts.jobs",
             "marketplace.payments.jobs",
             "marketplace.matching.jobs",
-            "marketplace.record.review_jobs",
+            "marketplace.record.jobs",
         ],
     )
     celery_app.set_default()

@@ -74,6 +74,11 @@ KINDS: dict[str, Kind] = {
     "amendment.lapsed": Kind("Your proposed terms lapsed"),
     "message.new": Kind("New messages"),
     "review.published": Kind("Reviews of your ended contracts published"),
+    # the measured record: work reports and changes
+    "work_report.filed": Kind("Work reports to confirm or contest"),
+    "work_report.answered": Kind("Your work reports confirmed or contested"),
+    "change.announced": Kind("Changes to adopt"),
+    "change.progress": Kind("Your changes acknowledged or adopted"),
     # milestones: the work
     "milestone.changes_requested": Kind("Changes requested on your work"),
     # money: always
@@ -94,6 +99,8 @@ KINDS: dict[str, Kind] = {
 _TASK = "/tasks/{task_id}"
 _CONTRACT = "/contracts/{contract_id}"
 _MILESTONE = "/contracts/{contract_id}/milestones/{milestone_id}"
+_WORK_REPORTS = "/contracts/{contract_id}/work-reports"
+_CHANGES = "/contracts/{contract_id}/changes"
 
 
 @dataclass(frozen=True)
@@ -173,6 +180,24 @@ EMAILS: dict[str, Email] = {
         "review.published",
         "Reviews published: {{ task_title }}",
         "/contracts/{contract_id}/reviews",
+    ),
+    "work_report.filed": Email(
+        "work_report.filed", "Work report to confirm: {{ task_title }}", _WORK_REPORTS
+    ),
+    "work_report.confirmed": Email(
+        "work_report.answered", "Work report confirmed: {{ task_title }}", _WORK_REPORTS
+    ),
+    "work_report.contested": Email(
+        "work_report.answered", "Work report contested: {{ task_title }}", _WORK_REPORTS
+    ),
+    "change.announced": Email(
+        "change.announced", "Change to adopt: {{ change_title }} ({{ task_title }})", _CHANGES
+    ),
+    "change.acknowledged": Email(
+        "change.progress", "Change acknowledged: {{ change_title }} ({{ task_title }})", _CHANGES
+    ),
+    "change.adopted": Email(
+        "change.progress", "Change adopted: {{ change_title }} ({{ task_title }})", _CHANGES
     ),
     "milestone.funded": Email(
         "milestone.funded", "Milestone funded: {{ milestone_title }} ({{ task_title }})", _MILESTONE

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
 
-from marketplace.pagination import PageArgsSchema
+from marketplace.files.schemas import attached_files, file_ids
+from marketplace.pagination import PageArgsSchema, page_schema
+from marketplace.record import reports
+from marketplace.record.models import WorkReportStatus
 from marketplace.schemas import BaseSchema
 
 # Reviews ----------------------------------------------------------------------------------
@@ -132,3 +136,152 @@ class ProviderReviewPageSchema(BaseSchema):
 
 
 ProviderReviewQuerySchema = PageArgsSchema
+
+
+# Work reports and changes ---------------------------------------------------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _count(**kwargs: Any) -> ma.fields.Integer:
+    """A count of items: a whole number, never negative."""
+    return ma.fields.Integer(
+        strict=True, validate=ma.validate.Range(min=0, max=10_000_000), **kwargs
+    )
+
+
+class WorkReportInputSchema(BaseSchema):
+    """The provider side's figures for one period (dates inclusive, in the client's zone).
+
+    Completed items cannot exceed those received, nor items with errors or reworked those
+    completed; `satisfaction_average` (1-5) is given exactly when there are responses."""
+
+    period_start = ma.fields.Date(required=True)
+    period_end = ma.fields.Date(
+        required=True,
+        metadata={"description": f"At most {reports.MAX_PERIOD_DAYS} days after the start."},
+    )
+    items_received = _count(required=True)
+    items_completed = _count(required=True)
+    items_with_errors = _count(load_default=0)
+    items_reworked = _count(load_default=0)
+    escalations = _count(load_default=0)
+    satisfaction_responses = _count(load_default=0)
+    satisfaction_average = ma.fields.Float(
+        load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=5)
+    )
+    improvement_suggestions = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=2000)),
+        load_default=list,
+        validate=ma.validate.Length(max=50),
+    )
+    sop_adherence = ma.fields.Float(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Range(min=0, max=1),
+        metadata={"description": "Share (0-1) of items handled by the SOP; null: unmeasured."},
+    )
+    notes = ma.fields.String(load_default="", validate=ma.validate.Length(max=10_000))
+    files = file_ids(
+        "Ids of your uploads (`POST /files` with purpose `work_report`) to attach.",
+        load_default=list,
+    )
+
+    @ma.post_load
+    def _figures(self, data: dict[str, Any], **_: Any) -> reports.ReportFigures:
+        data["improvement_suggestions"] = tuple(data["improvement_suggestions"])
+        data["files"] = tuple(data["files"])
+        return reports.ReportFigures(**data)
+
+
+class WorkReportSchema(BaseSchema):
+    """A work report and how it counts now."""
+
+    id = ma.fields.UUID()
+    contract_id = ma.fields.UUID()
+    submitted_by_id = ma.fields.UUID()
+    period_start = ma.fields.Date()
+    period_end = ma.fields.Date()
+    items_received = ma.fields.Integer()
+    items_completed = ma.fields.Integer()
+    items_with_errors = ma.fields.Integer()
+    items_reworked = ma.fields.Integer()
+    escalations = ma.fields.Integer()
+    satisfaction_responses = ma.fields.Integer()
+    satisfaction_average = ma.fields.Float(allow_none=True)
+    improvement_suggestions = ma.fields.List(ma.fields.String())
+    sop_adherence = ma.fields.Float(allow_none=True)
+    notes = ma.fields.String()
+    files = attached_files("The attached files.")
+    status = ma.fields.Function(
+        lambda report: reports.status_now(report).value,
+        metadata={
+            "type": "string",
+            "enum": [s.value for s in WorkReportStatus],
+            "description": "As it counts now: a report unanswered for "
+            f"{reports.ANSWER_DAYS} days counts as confirmed.",
+        },
+    )
+    auto_confirmed = ma.fields.Function(
+        lambda report: reports.auto_confirmed(report),
+        metadata={"type": "boolean", "description": "Confirmed for want of an answer."},
+    )
+    answer_due = ma.fields.Function(
+        lambda report: _iso(reports.answer_due(report)),
+        metadata={"type": "string", "format": "date-time"},
+    )
+    contest_reason = ma.fields.String(allow_none=True)
+    answered_by_id = ma.fields.UUID(allow_none=True)
+    answered_at = ma.fields.Function(
+        lambda report: _iso(reports.answered_at(report)),
+        metadata={"type": "string", "format": "date-time", "nullable": True},
+    )
+    created_at = ma.fields.DateTime()
+
+
+class ContestSchema(BaseSchema):
+    """Why the client contests a report's figures."""
+
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=2000))
+
+
+class ChangeInputSchema(BaseSchema):
+    """A policy, product or SOP change the client announces."""
+
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=200))
+    description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=10_000))
+    to_adopt = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=10_000),
+        metadata={"description": "What the provider must adopt for the change to count."},
+    )
+
+
+class ChangeSchema(BaseSchema):
+    """An announced change and how fast it was adopted."""
+
+    id = ma.fields.UUID()
+    contract_id = ma.fields.UUID()
+    announced_by_id = ma.fields.UUID()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    to_adopt = ma.fields.String()
+    files = attached_files("The attached files.")
+    announced_at = ma.fields.DateTime()
+    acknowledged_by_id = ma.fields.UUID(allow_none=True)
+    acknowledged_at = ma.fields.DateTime(allow_none=True)
+    adopted_by_id = ma.fields.UUID(allow_none=True)
+    adopted_at = ma.fields.DateTime(allow_none=True)
+    adoption_minutes = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "Service minutes from announcement to adoption."},
+    )
+    learning_speed_hours = ma.fields.Float(
+        metadata={"description": "The contract's target: service hours to adoption."}
+    )
+
+
+WorkReportPageSchema = page_schema(WorkReportSchema, "WorkReportPage")
+ChangePageSchema = page_schema(ChangeSchema, "ChangePage")
