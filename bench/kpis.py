@@ -239,13 +239,14 @@ def main() -> int:
     sa.event.listen(engine, "before_cursor_execute", count)
     client.get(path, headers=headers)
     sa.event.remove(engine, "before_cursor_execute", count)
-    latencies = []
+    latencies, cpu = [], time.process_time()
     for _ in range(args.requests):
         started = time.perf_counter()
         response = client.get(path, headers=headers)
         latencies.append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
             return 1
+    cpu_ms = (time.process_time() - cpu) * 1000 / args.requests
     latencies.sort()
     p50 = statistics.median(latencies)
     p95 = latencies[int(0.95 * (len(latencies) - 1))]
@@ -257,6 +258,8 @@ def main() -> int:
     print(f"p50 {p50:.1f} ms  p95 {p95:.1f} ms  max {latencies[-1]:.1f} ms  "
           f"({len(statements)} statements a request; target p95 <= {TARGET_P95_MS:.0f} ms: "
           f"{'met' if p95 <= TARGET_P95_MS else 'missed'})")  # fmt: skip
+    print(f"app CPU {cpu_ms:.1f} ms a request; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")  # fmt: skip
     for metric in metrics:
         print(f"  {metric['key']:16} {metric['status']:9} actual {metric['actual']} "
               f"({metric['samples']} samples), {len(metric['series'])} periods")  # fmt: skip

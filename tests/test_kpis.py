@@ -16,7 +16,7 @@ from marketplace.contracts.models import Contract, MilestoneStatus, MilestoneTra
 from marketplace.extensions import db
 from marketplace.messaging import services as messaging
 from marketplace.messaging.models import Message
-from marketplace.record import kpis
+from marketplace.record import clocks, kpis
 from marketplace.record.models import Change, WorkReport, WorkReportStatus
 from tests.factories import AdminFactory, ClientFactory, ProviderFactory
 from tests.test_sla_clocks import award
@@ -254,6 +254,15 @@ def test_every_metric_with_exact_numbers(deal):
     learning = metrics["learning_speed"]  # 180, and 3590 for the change still overdue
     assert (learning["target"], learning["actual"], learning["samples"]) == (480, 1885, 2)
     assert learning["status"] == "breached"
+
+
+def test_the_contracts_response_clocks_carry_their_opening_messages_ids(deal):
+    history(deal)
+    found = clocks.contract_response_clocks(deal["contract"])
+    assert [c.metric[0] for c in found] == ["f", "n", "n", "f", "f", "n", "f"]
+    opening = db.session.get(Message, uuid.UUID(found[0].key))
+    assert opening is not None and opening.created_at == at(5, 9)
+    assert found[-1].running and not found[-2].running
 
 
 def test_no_data_without_samples(deal):

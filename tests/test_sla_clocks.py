@@ -160,9 +160,11 @@ def test_deadline_inside_a_shift_and_without_shifts():
 # --- a real award -------------------------------------------------------------------------
 
 
-def award(login: Any, client: Any, provider: Any, **task: Any) -> tuple[Contract, Any, Any]:
-    """`provider`'s bid on a task of `client` awarded and accepted: the contract and both
-    parties' clients."""
+def award(
+    login: Any, client: Any, provider: Any, *, sla: dict[str, Any] | None = None, **task: Any
+) -> tuple[Contract, Any, Any]:
+    """`provider`'s bid on a task of `client` awarded (with `sla` overrides) and accepted:
+    the contract and both parties' clients."""
     client_api, provider_api = login(client), login(provider)
     payload = task_payload(
         budget={"type": "fixed", "min": 50_000, "max": 120_000, "currency": "usd"}, **task
@@ -182,7 +184,7 @@ def award(login: Any, client: Any, provider: Any, **task: Any) -> tuple[Contract
             "cover_letter": "We run support queues for Shopify stores every day.",
         },
     ).get_json()
-    offer = client_api.post(f"bids/{bid['id']}/accept", json={})
+    offer = client_api.post(f"bids/{bid['id']}/accept", json={"sla": sla} if sla else {})
     assert offer.status_code in (200, 201), offer.get_json()
     contract_id = uuid.UUID(offer.get_json()["id"])
     assert provider_api.post(f"contracts/{contract_id}/accept").status_code == 200
@@ -282,3 +284,40 @@ def test_turnaround_restarts_on_a_changes_request_and_is_abandoned_by_refund_or_
         (f"{first}:2", 200, 260),
         (f"{fourth}:1", 3, None),
     ]
+
+
+def test_the_award_overrides_targets_and_an_amendment_changes_the_service_hours(login):
+    client, provider = ClientFactory(timezone="America/Chicago"), ProviderFactory()
+    contract, client_api, provider_api = award(
+        login, client, provider, sla={"min_csat": 4.5, "next_response_hours": 2}
+    )
+    sla = contract.current_terms.content["sla"]
+    assert (sla["min_csat"], sla["next_response_hours"], sla["min_completion_rate"]) == (
+        4.5, 2, 0.95
+    )  # fmt: skip
+    path = f"contracts/{contract.id}/amendments"
+    for wrong in (
+        {"zone": "Mars/Olympus", "hours": NINE_TO_FIVE},
+        {"zone": "Europe/Berlin", "hours": {"mon": [["09:00", "17:00"], ["16:00", "18:00"]]}},
+        {"zone": "Europe/Berlin", "hours": {}},
+    ):
+        response = client_api.post(path, json={"changes": {"service_hours": wrong}})
+        assert response.status_code == 422, response.get_json()
+    new_hours = {"sat": [["22:00", "06:00"]]}
+    proposed = client_api.post(
+        path,
+        json={"changes": {"service_hours": {"zone": "Europe/Berlin", "hours": new_hours},
+                          "sla": {"min_sop_adherence": 0.98}}},
+    )  # fmt: skip
+    assert proposed.status_code == 201, proposed.get_json()
+    accepted = provider_api.post(f"amendments/{proposed.get_json()['id']}/accept")
+    assert accepted.status_code == 200, accepted.get_json()
+    db.session.expire_all()
+    contract = db.session.get(Contract, contract.id)
+    content = contract.current_terms.content
+    assert content["service_hours"] == {
+        "zone": "Europe/Berlin", "hours": new_hours, "source": "amendment"
+    }  # fmt: skip
+    assert (content["sla"]["min_sop_adherence"], content["sla"]["min_csat"]) == (0.98, 4.5)
+    hours = contract_service_hours(contract)
+    assert hours.minutes_between(utc(2026, 1, 10, 12), utc(2026, 1, 11, 12)) == 8 * 60

@@ -292,7 +292,7 @@ def _clock_samples(
     minutes counted in one sweep over the service hours."""
     hours = contract_service_hours(contract)
     found = (
-        clocks.contract_response_clocks(contract)
+        clocks.contract_response_clocks(contract, keys=False)
         + clocks.turnaround_clocks(steps)
         + clocks.contract_learning_clocks(contract)
     )
