@@ -238,8 +238,11 @@ class Config:
     # still hidden then are published.
     REVIEW_WINDOW_DAYS = env_int("REVIEW_WINDOW_DAYS", 14)
     # Service levels that matter in the first year (docs/domain.md), per service model; the
-    # client may override them when awarding. Rates are fractions; coverage is hours a week;
-    # learning speed is the service hours from a change announced to its adoption.
+    # client may override them when awarding and either party by amendment. Rates and shares
+    # are fractions; durations are business hours (in the contract's service hours); coverage
+    # is hours a week. Each KPI's period is fixed in marketplace/record/kpis.py (completion,
+    # responses, turnaround and on-time weekly; error, rework, csat, improvements and learning
+    # speed monthly; SOP adherence every two weeks).
     #: A client message after this many quiet wall-clock hours opens a new exchange (its
     #: answer is a first response, not a next one).
     SLA_EXCHANGE_IDLE_HOURS = env_int("SLA_EXCHANGE_IDLE_HOURS", 24)
@@ -250,7 +253,14 @@ class Config:
             "max_error_rate": 0.02,
             "max_rework_rate": 0.10,
             "coverage_hours": 40,
-            "learning_speed_hours": 40,
+            "next_response_hours": 4,
+            "learning_speed_hours": 16,
+            "min_response_within_target": 0.9,
+            "min_on_time_rate": 0.9,
+            "min_completion_rate": 0.95,
+            "min_csat": 4.0,
+            "min_improvements_per_month": 2,
+            "min_sop_adherence": 1.0,
         },
         "bpo": {
             "first_response_hours": 1,
@@ -258,7 +268,14 @@ class Config:
             "max_error_rate": 0.02,
             "max_rework_rate": 0.05,
             "coverage_hours": 120,
-            "learning_speed_hours": 40,
+            "next_response_hours": 1,
+            "learning_speed_hours": 8,
+            "min_response_within_target": 0.9,
+            "min_on_time_rate": 0.9,
+            "min_completion_rate": 0.95,
+            "min_csat": 4.0,
+            "min_improvements_per_month": 2,
+            "min_sop_adherence": 1.0,
         },
         "ito": {
             "first_response_hours": 2,
@@ -266,7 +283,14 @@ class Config:
             "max_error_rate": 0.01,
             "max_rework_rate": 0.05,
             "coverage_hours": 60,
-            "learning_speed_hours": 40,
+            "next_response_hours": 2,
+            "learning_speed_hours": 16,
+            "min_response_within_target": 0.9,
+            "min_on_time_rate": 0.9,
+            "min_completion_rate": 0.95,
+            "min_csat": 4.0,
+            "min_improvements_per_month": 2,
+            "min_sop_adherence": 1.0,
         },
         "kpo": {
             "first_response_hours": 8,
@@ -274,7 +298,14 @@ class Config:
             "max_error_rate": 0.02,
             "max_rework_rate": 0.10,
             "coverage_hours": 40,
-            "learning_speed_hours": 80,
+            "next_response_hours": 8,
+            "learning_speed_hours": 24,
+            "min_response_within_target": 0.9,
+            "min_on_time_rate": 0.9,
+            "min_completion_rate": 0.95,
+            "min_csat": 4.0,
+            "min_improvements_per_month": 2,
+            "min_sop_adherence": 1.0,
         },
     }
 

@@ -573,6 +573,7 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("GET", V1 + "/contracts"): SIGNED_IN,
     ("GET", V1 + "/contracts/<uuid:contract_id>"): PARTIES_READ,
     ("GET", V1 + "/contracts/<uuid:contract_id>/terms"): PARTIES_READ,
+    ("GET", V1 + "/contracts/<uuid:contract_id>/kpis"): PARTIES_READ,
     ("POST", V1 + "/contracts/<uuid:contract_id>/accept"): SIGNERS,
     ("POST", V1 + "/contracts/<uuid:contract_id>/decline"): SIGNERS,
     ("POST", V1 + "/contracts/<uuid:contract_id>/pause"): SIGNERS,

@@ -22,10 +22,31 @@ class SlaTargets:
     max_error_rate: float | Unset = UNSET
     max_rework_rate: float | Unset = UNSET
     coverage_hours: float | Unset = UNSET  # a week
+    next_response_hours: float | Unset = UNSET
+    learning_speed_hours: float | Unset = UNSET
+    min_response_within_target: float | Unset = UNSET
+    min_on_time_rate: float | Unset = UNSET
+    min_completion_rate: float | Unset = UNSET
+    min_csat: float | Unset = UNSET
+    min_improvements_per_month: float | Unset = UNSET
+    min_sop_adherence: float | Unset = UNSET
 
     def as_json(self) -> dict[str, float]:
         """The targets given, as a terms version records them."""
         return given_values(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceHoursChange:
+    """New service hours for the SLA clocks: a weekly schedule (validated as
+    `marketplace.hours` describes it) in an IANA zone."""
+
+    zone: str
+    hours: dict[str, list[list[str]]]
+
+    def as_json(self) -> dict[str, Any]:
+        """As a terms version records it (`source` says an amendment set them)."""
+        return {"zone": self.zone, "hours": self.hours, "source": "amendment"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,6 +132,7 @@ class AmendmentChanges:
     sla: SlaTargets | Unset = UNSET
     deliverables: tuple[str, ...] | Unset = UNSET
     milestones: MilestonePlan | Unset = UNSET
+    service_hours: ServiceHoursChange | Unset = UNSET
 
     def as_json(self) -> dict[str, Any]:
         """As the amendment's JSON column stores it, and its readers see it."""
@@ -123,6 +145,11 @@ class AmendmentChanges:
             stored["deliverables"] = list(self.deliverables)
         if self.milestones is not UNSET:
             stored["milestones"] = self.milestones.as_json()
+        if self.service_hours is not UNSET:
+            stored["service_hours"] = {
+                "zone": self.service_hours.zone,
+                "hours": self.service_hours.hours,
+            }
         return stored
 
     @classmethod
@@ -134,5 +161,10 @@ class AmendmentChanges:
             deliverables=tuple(stored["deliverables"]) if "deliverables" in stored else UNSET,
             milestones=(
                 MilestonePlan.from_json(stored["milestones"]) if "milestones" in stored else UNSET
+            ),
+            service_hours=(
+                ServiceHoursChange(**stored["service_hours"])
+                if "service_hours" in stored
+                else UNSET
             ),
         )

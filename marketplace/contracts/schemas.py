@@ -15,9 +15,11 @@ from marketplace.contracts.inputs import (
     MilestoneChange,
     MilestonePlan,
     PilotTerms,
+    ServiceHoursChange,
     SlaTargets,
 )
 from marketplace.contracts.models import AmendmentStatus, ContractStatus, MilestoneStatus
+from marketplace.hours import WorkingHoursField
 from marketplace.inputs import given
 from marketplace.pagination import PageArgsSchema, page_schema
 from marketplace.profiles.schemas import CounterpartyField, PartySchema
@@ -27,6 +29,7 @@ from marketplace.schemas import (
     BaseSchema,
     MoneyField,
     MoneySchema,
+    TimezoneField,
     frozen_fields,
     require_some_field,
 )
@@ -43,10 +46,37 @@ class SlaSchema(BaseSchema):
     coverage_hours = ma.fields.Float(
         validate=ma.validate.Range(min=0, max=168), metadata={"description": "Hours a week."}
     )
+    next_response_hours = ma.fields.Float(validate=ma.validate.Range(min=0, max=720))
+    learning_speed_hours = ma.fields.Float(validate=ma.validate.Range(min=0, max=8760))
+    min_response_within_target = ma.fields.Float(
+        validate=ma.validate.Range(min=0, max=1),
+        metadata={"description": "Share of first and next responses within their target."},
+    )
+    min_on_time_rate = ma.fields.Float(validate=ma.validate.Range(min=0, max=1))
+    min_completion_rate = ma.fields.Float(validate=ma.validate.Range(min=0, max=1))
+    min_csat = ma.fields.Float(validate=ma.validate.Range(min=1, max=5))
+    min_improvements_per_month = ma.fields.Float(validate=ma.validate.Range(min=0, max=1000))
+    min_sop_adherence = ma.fields.Float(validate=ma.validate.Range(min=0, max=1))
 
     @ma.post_load
     def _typed(self, data: dict[str, Any], **_: Any) -> SlaTargets:
         return SlaTargets(**data)
+
+
+class ServiceHoursSchema(BaseSchema):
+    """The weekly hours the SLA clocks run in, in one IANA zone."""
+
+    zone = TimezoneField(required=True)
+    hours = WorkingHoursField(required=True)
+
+    @ma.validates_schema
+    def _some_hours(self, data: dict[str, Any], **_: Any) -> None:
+        if "hours" in data and not data["hours"]:
+            raise ma.ValidationError("Give at least one shift.", "hours")
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> ServiceHoursChange:
+        return ServiceHoursChange(**data)
 
 
 class AwardSchema(BaseSchema):
@@ -319,6 +349,7 @@ class AmendmentChangesSchema(BaseSchema):
         validate=ma.validate.Length(max=50),
     )
     milestones = ma.fields.Nested(MilestonePlanSchema)
+    service_hours = ma.fields.Nested(ServiceHoursSchema)
 
     @ma.pre_load
     def _not_empty(self, data: Any, **_: Any) -> Any:

@@ -214,6 +214,8 @@ def _apply(
         content["scope"]["summary"] = changes.scope_summary
     if changes.sla is not UNSET:
         content["sla"] = {**content["sla"], **changes.sla.as_json()}
+    if changes.service_hours is not UNSET:
+        content["service_hours"] = changes.service_hours.as_json()
     if changes.deliverables is not UNSET:
         content["deliverables"] = list(changes.deliverables)
     plan = value_or(changes.milestones, MilestonePlan())

@@ -21,6 +21,7 @@ names what a clock is about, so an SLA event about it is recorded once.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -93,40 +94,52 @@ def response_clocks(
     idle: timedelta,
 ) -> list[Clock]:
     """The response clocks of a thread's messages `(id, at, sender_id)`, oldest first."""
+    return _waits(
+        (
+            (str(message_id), at, sender_id in provider_side)
+            for message_id, at, sender_id in messages
+        ),
+        idle=idle,
+    )
+
+
+def _waits(messages: Iterable[tuple[str, datetime, bool]], *, idle: timedelta) -> list[Clock]:
+    """The response clocks of messages `(key, at, from_provider_side)`, oldest first."""
     clocks: list[Clock] = []
     waiting: Clock | None = None
     last_at: datetime | None = None
-    for message_id, at, sender_id in messages:
+    for key, at, from_provider in messages:
         at = as_utc(at)
-        if sender_id in provider_side:
+        if from_provider:
             if waiting is not None:
                 clocks.append(Clock(waiting.metric, waiting.key, waiting.started_at, stopped_at=at))
                 waiting = None
         elif waiting is None:
             opens = last_at is None or at - last_at >= idle
-            waiting = Clock(FIRST_RESPONSE if opens else NEXT_RESPONSE, str(message_id), at)
+            waiting = Clock(FIRST_RESPONSE if opens else NEXT_RESPONSE, key, at)
         last_at = at
     if waiting is not None:
         clocks.append(waiting)
     return clocks
 
 
-def contract_response_clocks(contract: Contract) -> list[Clock]:
-    """The response clocks of the contract's thread (two statements)."""
+def contract_response_clocks(contract: Contract, *, keys: bool = True) -> list[Clock]:
+    """The response clocks of the contract's thread (three statements); without `keys` the
+    clocks' keys are empty, and the message ids are not read (for the KPIs)."""
     thread_id = db.session.scalar(sa.select(Thread.id).where(Thread.contract_id == contract.id))
     if thread_id is None:
         return []
+    provider_side = provider_senders(thread_id, contract.provider_profile_id)
+    from_provider = Message.sender_id.in_(provider_side) if provider_side else sa.false()
     rows = db.session.execute(
-        sa.select(Message.id, Message.created_at, Message.sender_id)
+        sa.select(Message.id if keys else sa.null(), Message.created_at, from_provider)
         .where(Message.thread_id == thread_id)
         .order_by(Message.created_at, Message.id)
     ).all()
     idle = timedelta(hours=current_app.config["SLA_EXCHANGE_IDLE_HOURS"])
-    return response_clocks(
-        [(row[0], row[1], row[2]) for row in rows],
-        provider_senders(thread_id, contract.provider_profile_id),
-        idle=idle,
-    )
+    if keys:
+        return _waits(((str(key), at, side) for key, at, side in rows), idle=idle)
+    return _waits((("", at, side) for _, at, side in rows), idle=idle)
 
 
 def turnaround_clocks(

@@ -9,9 +9,12 @@ from typing import Any
 from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
+from marketplace.contracts import services as contracts
+from marketplace.database import utcnow
 from marketplace.pagination import Page, PageArgsSchema, paginate
 from marketplace.record import (
     changes,
+    kpis,
     models,  # noqa: F401  (the tables, for the migrations)
     reports,
     reviews,
@@ -24,6 +27,7 @@ from marketplace.record.schemas import (
     ChangeSchema,
     ContestSchema,
     ContractReviewsSchema,
+    KpisSchema,
     ProviderReviewPageSchema,
     ProviderReviewQuerySchema,
     ReviewInputSchema,
@@ -205,3 +209,19 @@ def adopt_change(change_id: uuid.UUID) -> Change:
     """Confirm a change adopted (the provider side; it counts as acknowledged too): the
     service minutes since its announcement are fixed. The client is told."""
     return changes.adopt(user=current_user, change_id=change_id)
+
+
+# --- KPIs ------------------------------------------------------------------------------
+
+
+@blp.get("/contracts/<uuid:contract_id>/kpis")
+@login_required
+@blp.response(200, KpisSchema)
+@blp.errors(401, 404)
+def contract_kpis(contract_id: uuid.UUID) -> dict[str, Any]:
+    """The contract's KPIs against its targets, with a series per period (parties, admins)."""
+    contract = contracts.get_contract(user=current_user, contract_id=contract_id)
+    return kpis.contract_kpis(contract, now=utcnow())
+
+
+# --- end of KPIs -----------------------------------------------------------------------

@@ -1,0 +1,388 @@
+"""A contract's KPIs against the targets of its terms (`GET /contracts/{id}/kpis`).
+
+Each metric is computed per period from the contract's SLA clocks (`clocks`), milestone
+steps and counted work reports, and judged against its target (`content["sla"]` of the terms
+in force, the service model's `SLA_DEFAULTS` for targets older terms lack). Periods start in
+the client's zone: weeks on Monday 00:00, months on the 1st, two-week periods on the Monday
+of the week the contract started. Each metric's period is fixed here (`METRICS`):
+
+- `first_response`, `next_response` (weekly): median business minutes of the answers, and
+  `within_target`, the share of them within `*_response_hours`; the share must reach
+  `min_response_within_target` too;
+- `turnaround` (weekly): median business minutes from a milestone's funding (or changes
+  request) to its submission, against `turnaround_hours`;
+- `on_time_rate` (weekly, by due date): share of funded milestones first submitted by the
+  end of their due date in the client's zone (one still unsubmitted past it counts late),
+  against `min_on_time_rate`;
+- `rework_rate` (monthly): changes requested per submission, against `max_rework_rate`;
+- `completion_rate` (weekly, by a report's first day): items completed / received, against
+  `min_completion_rate`;
+- `error_rate` (monthly): items with errors / completed, against `max_error_rate`;
+- `csat` (monthly): average satisfaction weighted by responses (samples are responses),
+  against `min_csat`;
+- `improvements` (monthly): improvement suggestions reported, against
+  `min_improvements_per_month`;
+- `sop_adherence` (every two weeks): mean of the reports' SOP adherence, against
+  `min_sop_adherence`;
+- `learning_speed` (monthly): median business minutes from a change's announcement to its
+  adoption (one not yet adopted counts, with its minutes so far, once past the target),
+  against `learning_speed_hours`.
+
+Targets in hours are shown in minutes. A duration counts in the period its clock stopped.
+The top-level `actual`, `samples` and
+`status` are those of the latest period with samples. Status: `no_data` without samples;
+`breached` when the actual misses the target; `at_risk` when it is within `AT_RISK_SHARE`
+(75 %) of a maximum target (durations, error and rework rates), within `MIN_MARGIN` (2
+points of a share, 0.2 of a score) above a minimum one, short of a count target in a period
+still running, or when a running clock of the metric has passed 75 % of its target; else
+`met`. The series runs from the contract's start (at most the last 26 weeks, 12 months or
+13 two-week periods) to the current period; periods without samples are `no_data`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+
+from marketplace.contracts.models import Contract, Milestone, MilestoneStatus, MilestoneTransition
+from marketplace.extensions import db
+from marketplace.record import clocks
+from marketplace.record import reports as work_reports
+from marketplace.record.clock import as_utc, contract_service_hours
+from marketplace.record.models import WorkReport
+
+WEEK, MONTH, FORTNIGHT = "week", "month", "two_weeks"
+#: How many periods a series shows at most.
+SERIES_LENGTH = {WEEK: 26, MONTH: 12, FORTNIGHT: 13}
+#: A maximum target is at risk past this share of it; so is a running clock.
+AT_RISK_SHARE = 0.75
+#: A minimum target is at risk when the actual is less than this above it.
+MIN_MARGIN = {"ratio": 0.02, "score": 0.2}
+#: A submitted work report counts as confirmed once unanswered for this long.
+
+
+@dataclass(frozen=True)
+class Metric:
+    """How one KPI is judged: its target's name in the terms, which way it must go, its
+    period, and how its samples reduce to an actual value."""
+
+    key: str
+    unit: str
+    target: str
+    bound: str  # "max": the actual must not exceed the target; "min": not fall below it
+    period: str
+    reduce: str  # "median", "ratio" (sum of numerators / sum of denominators) or "sum"
+    minutes: bool = False  # the target is in hours, the actual in minutes
+
+
+METRICS = (
+    Metric("first_response", "business_minutes", "first_response_hours", "max", WEEK, "median",
+           minutes=True),
+    Metric("next_response", "business_minutes", "next_response_hours", "max", WEEK, "median",
+           minutes=True),
+    Metric("turnaround", "business_minutes", "turnaround_hours", "max", WEEK, "median",
+           minutes=True),
+    Metric("on_time_rate", "ratio", "min_on_time_rate", "min", WEEK, "ratio"),
+    Metric("rework_rate", "ratio", "max_rework_rate", "max", MONTH, "ratio"),
+    Metric("completion_rate", "ratio", "min_completion_rate", "min", WEEK, "ratio"),
+    Metric("error_rate", "ratio", "max_error_rate", "max", MONTH, "ratio"),
+    Metric("csat", "score", "min_csat", "min", MONTH, "ratio"),
+    Metric("improvements", "count", "min_improvements_per_month", "min", MONTH, "sum"),
+    Metric("sop_adherence", "ratio", "min_sop_adherence", "min", FORTNIGHT, "ratio"),
+    Metric("learning_speed", "business_minutes", "learning_speed_hours", "max", MONTH, "median",
+           minutes=True),
+)  # fmt: skip
+RESPONSES = {clocks.FIRST_RESPONSE, clocks.NEXT_RESPONSE}
+
+
+@dataclass
+class Sample:
+    """One observation: the local day it falls on, a value (a duration, or a numerator over
+    a denominator) and how many samples it counts as."""
+
+    day: date
+    value: float
+    weight: float = 1.0
+    count: int = 1
+
+
+@dataclass
+class Samples:
+    """A metric's observations, and its running clocks' share of their target so far."""
+
+    items: list[Sample] = field(default_factory=list)
+    running_share: float = 0.0
+
+
+def targets(contract: Contract) -> dict[str, float]:
+    """The contract's SLA targets: its terms', completed by its service model's defaults."""
+    defaults = current_app.config["SLA_DEFAULTS"][contract.task.service_model or "va"]
+    return {**defaults, **contract.current_terms.content.get("sla", {})}
+
+
+class Periods:
+    """Period starts in the client's zone."""
+
+    def __init__(self, zone: str, started: datetime) -> None:
+        self.zone = ZoneInfo(zone)
+        first = self.day(started)
+        #: The Monday of the week the contract started: two-week periods count from it.
+        self.anchor = first - timedelta(days=first.weekday())
+
+    def day(self, moment: datetime) -> date:
+        """The local date of a UTC moment."""
+        return moment.astimezone(self.zone).date()
+
+    def start(self, kind: str, day: date) -> date:
+        """The first day of the period of `kind` that holds `day`."""
+        if kind == MONTH:
+            return day.replace(day=1)
+        monday = day - timedelta(days=day.weekday())
+        if kind == WEEK:
+            return monday
+        return monday - timedelta(days=((monday - self.anchor).days // 7) % 2 * 7)
+
+    def following(self, kind: str, start: date) -> date:
+        """The first day of the period after the one starting on `start`."""
+        if kind == MONTH:
+            return (start + timedelta(days=32)).replace(day=1)
+        return start + timedelta(days=7 if kind == WEEK else 14)
+
+    def series(self, kind: str, today: date) -> list[date]:
+        """The starts of the periods from the contract's start to today's, the last few."""
+        starts = [self.start(kind, self.anchor)]
+        current = self.start(kind, today)
+        while starts[-1] < current:
+            starts.append(self.following(kind, starts[-1]))
+        return starts[-SERIES_LENGTH[kind] :]
+
+
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def _actual(metric: Metric, items: list[Sample]) -> float | None:
+    if not items:
+        return None
+    if metric.reduce == "median":
+        return _median([item.value for item in items])
+    if metric.reduce == "sum":
+        return float(sum(item.value for item in items))
+    weight = sum(item.weight for item in items)
+    return sum(item.value for item in items) / weight if weight else None
+
+
+def _status(
+    metric: Metric, actual: float | None, target: float | None, *, samples: int, running: bool
+) -> str:
+    if not samples or actual is None:
+        return "no_data"
+    if target is None:
+        return "met"
+    if metric.bound == "max":
+        if actual > target:
+            return "breached"
+        return "at_risk" if actual > AT_RISK_SHARE * target else "met"
+    if actual < target:
+        return "at_risk" if running and metric.reduce == "sum" else "breached"
+    return "at_risk" if actual < target + MIN_MARGIN.get(metric.unit, 0) else "met"
+
+
+def _worst(*statuses: str) -> str:
+    order = ["no_data", "met", "at_risk", "breached"]
+    return max(statuses, key=order.index)
+
+
+def _judge(
+    metric: Metric,
+    samples: Samples,
+    target: float | None,
+    periods: Periods,
+    today: date,
+    share: float | None,
+) -> dict[str, Any]:
+    by_period: dict[date, list[Sample]] = defaultdict(list)
+    for item in samples.items:
+        by_period[periods.start(metric.period, item.day)].append(item)
+    limit = target * 60 if target is not None and metric.minutes else target
+    current = periods.start(metric.period, today)
+    series = []
+    for start in periods.series(metric.period, today):
+        items = by_period.get(start, [])
+        count = sum(item.count for item in items)
+        actual = _actual(metric, items)
+        entry: dict[str, Any] = {
+            "period_start": start,
+            "actual": actual,
+            "samples": count,
+            "status": _status(metric, actual, limit, samples=count, running=start == current),
+        }
+        if share is not None:
+            within = _within(items, limit)
+            entry["within_target"] = within
+            if within is not None and entry["status"] != "no_data" and within < share:
+                entry["status"] = "breached"
+        series.append(entry)
+    latest = next((entry for entry in reversed(series) if entry["samples"]), None)
+    status = latest["status"] if latest else "no_data"
+    if samples.running_share > AT_RISK_SHARE:
+        status = _worst(status, "at_risk" if samples.running_share <= 1 else "breached")
+    result = {
+        "key": metric.key,
+        "unit": metric.unit,
+        "target": limit,
+        "actual": latest["actual"] if latest else None,
+        "samples": latest["samples"] if latest else 0,
+        "period": metric.period,
+        "period_start": latest["period_start"] if latest else None,
+        "status": status,
+        "series": series,
+    }
+    if share is not None:
+        result["within_target"] = latest["within_target"] if latest else None
+        result["min_within_target"] = share
+    return result
+
+
+def _within(items: list[Sample], limit: float | None) -> float | None:
+    if not items or limit is None:
+        return None
+    return sum(1 for item in items if item.value <= limit) / len(items)
+
+
+def _clock_samples(
+    contract: Contract,
+    steps: list[tuple[uuid.UUID, MilestoneStatus, datetime]],
+    *,
+    periods: Periods,
+    goals: dict[str, float],
+    now: datetime,
+) -> dict[str, Samples]:
+    """Duration samples of the response, turnaround and learning-speed clocks, with their
+    minutes counted in one sweep over the service hours."""
+    hours = contract_service_hours(contract)
+    found = (
+        clocks.contract_response_clocks(contract, keys=False)
+        + clocks.turnaround_clocks(steps)
+        + clocks.contract_learning_clocks(contract)
+    )
+    minutes = hours.minutes_of([(clock.started_at, clock.stopped_at or now) for clock in found])
+    result: dict[str, Samples] = defaultdict(Samples)
+    for clock, counted in zip(found, minutes, strict=True):
+        target = goals.get(f"{clock.metric}_hours")
+        limit = None if target is None else target * 60
+        samples = result[clock.metric]
+        if clock.running:
+            if limit:
+                samples.running_share = max(samples.running_share, counted / limit)
+            # A change not yet adopted counts once overdue; other running clocks only warn.
+            if clock.metric != clocks.LEARNING_SPEED or limit is None or counted <= limit:
+                continue
+        samples.items.append(Sample(periods.day(clock.stopped_at or now), counted))
+    return result
+
+
+def _steps(contract: Contract) -> list[tuple[uuid.UUID, MilestoneStatus, datetime]]:
+    """The contract's milestone steps `(milestone_id, to_status, at)`, oldest first (one
+    statement)."""
+    step = sa.inspect(MilestoneTransition).columns
+    rows = db.session.execute(
+        sa.select(step.milestone_id, step.to_status, step.at)
+        .join(Milestone, Milestone.id == step.milestone_id)
+        .where(Milestone.contract_id == contract.id)
+        .order_by(step.at, step.id)
+    ).all()
+    return [(row[0], row[1], as_utc(row[2])) for row in rows]
+
+
+def _milestone_samples(
+    contract: Contract,
+    steps: list[tuple[uuid.UUID, MilestoneStatus, datetime]],
+    *,
+    periods: Periods,
+    now: datetime,
+) -> dict[str, Samples]:
+    """On-time and rework samples from the milestones and their steps."""
+    first_submitted: dict[uuid.UUID, datetime] = {}
+    funded: set[uuid.UUID] = set()
+    on_time, rework = Samples(), Samples()
+    for milestone_id, status, at in steps:
+        if status == MilestoneStatus.FUNDED:
+            funded.add(milestone_id)
+        elif status == MilestoneStatus.SUBMITTED:
+            first_submitted.setdefault(milestone_id, at)
+            rework.items.append(Sample(periods.day(at), 0.0))
+        elif status == MilestoneStatus.CHANGES_REQUESTED:
+            rework.items.append(Sample(periods.day(at), 1.0, weight=0.0, count=0))
+    for milestone in contract.milestones:
+        if milestone.due_date is None or milestone.id not in funded:
+            continue
+        end = datetime.combine(milestone.due_date + timedelta(days=1), time(), periods.zone)
+        submitted = first_submitted.get(milestone.id)
+        if submitted is not None:
+            on_time.items.append(Sample(milestone.due_date, float(submitted <= end)))
+        elif milestone.status == MilestoneStatus.FUNDED and end <= now:
+            on_time.items.append(Sample(milestone.due_date, 0.0))
+    return {"on_time_rate": on_time, "rework_rate": rework}
+
+
+def _report_samples(reports: Iterable[WorkReport]) -> dict[str, Samples]:
+    """Completion, error, satisfaction, improvement and SOP samples from counted reports."""
+    found: dict[str, Samples] = defaultdict(Samples)
+    for report in reports:
+        day = report.period_start
+        found["completion_rate"].items.append(
+            Sample(day, report.items_completed, weight=report.items_received)
+        )
+        found["error_rate"].items.append(
+            Sample(day, report.items_with_errors, weight=report.items_completed)
+        )
+        if report.satisfaction_responses and report.satisfaction_average is not None:
+            responses = report.satisfaction_responses
+            found["csat"].items.append(
+                Sample(day, report.satisfaction_average * responses, responses, responses)
+            )
+        found["improvements"].items.append(Sample(day, len(report.improvement_suggestions)))
+        if report.sop_adherence is not None:
+            found["sop_adherence"].items.append(Sample(day, report.sop_adherence))
+    return found
+
+
+def contract_kpis(
+    contract: Contract,
+    *,
+    now: datetime,
+) -> dict[str, Any]:
+    """Every KPI of the contract with its target, actual, samples, status and series."""
+    now = as_utc(now)
+    goals = targets(contract)
+    started = as_utc(contract.accepted_at or contract.created_at)
+    periods = Periods(contract.client_profile.timezone or "UTC", started)
+    today = periods.day(now)
+    steps = _steps(contract)
+    samples: dict[str, Samples] = defaultdict(Samples)
+    samples.update(_clock_samples(contract, steps, periods=periods, goals=goals, now=now))
+    samples.update(_milestone_samples(contract, steps, periods=periods, now=now))
+    samples.update(_report_samples(db.session.scalars(work_reports.counted(contract.id, now))))
+    share = goals.get("min_response_within_target")
+    metrics = [
+        _judge(
+            metric,
+            samples[metric.key],
+            goals.get(metric.target),
+            periods,
+            today,
+            share if metric.key in RESPONSES else None,
+        )
+        for metric in METRICS
+    ]
+    return {"metrics": metrics}
