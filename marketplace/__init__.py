@@ -82,6 +82,7 @@ def register_jobs(app: Flask) -> None:
     from marketplace.jobs import tasks as outbox_jobs  # noqa: F401
     from marketplace.matching import jobs as matching_jobs  # noqa: F401
     from marketplace.payments import jobs as payment_jobs  # noqa: F401
+    from marketplace.record import jobs as record_jobs  # noqa: F401
     from marketplace.tasks import jobs as task_jobs  # noqa: F401
 
     celery.init_app(app)
@@ -166,7 +167,8 @@ def register_commands(app: Flask) -> None:
     from marketplace.jobs import commands as jobs
     from marketplace.matching import commands as matching
     from marketplace.payments import commands as payments
+    from marketplace.record import commands as record
     from marketplace.tasks import commands as tasks
 
-    for module in (accounts, jobs, tasks, contracts, matching, payments, files, demo):
+    for module in (accounts, jobs, tasks, contracts, matching, payments, record, files, demo):
         module.register_commands(app)

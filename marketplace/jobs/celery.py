@@ -24,6 +24,7 @@ PERIODIC: dict[str, tuple[str, float]] = {
     "refresh-availability": ("marketplace.matching.jobs.refresh_availability", 86400.0),
     "refresh-task-fit": ("marketplace.matching.jobs.refresh_task_fit", 86400.0),
     "purge-files": ("marketplace.files.jobs.purge_files", 3600.0),
+    "evaluate-slas": ("marketplace.record.jobs.evaluate_slas", 300.0),
 }
 
 
@@ -55,6 +56,7 @@ def init_app(app: Flask) -> Celery:
             "marketplace.contracts.jobs",
             "marketplace.payments.jobs",
             "marketplace.matching.jobs",
+            "marketplace.record.jobs",
         ],
     )
     celery_app.set_default()

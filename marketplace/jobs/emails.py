@@ -73,6 +73,7 @@ KINDS: dict[str, Kind] = {
     "amendment.withdrawn": Kind("Proposed terms withdrawn"),
     "amendment.lapsed": Kind("Your proposed terms lapsed"),
     "message.new": Kind("New messages"),
+    "contract.sla": Kind("Service levels at risk, breached or recovered"),
     # milestones: the work
     "milestone.changes_requested": Kind("Changes requested on your work"),
     # money: always
@@ -168,6 +169,13 @@ EMAILS: dict[str, Email] = {
     ),
     "amendment.lapsed": Email("amendment.lapsed", "Amendment lapsed: {{ task_title }}", _CONTRACT),
     "message.new": Email("message.new", "New message: {{ conversation }}", "/messages/{thread_id}"),
+    "sla.at_risk": Email("contract.sla", "SLA at risk: {{ metric }} ({{ task_title }})", _CONTRACT),
+    "sla.breached": Email(
+        "contract.sla", "SLA breached: {{ metric }} ({{ task_title }})", _CONTRACT
+    ),
+    "sla.recovered": Email(
+        "contract.sla", "SLA recovered: {{ metric }} ({{ task_title }})", _CONTRACT
+    ),
     "milestone.funded": Email(
         "milestone.funded", "Milestone funded: {{ milestone_title }} ({{ task_title }})", _MILESTONE
     ),
