@@ -82,6 +82,7 @@ def register_jobs(app: Flask) -> None:
     from marketplace.jobs import tasks as outbox_jobs  # noqa: F401
     from marketplace.matching import jobs as matching_jobs  # noqa: F401
     from marketplace.payments import jobs as payment_jobs  # noqa: F401
+    from marketplace.record import jobs as record_jobs  # noqa: F401
     from marketplace.tasks import jobs as task_jobs  # noqa: F401
 
     celery.init_app(app)

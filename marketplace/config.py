@@ -246,6 +246,9 @@ class Config:
     #: A client message after this many quiet wall-clock hours opens a new exchange (its
     #: answer is a first response, not a next one).
     SLA_EXCHANGE_IDLE_HOURS = env_int("SLA_EXCHANGE_IDLE_HOURS", 24)
+    #: SLA events that happened longer ago than this when first recorded (history the job
+    #: never saw, as on its first run) are recorded without telling the parties.
+    SLA_EVENTS_NOTIFY_WITHIN_HOURS = env_int("SLA_EVENTS_NOTIFY_WITHIN_HOURS", 168)
     SLA_DEFAULTS: dict[str, dict[str, float]] = {
         "va": {
             "first_response_hours": 4,

@@ -591,6 +591,8 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("POST", V1 + "/contracts/<uuid:contract_id>/reviews"): SIGNERS,
     ("GET", V1 + "/contracts/<uuid:contract_id>/reviews"): PARTIES_READ,
     ("GET", V1 + "/providers/<uuid:profile_id>/reviews"): PUBLIC,
+    # the measured record
+    ("GET", V1 + "/contracts/<uuid:contract_id>/sla-events"): PARTIES_READ,
     # files: anyone signed in uploads; a file is read by whoever may see what it is
     # attached to (a task's: as its confidential details, which the firm accepted)
     ("POST", V1 + "/files"): SIGNED_IN,
@@ -637,6 +639,7 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("GET", V1 + "/admin/outbox"): ADMINS,
     ("POST", V1 + "/admin/outbox/<uuid:entry_id>/retry"): ADMINS,
     ("GET", V1 + "/admin/stats/pilots"): ADMINS,
+    ("GET", V1 + "/admin/stats/slas"): ADMINS,
 }
 
 #: Cells where the code deviates from docs/design.md today: (method, rule, objects, caller).

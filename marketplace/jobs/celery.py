@@ -26,6 +26,7 @@ PERIODIC: dict[str, tuple[str, float]] = {
     "purge-files": ("marketplace.files.jobs.purge_files", 3600.0),
     "publish-reviews": ("marketplace.record.jobs.publish_reviews", 3600.0),
     "confirm-work-reports": ("marketplace.record.jobs.confirm_work_reports", 3600.0),
+    "evaluate-slas": ("marketplace.record.jobs.evaluate_slas", 300.0),
 }
 
 

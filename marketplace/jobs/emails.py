@@ -79,6 +79,7 @@ KINDS: dict[str, Kind] = {
     "work_report.answered": Kind("Your work reports confirmed or contested"),
     "change.announced": Kind("Changes to adopt"),
     "change.progress": Kind("Your changes acknowledged or adopted"),
+    "contract.sla": Kind("Service levels at risk, breached or recovered"),
     # milestones: the work
     "milestone.changes_requested": Kind("Changes requested on your work"),
     # money: always
@@ -198,6 +199,13 @@ EMAILS: dict[str, Email] = {
     ),
     "change.adopted": Email(
         "change.progress", "Change adopted: {{ change_title }} ({{ task_title }})", _CHANGES
+    ),
+    "sla.at_risk": Email("contract.sla", "SLA at risk: {{ metric }} ({{ task_title }})", _CONTRACT),
+    "sla.breached": Email(
+        "contract.sla", "SLA breached: {{ metric }} ({{ task_title }})", _CONTRACT
+    ),
+    "sla.recovered": Email(
+        "contract.sla", "SLA recovered: {{ metric }} ({{ task_title }})", _CONTRACT
     ),
     "milestone.funded": Email(
         "milestone.funded", "Milestone funded: {{ milestone_title }} ({{ task_title }})", _MILESTONE

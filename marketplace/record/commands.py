@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from marketplace.record import reports, reviews
+from marketplace.record import events, reports, reviews
 
 
 def register_commands(app: Flask) -> None:
@@ -20,3 +20,8 @@ def register_commands(app: Flask) -> None:
     def publish_reviews_command() -> None:
         """Publish the reviews whose window has closed and tell both sides (idempotent)."""
         click.echo(f"published the reviews of {reviews.publish_lapsed()} contracts")
+
+    @app.cli.command("evaluate-slas")
+    def evaluate_slas_command() -> None:
+        """Record the SLA events (at risk, breached, recovered) of every active contract."""
+        click.echo(f"recorded {events.evaluate_all()} SLA events")

@@ -8,18 +8,20 @@ from typing import Any
 
 from flask_login import current_user, login_required
 
+from marketplace.accounts.auth import admin_required
 from marketplace.api import Blueprint
 from marketplace.contracts import services as contracts
 from marketplace.database import utcnow
 from marketplace.pagination import Page, PageArgsSchema, paginate
 from marketplace.record import (
     changes,
+    events,
     kpis,
     models,  # noqa: F401  (the tables, for the migrations)
     reports,
     reviews,
 )
-from marketplace.record.models import Change, WorkReport
+from marketplace.record.models import Change, SlaEventKind, WorkReport
 from marketplace.record.reviews import ShownReview
 from marketplace.record.schemas import (
     ChangeInputSchema,
@@ -32,6 +34,9 @@ from marketplace.record.schemas import (
     ProviderReviewQuerySchema,
     ReviewInputSchema,
     ReviewSchema,
+    SlaEventPageSchema,
+    SlaEventQuerySchema,
+    SlaStatsSchema,
     WorkReportInputSchema,
     WorkReportPageSchema,
     WorkReportSchema,
@@ -225,3 +230,38 @@ def contract_kpis(contract_id: uuid.UUID) -> dict[str, Any]:
 
 
 # --- end of KPIs -----------------------------------------------------------------------
+
+
+# SLA events ---------------------------------------------------------------------------
+
+
+@blp.get("/contracts/<uuid:contract_id>/sla-events")
+@login_required
+@blp.arguments(SlaEventQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, SlaEventPageSchema)
+@blp.errors(401, 404, 422)
+def list_sla_events(
+    contract_id: uuid.UUID,
+    page: int,
+    page_size: int | None,
+    metric: str | None = None,
+    kind: SlaEventKind | None = None,
+) -> Page:
+    """The contract's SLA events (at risk, breached, recovered), newest first."""
+    return paginate(
+        events.events_query(user=current_user, contract_id=contract_id, metric=metric, kind=kind),
+        page=page,
+        page_size=page_size,
+    )
+
+
+@blp.get("/admin/stats/slas")
+@admin_required
+@blp.response(200, SlaStatsSchema)
+@blp.errors(401, 403)
+def sla_stats() -> dict[str, int]:
+    """SLA breaches of the last 7 and 30 days, and contracts with one unrecovered (admins)."""
+    return events.stats()
+
+
+# end of SLA events ---------------------------------------------------------------------
