@@ -62,7 +62,7 @@ def test_a_change_announced_on_friday_afternoon_adopted_on_monday_took_two_servi
     assert change["announced_at"] == "2026-03-06T15:00:00+00:00"
     assert change["acknowledged_at"] is None and change["adopted_at"] is None
     assert change["adoption_minutes"] is None
-    assert change["learning_speed_hours"] == 40  # the BPO default
+    assert change["learning_speed_hours"] == 8  # the BPO default
     assert sorted(_told("change.announced")) == [deal.firm_owner.id]
     assert any(
         m.to == deal.firm_owner.email and m.subject.startswith("Change to adopt") for m in sent_mail
@@ -129,8 +129,8 @@ def test_acknowledge_then_adopt_each_once(login, deal, time_machine):
 def test_the_target_is_the_terms_or_the_service_models_default(login, time_machine):
     time_machine.move_to(STARTED, tick=False)
     kpo = engagement(ServiceModel.KPO)
-    assert _announced(login, kpo)["learning_speed_hours"] == 80
-    assert kpo.contract.current_terms.content["sla"]["learning_speed_hours"] == 80
+    assert _announced(login, kpo)["learning_speed_hours"] == 24
+    assert kpo.contract.current_terms.content["sla"]["learning_speed_hours"] == 24
     custom = engagement(sla=SlaTargets())
     terms = custom.contract.current_terms
     terms.content = {**terms.content, "sla": {**terms.content["sla"], "learning_speed_hours": 16}}
@@ -140,7 +140,7 @@ def test_the_target_is_the_terms_or_the_service_models_default(login, time_machi
     terms = older.contract.current_terms
     terms.content = {**terms.content, "sla": {"first_response_hours": 1}}  # before the target
     db.session.commit()
-    assert _announced(login, older)["learning_speed_hours"] == 40
+    assert _announced(login, older)["learning_speed_hours"] == 8  # the BPO default
 
 
 def test_who_announces_adopts_and_reads(login, deal):

@@ -43,6 +43,9 @@ def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+OPTIONAL_TARGETS = ("next_response_hours", "learning_speed_hours")
+
+
 def make_contract(
     time_machine: Any, *, first_response_hours: float = 4, turnaround_hours: float = 8, **sla: Any
 ) -> Deal:
@@ -61,10 +64,11 @@ def make_contract(
     contract = contract_flows.award(user=client, bid_id=bid.id, terms=AwardTerms(sla=targets))
     contract_flows.accept_offer(user=provider, contract_id=contract.id)
     payouts.start_onboarding(user=provider)
-    if sla:
-        terms = contract.current_terms
-        terms.content = {**terms.content, "sla": {**terms.content["sla"], **sla}}
-        db.session.commit()
+    # Terms without the targets later defaults add, unless the test gives them.
+    terms = contract.current_terms
+    given = {k: v for k, v in terms.content["sla"].items() if k not in OPTIONAL_TARGETS}
+    terms.content = {**terms.content, "sla": {**given, **sla}}
+    db.session.commit()
     return Deal(client, provider, contract.id, [m.id for m in contract.milestones])
 
 
