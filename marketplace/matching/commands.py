@@ -22,3 +22,9 @@ def register_commands(app: Flask) -> None:
         """Renew the zone-fit figures of open tasks about to lapse (and any not computed)."""
         changed = task_fit.refresh_open_tasks()
         click.echo(f"refreshed the zone-fit figures of {changed} open tasks")
+
+    @app.cli.command("recompute-records")
+    def recompute_records_command() -> None:
+        """Recompute every provider's measured record and the record term of matching."""
+        stored, changed = index.recompute_records()
+        click.echo(f"recomputed {stored} provider records; {changed} match scores changed")

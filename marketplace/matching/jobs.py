@@ -17,3 +17,10 @@ def refresh_availability() -> int:
 def refresh_task_fit() -> int:
     """Renew the zone-fit figures of open tasks about to lapse."""
     return task_fit.refresh_open_tasks()
+
+
+@shared_task(name="marketplace.matching.jobs.recompute_records")
+def recompute_records() -> int:
+    """Recompute every provider's measured record and the record term of matching."""
+    stored, _ = index.recompute_records()
+    return stored

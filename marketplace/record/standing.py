@@ -1,0 +1,444 @@
+"""The provider's record: what its contracts measured, over the last 12 months and all time.
+
+A provider's record is its contracts' (a firm's is its contracts', whoever worked them).
+Every figure is `{"value", "samples", "shown"}`; `value` is None (and `shown` false) from
+fewer than `MIN_SAMPLES` samples. The figures (each window: `12m` counts what happened in
+the last 365 days, `all` everything):
+
+- `on_time_rate`: milestones with a due date first submitted on or before it (the UTC date
+  of the first submission) / those submitted plus those overdue (funded, never submitted,
+  due date passed); by due date;
+- `rework_rate`: changes requested (milestone transitions to `changes_requested`) per
+  submission (revisions included); samples are submissions;
+- `first_response_hours`: the median first response in the contract's service hours
+  (`clocks.response_samples`, answered `first` samples only), in hours;
+- `sla_attainment`: contract-weeks (seven-day periods from the contract's acceptance to its
+  end, or now; a part week counts) with no `breached` SLA event / contract-weeks;
+- `completion_rate`: completed / (completed + terminated) contracts, by when they ended;
+- `disputes_opened`: disputes the client side raised on its contracts; `disputes_lost`:
+  disputes resolved with more than half of the disputed money refunded to the client
+  (refund_amount > release_amount); both counts, their samples the contracts started;
+- `rating`: the average rating of the published client reviews (published: `published_at`
+  set, or 14 days past the contract's end), samples their count;
+- `pilots_converted`: completed pilots (contracts of trial tasks) extended into a full
+  contract the provider accepted / completed pilots.
+
+`compute` measures any set of providers with a handful of grouped statements (GROUP BY
+provider, never a query per provider); `recompute_all` stores every provider's record.
+"""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import sqlalchemy as sa
+
+from marketplace.contracts.models import (
+    Contract,
+    ContractStatus,
+    Milestone,
+    MilestoneStatus,
+    MilestoneSubmission,
+    MilestoneTransition,
+)
+from marketplace.database import is_postgresql, utcnow
+from marketplace.extensions import Model, db
+from marketplace.record.models import ProviderRecord, Review, ReviewSide, SlaEvent, SlaEventKind
+from marketplace.tasks.models import Task
+
+MIN_SAMPLES = 3
+WINDOWS = {"12m": timedelta(days=365), "all": None}
+REVIEW_WINDOW = timedelta(days=14)
+WEEK = timedelta(days=7)
+FIGURES = (
+    "on_time_rate",
+    "rework_rate",
+    "first_response_hours",
+    "sla_attainment",
+    "completion_rate",
+    "disputes_opened",
+    "disputes_lost",
+    "rating",
+    "pilots_converted",
+)
+#: Inserted per statement when storing records.
+BATCH = 5_000
+
+_MT = cast(sa.Table, MilestoneTransition.__table__)
+
+Figures = dict[str, dict[str, dict[str, Any]]]
+Scorer = Callable[[Figures], float]
+
+
+def figure(value: float | None, samples: int) -> dict[str, Any]:
+    """A figure as shown: no value from fewer than `MIN_SAMPLES` samples."""
+    shown = samples >= MIN_SAMPLES and value is not None
+    return {
+        "value": (round(value, 4) if isinstance(value, float) else value) if shown else None,
+        "samples": samples,
+        "shown": shown,
+    }
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+class _Tally:
+    """Numerators and denominators per provider, window and name."""
+
+    def __init__(self) -> None:
+        self.sums: dict[Any, dict[str, dict[str, float]]] = defaultdict(
+            lambda: {w: defaultdict(float) for w in WINDOWS}
+        )
+        self.medians: dict[Any, dict[str, list[float]]] = defaultdict(
+            lambda: {w: [] for w in WINDOWS}
+        )
+
+    def figures(self, provider_id: Any) -> Figures:
+        result: Figures = {}
+        for window in WINDOWS:
+            s = self.sums[provider_id][window] if provider_id in self.sums else defaultdict(float)
+            minutes = self.medians[provider_id][window] if provider_id in self.medians else []
+            contracts = int(s["started"])
+            result[window] = {
+                "on_time_rate": figure(_ratio(s["on_time"], s["due"]), int(s["due"])),
+                "rework_rate": figure(
+                    _ratio(s["changes"], s["submissions"]), int(s["submissions"])
+                ),
+                "first_response_hours": figure(
+                    statistics.median(minutes) / 60 if minutes else None, len(minutes)
+                ),
+                "sla_attainment": figure(
+                    _ratio(s["weeks"] - s["breached_weeks"], s["weeks"]), int(s["weeks"])
+                ),
+                "completion_rate": figure(
+                    _ratio(s["completed"], s["completed"] + s["terminated"]),
+                    int(s["completed"] + s["terminated"]),
+                ),
+                "disputes_opened": figure(int(s["disputes"]), contracts),
+                "disputes_lost": figure(int(s["lost"]), contracts),
+                "rating": figure(_ratio(s["rating_sum"], s["reviews"]), int(s["reviews"])),
+                "pilots_converted": figure(_ratio(s["converted"], s["pilots"]), int(s["pilots"])),
+            }
+        return result
+
+
+def _windowed(
+    condition: sa.ColumnElement[bool], moment: Any, cutoffs: dict[str, Any], name: str
+) -> list[sa.Label[Any]]:
+    """`sum(condition)` per window (the window's cutoff on `moment`), labelled `window:name`."""
+    columns = []
+    for window, cutoff in cutoffs.items():
+        test = condition if cutoff is None else sa.and_(condition, moment >= cutoff)
+        columns.append(sa.func.sum(sa.case((test, 1), else_=0)).label(f"{window}:{name}"))
+    return columns
+
+
+def _add(tally: _Tally, rows: Iterable[Any]) -> None:
+    for row in rows:
+        values = row._mapping
+        provider = values["provider_id"]
+        for key, value in values.items():
+            if key == "provider_id" or value is None:
+                continue
+            window, name = key.split(":")
+            tally.sums[provider][window][name] += float(value)
+
+
+def _utc_date(column: Any) -> Any:
+    if is_postgresql():
+        return sa.cast(sa.func.timezone("UTC", column), sa.Date)
+    return sa.func.date(column)
+
+
+def _scope(statement: Any, providers: list[uuid.UUID] | None) -> Any:
+    if providers is None:
+        return statement
+    return statement.where(Contract.provider_profile_id.in_(providers))
+
+
+def compute(
+    providers: list[uuid.UUID] | None = None,
+    *,
+    now: datetime | None = None,
+    first_responses: Callable[[list[Any]], dict[Any, list[tuple[datetime, int]]]] | None = None,
+) -> dict[Any, Figures]:
+    """The figures of these providers (every provider with a contract if None), by id.
+    Providers without contracts are left out (their record is `empty()`)."""
+    now = now or utcnow()
+    session = db.session()
+    cutoffs = {w: (None if span is None else now - span) for w, span in WINDOWS.items()}
+    date_cutoffs = {w: (None if c is None else c.date()) for w, c in cutoffs.items()}
+    tally = _Tally()
+    provider = Contract.provider_profile_id.label("provider_id")
+
+    # Milestones: on time against their due dates.
+    first = (
+        sa.select(
+            MilestoneSubmission.milestone_id,
+            sa.func.min(MilestoneSubmission.at).label("first_at"),
+        )
+        .group_by(MilestoneSubmission.milestone_id)
+        .subquery()
+    )
+    submitted = first.c.first_at.is_not(None)
+    overdue = sa.and_(
+        first.c.first_at.is_(None),
+        Milestone.status == MilestoneStatus.FUNDED,
+        Milestone.due_date < now.date(),
+    )
+    due = sa.and_(Milestone.due_date.is_not(None), sa.or_(submitted, overdue))
+    first_day = _utc_date(first.c.first_at)
+    on_time = sa.and_(Milestone.due_date.is_not(None), submitted, first_day <= Milestone.due_date)
+    _add(
+        tally,
+        session.execute(
+            _scope(
+                sa.select(
+                    provider,
+                    *_windowed(due, Milestone.due_date, date_cutoffs, "due"),
+                    *_windowed(on_time, Milestone.due_date, date_cutoffs, "on_time"),
+                )
+                .select_from(Milestone)
+                .join(Contract, Contract.id == Milestone.contract_id)
+                .outerjoin(first, first.c.milestone_id == Milestone.id)
+                .group_by(Contract.provider_profile_id),
+                providers,
+            )
+        ),
+    )
+    # Rework: submissions and changes requested.
+    _add(
+        tally,
+        session.execute(
+            _scope(
+                sa.select(
+                    provider,
+                    *_windowed(sa.true(), MilestoneSubmission.at, cutoffs, "submissions"),
+                )
+                .select_from(MilestoneSubmission)
+                .join(Milestone, Milestone.id == MilestoneSubmission.milestone_id)
+                .join(Contract, Contract.id == Milestone.contract_id)
+                .group_by(Contract.provider_profile_id),
+                providers,
+            )
+        ),
+    )
+    _add(
+        tally,
+        session.execute(
+            _scope(
+                sa.select(provider, *_windowed(sa.true(), _MT.c.at, cutoffs, "changes"))
+                .select_from(_MT)
+                .join(Milestone, Milestone.id == _MT.c.milestone_id)
+                .join(Contract, Contract.id == Milestone.contract_id)
+                .where(_MT.c.to_status == MilestoneStatus.CHANGES_REQUESTED)
+                .group_by(Contract.provider_profile_id),
+                providers,
+            )
+        ),
+    )
+    # Contracts: completion, started (the disputes' samples), pilots and their extensions.
+    extension = sa.orm.aliased(Contract)
+    pilot = sa.and_(
+        Task.trial.is_(True),
+        Contract.pilot_of_id.is_(None),
+        Contract.status == ContractStatus.COMPLETED,
+    )
+    _add(
+        tally,
+        session.execute(
+            _scope(
+                sa.select(
+                    provider,
+                    *_windowed(
+                        Contract.status == ContractStatus.COMPLETED,
+                        Contract.ended_at,
+                        cutoffs,
+                        "completed",
+                    ),
+                    *_windowed(
+                        Contract.status == ContractStatus.TERMINATED,
+                        Contract.ended_at,
+                        cutoffs,
+                        "terminated",
+                    ),
+                    *_windowed(
+                        Contract.accepted_at.is_not(None), Contract.accepted_at, cutoffs, "started"
+                    ),
+                    *_windowed(pilot, Contract.ended_at, cutoffs, "pilots"),
+                    *_windowed(
+                        sa.and_(pilot, extension.accepted_at.is_not(None)),
+                        Contract.ended_at,
+                        cutoffs,
+                        "converted",
+                    ),
+                )
+                .select_from(Contract)
+                .join(Task, Task.id == Contract.task_id)
+                .outerjoin(extension, extension.pilot_of_id == Contract.id)
+                .group_by(Contract.provider_profile_id),
+                providers,
+            )
+        ),
+    )
+    # Disputes (the payments area's table, read by name: it sits above this one).
+    disputes = Model.metadata.tables["disputes"]
+    against = disputes.c.side == "client"
+    lost = sa.and_(
+        disputes.c.status == "resolved",
+        sa.func.coalesce(disputes.c.refund_amount, 0)
+        > sa.func.coalesce(disputes.c.release_amount, 0),
+    )
+    _add(
+        tally,
+        session.execute(
+            _scope(
+                sa.select(
+                    provider,
+                    *_windowed(against, disputes.c.created_at, cutoffs, "disputes"),
+                    *_windowed(lost, disputes.c.resolved_at, cutoffs, "lost"),
+                )
+                .select_from(disputes)
+                .join(Contract, Contract.id == disputes.c.contract_id)
+                .group_by(Contract.provider_profile_id),
+                providers,
+            )
+        ),
+    )
+    # Reviews by clients, once published.
+    published = sa.or_(
+        Review.published_at.is_not(None),
+        sa.and_(Contract.ended_at.is_not(None), Contract.ended_at <= now - REVIEW_WINDOW),
+    )
+    review_columns = []
+    for window, cutoff in cutoffs.items():
+        test = published if cutoff is None else sa.and_(published, Review.created_at >= cutoff)
+        review_columns += [
+            sa.func.sum(sa.case((test, 1), else_=0)).label(f"{window}:reviews"),
+            sa.func.sum(sa.case((test, Review.rating), else_=0)).label(f"{window}:rating_sum"),
+        ]
+    _add(
+        tally,
+        session.execute(
+            _scope(
+                sa.select(provider, *review_columns)
+                .select_from(Review)
+                .join(Contract, Contract.id == Review.contract_id)
+                .where(Review.side == ReviewSide.CLIENT)
+                .group_by(Contract.provider_profile_id),
+                providers,
+            )
+        ),
+    )
+    # SLA attainment: contract-weeks without a breach.
+    _sla_weeks(tally, providers, now, cutoffs)
+    # Median first response: per contract, from its messages.
+    if first_responses is not None:
+        started = session.execute(
+            _scope(
+                sa.select(Contract.id, Contract.provider_profile_id).where(
+                    Contract.accepted_at.is_not(None)
+                ),
+                providers,
+            )
+        ).all()
+        owners: dict[Any, Any] = {row[0]: row[1] for row in started}
+        for contract_id, samples in first_responses(list(owners)).items():
+            for at, minutes in samples:
+                for window, cutoff in cutoffs.items():
+                    if cutoff is None or at >= cutoff:
+                        tally.medians[owners[contract_id]][window].append(minutes)
+    ids = set(tally.sums) | set(tally.medians)
+    return {provider_id: tally.figures(provider_id) for provider_id in ids}
+
+
+def _sla_weeks(
+    tally: _Tally, providers: list[uuid.UUID] | None, now: datetime, cutoffs: dict[str, Any]
+) -> None:
+    session = db.session()
+    contracts = session.execute(
+        _scope(
+            sa.select(
+                Contract.id, Contract.provider_profile_id, Contract.accepted_at, Contract.ended_at
+            ).where(Contract.accepted_at.is_not(None)),
+            providers,
+        )
+    ).all()
+    breaches: dict[Any, list[datetime]] = defaultdict(list)
+    for contract_id, at in session.execute(
+        _scope(
+            sa.select(SlaEvent.contract_id, SlaEvent.at)
+            .join(Contract, Contract.id == SlaEvent.contract_id)
+            .where(SlaEvent.kind == SlaEventKind.BREACHED),
+            providers,
+        )
+    ):
+        breaches[contract_id].append(at)
+    for contract_id, provider_id, accepted_at, ended_at in contracts:
+        end = min(ended_at or now, now)
+        weeks = max(1, -(-(end - accepted_at) // WEEK))
+        broken = {
+            min(weeks - 1, int((at - accepted_at) // WEEK))
+            for at in breaches.get(contract_id, ())
+            if at >= accepted_at
+        }
+        for window, cutoff in cutoffs.items():
+            counted = [
+                week
+                for week in range(weeks)
+                if cutoff is None or accepted_at + WEEK * (week + 1) > cutoff
+            ]
+            tally.sums[provider_id][window]["weeks"] += len(counted)
+            tally.sums[provider_id][window]["breached_weeks"] += len(broken & set(counted))
+
+
+def empty() -> Figures:
+    """The record of a provider without contracts: every figure hidden."""
+    return _Tally().figures(None)
+
+
+def record_of(provider_id: uuid.UUID, **kwargs: Any) -> Figures:
+    """One provider's figures, computed now."""
+    return compute([provider_id], **kwargs).get(provider_id) or empty()
+
+
+def recompute_all(score: Scorer, **kwargs: Any) -> dict[Any, float]:
+    """Recompute and store the record of every provider with a contract (the others have
+    the empty record, and no row: `GET .../record` computes theirs on the fly); returns
+    the stored scores by provider. Not committed."""
+    session = db.session()
+    now = kwargs.pop("now", None) or utcnow()
+    measured = compute(now=now, **kwargs)
+    table = cast(sa.Table, ProviderRecord.__table__)
+    session.execute(table.delete())
+    scores: dict[Any, float] = {}
+    batch: list[dict[str, Any]] = []
+    for provider_id, figures in measured.items():
+        scores[provider_id] = score(figures)
+        batch.append(
+            {
+                "provider_profile_id": provider_id,
+                "figures": figures,
+                "score": scores[provider_id],
+                "computed_at": now,
+            }
+        )
+        if len(batch) >= BATCH:
+            session.execute(table.insert(), batch)
+            batch = []
+    if batch:
+        session.execute(table.insert(), batch)
+    return scores
+
+
+def first_responses(contract_ids: list[Any]) -> dict[Any, list[tuple[datetime, int]]]:
+    """The answered first responses (when the exchange opened, business minutes) of these
+    contracts, by contract: only contracts whose thread has messages are read."""
+    return {}
