@@ -152,6 +152,7 @@ def main() -> None:
     parser.add_argument("--providers", type=int, default=100_000)
     parser.add_argument("--with-contracts", type=float, default=0.2, help="share of providers")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--reuse", action="store_true", help="keep the data a run loaded")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgresql"):
@@ -160,13 +161,19 @@ def main() -> None:
     app = create_app(config)
     with app.app_context():
         started = time.perf_counter()
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade()
-        data.load_providers(args.providers)
-        made = _history(args.with_contracts, args.providers)
-        print(f"loaded {args.providers} providers and {made} in "
-              f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+        if not args.reuse:
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            upgrade()
+            data.load_providers(args.providers)
+            made = _history(args.with_contracts, args.providers)
+            print(f"loaded {args.providers} providers and {made} in "
+                  f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+        counts = {
+            table: db.session.scalar(sa.text(f"SELECT count(*) FROM {table}"))
+            for table in ("provider_profiles", "contracts", "milestones", "reviews")
+        }
+        print(f"rows: {counts}")
         statements = [0]
 
         def count(*_: Any) -> None:
