@@ -236,6 +236,9 @@ class Config:
     AMENDMENT_LAPSE_DAYS = env_int("AMENDMENT_LAPSE_DAYS", 7)
     # Service levels that matter in the first year (docs/domain.md), per service model; the
     # client may override them when awarding. Rates are fractions; coverage is hours a week.
+    #: A client message after this many quiet wall-clock hours opens a new exchange (its
+    #: answer is a first response, not a next one).
+    SLA_EXCHANGE_IDLE_HOURS = env_int("SLA_EXCHANGE_IDLE_HOURS", 24)
     SLA_DEFAULTS: dict[str, dict[str, float]] = {
         "va": {
             "first_response_hours": 4,

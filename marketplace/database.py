@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Generic, TypeVar
@@ -21,9 +24,24 @@ T = TypeVar("T")
 E = TypeVar("E")
 
 
+#: The moment `clock_at` sets for the code it runs; None: the real clock.
+_SET_NOW: ContextVar[datetime | None] = ContextVar("marketplace_set_now", default=None)
+
+
 def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
+    """The current time, timezone-aware, in UTC (inside `clock_at`, the moment it sets)."""
+    return _SET_NOW.get() or datetime.now(UTC)
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Run the block as if it were `moment`: what the services write in it is dated then.
+    The demo data uses it to lay down weeks of history; requests never do."""
+    token = _SET_NOW.set(moment.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _SET_NOW.reset(token)
 
 
 def new_id() -> uuid.UUID:
