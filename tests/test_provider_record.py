@@ -21,6 +21,7 @@ from marketplace.contracts.models import (
 )
 from marketplace.extensions import db
 from marketplace.matching import index, scoring
+from marketplace.messaging.models import Message, Thread
 from marketplace.payments.models import Dispute, DisputeStatus
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
 from marketplace.record import standing
@@ -263,6 +264,37 @@ def test_the_record_measures_the_contracts_history(frozen):
         "rating": hidden(2),
         "pilots_converted": hidden(1),
     }
+
+
+def test_the_median_first_response_counts_service_hours_only(frozen):
+    # Manila, 09:00-17:00 on weekdays (UTC+8): a message at 16:50 on a Friday answered at
+    # 09:20 on Monday took 30 service minutes.
+    profile = provider("Asia/Manila", "PH")
+    h = History(profile)
+    contract = h.contract(ContractStatus.ACTIVE, at(2026, 5, 1))
+    thread = Thread(contract_id=contract.id)
+    db.session.add(thread)
+    db.session.flush()
+    says = [
+        (h.owner.id, datetime(2026, 5, 15, 8, 50, tzinfo=UTC)),  # Fri 16:50: opens
+        (profile.user_id, datetime(2026, 5, 18, 1, 20, tzinfo=UTC)),  # Mon 09:20: 30 min
+        (h.owner.id, datetime(2026, 5, 19, 2, 0, tzinfo=UTC)),  # Tue 10:00: opens
+        (profile.user_id, datetime(2026, 5, 19, 3, 0, tzinfo=UTC)),  # 60 min
+        (h.owner.id, datetime(2026, 5, 21, 1, 0, tzinfo=UTC)),  # Thu 09:00: opens
+        (profile.user_id, datetime(2026, 5, 21, 1, 15, tzinfo=UTC)),  # 15 min
+        (h.owner.id, datetime(2026, 5, 21, 1, 30, tzinfo=UTC)),  # a next response, not first
+        (profile.user_id, datetime(2026, 5, 21, 2, 30, tzinfo=UTC)),
+    ]
+    for sender, moment in says:
+        db.session.add(Message(thread_id=thread.id, sender_id=sender, body="-", created_at=moment))
+    db.session.commit()
+    figures = standing.record_of(profile.id, first_responses=standing.first_responses)
+    assert figures["all"]["first_response_hours"] == shown(0.5, 3)
+    # Two answered exchanges only: hidden.
+    db.session.execute(sa.delete(Message).where(Message.created_at >= at(2026, 5, 21)))
+    db.session.commit()
+    figures = standing.record_of(profile.id, first_responses=standing.first_responses)
+    assert figures["12m"]["first_response_hours"] == hidden(2)
 
 
 def test_a_figure_shows_from_three_samples(frozen):

@@ -38,7 +38,11 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
 
+from marketplace import permissions
+from marketplace.contracts import terms as contract_terms
 from marketplace.contracts.models import (
     Contract,
     ContractStatus,
@@ -49,6 +53,9 @@ from marketplace.contracts.models import (
 )
 from marketplace.database import UTCDateTime, is_postgresql, utcnow
 from marketplace.extensions import Model, db
+from marketplace.messaging.models import Message, Thread
+from marketplace.record import clocks
+from marketplace.record.clock import ALWAYS, ServiceHours, contract_service_hours
 from marketplace.record.models import ProviderRecord, Review, ReviewSide, SlaEvent, SlaEventKind
 from marketplace.tasks.models import Task
 
@@ -451,6 +458,74 @@ def recompute_all(score: Scorer, **kwargs: Any) -> dict[Any, float]:
 
 
 def first_responses(contract_ids: list[Any]) -> dict[Any, list[tuple[datetime, int]]]:
-    """The answered first responses (when the exchange opened, business minutes) of these
-    contracts, by contract: only contracts whose thread has messages are read."""
-    return {}
+    """The answered first responses (when the exchange opened, service minutes) of these
+    contracts, by contract (`clocks.response_clocks` over each thread): only contracts
+    whose thread has messages are read, and their messages, senders and service hours in
+    four statements for all of them."""
+    session = db.session()
+    wanted = set(contract_ids)
+    threads: dict[Any, Any] = {
+        thread_id: contract_id
+        for thread_id, contract_id in session.execute(
+            sa.select(Thread.id, Thread.contract_id)
+            .where(Thread.contract_id.is_not(None))
+            .where(sa.exists().where(Message.thread_id == Thread.id))
+        )
+        if contract_id in wanted
+    }
+    if not threads:
+        return {}
+    contracts = {
+        contract.id: contract
+        for contract in session.scalars(
+            sa.select(Contract)
+            .where(Contract.id.in_(list(threads.values())))
+            .options(
+                selectinload(Contract.terms),
+                selectinload(Contract.task),
+                selectinload(Contract.provider_profile),
+            )
+        )
+    }
+    messages: dict[Any, list[tuple[Any, datetime, Any]]] = defaultdict(list)
+    for message_id, thread_id, at, sender_id in session.execute(
+        sa.select(Message.id, Message.thread_id, Message.created_at, Message.sender_id)
+        .where(Message.thread_id.in_(list(threads)))
+        .order_by(Message.thread_id, Message.created_at, Message.id)
+    ):
+        messages[thread_id].append((message_id, at, sender_id))
+    senders = (
+        sa.select(Message.thread_id, Message.sender_id)
+        .where(Message.thread_id.in_(list(threads)))
+        .distinct()
+        .subquery()
+    )
+    provider_side: dict[Any, set[Any]] = defaultdict(set)
+    for thread_id, sender_id, acting in session.execute(
+        sa.select(
+            senders.c.thread_id,
+            senders.c.sender_id,
+            permissions.acting_provider_profile_id(senders.c.sender_id),
+        )
+    ):
+        if acting is not None and acting == contracts[threads[thread_id]].provider_profile_id:
+            provider_side[thread_id].add(sender_id)
+    idle = timedelta(hours=current_app.config["SLA_EXCHANGE_IDLE_HOURS"])
+    result: dict[Any, list[tuple[datetime, int]]] = {}
+    for thread_id, contract_id in threads.items():
+        contract = contracts[contract_id]
+        if any(terms.version == contract.terms_version for terms in contract.terms):
+            hours = contract_service_hours(contract)
+        else:  # no terms written (rows made by hand): what its task and provider give now
+            fixed = contract_terms.service_hours(contract.task, contract.provider_profile)
+            hours = ServiceHours.from_terms({"service_hours": fixed}) or ALWAYS
+        answered = [
+            (found.started_at, hours.minutes_between(found.started_at, found.stopped_at))
+            for found in clocks.response_clocks(
+                messages[thread_id], provider_side[thread_id], idle=idle
+            )
+            if found.metric == clocks.FIRST_RESPONSE and found.stopped_at is not None
+        ]
+        if answered:
+            result[contract_id] = answered
+    return result
