@@ -43,7 +43,6 @@ from marketplace.profiles.models import (
     ProviderProfile,
     ProviderSkill,
 )
-from marketplace.record import standing
 
 LEVELS = scoring.LEVELS
 KEY_STRIDE = 8  # skill number * 8 + level: levels 1..5 of one skill stay together
@@ -302,13 +301,3 @@ def apply_records(scores: dict[Any, float], *, batch: int = 5_000) -> int:
     for start in range(0, len(changes), batch):
         session.execute(statement, changes[start : start + batch])
     return len(changes)
-
-
-def recompute_records() -> tuple[int, int]:
-    """The periodic record job: recompute every provider's record (set-based, see
-    `marketplace.record.standing`) and move the matching index's record term to it, in one
-    transaction. Returns (records stored, profiles whose term changed)."""
-    scores = standing.recompute_all(scoring.record_score, first_responses=standing.first_responses)
-    changed = apply_records(scores)
-    db.session.commit()
-    return len(scores), changed
