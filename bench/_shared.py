@@ -82,6 +82,26 @@ def _copy(conn: Any, table: str, columns: list[str], rows: Any) -> None:
             copy.write_row(row)
 
 
+def _measured(completed: int, failed: int, rng: random.Random) -> dict[str, Any]:
+    """Record figures (all time) as `marketplace.record.standing` stores them, for a
+    provider with these contract outcomes: the record term runs on measured figures."""
+
+    def shown(value: float, samples: int) -> dict[str, Any]:
+        ok = samples >= 3
+        return {"value": value if ok else None, "samples": samples, "shown": ok}
+
+    ended = completed + failed
+    milestones, reviews = ended * 3, completed
+    window = {
+        "completion_rate": shown(completed / ended if ended else 0.0, ended),
+        "on_time_rate": shown(rng.uniform(0.7, 1.0), milestones),
+        "rating": shown(round(rng.uniform(3.5, 5.0), 2), reviews),
+        "sla_attainment": shown(rng.uniform(0.8, 1.0), ended * 8),
+        "disputes_lost": shown(rng.choice([0, 0, 0, 1]) if ended else 0, ended),
+    }
+    return {"all": window, "12m": window}
+
+
 def load_providers(count: int) -> None:
     """COPY `count` providers with skills; the matching columns computed as the app does."""
     rng = random.Random(count)
@@ -93,7 +113,7 @@ def load_providers(count: int) -> None:
         for zone, _, _ in PROVIDER_ZONES
         for shift in SHIFTS
     }
-    users, profiles, provider_skills = [], [], []
+    users, profiles, provider_skills, records = [], [], [], []
     for n in range(count):
         zone, country, _ = rng.choices(PROVIDER_ZONES, weights=[z[2] for z in PROVIDER_ZONES])[0]
         shift = rng.choice(SHIFTS)
@@ -109,7 +129,11 @@ def load_providers(count: int) -> None:
             provider_skills.append((new_id(), profile_id, skill_id, level, years))
         languages = [code for code, share in LANGUAGES if rng.random() < share] or ["en"]
         completed = rng.choice([0, 0, 0, 1, 2, 5, 12])
-        record = scoring.record_score(completed=completed, failed=rng.choice([0, 0, 0, 1]))
+        failed = rng.choice([0, 0, 0, 1])
+        measured = _measured(completed, failed, rng)
+        record = scoring.record_score(measured)
+        if completed + failed:
+            records.append((profile_id, json.dumps(measured), record, now))
         capacity = rng.choice([40, 40, 40, 30, 20, 0])
         availability, offset = bits[(zone, shift)]
         profiles.append((
@@ -135,6 +159,8 @@ def load_providers(count: int) -> None:
     ], profiles)  # fmt: skip
     _copy(conn, "provider_skills", ["id", "profile_id", "skill_id", "level", "years"],
           provider_skills)  # fmt: skip
+    _copy(conn, "provider_records", ["provider_profile_id", "figures", "score", "computed_at"],
+          records)  # fmt: skip
     conn.execute("SET maintenance_work_mem = '512MB'")
     conn.execute(
         "CREATE INDEX ix_provider_profiles_match_keys ON provider_profiles USING gin (match_keys)"
@@ -242,7 +268,8 @@ def bench_client() -> User:
     user = db.session.scalar(sa.select(User).filter_by(email="client@bench.example"))
     if user is None:
         user = User(email="client@bench.example", password_hash="x", name="C", role="client",
-                    timezone="America/New_York", country="US")  # fmt: skip
+                    timezone="America/New_York", country="US",
+                    email_verified_at=utcnow())  # fmt: skip
         weekdays = {d: [["09:00", "17:00"]] for d in WEEKDAYS}
         db.session.add(ClientProfile(user=user, timezone=user.timezone, country="US",
                                      working_hours=weekdays))  # fmt: skip

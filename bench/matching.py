@@ -40,6 +40,7 @@ from marketplace import create_app
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Skill
 from marketplace.config import TestingConfig
+from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.matching import candidates, ranking, services
 from marketplace.matching import statistics as match_stats
@@ -86,7 +87,8 @@ def _client() -> User:
     user = db.session.scalar(sa.select(User).filter_by(email="client@bench.example"))
     if user is None:
         user = User(email="client@bench.example", password_hash="x", name="C", role="client",
-                    timezone="America/New_York", country="US")  # fmt: skip
+                    timezone="America/New_York", country="US",
+                    email_verified_at=utcnow())  # fmt: skip
         weekdays = {d: [["09:00", "17:00"]] for d in data.WEEKDAYS}
         db.session.add(ClientProfile(user=user, timezone=user.timezone, country="US",
                                      working_hours=weekdays))  # fmt: skip

@@ -510,6 +510,8 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     # people
     ("GET", V1 + "/skills"): PUBLIC,
     ("GET", V1 + "/providers/<uuid:profile_id>"): PUBLIC,
+    # the measured record (issue 17)
+    ("GET", V1 + "/providers/<uuid:profile_id>/record"): PUBLIC,
     ("GET", V1 + "/providers/me"): PROVIDERS,
     ("PUT", V1 + "/providers/me"): PROVIDER_EDITORS,
     ("GET", V1 + "/clients/me"): CLIENTS,

@@ -148,7 +148,10 @@ def test_scores_and_explanations_are_the_plain_computation(app, budget):
     for match in page.items:
         profile = db.session.get(ProviderProfile, match.provider.id)
         plain = explain.explain(task, profile)
-        assert {k: v for k, v in match.explanation.items() if k != "parts"} == plain
+        shown = match.explanation
+        assert {k: v for k, v in shown.items() if k not in ("parts", "record")} == plain
+        # No record measured yet: every part of the record term at the prior.
+        assert shown["record"] == scoring.record_inputs({})
         assert (plain["shoring"], plain["overlap_hours"]) == _reference_fit(task, profile)
         assert match.score == _plain_score(task, profile, plain["overlap_hours"])
 

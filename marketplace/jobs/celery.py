@@ -23,6 +23,7 @@ PERIODIC: dict[str, tuple[str, float]] = {
     "escrow-age-guard": ("marketplace.payments.jobs.escrow_age_guard", 6 * 3600.0),
     "refresh-availability": ("marketplace.matching.jobs.refresh_availability", 86400.0),
     "refresh-task-fit": ("marketplace.matching.jobs.refresh_task_fit", 86400.0),
+    "recompute-records": ("marketplace.matching.jobs.recompute_records", 3600.0),
     "purge-files": ("marketplace.files.jobs.purge_files", 3600.0),
     "publish-reviews": ("marketplace.record.jobs.publish_reviews", 3600.0),
     "confirm-work-reports": ("marketplace.record.jobs.confirm_work_reports", 3600.0),

@@ -1,12 +1,12 @@
 """The providers on a page of matches, read as plain rows: one Core query, no entities.
 
 A page shows what `PublicProviderProfileSchema` dumps of each provider, and the
-explanation reads the skills and the rate. Loading `ProviderProfile` entities with their
-skill rows, skills and owners for that took longer than ranking a hundred candidates, so
-a page reads rows into `ProviderCard`s, which dump the same (a test compares them). The
-skills come with their profile, aggregated as JSON in a grouped subquery (a subquery per
-profile would run twenty times): one statement and one round trip fewer than reading
-them apart, which matters most on a busy machine.
+explanation reads the skills, the rate and the stored record's figures (one outer join).
+Loading `ProviderProfile` entities with their skill rows, skills and owners for that took
+longer than ranking a hundred candidates, so a page reads rows into `ProviderCard`s, which
+dump the same (a test compares them). The skills come with their profile, aggregated as
+JSON in a grouped subquery (a subquery per profile would run twenty times): one statement
+and one round trip fewer than reading them apart, which matters most on a busy machine.
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ from marketplace.profiles.models import (
     ServiceModel,
     VerificationStatus,
 )
+from marketplace.record.models import ProviderRecord
 
 _P, _S, _K = ProviderProfile.__table__, ProviderSkill.__table__, Skill.__table__
 _U, _O = User.__table__, Organization.__table__
+_R = ProviderRecord.__table__
 _PUBLIC = (
     "id", "organization_id", "service_model", "headline", "bio", "hourly_rate_amount",
     "hourly_rate_currency", "languages", "timezone", "country", "working_hours",
@@ -64,12 +66,14 @@ def _statement(pg: bool) -> sa.Select[Any]:
             *(_P.c[name] for name in _PUBLIC),
             # As `ProviderProfile.display_name`: the firm's name, else the individual's.
             sa.func.coalesce(_O.c.name, _U.c.name, "").label("display_name"),
+            _R.c.figures.label("record_figures"),
             sa.type_coerce(skills.c.skills, sa.JSON).label("skills"),
         )
         .select_from(
             _P.outerjoin(_U, _U.c.id == _P.c.user_id)
             .outerjoin(_O, _O.c.id == _P.c.organization_id)
             .outerjoin(skills, skills.c.profile_id == _P.c.id)
+            .outerjoin(_R, _R.c.provider_profile_id == _P.c.id)
         )
         .where(pool.any_of(pg, _P.c.id, "ids", sa.Uuid()))
     )
@@ -106,6 +110,8 @@ class ProviderCard:
     created_at: datetime
     updated_at: datetime
     display_name: str
+    #: The measured record's stored figures (None until the record job has measured any).
+    record_figures: dict[str, Any] | None = None
     skills: list[SkillCard] = field(default_factory=list)
 
     @property

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from marketplace.matching import index, task_fit
+from marketplace.extensions import db
+from marketplace.matching import index, scoring, task_fit
+from marketplace.record import standing
 
 
 def register_commands(app: Flask) -> None:
@@ -22,3 +24,15 @@ def register_commands(app: Flask) -> None:
         """Renew the zone-fit figures of open tasks about to lapse (and any not computed)."""
         changed = task_fit.refresh_open_tasks()
         click.echo(f"refreshed the zone-fit figures of {changed} open tasks")
+
+    @app.cli.command("recompute-records")
+    def recompute_records_command() -> None:
+        """Recompute every provider's measured record and the record term of matching."""
+        # As `jobs.recompute_records_now` (entry points do not import each other).
+        scores = standing.recompute_all(
+            scoring.record_score, first_responses=standing.first_responses
+        )
+        changed = index.apply_records(scores)
+        db.session.commit()
+        stored = len(scores)
+        click.echo(f"recomputed {stored} provider records; {changed} match scores changed")

@@ -23,7 +23,7 @@ import math
 import uuid
 from collections import Counter
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -37,7 +37,12 @@ from marketplace.extensions import db
 from marketplace.hours import MINUTES_PER_WEEK, WorkingHours, week_intervals
 from marketplace.matching import scoring, timezones
 from marketplace.organizations.models import MemberRole, Membership
-from marketplace.profiles.models import WEEK_SLOTS, ProviderProfile, ProviderSkill
+from marketplace.profiles.models import (
+    RECORD_PRIOR,
+    WEEK_SLOTS,
+    ProviderProfile,
+    ProviderSkill,
+)
 
 LEVELS = scoring.LEVELS
 KEY_STRIDE = 8  # skill number * 8 + level: levels 1..5 of one skill stay together
@@ -153,7 +158,9 @@ def refresh(profile: ProviderProfile, session: Session) -> None:
         (0.0, Counter[str]()) if profile.id is None else committed_hours(profile.id, session)
     )
     completed = statuses[ContractStatus.COMPLETED]
-    record = scoring.record_score(completed=completed, failed=statuses[ContractStatus.TERMINATED])
+    # The record term is the periodic record job's (`apply_records`); until it has run for
+    # the profile, the neutral prior.
+    record = RECORD_PRIOR if profile.record_score is None else profile.record_score
     capacity = max(0, (profile.capacity_hours_per_week or 0) - math.ceil(hours))
     values: dict[str, Any] = {
         "matchable": is_matchable(profile, session),
@@ -270,3 +277,27 @@ def refresh_availability(*, batch: int = 500) -> int:
             if len(profiles) < batch:
                 break
     return changed
+
+
+def apply_records(scores: dict[Any, float], *, batch: int = 5_000) -> int:
+    """Set the record term (and `match_quality`) of every profile from freshly recomputed
+    record scores (profiles missing from `scores` get the prior); only rows that change
+    are written. Returns how many changed."""
+    session = db.session()
+    table = cast(sa.Table, ProviderProfile.__table__)
+    changes = []
+    for profile_id, record, capacity, quality in session.execute(
+        sa.select(table.c.id, table.c.record_score, table.c.capacity_left, table.c.match_quality)
+    ).all():
+        new = scores.get(profile_id, RECORD_PRIOR)
+        new_quality = scoring.static_part(record=new, capacity_left=capacity)
+        if new != record or new_quality != quality:
+            changes.append({"pid": profile_id, "record": new, "quality": new_quality})
+    statement = (
+        table.update()
+        .where(table.c.id == sa.bindparam("pid"))
+        .values(record_score=sa.bindparam("record"), match_quality=sa.bindparam("quality"))
+    )
+    for start in range(0, len(changes), batch):
+        session.execute(statement, changes[start : start + batch])
+    return len(changes)

@@ -52,10 +52,27 @@ class ScorePartsSchema(BaseSchema):
     availability = ma.fields.Float()
 
 
+class RecordInputSchema(BaseSchema):
+    """One measured figure the record term used: its 0-1 value `x` (null when not shown),
+    its samples `n`, and `shrunk`, (n * x + 5 * 0.6) / (n + 5)."""
+
+    x = ma.fields.Float(allow_none=True)
+    n = ma.fields.Integer()
+    shrunk = ma.fields.Float()
+
+
 class MatchExplanationSchema(ExplanationSchema):
     """Why a provider fits a task, with the parts of the score."""
 
     parts = ma.fields.Nested(ScorePartsSchema)
+    record = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(RecordInputSchema),
+        metadata={
+            "description": "The measured figures the record part used (on_time_rate, "
+            "completion_rate, rating, sla_attainment, disputes_lost); in matches only."
+        },
+    )
 
 
 class MatchSchema(BaseSchema):

@@ -7,8 +7,19 @@ Each part is itself between 0 and 1:
   else the client's or the coverage window's hours per working day), at most 1;
 - price: 1 within the budget, 0.8 below it, falling to 0 at twice the maximum above it,
   0.5 when it cannot be judged (no rate, another currency, a fixed-price task);
-- record: completed contracts against terminated ones with a Bayesian prior
-  (`PRIOR_WEIGHT` imaginary contracts at `RECORD_PRIOR`), so newcomers start at 0.6;
+- record: the provider's measured record (`marketplace.record.standing`, all-time figures,
+  recomputed by the periodic job `recompute-records`), one 0-1 term:
+
+      record = sum over parts i of RECORD_PARTS[i] * (n_i * x_i + k * p) / (n_i + k)
+
+  with p = `RECORD_PRIOR` (0.6, the neutral prior), k = `PRIOR_WEIGHT` (5 imaginary
+  samples) and, per part, x_i in 0-1 and n_i its sample size:
+  on-time rate (0.25, milestones), completion rate (0.25, ended contracts), rating
+  ((average - 1) / 4, 0.25, published client reviews), SLA attainment (0.15,
+  contract-weeks) and disputes not lost (1 - lost / contracts started, 0.10). A figure
+  hidden for fewer than 3 samples counts as no samples. So a newcomer scores exactly the
+  prior, one great review does not beat fifty good ones, and every part needs many
+  samples to move far from the prior;
 - availability: weekly hours still free (capacity minus live contracts' coverage) / 40.
 """
 
@@ -27,9 +38,46 @@ LEVEL_SHARE, YEARS_SHARE, FULL_YEARS = 0.8, 0.2, 10
 PRICE_BELOW, PRICE_UNKNOWN = 0.8, 0.5
 
 
-def record_score(*, completed: int, failed: int) -> float:
-    """Bayesian average of contract outcomes: newcomers get the prior."""
-    return round((completed + PRIOR_WEIGHT * RECORD_PRIOR) / (completed + failed + PRIOR_WEIGHT), 4)
+#: The parts of the record term and their weights (they sum to 1).
+RECORD_PARTS = {
+    "on_time_rate": 0.25,
+    "completion_rate": 0.25,
+    "rating": 0.25,
+    "sla_attainment": 0.15,
+    "disputes_lost": 0.10,
+}
+RECORD_WINDOW = "all"
+
+
+def record_inputs(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per part of the record term, its 0-1 value `x` (None without shown figure), its
+    samples `n` and the shrunk value `shrunk`, from a record's figures (`{"12m", "all"}`)."""
+    window = figures.get(RECORD_WINDOW) or {}
+    inputs = {}
+    for name in RECORD_PARTS:
+        shown = window.get(name) or {}
+        value, samples = shown.get("value"), int(shown.get("samples") or 0)
+        if value is None:
+            x, samples = None, 0
+        elif name == "rating":
+            x = (value - 1) / 4
+        elif name == "disputes_lost":
+            x = max(0.0, 1 - value / samples)
+        else:
+            x = float(value)
+        shrunk = (samples * (x or 0.0) + PRIOR_WEIGHT * RECORD_PRIOR) / (samples + PRIOR_WEIGHT)
+        inputs[name] = {
+            "x": None if x is None else round(x, 4),
+            "n": samples,
+            "shrunk": round(shrunk, 4),
+        }
+    return inputs
+
+
+def record_score(figures: dict[str, Any]) -> float:
+    """The record term of a record's figures (the module docstring): newcomers get the prior."""
+    inputs = record_inputs(figures)
+    return round(sum(RECORD_PARTS[name] * part["shrunk"] for name, part in inputs.items()), 4)
 
 
 def availability_fit(capacity_left: int) -> float:

@@ -14,7 +14,7 @@ from marketplace.accounts.models import Role, User
 from marketplace.catalog.models import Skill
 from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
 from marketplace.extensions import db
-from marketplace.matching import cards, coverage, pool, ranking
+from marketplace.matching import cards, coverage, pool, ranking, scoring
 from marketplace.matching.cards import ProviderCard
 from marketplace.matching.explain import explain
 from marketplace.matching.ranking import Ranked, TaskView
@@ -40,9 +40,14 @@ class Match:
 
     @property
     def explanation(self) -> dict[str, Any]:
-        """Overlap, shoring, skill levels, rate fit, and the parts of the score."""
+        """Overlap, shoring, skill levels, rate fit, the parts of the score, and the record
+        figures its record term used (for a page of matches)."""
         fit = (self.ranked.shoring, self.ranked.overlap_hours)
-        return {**explain(self.task, self.provider, fit=fit), "parts": self.ranked.parts.as_dict()}
+        explained = {**explain(self.task, self.provider, fit=fit)}
+        explained["parts"] = self.ranked.parts.as_dict()
+        if isinstance(self.provider, ProviderCard):
+            explained["record"] = scoring.record_inputs(self.provider.record_figures or {})
+        return explained
 
 
 _USER = sa.bindparam("user_id", type_=sa.Uuid())

@@ -12,7 +12,10 @@ from marketplace.accounts.auth import admin_required
 from marketplace.api import Blueprint
 from marketplace.contracts import services as contracts
 from marketplace.database import utcnow
+from marketplace.extensions import db
+from marketplace.matching import scoring
 from marketplace.pagination import Page, PageArgsSchema, paginate
+from marketplace.profiles.services import public_provider_profile
 from marketplace.record import (
     changes,
     events,
@@ -20,8 +23,9 @@ from marketplace.record import (
     models,  # noqa: F401  (the tables, for the migrations)
     reports,
     reviews,
+    standing,
 )
-from marketplace.record.models import Change, SlaEventKind, WorkReport
+from marketplace.record.models import Change, ProviderRecord, SlaEventKind, WorkReport
 from marketplace.record.reviews import ShownReview
 from marketplace.record.schemas import (
     ChangeInputSchema,
@@ -30,6 +34,7 @@ from marketplace.record.schemas import (
     ContestSchema,
     ContractReviewsSchema,
     KpisSchema,
+    ProviderRecordSchema,
     ProviderReviewPageSchema,
     ProviderReviewQuerySchema,
     ReviewInputSchema,
@@ -265,3 +270,30 @@ def sla_stats() -> dict[str, int]:
 
 
 # end of SLA events ---------------------------------------------------------------------
+
+
+# --- The provider's record ------------------------------------------------------------
+@blp.get("/providers/<uuid:profile_id>/record")
+@blp.public
+@blp.response(200, ProviderRecordSchema)
+@blp.errors(404)
+def get_provider_record(profile_id: uuid.UUID) -> dict[str, Any]:
+    """A provider's measured record across its contracts (a firm's: all its contracts),
+    over the last 12 months and all time; no figure shows from fewer than 3 samples."""
+    profile = public_provider_profile(profile_id)
+    stored = db.session.get(ProviderRecord, profile.id)
+    if stored is not None:
+        figures, computed_at, score = stored.figures, stored.computed_at, stored.score
+    else:
+        computed_at = utcnow()
+        figures = standing.record_of(
+            profile.id, now=computed_at, first_responses=standing.first_responses
+        )
+        score = scoring.record_score(figures)
+    return {
+        "provider_id": profile.id,
+        "computed_at": computed_at,
+        "min_samples": standing.MIN_SAMPLES,
+        "windows": {"last_12_months": figures["12m"], "all_time": figures["all"]},
+        "score": score,
+    }
