@@ -4,7 +4,7 @@ Loads N providers (bench/_shared.py, by COPY) and, for a share of them (`--with-
 20 % by default), a history by COPY: 1 to 12 contracts each (completed, terminated or
 active, some pilots with their extension), two or three milestones per contract with due
 dates and submissions (some late, some sent back), SLA events, client reviews (published,
-or past their 14 days), and disputes. Then times `jobs.recompute_records_now()`, the periodic
+or past their 14 days), and disputes. Then times `match_records.recompute_records()`, the periodic
 job (`flask recompute-records`): the grouped statements over the whole history, storing
 the records and moving the matching index's record term, in one transaction. Prints the
 seconds, the statements sent and the rows written.
@@ -34,7 +34,7 @@ from marketplace import create_app
 from marketplace.config import TestingConfig
 from marketplace.database import new_id
 from marketplace.extensions import db
-from marketplace.matching import jobs
+from marketplace.matching import records as match_records
 from marketplace.profiles.models import ClientProfile
 from marketplace.tasks.models import Task
 
@@ -185,7 +185,7 @@ def main() -> None:
             db.session.remove()
             statements[0] = 0
             started = time.perf_counter()
-            stored, changed = jobs.recompute_records_now()
+            stored, changed = match_records.recompute_records()
             seconds = time.perf_counter() - started
             print(f"run {run + 1}: {seconds:.2f} s, {statements[0]} statements, "
                   f"{stored} records stored, {changed} match scores changed")  # fmt: skip

@@ -20,7 +20,8 @@ from marketplace.contracts.models import (
     MilestoneTransition,
 )
 from marketplace.extensions import db
-from marketplace.matching import jobs, scoring
+from marketplace.matching import records as match_records
+from marketplace.matching import scoring
 from marketplace.messaging.models import Message, Thread
 from marketplace.payments.models import Dispute, DisputeStatus
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
@@ -322,7 +323,7 @@ def test_the_endpoint_is_public_and_serves_the_stored_record(frozen, client):
     on_the_fly = body["score"]
     assert db.session.get(ProviderRecord, profile.id) is None
 
-    stored, _ = jobs.recompute_records_now()
+    stored, _ = match_records.recompute_records()
     assert stored == 1
     record = db.session.get(ProviderRecord, profile.id)
     assert record is not None
@@ -367,7 +368,7 @@ def test_a_firms_record_is_its_contracts_whoever_worked_them(frozen):
     assert figures["on_time_rate"] == shown(1.0, 3)
     assert figures["completion_rate"] == shown(1.0, 3)
     assert figures["rating"] == shown(4.0, 3)
-    jobs.recompute_records_now()
+    match_records.recompute_records()
     assert db.session.get(ProviderRecord, firm.id) is not None
 
 
@@ -410,7 +411,7 @@ def test_fifty_good_reviews_rank_above_one_great_one(frozen, login):
         contract = h50.contract(ContractStatus.COMPLETED, at(2026, 1, 1), at(2026, 1, 20))
         h50.review(contract, 5 if n < 30 else 4, at(2026, 1, 21), published=at(2026, 1, 22))
     db.session.commit()
-    jobs.recompute_records_now()
+    match_records.recompute_records()
     items = login(owner).get(f"/api/v1/tasks/{task.id}/matches").get_json()["items"]
     order = [item["provider"]["id"] for item in items]
     assert order.index(str(fifty.id)) < order.index(str(one.id))
@@ -435,7 +436,7 @@ def test_two_equal_providers_rank_in_their_records_order(frozen, login):
     matches = f"/api/v1/tasks/{task.id}/matches"
     before = [i["provider"]["id"] for i in api.get(matches).get_json()["items"]]
     assert before.index(str(late.id)) < before.index(str(punctual.id))  # a tie: by id
-    jobs.recompute_records_now()
+    match_records.recompute_records()
     db.session.expire_all()
     assert (
         db.session.get(ProviderProfile, punctual.id).record_score
@@ -451,9 +452,9 @@ def test_two_equal_providers_rank_in_their_records_order(frozen, login):
 def test_recomputing_writes_only_changed_match_scores(frozen):
     profile = provider()
     build_history(profile)
-    stored, changed = jobs.recompute_records_now()
+    stored, changed = match_records.recompute_records()
     assert (stored, changed) == (1, 1)
-    assert jobs.recompute_records_now() == (1, 0)
+    assert match_records.recompute_records() == (1, 0)
     db.session.expire_all()
     fresh = db.session.get(ProviderProfile, profile.id)
     record = db.session.get(ProviderRecord, profile.id)

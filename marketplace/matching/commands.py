@@ -5,9 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from marketplace.extensions import db
-from marketplace.matching import index, scoring, task_fit
-from marketplace.record import standing
+from marketplace.matching import index, records, task_fit
 
 
 def register_commands(app: Flask) -> None:
@@ -28,11 +26,5 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("recompute-records")
     def recompute_records_command() -> None:
         """Recompute every provider's measured record and the record term of matching."""
-        # As `jobs.recompute_records_now` (entry points do not import each other).
-        scores = standing.recompute_all(
-            scoring.record_score, first_responses=standing.first_responses
-        )
-        changed = index.apply_records(scores)
-        db.session.commit()
-        stored = len(scores)
+        stored, changed = records.recompute_records()
         click.echo(f"recomputed {stored} provider records; {changed} match scores changed")

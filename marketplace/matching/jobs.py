@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from marketplace.extensions import db
-from marketplace.matching import index, scoring, task_fit
-from marketplace.record import standing
+from marketplace.matching import index, records, task_fit
 
 
 @shared_task(name="marketplace.matching.jobs.refresh_availability")
@@ -21,20 +19,8 @@ def refresh_task_fit() -> int:
     return task_fit.refresh_open_tasks()
 
 
-def recompute_records_now() -> tuple[int, int]:
-    """The record job: recompute every provider's record (set-based, see
-    `marketplace.record.standing`) and move the matching index's record term to it
-    (`index.apply_records`), in one transaction. Returns (records stored, profiles whose
-    term changed). Here, not in the index: the record reads messages, which the matching
-    area does not know."""
-    scores = standing.recompute_all(scoring.record_score, first_responses=standing.first_responses)
-    changed = index.apply_records(scores)
-    db.session.commit()
-    return len(scores), changed
-
-
 @shared_task(name="marketplace.matching.jobs.recompute_records")
 def recompute_records() -> int:
     """Recompute every provider's measured record and the record term of matching."""
-    stored, _ = recompute_records_now()
+    stored, _ = records.recompute_records()
     return stored
