@@ -179,31 +179,33 @@ def test_the_night_shift_task_is_fully_covered_summer_and_winter(app, api, today
 
 
 def test_demo_has_a_deal_with_history(app, api):
-    """A running contract with a released, a submitted and a funded milestone, messages
-    before and after the award, and statements and a ledger that show them."""
+    """A running contract with a released, a submitted and a funded milestone, and a
+    completed trial, with messages before and after the award, and statements and a
+    ledger that show them."""
     _seed(app)
 
     _sign_in(api, "ana.client")
-    contracts = api.get("contracts").get_json()["items"]
-    assert [c["status"] for c in contracts] == ["active"]
-    contract = contracts[0]
+    contracts = {c["status"]: c for c in api.get("contracts").get_json()["items"]}
+    assert sorted(contracts) == ["active", "completed"]
+    contract, trial = contracts["active"], contracts["completed"]
     assert [(m["status"], m["amount"]) for m in contract["milestones"]] == [
         ("released", usd(30_000)),
         ("submitted", usd(120_000)),
         ("funded", usd(120_000)),
     ]
+    assert [(m["status"], m["amount"]) for m in trial["milestones"]] == [("released", usd(40_000))]
     bids = api.get(f"tasks/{contract['task_id']}/bids").get_json()["items"]
-    assert sorted(b["status"] for b in bids) == ["accepted", "submitted"]
-    accepted = next(b for b in bids if b["status"] == "accepted")
-    assert api.get(f"bids/{accepted['id']}/messages").get_json()["total"] == 2
+    assert sorted(b["status"] for b in bids) == ["accepted", "accepted"]
+    firm_bid = next(b for b in bids if b["id"] == contract["bid_id"])
+    assert api.get(f"bids/{firm_bid['id']}/messages").get_json()["total"] == 2
     thread = api.get(f"contracts/{contract['id']}/messages").get_json()
-    assert thread["total"] == 3
+    assert thread["total"] == 8
     assert api.get("statements/me").get_json()["totals"] == [
         {
-            "funded": usd(270_000),
+            "funded": usd(310_000),
             "refunded": usd(0),
-            "released": usd(30_000),
-            "spend": usd(270_000),
+            "released": usd(70_000),
+            "spend": usd(310_000),
             "in_escrow": usd(240_000),
         }
     ]
@@ -214,13 +216,53 @@ def test_demo_has_a_deal_with_history(app, api):
 
     # The firm's side: the set-up milestone earned (less the 10 % fee) and paid out.
     _sign_in(api, "liza.bpo")
-    assert api.get(f"contracts/{contract['id']}/messages").get_json()["total"] == 3
+    assert api.get(f"contracts/{contract['id']}/messages").get_json()["total"] == 8
     earnings = api.get("statements/me").get_json()["totals"]
     assert [(e["earned"], e["fees"], e["paid_out"]) for e in earnings] == [
         (usd(27_000), usd(3_000), usd(27_000))
     ]
     result = app.test_cli_runner().invoke(args=["ledger-check"])
     assert result.exit_code == 0, result.output
+
+
+def test_demo_has_a_measured_record(app, api):
+    """Weeks of history on the firm's contract: a Friday-evening question answered past
+    the one-hour target (at risk, breached, recovered), weekly reports confirmed,
+    contested and unanswered (confirmed after 7 days), a change adopted in five service hours; the trial reviewed by
+    both sides; and every provider's record stored."""
+    _seed(app)
+    _sign_in(api, "ana.client")
+    contracts = {c["status"]: c for c in api.get("contracts").get_json()["items"]}
+    contract, trial = contracts["active"]["id"], contracts["completed"]["id"]
+
+    events = api.get(f"contracts/{contract}/sla-events").get_json()["items"]
+    assert [(e["metric"], e["kind"]) for e in events] == [
+        ("first_response", "recovered"),
+        ("first_response", "breached"),
+        ("first_response", "at_risk"),
+    ]
+    reports = api.get(f"contracts/{contract}/work-reports").get_json()["items"]
+    assert [r["status"] for r in reports] == ["confirmed", "contested", "confirmed"]
+    assert [r["auto_confirmed"] for r in reports] == [True, False, False]
+    (change,) = api.get(f"contracts/{contract}/changes").get_json()["items"]
+    assert change["adoption_minutes"] == 300
+    kpis = {m["key"]: m for m in api.get(f"contracts/{contract}/kpis").get_json()["metrics"]}
+    assert kpis["first_response"]["samples"] > 0
+    assert kpis["learning_speed"]["status"] == "met"
+    assert kpis["csat"]["actual"] == 4.6
+
+    reviews = api.get(f"contracts/{trial}/reviews").get_json()["items"]
+    assert sorted(r["rating"] for r in reviews) == [5, 5]
+    assert all(r["published"] for r in reviews)
+    valentina = db.session.scalar(
+        sa.select(ProviderProfile.id)
+        .join(User, User.id == ProviderProfile.user_id)
+        .where(User.email == f"valentina.va@{data.DOMAIN}")
+    )
+    listed = api.get(f"providers/{valentina}/reviews").get_json()
+    assert listed["summary"] == {"average_rating": 5.0, "count": 1}
+    record = api.get(f"providers/{valentina}/record").get_json()
+    assert record["windows"]["all"]["rating"] == {"value": None, "samples": 1, "shown": False}
 
 
 def test_every_open_demo_task_has_a_match_with_real_overlap(app, api):

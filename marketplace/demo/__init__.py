@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import click
@@ -15,18 +16,23 @@ from marketplace.accounts import services as accounts
 from marketplace.accounts import twofactor
 from marketplace.accounts.models import Role, User
 from marketplace.bids import services as bid_services
-from marketplace.bids.inputs import BidProposal, MilestoneProposal
+from marketplace.bids.inputs import BidProposal
 from marketplace.bids.models import Bid
-from marketplace.contracts.inputs import AwardTerms
+from marketplace.contracts.inputs import AwardTerms, SlaTargets
+from marketplace.database import clock_at
 from marketplace.demo.data import (
     ADMIN,
     ADMIN_TOTP_SECRET,
     ASSISTANTS,
     CLIENTS,
+    DEAL_DELIVERABLES,
+    DEAL_MILESTONES,
     DEAL_TASK,
     DOMAIN,
     FIRMS,
     PASSWORD,
+    TRIAL_MILESTONES,
+    WORK_WEEKS,
     task_drafts,
 )
 from marketplace.errors import DomainError
@@ -35,12 +41,18 @@ from marketplace.flows import contracts as contract_flows
 from marketplace.flows import parties
 from marketplace.inputs import Money, value_or
 from marketplace.jobs import outbox
+from marketplace.matching import records as match_records
 from marketplace.messaging import services as messaging
 from marketplace.organizations import services as organizations
 from marketplace.organizations.models import MemberRole
 from marketplace.payments import delivery, funding, payouts
 from marketplace.profiles import services as profiles
 from marketplace.profiles.inputs import ClientProfileChanges, ProviderProfileChanges
+from marketplace.record import changes as record_changes
+from marketplace.record import events as record_events
+from marketplace.record import reports as record_reports
+from marketplace.record import reviews
+from marketplace.record.reports import ReportFigures
 from marketplace.tasks import confidentiality, lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks import terms as task_terms
@@ -154,11 +166,27 @@ def seed_tasks(admin: User) -> int:
     return created
 
 
-def seed_deal() -> bool:
-    """Bids on the support-ticket task, one awarded and running, with messages before and
-    after the award; of its three milestones the first is paid out, the second delivered
-    and waiting for the client's review, the third funded and being worked on."""
+def _history_start() -> datetime:
+    """Monday 00:00 UTC five weeks before this week's: the deal's first day."""
+    today = datetime.now(UTC).date()
+    monday = today - timedelta(days=today.weekday() + 35)
+    return datetime.combine(monday, time(), tzinfo=UTC)
 
+
+def seed_deal() -> bool:
+    """Bids on the support-ticket task and five weeks of two contracts on it, dated in the
+    past (`clock_at`), so the measured record has something to measure:
+
+    - the Manila firm's contract, running: of its three milestones the set-up is paid
+      out, the first month delivered and waiting for the client's review, the second
+      funded; messages answered in minutes, and one Friday-evening question answered
+      Saturday morning, past the one-hour first-response target (a breach, then its
+      recovery); weekly work reports, confirmed, contested and unanswered; a returns-policy
+      change acknowledged and adopted the same day;
+    - the Bogotá assistant's two-week trial of Spanish tickets, completed and reviewed by
+      both sides (so both reviews are published).
+
+    Then the SLA events are evaluated and every provider's record recomputed."""
     client = accounts.find_user_by_email(f"ana.client@{DOMAIN}")
     manager = accounts.find_user_by_email(f"liza.bpo@{DOMAIN}")
     assistant = accounts.find_user_by_email(f"valentina.va@{DOMAIN}")
@@ -171,75 +199,185 @@ def seed_deal() -> bool:
     )
     if task is None or db.session.scalar(sa.select(Bid.id).where(Bid.task_id == task.id)):
         return False
+    start = _history_start()
+
+    def on(week: int, day: int, hour: int, minute: int = 0) -> AbstractContextManager[None]:
+        """Run as if it were `day` (0: Monday) of `week` at hour:minute UTC."""
+        return clock_at(start + timedelta(weeks=week, days=day, hours=hour, minutes=minute))
+
+    def say(user: User, body: str) -> None:
+        messaging.post_message(
+            messaging.contract_conversation(user=user, contract_id=contract.id),
+            user=user,
+            body=body,
+        )
+
     bids = {}
-    for user, rate, letter in (
-        (
-            manager,
-            950,
-            "Our Manila team runs Gorgias queues for three Shopify stores, "
-            "around the clock on weekdays.",
-        ),
-        (assistant, 1300, "Bilingual support in US hours; I can take Spanish tickets too."),
-    ):
-        confidentiality.accept_terms(
-            user=user,
-            task_id=task.id,
-            terms_hash=task_terms.terms_hash(),
-            ip_address=None,
-            user_agent="seed-demo",
-        )
-        bids[user.id] = bid_services.place_bid(
-            user=user,
-            task_id=task.id,
-            proposal=BidProposal(price=Money(rate, "usd"), timeline_days=90, cover_letter=letter),
-        )
-    bid_services.shortlist_bid(user=client, bid_id=bids[manager.id].id)
-    conversation = messaging.bid_conversation(user=client, bid_id=bids[manager.id].id)
-    messaging.post_message(conversation, user=client, body="Can you start on Monday?")
-    messaging.post_message(conversation, user=manager, body="Yes: two agents from Monday.")
-    contract = contract_flows.award(
-        user=client,
-        bid_id=bids[manager.id].id,
-        terms=AwardTerms(
-            milestones=(
-                MilestoneProposal(
-                    title="Set-up: macros and the returns playbook",
-                    amount=30_000,
-                    description="Gorgias macros and a returns SOP, reviewed with you.",
-                ),
-                MilestoneProposal(
-                    title="First month of tickets",
-                    amount=120_000,
-                    description="About 1,200 tickets at tier one.",
-                ),
-                MilestoneProposal(
-                    title="Second month of tickets",
-                    amount=120_000,
-                    description="About 1,200 tickets at tier one, returns included.",
-                ),
+    with on(0, 0, 14):
+        for user, rate, letter in (
+            (
+                manager,
+                950,
+                "Our Manila team runs Gorgias queues for three Shopify stores, "
+                "around the clock on weekdays.",
             ),
-            deliverables=("Tickets answered within the SLA", "A weekly quality report"),
-        ),
-    )
-    contract_flows.accept_offer(user=manager, contract_id=contract.id)
-    payouts.start_onboarding(user=manager)  # the sandbox enables payouts at once
+            (assistant, 1300, "Bilingual support in US hours; I can take Spanish tickets too."),
+        ):
+            confidentiality.accept_terms(
+                user=user,
+                task_id=task.id,
+                terms_hash=task_terms.terms_hash(),
+                ip_address=None,
+                user_agent="seed-demo",
+            )
+            bids[user.id] = bid_services.place_bid(
+                user=user,
+                task_id=task.id,
+                proposal=BidProposal(
+                    price=Money(rate, "usd"), timeline_days=90, cover_letter=letter
+                ),
+            )
+    with on(0, 0, 15):
+        bid_services.shortlist_bid(user=client, bid_id=bids[manager.id].id)
+        conversation = messaging.bid_conversation(user=client, bid_id=bids[manager.id].id)
+        messaging.post_message(conversation, user=client, body="Can you start on Monday?")
+    with on(0, 0, 15, 10):
+        messaging.post_message(conversation, user=manager, body="Yes: two agents from Monday.")
+    with on(0, 0, 16):
+        contract = contract_flows.award(
+            user=client,
+            bid_id=bids[manager.id].id,
+            terms=AwardTerms(
+                milestones=DEAL_MILESTONES,
+                deliverables=DEAL_DELIVERABLES,
+                # Monthly milestones: a month of service hours to deliver each.
+                sla=SlaTargets(turnaround_hours=600),
+            ),
+        )
+        trial = contract_flows.award(
+            user=client,
+            bid_id=bids[assistant.id].id,
+            terms=AwardTerms(milestones=TRIAL_MILESTONES, sla=SlaTargets(turnaround_hours=80)),
+        )
+    with on(0, 0, 16, 30):
+        contract_flows.accept_offer(user=manager, contract_id=contract.id)
+        contract_flows.accept_offer(user=assistant, contract_id=trial.id)
+        payouts.start_onboarding(user=manager)  # the sandbox enables payouts at once
+        payouts.start_onboarding(user=assistant)
     setup, first_month, second_month = (m.id for m in contract.milestones)
-    thread = messaging.contract_conversation(user=client, contract_id=contract.id)
-    for milestone_id, note in (
-        (setup, "Macros and the returns SOP are in the shared drive."),
-        (first_month, "1,214 tickets answered; the weekly quality reports are attached."),
-    ):
-        funding.fund(user=client, milestone_id=milestone_id)
-        delivery.submit(user=manager, milestone_id=milestone_id, note=note, deliverables=[])
-    delivery.approve(user=client, milestone_id=setup)
-    messaging.post_message(thread, user=client, body="The macros work well: set-up approved.")
-    funding.fund(user=client, milestone_id=second_month)
-    messaging.post_message(
-        thread, user=client, body="Second month funded. I'll review the first month's report."
-    )
-    messaging.post_message(
-        thread, user=manager, body="Thanks! Returns are now in the queue from Monday."
-    )
+    (trial_milestone,) = (m.id for m in trial.milestones)
+
+    with on(0, 1, 15):
+        funding.fund(user=client, milestone_id=setup)
+        funding.fund(user=client, milestone_id=trial_milestone)
+        say(client, "Welcome aboard! The returns SOP is attached to the task.")
+    with on(0, 1, 15, 25):
+        say(manager, "Thanks Ana: macros first, then we take the queue.")
+    with on(0, 3, 14):
+        delivery.submit(
+            user=manager,
+            milestone_id=setup,
+            note="Macros and the returns SOP are in the shared drive.",
+            deliverables=[],
+        )
+    with on(0, 3, 16):
+        delivery.approve(user=client, milestone_id=setup)
+        say(client, "The macros work well: set-up approved.")
+    with on(0, 3, 16, 40):
+        say(manager, "Great, the queue is ours from Monday.")
+
+    with on(1, 0, 14):
+        funding.fund(user=client, milestone_id=first_month)
+    # Friday 16:00 in New York is Saturday 05:00 in Manila, an hour before the night shift
+    # ends; the answer comes in the Saturday shift, three service hours later.
+    with on(1, 4, 21):
+        say(client, "Are Saturday orders covered this weekend?")
+    with on(1, 5, 2):
+        say(manager, "Yes: Paolo has the Saturday queue. Sorry for the slow answer.")
+    with on(1, 4, 18):
+        delivery.submit(
+            user=assistant,
+            milestone_id=trial_milestone,
+            note="The Spanish backlog is cleared: 212 tickets, macros translated.",
+            deliverables=[],
+        )
+    with on(2, 0, 15):
+        delivery.approve(user=client, milestone_id=trial_milestone)
+
+    with on(2, 1, 15):
+        change = record_changes.announce(
+            user=client,
+            contract_id=contract.id,
+            title="Free returns for 60 days",
+            description="From today returns are free for 60 days after delivery (was 30).",
+            to_adopt="Update the returns macro and the SOP; answer with the new window.",
+        )
+    with on(2, 1, 15, 30):
+        record_changes.acknowledge(user=manager, change_id=change.id)
+    with on(2, 1, 20):
+        record_changes.adopt(user=manager, change_id=change.id)
+    with on(2, 1, 16):
+        reviews.write_review(
+            user=client,
+            contract_id=trial.id,
+            rating=5,
+            sub_ratings={"quality": 5, "communication": 5, "timeliness": 4, "expertise": 5},
+            text="Cleared our Spanish backlog in a week, with macros we still use.",
+        )
+    with on(2, 2, 14):
+        reviews.write_review(
+            user=assistant,
+            contract_id=trial.id,
+            rating=5,
+            sub_ratings={"clarity": 5, "responsiveness": 4, "payment_promptness": 5},
+            text="Clear playbook and quick answers; paid on the day.",
+        )
+
+    # Weekly reports (Monday to Sunday in New York), filed the Monday after: the first
+    # confirmed, the second contested, the third unanswered (so confirmed after 7 days).
+    for week, received, completed, errors, answer in WORK_WEEKS:
+        monday = (start + timedelta(weeks=week)).date()
+        with on(week + 1, 0, 14):
+            report = record_reports.file_report(
+                user=manager,
+                contract_id=contract.id,
+                figures=ReportFigures(
+                    period_start=monday,
+                    period_end=monday + timedelta(days=6),
+                    items_received=received,
+                    items_completed=completed,
+                    items_with_errors=errors,
+                    items_reworked=errors // 2,
+                    escalations=3,
+                    satisfaction_responses=40,
+                    satisfaction_average=4.6,
+                    improvement_suggestions=("A macro for partial refunds",),
+                    sop_adherence=1.0,
+                ),
+            )
+        with on(week + 1, 1, 15):
+            if answer == "confirm":
+                record_reports.confirm(user=client, report_id=report.id)
+            elif answer == "contest":
+                record_reports.contest(
+                    user=client, report_id=report.id, reason="Our Gorgias count is 296, not 310."
+                )
+
+    with on(4, 0, 14):
+        delivery.submit(
+            user=manager,
+            milestone_id=first_month,
+            note="1,214 tickets answered; the weekly quality reports are attached.",
+            deliverables=[],
+        )
+    with on(4, 1, 15):
+        funding.fund(user=client, milestone_id=second_month)
+        say(client, "Second month funded. I'll review the first month's report.")
+    with on(4, 1, 15, 20):
+        say(manager, "Thanks! Returns are now in the queue from Monday.")
+
+    record_events.evaluate_all()
+    match_records.recompute_records()
     return True
 
 

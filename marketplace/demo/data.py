@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from marketplace.bids.inputs import MilestoneProposal
 from marketplace.hours import WorkingHours
 from marketplace.inputs import Money
 from marketplace.profiles.inputs import ClientProfileChanges, ProviderProfileChanges, SkillLevel
@@ -200,6 +201,38 @@ FIRMS: list[dict[str, Any]] = [
 
 # The task that gets bids, an awarded contract and messages (demo/__init__.seed_deal).
 DEAL_TASK = "Tier-one support tickets, 300 a week"
+DEAL_MILESTONES = (
+    MilestoneProposal(
+        title="Set-up: macros and the returns playbook",
+        amount=30_000,
+        description="Gorgias macros and a returns SOP, reviewed with you.",
+    ),
+    MilestoneProposal(
+        title="First month of tickets",
+        amount=120_000,
+        description="About 1,200 tickets at tier one.",
+    ),
+    MilestoneProposal(
+        title="Second month of tickets",
+        amount=120_000,
+        description="About 1,200 tickets at tier one, returns included.",
+    ),
+)
+DEAL_DELIVERABLES = ("Tickets answered within the SLA", "A weekly quality report")
+#: The second position of the deal task: a two-week trial of Spanish tickets.
+TRIAL_MILESTONES = (
+    MilestoneProposal(
+        title="Two weeks of Spanish tickets",
+        amount=40_000,
+        description="Clear the Spanish backlog and translate the macros.",
+    ),
+)
+#: The deal's weekly work reports: (week, received, completed, with errors, client's answer).
+WORK_WEEKS = (
+    (1, 302, 298, 5, "confirm"),
+    (2, 310, 305, 4, "contest"),
+    (3, 296, 294, 3, None),
+)
 TERMS = Confidentiality.TERMS_REQUIRED
 
 
@@ -234,7 +267,7 @@ def task_drafts(today: date) -> list[tuple[str, TaskDraft]]:
                 "under our playbook, with weekly quality reviews.",
                 service_model=ServiceModel.BPO,
                 tier=3,
-                positions=2,
+                positions=3,
                 skills=(
                     RequiredSkill("customer-support-tier1", 4),
                     RequiredSkill("returns-processing", 3),

@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from marketplace import permissions
 from marketplace.contracts.models import (
     Contract,
     Milestone,
@@ -37,6 +36,8 @@ from marketplace.contracts.models import (
 )
 from marketplace.extensions import db
 from marketplace.messaging.models import Message, Thread
+from marketplace.organizations.models import Membership
+from marketplace.profiles.models import ProviderProfile
 from marketplace.record.clock import ServiceHours, as_utc
 from marketplace.record.models import Change
 
@@ -74,15 +75,21 @@ class Clock:
 
 
 def provider_senders(thread_id: uuid.UUID, provider_profile_id: uuid.UUID) -> set[uuid.UUID]:
-    """The people of the thread who write for the provider side (one statement)."""
-    senders = (
-        sa.select(Message.sender_id).where(Message.thread_id == thread_id).distinct().subquery()
+    """The people of the thread who write for the provider side: a firm's members, or the
+    individual provider (one statement)."""
+    profile = sa.select(ProviderProfile).where(ProviderProfile.id == provider_profile_id).subquery()
+    members = sa.select(Membership.user_id).join(
+        profile, Membership.organization_id == profile.c.organization_id
     )
+    individual = sa.select(profile.c.user_id).where(profile.c.organization_id.is_(None))
     return set(
         db.session.scalars(
-            sa.select(senders.c.sender_id).where(
-                permissions.acting_provider_profile_id(senders.c.sender_id) == provider_profile_id
+            sa.select(Message.sender_id)
+            .where(
+                Message.thread_id == thread_id,
+                Message.sender_id.in_(members.union(individual)),
             )
+            .distinct()
         )
     )
 
