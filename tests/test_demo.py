@@ -228,8 +228,8 @@ def test_demo_has_a_deal_with_history(app, api):
 def test_demo_has_a_measured_record(app, api):
     """Weeks of history on the firm's contract: a Friday-evening question answered past
     the one-hour target (at risk, breached, recovered), weekly reports confirmed,
-    contested and unanswered (confirmed after 7 days), a change adopted in five service hours; the trial reviewed by
-    both sides; and every provider's record stored."""
+    contested and unanswered (confirmed after 7 days), a change adopted in five service
+    hours; the trial reviewed by both sides; and every provider's record stored."""
     _seed(app)
     _sign_in(api, "ana.client")
     contracts = {c["status"]: c for c in api.get("contracts").get_json()["items"]}
