@@ -122,6 +122,7 @@ def make_pair(n: int, password_hash: str) -> tuple[User, User]:
         role=Role.CLIENT,
         timezone="America/New_York",
         country="US",
+        email_verified_at=utcnow(),
     )
     provider = User(
         email=f"provider{n}@bench.example",
@@ -130,6 +131,7 @@ def make_pair(n: int, password_hash: str) -> tuple[User, User]:
         role=Role.PROVIDER,
         timezone="Asia/Manila",
         country="PH",
+        email_verified_at=utcnow(),
     )
     # An established client (older than NEW_CLIENT_DAYS) publishes straight to open.
     db.session.add(
