@@ -185,7 +185,8 @@ def add_clients(count: int) -> list[ClientProfile]:
     for n in range(count):
         zone, country = CLIENT_ZONES[n % len(CLIENT_ZONES)]
         user = User(email=f"client{n}@bench.example", password_hash=password, name=f"C{n}",
-                    role=Role.CLIENT, timezone=zone, country=country)  # fmt: skip
+                    role=Role.CLIENT, timezone=zone, country=country,
+                    email_verified_at=utcnow())  # fmt: skip
         profile = ClientProfile(user=user, timezone=zone, country=country, working_hours=weekdays)
         db.session.add(profile)
         profiles.append(profile)
@@ -216,6 +217,7 @@ def add_searching_provider() -> User:
         role=Role.PROVIDER,
         timezone="Asia/Manila",
         country="PH",
+        email_verified_at=utcnow(),
     )
     profile = ProviderProfile(
         user=provider,

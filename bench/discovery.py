@@ -40,6 +40,7 @@ from marketplace.accounts.models import Role, User
 from marketplace.catalog.models import Skill
 from marketplace.config import TestingConfig
 from marketplace.database import new_id
+from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.matching import task_fit
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
@@ -90,6 +91,7 @@ def _users(rng: random.Random, clients: int) -> list[ClientProfile]:
             role=Role.CLIENT,
             timezone=zone,
             country=country,
+            email_verified_at=utcnow(),
         )
         hours = {d: [[start, end]] for d in WEEKDAYS}
         profiles.append(
@@ -103,6 +105,7 @@ def _users(rng: random.Random, clients: int) -> list[ClientProfile]:
             role=Role.PROVIDER,
             timezone=zone,
             country=country,
+            email_verified_at=utcnow(),
         )
         db.session.add(
             ProviderProfile(
