@@ -39,8 +39,7 @@ from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Role, User
 from marketplace.catalog.models import Skill
 from marketplace.config import TestingConfig
-from marketplace.database import new_id
-from marketplace.database import utcnow
+from marketplace.database import new_id, utcnow
 from marketplace.extensions import db
 from marketplace.matching import task_fit
 from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
