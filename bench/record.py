@@ -4,11 +4,10 @@ Loads N providers (bench/_shared.py, by COPY) and, for a share of them (`--with-
 20 % by default), a history by COPY: 1 to 12 contracts each (completed, terminated or
 active, some pilots with their extension), two or three milestones per contract with due
 dates and submissions (some late, some sent back), SLA events, client reviews (published,
-or past their 14 days), and disputes. Then times `matching.records.recompute_records()`, the
-periodic
-job (`flask recompute-records`): the grouped statements over the whole history, storing
-the records and moving the matching index's record term, in one transaction. Prints the
-seconds, the statements sent and the rows written.
+or past their 14 days), and disputes. Then times `matching.records.recompute_records()`,
+the periodic job (`flask recompute-records`): the grouped statements over the whole
+history, storing the records and moving the matching index's record term, in one
+transaction. Prints the seconds, the statements sent and the rows written.
 
     createdb -h 127.0.0.1 -U postgres record_bench
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/record_bench \
