@@ -17,7 +17,7 @@ from marketplace.contracts.models import Contract, MilestoneStatus, MilestoneTra
 from marketplace.extensions import db
 from marketplace.messaging import services as messaging
 from marketplace.messaging.models import Message
-from marketplace.record import clocks, kpis
+from marketplace.record import clocks, events, kpis, samples
 from marketplace.record.models import (
     Change,
     SlaSample,
@@ -446,3 +446,35 @@ def test_new_service_hours_recount_the_stored_samples(deal):
     stored = db.session.scalars(sa.select(SlaSample.minutes).order_by(SlaSample.started_at))
     assert list(stored) == [30, 60, 1035, 240, 20, 10]
     assert metrics == by_key(recounted(contract, NOW))
+
+
+def test_the_sla_evaluation_brings_the_samples_up_to_date(deal):
+    history(deal)
+    contract = deal["contract"]
+    events.evaluate_contract(contract.id, now=NOW)
+    db.session.commit()
+    mark = db.session.get(SlaSampleMark, contract.id)
+    assert (mark.messages, mark.waiting_since) == (13, at(21, 11))
+    minutes = db.session.scalars(sa.select(SlaSample.minutes).order_by(SlaSample.started_at))
+    assert list(minutes) == [30, 60, 75, 240, 20, 10]
+
+
+def test_samples_stored_meanwhile_by_another_read_are_counted_without_storing(deal, monkeypatch):
+    history(deal)
+    contract = deal["contract"]
+    expected = by_key(recounted(contract, NOW))
+    db.session.execute(sa.delete(SlaSample))
+    db.session.execute(sa.delete(SlaSampleMark))
+    db.session.commit()
+    count = samples._count
+
+    def beaten(*args: Any, **kwargs: Any) -> Any:
+        count(*args, **kwargs)
+        raise sa.exc.IntegrityError("INSERT INTO sla_samples ...", {}, Exception("duplicate"))
+
+    # A concurrent read stored the same samples first: this one's savepoint is rolled back,
+    # and it counts the clocks without storing them.
+    monkeypatch.setattr(samples, "_count", beaten)
+    assert by_key(kpis.contract_kpis(contract, now=NOW)) == expected
+    assert db.session.get(SlaSampleMark, contract.id) is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SlaSample)) == 0

@@ -156,12 +156,11 @@ def _count(
 ) -> SlaSampleMark:
     """Count and store the clocks the messages after `mark` stop (all of them to `rebuild`,
     after deleting what was stored); the mark, moved to the last message."""
-    if mark is None:
-        mark, rebuild = SlaSampleMark(contract_id=contract.id), True
-        db.session.add(mark)
-    elif rebuild:
+    if rebuild or mark is None:
         db.session.execute(sa.delete(SlaSample).where(SlaSample.contract_id == contract.id))
-    if rebuild:
+        if mark is None:
+            mark = SlaSampleMark(contract_id=contract.id, basis=basis)
+            db.session.add(mark)
         mark.basis, mark.messages = basis, 0
         mark.last_message_at = mark.last_message_id = None
         mark.waiting_metric = mark.waiting_key = mark.waiting_since = None
