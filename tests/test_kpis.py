@@ -10,14 +10,21 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import time_machine
 
 from marketplace.contracts.models import Contract, MilestoneStatus, MilestoneTransition
 from marketplace.extensions import db
 from marketplace.messaging import services as messaging
 from marketplace.messaging.models import Message
-from marketplace.record import clocks, kpis
-from marketplace.record.models import Change, WorkReport, WorkReportStatus
+from marketplace.record import clocks, events, kpis, samples
+from marketplace.record.models import (
+    Change,
+    SlaSample,
+    SlaSampleMark,
+    WorkReport,
+    WorkReportStatus,
+)
 from tests.factories import AdminFactory, ClientFactory, ProviderFactory
 from tests.test_sla_clocks import award
 
@@ -340,7 +347,10 @@ def test_parties_and_admins_read_the_kpis_outsiders_get_404(deal, login):
 def test_the_statement_count_does_not_grow_with_the_thread(deal, login, count_statements):
     contract, client, provider = deal["contract"], deal["client"], deal["provider"]
     path = f"contracts/{contract.id}/kpis"
-    counts = []
+    talk(contract, client, provider, (at(2, 9), "c"), (at(2, 10), "p"))
+    with time_machine.travel(NOW, tick=False):
+        assert login(client).get(path).status_code == 200  # the samples' mark is set
+    counts, quiet = [], []
     for week in range(2):
         lines = [
             (at(5 + 7 * week, 9) + timedelta(minutes=n), "c" if n % 2 == 0 else "p")
@@ -353,8 +363,118 @@ def test_the_statement_count_does_not_grow_with_the_thread(deal, login, count_st
         db.session.commit()
         with time_machine.travel(NOW, tick=False):
             reader = login(client)
-            with count_statements() as log:
+            with count_statements() as log:  # new messages: counted and stored
                 assert reader.get(path).status_code == 200
-        counts.append(log.count)
+            counts.append(log.count)
+            with count_statements() as again:  # nothing new
+                assert reader.get(path).status_code == 200
+            quiet.append(again.count)
     assert counts[0] == counts[1], log.report()
-    assert counts[1] <= 12, log.report()
+    assert counts[1] <= 17, log.report()
+    assert quiet[0] == quiet[1] <= 12, again.report()
+
+
+def test_a_second_read_with_nothing_new_counts_nothing(deal, login, count_statements):
+    history(deal)
+    contract = deal["contract"]
+    path = f"contracts/{contract.id}/kpis"
+    with time_machine.travel(NOW, tick=False):
+        reader = login(deal["client"])
+        with count_statements() as first:
+            body = reader.get(path).get_json()
+        with count_statements() as second:
+            assert reader.get(path).get_json() == body
+    assert any(s.startswith("INSERT INTO sla_samples") for s in first.during), first.report()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SlaSample)) == 6
+    mark = db.session.get(SlaSampleMark, contract.id)
+    assert (mark.messages, mark.last_message_at, mark.waiting_since) == (13, at(21, 11), at(21, 11))
+    assert mark.waiting_metric == clocks.FIRST_RESPONSE
+    # No message read, nothing written: the stored samples and the running wait are used.
+    writes = ("SELECT messages.", "INSERT", "UPDATE", "DELETE", "SAVEPOINT")
+    assert not [s for s in second.during if s.startswith(writes)], second.report()
+    assert second.count < first.count
+
+
+def recounted(contract: Contract, now: datetime) -> dict[str, Any]:
+    """The KPIs counted from the first message again (the stored samples deleted)."""
+    db.session.execute(sa.delete(SlaSample).where(SlaSample.contract_id == contract.id))
+    db.session.execute(sa.delete(SlaSampleMark).where(SlaSampleMark.contract_id == contract.id))
+    db.session.expire_all()
+    return kpis.contract_kpis(contract, now=now)
+
+
+def test_a_message_after_a_read_is_counted(deal):
+    history(deal)
+    contract, client, provider = deal["contract"], deal["client"], deal["provider"]
+    kpis.contract_kpis(contract, now=NOW)
+    # The first response running since 11:00 is answered at 11:30; then a new wait opens.
+    talk(contract, client, provider, (at(21, 11, 30), "p"), (at(21, 11, 40), "c"))
+    metrics = by_key(kpis.contract_kpis(contract, now=NOW))
+    first = metrics["first_response"]
+    assert brief(first["series"])[-1] == ("2026-01-19", 25, 2, "met")  # 20 and 30
+    following = metrics["next_response"]
+    assert (following["samples"], following["status"]) == (1, "met")  # 10 minutes waiting
+    assert db.session.get(SlaSampleMark, contract.id).waiting_since == at(21, 11, 40)
+    assert metrics == by_key(recounted(contract, NOW))
+
+
+def test_a_message_dated_before_the_mark_recounts_the_thread(deal):
+    history(deal)
+    contract, client, provider = deal["contract"], deal["client"], deal["provider"]
+    kpis.contract_kpis(contract, now=NOW)
+    # An answer at 15:45 to the 15:30 question of 5 January: 15 minutes, not 75.
+    talk(contract, client, provider, (at(5, 15, 45), "p"))
+    metrics = by_key(kpis.contract_kpis(contract, now=NOW))
+    assert brief(metrics["next_response"]["series"])[0] == ("2026-01-05", 37.5, 2, "met")
+    assert metrics == by_key(recounted(contract, NOW))
+
+
+def test_new_service_hours_recount_the_stored_samples(deal):
+    history(deal)
+    contract = deal["contract"]
+    before = by_key(kpis.contract_kpis(contract, now=NOW))
+    assert brief(before["next_response"]["series"])[0][1] == 67.5  # 60 and 75
+    # An amendment: every hour of the week is service time now.
+    terms = contract.current_terms
+    every_day = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri",
+                                                       "sat", "sun")}  # fmt: skip
+    terms.content = {**terms.content, "service_hours": {"zone": "UTC", "hours": every_day}}
+    db.session.commit()
+    metrics = by_key(kpis.contract_kpis(contract, now=NOW))
+    # 60, and 17 h 15 from 15:30 to 08:45 the next morning.
+    assert brief(metrics["next_response"]["series"])[0] == ("2026-01-05", 547.5, 2, "breached")
+    stored = db.session.scalars(sa.select(SlaSample.minutes).order_by(SlaSample.started_at))
+    assert list(stored) == [30, 60, 1035, 240, 20, 10]
+    assert metrics == by_key(recounted(contract, NOW))
+
+
+def test_the_sla_evaluation_brings_the_samples_up_to_date(deal):
+    history(deal)
+    contract = deal["contract"]
+    events.evaluate_contract(contract.id, now=NOW)
+    db.session.commit()
+    mark = db.session.get(SlaSampleMark, contract.id)
+    assert (mark.messages, mark.waiting_since) == (13, at(21, 11))
+    minutes = db.session.scalars(sa.select(SlaSample.minutes).order_by(SlaSample.started_at))
+    assert list(minutes) == [30, 60, 75, 240, 20, 10]
+
+
+def test_samples_stored_meanwhile_by_another_read_are_counted_without_storing(deal, monkeypatch):
+    history(deal)
+    contract = deal["contract"]
+    expected = by_key(recounted(contract, NOW))
+    db.session.execute(sa.delete(SlaSample))
+    db.session.execute(sa.delete(SlaSampleMark))
+    db.session.commit()
+    count = samples._count
+
+    def beaten(*args: Any, **kwargs: Any) -> Any:
+        count(*args, **kwargs)
+        raise sa.exc.IntegrityError("INSERT INTO sla_samples ...", {}, Exception("duplicate"))
+
+    # A concurrent read stored the same samples first: this one's savepoint is rolled back,
+    # and it counts the clocks without storing them.
+    monkeypatch.setattr(samples, "_count", beaten)
+    assert by_key(kpis.contract_kpis(contract, now=NOW)) == expected
+    assert db.session.get(SlaSampleMark, contract.id) is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SlaSample)) == 0

@@ -101,7 +101,7 @@ def response_clocks(
     idle: timedelta,
 ) -> list[Clock]:
     """The response clocks of a thread's messages `(id, at, sender_id)`, oldest first."""
-    return _waits(
+    return waits(
         (
             (str(message_id), at, sender_id in provider_side)
             for message_id, at, sender_id in messages
@@ -110,11 +110,17 @@ def response_clocks(
     )
 
 
-def _waits(messages: Iterable[tuple[str, datetime, bool]], *, idle: timedelta) -> list[Clock]:
-    """The response clocks of messages `(key, at, from_provider_side)`, oldest first."""
+def waits(
+    messages: Iterable[tuple[str, datetime, bool]],
+    *,
+    idle: timedelta,
+    waiting: Clock | None = None,
+    last_at: datetime | None = None,
+) -> list[Clock]:
+    """The response clocks of messages `(key, at, from_provider_side)`, oldest first; to go
+    on after earlier messages, `waiting` is the wait they left running and `last_at` the
+    time of the last of them."""
     clocks: list[Clock] = []
-    waiting: Clock | None = None
-    last_at: datetime | None = None
     for key, at, from_provider in messages:
         at = as_utc(at)
         if from_provider:
@@ -145,8 +151,8 @@ def contract_response_clocks(contract: Contract, *, keys: bool = True) -> list[C
     ).all()
     idle = timedelta(hours=current_app.config["SLA_EXCHANGE_IDLE_HOURS"])
     if keys:
-        return _waits(((str(key), at, side) for key, at, side in rows), idle=idle)
-    return _waits((("", at, side) for _, at, side in rows), idle=idle)
+        return waits(((str(key), at, side) for key, at, side in rows), idle=idle)
+    return waits((("", at, side) for _, at, side in rows), idle=idle)
 
 
 def turnaround_clocks(

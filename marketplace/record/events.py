@@ -33,7 +33,7 @@ from marketplace.contracts.models import Contract, ContractStatus, Milestone
 from marketplace.contracts.states import RUNNING
 from marketplace.database import new_id, utcnow
 from marketplace.extensions import db
-from marketplace.record import clocks
+from marketplace.record import clocks, samples
 from marketplace.record.clock import ServiceHours, contract_service_hours
 from marketplace.record.clocks import Clock
 from marketplace.record.models import Change, SlaEvent, SlaEventKind
@@ -226,6 +226,8 @@ def evaluate_contract(contract_id: uuid.UUID, *, now: datetime | None = None) ->
             if due.at >= stale:
                 _tell(contract, due)
             recorded += 1
+    # The KPIs' stored response samples, brought up to date while the thread is warm.
+    samples.response_samples(contract, contract_service_hours(contract))
     return recorded
 
 

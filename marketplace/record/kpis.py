@@ -59,6 +59,7 @@ from marketplace.record import clocks
 from marketplace.record import reports as work_reports
 from marketplace.record.clock import as_utc, contract_service_hours
 from marketplace.record.models import WorkReport
+from marketplace.record.samples import response_samples
 
 WEEK, MONTH, FORTNIGHT = "week", "month", "two_weeks"
 #: How many periods a series shows at most.
@@ -107,7 +108,8 @@ RESPONSES = {clocks.FIRST_RESPONSE, clocks.NEXT_RESPONSE}
 @dataclass
 class Sample:
     """One observation: the local day it falls on, a value (a duration, or a numerator over
-    a denominator) and how many samples it counts as."""
+    a denominator) and how many samples it counts as (for a duration: that many equal
+    durations of the day)."""
 
     day: date
     value: float
@@ -137,6 +139,7 @@ class Periods:
         first = self.day(started)
         #: The Monday of the week the contract started: two-week periods count from it.
         self.anchor = first - timedelta(days=first.weekday())
+        self._starts: dict[tuple[str, date], date] = {}
 
     def day(self, moment: datetime) -> date:
         """The local date of a UTC moment."""
@@ -144,6 +147,12 @@ class Periods:
 
     def start(self, kind: str, day: date) -> date:
         """The first day of the period of `kind` that holds `day`."""
+        found = self._starts.get((kind, day))
+        if found is None:
+            found = self._starts[(kind, day)] = self._start(kind, day)
+        return found
+
+    def _start(self, kind: str, day: date) -> date:
         if kind == MONTH:
             return day.replace(day=1)
         monday = day - timedelta(days=day.weekday())
@@ -173,8 +182,8 @@ def _median(values: list[float]) -> float:
 def _actual(metric: Metric, items: list[Sample]) -> float | None:
     if not items:
         return None
-    if metric.reduce == "median":
-        return _median([item.value for item in items])
+    if metric.reduce == "median":  # of the values, each as many times as it counts
+        return _median([item.value for item in items for _ in range(item.count)])
     if metric.reduce == "sum":
         return float(sum(item.value for item in items))
     weight = sum(item.weight for item in items)
@@ -256,7 +265,9 @@ def _judge(
 def _within(items: list[Sample], limit: float | None) -> float | None:
     if not items or limit is None:
         return None
-    return sum(1 for item in items if item.value <= limit) / len(items)
+    return sum(item.count for item in items if item.value <= limit) / sum(
+        item.count for item in items
+    )
 
 
 def _clock_samples(
@@ -267,16 +278,20 @@ def _clock_samples(
     goals: dict[str, float],
     now: datetime,
 ) -> dict[str, Samples]:
-    """Duration samples of the response, turnaround and learning-speed clocks, with their
-    minutes counted in one sweep over the service hours."""
+    """Duration samples of the response, turnaround and learning-speed clocks: the stopped
+    response clocks as stored (`samples`), the others with their minutes counted in one
+    sweep over the service hours."""
     hours = contract_service_hours(contract)
+    responses = response_samples(contract, hours)
+    result: dict[str, Samples] = defaultdict(Samples)
+    for metric, day, counted, alike in responses.stopped:
+        result[metric].items.append(Sample(day, counted, count=alike))
     found = (
-        clocks.contract_response_clocks(contract, keys=False)
+        ([responses.running] if responses.running else [])
         + clocks.turnaround_clocks(steps)
         + clocks.contract_learning_clocks(contract)
     )
     minutes = hours.minutes_of([(clock.started_at, clock.stopped_at or now) for clock in found])
-    result: dict[str, Samples] = defaultdict(Samples)
     for clock, counted in zip(found, minutes, strict=True):
         target = goals.get(f"{clock.metric}_hours")
         limit = None if target is None else target * 60
@@ -335,7 +350,7 @@ def _milestone_samples(
     return {"on_time_rate": on_time, "rework_rate": rework}
 
 
-def _report_samples(reports: Iterable[WorkReport]) -> dict[str, Samples]:
+def _report_samples(reports: Iterable[Any]) -> dict[str, Samples]:
     """Completion, error, satisfaction, improvement and SOP samples from counted reports."""
     found: dict[str, Samples] = defaultdict(Samples)
     for report in reports:
@@ -372,7 +387,18 @@ def contract_kpis(
     samples: dict[str, Samples] = defaultdict(Samples)
     samples.update(_clock_samples(contract, steps, periods=periods, goals=goals, now=now))
     samples.update(_milestone_samples(contract, steps, periods=periods, now=now))
-    samples.update(_report_samples(db.session.scalars(work_reports.counted(contract.id, now))))
+    report = sa.inspect(WorkReport).columns
+    figures = work_reports.counted(contract.id, now).with_only_columns(
+        report.period_start,
+        report.items_received,
+        report.items_completed,
+        report.items_with_errors,
+        report.satisfaction_responses,
+        report.satisfaction_average,
+        report.improvement_suggestions,
+        report.sop_adherence,
+    )
+    samples.update(_report_samples(db.session.execute(figures)))
     share = goals.get("min_response_within_target")
     metrics = [
         _judge(

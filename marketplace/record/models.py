@@ -161,3 +161,43 @@ class ProviderRecord(Model):
     figures: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     score: Mapped[float] = mapped_column(sa.Float)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SlaSample(Model):
+    """A stopped response clock of a contract and the service minutes it counted, kept so
+    that the KPIs need not recount a long thread's clocks on every read (`samples`)."""
+
+    __tablename__ = "sla_samples"
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("contracts.id", ondelete="CASCADE"), primary_key=True
+    )
+    metric: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    #: What the clock is about (the id of the message that started the wait).
+    key: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The date the clock stopped in the client's zone (the KPIs' periods are the client's).
+    day: Mapped[date] = mapped_column(sa.Date)
+    minutes: Mapped[int]
+
+
+class SlaSampleMark(Model):
+    """How far a contract's `SlaSample` rows are up to date: the messages seen (how many,
+    and the last one), the wait still running after them, and the basis they were counted
+    on (a hash of the service hours, the exchange idle time, the provider side's senders and
+    the client's zone): when it changes, the samples are counted again."""
+
+    __tablename__ = "sla_sample_marks"
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("contracts.id", ondelete="CASCADE"), primary_key=True
+    )
+    basis: Mapped[str] = mapped_column(sa.String(64))
+    messages: Mapped[int] = mapped_column(default=0)
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_message_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    waiting_metric: Mapped[str | None] = mapped_column(sa.String(40))
+    waiting_key: Mapped[str | None] = mapped_column(sa.String(120))
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -231,7 +231,9 @@ def adopt_change(change_id: uuid.UUID) -> Change:
 def contract_kpis(contract_id: uuid.UUID) -> dict[str, Any]:
     """The contract's KPIs against its targets, with a series per period (parties, admins)."""
     contract = contracts.get_contract(user=current_user, contract_id=contract_id)
-    return kpis.contract_kpis(contract, now=utcnow())
+    result = kpis.contract_kpis(contract, now=utcnow())
+    db.session.commit()  # the response samples the read brought up to date
+    return result
 
 
 # --- end of KPIs -----------------------------------------------------------------------
