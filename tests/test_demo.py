@@ -249,6 +249,8 @@ def test_demo_has_a_measured_record(app, api):
     kpis = {m["key"]: m for m in api.get(f"contracts/{contract}/kpis").get_json()["metrics"]}
     assert kpis["first_response"]["samples"] > 0
     assert kpis["learning_speed"]["status"] == "met"
+    # Every item by the SOP, against a 100 % target: met, not "at risk".
+    assert (kpis["sop_adherence"]["actual"], kpis["sop_adherence"]["status"]) == (1.0, "met")
     assert kpis["csat"]["actual"] == 4.6
 
     reviews = api.get(f"contracts/{trial}/reviews").get_json()["items"]

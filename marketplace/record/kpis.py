@@ -33,7 +33,8 @@ The top-level `actual`, `samples` and
 `status` are those of the latest period with samples. Status: `no_data` without samples;
 `breached` when the actual misses the target; `at_risk` when it is within `AT_RISK_SHARE`
 (75 %) of a maximum target (durations, error and rework rates), within `MIN_MARGIN` (2
-points of a share, 0.2 of a score) above a minimum one, short of a count target in a period
+points of a share, 0.2 of a score) above a minimum one (never at the best value: a 100 %
+share or a 5.0 score is met), short of a count target in a period
 still running, or when a running clock of the metric has passed 75 % of its target; else
 `met`. The series runs from the contract's start (at most the last 26 weeks, 12 months or
 13 two-week periods) to the current period; periods without samples are `no_data`.
@@ -68,6 +69,8 @@ SERIES_LENGTH = {WEEK: 26, MONTH: 12, FORTNIGHT: 13}
 AT_RISK_SHARE = 0.75
 #: A minimum target is at risk when the actual is less than this above it.
 MIN_MARGIN = {"ratio": 0.02, "score": 0.2}
+#: The best value a minimum target's unit allows: a perfect actual is never at risk.
+CEILING = {"ratio": 1.0, "score": 5.0}
 #: A submitted work report counts as confirmed once unanswered for this long.
 
 
@@ -203,7 +206,8 @@ def _status(
         return "at_risk" if actual > AT_RISK_SHARE * target else "met"
     if actual < target:
         return "at_risk" if running and metric.reduce == "sum" else "breached"
-    return "at_risk" if actual < target + MIN_MARGIN.get(metric.unit, 0) else "met"
+    margin = target + MIN_MARGIN.get(metric.unit, 0)
+    return "at_risk" if actual < min(margin, CEILING.get(metric.unit, margin)) else "met"
 
 
 def _worst(*statuses: str) -> str:
