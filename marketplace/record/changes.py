@@ -94,7 +94,11 @@ def _provider_change(*, user: User, change_id: uuid.UUID, doing: str) -> tuple[C
     change = db.session.get(Change, change_id)
     if change is None:
         raise NotFound("Change not found.")
-    contract = contracts.get_contract(user=user, contract_id=change.contract_id, lock=True)
+    try:
+        contract = contracts.get_contract(user=user, contract_id=change.contract_id, lock=True)
+    except NotFound:
+        # The same answer as for an id that does not exist: outsiders learn nothing.
+        raise NotFound("Change not found.") from None
     change = lock_row(Change, change_id)
     if contracts.side_of(user, contract) != "provider":
         raise Forbidden("Only the provider acknowledges and adopts changes.")

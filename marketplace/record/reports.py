@@ -257,7 +257,11 @@ def _answerable(*, user: User, report_id: uuid.UUID) -> tuple[WorkReport, Contra
     report = db.session.get(WorkReport, report_id)
     if report is None:
         raise NotFound("Work report not found.")
-    contract = contracts.get_contract(user=user, contract_id=report.contract_id, lock=True)
+    try:
+        contract = contracts.get_contract(user=user, contract_id=report.contract_id, lock=True)
+    except NotFound:
+        # The same answer as for an id that does not exist: outsiders learn nothing.
+        raise NotFound("Work report not found.") from None
     report = lock_row(WorkReport, report_id)
     if contracts.side_of(user, contract) != "client":
         raise Forbidden("Only the client confirms or contests work reports.")

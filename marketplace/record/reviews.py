@@ -61,8 +61,11 @@ def window() -> timedelta:
 
 
 def window_closes_at(contract: Contract) -> datetime | None:
-    """When the contract's review window closes (None while it has not ended)."""
-    return as_utc(contract.ended_at) + window() if contract.ended_at is not None else None
+    """When the contract's review window closes (None while it has not ended, and for one
+    that never started: a declined or expired offer has no window)."""
+    if contract.status not in ENDED or contract.ended_at is None:
+        return None
+    return as_utc(contract.ended_at) + window()
 
 
 # Writing ----------------------------------------------------------------------------------

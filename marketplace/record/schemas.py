@@ -145,6 +145,18 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def _not_blank(value: str) -> None:
+    """Text that says something: white space alone is refused."""
+    if not value.strip():
+        raise ma.ValidationError("Must not be blank.")
+
+
+def _distinct(value: list[str]) -> None:
+    """No text twice (ignoring case and surrounding white space)."""
+    if len({text.strip().casefold() for text in value}) < len(value):
+        raise ma.ValidationError("The same text is listed twice.")
+
+
 def _count(**kwargs: Any) -> ma.fields.Integer:
     """A count of items: a whole number, never negative."""
     return ma.fields.Integer(
@@ -173,9 +185,11 @@ class WorkReportInputSchema(BaseSchema):
         load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=5)
     )
     improvement_suggestions = ma.fields.List(
-        ma.fields.String(validate=ma.validate.Length(min=1, max=2000)),
+        ma.fields.String(validate=[ma.validate.Length(min=1, max=2000), _not_blank]),
         load_default=list,
-        validate=ma.validate.Length(max=50),
+        # Each counts towards the improvements KPI: a repeat would pad it.
+        validate=[ma.validate.Length(max=50), _distinct],
+        metadata={"description": "Each counts towards the improvements KPI: none twice."},
     )
     sop_adherence = ma.fields.Float(
         load_default=None,
@@ -244,17 +258,23 @@ class WorkReportSchema(BaseSchema):
 class ContestSchema(BaseSchema):
     """Why the client contests a report's figures."""
 
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=2000))
+    reason = ma.fields.String(
+        required=True, validate=[ma.validate.Length(min=3, max=2000), _not_blank]
+    )
 
 
 class ChangeInputSchema(BaseSchema):
     """A policy, product or SOP change the client announces."""
 
-    title = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=200))
-    description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=10_000))
+    title = ma.fields.String(
+        required=True, validate=[ma.validate.Length(min=3, max=200), _not_blank]
+    )
+    description = ma.fields.String(
+        required=True, validate=[ma.validate.Length(min=1, max=10_000), _not_blank]
+    )
     to_adopt = ma.fields.String(
         required=True,
-        validate=ma.validate.Length(min=1, max=10_000),
+        validate=[ma.validate.Length(min=1, max=10_000), _not_blank],
         metadata={"description": "What the provider must adopt for the change to count."},
     )
 
