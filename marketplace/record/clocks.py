@@ -176,8 +176,9 @@ def turnaround_clocks(
     return clocks + list(running.values())
 
 
-def contract_turnaround_clocks(contract: Contract) -> list[Clock]:
-    """The turnaround clocks of the contract's milestones (one statement)."""
+def milestone_steps(contract: Contract) -> list[tuple[uuid.UUID, MilestoneStatus, datetime]]:
+    """The contract's milestone steps `(milestone_id, to_status, at)`, oldest first (one
+    statement)."""
     step = sa.inspect(MilestoneTransition).columns
     rows = db.session.execute(
         sa.select(step.milestone_id, step.to_status, step.at)
@@ -185,7 +186,12 @@ def contract_turnaround_clocks(contract: Contract) -> list[Clock]:
         .where(Milestone.contract_id == contract.id)
         .order_by(step.at, step.id)
     ).all()
-    return turnaround_clocks([(row[0], row[1], row[2]) for row in rows])
+    return [(row[0], row[1], as_utc(row[2])) for row in rows]
+
+
+def contract_turnaround_clocks(contract: Contract) -> list[Clock]:
+    """The turnaround clocks of the contract's milestones (one statement)."""
+    return turnaround_clocks(milestone_steps(contract))
 
 
 def contract_learning_clocks(contract: Contract) -> list[Clock]:

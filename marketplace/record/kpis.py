@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from marketplace.contracts.models import Contract, Milestone, MilestoneStatus, MilestoneTransition
+from marketplace.contracts.models import Contract, MilestoneStatus
 from marketplace.extensions import db
 from marketplace.record import clocks
 from marketplace.record import reports as work_reports
@@ -310,19 +310,6 @@ def _clock_samples(
     return result
 
 
-def _steps(contract: Contract) -> list[tuple[uuid.UUID, MilestoneStatus, datetime]]:
-    """The contract's milestone steps `(milestone_id, to_status, at)`, oldest first (one
-    statement)."""
-    step = sa.inspect(MilestoneTransition).columns
-    rows = db.session.execute(
-        sa.select(step.milestone_id, step.to_status, step.at)
-        .join(Milestone, Milestone.id == step.milestone_id)
-        .where(Milestone.contract_id == contract.id)
-        .order_by(step.at, step.id)
-    ).all()
-    return [(row[0], row[1], as_utc(row[2])) for row in rows]
-
-
 def _milestone_samples(
     contract: Contract,
     steps: list[tuple[uuid.UUID, MilestoneStatus, datetime]],
@@ -387,7 +374,7 @@ def contract_kpis(
     started = as_utc(contract.accepted_at or contract.created_at)
     periods = Periods(contract.client_profile.timezone or "UTC", started)
     today = periods.day(now)
-    steps = _steps(contract)
+    steps = clocks.milestone_steps(contract)
     samples: dict[str, Samples] = defaultdict(Samples)
     samples.update(_clock_samples(contract, steps, periods=periods, goals=goals, now=now))
     samples.update(_milestone_samples(contract, steps, periods=periods, now=now))
