@@ -206,6 +206,18 @@ def test_lifecycle_pause_resume_terminate(deal):
     assert deal["client_api"].post(f"{path}/resume").status_code == 409
 
 
+def test_a_duration_target_of_zero_hours_is_refused(deal):
+    contract = _award(deal)
+    path = f"contracts/{contract['id']}"
+    deal["ana_api"].post(f"{path}/accept")
+    for target in ("first_response_hours", "turnaround_hours", "learning_speed_hours"):
+        refused = deal["client_api"].post(
+            f"{path}/amendments", json={"changes": {"sla": {target: 0}}, "note": "Instant"}
+        )
+        assert refused.status_code == 422, refused.get_json()
+        assert target in str(refused.get_json()["error"]["details"])
+
+
 def test_amendment_proposed_accepted_and_kept_in_history(deal, sent_mail):
     contract = _award(deal)
     path = f"contracts/{contract['id']}"

@@ -39,15 +39,27 @@ from marketplace.tasks.schemas import TaskSummarySchema, current_reader
 class SlaSchema(BaseSchema):
     """Service-level targets (defaults per service model; each may be overridden)."""
 
-    first_response_hours = ma.fields.Float(validate=ma.validate.Range(min=0, max=720))
-    turnaround_hours = ma.fields.Float(validate=ma.validate.Range(min=0, max=8760))
+    first_response_hours = ma.fields.Float(
+        validate=ma.validate.Range(min=0, max=720, min_inclusive=False),
+        metadata={"description": "Service hours, more than 0."},
+    )
+    turnaround_hours = ma.fields.Float(
+        validate=ma.validate.Range(min=0, max=8760, min_inclusive=False),
+        metadata={"description": "Service hours, more than 0."},
+    )
     max_error_rate = ma.fields.Float(validate=ma.validate.Range(min=0, max=1))
     max_rework_rate = ma.fields.Float(validate=ma.validate.Range(min=0, max=1))
     coverage_hours = ma.fields.Float(
         validate=ma.validate.Range(min=0, max=168), metadata={"description": "Hours a week."}
     )
-    next_response_hours = ma.fields.Float(validate=ma.validate.Range(min=0, max=720))
-    learning_speed_hours = ma.fields.Float(validate=ma.validate.Range(min=0, max=8760))
+    next_response_hours = ma.fields.Float(
+        validate=ma.validate.Range(min=0, max=720, min_inclusive=False),
+        metadata={"description": "Service hours, more than 0."},
+    )
+    learning_speed_hours = ma.fields.Float(
+        validate=ma.validate.Range(min=0, max=8760, min_inclusive=False),
+        metadata={"description": "Service hours, more than 0."},
+    )
     min_response_within_target = ma.fields.Float(
         validate=ma.validate.Range(min=0, max=1),
         metadata={"description": "Share of first and next responses within their target."},
