@@ -249,6 +249,15 @@ class Config:
     #: SLA events that happened longer ago than this when first recorded (history the job
     #: never saw, as on its first run) are recorded without telling the parties.
     SLA_EVENTS_NOTIFY_WITHIN_HOURS = env_int("SLA_EVENTS_NOTIFY_WITHIN_HOURS", 168)
+    #: The targets every service model shares (docs/domain.md's year-one service levels).
+    YEAR_ONE_TARGETS: dict[str, float] = {
+        "min_response_within_target": 0.9,
+        "min_on_time_rate": 0.9,
+        "min_completion_rate": 0.95,
+        "min_csat": 4.0,
+        "min_improvements_per_month": 2,
+        "min_sop_adherence": 1.0,
+    }
     SLA_DEFAULTS: dict[str, dict[str, float]] = {
         "va": {
             "first_response_hours": 4,
@@ -258,12 +267,7 @@ class Config:
             "coverage_hours": 40,
             "next_response_hours": 4,
             "learning_speed_hours": 16,
-            "min_response_within_target": 0.9,
-            "min_on_time_rate": 0.9,
-            "min_completion_rate": 0.95,
-            "min_csat": 4.0,
-            "min_improvements_per_month": 2,
-            "min_sop_adherence": 1.0,
+            **YEAR_ONE_TARGETS,
         },
         "bpo": {
             "first_response_hours": 1,
@@ -273,12 +277,7 @@ class Config:
             "coverage_hours": 120,
             "next_response_hours": 1,
             "learning_speed_hours": 8,
-            "min_response_within_target": 0.9,
-            "min_on_time_rate": 0.9,
-            "min_completion_rate": 0.95,
-            "min_csat": 4.0,
-            "min_improvements_per_month": 2,
-            "min_sop_adherence": 1.0,
+            **YEAR_ONE_TARGETS,
         },
         "ito": {
             "first_response_hours": 2,
@@ -288,12 +287,7 @@ class Config:
             "coverage_hours": 60,
             "next_response_hours": 2,
             "learning_speed_hours": 16,
-            "min_response_within_target": 0.9,
-            "min_on_time_rate": 0.9,
-            "min_completion_rate": 0.95,
-            "min_csat": 4.0,
-            "min_improvements_per_month": 2,
-            "min_sop_adherence": 1.0,
+            **YEAR_ONE_TARGETS,
         },
         "kpo": {
             "first_response_hours": 8,
@@ -303,12 +297,7 @@ class Config:
             "coverage_hours": 40,
             "next_response_hours": 8,
             "learning_speed_hours": 24,
-            "min_response_within_target": 0.9,
-            "min_on_time_rate": 0.9,
-            "min_completion_rate": 0.95,
-            "min_csat": 4.0,
-            "min_improvements_per_month": 2,
-            "min_sop_adherence": 1.0,
+            **YEAR_ONE_TARGETS,
         },
     }
 
