@@ -74,24 +74,15 @@ class Clock:
         return hours.minutes_between(self.started_at, self.stopped_at or now)
 
 
-def provider_senders(thread_id: uuid.UUID, provider_profile_id: uuid.UUID) -> set[uuid.UUID]:
-    """The people of the thread who write for the provider side: a firm's members, or the
-    individual provider (one statement)."""
+def provider_senders(provider_profile_id: uuid.UUID) -> set[uuid.UUID]:
+    """The people who write for the provider side: a firm's members, or the individual
+    provider (one small statement; the thread's messages are not read)."""
     profile = sa.select(ProviderProfile).where(ProviderProfile.id == provider_profile_id).subquery()
     members = sa.select(Membership.user_id).join(
         profile, Membership.organization_id == profile.c.organization_id
     )
     individual = sa.select(profile.c.user_id).where(profile.c.organization_id.is_(None))
-    return set(
-        db.session.scalars(
-            sa.select(Message.sender_id)
-            .where(
-                Message.thread_id == thread_id,
-                Message.sender_id.in_(members.union(individual)),
-            )
-            .distinct()
-        )
-    )
+    return set(db.session.scalars(members.union(individual)))
 
 
 def response_clocks(
@@ -142,7 +133,7 @@ def contract_response_clocks(contract: Contract, *, keys: bool = True) -> list[C
     thread_id = db.session.scalar(sa.select(Thread.id).where(Thread.contract_id == contract.id))
     if thread_id is None:
         return []
-    provider_side = provider_senders(thread_id, contract.provider_profile_id)
+    provider_side = provider_senders(contract.provider_profile_id)
     from_provider = Message.sender_id.in_(provider_side) if provider_side else sa.false()
     rows = db.session.execute(
         sa.select(Message.id if keys else sa.null(), Message.created_at, from_provider)
