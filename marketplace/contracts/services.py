@@ -74,11 +74,20 @@ def summary_options() -> tuple[ORMOption, ...]:
     )
 
 
-def get_contract(*, user: User, contract_id: uuid.UUID, lock: bool = False) -> Contract:
-    """A contract for its parties and admins; anyone else gets NotFound."""
+def get_contract(
+    *,
+    user: User,
+    contract_id: uuid.UUID,
+    lock: bool = False,
+    load: Sequence[ORMOption] | None = None,
+) -> Contract:
+    """A contract for its parties and admins; anyone else gets NotFound. Read, it comes
+    with what its payload shows (`summary_options`) unless `load` says what to load."""
     stmt = sa.select(Contract).where(Contract.id == contract_id)
     contract = db.session.scalar(
-        stmt.with_for_update() if lock else stmt.options(*summary_options())
+        stmt.with_for_update()
+        if lock
+        else stmt.options(*(summary_options() if load is None else load))
     )
     if contract is None or not (user.is_admin or side_of(user, contract)):
         raise NotFound("Contract not found.")

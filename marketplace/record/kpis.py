@@ -38,14 +38,25 @@ share or a 5.0 score is met), short of a count target in a period
 still running, or when a running clock of the metric has passed 75 % of its target; else
 `met`. The series runs from the contract's start (at most the last 26 weeks, 12 months or
 13 two-week periods) to the current period; periods without samples are `no_data`.
+
+The KPIs are kept as a snapshot (`KpiSnapshot`) and served from it while nothing they are
+computed from has changed (a hash of the terms, the client's zone, the thread's messages, the
+work reports and their answers, the changes, the milestone steps and the provider side's
+people) and time alone cannot have changed them yet: until the first of a running clock
+reaching 75 % or 100 % of its target, a submitted report's answer window lapsing, and the
+next midnight in the client's zone (a new day can start a period or pass a due date), and at
+most `SNAPSHOT_TTL`.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import statistics
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -53,14 +64,27 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
-from marketplace.contracts.models import Contract, MilestoneStatus
+from marketplace.contracts.models import (
+    Contract,
+    ContractTerms,
+    Milestone,
+    MilestoneStatus,
+    MilestoneTransition,
+)
+from marketplace.database import UTCDateTime
 from marketplace.extensions import db
+from marketplace.messaging.models import Message, Thread
+from marketplace.organizations.models import Membership
+from marketplace.profiles.models import ProviderProfile
 from marketplace.record import clocks
 from marketplace.record import reports as work_reports
 from marketplace.record.clock import as_utc, contract_service_hours
-from marketplace.record.models import WorkReport
+from marketplace.record.models import Change, KpiSnapshot, WorkReport, WorkReportStatus
 from marketplace.record.samples import response_samples
+from marketplace.tasks.models import Task
 
 WEEK, MONTH, FORTNIGHT = "week", "month", "two_weeks"
 #: How many periods a series shows at most.
@@ -71,6 +95,8 @@ AT_RISK_SHARE = 0.75
 MIN_MARGIN = {"ratio": 0.02, "score": 0.2}
 #: The best value a minimum target's unit allows: a perfect actual is never at risk.
 CEILING = {"ratio": 1.0, "score": 5.0}
+#: A snapshot of the KPIs is computed again after this, whatever else holds.
+SNAPSHOT_TTL = timedelta(hours=1)
 #: A submitted work report counts as confirmed once unanswered for this long.
 
 
@@ -281,10 +307,12 @@ def _clock_samples(
     periods: Periods,
     goals: dict[str, float],
     now: datetime,
+    moments: list[datetime],
 ) -> dict[str, Samples]:
     """Duration samples of the response, turnaround and learning-speed clocks: the stopped
     response clocks as stored (`samples`), the others with their minutes counted in one
-    sweep over the service hours."""
+    sweep over the service hours. The moments a running clock reaches 75 % and 100 % of its
+    target are added to `moments`."""
     hours = contract_service_hours(contract)
     responses = response_samples(contract, hours)
     result: dict[str, Samples] = defaultdict(Samples)
@@ -302,6 +330,10 @@ def _clock_samples(
         samples = result[clock.metric]
         if clock.running:
             if limit:
+                for share in (AT_RISK_SHARE, 1.0):
+                    moment = hours.deadline(clock.started_at, share * limit)
+                    if moment is not None and moment > now:
+                        moments.append(moment)
                 samples.running_share = max(samples.running_share, counted / limit)
             # A change not yet adopted counts once overdue; other running clocks only warn.
             if clock.metric != clocks.LEARNING_SPEED or limit is None or counted <= limit:
@@ -363,12 +395,179 @@ def _report_samples(reports: Iterable[Any]) -> dict[str, Samples]:
     return found
 
 
+def load_options() -> tuple[ORMOption, ...]:
+    """What `contract_kpis` reads of a contract besides its row, to load with it: both
+    parties (who may read, the client's zone, the provider's hours). The rest (its task,
+    milestones and terms) is read only when the KPIs are computed, not when they are
+    served from their snapshot."""
+    return (
+        joinedload(Contract.client_profile, innerjoin=True),
+        joinedload(Contract.provider_profile, innerjoin=True),
+    )
+
+
 def contract_kpis(
     contract: Contract,
     *,
     now: datetime,
 ) -> dict[str, Any]:
-    """Every KPI of the contract with its target, actual, samples, status and series."""
+    """Every KPI of the contract with its target, actual, samples, status and series: its
+    snapshot while it holds, else computed (and the snapshot written; the caller commits)."""
+    now = as_utc(now)
+    state = db.session.execute(
+        _state_statement(),
+        {
+            "contract_id": contract.id,
+            "task_id": contract.task_id,
+            "terms_version": contract.terms_version,
+            "provider_profile_id": contract.provider_profile_id,
+            "lapse_from": now - work_reports.ANSWER_WINDOW,
+        },
+    ).one()
+    fingerprint = _fingerprint(contract, state[:-4])
+    stored, computed_at, valid_until, document = state[-4:]
+    if (
+        stored == fingerprint
+        and as_utc(computed_at) <= now < as_utc(valid_until)
+        and document is not None
+    ):
+        return _restored(document)
+    result, changes_at = _computed(contract, now=now)
+    unanswered = state[_OLDEST_UNANSWERED]
+    lapses_at = [as_utc(unanswered) + work_reports.ANSWER_WINDOW] if unanswered else []
+    valid_until = min(now + SNAPSHOT_TTL, changes_at, *lapses_at)
+    try:
+        with db.session.begin_nested():
+            snapshot = db.session.get(KpiSnapshot, contract.id)
+            if snapshot is None:
+                snapshot = KpiSnapshot(contract_id=contract.id)
+                db.session.add(snapshot)
+            snapshot.fingerprint, snapshot.document = fingerprint, _stored(result)
+            snapshot.computed_at, snapshot.valid_until = now, valid_until
+    except sa.exc.IntegrityError:
+        pass  # a concurrent read stored its snapshot first
+    return result
+
+
+#: The position, in `_state_statement`'s row, of the creation time of the oldest work report
+#: still unanswered within its answer window.
+_OLDEST_UNANSWERED = 7
+
+
+@functools.cache
+def _state_statement() -> sa.Select[Any]:
+    """One row of what a contract's KPIs are computed from, as aggregates of its messages,
+    work reports (and their answers), changes, milestones and their steps, the provider
+    side's people, its terms in force and its task's service model; then its snapshot.
+    Built once; bound to a contract by its parameters."""
+    contract_id = sa.bindparam("contract_id", type_=sa.Uuid)
+    report, change = WorkReport, Change
+    step = sa.inspect(MilestoneTransition).columns
+    thread = sa.select(Thread.id).where(Thread.contract_id == contract_id).scalar_subquery()
+    snapshot = sa.select(KpiSnapshot).where(KpiSnapshot.contract_id == contract_id).subquery()
+    return sa.select(
+        *_aggregates(
+            sa.select(sa.func.count(), sa.func.max(Message.created_at)).where(
+                Message.thread_id == thread
+            )
+        ),
+        *_aggregates(
+            sa.select(
+                sa.func.count(),
+                sa.func.max(report.created_at),
+                sa.func.max(report.answered_at),
+                sa.func.count().filter(report.status == WorkReportStatus.CONFIRMED),
+                sa.func.count().filter(report.status == WorkReportStatus.CONTESTED),
+                sa.func.min(report.created_at).filter(  # _OLDEST_UNANSWERED
+                    report.status == WorkReportStatus.SUBMITTED,
+                    report.created_at > sa.bindparam("lapse_from", type_=UTCDateTime),
+                ),
+            ).where(report.contract_id == contract_id)
+        ),
+        *_aggregates(
+            sa.select(
+                sa.func.count(),
+                sa.func.max(change.announced_at),
+                sa.func.max(change.acknowledged_at),
+                sa.func.max(change.adopted_at),
+            ).where(change.contract_id == contract_id)
+        ),
+        *_aggregates(
+            sa.select(sa.func.count(), sa.func.max(step.at))
+            .join(Milestone, Milestone.id == step.milestone_id)
+            .where(Milestone.contract_id == contract_id)
+        ),
+        *_aggregates(
+            sa.select(sa.func.count(), sa.func.max(Milestone.due_date)).where(
+                Milestone.contract_id == contract_id
+            )
+        ),
+        *_aggregates(
+            sa.select(sa.func.count(), sa.func.max(Membership.created_at))
+            .join(ProviderProfile, ProviderProfile.organization_id == Membership.organization_id)
+            .where(ProviderProfile.id == sa.bindparam("provider_profile_id", type_=sa.Uuid))
+        ),
+        sa.select(sa.cast(ContractTerms.content, sa.Text))
+        .where(
+            ContractTerms.contract_id == contract_id,
+            ContractTerms.version == sa.bindparam("terms_version", type_=sa.Integer),
+        )
+        .scalar_subquery(),
+        sa.select(sa.cast(Task.service_model, sa.String))
+        .where(Task.id == sa.bindparam("task_id", type_=sa.Uuid))
+        .scalar_subquery(),
+        *_aggregates(
+            sa.select(
+                snapshot.c.fingerprint,
+                snapshot.c.computed_at,
+                snapshot.c.valid_until,
+                snapshot.c.document,
+            )
+        ),
+    )
+
+
+def _fingerprint(contract: Contract, state: Sequence[Any]) -> str:
+    """A hash of what the contract's KPIs are computed from: the aggregates of its state
+    (`_state_statement`), the contract's own columns, the parties' zones and hours, and
+    the settings the KPIs read."""
+    provider = contract.provider_profile
+    what = [
+        [str(value) for value in state],
+        contract.status,
+        str(contract.accepted_at),
+        str(contract.created_at),
+        contract.client_profile.timezone,
+        provider.timezone,
+        provider.working_hours,
+        current_app.config["SLA_DEFAULTS"],
+        current_app.config["SLA_EXCHANGE_IDLE_HOURS"],
+    ]
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _aggregates(stmt: sa.Select[*tuple[Any, ...]]) -> list[sa.ScalarSelect[Any]]:
+    """Each column of a one-row aggregate statement as a scalar subquery."""
+    return [stmt.with_only_columns(column).scalar_subquery() for column in stmt.selected_columns]
+
+
+def _stored(result: dict[str, Any]) -> dict[str, Any]:
+    """The KPIs as JSON (dates as ISO strings)."""
+    return json.loads(json.dumps(result, default=date.isoformat))
+
+
+def _restored(document: dict[str, Any]) -> dict[str, Any]:
+    """The KPIs of a snapshot, their dates as dates again."""
+    for metric in document["metrics"]:
+        if metric["period_start"] is not None:
+            metric["period_start"] = date.fromisoformat(metric["period_start"])
+        for entry in metric["series"]:
+            entry["period_start"] = date.fromisoformat(entry["period_start"])
+    return document
+
+
+def _computed(contract: Contract, *, now: datetime) -> tuple[dict[str, Any], datetime]:
+    """The contract's KPIs at `now`, and the first moment time alone may change them."""
     now = as_utc(now)
     goals = targets(contract)
     started = as_utc(contract.accepted_at or contract.created_at)
@@ -376,7 +575,12 @@ def contract_kpis(
     today = periods.day(now)
     steps = clocks.milestone_steps(contract)
     samples: dict[str, Samples] = defaultdict(Samples)
-    samples.update(_clock_samples(contract, steps, periods=periods, goals=goals, now=now))
+    # Time alone changes the KPIs at the next midnight in the client's zone, and when a
+    # running clock reaches a share of its target (`_clock_samples` adds those moments).
+    moments = [datetime.combine(today + timedelta(days=1), time(), periods.zone)]
+    samples.update(
+        _clock_samples(contract, steps, periods=periods, goals=goals, now=now, moments=moments)
+    )
     samples.update(_milestone_samples(contract, steps, periods=periods, now=now))
     report = sa.inspect(WorkReport).columns
     figures = work_reports.counted(contract.id, now).with_only_columns(
@@ -402,4 +606,4 @@ def contract_kpis(
         )
         for metric in METRICS
     ]
-    return {"metrics": metrics}
+    return {"metrics": metrics}, min(moments)

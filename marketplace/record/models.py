@@ -184,7 +184,8 @@ class SlaSample(Model):
 
 class SlaSampleMark(Model):
     """How far a contract's `SlaSample` rows are up to date: the messages seen (how many,
-    and the last one), the wait still running after them, and the basis they were counted
+    and the last one), the wait still running after them, the rows grouped (`digest`), and
+    the basis they were counted
     on (a hash of the service hours, the exchange idle time, the provider side's senders and
     the client's zone): when it changes, the samples are counted again."""
 
@@ -200,4 +201,25 @@ class SlaSampleMark(Model):
     waiting_metric: Mapped[str | None] = mapped_column(sa.String(40))
     waiting_key: Mapped[str | None] = mapped_column(sa.String(120))
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The samples grouped as the KPIs read them, `{metric: {day: {minutes: how many}}}`, kept
+    #: with the mark so that a read with nothing new reads one row (None: count again).
+    digest: Mapped[dict[str, dict[str, dict[str, int]]] | None] = mapped_column(sa.JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class KpiSnapshot(Model):
+    """A contract's KPIs as last computed (`kpis.contract_kpis`), with what they were computed
+    from (`fingerprint`: a hash of the contract's terms, messages, reports, changes and
+    milestone steps) and the first moment time alone may change them (`valid_until`: a
+    running clock reaching 75 % or 100 % of its target, a report's answer window lapsing,
+    a new day in the client's zone). A read serves it while both hold."""
+
+    __tablename__ = "kpi_snapshots"
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("contracts.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    document: Mapped[dict[str, Any]] = mapped_column(sa.JSON)

@@ -230,7 +230,9 @@ def adopt_change(change_id: uuid.UUID) -> Change:
 @blp.errors(401, 404)
 def contract_kpis(contract_id: uuid.UUID) -> dict[str, Any]:
     """The contract's KPIs against its targets, with a series per period (parties, admins)."""
-    contract = contracts.get_contract(user=current_user, contract_id=contract_id)
+    contract = contracts.get_contract(
+        user=current_user, contract_id=contract_id, load=kpis.load_options()
+    )
     result = kpis.contract_kpis(contract, now=utcnow())
     db.session.commit()  # the response samples the read brought up to date
     return result

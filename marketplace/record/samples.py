@@ -63,7 +63,7 @@ def response_samples(contract: Contract, hours: ServiceHours) -> ResponseSamples
     thread_id = db.session.scalar(sa.select(Thread.id).where(Thread.contract_id == contract.id))
     if thread_id is None:
         return ResponseSamples([], None)
-    provider_side = clocks.provider_senders(thread_id, contract.provider_profile_id)
+    provider_side = clocks.provider_senders(contract.provider_profile_id)
     idle_hours = current_app.config["SLA_EXCHANGE_IDLE_HOURS"]
     zone = contract.client_profile.timezone or "UTC"
     current = basis(hours, idle_hours, provider_side, zone)
@@ -78,10 +78,15 @@ def response_samples(contract: Contract, hours: ServiceHours) -> ResponseSamples
         .execution_options(populate_existing=True)
     ).one_or_none()
     mark, total, new = mark_row if mark_row is not None else (None, 0, 0)
-    fresh = mark is not None and mark.basis == current and total == mark.messages + new
+    fresh = (
+        mark is not None
+        and mark.digest is not None
+        and mark.basis == current
+        and total == mark.messages + new
+    )
     if fresh and not new:
         assert mark is not None
-        return ResponseSamples(_stored(contract.id), _waiting(mark))
+        return ResponseSamples(_unpack(mark.digest), _waiting(mark))
     try:
         with db.session.begin_nested():
             mark = _count(
@@ -113,7 +118,7 @@ def response_samples(contract: Contract, hours: ServiceHours) -> ResponseSamples
             ],
             next((clock for clock in found if clock.running), None),
         )
-    return ResponseSamples(_stored(contract.id), _waiting(mark))
+    return ResponseSamples(_unpack(mark.digest), _waiting(mark))
 
 
 def _after(mark: SlaSampleMark | type[SlaSampleMark]) -> sa.ColumnElement[bool]:
@@ -131,15 +136,29 @@ def _waiting(mark: SlaSampleMark) -> Clock | None:
     return Clock(mark.waiting_metric, mark.waiting_key or "", as_utc(mark.waiting_since))
 
 
-def _stored(contract_id: uuid.UUID) -> list[tuple[str, date, int, int]]:
+def _unpack(
+    digest: dict[str, dict[str, dict[str, int]]] | None,
+) -> list[tuple[str, date, int, int]]:
     """The stored samples, grouped: `(metric, day, minutes, how many)`."""
-    how_many = sa.func.count()
-    rows = db.session.execute(
-        sa.select(SlaSample.metric, SlaSample.day, SlaSample.minutes, how_many)
-        .where(SlaSample.contract_id == contract_id)
-        .group_by(SlaSample.metric, SlaSample.day, SlaSample.minutes)
-    ).all()
-    return [(metric, day, minutes, count) for metric, day, minutes, count in rows]
+    return [
+        (metric, date.fromisoformat(day), int(minutes), count)
+        for metric, days in (digest or {}).items()
+        for day, counts in days.items()
+        for minutes, count in counts.items()
+    ]
+
+
+def _digested(
+    digest: dict[str, dict[str, dict[str, int]]] | None,
+    samples: list[tuple[str, date, int]],
+) -> dict[str, dict[str, dict[str, int]]]:
+    """A new digest: `digest` with the samples `(metric, day, minutes)` added."""
+    merged = {metric: {day: dict(counts) for day, counts in days.items()}
+              for metric, days in (digest or {}).items()}  # fmt: skip
+    for metric, day, minutes in samples:
+        counts = merged.setdefault(metric, {}).setdefault(day.isoformat(), {})
+        counts[str(minutes)] = counts.get(str(minutes), 0) + 1
+    return merged
 
 
 def _count(
@@ -164,6 +183,7 @@ def _count(
         mark.basis, mark.messages = basis, 0
         mark.last_message_at = mark.last_message_id = None
         mark.waiting_metric = mark.waiting_key = mark.waiting_since = None
+        mark.digest = {}
     from_provider = Message.sender_id.in_(provider_side) if provider_side else sa.false()
     rows = db.session.execute(
         sa.select(Message.id, Message.created_at, from_provider)
@@ -186,6 +206,11 @@ def _count(
             [(clock.started_at, clock.stopped_at or clock.started_at) for clock in stopped]
         )
         if stopped:
+            found_samples = [
+                (clock, as_utc(clock.stopped_at or clock.started_at).astimezone(zone).date(), n)
+                for clock, n in zip(stopped, minutes, strict=True)
+            ]
+            # The rows' primary key refuses samples a concurrent read stored first.
             db.session.execute(
                 sa.insert(SlaSample),
                 [
@@ -195,11 +220,14 @@ def _count(
                         "key": clock.key,
                         "started_at": clock.started_at,
                         "stopped_at": clock.stopped_at,
-                        "day": as_utc(clock.stopped_at or clock.started_at).astimezone(zone).date(),
+                        "day": day,
                         "minutes": counted,
                     }
-                    for clock, counted in zip(stopped, minutes, strict=True)
+                    for clock, day, counted in found_samples
                 ],
+            )
+            mark.digest = _digested(
+                mark.digest, [(clock.metric, day, counted) for clock, day, counted in found_samples]
             )
         last_id, last_at, _ = rows[-1]
         mark.messages += len(rows)

@@ -323,6 +323,22 @@ class KpiPeriodSchema(BaseSchema):
     )
 
 
+class KpiSeries(ma.fields.List):
+    """A KPI's periods, documented by `KpiPeriodSchema` and dumped without a schema per
+    entry: a contract's KPIs hold hundreds of periods, and their values are plain already
+    (numbers, strings and a date)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(ma.fields.Nested(KpiPeriodSchema), **kwargs)
+
+    def _serialize(
+        self, value: list[Any] | None, attr: str | None, obj: Any, **kwargs: Any
+    ) -> list[Any] | None:
+        if value is None:
+            return None
+        return [{**entry, "period_start": entry["period_start"].isoformat()} for entry in value]
+
+
 class KpiSchema(BaseSchema):
     """One KPI: its target from the terms, its actual value in the latest period with
     samples (durations in business minutes of the service hours), and its series."""
@@ -347,7 +363,7 @@ class KpiSchema(BaseSchema):
     )
     within_target = ma.fields.Float(allow_none=True)
     min_within_target = ma.fields.Float(allow_none=True)
-    series = ma.fields.List(ma.fields.Nested(KpiPeriodSchema))
+    series = KpiSeries()
 
 
 class KpisSchema(BaseSchema):
