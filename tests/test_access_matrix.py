@@ -146,6 +146,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "entry_id": ("outbox_entry",),
     "file_id": ("message_file", "task_file"),
     "report_id": ("work_report",),
+    "moderation_report_id": ("report",),
     "change_id": ("change",),
 }
 
@@ -290,7 +291,7 @@ def build_world() -> World:
     invitation, _ = organizations.invite_member(
         actor=firm_owner, organization_id=firm.id, email="new.hire@example.com", role="agent"
     )
-    moderation.report(
+    user_report = moderation.report(
         reporter=firm_owner, target_type="user", target_id=foreign_provider.id, reason="Spam."
     )
     notification = db.session.scalar(
@@ -327,6 +328,7 @@ def build_world() -> World:
             "message_file": message_file.id,
             "task_file": task_file.id,
             "work_report": report.id,
+            "report": user_report.id,
             "change": change.id,
         },
         tokens={
@@ -629,6 +631,9 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     # admin
     ("GET", V1 + "/admin/audit-log"): ADMINS,
     ("GET", V1 + "/admin/reports"): ADMINS,
+    ("GET", V1 + "/admin/reports/<uuid:moderation_report_id>"): ADMINS,
+    ("POST", V1 + "/admin/reports/<uuid:moderation_report_id>/resolve"): ADMINS,
+    ("POST", V1 + "/admin/reports/<uuid:moderation_report_id>/dismiss"): ADMINS,
     ("GET", V1 + "/admin/users"): ADMINS,
     ("POST", V1 + "/admin/users/<uuid:user_id>/suspend"): ADMINS,
     ("POST", V1 + "/admin/users/<uuid:user_id>/reinstate"): ADMINS,
@@ -758,6 +763,8 @@ BODIES: dict[tuple[str, str], Body] = {
         "note": "Half each.",
     },
     ("POST", V1 + "/admin/tasks/<uuid:task_id>/reject"): {"reason": "Not allowed here."},
+    ("POST", V1 + "/admin/reports/<uuid:moderation_report_id>/resolve"): {"note": "Warned."},
+    ("POST", V1 + "/admin/reports/<uuid:moderation_report_id>/dismiss"): {"note": "No spam."},
     ("POST", V1 + "/admin/users/<uuid:user_id>/suspend"): {"reason": "Spam."},
 }
 
