@@ -153,6 +153,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "milestone.refund_requested": {**MILESTONE, "reason": "Not started", "answer_by": WHEN},
     "milestone.refunded": {**MILESTONE, "reason": "refund approved by the provider"},
     "milestone.disputed": {**MILESTONE, "side": "client", "reason": "Half the work is missing"},
+    "dispute.evidence": {**MILESTONE, "side": "provider", "evidence_due_at": WHEN},
     "milestone.frozen": {**MILESTONE, "reason": "Card chargeback at the bank (fraudulent)."},
     "milestone.resolved": {
         **MILESTONE,

@@ -21,6 +21,7 @@ from marketplace.files import services as files
 from marketplace.files.models import FilePurpose, StoredFile
 from marketplace.messaging import services as messaging
 from marketplace.payments import disputes
+from marketplace.payments.models import DisputeEvidence
 from marketplace.record.models import WorkReport
 from marketplace.tasks import confidentiality
 
@@ -42,8 +43,10 @@ def _submission(user: User, submission_id: uuid.UUID, reader: confidentiality.Re
     milestones.get_for(user, submission.milestone_id)
 
 
-def _evidence(user: User, dispute_id: uuid.UUID, reader: confidentiality.Reader) -> None:
-    disputes.get_dispute(user=user, dispute_id=dispute_id)
+def _evidence(user: User, object_id: uuid.UUID, reader: confidentiality.Reader) -> None:
+    # Attached to the dispute (its opening) or to one of the parties' later evidence.
+    evidence = db.session.get(DisputeEvidence, object_id)
+    disputes.get_dispute(user=user, dispute_id=evidence.dispute_id if evidence else object_id)
 
 
 def _work_report(user: User, report_id: uuid.UUID, reader: confidentiality.Reader) -> None:

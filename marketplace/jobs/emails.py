@@ -250,6 +250,11 @@ EMAILS: dict[str, Email] = {
     "milestone.disputed": Email(
         "milestone.disputed", "Dispute: {{ milestone_title }} ({{ task_title }})", _MILESTONE
     ),
+    "dispute.evidence": Email(
+        "milestone.disputed",
+        "New evidence in a dispute: {{ milestone_title }} ({{ task_title }})",
+        _MILESTONE,
+    ),
     "milestone.frozen": Email(
         "milestone.disputed",
         "Milestone under review: {{ milestone_title }} ({{ task_title }})",
