@@ -73,6 +73,8 @@ class Config:
     AUTO_RELEASE_DAYS = env_int("AUTO_RELEASE_DAYS", 14)
     # Days a provider has to answer a refund request before the refund goes ahead.
     REFUND_REQUEST_DAYS = env_int("REFUND_REQUEST_DAYS", 7)
+    # Days from a dispute's opening in which both parties may add evidence.
+    DISPUTE_EVIDENCE_DAYS = env_int("DISPUTE_EVIDENCE_DAYS", 7)
     # Money requests (funding, approval, refunds, resolutions) per signed-in user.
     MONEY_RATE_LIMIT = os.environ.get("MONEY_RATE_LIMIT", "60 per minute;600 per hour")
     # Idempotency keys are kept this long (at least 24 hours), and an unfinished first
@@ -366,6 +368,8 @@ class Config:
             raise RuntimeError("FILE_STORAGE=s3 needs S3_BUCKET")
         if config["IDEMPOTENCY_KEY_HOURS"] < 24:
             raise RuntimeError("IDEMPOTENCY_KEY_HOURS must be at least 24")
+        if config["DISPUTE_EVIDENCE_DAYS"] < 1:
+            raise RuntimeError("DISPUTE_EVIDENCE_DAYS must be at least 1")
 
 
 class DevelopmentConfig(Config):

@@ -146,6 +146,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "entry_id": ("outbox_entry",),
     "file_id": ("message_file", "task_file"),
     "report_id": ("work_report",),
+    "moderation_report_id": ("report",),
     "change_id": ("change",),
 }
 
@@ -290,7 +291,7 @@ def build_world() -> World:
     invitation, _ = organizations.invite_member(
         actor=firm_owner, organization_id=firm.id, email="new.hire@example.com", role="agent"
     )
-    moderation.report(
+    user_report = moderation.report(
         reporter=firm_owner, target_type="user", target_id=foreign_provider.id, reason="Spam."
     )
     notification = db.session.scalar(
@@ -327,6 +328,7 @@ def build_world() -> World:
             "message_file": message_file.id,
             "task_file": task_file.id,
             "work_report": report.id,
+            "report": user_report.id,
             "change": change.id,
         },
         tokens={
@@ -612,6 +614,10 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("POST", V1 + "/milestones/<uuid:milestone_id>/refund-request"): SIGNERS,
     ("POST", V1 + "/milestones/<uuid:milestone_id>/refund-request/approve"): SIGNERS,
     ("POST", V1 + "/milestones/<uuid:milestone_id>/dispute"): SIGNERS,
+    # a dispute: any member of either side reads it and adds evidence (no money moves);
+    # admins read it, settle it (admin, below), and take no side
+    ("GET", V1 + "/disputes/<uuid:dispute_id>"): PARTIES_READ,
+    ("POST", V1 + "/disputes/<uuid:dispute_id>/evidence"): PARTIES_TALK,
     ("GET", V1 + "/contracts/<uuid:contract_id>/ledger"): PARTIES_READ,
     # the measured record: work reports (the provider files, the client's signers answer)
     # and changes (the client announces, the provider adopts)
@@ -629,6 +635,9 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     # admin
     ("GET", V1 + "/admin/audit-log"): ADMINS,
     ("GET", V1 + "/admin/reports"): ADMINS,
+    ("GET", V1 + "/admin/reports/<uuid:moderation_report_id>"): ADMINS,
+    ("POST", V1 + "/admin/reports/<uuid:moderation_report_id>/resolve"): ADMINS,
+    ("POST", V1 + "/admin/reports/<uuid:moderation_report_id>/dismiss"): ADMINS,
     ("GET", V1 + "/admin/users"): ADMINS,
     ("POST", V1 + "/admin/users/<uuid:user_id>/suspend"): ADMINS,
     ("POST", V1 + "/admin/users/<uuid:user_id>/reinstate"): ADMINS,
@@ -758,6 +767,9 @@ BODIES: dict[tuple[str, str], Body] = {
         "note": "Half each.",
     },
     ("POST", V1 + "/admin/tasks/<uuid:task_id>/reject"): {"reason": "Not allowed here."},
+    ("POST", V1 + "/disputes/<uuid:dispute_id>/evidence"): {"text": "The log shows it done."},
+    ("POST", V1 + "/admin/reports/<uuid:moderation_report_id>/resolve"): {"note": "Warned."},
+    ("POST", V1 + "/admin/reports/<uuid:moderation_report_id>/dismiss"): {"note": "No spam."},
     ("POST", V1 + "/admin/users/<uuid:user_id>/suspend"): {"reason": "Spam."},
 }
 
@@ -885,6 +897,7 @@ VALIDATED_BEFORE_AUTHORIZED = {
     ("POST", V1 + "/milestones/<uuid:milestone_id>/request-changes"),
     ("POST", V1 + "/milestones/<uuid:milestone_id>/refund-request"),
     ("POST", V1 + "/milestones/<uuid:milestone_id>/dispute"),
+    ("POST", V1 + "/disputes/<uuid:dispute_id>/evidence"),
     ("POST", V1 + "/organizations/<uuid:organization_id>/members"),
     ("POST", V1 + "/organizations/invitations/<uuid:invitation_id>/accept"),
 }

@@ -63,6 +63,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "task.approved": TASK,
     "task.rejected": {**TASK, "reason": "Asks for payment outside the platform."},
     "task.expired": {**TASK, "expired_at": WHEN},
+    "task.cancelled": {**TASK, "reason": "Asks for payment outside the platform."},
+    "report.resolved": {"target": "a task"},
+    "report.dismissed": {"target": "a message"},
     "task.terms_changed": {**TASK, "terms_version": 2},
     "task_invitation": {**TASK, "summary": "Sort 200 e-mails a day & flag urgent ones <fast>."},
     "bid.new": {**TASK, "bidder": "Maria Santos", "price": {"amount": 2345678, "currency": "usd"}},
@@ -150,6 +153,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "milestone.refund_requested": {**MILESTONE, "reason": "Not started", "answer_by": WHEN},
     "milestone.refunded": {**MILESTONE, "reason": "refund approved by the provider"},
     "milestone.disputed": {**MILESTONE, "side": "client", "reason": "Half the work is missing"},
+    "dispute.evidence": {**MILESTONE, "side": "provider", "evidence_due_at": WHEN},
     "milestone.frozen": {**MILESTONE, "reason": "Card chargeback at the bank (fraudulent)."},
     "milestone.resolved": {
         **MILESTONE,

@@ -323,6 +323,14 @@ def update_account(*, user: User, changes: AccountChanges) -> User:
 
 def suspend_user(*, admin: User, user: User, reason: str) -> User:
     """Suspend a user and revoke their sessions and tokens; a suspended user is a 409."""
+    user = suspend(admin=admin, user=user, reason=reason)
+    db.session.commit()
+    return user
+
+
+def suspend(*, admin: User, user: User, reason: str) -> User:
+    """`suspend_user` in the caller's transaction (not committed), for flows that suspend
+    as part of a larger change (a moderator resolving a report)."""
     if user.is_admin:
         raise Conflict("Admins cannot be suspended through the API.")
     user = lock_row(User, user.id)  # two admins at once: one suspends, the other gets a 409
@@ -338,7 +346,6 @@ def suspend_user(*, admin: User, user: User, reason: str) -> User:
         details={"reason": reason},
     )
     emails.send("account.suspended", to=user, context={"reason": reason})
-    db.session.commit()
     return user
 
 

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Callable
 
 from marketplace.accounts.models import User
-from marketplace.bids import services as bids
 from marketplace.contracts import milestones
 from marketplace.contracts import services as contracts
 from marketplace.contracts.models import MilestoneSubmission
@@ -20,8 +19,9 @@ from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.files import services as files
 from marketplace.files.models import FilePurpose, StoredFile
-from marketplace.messaging.models import Message, Thread
+from marketplace.messaging import services as messaging
 from marketplace.payments import disputes
+from marketplace.payments.models import DisputeEvidence
 from marketplace.record.models import WorkReport
 from marketplace.tasks import confidentiality
 
@@ -33,14 +33,7 @@ def _task(user: User, task_id: uuid.UUID, reader: confidentiality.Reader) -> Non
 
 
 def _message(user: User, message_id: uuid.UUID, reader: confidentiality.Reader) -> None:
-    message = db.session.get(Message, message_id)
-    thread = db.session.get(Thread, message.thread_id) if message is not None else None
-    if thread is None:
-        raise NotFound("File not found.")
-    if thread.bid_id is not None:
-        bids.get_bid(user=user, bid_id=thread.bid_id)
-    elif thread.contract_id is not None:
-        contracts.get_contract(user=user, contract_id=thread.contract_id)
+    messaging.get_message(user=user, message_id=message_id)
 
 
 def _submission(user: User, submission_id: uuid.UUID, reader: confidentiality.Reader) -> None:
@@ -50,8 +43,10 @@ def _submission(user: User, submission_id: uuid.UUID, reader: confidentiality.Re
     milestones.get_for(user, submission.milestone_id)
 
 
-def _evidence(user: User, dispute_id: uuid.UUID, reader: confidentiality.Reader) -> None:
-    disputes.get_dispute(user=user, dispute_id=dispute_id)
+def _evidence(user: User, object_id: uuid.UUID, reader: confidentiality.Reader) -> None:
+    # Attached to the dispute (its opening) or to one of the parties' later evidence.
+    evidence = db.session.get(DisputeEvidence, object_id)
+    disputes.get_dispute(user=user, dispute_id=evidence.dispute_id if evidence else object_id)
 
 
 def _work_report(user: User, report_id: uuid.UUID, reader: confidentiality.Reader) -> None:

@@ -1,4 +1,5 @@
-"""Flows that end a task: cancelling or expiring it closes its bids and offers too."""
+"""Flows that end a task: cancelling (by its client or a moderator) or expiring it closes
+its bids and offers too."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import uuid
 
 import sqlalchemy as sa
 
+from marketplace import audit
 from marketplace.accounts.models import User
 from marketplace.bids import services as bids
 from marketplace.contracts import offers
@@ -23,6 +25,23 @@ def cancel_task(*, user: User, task_id: uuid.UUID, reason: str | None) -> Task:
     transition(task, "cancel", actor=user, reason=reason)
     _close_bids_and_offers(task, "the task was cancelled")
     db.session.commit()
+    return task
+
+
+def cancel_for_moderation(*, admin: User, task_id: uuid.UUID, reason: str) -> Task:
+    """A moderator cancels a task that breaks the rules, in the caller's transaction (not
+    committed): its live bids expire, its open offers close, and its client is told why."""
+    task = locked_task(task_id)
+    transition(task, "cancel", actor=admin, reason=reason)
+    _close_bids_and_offers(task, "the task was cancelled")
+    audit.record(
+        actor=admin,
+        action="cancel_task",
+        target_type="task",
+        target_id=task.id,
+        details={"reason": reason},
+    )
+    lifecycle.tell_client(task, "task.cancelled", reason=reason)
     return task
 
 

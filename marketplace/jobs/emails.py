@@ -52,13 +52,15 @@ KINDS: dict[str, Kind] = {
     "account.two_factor": Kind("Two-factor sign-in turned on or off", always=True),
     "organization.invitation": Kind("Invitations to join an organization", always=True),
     # tasks and bids
-    "task.status": Kind("Your task approved, not approved or expired"),
+    "task.status": Kind("Your task approved, not approved, expired or cancelled by a moderator"),
     "task.terms_changed": Kind("New confidential details to accept on a task you bid on"),
     "task_invitation": Kind("Clients inviting you to bid"),
     "bid.new": Kind("New bids on your tasks"),
     "bid.shortlisted": Kind("Your bid shortlisted"),
     "bid.declined": Kind("Your bid declined"),
     "bid.expired": Kind("Your bid closed with its task"),
+    # moderation
+    "report.outcome": Kind("What moderators did about your reports"),
     # contracts
     "contract.offered": Kind("Contract offers to accept (they expire)", always=True),
     "contract.accepted": Kind("Your offer accepted"),
@@ -141,6 +143,9 @@ EMAILS: dict[str, Email] = {
     ),
     "task.approved": Email("task.status", "Your task is live: {{ task_title }}", _TASK),
     "task.rejected": Email("task.status", "Your task was not approved: {{ task_title }}", _TASK),
+    "task.cancelled": Email(
+        "task.status", "Your task was cancelled by a moderator: {{ task_title }}", _TASK
+    ),
     "task.expired": Email("task.status", "Your task expired: {{ task_title }}", _TASK),
     "task.terms_changed": Email(
         "task.terms_changed", "New confidential details to accept: {{ task_title }}", _TASK
@@ -150,6 +155,8 @@ EMAILS: dict[str, Email] = {
     "bid.shortlisted": Email("bid.shortlisted", "Shortlisted: {{ task_title }}", _TASK),
     "bid.declined": Email("bid.declined", "Bid declined: {{ task_title }}", _TASK),
     "bid.expired": Email("bid.expired", "Bid closed: {{ task_title }}", _TASK),
+    "report.resolved": Email("report.outcome", "Your report was acted on", None),
+    "report.dismissed": Email("report.outcome", "Your report was reviewed", None),
     "contract.offered": Email("contract.offered", "Contract offer: {{ task_title }}", _CONTRACT),
     "contract.full_offer": Email(
         "contract.offered", "Full contract offer: {{ task_title }}", _CONTRACT
@@ -242,6 +249,11 @@ EMAILS: dict[str, Email] = {
     ),
     "milestone.disputed": Email(
         "milestone.disputed", "Dispute: {{ milestone_title }} ({{ task_title }})", _MILESTONE
+    ),
+    "dispute.evidence": Email(
+        "milestone.disputed",
+        "New evidence in a dispute: {{ milestone_title }} ({{ task_title }})",
+        _MILESTONE,
     ),
     "milestone.frozen": Email(
         "milestone.disputed",

@@ -17,7 +17,7 @@ from marketplace.bids import services as bids
 from marketplace.bids.models import Bid
 from marketplace.contracts import services as contracts
 from marketplace.database import new_id, utcnow
-from marketplace.errors import Forbidden
+from marketplace.errors import Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.files import services as file_services
 from marketplace.files.models import FilePurpose
@@ -90,6 +90,23 @@ def contract_conversation(*, user: User, contract_id: uuid.UUID) -> Conversation
         title=contract.task.title,
         bid=contract.bid,
     )
+
+
+def get_message(*, user: User, message_id: uuid.UUID) -> Message:
+    """A message for whoever may read its thread (the bid's or the contract's parties, and
+    admins); anyone else gets NotFound."""
+    message = db.session.get(Message, message_id)
+    thread = db.session.get(Thread, message.thread_id) if message is not None else None
+    if message is None or thread is None:
+        raise NotFound("Message not found.")
+    try:
+        if thread.bid_id is not None:
+            bids.get_bid(user=user, bid_id=thread.bid_id)
+        elif thread.contract_id is not None:
+            contracts.get_contract(user=user, contract_id=thread.contract_id)
+    except NotFound:
+        raise NotFound("Message not found.") from None
+    return message
 
 
 def messages_query(conversation: Conversation) -> sa.Select[Message]:

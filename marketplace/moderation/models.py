@@ -1,4 +1,4 @@
-"""Reports (flags) on tasks, users and, later, bids and messages."""
+"""Reports (flags) on tasks, bids, messages, users and organizations."""
 
 from __future__ import annotations
 

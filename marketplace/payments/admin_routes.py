@@ -10,10 +10,11 @@ from flask_login import current_user
 from marketplace.accounts.auth import admin_required
 from marketplace.api import Blueprint
 from marketplace.pagination import Page, paginate
-from marketplace.payments import disputes
+from marketplace.payments import disputes, evidence
 from marketplace.payments.models import Dispute, DisputeStatus
 from marketplace.payments.routes import money
 from marketplace.payments.schemas import (
+    DisputeDetailSchema,
     DisputePageSchema,
     DisputeQuerySchema,
     DisputeSchema,
@@ -37,11 +38,11 @@ def dispute_queue(page: int, page_size: int | None, status: DisputeStatus | None
 
 @blp.get("/disputes/<uuid:dispute_id>")
 @admin_required
-@blp.response(200, DisputeSchema)
+@blp.response(200, DisputeDetailSchema)
 @blp.errors(401, 403, 404)
-def get_dispute(dispute_id: uuid.UUID) -> Dispute:
-    """One dispute."""
-    return disputes.get_dispute(user=current_user, dispute_id=dispute_id)
+def get_dispute(dispute_id: uuid.UUID) -> evidence.DisputeView:
+    """One dispute, with both parties' evidence and its deadline."""
+    return evidence.detail(user=current_user, dispute_id=dispute_id)
 
 
 @blp.post("/disputes/<uuid:dispute_id>/resolve")

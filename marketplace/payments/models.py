@@ -1,5 +1,5 @@
-"""Payment records (payments, transfers, refunds), refund requests, disputes and
-idempotency keys."""
+"""Payment records (payments, transfers, refunds), refund requests, disputes with the
+parties' evidence, and idempotency keys."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.accounts.models import User
 from marketplace.contracts.models import Milestone, MilestoneStatus
 from marketplace.database import IdMixin, UTCDateTime, enum_type, utcnow
 from marketplace.extensions import Model
@@ -200,6 +201,23 @@ class Dispute(IdMixin, Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     milestone: Mapped[Milestone] = relationship()
+
+
+class DisputeEvidence(IdMixin, Model):
+    """What a party adds to an open dispute before its deadline: a statement and files."""
+
+    __tablename__ = "dispute_evidence"
+    __table_args__ = (sa.Index("ix_dispute_evidence_dispute_created", "dispute_id", "created_at"),)
+
+    dispute_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("disputes.id", ondelete="CASCADE"))
+    author_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    side: Mapped[str] = mapped_column(sa.String(10))  # client or provider
+    text: Mapped[str] = mapped_column(sa.Text)
+    #: The attached files' metadata (marketplace.files has the rest).
+    files: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list, server_default="[]")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User] = relationship()
 
 
 class EventStatus(StrEnum):

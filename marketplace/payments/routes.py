@@ -22,6 +22,7 @@ from marketplace.pagination import PageArgsSchema, paginate
 from marketplace.payments import (
     delivery,
     disputes,
+    evidence,
     funding,
     history,
     payouts,
@@ -29,11 +30,14 @@ from marketplace.payments import (
     webhooks,
 )
 from marketplace.payments.idempotency import HEADER_PARAMETER, idempotent
-from marketplace.payments.models import Dispute, RefundRequest
+from marketplace.payments.models import Dispute, DisputeEvidence, RefundRequest
 from marketplace.payments.schemas import (
     ContractLedgerSchema,
+    DisputeDetailSchema,
+    DisputeEvidenceSchema,
     DisputeInputSchema,
     DisputeSchema,
+    EvidenceInputSchema,
     FundingSchema,
     FundInputSchema,
     MilestoneDetailSchema,
@@ -151,6 +155,27 @@ def approve_refund(milestone_id: uuid.UUID) -> Milestone:
 def dispute(data: dict[str, Any], milestone_id: uuid.UUID) -> Dispute:
     """Dispute a milestone (either party): its money is frozen until an admin settles it."""
     return disputes.open_dispute(user=current_user, milestone_id=milestone_id, **data)
+
+
+@blp.get("/disputes/<uuid:dispute_id>")
+@login_required
+@blp.response(200, DisputeDetailSchema)
+@blp.errors(401, 404)
+def get_dispute(dispute_id: uuid.UUID) -> evidence.DisputeView:
+    """A dispute of your contract: the milestone, the amounts, both parties' evidence and
+    until when more is taken."""
+    return evidence.detail(user=current_user, dispute_id=dispute_id)
+
+
+@blp.post("/disputes/<uuid:dispute_id>/evidence")
+@login_required
+@blp.arguments(EvidenceInputSchema)
+@blp.response(201, DisputeEvidenceSchema)
+@blp.errors(400, 401, 403, 404, 409, 422)
+def add_evidence(data: dict[str, Any], dispute_id: uuid.UUID) -> DisputeEvidence:
+    """Add evidence to an open dispute of your contract before its deadline (either
+    party); the other side is told. Late, or on a resolved dispute, it is a 409."""
+    return evidence.add_evidence(user=current_user, dispute_id=dispute_id, **data)
 
 
 @blp.get("/milestones/<uuid:milestone_id>")

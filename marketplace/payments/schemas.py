@@ -69,6 +69,23 @@ class DisputeInputSchema(BaseSchema):
     )
 
 
+class EvidenceInputSchema(BaseSchema):
+    """A party's evidence on an open dispute: a statement and, optionally, files."""
+
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=10_000))
+    files = file_ids(
+        "Ids of your uploads (`POST /files` with purpose `evidence`): the contract's parties "
+        "and admins download them. An unknown id, someone else's file, one uploaded for "
+        "another use or already attached is a 422.",
+        load_default=list,
+    )
+
+    @ma.validates("text")
+    def _not_blank(self, value: str, **_: object) -> None:
+        if not value.strip():
+            raise ma.ValidationError("The evidence is empty.")
+
+
 class ResolveSchema(BaseSchema):
     """An admin's split of a disputed milestone, in its currency; the two add up to it."""
 
@@ -187,6 +204,37 @@ class DisputeSchema(BaseSchema):
     resolved_by_id = ma.fields.UUID(allow_none=True)
     resolved_at = ma.fields.DateTime(allow_none=True)
     created_at = ma.fields.DateTime()
+
+
+class DisputeEvidenceSchema(BaseSchema):
+    """One piece of a party's evidence on a dispute."""
+
+    id = ma.fields.UUID()
+    dispute_id = ma.fields.UUID()
+    side = ma.fields.String(metadata={"description": "`client` or `provider`."})
+    author_id = ma.fields.UUID()
+    author_name = ma.fields.String(attribute="author.name")
+    text = ma.fields.String()
+    files = attached_files("The evidence files.")
+    created_at = ma.fields.DateTime()
+
+
+class DisputeDetailSchema(DisputeSchema):
+    """A dispute with both parties' evidence and the deadline for it."""
+
+    evidence = ma.fields.List(
+        ma.fields.Nested(DisputeEvidenceSchema),
+        metadata={
+            "description": "What the parties added after the opening (the opening party's "
+            "reason and files are `reason` and `files`), oldest first."
+        },
+    )
+    evidence_due_at = ma.fields.DateTime(
+        metadata={
+            "description": "Until when either party may add evidence (DISPUTE_EVIDENCE_DAYS "
+            "after the opening); an admin settles the dispute after reading it."
+        }
+    )
 
 
 class MilestoneDetailSchema(MilestoneSchema):

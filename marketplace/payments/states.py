@@ -51,7 +51,13 @@ REFUND_REQUEST_STATES = StateMachine(
     },
 )
 
-DISPUTE_STATES = StateMachine("dispute", {"resolve": ([D.OPEN], D.RESOLVED)})
+#: A dispute waits for an admin's split; the parties add evidence while it is open.
+DISPUTE_STATES = StateMachine(
+    "dispute",
+    {"resolve": ([D.OPEN], D.RESOLVED)},
+    guards={"add_evidence": [D.OPEN]},
+    refusals={"add_evidence": "The dispute is resolved: it takes no more evidence."},
+)
 
 #: A stored Stripe event: applied once, or ignored when no handler acts on its type.
 EVENT_STATES = StateMachine(
