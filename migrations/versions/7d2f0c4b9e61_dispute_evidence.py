@@ -4,7 +4,7 @@
 statement and the attached files' metadata), by whom, on which side and when.
 
 Revision ID: 7d2f0c4b9e61
-Revises: c4e8a1f2b9d3
+Revises: d7f3a9c1e5b2
 Create Date: 2026-12-04 10:00:00.000000
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7d2f0c4b9e61'
-down_revision = 'c4e8a1f2b9d3'
+down_revision = 'd7f3a9c1e5b2'
 branch_labels = None
 depends_on = None
 
