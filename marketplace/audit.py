@@ -67,3 +67,43 @@ def entries_query(
     if actor_id:
         stmt = stmt.where(AuditEntry.actor_id == actor_id)
     return stmt
+
+
+def log(
+    *,
+    actor: User | None,
+    action: str,
+    target_type: str,
+    target_id: uuid.UUID,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Record an action that changed nothing else (an admin signing in to the console), in a
+    transaction of its own."""
+    entry = record(
+        actor=actor, action=action, target_type=target_type, target_id=target_id, details=details
+    )
+    db.session.commit()
+    return entry
+
+
+def ensure_recorded(
+    *,
+    actor: User,
+    action: str,
+    target_type: str,
+    target_id: uuid.UUID,
+    since: datetime,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """The entry the actor's action on the target left since `since` (services record their
+    own); if it left none, one is recorded now, so that no admin action goes unrecorded."""
+    found = db.session.scalar(
+        entries_query(target_type=target_type, target_id=target_id, actor_id=actor.id)
+        .where(AuditEntry.at >= since)
+        .limit(1)
+    )
+    if found is not None:
+        return found
+    return log(
+        actor=actor, action=action, target_type=target_type, target_id=target_id, details=details
+    )
