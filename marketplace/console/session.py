@@ -38,7 +38,7 @@ def _refuse(
 ) -> ResponseReturnValue:
     return render(
         "console/login.html",
-        status=status,
+        status_code=status,
         error=message,
         email=email,
         ask_code=ask_code,

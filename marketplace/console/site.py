@@ -32,6 +32,7 @@ from werkzeug.routing import BuildError
 
 from marketplace.accounts import auth
 from marketplace.accounts.models import User
+from marketplace.console import charts
 from marketplace.errors import DomainError, handle_domain_error, http_error_response
 from marketplace.extensions import db, login_manager
 
@@ -74,7 +75,7 @@ def public(view: F) -> F:
     return view
 
 
-def _authenticated() -> bool:
+def is_signed_in() -> bool:
     """Whether a user is signed in; one the loader refuses (an admin without two-factor
     sign-in, who may only set it up through the API) counts as anonymous for the rest of
     the request, so that an error page can still be drawn."""
@@ -88,7 +89,7 @@ def _authenticated() -> bool:
 def signed_in_admin() -> User | None:
     """The signed-in admin of this request, or None (anonymous, not an admin, or an admin
     whose account the loader refused, e.g. one without two-factor sign-in)."""
-    authenticated = _authenticated()
+    authenticated = is_signed_in()
     if not authenticated or not current_user.is_admin:
         return None
     return current_user._get_current_object()
@@ -137,14 +138,15 @@ def page_url(endpoint: str, **values: Any) -> str | None:
 
 
 @console.app_template_global()
-def console_navigation() -> list[dict[str, Any]]:
-    """The menu entries, each with its URL (None if not built) and whether it is current."""
+def console_navigation(section: str | None = None) -> list[dict[str, Any]]:
+    """The menu entries, each with its URL (None if not built) and whether it is current:
+    the one named `section`, or else the one of this request's page."""
     current = (request.endpoint or "").rsplit(".", 1)[0]
     return [
         {
             "label": label,
             "url": page_url(endpoint),
-            "current": endpoint.rsplit(".", 1)[0] == current,
+            "current": label == section if section else endpoint.rsplit(".", 1)[0] == current,
         }
         for label, endpoint in NAVIGATION
     ]
@@ -156,6 +158,29 @@ def csrf_field() -> Markup:
     return Markup('<input type="hidden" name="csrf_token" value="{}">').format(generate_csrf())
 
 
+@console.app_template_global()
+def url_with(**changes: Any) -> str:
+    """This page's URL with some query arguments changed (None drops one): pagers, filters
+    and CSV links keep the rest of the query."""
+    values: dict[str, Any] = {**(request.view_args or {}), **request.args.to_dict()}
+    values.update(changes)
+    return url_for(
+        request.endpoint or "", **{key: value for key, value in values.items() if value is not None}
+    )
+
+
+@console.app_template_global()
+def chart_svg(chart: charts.Chart) -> Markup:
+    """A chart as inline SVG (marketplace/console/charts.py)."""
+    return charts.svg(chart)
+
+
+@console.app_template_global()
+def chart_colour(index: int) -> str:
+    """The colour of a chart's series, for its legend."""
+    return charts.colour(index)
+
+
 @console.app_template_filter("when")
 def format_when(value: datetime | None) -> str:
     """A moment as `2026-03-01 14:05 UTC` (empty for None)."""
@@ -165,12 +190,17 @@ def format_when(value: datetime | None) -> str:
 @console.context_processor
 def console_context() -> dict[str, Any]:
     """What every console template can use."""
-    return {"console_admin": signed_in_admin(), "page_url": page_url}
+    return template_context()
 
 
-def render(template: str, *, status: int = 200, **context: Any) -> tuple[str, int]:
-    """Render a console template (one that extends console/base.html)."""
-    return render_template(template, **context), status
+def template_context() -> dict[str, Any]:
+    """The values console templates expect (also given to Flask-Admin's pages)."""
+    return {"console_admin": signed_in_admin(), "page_url": page_url, "console_section": None}
+
+
+def render(template: str, *, status_code: int = 200, **context: Any) -> tuple[str, int]:
+    """Render a console template (one that extends console/base.html) as the answer."""
+    return render_template(template, **context), status_code
 
 
 TITLES = {
@@ -197,7 +227,7 @@ def error_page(status: int, message: str, title: str | None = None) -> Response:
 
 def _shown_to_non_admin() -> bool:
     """A signed-in user who is not an admin gets the API's JSON errors, never a console page."""
-    return _authenticated() and not current_user.is_admin
+    return is_signed_in() and not current_user.is_admin
 
 
 @console.errorhandler(CSRFError)
