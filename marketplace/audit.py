@@ -57,8 +57,12 @@ def entries_query(
     target_type: str | None = None,
     target_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> sa.Select[AuditEntry]:
-    """Entries, newest first, filtered by target and actor."""
+    """Entries, newest first, filtered by target, actor, action (a name, or a prefix ending
+    in a dot: `outbox.`) and time (`since` included, `until` not)."""
     stmt = sa.select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     if target_type:
         stmt = stmt.where(AuditEntry.target_type == target_type)
@@ -66,7 +70,29 @@ def entries_query(
         stmt = stmt.where(AuditEntry.target_id == target_id)
     if actor_id:
         stmt = stmt.where(AuditEntry.actor_id == actor_id)
+    if action:
+        stmt = stmt.where(
+            AuditEntry.action.startswith(action, autoescape=True)
+            if action.endswith(".")
+            else AuditEntry.action == action
+        )
+    if since:
+        stmt = stmt.where(AuditEntry.at >= since)
+    if until:
+        stmt = stmt.where(AuditEntry.at < until)
     return stmt
+
+
+def actions() -> list[str]:
+    """Every action name recorded so far, sorted (for filters)."""
+    return list(db.session.scalars(sa.select(AuditEntry.action).distinct().order_by("action")))
+
+
+def target_types() -> list[str]:
+    """Every kind of object acted on so far, sorted (for filters)."""
+    return list(
+        db.session.scalars(sa.select(AuditEntry.target_type).distinct().order_by("target_type"))
+    )
 
 
 def log(

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from marketplace.console import dashboard, session
+from marketplace.console import dashboard, lists, operations, session
 from marketplace.console.site import console
 
 #: The console's pages, each a module with a `bp` blueprint.
-PAGES = (session, dashboard)
+PAGES = (session, dashboard, operations)
 
 for _page in PAGES:
     console.register_blueprint(_page.bp)
@@ -22,3 +22,4 @@ for _page in PAGES:
 def init_app(app: Flask) -> None:
     """Mount the console under /admin."""
     app.register_blueprint(console)
+    lists.init_app(app)
