@@ -104,7 +104,7 @@ def register_outbox_handlers(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount every area's routes; API blueprints also go into the OpenAPI spec."""
-    from marketplace import health
+    from marketplace import console, health
     from marketplace.accounts import admin_routes as admin_users
     from marketplace.accounts import routes as accounts
     from marketplace.api import swagger_ui_assets
@@ -149,6 +149,7 @@ def register_blueprints(app: Flask) -> None:
         admin_outbox,
     ):
         api.register_blueprint(module.blp)
+    console.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -57,8 +57,12 @@ def entries_query(
     target_type: str | None = None,
     target_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> sa.Select[AuditEntry]:
-    """Entries, newest first, filtered by target and actor."""
+    """Entries, newest first, filtered by target, actor, action (a name, or a prefix ending
+    in a dot: `outbox.`) and time (`since` included, `until` not)."""
     stmt = sa.select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     if target_type:
         stmt = stmt.where(AuditEntry.target_type == target_type)
@@ -66,4 +70,66 @@ def entries_query(
         stmt = stmt.where(AuditEntry.target_id == target_id)
     if actor_id:
         stmt = stmt.where(AuditEntry.actor_id == actor_id)
+    if action:
+        stmt = stmt.where(
+            AuditEntry.action.startswith(action, autoescape=True)
+            if action.endswith(".")
+            else AuditEntry.action == action
+        )
+    if since:
+        stmt = stmt.where(AuditEntry.at >= since)
+    if until:
+        stmt = stmt.where(AuditEntry.at < until)
     return stmt
+
+
+def actions() -> list[str]:
+    """Every action name recorded so far, sorted (for filters)."""
+    return list(db.session.scalars(sa.select(AuditEntry.action).distinct().order_by("action")))
+
+
+def target_types() -> list[str]:
+    """Every kind of object acted on so far, sorted (for filters)."""
+    return list(
+        db.session.scalars(sa.select(AuditEntry.target_type).distinct().order_by("target_type"))
+    )
+
+
+def log(
+    *,
+    actor: User | None,
+    action: str,
+    target_type: str,
+    target_id: uuid.UUID,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Record an action that changed nothing else (an admin signing in to the console), in a
+    transaction of its own."""
+    entry = record(
+        actor=actor, action=action, target_type=target_type, target_id=target_id, details=details
+    )
+    db.session.commit()
+    return entry
+
+
+def ensure_recorded(
+    *,
+    actor: User,
+    action: str,
+    target_type: str,
+    target_id: uuid.UUID,
+    since: datetime,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """The entry the actor's action on the target left since `since` (services record their
+    own); if it left none, one is recorded now, so that no admin action goes unrecorded."""
+    found = db.session.scalar(
+        entries_query(target_type=target_type, target_id=target_id, actor_id=actor.id)
+        .where(AuditEntry.at >= since)
+        .limit(1)
+    )
+    if found is not None:
+        return found
+    return log(
+        actor=actor, action=action, target_type=target_type, target_id=target_id, details=details
+    )

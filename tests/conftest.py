@@ -31,6 +31,9 @@ from marketplace.reporting import ledger_check as ledger_checks
 from tests import factories, s3_support
 from tests.stripe_support import stop
 
+#: The browser tests' fixtures (live_server, browser, page), shared by their modules.
+pytest_plugins = ["tests.browser_support"]
+
 KEEP_TABLES = {"skills", "alembic_version"}
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 #: `s3`: the whole suite keeps files in a bucket of a moto server it starts (CI's second pass).

@@ -3,50 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
-import threading
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 from marketplace.accounts.models import ApiToken
 from marketplace.extensions import db
+from tests.browser_support import needs_chromium
 from tests.factories import PASSWORD, ClientFactory
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="needs Chromium (apt-get install chromium; .ci/run installs it)"
-)
+pytestmark = needs_chromium
 TIMEOUT_MS = 15_000
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    """The app served over HTTP on a free local port, in a background thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    """A fresh page of Debian's Chromium (no cookies yet)."""
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
 
 
 def operation(page: Any, method: str, path: str) -> Any:

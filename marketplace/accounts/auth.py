@@ -16,7 +16,7 @@ from marketplace.accounts import services
 from marketplace.accounts.models import User
 from marketplace.accounts.twofactor import TwoFactorSetupRequired
 from marketplace.errors import Forbidden, Unauthorized, error_response
-from marketplace.extensions import csrf, login_manager
+from marketplace.extensions import csrf, limiter, login_manager
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SESSION_KEY = "sid"
@@ -29,6 +29,16 @@ SETUP_MESSAGE = (
     "Admins must use two-factor sign-in: set it up (POST /api/v1/auth/2fa/setup, then "
     "POST /api/v1/auth/2fa/enable) before anything else."
 )
+
+
+def sign_in_rate_limit() -> str:
+    """The configured limit of sign-in attempts per client address."""
+    return str(current_app.config["AUTH_RATE_LIMIT"])
+
+
+#: Sign-in attempts per client address, counted together for every sign-in form (the API's
+#: login and the console's), so a second form does not double what one address may try.
+sign_in_limit = limiter.shared_limit(sign_in_rate_limit, scope="sign_in", methods=["POST"])
 
 
 def bearer_token() -> str | None:

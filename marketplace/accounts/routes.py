@@ -72,7 +72,7 @@ def signup(data: dict[str, Any]) -> dict[str, str]:
 
 @blp.post("/login")
 @blp.public
-@limiter.limit(auth_rate_limit)
+@auth.sign_in_limit
 @blp.arguments(LoginSchema)
 @blp.response(200, UserSchema)
 @blp.errors(400, 401, 403, 422, 429)
