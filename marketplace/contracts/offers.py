@@ -12,7 +12,15 @@ from marketplace.contracts.models import (
     Contract,
     ContractStatus,
 )
-from marketplace.contracts.services import get_contract, require_side, tell, transition
+from marketplace.contracts.services import (
+    MODERATORS,
+    get_contract,
+    moderation_reason,
+    record_moderation,
+    require_side,
+    tell,
+    transition,
+)
 from marketplace.database import lock_row, utcnow
 from marketplace.extensions import db
 from marketplace.jobs.due import each_due
@@ -41,6 +49,20 @@ def decline_offer(*, user: User, contract_id: uuid.UUID, reason: str | None) -> 
     require_side(user, contract, "provider")
     end_offer(contract, "decline", actor=user, reason=reason or "declined by the provider")
     tell(contract.client_profile, contract, "contract.declined", reason=reason)
+    db.session.commit()
+    return contract
+
+
+def withdraw_for_moderation(*, admin: User, contract_id: uuid.UUID, reason: str) -> Contract:
+    """An admin withdraws an open offer (one of its parties is suspended, say): it ends as
+    expired, its bid is closed, the audit log has it and both parties are told why. A blank
+    reason is a 422, a contract that is no longer an offer a 409."""
+    reason = moderation_reason(admin, reason)
+    contract = get_contract(user=admin, contract_id=contract_id, lock=True)
+    end_offer(contract, "expire", actor=admin, reason=f"withdrawn by the {MODERATORS}: {reason}")
+    record_moderation(admin, contract, "withdraw_offer", reason)
+    for people in (contract.client_profile, provider_people(contract)):
+        tell(people, contract, "contract.withdrawn", reason=reason)
     db.session.commit()
     return contract
 

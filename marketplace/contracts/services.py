@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from marketplace import permissions
+from marketplace import audit, permissions
 from marketplace.accounts.models import Role, User
 from marketplace.bids.inputs import MilestoneProposal, foreign_currency_errors
 from marketplace.contracts.models import (
@@ -280,6 +280,49 @@ def pause(*, user: User, contract_id: uuid.UUID, reason: str | None) -> Contract
     require_side(user, contract, "client")
     transition(contract, "pause", actor=user, reason=reason)
     tell(contract.provider_profile, contract, "contract.paused", reason=reason)
+    db.session.commit()
+    return contract
+
+
+#: How the parties' e-mails name an admin who acts on their contract ("ended by the ...").
+MODERATORS = "marketplace's moderators"
+
+
+def moderation_reason(admin: User, reason: str) -> str:
+    """The reason of an admin's action on a contract, stripped: Forbidden for anyone but an
+    admin, a 422 when it is blank (the parties are told it)."""
+    if not admin.is_admin:
+        raise Forbidden("Only admins do this.")
+    reason = (reason or "").strip()
+    if len(reason) < 3:
+        raise BusinessRuleViolation(
+            "Give the reason the parties will read.",
+            details={"reason": ["At least 3 characters."]},
+        )
+    return reason
+
+
+def record_moderation(admin: User, contract: Contract, action: str, reason: str) -> None:
+    """Record an admin's action on a contract in the audit log, in the caller's transaction."""
+    audit.record(
+        actor=admin,
+        action=f"contract.{action}",
+        target_type="contract",
+        target_id=contract.id,
+        details={"reason": reason, "status": contract.status.value},
+    )
+
+
+def pause_for_moderation(*, admin: User, contract_id: uuid.UUID, reason: str) -> Contract:
+    """An admin pauses an active contract (one of its parties is suspended, say): recorded
+    in the audit log, and both parties are told why. A blank reason is a 422, a contract
+    that is not active a 409."""
+    reason = moderation_reason(admin, reason)
+    contract = get_contract(user=admin, contract_id=contract_id, lock=True)
+    transition(contract, "pause", actor=admin, reason=reason)
+    record_moderation(admin, contract, "pause", reason)
+    for side in (contract.client_profile, contract.provider_profile):
+        tell(side, contract, "contract.paused", reason=reason, side=MODERATORS)
     db.session.commit()
     return contract
 

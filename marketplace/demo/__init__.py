@@ -28,11 +28,14 @@ from marketplace.demo.data import (
     DEAL_DELIVERABLES,
     DEAL_MILESTONES,
     DEAL_TASK,
+    DISPUTE_MILESTONES,
+    DISPUTE_TASK,
     DOMAIN,
     FIRMS,
     PASSWORD,
     TRIAL_MILESTONES,
     WORK_WEEKS,
+    dispute_task_draft,
     task_drafts,
 )
 from marketplace.errors import DomainError
@@ -45,7 +48,7 @@ from marketplace.matching import records as match_records
 from marketplace.messaging import services as messaging
 from marketplace.organizations import services as organizations
 from marketplace.organizations.models import MemberRole
-from marketplace.payments import delivery, funding, payouts
+from marketplace.payments import delivery, disputes, evidence, funding, payouts
 from marketplace.profiles import services as profiles
 from marketplace.profiles.inputs import ClientProfileChanges, ProviderProfileChanges
 from marketplace.record import changes as record_changes
@@ -381,6 +384,102 @@ def seed_deal() -> bool:
     return True
 
 
+def seed_dispute(admin: User) -> bool:
+    """A dispute for the console's queue: Northbank Creative's CRM clean-up, awarded to the
+    Lagos VA ten days ago; the first milestone funded, delivered, then disputed by the
+    agency two days ago, with a message thread and evidence from both sides (the deadline
+    for evidence is still ahead). Returns whether it was made now."""
+    client = accounts.find_user_by_email(f"oliver.client@{DOMAIN}")
+    assistant = accounts.find_user_by_email(f"chidi.va@{DOMAIN}")
+    assert client and assistant, "seed the people first"
+    profile = permissions.acting_client_profile(client)
+    if db.session.scalar(
+        sa.select(Task.id).where(Task.client_profile_id == profile.id, Task.title == DISPUTE_TASK)
+    ):
+        return False
+    now = datetime.now(UTC)
+
+    def at(days_ago: float) -> AbstractContextManager[None]:
+        return clock_at(now - timedelta(days=days_ago))
+
+    with at(12):
+        task = tasks.create_task(user=client, draft=dispute_task_draft(date.today()))
+        task, _ = lifecycle.publish_task(user=client, task_id=task.id, confirm_strategic=True)
+        if task.status == TaskStatus.PENDING_REVIEW:
+            lifecycle.approve_task(admin=admin, task_id=task.id)
+    with at(11):
+        bid = bid_services.place_bid(
+            user=assistant,
+            task_id=task.id,
+            proposal=BidProposal(
+                price=Money(sum(m.amount for m in DISPUTE_MILESTONES), "usd"),
+                milestones=DISPUTE_MILESTONES,
+                timeline_days=30,
+                cover_letter="I clean HubSpot lists every week; duplicates merged by rules "
+                "you approve first.",
+            ),
+        )
+    with at(10):
+        contract = contract_flows.award(user=client, bid_id=bid.id, terms=AwardTerms())
+        contract_flows.accept_offer(user=assistant, contract_id=contract.id)
+        payouts.start_onboarding(user=assistant)
+    first = contract.milestones[0].id
+
+    def say(user: User, body: str) -> None:
+        messaging.post_message(
+            messaging.contract_conversation(user=user, contract_id=contract.id),
+            user=user,
+            body=body,
+        )
+
+    with at(9.9):
+        funding.fund(user=client, milestone_id=first)
+        say(client, "Funded. The export is in the shared folder.")
+    with at(9.8):
+        say(assistant, "Got it. I'll merge by e-mail and company domain.")
+    with at(4):
+        delivery.submit(
+            user=assistant,
+            milestone_id=first,
+            note="4,012 contacts merged into 3,388 and tagged by service line.",
+            deliverables=[
+                {
+                    "name": "northbank-contacts-clean.csv",
+                    "size": 412_330,
+                    "content_type": "text/csv",
+                    "sha256": "7" * 64,
+                    "url": "https://files.example.com/northbank-contacts-clean.csv",
+                }
+            ],
+        )
+    with at(3):
+        say(client, "Many duplicates are still there: the same people under personal e-mails.")
+    with at(2.9):
+        say(assistant, "Personal e-mails were not in the brief; merging them is the next step.")
+    with at(2):
+        dispute = disputes.open_dispute(
+            user=client,
+            milestone_id=first,
+            reason="About a third of the duplicates are still in the list; the tags are "
+            "missing for the design clients.",
+        )
+    with at(1.5):
+        evidence.add_evidence(
+            user=client,
+            dispute_id=dispute.id,
+            text="A sample of 200 rows: 61 people appear twice, under work and personal "
+            "e-mails. The brief says 'merge duplicates'.",
+        )
+    with at(1):
+        evidence.add_evidence(
+            user=assistant,
+            dispute_id=dispute.id,
+            text="We agreed in the thread to merge by e-mail and company domain. Every "
+            "contact is tagged; 'design' was not one of the service lines given.",
+        )
+    return True
+
+
 def register_commands(app: Flask) -> None:
     """Add `seed-demo`."""
 
@@ -396,6 +495,7 @@ def register_commands(app: Flask) -> None:
             admin, admin_new = seed_admin()
             new_tasks = seed_tasks(admin)
             seed_deal()
+            seed_dispute(admin)
         except DomainError as exc:
             raise click.ClickException(f"{exc.message} {exc.details}") from None
         # The seeding queued welcome e-mails, notifications and the payout of the released

@@ -343,3 +343,35 @@ def task_drafts(today: date) -> list[tuple[str, TaskDraft]]:
             ),
         ),
     ]
+
+
+# The task whose first milestone is in dispute (demo/__init__.seed_dispute): Northbank's
+# CRM clean-up, delivered by the Lagos VA and disputed by the agency, for the console.
+DISPUTE_TASK = "CRM clean-up of the agency's client list"
+DISPUTE_MILESTONES = (
+    MilestoneProposal(
+        title="Deduplicate and tag 4,000 contacts",
+        amount=36_000,
+        description="Merge duplicates, tag each contact by service line.",
+    ),
+    MilestoneProposal(
+        title="Enrich contacts with company sizes",
+        amount=24_000,
+        description="Company size and sector for every B2B contact.",
+    ),
+)
+
+
+def dispute_task_draft(today: date) -> TaskDraft:
+    """The fixed-price task of the disputed contract (not one of the open tasks)."""
+    return TaskDraft(
+        title=DISPUTE_TASK,
+        summary="Merge duplicates in our HubSpot export, tag every contact by service line "
+        "and add company sizes, ready for the spring campaign.",
+        service_model=ServiceModel.VA,
+        tier=2,
+        skills=(RequiredSkill("data-entry", 3), RequiredSkill("crm-updates", 3)),
+        budget=Budget(BudgetType.FIXED, 40_000, 80_000, "usd"),
+        deadline=today + timedelta(days=45),
+        languages=("en",),
+    )

@@ -22,10 +22,13 @@ from marketplace.contracts.models import (
     ContractTransition,
 )
 from marketplace.contracts.services import (
+    MODERATORS,
     add_milestones,
     check_milestones,
     get_contract,
+    moderation_reason,
     positions_held,
+    record_moderation,
     require_side,
     signing_side,
     tell,
@@ -136,15 +139,35 @@ def terminate(*, user: User, contract_id: uuid.UUID, reason: str) -> Contract:
     can still be approved, disputed or released automatically."""
     contract = get_contract(user=user, contract_id=contract_id, lock=True)
     side = signing_side(user, contract)
-    transition(contract, "terminate", actor=user, reason=reason)
-    contract.end_reason, contract.ended_at = reason, utcnow()
-    for milestone in contract.milestones:
-        if "cancel" in MILESTONE_STATES.actions_from(milestone.status):
-            milestones.cancel(
-                milestone, side=side, actor=user, reason="the contract was terminated"
-            )
-    refunds.raise_for_termination(contract, actor=user, reason=reason)
+    _end(contract, actor=user, side=side, reason=reason)
     other = contract.provider_profile if side == "client" else contract.client_profile
     tell(other, contract, "contract.terminated", side=side, reason=reason)
     db.session.commit()
     return contract
+
+
+def terminate_for_moderation(*, admin: User, contract_id: uuid.UUID, reason: str) -> Contract:
+    """An admin ends an active or paused contract (one of its parties is suspended, say), as
+    a party's termination does: unfunded milestones cancelled, funded unsubmitted ones
+    asked back for the client. Recorded in the audit log; both parties are told why. A
+    blank reason is a 422, a contract that is not running a 409."""
+    reason = moderation_reason(admin, reason)
+    contract = get_contract(user=admin, contract_id=contract_id, lock=True)
+    _end(contract, actor=admin, side="system", reason=reason)
+    record_moderation(admin, contract, "terminate", reason)
+    for people in (contract.client_profile, contract.provider_profile):
+        tell(people, contract, "contract.terminated", side=MODERATORS, reason=reason)
+    db.session.commit()
+    return contract
+
+
+def _end(contract: Contract, *, actor: User, side: str, reason: str) -> None:
+    """Terminate the locked contract for `side` (a party, or `system` for an admin)."""
+    transition(contract, "terminate", actor=actor, reason=reason)
+    contract.end_reason, contract.ended_at = reason, utcnow()
+    for milestone in contract.milestones:
+        if "cancel" in MILESTONE_STATES.actions_from(milestone.status):
+            milestones.cancel(
+                milestone, side=side, actor=actor, reason="the contract was terminated"
+            )
+    refunds.raise_for_termination(contract, actor=actor, reason=reason)
