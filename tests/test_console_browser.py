@@ -161,6 +161,10 @@ def test_a_console_form_without_its_csrf_token_is_refused(live_server, page):
 #: Every console page with the query strings worth seeing, for axe-core and the screenshots.
 PAGES = (
     "/admin/",
+    "/admin/tasks/",
+    "/admin/reports/",
+    "/admin/reports/?status=all",
+    "/admin/reports/?status=dismissed&target_type=task",
     "/admin/operations/",
     "/admin/operations/outbox?status=failed",
     "/admin/operations/outbox?status=pending",

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from marketplace.console import dashboard, lists, operations, session
+from marketplace.console import dashboard, lists, operations, reports, session, tasks
 from marketplace.console.site import console
 
 #: The console's pages, each a module with a `bp` blueprint.
-PAGES = (session, dashboard, operations)
+PAGES = (session, dashboard, tasks, reports, operations)
 
 for _page in PAGES:
     console.register_blueprint(_page.bp)
