@@ -189,6 +189,8 @@ def test_approving_opens_the_task_tells_the_client_and_is_audited(admin_console,
     assert [action for action, _ in audit_actions()] == ["approve_task"]
     page = admin_console.get(f"/admin/tasks/{task.id}").get_data(as_text=True)
     assert "there is nothing to decide" in page and "Approve the task" not in page
+    admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
+    assert admin is not None and "It became open" in page and admin.email in page
 
 
 def test_rejecting_tells_the_client_the_reason_and_is_audited(admin_console, login):

@@ -27,6 +27,7 @@ from marketplace.flows import moderation as moderation_flows
 from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Report, ReportStatus
 from marketplace.pagination import paginate
+from marketplace.reporting import operations
 from marketplace.tasks.states import TASK_STATES, TaskStatus
 
 bp = page("reports", __name__, url_prefix="/reports")
@@ -110,7 +111,7 @@ def index() -> ResponseReturnValue:
         status=None if status == "all" else ReportStatus(status), target_type=target_type
     ).options(selectinload(Report.reporter))
     if wants_csv():
-        rows = list(db.session.scalars(stmt.limit(10_000)))
+        rows = operations.export_rows(stmt)
         closers = _people(r.resolved_by_id for r in rows)
         return csv_response(
             f"reports-{status}",

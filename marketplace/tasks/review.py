@@ -52,6 +52,9 @@ class ReviewCase:
     in_review_since: datetime | None
     #: Its earlier rejections, oldest first (`reason` is what the client was told).
     rejections: list[TaskTransition]
+    #: Its latest step, and who took it (None: the system, or nobody yet).
+    last_step: TaskTransition | None
+    last_actor: User | None
 
 
 def queue() -> sa.Select[Task]:
@@ -120,6 +123,7 @@ def review_case(task_id: uuid.UUID) -> ReviewCase:
         raise NotFound("Task not found.")
     steps = task.transitions
     into_review = [step.at for step in steps if step.to_status == TaskStatus.PENDING_REVIEW]
+    last = steps[-1] if steps else None
     return ReviewCase(
         task=task,
         poster=task.created_by,
@@ -129,4 +133,6 @@ def review_case(task_id: uuid.UUID) -> ReviewCase:
         matches=blocklist_matches(task),
         in_review_since=max(into_review) if into_review else None,
         rejections=[step for step in steps if step.to_status == TaskStatus.REJECTED],
+        last_step=last,
+        last_actor=db.session.get(User, last.actor_id) if last and last.actor_id else None,
     )
