@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from flask import Flask
 
-from marketplace.console import dashboard, disputes, lists, operations, session, users
+from marketplace.console import (
+    dashboard,
+    disputes,
+    lists,
+    operations,
+    reports,
+    session,
+    tasks,
+    users,
+)
 from marketplace.console.site import console
 
 #: The console's pages, each a module with a `bp` blueprint.
-PAGES = (session, dashboard, users, disputes, operations)
+PAGES = (session, dashboard, tasks, reports, users, disputes, operations)
 
 for _page in PAGES:
     console.register_blueprint(_page.bp)

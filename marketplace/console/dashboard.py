@@ -128,7 +128,7 @@ def index() -> ResponseReturnValue:
         ("Tasks in review", now.tasks_in_review, page_url("console.tasks.index")),
         ("Open reports", now.open_reports, page_url("console.reports.index")),
         ("Open disputes", now.open_disputes, page_url("console.disputes.index")),
-        ("Escrow past the age guard", now.aged_escrow, page_url("console.disputes.index")),
+        ("Escrow past the age guard", now.aged_escrow, None),  # no list of its own yet
         (
             "Failed outbox entries",
             now.failed_outbox,

@@ -33,9 +33,11 @@ from marketplace.demo.data import (
     DOMAIN,
     FIRMS,
     PASSWORD,
+    REPORTS,
     TRIAL_MILESTONES,
     WORK_WEEKS,
     dispute_task_draft,
+    review_drafts,
     task_drafts,
 )
 from marketplace.errors import DomainError
@@ -46,6 +48,8 @@ from marketplace.inputs import Money, value_or
 from marketplace.jobs import outbox
 from marketplace.matching import records as match_records
 from marketplace.messaging import services as messaging
+from marketplace.moderation import services as moderation
+from marketplace.moderation.models import Report
 from marketplace.organizations import services as organizations
 from marketplace.organizations.models import MemberRole
 from marketplace.payments import delivery, disputes, evidence, funding, payouts
@@ -166,6 +170,60 @@ def seed_tasks(admin: User) -> int:
         if task.status == TaskStatus.PENDING_REVIEW:  # demo clients are new: a moderator approves
             lifecycle.approve_task(admin=admin, task_id=task.id)
         created += 1
+    return created
+
+
+def _client_task(local: str, title: str) -> Task | None:
+    """The demo client's task of that title, if posted."""
+    client = accounts.find_user_by_email(f"{local}@{DOMAIN}")
+    assert client is not None, f"seed the people before the tasks ({local})"
+    profile = permissions.acting_client_profile(client)
+    return db.session.scalar(
+        sa.select(Task).where(Task.client_profile_id == profile.id, Task.title == title)
+    )
+
+
+def seed_review_queue() -> int:
+    """Post and publish the postings left for a moderator (review_drafts) that are missing;
+    the demo clients are new, and the first matches the blocklist, so they wait for review."""
+    created = 0
+    for local, draft in review_drafts(date.today()):
+        if _client_task(local, draft.title) is not None:
+            continue
+        client = accounts.find_user_by_email(f"{local}@{DOMAIN}")
+        assert client is not None
+        task = tasks.create_task(user=client, draft=draft)
+        lifecycle.publish_task(user=client, task_id=task.id, confirm_strategic=True)
+        created += 1
+    return created
+
+
+def seed_reports() -> int:
+    """File the demo's reports (REPORTS) that were never filed, open for a moderator."""
+    created = 0
+    for reporter_local, about, reason in REPORTS:
+        reporter = accounts.find_user_by_email(f"{reporter_local}@{DOMAIN}")
+        assert reporter is not None, "seed the people and tasks first"
+        if about[0] == "task":
+            task = _client_task(about[1], about[2])
+            assert task is not None, "seed the tasks first"
+            target_id = task.id
+        else:
+            user = accounts.find_user_by_email(f"{about[1]}@{DOMAIN}")
+            assert user is not None
+            target_id = user.id
+        filed = db.session.scalar(
+            sa.select(Report.id).where(
+                Report.reporter_id == reporter.id,
+                Report.target_type == about[0],
+                Report.target_id == target_id,
+            )
+        )
+        if filed is None:
+            moderation.report(
+                reporter=reporter, target_type=about[0], target_id=target_id, reason=reason
+            )
+            created += 1
     return created
 
 
@@ -496,6 +554,8 @@ def register_commands(app: Flask) -> None:
             new_tasks = seed_tasks(admin)
             seed_deal()
             seed_dispute(admin)
+            new_tasks += seed_review_queue()
+            seed_reports()
         except DomainError as exc:
             raise click.ClickException(f"{exc.message} {exc.details}") from None
         # The seeding queued welcome e-mails, notifications and the payout of the released

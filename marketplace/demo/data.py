@@ -375,3 +375,58 @@ def dispute_task_draft(today: date) -> TaskDraft:
         deadline=today + timedelta(days=45),
         languages=("en",),
     )
+
+
+def review_drafts(today: date) -> list[tuple[str, TaskDraft]]:
+    """Postings left waiting for a moderator, by a client without a completed contract (new
+    for NEW_CLIENT_DAYS after seeding, so its postings go to review); the first also
+    matches the blocklist, asking to be paid by PayPal and giving a WhatsApp contact, so it
+    waits for review however old the demo is."""
+    return [
+        (
+            "oliver.client",
+            TaskDraft(
+                title="Lead list for a rebrand campaign",
+                summary="Build a list of 300 marketing directors at UK retailers, with the "
+                "company, role and LinkedIn profile of each.\nTo save on fees we can pay you "
+                "by PayPal directly; send questions on WhatsApp.",
+                service_model=ServiceModel.VA,
+                tier=3,
+                skills=(RequiredSkill("web-research", 3), RequiredSkill("data-entry", 3)),
+                budget=Budget(BudgetType.FIXED, 30000, 60000, "gbp"),
+                deadline=today + timedelta(days=21),
+                languages=("en",),
+            ),
+        ),
+        (
+            "oliver.client",
+            TaskDraft(
+                title="Social-media scheduling for a product launch",
+                summary="Schedule six weeks of launch posts for one of our clients in Buffer, "
+                "from the copy and images our designers deliver each Friday.",
+                service_model=ServiceModel.VA,
+                tier=3,
+                skills=(RequiredSkill("social-media-scheduling", 3),),
+                budget=Budget(BudgetType.HOURLY, 1200, 1800, "gbp"),
+                deadline=today + timedelta(days=50),
+                languages=("en",),
+            ),
+        ),
+    ]
+
+
+#: Reports filed with the moderators: (reporter's e-mail local part, what it is about:
+#: ("task", its client's local part, its title) or ("user", their local part), reason).
+REPORTS: list[tuple[str, tuple[str, ...], str]] = [
+    (
+        "maria.va",
+        ("task", "oliver.client", "Competitor pricing and market research"),
+        "The details ask for competitors' internal rate cards, which looks like a request "
+        "for confidential information.",
+    ),
+    (
+        "chidi.va",
+        ("user", "sophie.client"),
+        "Asked me to do a free trial week before any contract, and to keep it off the platform.",
+    ),
+]

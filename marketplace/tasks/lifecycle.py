@@ -110,7 +110,14 @@ def approve_task(*, admin: User, task_id: uuid.UUID) -> Task:
 
 
 def reject_task(*, admin: User, task_id: uuid.UUID, reason: str) -> Task:
-    """A moderator rejects a task under review; the client is told why."""
+    """A moderator rejects a task under review; the client is told why. A blank reason is
+    a 422: the client reads it to fix the task."""
+    reason = reason.strip()
+    if not reason:
+        raise BusinessRuleViolation(
+            "Say why the task is rejected: the client reads it.",
+            details={"reason": ["Must not be blank."]},
+        )
     task = locked_task(task_id)
     transition(task, "reject", actor=admin, reason=reason)
     audit.record(

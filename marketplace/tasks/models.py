@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
@@ -193,6 +193,9 @@ class TaskLanguage(Model):
 
 class TaskTransition(TransitionMixin[TaskStatus], Model, of="tasks", status=TaskStatus):
     """One step of a task's life: who moved it from which status to which, and when."""
+
+    if TYPE_CHECKING:  # made by TransitionMixin as the class is mapped
+        task_id: Mapped[uuid.UUID]
 
 
 class TermsAcceptance(IdMixin, Model):

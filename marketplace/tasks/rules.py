@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -63,11 +64,63 @@ def check_task_rules(
     return errors
 
 
+#: The task's text the blocklist reads, in this order, joined by newlines.
+BLOCKLIST_FIELDS = ("title", "summary", "confidential_details")
+#: How many places of one expression `blocklist_matches` lists at most.
+MATCHES_PER_PATTERN = 50
+
+
+@dataclass(frozen=True)
+class BlocklistMatch:
+    """One place where a blocklist expression matches a task: the expression, the field
+    (one of BLOCKLIST_FIELDS), where in that field's text (`start` included, `end` not)
+    and the text matched there."""
+
+    pattern: str
+    field: str
+    start: int
+    end: int
+    text: str
+
+
+def _blocklist_text(task: Task) -> str:
+    return "\n".join(getattr(task, name) for name in BLOCKLIST_FIELDS)
+
+
 def blocklist_hits(task: Task) -> list[str]:
     """The configured blocklist expressions the task's text matches."""
-    text = "\n".join([task.title, task.summary, task.confidential_details])
+    text = _blocklist_text(task)
     return [
         pattern
         for pattern in current_app.config["TASK_BLOCKLIST"]
         if re.search(pattern, text, flags=re.IGNORECASE)
     ]
+
+
+def blocklist_matches(task: Task) -> list[BlocklistMatch]:
+    """Where the blocklist matches the task now: each match of each expression in the text
+    `blocklist_hits` reads (the same expressions, flags and text), placed in its field; a
+    match that runs over from one field into the next is listed once per field. At most
+    MATCHES_PER_PATTERN places per expression; empty matches are left out."""
+    text = _blocklist_text(task)
+    bounds, offset = [], 0
+    for name in BLOCKLIST_FIELDS:
+        length = len(getattr(task, name))
+        bounds.append((name, offset, offset + length))
+        offset += length + 1  # the newline between fields
+    found = []
+    for pattern in current_app.config["TASK_BLOCKLIST"]:
+        places = 0
+        for match in re.finditer(pattern, text, flags=re.IGNORECASE):
+            if match.start() == match.end():
+                continue
+            for name, first, last in bounds:
+                start, end = max(match.start(), first), min(match.end(), last)
+                if start < end:
+                    found.append(
+                        BlocklistMatch(pattern, name, start - first, end - first, text[start:end])
+                    )
+            places += 1
+            if places >= MATCHES_PER_PATTERN:
+                break
+    return found
