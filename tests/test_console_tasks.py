@@ -4,6 +4,8 @@ rejecting through the API's services, and the refusals."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import timedelta
 from typing import Any
@@ -87,6 +89,22 @@ def test_the_queue_lists_tasks_in_review_oldest_first_in_pages(app, admin_consol
     assert "Newer posting in review" in second_page and "Older posting" not in second_page
     assert "Page 2 of 2 (2 in all)" in second_page
     assert newer.id
+
+
+def test_the_queue_exports_as_csv(admin_console):
+    client = ClientFactory(name="Bea Export")
+    with time_machine.travel(utcnow() - timedelta(hours=3), tick=False):
+        older = post_for_review(client, title="=HYPERLINK(1) posting")
+    newer = post_for_review(client, title="Newer posting in review")
+
+    response = admin_console.get("/admin/tasks/?format=csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0][:4] == ["id", "in_review_since", "title", "client"]
+    assert [row[0] for row in rows[1:]] == [str(older.id), str(newer.id)]
+    assert rows[1][2] == "'=HYPERLINK(1) posting"  # a formula is defused
+    assert rows[2][3] == "Bea Export" and rows[2][5] == "new_client"
 
 
 def test_the_review_page_shows_the_client_history_the_posting_and_the_blocklist_match(

@@ -15,10 +15,12 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from marketplace.console.actions import perform
+from marketplace.console.exports import csv_response, wants_csv
 from marketplace.console.site import page, render
 from marketplace.database import utcnow
 from marketplace.jobs.emails import format_money
 from marketplace.pagination import paginate
+from marketplace.reporting.operations import export_rows
 from marketplace.tasks import lifecycle, review
 from marketplace.tasks.rules import FLAGGED_TEXT, NEW_CLIENT, RESUBMITTED, BlocklistMatch
 from marketplace.tasks.states import TaskStatus
@@ -143,7 +145,21 @@ def _review_page(
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    """The tasks waiting for review, oldest first."""
+    """The tasks waiting for review, oldest first (all of them as CSV with `?format=csv`)."""
+    if wants_csv():
+        tasks = export_rows(review.queue())
+        since = review.in_review_since(tasks)
+        return csv_response(
+            "tasks-in-review",
+            ("id", "in_review_since", "title", "client", "created_by", "reasons",
+             "budget_min", "budget_max", "currency", "budget_type"),
+            (
+                (t.id, since.get(t.id, t.updated_at), t.title, t.client_profile.display_name,
+                 t.created_by.email, " ".join(t.review_reasons), money(t.budget_min, t.currency),
+                 money(t.budget_max, t.currency), t.currency, t.budget_type.value)
+                for t in tasks
+            ),
+        )  # fmt: skip
     result = paginate(review.queue(), page=_page_number())
     return render(
         "console/tasks/index.html",
