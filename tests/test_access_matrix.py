@@ -128,6 +128,9 @@ SKIPPED = {
     "/healthz": "the load balancer's health check (public, no data)",
     "/api/v1/webhooks/stripe": "authenticates Stripe by signature, not a user (test_stripe.py)",
 }
+#: The console's HTML pages (every rule under it): admins only, in a browser session;
+#: tests/test_console_browser.py refuses a non-admin on every one of them.
+CONSOLE = "/admin"
 
 #: URL variable -> the objects of the world it takes (one case per object).
 VARIABLES: dict[str, tuple[str, ...]] = {
@@ -400,7 +403,7 @@ def rules_of(app: Flask) -> list[tuple[str, str]]:
     return sorted(
         (method, rule.rule)
         for rule in app.url_map.iter_rules()
-        if rule.rule not in SKIPPED
+        if rule.rule not in SKIPPED and not rule.rule.startswith(CONSOLE)
         for method in rule.methods - IGNORED_METHODS
     )
 
