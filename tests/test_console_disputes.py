@@ -266,6 +266,8 @@ def test_a_split_is_checked_confirmed_then_resolved_and_its_ledger_lines_shown(c
         ({"release": "two hundred", "refund": "200"}, "Enter an amount in figures"),
         ({"release": "", "refund": "400"}, "Enter an amount."),
         ({"release": "nan", "refund": "400"}, "Enter an amount in figures"),
+        ({"release": "1e999999", "refund": "400"}, "Enter an amount in figures"),
+        ({"release": "1" + "0" * 30, "refund": "400"}, "Enter an amount in figures"),
     ],
 )
 def test_a_split_that_does_not_add_up_is_shown_and_nothing_moves(console, step, form, message):

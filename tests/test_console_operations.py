@@ -76,6 +76,7 @@ def test_the_audit_log_filters_by_actor_action_object_and_dates(console, admin):
         ("object_id=12", "An object id looks like"),
         ("since=yesterday", "Enter a date as YYYY-MM-DD."),
         ("since=2026-02-03&until=2026-02-01", "The end date is before the start date."),
+        ("until=9999-12-31", "Enter a date between 1970 and 9000."),
     ],
 )
 def test_a_filter_that_cannot_apply_is_explained(console, query, message):
@@ -158,3 +159,41 @@ def test_flask_admin_lists_are_read_only_and_guarded(client, console, view, api)
     api.login(ClientFactory())
     refused = api.client.get(f"/admin/records/{view}/")
     assert refused.status_code == 404 and refused.is_json
+
+
+def test_the_outbox_records_never_show_a_payload(console):
+    # An e-mail's payload holds its links and their tokens (a password reset's, say).
+    entry = OutboxEntry(
+        kind="email",
+        payload={"body": "Reset: https://app.example/reset-password#token=SECRET-RESET-TOKEN"},
+        status=OutboxStatus.PENDING,
+    )
+    db.session.add(entry)
+    db.session.commit()
+    details = console.get(f"/admin/records/outbox_records/details/?id={entry.id}")
+    assert details.status_code == 200
+    assert "SECRET-RESET-TOKEN" not in details.get_data(as_text=True)
+    listed = console.get("/admin/records/outbox_records/").get_data(as_text=True)
+    assert "SECRET-RESET-TOKEN" not in listed
+    export = console.get("/admin/records/outbox_records/export/csv/")
+    assert export.status_code == 200
+    assert "SECRET-RESET-TOKEN" not in export.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/operations/audit?page=%C2%B2",  # a digit, but not 0-9
+        "/admin/operations/audit?page=" + "9" * 5000,
+        "/admin/operations/audit?_method=X&_external=1&_scheme=x",
+        "/admin/tasks/?page=-1",
+        "/admin/reports/?page=%C2%B2",
+        "/admin/users/?page=" + "9" * 5000,
+        "/admin/disputes/?_anchor=x&page=2",
+        "/admin/records/audit_records/?page=-1",
+        "/admin/records/audit_records/?page=99999999999&page_size=100000",
+        "/admin/records/outbox_records/details/?id=not-an-id",
+    ],
+)
+def test_odd_query_arguments_never_break_a_page(console, path):
+    assert console.get(path).status_code in (200, 302)

@@ -15,7 +15,7 @@ from flask_login import current_user
 from marketplace.console import money
 from marketplace.console.actions import perform
 from marketplace.console.exports import csv_response, wants_csv
-from marketplace.console.site import page, render
+from marketplace.console.site import page, page_number, render
 from marketplace.inputs import Money
 from marketplace.pagination import paginate
 from marketplace.payments import disputes
@@ -27,11 +27,6 @@ bp = page("disputes", __name__, url_prefix="/disputes")
 
 #: A resolution note's limits, as the API's schema has them.
 NOTE_MIN, NOTE_MAX = 3, 2000
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
 
 
 @bp.get("/")
@@ -51,7 +46,7 @@ def index() -> ResponseReturnValue:
                 for d in operations.export_rows(stmt)
             ),
         )  # fmt: skip
-    return render("console/disputes/index.html", page=paginate(stmt, page=_page_number()))
+    return render("console/disputes/index.html", page=paginate(stmt, page=page_number()))
 
 
 @dataclass

@@ -5,6 +5,7 @@ and CSV export. They pass the console's guard and are drawn in its frame
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Flask, redirect, request, url_for
@@ -16,11 +17,19 @@ from flask_admin.theme import Bootstrap4Theme
 from werkzeug.exceptions import NotFound
 
 from marketplace.audit import AuditEntry
-from marketplace.console.site import LOGIN, is_signed_in, signed_in_admin, template_context
+from marketplace.console.exports import cell
+from marketplace.console.site import (
+    LOGIN,
+    MAX_PAGE,
+    is_signed_in,
+    signed_in_admin,
+    template_context,
+)
 from marketplace.errors import http_error_response
 from marketplace.extensions import db
 from marketplace.jobs.models import OutboxEntry
 from marketplace.payments.models import WebhookEvent
+from marketplace.reporting.operations import EXPORT_LIMIT
 
 URL = "/admin/records"
 
@@ -64,15 +73,35 @@ class Converter(FilterConverter):
 
 
 class ReadOnlyList(Guarded, ModelView):
-    """A read-only, searchable, filterable list that exports as CSV."""
+    """A read-only, searchable, filterable list that exports as CSV (formulas defused, at
+    most `EXPORT_LIMIT` rows, as the console's own exports)."""
 
     can_create = can_edit = can_delete = False
     can_view_details = True
     can_export = True
     export_types = ["csv"]
+    export_max_rows = EXPORT_LIMIT
     page_size = 50
     can_set_page_size = True
     filter_converter = Converter()
+
+    def _get_list_extra_args(self) -> Any:
+        """The list's query arguments, the page number kept in range (0-based here)."""
+        view_args = super()._get_list_extra_args()
+        view_args.page = min(max(view_args.page or 0, 0), MAX_PAGE - 1)
+        view_args.page_size = min(max(view_args.page_size or 0, 0), 500)
+        return view_args
+
+    def get_one(self, id: Any) -> Any:
+        """The row of a details view; an id that is not a UUID finds nothing."""
+        try:
+            key = uuid.UUID(str(id))
+        except ValueError:
+            return None
+        return db.session.get(self.model, key)
+
+    def get_export_value(self, model: Any, name: str) -> Any:
+        return cell(super().get_export_value(model, name))
 
 
 class AuditLog(ReadOnlyList):
@@ -89,6 +118,8 @@ class Outbox(ReadOnlyList):
     """Side effects waiting, sent or failed (retry them from Operations)."""
 
     column_list = ("created_at", "kind", "status", "attempts", "next_attempt_at", "last_error")
+    # The payload stays out of every view: an e-mail's holds its links, and their tokens.
+    column_details_exclude_list = column_export_exclude_list = ("payload",)
     column_searchable_list = ("kind", "last_error")
     column_filters = ("status", "kind", "created_at", "attempts")
     column_default_sort = ("created_at", True)

@@ -36,6 +36,10 @@ def major_units(amount: int, currency: str) -> str:
     return f"{to_major(amount, currency):,} {currency.upper()}"
 
 
+#: The longest amount a form takes, in characters (far above any amount held in escrow).
+MAX_DIGITS = 18
+
+
 def parse_major(raw: str, currency: str) -> int:
     """An amount typed in major units (`600`, `600.5`, `1,200.00`) as minor units; raises
     AmountError for text that is not an amount, a negative one, or one finer than the
@@ -43,6 +47,8 @@ def parse_major(raw: str, currency: str) -> int:
     text = raw.strip().replace(",", "").replace(" ", "")
     if not text:
         raise AmountError("Enter an amount.")
+    if len(text) > MAX_DIGITS or "e" in text.lower():
+        raise AmountError("Enter an amount in figures, like 600.00.")
     try:
         value = Decimal(text)
     except InvalidOperation:

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from marketplace.console.actions import perform
 from marketplace.console.exports import csv_response, wants_csv
-from marketplace.console.site import page, render
+from marketplace.console.site import page, page_number, render
 from marketplace.jobs import outbox
 from marketplace.jobs.models import OutboxStatus
 from marketplace.pagination import paginate
@@ -23,11 +23,6 @@ from marketplace.reporting.operations import AuditFilters, EventView
 bp = page("operations", __name__, url_prefix="/operations")
 
 OUTBOX_VIEWS = (OutboxStatus.FAILED, OutboxStatus.PENDING)
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
 
 
 def _choice(name: str, choices: tuple[Any, ...]) -> Any:
@@ -65,7 +60,7 @@ def outbox_entries() -> ResponseReturnValue:
         "console/operations/outbox.html",
         status=status,
         views=OUTBOX_VIEWS,
-        page=paginate(stmt, page=_page_number()),
+        page=paginate(stmt, page=page_number()),
     )
 
 
@@ -79,7 +74,7 @@ def retry_outbox_entry(entry_id: uuid.UUID) -> ResponseReturnValue:
         target_id=entry_id,
         done="The entry is queued again: it will be tried in a moment.",
     )
-    return redirect(url_for(".outbox_entries", status="failed", page=_page_number()))
+    return redirect(url_for(".outbox_entries", status="failed", page=page_number()))
 
 
 @bp.get("/webhooks")
@@ -101,7 +96,7 @@ def webhook_events() -> ResponseReturnValue:
                 for e in events
             ),
         )  # fmt: skip
-    result = paginate(stmt, page=_page_number())
+    result = paginate(stmt, page=page_number())
     return render(
         "console/operations/webhooks.html",
         view=view,
@@ -116,10 +111,14 @@ def _date(name: str, errors: dict[str, str]) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         errors[name] = "Enter a date as YYYY-MM-DD."
         return None
+    if not 1970 <= day.year <= 9000:  # the filter adds a day to `until`
+        errors[name] = "Enter a date between 1970 and 9000."
+        return None
+    return day
 
 
 def _audit_filters() -> tuple[AuditFilters, dict[str, str]]:
@@ -161,7 +160,7 @@ def audit_log() -> ResponseReturnValue:
                 for e in entries
             ),
         )  # fmt: skip
-    result = paginate(stmt, page=_page_number())
+    result = paginate(stmt, page=page_number())
     return render(
         "console/operations/audit.html",
         filters=filters,

@@ -20,7 +20,7 @@ from marketplace import audit
 from marketplace.accounts.models import User
 from marketplace.console.actions import perform
 from marketplace.console.exports import csv_response, wants_csv
-from marketplace.console.site import page, page_url, render
+from marketplace.console.site import page, page_number, page_url, render
 from marketplace.console.tasks import money
 from marketplace.extensions import db
 from marketplace.flows import moderation as moderation_flows
@@ -48,11 +48,6 @@ ACTION_LABELS = {
 }
 #: What was done, as the outcome names it.
 ACTION_DONE = {"suspend_user": "The user was suspended.", "cancel_task": "The task was cancelled."}
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
 
 
 def _filters() -> tuple[str, str | None]:
@@ -125,7 +120,7 @@ def index() -> ResponseReturnValue:
                 for r in rows
             ),
         )  # fmt: skip
-    result = paginate(stmt, page=_page_number())
+    result = paginate(stmt, page=page_number())
     return render(
         "console/reports/index.html",
         page=result,

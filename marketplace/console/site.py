@@ -69,6 +69,18 @@ def page(name: str, import_name: str, url_prefix: str = "") -> Blueprint:
     return Blueprint(name, import_name, url_prefix=url_prefix)
 
 
+#: The highest page number a list takes (a larger one shows that page, empty).
+MAX_PAGE = 100_000
+
+
+def page_number() -> int:
+    """The `page` query argument: a whole number from 1 to `MAX_PAGE` (1 if it is not one)."""
+    raw = request.args.get("page", "1")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_PAGE))):
+        return 1
+    return max(1, min(int(raw), MAX_PAGE))
+
+
 def public(view: F) -> F:
     """Mark a console view that anyone may open (the sign-in page)."""
     view.console_public = True  # type: ignore[attr-defined]
@@ -161,8 +173,9 @@ def csrf_field() -> Markup:
 @console.app_template_global()
 def url_with(**changes: Any) -> str:
     """This page's URL with some query arguments changed (None drops one): pagers, filters
-    and CSV links keep the rest of the query."""
-    values: dict[str, Any] = {**(request.view_args or {}), **request.args.to_dict()}
+    and CSV links keep the rest of the query (but for names `url_for` reserves, `_...`)."""
+    query = {key: value for key, value in request.args.items() if not key.startswith("_")}
+    values: dict[str, Any] = {**(request.view_args or {}), **query}
     values.update(changes)
     return url_for(
         request.endpoint or "", **{key: value for key, value in values.items() if value is not None}

@@ -16,7 +16,7 @@ from flask_login import current_user
 
 from marketplace.console.actions import perform
 from marketplace.console.exports import csv_response, wants_csv
-from marketplace.console.site import page, render
+from marketplace.console.site import page, page_number, render
 from marketplace.database import utcnow
 from marketplace.jobs.emails import format_money
 from marketplace.pagination import paginate
@@ -35,11 +35,6 @@ TEXT_FIELDS = (
 )
 #: A rejection's reason, as the API's admin route takes it.
 REASON_MIN, REASON_MAX = 3, 2000
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
 
 
 def review_reasons() -> dict[str, str]:
@@ -160,7 +155,7 @@ def index() -> ResponseReturnValue:
                 for t in tasks
             ),
         )  # fmt: skip
-    result = paginate(review.queue(), page=_page_number())
+    result = paginate(review.queue(), page=page_number())
     return render(
         "console/tasks/index.html",
         page=result,

@@ -17,7 +17,7 @@ from marketplace.accounts import services as accounts
 from marketplace.console import money  # noqa: F401  (the `major_units` filter)
 from marketplace.console.actions import perform
 from marketplace.console.exports import csv_response, wants_csv
-from marketplace.console.site import page, render
+from marketplace.console.site import page, page_number, render
 from marketplace.contracts import offers
 from marketplace.contracts import services as contracts
 from marketplace.flows import contracts as contract_flows
@@ -49,11 +49,6 @@ CONTRACT_ACTIONS: dict[str, tuple[Callable[..., Any], str, str]] = {
 }
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
-
-
 def reason_error(reason: str) -> str | None:
     """What is wrong with a reason typed in a form (None: nothing)."""
     if len(reason) < REASON_MIN:
@@ -79,7 +74,7 @@ def index() -> ResponseReturnValue:
                 for u in operations.export_rows(stmt)
             ),
         )  # fmt: skip
-    return render("console/users/index.html", q=text, page=paginate(stmt, page=_page_number()))
+    return render("console/users/index.html", q=text, page=paginate(stmt, page=page_number()))
 
 
 def _show(user_id: uuid.UUID, *, status_code: int = 200, **context: Any) -> ResponseReturnValue:

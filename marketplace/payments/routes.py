@@ -17,7 +17,7 @@ from marketplace.accounts.auth import csrf_exempt
 from marketplace.api import Blueprint
 from marketplace.contracts.models import Milestone
 from marketplace.contracts.schemas import MilestoneSchema
-from marketplace.extensions import limiter
+from marketplace.extensions import limiter, per_user_limit
 from marketplace.pagination import PageArgsSchema, paginate
 from marketplace.payments import (
     delivery,
@@ -169,9 +169,10 @@ def get_dispute(dispute_id: uuid.UUID) -> evidence.DisputeView:
 
 @blp.post("/disputes/<uuid:dispute_id>/evidence")
 @login_required
+@per_user_limit("MESSAGE_RATE_LIMIT")  # each piece e-mails the other party
 @blp.arguments(EvidenceInputSchema)
 @blp.response(201, DisputeEvidenceSchema)
-@blp.errors(400, 401, 403, 404, 409, 422)
+@blp.errors(400, 401, 403, 404, 409, 422, 429)
 def add_evidence(data: dict[str, Any], dispute_id: uuid.UUID) -> DisputeEvidence:
     """Add evidence to an open dispute of your contract before its deadline (either
     party); the other side is told. Late, or on a resolved dispute, it is a 409."""
