@@ -113,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.contracts import routes as contracts
     from marketplace.extensions import api
     from marketplace.files import routes as files
+    from marketplace.hourly import routes as hourly
     from marketplace.jobs import admin_routes as admin_outbox
     from marketplace.matching import routes as matching
     from marketplace.messaging import routes as messaging
@@ -138,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
         matching,
         contracts,
         payments,
+        hourly,
         messaging,
         record,
         files,
@@ -165,11 +167,23 @@ def register_commands(app: Flask) -> None:
     from marketplace.accounts import commands as accounts
     from marketplace.contracts import commands as contracts
     from marketplace.files import commands as files
+    from marketplace.hourly import commands as hourly
     from marketplace.jobs import commands as jobs
     from marketplace.matching import commands as matching
     from marketplace.payments import commands as payments
     from marketplace.record import commands as record
     from marketplace.tasks import commands as tasks
 
-    for module in (accounts, jobs, tasks, contracts, matching, payments, files, record, demo):
+    for module in (
+        accounts,
+        jobs,
+        tasks,
+        contracts,
+        matching,
+        payments,
+        hourly,
+        files,
+        record,
+        demo,
+    ):
         module.register_commands(app)

@@ -75,6 +75,14 @@ class Config:
     REFUND_REQUEST_DAYS = env_int("REFUND_REQUEST_DAYS", 7)
     # Days from a dispute's opening in which both parties may add evidence.
     DISPUTE_EVIDENCE_DAYS = env_int("DISPUTE_EVIDENCE_DAYS", 7)
+    # Hourly contracts: the weekly limit when the award names none; the days a paid invoice's
+    # money waits in escrow before the provider can have it (the security period); hours
+    # between attempts to charge a declined invoice (the last one repeats).
+    HOURLY_DEFAULT_WEEKLY_LIMIT = env_int("HOURLY_DEFAULT_WEEKLY_LIMIT", 40)
+    HOURLY_SECURITY_DAYS = env_int("HOURLY_SECURITY_DAYS", 5)
+    HOURLY_RETRY_HOURS = tuple(
+        int(hours) for hours in (env_list("HOURLY_RETRY_HOURS") or ["24", "48", "96"])
+    )
     # Money requests (funding, approval, refunds, resolutions) per signed-in user.
     MONEY_RATE_LIMIT = os.environ.get("MONEY_RATE_LIMIT", "60 per minute;600 per hour")
     # Idempotency keys are kept this long (at least 24 hours), and an unfinished first
@@ -318,7 +326,7 @@ class Config:
     # The largest upload per use (FILE_MAX_BYTES_<USE>), else FILE_MAX_BYTES_DEFAULT.
     FILE_MAX_BYTES: dict[str, int] = {
         use: env_int(f"FILE_MAX_BYTES_{use.upper()}", env_int("FILE_MAX_BYTES_DEFAULT", 25 << 20))
-        for use in ("task", "message", "submission", "evidence", "work_report")
+        for use in ("task", "message", "submission", "evidence", "work_report", "time_entry")
     }
     # The content types accepted, as sniffed from the bytes (never the client's word).
     FILE_ALLOWED_TYPES: tuple[str, ...] = tuple(

@@ -148,3 +148,18 @@ def shifts_on(day: date, hours: WorkingHours, zone: ZoneInfo) -> list[Interval]:
             end += MINUTES_PER_DAY
         intervals.append((_to_utc(day, start, zone), _to_utc(day, end, zone)))
     return intervals
+
+
+# Billing weeks of hourly contracts: Monday 00:00 to Sunday 24:00, UTC, as Upwork bills.
+
+
+def billing_week(moment: datetime) -> date:
+    """The Monday (UTC) of the billing week `moment` falls in."""
+    day = moment.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+def week_bounds(monday: date) -> Interval:
+    """The billing week that starts on `monday`: [Monday 00:00, next Monday 00:00) UTC."""
+    start = datetime.combine(monday, time(), tzinfo=UTC)
+    return start, start + timedelta(days=7)

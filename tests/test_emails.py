@@ -45,6 +45,7 @@ class Reader:
 #: Realistic values for each e-mail (what its callers pass), keyed like emails.EMAILS.
 TASK = {"task_title": "Inbox triage for a dental clinic"}
 MILESTONE = {**TASK, "milestone_title": "First week of triage", "amount": AMOUNT}
+INVOICE = {**TASK, "week": "30 Nov 2026", "amount": AMOUNT}
 SAMPLES: dict[str, dict[str, Any]] = {
     "account.welcome": {"role": "client"},
     "account.signup_attempt": {},
@@ -164,6 +165,26 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "milestone.escrow_aging": {**MILESTONE, "funded_at": WHEN, "review_days": 75},
     "payment.refunded": {**MILESTONE, "payment": AMOUNT},
     "payment.failed": {**MILESTONE, "reason": "Your card was declined."},
+    "invoice.issued": {
+        **INVOICE,
+        "hours": "38 h 30 min",
+        "rate": Money(3500, "usd"),
+        "over_limit": "2 h 15 min",
+        "review_ends_at": WHEN,
+    },
+    "invoice.disputed": {
+        **INVOICE,
+        "disputed": AMOUNT,
+        "reason": "Tuesday's hours were not worked.",
+    },
+    "invoice.paid": {**INVOICE, "available_at": WHEN, "disputed": AMOUNT},
+    "invoice.payment_failed": {
+        **INVOICE,
+        "reason": "Your card was declined.",
+        "next_attempt_at": WHEN,
+    },
+    "contract.weekly_limit": {**TASK, "hours": 30, "from_week": "7 Dec 2026", "raised": False},
+    "bonus.paid": {**TASK, "amount": AMOUNT, "client": "Acme Dental", "reason": "Overtime in May."},
     "payment.chargeback": {
         **MILESTONE,
         "disputed": AMOUNT,
@@ -180,6 +201,7 @@ IDS = {
     "milestone_id": uuid.uuid4(),
     "thread_id": uuid.uuid4(),
     "invitation_id": uuid.uuid4(),
+    "invoice_id": uuid.uuid4(),
     "token": "Zx9-invitation-token",
 }
 

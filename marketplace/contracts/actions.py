@@ -27,7 +27,7 @@ from marketplace.accounts.models import Role, User
 from marketplace.bids.models import Bid
 from marketplace.bids.states import BID_STATES
 from marketplace.contracts import services as contract_services
-from marketplace.contracts.models import Contract, ContractStatus, Milestone
+from marketplace.contracts.models import Contract, ContractStatus, Milestone, MilestoneKind
 from marketplace.contracts.states import (
     CONTRACT_STATES,
     MILESTONE_ACTORS,
@@ -208,6 +208,8 @@ def milestone_actions(milestone: Milestone, user: User) -> list[str]:
     """What `user` may do with the milestone now: the client funds, approves, sends back
     or asks for a refund; the provider delivers or agrees to a refund; either disputes.
     Moving money takes someone who commits their side; any member delivers work."""
+    if milestone.kind != MilestoneKind.WORK:  # an hourly invoice's or a bonus: not the parties'
+        return []
     candidates = _state_actions(MILESTONE_STATES, milestone.status, _MILESTONE_MOVES)
     if not candidates:
         return []

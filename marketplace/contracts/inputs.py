@@ -56,6 +56,8 @@ class AwardTerms:
     milestones: tuple[MilestoneProposal, ...] | None = None
     deliverables: tuple[str, ...] = ()
     sla: SlaTargets = field(default_factory=SlaTargets)
+    #: An hourly contract's weekly limit (None: HOURLY_DEFAULT_WEEKLY_LIMIT).
+    weekly_limit_hours: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,6 +23,7 @@ from marketplace.contracts.models import (
     Contract,
     ContractStatus,
     Milestone,
+    MilestoneKind,
     MilestoneTransition,
 )
 from marketplace.contracts.states import MILESTONE_ACTORS, MILESTONE_STATES, SETTLED
@@ -180,6 +181,14 @@ def settle(locked: Locked, *, actor: User | None) -> None:
         contracts.complete(locked.contract, actor=actor)
 
 
+def next_position(contract_id: uuid.UUID) -> int:
+    """The position a milestone added to the contract now takes: after all the others."""
+    last = db.session.scalar(
+        sa.select(sa.func.max(Milestone.position)).where(Milestone.contract_id == contract_id)
+    )
+    return (last or 0) + 1
+
+
 def summary_options() -> tuple[ORMOption, ...]:
     """What `MilestoneSchema` shows of a milestone besides its row, to load with it in one
     statement: its contract with the task (named) and both parties with their names."""
@@ -215,6 +224,12 @@ def committing_side(user: User, contract: Contract) -> str:
 def allow(milestone: Milestone, action: str, *, side: str) -> None:
     """403 unless `side` may take the action; 409 unless the milestone's state allows it."""
     allowed = MILESTONE_ACTORS[action]
+    if milestone.kind != MilestoneKind.WORK and side in ("client", "provider"):
+        raise Conflict(
+            f"This milestone is an hourly contract's {milestone.kind.value}: the marketplace "
+            "moves it (invoices are disputed through their own endpoint).",
+            details={"kind": milestone.kind.value},
+        )
     if side not in allowed:
         who = " or ".join(sorted(allowed - {"system"})) or "marketplace"
         raise Forbidden(f"Only the {who} can {action.replace('_', ' ')} this milestone.")

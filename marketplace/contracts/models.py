@@ -52,6 +52,15 @@ class MilestoneStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class MilestoneKind(StrEnum):
+    """What a milestone pays for: agreed work (the parties move it), an hourly invoice's
+    hours, or a bonus (both moved by the marketplace itself)."""
+
+    WORK = "work"
+    HOURS = "hours"
+    BONUS = "bonus"
+
+
 class AmendmentStatus(StrEnum):
     """proposed until the other party accepts or declines it, the proposer withdraws it,
     or it lapses."""
@@ -166,6 +175,9 @@ class Milestone(IdMixin, TimestampMixin, Model):
     due_date: Mapped[date | None] = mapped_column(sa.Date)
     status: Mapped[MilestoneStatus] = mapped_column(
         enum_type(MilestoneStatus), default=MilestoneStatus.PENDING
+    )
+    kind: Mapped[MilestoneKind] = mapped_column(
+        enum_type(MilestoneKind, length=10), default=MilestoneKind.WORK, server_default="work"
     )
     revisions: Mapped[int] = mapped_column(default=0)
     funded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

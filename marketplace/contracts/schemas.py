@@ -18,7 +18,12 @@ from marketplace.contracts.inputs import (
     ServiceHoursChange,
     SlaTargets,
 )
-from marketplace.contracts.models import AmendmentStatus, ContractStatus, MilestoneStatus
+from marketplace.contracts.models import (
+    AmendmentStatus,
+    ContractStatus,
+    MilestoneKind,
+    MilestoneStatus,
+)
 from marketplace.hours import WorkingHoursField
 from marketplace.inputs import given
 from marketplace.pagination import PageArgsSchema, page_schema
@@ -103,6 +108,13 @@ class AwardSchema(BaseSchema):
         validate=ma.validate.Length(max=50),
     )
     sla = ma.fields.Nested(SlaSchema, load_default=SlaTargets)
+    weekly_limit_hours = ma.fields.Integer(
+        validate=ma.validate.Range(min=1, max=168),
+        metadata={
+            "description": "Hourly contracts only: the most hours billed a week (default 40); "
+            "time logged beyond it is recorded, never billed."
+        },
+    )
 
     @ma.post_load
     def _typed(self, data: dict[str, Any], **_: Any) -> Any:  # ExtendSchema's override: PilotTerms
@@ -111,6 +123,9 @@ class AwardSchema(BaseSchema):
 
 class ExtendSchema(AwardSchema):
     """The full contract that follows a pilot: new milestones, terms and scope."""
+
+    class Meta(AwardSchema.Meta):
+        exclude = ("weekly_limit_hours",)
 
     milestones = ma.fields.List(
         ma.fields.Nested(MilestoneProposalSchema),
@@ -137,6 +152,14 @@ class MilestoneSchema(BaseSchema):
         client="contract.client_profile", provider="contract.provider_profile"
     )
     position = ma.fields.Integer()
+    kind = ma.fields.Enum(
+        MilestoneKind,
+        by_value=True,
+        metadata={
+            "description": "`work` (the parties move it), or an hourly contract's `hours` "
+            "(an invoice's money) or `bonus`, which the marketplace moves."
+        },
+    )
     title = ma.fields.String()
     description = ma.fields.String()
     amount = MoneyField(MoneySchema)

@@ -344,9 +344,15 @@ def complete_if_settled(contract: Contract, *, actor: User | None) -> bool:
     return False
 
 
+def is_hourly(contract: Contract) -> bool:
+    """Whether the contract bills hours by the week (its terms carry the hourly rules)."""
+    return "hourly" in contract.current_terms.content
+
+
 def complete(contract: Contract, *, actor: User | None) -> bool:
-    """Complete the contract if it is active (its milestones are all settled)."""
-    if contract.status != ContractStatus.ACTIVE:
+    """Complete the contract if it is active (its milestones are all settled). An hourly
+    contract runs on when its invoices are paid: it ends when a party ends it."""
+    if contract.status != ContractStatus.ACTIVE or is_hourly(contract):
         return False
     transition(contract, "complete", actor=actor)
     contract.ended_at = utcnow()

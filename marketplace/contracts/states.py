@@ -45,6 +45,8 @@ MILESTONE_STATES = StateMachine(
         "refund": ([M.REFUND_REQUESTED], M.REFUNDED),
         "dispute": ([M.FUNDED, M.SUBMITTED, M.CHANGES_REQUESTED, M.REFUND_REQUESTED], M.DISPUTED),
         "resolve": ([M.DISPUTED], M.RESOLVED),
+        # An hourly invoice's hours or a bonus: out of escrow once its time comes.
+        "release": ([M.FUNDED], M.RELEASED),
     },
     guards={"amend": [M.PENDING]},
 )
@@ -53,7 +55,7 @@ MILESTONE_STATES = StateMachine(
 #: (periodic jobs; never a request).
 MILESTONE_ACTORS: dict[str, frozenset[str]] = {
     "cancel": frozenset({"client", "provider", "system"}),
-    "fund": frozenset({"client"}),
+    "fund": frozenset({"client", "system"}),  # system: hourly invoices, bonuses
     "submit": frozenset({"provider"}),
     "approve": frozenset({"client"}),
     "auto_release": frozenset({"system"}),
@@ -62,6 +64,7 @@ MILESTONE_ACTORS: dict[str, frozenset[str]] = {
     "refund": frozenset({"provider", "system"}),
     "dispute": frozenset({"client", "provider", "system"}),  # system: chargebacks, aging
     "resolve": frozenset({"admin"}),
+    "release": frozenset({"system"}),
 }
 
 #: Contracts still in play: offered, running or paused.

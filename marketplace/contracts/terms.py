@@ -15,6 +15,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -96,6 +97,58 @@ def first_content(
         "platform_fee_bps": current_app.config["PLATFORM_FEE_BPS"],
         "auto_release_days": current_app.config["AUTO_RELEASE_DAYS"],
     }
+
+
+#: How hourly contracts bill, as every hourly contract's terms state it.
+HOURLY_BILLING = {
+    "week": "Monday 00:00 to Sunday 24:00 UTC",
+    "adjustment_window": "the provider edits or deletes a week's entries until Monday 12:00 "
+    "UTC after it",
+    "invoice": "issued Monday 12:00 UTC for the week's billable time, rate x minutes / 60 "
+    "rounded half up to the minor unit",
+    "review_window": "the client may dispute the invoice or its entries until Friday "
+    "23:59:59 UTC; it is charged to the saved card after that",
+    "over_limit": "time beyond the week's limit is recorded but never billed; pay it as a bonus",
+    "weekly_limit_changes": "a raise counts for the current week, a cut from the next",
+}
+
+
+def hourly_terms(
+    *, rate: dict[str, Any], weekly_limit_hours: int, from_week: date
+) -> dict[str, Any]:
+    """The hourly part of a terms version: the rate, the weekly limit's schedule (each
+    entry counts from the week it names) and the billing rules."""
+    return {
+        "rate": dict(rate),
+        "weekly_limits": [{"from_week": from_week.isoformat(), "hours": weekly_limit_hours}],
+        "security_days": current_app.config["HOURLY_SECURITY_DAYS"],
+        "billing": HOURLY_BILLING,
+    }
+
+
+def weekly_limit(content: dict[str, Any], week: date) -> int:
+    """The limit, in hours, for the billing week starting `week` under a terms version."""
+    limits = content["hourly"]["weekly_limits"]
+    hours = limits[0]["hours"]
+    for entry in limits:
+        if date.fromisoformat(entry["from_week"]) <= week:
+            hours = entry["hours"]
+    return int(hours)
+
+
+def with_weekly_limit(content: dict[str, Any], *, hours: int, this_week: date) -> dict[str, Any]:
+    """A copy of `content` with its weekly limit set to `hours`: a raise counts for this
+    week, a cut from the next; changes scheduled after that are replaced."""
+    current = weekly_limit(content, this_week)
+    starts = this_week if hours > current else this_week + timedelta(days=7)
+    kept = [
+        entry
+        for entry in content["hourly"]["weekly_limits"]
+        if date.fromisoformat(entry["from_week"]) < starts
+    ]
+    if hours != current or starts == this_week:
+        kept.append({"from_week": starts.isoformat(), "hours": hours})
+    return {**content, "hourly": {**content["hourly"], "weekly_limits": kept}}
 
 
 def write_version(contract: Contract, content: dict[str, Any], *, author: User) -> ContractTerms:

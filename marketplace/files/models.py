@@ -21,6 +21,7 @@ class FilePurpose(StrEnum):
     SUBMISSION = "submission"  # a milestone's deliverables
     EVIDENCE = "evidence"  # a dispute's evidence
     WORK_REPORT = "work_report"
+    TIME_ENTRY = "time_entry"  # what an hour's work produced, on an hourly contract
 
 
 class StoredFile(IdMixin, Model):

@@ -30,8 +30,8 @@ class UploadSchema(BaseSchema):
         metadata={
             "description": "What the file will be attached to: `task` (a task's "
             "`confidential_files`), `message`, `submission` (a milestone's delivery), "
-            "`evidence` (a dispute), `work_report`. Each use has its own size limit, and a "
-            "file attaches only to its use."
+            "`evidence` (a dispute), `work_report`, `time_entry`. Each use has its own size "
+            "limit, and a file attaches only to its use."
         },
     )
 

@@ -26,6 +26,7 @@ from marketplace.contracts.models import (
     AmendmentStatus,
     Contract,
     Milestone,
+    MilestoneKind,
     MilestoneStatus,
 )
 from marketplace.contracts.services import (
@@ -56,7 +57,8 @@ def _check_milestone_changes(contract: Contract, changes: AmendmentChanges) -> N
             "The milestones must be in the contract's currency.",
             details={"changes": {"milestones": foreign}},
         )
-    by_id = {str(m.id): m for m in contract.milestones}
+    # An hourly invoice's or a bonus's milestone is not the parties' to change.
+    by_id = {str(m.id): m for m in contract.milestones if m.kind == MilestoneKind.WORK}
     touched = [str(c.id) for c in plan.change] + [str(i) for i in plan.cancel]
     errors = []
     for milestone_id in touched:

@@ -20,6 +20,7 @@ from marketplace.contracts.models import (
     Contract,
     ContractStatus,
     ContractTransition,
+    MilestoneKind,
 )
 from marketplace.contracts.services import (
     MODERATORS,
@@ -36,8 +37,9 @@ from marketplace.contracts.services import (
 )
 from marketplace.contracts.states import ACCEPTED, CONTRACT_STATES, MILESTONE_STATES
 from marketplace.database import utcnow
-from marketplace.errors import Conflict, Forbidden
+from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden
 from marketplace.extensions import db
+from marketplace.hours import billing_week
 from marketplace.payments import refunds
 from marketplace.tasks import lifecycle as task_lifecycle
 from marketplace.tasks import services as tasks
@@ -59,11 +61,21 @@ def award(*, user: User, bid_id: uuid.UUID, terms: AwardTerms) -> Contract:
         raise Conflict("Every position of this task is taken or on offer.")
     bids.transition(bid, "accept", actor=user)
     is_fixed = task.budget_type.value == "fixed"
-    items = terms.milestones or bids.proposed_milestones(bid)
-    # A fixed price stays the bid's: edited milestones must still add up to it.
-    check_milestones(
-        task, items, total=bid.price_amount if is_fixed else None, currency=bid.price_currency
-    )
+    if is_fixed:
+        if terms.weekly_limit_hours is not None:
+            raise BusinessRuleViolation(
+                "A fixed-price contract has no weekly limit.",
+                details={"weekly_limit_hours": ["Only hourly contracts have a weekly limit."]},
+            )
+        items = terms.milestones or bids.proposed_milestones(bid)
+        # A fixed price stays the bid's: edited milestones must still add up to it.
+        check_milestones(task, items, total=bid.price_amount, currency=bid.price_currency)
+    else:
+        # An hourly contract bills its logged time by the week; milestones given at the
+        # award (a set-up fee, say) are paid as a fixed contract's are.
+        items = terms.milestones or ()
+        if items:
+            check_milestones(task, items, total=None, currency=bid.price_currency)
     contract = Contract(
         task=task,
         bid=bid,
@@ -85,6 +97,13 @@ def award(*, user: User, bid_id: uuid.UUID, terms: AwardTerms) -> Contract:
         price_type=task.budget_type.value,
     )
     content["price"] = bid.price
+    if not is_fixed:
+        content["hourly"] = contract_terms.hourly_terms(
+            rate=bid.price,
+            weekly_limit_hours=terms.weekly_limit_hours
+            or current_app.config["HOURLY_DEFAULT_WEEKLY_LIMIT"],
+            from_week=billing_week(utcnow()),
+        )
     contract_terms.write_version(contract, content, author=user)
     tell(
         bids.bidder_people(bid),
@@ -166,6 +185,9 @@ def _end(contract: Contract, *, actor: User, side: str, reason: str) -> None:
     transition(contract, "terminate", actor=actor, reason=reason)
     contract.end_reason, contract.ended_at = reason, utcnow()
     for milestone in contract.milestones:
+        # An hourly invoice's hours were worked: they stay owed after the end.
+        if milestone.kind != MilestoneKind.WORK:
+            continue
         if "cancel" in MILESTONE_STATES.actions_from(milestone.status):
             milestones.cancel(
                 milestone, side=side, actor=actor, reason="the contract was terminated"

@@ -19,6 +19,7 @@ from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.files import services as files
 from marketplace.files.models import FilePurpose, StoredFile
+from marketplace.hourly import entries
 from marketplace.messaging import services as messaging
 from marketplace.payments import disputes
 from marketplace.payments.models import DisputeEvidence
@@ -56,12 +57,17 @@ def _work_report(user: User, report_id: uuid.UUID, reader: confidentiality.Reade
     contracts.get_contract(user=user, contract_id=report.contract_id)
 
 
+def _time_entry(user: User, entry_id: uuid.UUID, reader: confidentiality.Reader) -> None:
+    entries.get_entry(user=user, entry_id=entry_id)
+
+
 CHECKS: dict[FilePurpose, Check] = {
     FilePurpose.TASK: _task,
     FilePurpose.MESSAGE: _message,
     FilePurpose.SUBMISSION: _submission,
     FilePurpose.EVIDENCE: _evidence,
     FilePurpose.WORK_REPORT: _work_report,
+    FilePurpose.TIME_ENTRY: _time_entry,
 }
 
 

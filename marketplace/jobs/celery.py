@@ -28,6 +28,7 @@ PERIODIC: dict[str, tuple[str, float]] = {
     "publish-reviews": ("marketplace.record.jobs.publish_reviews", 3600.0),
     "confirm-work-reports": ("marketplace.record.jobs.confirm_work_reports", 3600.0),
     "evaluate-slas": ("marketplace.record.jobs.evaluate_slas", 300.0),
+    "bill-hours": ("marketplace.hourly.jobs.bill", 900.0),
 }
 
 
@@ -60,6 +61,7 @@ def init_app(app: Flask) -> Celery:
             "marketplace.payments.jobs",
             "marketplace.matching.jobs",
             "marketplace.record.jobs",
+            "marketplace.hourly.jobs",
         ],
     )
     celery_app.set_default()

@@ -96,6 +96,11 @@ KINDS: dict[str, Kind] = {
     "payment.refunded": Kind("Payments returned", always=True),
     "payment.failed": Kind("Failed payments", always=True),
     "payment.chargeback": Kind("Card chargebacks (admins)", always=True),
+    "invoice.issued": Kind("Weekly invoices of hourly contracts", always=True),
+    "invoice.disputed": Kind("Disputed invoices", always=True),
+    "invoice.payment": Kind("Invoices charged, or declined", always=True),
+    "bonus.paid": Kind("Bonuses", always=True),
+    "contract.weekly_limit": Kind("Weekly limits of hourly contracts changed"),
     "payment.transfer_reversed": Kind("Reversed transfers (admins)", always=True),
 }
 
@@ -104,6 +109,7 @@ _CONTRACT = "/contracts/{contract_id}"
 _MILESTONE = "/contracts/{contract_id}/milestones/{milestone_id}"
 _WORK_REPORTS = "/contracts/{contract_id}/work-reports"
 _CHANGES = "/contracts/{contract_id}/changes"
+_INVOICE = "/contracts/{contract_id}/invoices/{invoice_id}"
 
 
 @dataclass(frozen=True)
@@ -214,6 +220,24 @@ EMAILS: dict[str, Email] = {
     "sla.recovered": Email(
         "contract.sla", "SLA recovered: {{ metric }} ({{ task_title }})", _CONTRACT
     ),
+    "invoice.issued": Email(
+        "invoice.issued", "Invoice for the week of {{ week }}: {{ task_title }}", _INVOICE
+    ),
+    "invoice.disputed": Email(
+        "invoice.disputed", "Invoice disputed, week of {{ week }}: {{ task_title }}", _INVOICE
+    ),
+    "invoice.paid": Email(
+        "invoice.payment", "Invoice paid, week of {{ week }}: {{ task_title }}", _INVOICE
+    ),
+    "invoice.payment_failed": Email(
+        "invoice.payment",
+        "Payment declined, week of {{ week }}: {{ task_title }} is paused",
+        _INVOICE,
+    ),
+    "contract.weekly_limit": Email(
+        "contract.weekly_limit", "Weekly limit changed: {{ task_title }}", _CONTRACT
+    ),
+    "bonus.paid": Email("bonus.paid", "A bonus for your work: {{ task_title }}", _CONTRACT),
     "milestone.funded": Email(
         "milestone.funded", "Milestone funded: {{ milestone_title }} ({{ task_title }})", _MILESTONE
     ),

@@ -29,10 +29,17 @@ from marketplace.profiles.models import ClientProfile, ProviderProfile
 from marketplace.tasks import services as tasks
 
 
-def _open(locked: milestones.Locked, *, side: str, actor: User | None, reason: str) -> Dispute:
+def _open(
+    locked: milestones.Locked,
+    *,
+    side: str,
+    actor: User | None,
+    reason: str,
+    moved_by: str | None = None,
+) -> Dispute:
     milestone = locked.milestone
     was = milestone.status
-    milestones.move(milestone, "dispute", side=side, actor=actor, reason=reason)
+    milestones.move(milestone, "dispute", side=moved_by or side, actor=actor, reason=reason)
     milestone.auto_release_at = None
     request = refunds.open_request(milestone.id)
     if request is not None:
@@ -89,6 +96,23 @@ def freeze(locked: milestones.Locked, *, reason: str) -> Dispute:
         email="milestone.frozen",
         reason=reason,
     )
+    return dispute
+
+
+def hold_for_client(locked: milestones.Locked, *, client: User, reason: str) -> Dispute:
+    """The disputed part of an hourly invoice, now paid, waits in escrow for an admin's
+    split: a dispute the client raised in the invoice's review window. The provider and the
+    admins are told. Runs in the caller's transaction."""
+    dispute = _open(locked, side="client", actor=client, reason=reason, moved_by="system")
+    for to in ("provider", "admins"):
+        milestones.tell(
+            locked.contract,
+            locked.milestone,
+            to=to,
+            email="milestone.disputed",
+            side="client",
+            reason=reason,
+        )
     return dispute
 
 

@@ -16,7 +16,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from marketplace.accounts import verification
 from marketplace.accounts.models import User
 from marketplace.contracts import milestones
-from marketplace.contracts.models import ContractStatus, Milestone, MilestoneStatus
+from marketplace.contracts.models import (
+    ContractStatus,
+    Milestone,
+    MilestoneKind,
+    MilestoneStatus,
+)
 from marketplace.database import commit_keeping_values, lock_row, new_id, utcnow
 from marketplace.errors import Conflict, PaymentFailed
 from marketplace.extensions import db
@@ -25,7 +30,7 @@ from marketplace.ledger import postings
 from marketplace.payments import settlement
 from marketplace.payments.gateways import gateway
 from marketplace.payments.gateways.base import GatewayPayment, answered_in_the_api
-from marketplace.payments.models import Payment, PaymentStatus
+from marketplace.payments.models import Payment, PaymentStatus, SavedPaymentMethod
 from marketplace.payments.states import PAYMENT_STATES
 
 log = logging.getLogger(__name__)
@@ -150,6 +155,50 @@ def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = No
     return payment
 
 
+def charge_saved_card(
+    *, milestone_id: uuid.UUID, method: SavedPaymentMethod, description: str
+) -> Payment:
+    """Charge a pending milestone the marketplace funds itself (an hourly invoice's hours,
+    a bonus) to the client's saved card, off-session. A retry of the same card reuses its
+    pending payment, so the gateway sees the same idempotency key; a decline is recorded
+    (the client is told) and returned as a failed payment, never raised. Commits."""
+    locked = milestones.lock(milestone_id)
+    milestone, contract = locked.milestone, locked.contract
+    user = db.session.get(User, method.saved_by_id)
+    assert user is not None and method.payment_method
+    payment = _attempt(milestone, user, method.payment_method)
+    pay = gateway()
+    if not pay.in_process:
+        commit_keeping_values()
+    try:
+        with answered_in_the_api(f"payment {payment.id}", nothing_done="nothing was charged"):
+            result = pay.create_payment(
+                amount=payment.amount,
+                currency=payment.currency,
+                idempotency_key=f"payment-{payment.id}",
+                transfer_group=settlement.transfer_group(contract.id),
+                description=description[:200],
+                metadata={
+                    "payment_id": str(payment.id),
+                    "milestone_id": str(milestone.id),
+                    "contract_id": str(contract.id),
+                },
+                payment_method=method.payment_method,
+                customer=method.customer_id,
+                off_session=True,
+            )
+    except PaymentFailed as exc:
+        result = GatewayPayment(
+            id=exc.details.get("payment_intent") or payment.gateway_id or "",
+            status="failed",
+            failure_code=exc.details.get("decline_code"),
+            failure_message=exc.message,
+        )
+    _record_result(payment, result, locked if pay.in_process else None)
+    db.session.commit()
+    return payment
+
+
 def _record_result(
     payment: Payment, result: GatewayPayment, locked: milestones.Locked | None
 ) -> None:
@@ -224,7 +273,10 @@ def _succeeded(payment: Payment, locked: milestones.Locked, charge_id: str | Non
     payment.failure_code = payment.failure_message = None
     if milestone.status == MilestoneStatus.PENDING and payment.amount == milestone.amount:
         milestones.move(
-            milestone, "fund", side="client", actor=db.session.get(User, payment.created_by_id)
+            milestone,
+            "fund",
+            side="client" if milestone.kind == MilestoneKind.WORK else "system",
+            actor=db.session.get(User, payment.created_by_id),
         )
         milestone.funded_at = utcnow()
         postings.funding(

@@ -268,3 +268,30 @@ class IdempotencyKey(IdMixin, Model):
     response_body: Mapped[Any | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SavedPaymentMethod(IdMixin, Model):
+    """The card a client saved for off-session charges (hourly invoices): a Stripe
+    customer and its payment method, set up through a SetupIntent. One per client profile;
+    saving another replaces it."""
+
+    __tablename__ = "saved_payment_methods"
+
+    client_profile_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("client_profiles.id"), unique=True
+    )
+    gateway: Mapped[str] = mapped_column(sa.String(20))
+    customer_id: Mapped[str] = mapped_column(sa.String(255))
+    #: The SetupIntent that saves the method (Stripe.js confirms it when no method was sent).
+    setup_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    client_secret: Mapped[str | None] = mapped_column(sa.String(255))
+    #: None until the setup succeeds.
+    payment_method: Mapped[str | None] = mapped_column(sa.String(255))
+    saved_by_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def ready(self) -> bool:
+        """Whether invoices can be charged to it."""
+        return self.payment_method is not None

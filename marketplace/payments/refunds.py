@@ -11,7 +11,7 @@ from flask import current_app
 
 from marketplace.accounts.models import User
 from marketplace.contracts import milestones
-from marketplace.contracts.models import Contract, Milestone, MilestoneStatus
+from marketplace.contracts.models import Contract, Milestone, MilestoneKind, MilestoneStatus
 from marketplace.contracts.states import MILESTONE_STATES
 from marketplace.database import utcnow
 from marketplace.extensions import db
@@ -72,7 +72,9 @@ def raise_for_termination(contract: Contract, *, actor: User, reason: str) -> in
     may still dispute each). Runs in the termination's transaction; returns how many."""
     count = 0
     for milestone in contract.milestones:
-        if MILESTONE_STATES.allows("request_refund", milestone.status):
+        if milestone.kind == MilestoneKind.WORK and MILESTONE_STATES.allows(
+            "request_refund", milestone.status
+        ):
             locked = milestones.lock(milestone.id)
             _open_request(
                 locked.milestone,

@@ -25,12 +25,18 @@ from marketplace.payments import (
     evidence,
     funding,
     history,
+    methods,
     payouts,
     refunds,
     webhooks,
 )
 from marketplace.payments.idempotency import HEADER_PARAMETER, idempotent
-from marketplace.payments.models import Dispute, DisputeEvidence, RefundRequest
+from marketplace.payments.models import (
+    Dispute,
+    DisputeEvidence,
+    RefundRequest,
+    SavedPaymentMethod,
+)
 from marketplace.payments.schemas import (
     ContractLedgerSchema,
     DisputeDetailSchema,
@@ -42,6 +48,8 @@ from marketplace.payments.schemas import (
     FundInputSchema,
     MilestoneDetailSchema,
     OnboardingSchema,
+    PaymentMethodInputSchema,
+    PaymentMethodSchema,
     PayoutsSchema,
     RefundRequestSchema,
     StatementSchema,
@@ -260,3 +268,25 @@ def stripe_webhook() -> dict[str, Any]:
     return webhooks.receive(
         payload=request.get_data(), signature=request.headers.get("Stripe-Signature")
     )
+
+
+@blp.post("/clients/me/payment-method")
+@login_required
+@limiter.limit(money_rate_limit, key_func=_user_key)
+@blp.arguments(PaymentMethodInputSchema, as_kwargs=True)
+@blp.response(200, PaymentMethodSchema)
+@blp.errors(400, 401, 402, 403, 409, 422, 429)
+def save_payment_method(payment_method: str | None = None) -> SavedPaymentMethod:
+    """Save the card hourly invoices and bonuses are charged to (the client, before the first
+    hourly contract starts): a Stripe SetupIntent, confirmed here with `payment_method` or
+    by Stripe.js with the `client_secret` answered. Replaces the card saved before."""
+    return methods.save(user=current_user, payment_method=payment_method)
+
+
+@blp.get("/clients/me/payment-method")
+@login_required
+@blp.response(200, PaymentMethodSchema)
+@blp.errors(401, 403, 404)
+def get_payment_method() -> SavedPaymentMethod:
+    """The card saved for off-session charges; 404 when none is."""
+    return methods.mine(user=current_user)

@@ -368,3 +368,37 @@ class WebhookAckSchema(BaseSchema):
 
     received = ma.fields.Boolean(required=True)
     duplicate = ma.fields.Boolean(required=True)
+
+
+class PaymentMethodInputSchema(BaseSchema):
+    """The card to save for off-session charges (hourly invoices, bonuses)."""
+
+    payment_method = ma.fields.String(
+        validate=[ma.validate.Length(min=4, max=255), ma.validate.Regexp(r"^pm_[A-Za-z0-9_]+$")],
+        metadata={
+            "description": "A Stripe PaymentMethod id (`pm_...`) Stripe.js collected; leave "
+            "out to get a SetupIntent's `client_secret` to confirm with Stripe.js. Test "
+            "cards: `pm_card_visa`; `pm_card_chargeCustomerFail` saves but every charge is "
+            "declined (in the sandbox too)."
+        },
+    )
+
+
+class PaymentMethodSchema(BaseSchema):
+    """The client's saved card: `ready` to charge, or waiting for Stripe.js to confirm."""
+
+    status = ma.fields.Function(
+        lambda m: "ready" if m.ready else "requires_confirmation",
+        metadata={"type": "string", "enum": ["ready", "requires_confirmation"]},
+    )
+    gateway = ma.fields.String()
+    payment_method = ma.fields.String(allow_none=True)
+    client_secret = ma.fields.Function(
+        lambda m: None if m.ready else m.client_secret,
+        metadata={
+            "type": "string",
+            "nullable": True,
+            "description": "The SetupIntent's secret for Stripe.js, until the card is saved.",
+        },
+    )
+    ready_at = ma.fields.DateTime(allow_none=True)

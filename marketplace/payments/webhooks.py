@@ -26,7 +26,7 @@ from marketplace.extensions import db
 from marketplace.inputs import Money
 from marketplace.jobs import outbox
 from marketplace.ledger import postings
-from marketplace.payments import disputes, funding, payouts, settlement
+from marketplace.payments import disputes, funding, methods, payouts, settlement
 from marketplace.payments.gateways.stripe import InvalidWebhook, object_id, verify_webhook
 from marketplace.payments.models import Refund, RefundStatus, Transfer, WebhookEvent
 from marketplace.payments.states import EVENT_STATES, TRANSFER_STATES
@@ -197,11 +197,18 @@ def _transfer_reversed(data: dict[str, Any]) -> None:
     )
 
 
+def _setup_succeeded(setup: dict[str, Any]) -> None:
+    methods.setup_succeeded(
+        setup_id=setup["id"], payment_method=object_id(setup.get("payment_method"))
+    )
+
+
 #: What each Stripe event type does (each handler gets the event's `data.object`); the
 #: others are stored and marked ignored.
 EVENT_HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "payment_intent.succeeded": _payment_succeeded,
     "payment_intent.payment_failed": _payment_failed,
+    "setup_intent.succeeded": _setup_succeeded,
     "charge.refunded": _charge_refunded,
     "charge.dispute.created": _chargeback,
     "account.updated": _account_updated,

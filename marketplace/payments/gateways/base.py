@@ -84,6 +84,18 @@ class GatewayResult:
 
 
 @dataclass(frozen=True)
+class PaymentSetup:
+    """A card being saved for off-session charges: `succeeded` with its `payment_method`,
+    or `pending` until the frontend confirms `client_secret` with Stripe.js."""
+
+    customer_id: str
+    setup_id: str
+    status: str
+    client_secret: str | None = None
+    payment_method: str | None = None
+
+
+@dataclass(frozen=True)
 class PayoutAccount:
     """A provider's payout account at the gateway."""
 
@@ -116,9 +128,25 @@ class PaymentGateway(Protocol):
         description: str,
         metadata: dict[str, str],
         payment_method: str | None = None,
+        customer: str | None = None,
+        off_session: bool = False,
     ) -> GatewayPayment:
         """Start collecting a milestone's amount from the client; with `payment_method`,
-        charge it at once (a decline raises PaymentFailed)."""
+        charge it at once (a decline raises PaymentFailed). `off_session`: the client is
+        not there (a saved card of `customer`, charged for an hourly invoice)."""
+
+    def set_up_payment_method(
+        self,
+        *,
+        customer_id: str | None,
+        email: str | None,
+        payment_method: str | None,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> PaymentSetup:
+        """Save a card for off-session charges: a customer (made when `customer_id` is None)
+        and a SetupIntent, confirmed at once with `payment_method` (a decline raises
+        PaymentFailed) or left for Stripe.js to confirm."""
 
     def refund(
         self,

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import hashlib
 
-from marketplace.payments.gateways.base import GatewayPayment, GatewayResult, PayoutAccount
+from marketplace.errors import PaymentFailed
+from marketplace.payments.gateways.base import (
+    GatewayPayment,
+    GatewayResult,
+    PaymentSetup,
+    PayoutAccount,
+)
+
+#: Stripe's test card that saves but declines every charge: the sandbox declines it too,
+#: so the declined-charge path can be tried without Stripe.
+DECLINING_CARD = "pm_card_chargeCustomerFail"
 
 
 def _id(prefix: str, idempotency_key: str) -> str:
@@ -33,12 +43,36 @@ class SandboxGateway:
         description: str,
         metadata: dict[str, str],
         payment_method: str | None = None,
+        customer: str | None = None,
+        off_session: bool = False,
     ) -> GatewayPayment:
-        """A payment that has already succeeded."""
+        """A payment that has already succeeded (declined with `DECLINING_CARD`)."""
+        if payment_method == DECLINING_CARD:
+            raise PaymentFailed(
+                "The card was declined: card_declined.",
+                details={"decline_code": "card_declined", "payment_intent": None},
+            )
         return GatewayPayment(
             id=_id("pi", idempotency_key),
             status="succeeded",
             charge_id=_id("ch", idempotency_key),
+        )
+
+    def set_up_payment_method(
+        self,
+        *,
+        customer_id: str | None,
+        email: str | None,
+        payment_method: str | None,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> PaymentSetup:
+        """A card saved at once (Stripe's test Visa when none is named)."""
+        return PaymentSetup(
+            customer_id=customer_id or _id("cus", idempotency_key),
+            setup_id=_id("seti", idempotency_key),
+            status="succeeded",
+            payment_method=payment_method or "pm_card_visa",
         )
 
     def refund(

@@ -28,6 +28,7 @@ from marketplace.payments.gateways.base import (
     GatewayError,
     GatewayPayment,
     GatewayResult,
+    PaymentSetup,
     PayoutAccount,
     PermanentGatewayError,
 )
@@ -139,8 +140,11 @@ class StripeGateway:
         description: str,
         metadata: dict[str, str],
         payment_method: str | None = None,
+        customer: str | None = None,
+        off_session: bool = False,
     ) -> GatewayPayment:
-        """A PaymentIntent on the platform account; confirmed at once with a payment method."""
+        """A PaymentIntent on the platform account; confirmed at once with a payment method
+        (`off_session` for a saved card of `customer`, the client being away)."""
         params: dict[str, Any] = {
             "amount": amount,
             "currency": currency,
@@ -151,6 +155,10 @@ class StripeGateway:
             params.update(transfer_group=transfer_group, description=description)
         if payment_method:
             params.update(payment_method=payment_method, confirm=True)
+        if customer:
+            params["customer"] = customer
+        if off_session:
+            params["off_session"] = True
         try:
             intent = self._call(
                 "a payment",
@@ -168,6 +176,64 @@ class StripeGateway:
                 details={"decline_code": decline, "payment_intent": intent_id},
             ) from exc
         return self._payment(intent)
+
+    def set_up_payment_method(
+        self,
+        *,
+        customer_id: str | None,
+        email: str | None,
+        payment_method: str | None,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> PaymentSetup:
+        """A Customer (once) and a SetupIntent for off-session use, confirmed with
+        `payment_method` when one is given."""
+        if customer_id is None:
+            customer = self._call(
+                "a customer",
+                lambda: self.client.v1.customers.create(
+                    params={"email": email, "metadata": metadata}
+                    if email
+                    else {"metadata": metadata},
+                    options={"idempotency_key": f"{idempotency_key}-customer"},
+                ),
+            )
+            customer_id = customer.id
+        setup = self._call(
+            "a card set-up",
+            lambda: self.client.v1.setup_intents.create(
+                params={  # type: ignore[arg-type]
+                    "customer": customer_id,
+                    "usage": "off_session",
+                    "payment_method_types": ["card"],
+                    "metadata": metadata,
+                },
+                options={"idempotency_key": idempotency_key},
+            ),
+        )
+        if payment_method:
+            try:
+                setup = self._call(
+                    "a card set-up",
+                    lambda: self.client.v1.setup_intents.confirm(
+                        setup.id, params={"payment_method": payment_method}
+                    ),
+                )
+            except stripe.CardError as exc:
+                raise PaymentFailed(
+                    f"The card was declined: {exc.user_message or exc.code}.",
+                    details={"decline_code": exc.code},
+                ) from exc
+        data = setup.to_dict()
+        return PaymentSetup(
+            customer_id=customer_id,
+            setup_id=data["id"],
+            status="succeeded" if data.get("status") == "succeeded" else "pending",
+            client_secret=data.get("client_secret"),
+            payment_method=object_id(data.get("payment_method"))
+            if data.get("status") == "succeeded"
+            else None,
+        )
 
     @staticmethod
     def _payment(intent: Any) -> GatewayPayment:
