@@ -49,6 +49,7 @@ from marketplace.extensions import db
 from marketplace.hourly import bonuses
 from marketplace.hourly import entries as time_entries
 from marketplace.hourly.models import Invoice, InvoiceStatus, TimeEntry
+from marketplace.hourly.states import INVOICE_STATES
 from marketplace.hours import week_bounds
 from marketplace.inputs import Money
 from marketplace.jobs.due import each_due
@@ -185,14 +186,18 @@ def _tell(
     }
     for side in to:
         recipients = notifications.admins() if side == "admins" else people[side]
-        contracts.tell(
+        notifications.tell(
             recipients,
-            contract,
-            email,
-            week=invoice.week.isoformat(),
-            amount=Money(invoice.amount, invoice.currency),
+            email=email,
+            context={
+                "task_title": contract.task.title,
+                "week": invoice.week.isoformat(),
+                "amount": Money(invoice.amount, invoice.currency),
+                **context,
+            },
+            contract_id=contract.id,
+            task_id=contract.task_id,
             invoice_id=invoice.id,
-            **context,
         )
 
 
@@ -328,7 +333,9 @@ def charge(invoice_id: uuid.UUID) -> bool:
         return False
     contract = db.session.get(Contract, invoice.contract_id)
     assert contract is not None
-    invoice.status = InvoiceStatus.CHARGING
+    INVOICE_STATES.apply(
+        invoice, "charge", actor_id=None, reason=f"attempt {invoice.charge_attempts + 1}"
+    )
     invoice.charge_attempts += 1
     method = methods.saved_for(contract.client_profile_id)
     if method is None or not method.ready:
@@ -387,7 +394,7 @@ def settle_charging() -> int:
 def _declined(invoice: Invoice, contract: Contract, *, reason: str) -> None:
     retries = current_app.config["HOURLY_RETRY_HOURS"]
     wait = retries[min(invoice.charge_attempts, len(retries)) - 1]
-    invoice.status = InvoiceStatus.PAYMENT_FAILED
+    INVOICE_STATES.apply(invoice, "decline", actor_id=None, reason=reason)
     invoice.next_charge_at = utcnow() + timedelta(hours=wait)
     if contract.status == ContractStatus.ACTIVE:
         contracts.transition(contract, "pause", actor=None, reason=f"payment declined: {reason}")
@@ -404,7 +411,7 @@ def _declined(invoice: Invoice, contract: Contract, *, reason: str) -> None:
 
 def _paid(invoice: Invoice, contract: Contract, parts: list[Milestone]) -> None:
     days = contract.current_terms.content["hourly"]["security_days"]
-    invoice.status = InvoiceStatus.PAID
+    INVOICE_STATES.apply(invoice, "pay", actor_id=None, reason="the charge was confirmed")
     invoice.paid_at = utcnow()
     invoice.available_at = invoice.paid_at + timedelta(days=days)
     invoice.next_charge_at = None
@@ -474,7 +481,7 @@ def release(invoice_id: uuid.UUID) -> bool:
                 locked.contract,
                 reason=f"hours of the week of {invoice.week.isoformat()}",
             )
-    invoice.status = InvoiceStatus.RELEASED
+    INVOICE_STATES.apply(invoice, "release", actor_id=None, reason="security period over")
     invoice.released_at = utcnow()
     return True
 
