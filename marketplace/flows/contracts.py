@@ -71,11 +71,17 @@ def award(*, user: User, bid_id: uuid.UUID, terms: AwardTerms) -> Contract:
         # A fixed price stays the bid's: edited milestones must still add up to it.
         check_milestones(task, items, total=bid.price_amount, currency=bid.price_currency)
     else:
-        # An hourly contract bills its logged time by the week; milestones given at the
-        # award (a set-up fee, say) are paid as a fixed contract's are.
-        items = terms.milestones or ()
-        if items:
+        # An hourly bid makes an hourly contract (time billed by the week against a weekly
+        # limit), unless there are milestones (the client's, or the bid's) and no limit: then
+        # the milestones are paid as a fixed contract's are, as before hourly contracts. With
+        # a limit, milestones (a set-up fee, say) are paid beside the hours. A pilot keeps its
+        # single milestone: it must complete to be extended.
+        items = terms.milestones or bids.proposed_milestones(bid)
+        if items or task.trial:
             check_milestones(task, items, total=None, currency=bid.price_currency)
+    bills_hours = (
+        not is_fixed and not task.trial and (not items or terms.weekly_limit_hours is not None)
+    )
     contract = Contract(
         task=task,
         bid=bid,
@@ -97,7 +103,7 @@ def award(*, user: User, bid_id: uuid.UUID, terms: AwardTerms) -> Contract:
         price_type=task.budget_type.value,
     )
     content["price"] = bid.price
-    if not is_fixed:
+    if bills_hours:
         content["hourly"] = contract_terms.hourly_terms(
             rate=bid.price,
             weekly_limit_hours=terms.weekly_limit_hours
