@@ -4,19 +4,24 @@ disputed entry split by an admin, declined charges, bonuses and firms."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
+from marketplace.contracts.models import Milestone, MilestoneKind
 from marketplace.extensions import db
 from marketplace.hourly import invoices
+from marketplace.hourly.models import Invoice, TimeEntry
 from marketplace.jobs import outbox
+from marketplace.payments.models import Dispute, Payment
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import LedgerTransaction
 from marketplace.notifications.models import Notification
 from marketplace.payments.models import Dispute
-from tests.factories import AdminFactory
+from tests.factories import AdminFactory, ProviderFactory, make_firm
 from tests.hourly_support import (
     WEEK1,
     WEEK2,
@@ -209,3 +214,406 @@ def _kinds_told(user: Any) -> list[str]:
     return list(
         db.session.scalars(sa.select(Notification.kind).where(Notification.user_id == user.id))
     )
+
+
+# The windows ------------------------------------------------------------------------------
+
+
+def test_entries_change_until_monday_noon_utc_after_their_week(login, time_machine):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    deal = make_hourly_deal()
+    time_machine.move_to(at(WEEK1, 6, 23), tick=False)
+    logged = _logged(login(deal.provider), deal, at(WEEK1, 6, 20), at(WEEK1, 6, 22))
+    assert logged["editable_until"] == "2026-11-09T12:00:00+00:00"
+
+    time_machine.move_to(at(WEEK2, 0, 11, 59), tick=False)  # the last minute of the window
+    provider = login(deal.provider)
+    edited = provider.patch(
+        f"time-entries/{logged['id']}", json={"end": at(WEEK1, 6, 23).isoformat()}
+    )
+    assert edited.status_code == 200, edited.get_json()
+    assert edited.get_json()["minutes"] == 180
+    late = _log(provider, deal, at(WEEK1, 5, 9), at(WEEK1, 5, 10))  # last week, still open
+    assert late.status_code == 201, late.get_json()
+
+    time_machine.move_to(at(WEEK2, 0, 12), tick=False)  # closed
+    provider = login(deal.provider)
+    refused = provider.patch(f"time-entries/{logged['id']}", json={"memo": "Other work"})
+    assert refused.status_code == 409
+    assert provider.delete(f"time-entries/{logged['id']}").status_code == 409
+    too_late = _log(provider, deal, at(WEEK1, 4, 9), at(WEEK1, 4, 10))
+    assert too_late.status_code == 409
+    assert too_late.get_json()["error"]["details"]["week"] == "2026-11-02"
+    assert db.session.get(TimeEntry, uuid.UUID(logged["id"])).memo == "Inbox triage"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(TimeEntry)) == 2
+
+
+def test_an_invoice_is_disputed_until_friday_23_59_59_utc_and_not_after(login, time_machine):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    deal = make_hourly_deal()
+    time_machine.move_to(at(WEEK1, 1, 18), tick=False)
+    _logged(login(deal.provider), deal, at(WEEK1, 1, 9), at(WEEK1, 1, 17))
+    _bill(time_machine, at(WEEK2, 0, 12))
+    invoice = db.session.scalars(sa.select(Invoice)).one()
+
+    time_machine.move_to(at(WEEK2, 5, 0), tick=False)  # Saturday 00:00: the window closed
+    client = login(deal.client)
+    late = money_post(client, f"invoices/{invoice.id}/dispute", json={"reason": "Not worked."})
+    assert late.status_code == 409
+    assert late.get_json()["error"]["details"]["review_ends_at"] == "2026-11-14T00:00:00+00:00"
+
+    time_machine.move_to(at(WEEK2, 4, 23, 59), tick=False)  # Friday 23:59: still open
+    client = login(deal.client)
+    whole = money_post(client, f"invoices/{invoice.id}/dispute", json={"reason": "Not worked."})
+    assert whole.status_code == 200, whole.get_json()
+    assert whole.get_json()["disputed_amount"] == usd(28_000)  # all 8 h
+    again = money_post(client, f"invoices/{invoice.id}/dispute", json={"reason": "Again."})
+    assert again.status_code == 409
+
+    # The whole invoice is charged, then held: nothing is released to the provider.
+    _bill(time_machine, at(WEEK2, 5, 0))
+    _bill(time_machine, at(WEEK3, 3, 0))
+    assert _books(deal)["escrow"] == 28_000
+    dispute = db.session.scalars(sa.select(Dispute)).one()
+    assert dispute.milestone_id == invoice.milestone_id
+
+
+# The weekly limit ------------------------------------------------------------------------
+
+
+def test_a_raise_counts_this_week_and_a_cut_from_the_next(login, time_machine, sent_mail):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    deal = make_hourly_deal(weekly_limit=10)
+    time_machine.move_to(at(WEEK1, 2, 12), tick=False)
+    client = login(deal.client)
+    raised = client.put(f"contracts/{deal.contract_id}/weekly-limit", json={"hours": 15})
+    assert raised.status_code == 200, raised.get_json()
+    assert raised.get_json() | {"schedule": None} == {
+        "this_week": "2026-11-02",
+        "hours_this_week": 15,
+        "hours_next_week": 15,
+        "schedule": None,
+        "terms_version": 2,
+    }
+    cut = client.put(f"contracts/{deal.contract_id}/weekly-limit", json={"hours": 5})
+    assert cut.get_json()["hours_this_week"] == 15
+    assert cut.get_json()["hours_next_week"] == 5
+    assert cut.get_json()["schedule"] == [
+        {"from_week": "2026-11-02", "hours": 15},
+        {"from_week": "2026-11-09", "hours": 5},
+    ]
+    assert any("Weekly limit changed" in m.subject for m in sent_mail)
+
+    # 16 h this week: 15 billed; 8 h next week: 5 billed.
+    time_machine.move_to(at(WEEK1, 3, 18), tick=False)
+    _logged(login(deal.provider), deal, at(WEEK1, 3, 0), at(WEEK1, 3, 16))
+    time_machine.move_to(at(WEEK2, 4, 18), tick=False)
+    _logged(login(deal.provider), deal, at(WEEK2, 0, 9), at(WEEK2, 0, 17))
+    _bill(time_machine, at(WEEK3, 0, 12))
+    billed = {
+        i.week.isoformat(): (i.limit_hours, i.minutes, i.amount)
+        for i in db.session.scalars(sa.select(Invoice))
+    }
+    assert billed == {
+        "2026-11-02": (15, 900, 52_500),
+        "2026-11-09": (5, 300, 17_500),
+    }
+
+    provider_put = login(deal.provider).put(
+        f"contracts/{deal.contract_id}/weekly-limit", json={"hours": 40}
+    )
+    assert provider_put.status_code == 403
+    for hours in (0, 169, "ten", None):
+        bad = client.put(f"contracts/{deal.contract_id}/weekly-limit", json={"hours": hours})
+        assert bad.status_code == 422, hours
+
+
+# Declined charges -------------------------------------------------------------------------
+
+
+def test_a_declined_charge_pauses_the_contract_and_is_retried_with_backoff(
+    login, time_machine, sent_mail
+):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    deal = make_hourly_deal(card="pm_card_chargeCustomerFail")
+    time_machine.move_to(at(WEEK1, 1, 18), tick=False)
+    _logged(login(deal.provider), deal, at(WEEK1, 1, 9), at(WEEK1, 1, 11))
+    _bill(time_machine, at(WEEK2, 0, 12))
+
+    _bill(time_machine, at(WEEK2, 5, 0))
+    invoice = db.session.scalars(sa.select(Invoice)).one()
+    assert invoice.status.value == "payment_failed"
+    assert invoice.next_charge_at == at(WEEK2, 6, 0)  # 24 h later
+    assert deal.contract.status.value == "paused"
+    assert any("Payment declined, week of 2026-11-02" in m.subject for m in sent_mail)
+    assert "invoice.payment" in _kinds_told(deal.client)
+    assert "invoice.payment" in _kinds_told(deal.provider)
+    assert "payment.failed" not in _kinds_told(deal.client)  # one e-mail, the invoice's
+    assert _books(deal)["escrow"] == 0
+    # A paused contract takes no time; the hours already logged are still owed.
+    blocked = _log(login(deal.provider), deal, at(WEEK2, 5, 1), at(WEEK2, 5, 2))
+    assert blocked.status_code == 409
+
+    _bill(time_machine, at(WEEK2, 6, 0))  # declined again: the wait doubles
+    db.session.refresh(invoice)
+    assert (invoice.charge_attempts, invoice.next_charge_at) == (
+        2,
+        at(WEEK2, 6, 0) + timedelta(hours=48),
+    )
+
+    time_machine.move_to(at(WEEK3, 0, 9), tick=False)
+    saved = login(deal.client).post(
+        "clients/me/payment-method", json={"payment_method": "pm_card_visa"}
+    )
+    assert saved.get_json()["status"] == "ready"
+    _bill(time_machine, at(WEEK3, 1, 0))  # the next attempt, with the new card
+    db.session.refresh(invoice)
+    assert invoice.status.value == "paid"
+    assert deal.contract.status.value == "active"
+    assert _books(deal)["escrow"] == 7_000
+    attempts = db.session.scalars(sa.select(Payment.status).order_by(Payment.attempt)).all()
+    assert [a.value for a in attempts] == ["failed", "failed", "succeeded"]
+
+
+def test_a_week_without_a_saved_card_is_declined_too(login, time_machine):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    deal = make_hourly_deal(card=None)
+    time_machine.move_to(at(WEEK1, 1, 18), tick=False)
+    _logged(login(deal.provider), deal, at(WEEK1, 1, 9), at(WEEK1, 1, 10))
+    _bill(time_machine, at(WEEK2, 0, 12))
+    _bill(time_machine, at(WEEK2, 5, 0))
+    invoice = db.session.scalars(sa.select(Invoice)).one()
+    assert invoice.status.value == "payment_failed"
+    assert deal.contract.status.value == "paused"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Payment)) == 0
+
+
+# Firms ----------------------------------------------------------------------------------
+
+
+def test_two_members_of_a_firm_log_on_one_contract_and_each_week_bills_both(login, time_machine):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    firm = make_firm(owner=True, agent=True)
+    deal = make_hourly_deal(provider=firm.owner, rate=4000, weekly_limit=40)
+    time_machine.move_to(at(WEEK1, 2, 18), tick=False)
+    owner, agent = login(firm.owner), login(firm.agent)
+    # The same hours by two people: no overlap, each logs their own.
+    _logged(owner, deal, at(WEEK1, 1, 9), at(WEEK1, 1, 12))
+    mine = _logged(agent, deal, at(WEEK1, 1, 9), at(WEEK1, 1, 13))
+    assert mine["worker"]["id"] == str(firm.agent.id)
+    # One person cannot overlap themselves.
+    clash = _log(agent, deal, at(WEEK1, 1, 12), at(WEEK1, 1, 14))
+    assert clash.status_code == 409
+    assert clash.get_json()["error"]["details"]["entry_id"] == mine["id"]
+    # An agent edits their own entry, not the owner's; the owner (a manager) may edit theirs.
+    owners = owner.get(f"contracts/{deal.contract_id}/time-entries?worker_id={firm.owner.id}")
+    owner_entry = owners.get_json()["items"][0]["id"]
+    assert agent.patch(f"time-entries/{owner_entry}", json={"memo": "x"}).status_code == 403
+    assert owner.patch(f"time-entries/{mine['id']}", json={"memo": "Triage"}).status_code == 200
+
+    _bill(time_machine, at(WEEK2, 0, 12))
+    invoice = db.session.scalars(sa.select(Invoice)).one()
+    assert (invoice.minutes, invoice.amount) == (420, 28_000)  # 7 h x 40.00
+    detail = login(deal.client).get(f"invoices/{invoice.id}").get_json()
+    assert {e["worker"]["id"] for e in detail["entries"]} == {
+        str(firm.owner.id),
+        str(firm.agent.id),
+    }
+
+
+# Bad input and permissions -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "field"),
+    [
+        (at(WEEK1, 1, 10), at(WEEK1, 1, 10), "end"),  # zero minutes
+        (at(WEEK1, 1, 11), at(WEEK1, 1, 10), "end"),  # negative
+        (at(WEEK1, 2, 10), at(WEEK1, 2, 13), "end"),  # ends in the future
+        (at(WEEK1, 0, 6), at(WEEK1, 0, 7), "start"),  # before the contract began
+    ],
+)
+def test_impossible_entries_are_422_and_store_nothing(login, time_machine, start, end, field):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    deal = make_hourly_deal()
+    time_machine.move_to(at(WEEK1, 2, 12), tick=False)
+    response = _log(login(deal.provider), deal, start, end)
+    assert response.status_code == 422, response.get_json()
+    assert field in response.get_json()["error"]["details"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(TimeEntry)) == 0
+
+
+def test_an_entry_across_midnight_sunday_utc_must_be_split(login, time_machine):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    deal = make_hourly_deal()
+    time_machine.move_to(at(WEEK2, 0, 9), tick=False)
+    provider = login(deal.provider)
+    across = _log(provider, deal, at(WEEK1, 6, 22), at(WEEK2, 0, 2))
+    assert across.status_code == 422
+    assert "split" in across.get_json()["error"]["details"]["end"][0]
+    # An offset is honoured: 23:00-24:00 in Manila is 15:00-16:00 UTC on Sunday.
+    manila = {
+        "start": "2026-11-08T23:00:00+08:00",
+        "end": "2026-11-09T00:00:00+08:00",
+        "memo": "Late tickets",
+    }
+    logged = provider.post(f"contracts/{deal.contract_id}/time-entries", json=manila)
+    assert logged.status_code == 201, logged.get_json()
+    assert logged.get_json()["start"] == "2026-11-08T15:00:00+00:00"
+    assert logged.get_json()["week"] == "2026-11-02"
+    naive = {**manila, "start": "2026-11-08T10:00:00", "end": "2026-11-08T11:00:00"}
+    assert (
+        provider.post(f"contracts/{deal.contract_id}/time-entries", json=naive).status_code == 422
+    )
+
+
+def test_who_may_log_read_and_change_time(login, time_machine):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    deal = make_hourly_deal()
+    time_machine.move_to(at(WEEK1, 1, 18), tick=False)
+    logged = _logged(login(deal.provider), deal, at(WEEK1, 1, 9), at(WEEK1, 1, 10))
+    stranger = login(ProviderFactory())
+    client = login(deal.client)
+
+    assert _log(stranger, deal, at(WEEK1, 1, 11), at(WEEK1, 1, 12)).status_code == 404
+    assert _log(client, deal, at(WEEK1, 1, 11), at(WEEK1, 1, 12)).status_code == 403
+    assert stranger.get(f"contracts/{deal.contract_id}/time-entries").status_code == 404
+    assert stranger.patch(f"time-entries/{logged['id']}", json={"memo": "x"}).status_code == 404
+    assert stranger.delete(f"time-entries/{logged['id']}").status_code == 404
+    assert client.patch(f"time-entries/{logged['id']}", json={"memo": "x"}).status_code == 403
+    assert client.delete(f"time-entries/{logged['id']}").status_code == 403
+    listed = client.get(f"contracts/{deal.contract_id}/time-entries").get_json()
+    assert [e["id"] for e in listed["items"]] == [logged["id"]]
+    assert listed["items"][0]["local"]["client"]["zone"] == deal.contract.client_profile.timezone
+
+    _bill(time_machine, at(WEEK2, 0, 12))
+    invoice = db.session.scalars(sa.select(Invoice)).one()
+    assert stranger.get(f"invoices/{invoice.id}").status_code == 404
+    assert stranger.get("invoices").get_json()["items"] == []
+    assert (
+        money_post(stranger, f"invoices/{invoice.id}/dispute", json={"reason": "No."}).status_code
+        == 404
+    )
+    provider = login(deal.provider)
+    assert (
+        money_post(provider, f"invoices/{invoice.id}/dispute", json={"reason": "No."}).status_code
+        == 403
+    )
+    assert [i["id"] for i in provider.get("invoices").get_json()["items"]] == [str(invoice.id)]
+    unknown = money_post(
+        login(deal.client),
+        f"invoices/{invoice.id}/dispute",
+        json={"reason": "Not ours.", "entry_ids": [str(invoice.milestone_id)]},
+    )
+    assert unknown.status_code == 422
+    db.session.refresh(invoice)
+    assert invoice.disputed_at is None
+
+
+def test_no_time_on_an_ended_contract_and_none_on_a_fixed_one(login, time_machine):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    deal = make_hourly_deal()
+    time_machine.move_to(at(WEEK1, 1, 18), tick=False)
+    _logged(login(deal.provider), deal, at(WEEK1, 1, 9), at(WEEK1, 1, 10))
+    ended = login(deal.client).post(
+        f"contracts/{deal.contract_id}/terminate", json={"reason": "The project is over."}
+    )
+    assert ended.status_code == 200, ended.get_json()
+    refused = _log(login(deal.provider), deal, at(WEEK1, 1, 11), at(WEEK1, 1, 12))
+    assert refused.status_code == 409
+    # The hours logged before the end are still invoiced and charged.
+    _bill(time_machine, at(WEEK2, 0, 12))
+    _bill(time_machine, at(WEEK2, 5, 0))
+    assert db.session.scalars(sa.select(Invoice)).one().status.value == "paid"
+    assert _books(deal)["escrow"] == 3_500
+
+
+# Bonuses and the saved card ---------------------------------------------------------------
+
+
+def test_a_bonus_is_charged_and_released_at_once_and_only_once(login, time_machine, sent_mail):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    deal = make_hourly_deal()
+    client = login(deal.client)
+    body = {"amount": usd(10_000), "reason": "For the overtime in week two."}
+    first = money_post(
+        client, f"contracts/{deal.contract_id}/bonuses", idempotency_key="b-1", json=body
+    )
+    assert first.status_code == 201, first.get_json()
+    assert first.get_json()["status"] == "released"
+    again = money_post(
+        client, f"contracts/{deal.contract_id}/bonuses", idempotency_key="b-1", json=body
+    )
+    assert again.get_json() == first.get_json()
+    outbox.deliver_due()
+    assert _books(deal) == {
+        "escrow": 0,
+        "provider_payable": 0,
+        "client_payable": 0,
+        "revenue": 1_000,
+        "external": -1_000,
+    }
+    bonuses = db.session.scalars(
+        sa.select(Milestone).where(Milestone.kind == MilestoneKind.BONUS)
+    ).all()
+    assert len(bonuses) == 1
+    assert "bonus.paid" in _kinds_told(deal.provider)
+
+    assert (
+        money_post(
+            login(deal.provider), f"contracts/{deal.contract_id}/bonuses", json=body
+        ).status_code
+        == 403
+    )
+    euros = {**body, "amount": {"amount": 100, "currency": "eur"}}
+    assert (
+        money_post(client, f"contracts/{deal.contract_id}/bonuses", json=euros).status_code == 422
+    )
+    missing_key = client.post(f"contracts/{deal.contract_id}/bonuses", json=body)
+    assert missing_key.status_code == 400
+
+
+def test_a_declined_bonus_is_a_402_and_moves_no_money(login, time_machine):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    deal = make_hourly_deal(card="pm_card_chargeCustomerFail")
+    client = login(deal.client)
+    declined = money_post(
+        client,
+        f"contracts/{deal.contract_id}/bonuses",
+        json={"amount": usd(5_000), "reason": "Thanks for Friday."},
+    )
+    assert declined.status_code == 402, declined.get_json()
+    assert _books(deal)["external"] == 0
+    bonus = db.session.scalars(
+        sa.select(Milestone).where(Milestone.kind == MilestoneKind.BONUS)
+    ).one()
+    assert bonus.status.value == "cancelled"
+
+
+def test_the_client_saves_a_card_and_reads_it_back(login):
+    deal_client = make_hourly_deal(card=None).client
+    client = login(deal_client)
+    assert client.get("clients/me/payment-method").status_code == 404
+    saved = client.post("clients/me/payment-method", json={})
+    assert saved.status_code == 200, saved.get_json()
+    assert saved.get_json()["status"] == "ready"
+    assert saved.get_json()["payment_method"] == "pm_card_visa"
+    assert client.get("clients/me/payment-method").get_json()["status"] == "ready"
+    bad = client.post("clients/me/payment-method", json={"payment_method": "4242 4242"})
+    assert bad.status_code == 422
+    provider = login(ProviderFactory())
+    assert provider.post("clients/me/payment-method", json={}).status_code == 403
+
+
+def test_hours_and_bonus_milestones_are_not_the_parties_to_move(login, time_machine):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    deal = make_hourly_deal()
+    time_machine.move_to(at(WEEK1, 1, 18), tick=False)
+    _logged(login(deal.provider), deal, at(WEEK1, 1, 9), at(WEEK1, 1, 10))
+    _bill(time_machine, at(WEEK2, 0, 12))
+    invoice = db.session.scalars(sa.select(Invoice)).one()
+    client = login(deal.client)
+    early = money_post(client, f"milestones/{invoice.milestone_id}/fund", json={})
+    assert early.status_code == 409
+    listed = client.get(f"contracts/{deal.contract_id}").get_json()["milestones"]
+    assert [(m["kind"], m["allowed_actions"]) for m in listed] == [("hours", [])]

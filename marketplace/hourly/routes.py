@@ -7,7 +7,7 @@ are rate-limited as every money request is.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask_login import current_user, login_required
@@ -98,7 +98,10 @@ def _limit_view(contract: Any) -> dict[str, Any]:
         "this_week": week,
         "hours_this_week": contract_terms.weekly_limit(content, week),
         "hours_next_week": contract_terms.weekly_limit(content, week + timedelta(days=7)),
-        "schedule": content["hourly"]["weekly_limits"],
+        "schedule": [
+            {"from_week": date.fromisoformat(step["from_week"]), "hours": step["hours"]}
+            for step in content["hourly"]["weekly_limits"]
+        ],
         "terms_version": contract.terms_version,
     }
 

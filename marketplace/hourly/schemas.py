@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -125,7 +124,7 @@ class TimeEntrySchema(BaseSchema):
     invoice_id = ma.fields.UUID(attribute="entry.invoice_id", allow_none=True)
     disputed = ma.fields.Boolean(attribute="entry.disputed")
     editable_until = ma.fields.Function(
-        lambda shown: adjustment_closes(shown.entry.week),
+        lambda shown: adjustment_closes(shown.entry.week).isoformat(),
         metadata={
             "type": "string",
             "format": "date-time",
@@ -169,9 +168,9 @@ class WeeklyLimitSchema(BaseSchema):
     terms_version = ma.fields.Integer()
 
 
-def _period(invoice: Invoice) -> dict[str, datetime]:
+def _period(invoice: Invoice) -> dict[str, str]:
     start, end = week_bounds(invoice.week)
-    return {"start": start, "end": end}
+    return {"start": start.isoformat(), "end": end.isoformat()}
 
 
 class InvoiceSchema(BaseSchema):

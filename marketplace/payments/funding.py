@@ -285,12 +285,8 @@ def _succeeded(payment: Payment, locked: milestones.Locked, charge_id: str | Non
             amount=payment.amount,
             memo=f"payment {payment.gateway_id}",
         )
-        milestones.tell(
-            contract,
-            milestone,
-            to="both",
-            email="milestone.funded",
-        )
+        if milestone.kind == MilestoneKind.WORK:  # an invoice or a bonus tells its own news
+            milestones.tell(contract, milestone, to="both", email="milestone.funded")
     else:
         postings.unmatched_payment(
             settlement.money_of(payment),
@@ -337,6 +333,8 @@ def _failed(
     PAYMENT_STATES.apply(payment, "fail", actor_id=None, reason=code or "declined")
     payment.settled_at = utcnow()
     payment.failure_code, payment.failure_message = code, (message or "")[:2000] or None
+    if locked.milestone.kind != MilestoneKind.WORK:
+        return  # an invoice or a bonus tells its own news
     milestones.tell(
         locked.contract,
         locked.milestone,
