@@ -16,11 +16,10 @@ from marketplace.extensions import db
 from marketplace.hourly import invoices
 from marketplace.hourly.models import Invoice, TimeEntry
 from marketplace.jobs import outbox
-from marketplace.payments.models import Dispute, Payment
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import LedgerTransaction
 from marketplace.notifications.models import Notification
-from marketplace.payments.models import Dispute
+from marketplace.payments.models import Dispute, Payment
 from tests.factories import AdminFactory, ProviderFactory, make_firm
 from tests.hourly_support import (
     WEEK1,
