@@ -53,6 +53,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -67,12 +68,15 @@ from marketplace.bids import services as bids
 from marketplace.bids.inputs import BidProposal, MilestoneProposal
 from marketplace.config import TestingConfig
 from marketplace.contracts.inputs import AmendmentChanges, AwardTerms, SlaTargets
-from marketplace.database import utcnow
+from marketplace.database import clock_at, utcnow
 from marketplace.extensions import db
 from marketplace.files import services as files
 from marketplace.files.models import FilePurpose
 from marketplace.flows import amendments
 from marketplace.flows import contracts as contract_flows
+from marketplace.hourly import entries as hourly_entries
+from marketplace.hourly import invoices as hourly_invoices
+from marketplace.hourly.inputs import NewEntry
 from marketplace.inputs import Money
 from marketplace.jobs import outbox
 from marketplace.jobs.models import OutboxEntry, OutboxStatus
@@ -89,7 +93,7 @@ from marketplace.tasks import confidentiality, lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks import terms as task_terms
 from marketplace.tasks.inputs import Budget
-from marketplace.tasks.models import BudgetType
+from marketplace.tasks.models import BudgetType, Confidentiality
 from tests.conftest import KEEP_TABLES, Api
 from tests.factories import (
     PASSWORD,
@@ -151,6 +155,8 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "report_id": ("work_report",),
     "moderation_report_id": ("report",),
     "change_id": ("change",),
+    "time_entry_id": ("time_entry",),
+    "invoice_id": ("invoice",),
 }
 
 
@@ -182,6 +188,61 @@ def _bid_body() -> dict[str, Any]:
 
 def _member(organization: Any, role: MemberRole, user_role: Role) -> Any:
     return MembershipFactory(organization=organization, role=role, user=UserFactory(role=user_role))
+
+
+@dataclass
+class Hourly:
+    entry_id: uuid.UUID
+    invoice_id: uuid.UUID
+
+
+def _hourly_contract(client_owner: Any, firm_owner: Any) -> Hourly:
+    """An hourly contract of the company and the firm, running for two weeks: its first
+    week invoiced, and an entry of this week the firm's owner logged."""
+    task = tasks.create_task(
+        user=client_owner,
+        draft=task_draft(
+            budget=Budget(BudgetType.HOURLY, 1_000, 5_000, "usd"),
+            confidentiality=Confidentiality.PUBLIC,
+            title="Tier-one tickets by the hour",
+        ),
+    )
+    lifecycle.publish_task(user=client_owner, task_id=task.id, confirm_strategic=False)
+    began = utcnow() - timedelta(days=14)
+    with clock_at(began):
+        bid = bids.place_bid(
+            user=firm_owner,
+            task_id=task.id,
+            proposal=BidProposal(
+                price=Money(3_000, "usd"), timeline_days=60, cover_letter="By the hour."
+            ),
+        )
+        contract = contract_flows.award(
+            user=client_owner, bid_id=bid.id, terms=AwardTerms(weekly_limit_hours=20)
+        )
+        contract_flows.accept_offer(user=firm_owner, contract_id=contract.id)
+    with clock_at(began + timedelta(minutes=30)):
+        past = hourly_entries.log(
+            user=firm_owner,
+            contract_id=contract.id,
+            entry=NewEntry(
+                start=began + timedelta(minutes=10),
+                end=began + timedelta(minutes=11),
+                memo="The first tickets.",
+            ),
+        )
+    invoice = hourly_invoices.issue(contract.id, past.week)
+    assert invoice is not None
+    db.session.commit()
+    now = utcnow()
+    entry = hourly_entries.log(
+        user=firm_owner,
+        contract_id=contract.id,
+        entry=NewEntry(
+            start=now - timedelta(minutes=31), end=now - timedelta(minutes=30), memo="Tickets."
+        ),
+    )
+    return Hourly(entry_id=entry.id, invoice_id=invoice.id)
 
 
 def build_world() -> World:
@@ -284,6 +345,8 @@ def build_world() -> World:
         to_adopt="Refund up to $50 without escalating.",
     )
 
+    hourly = _hourly_contract(client_owner, firm_owner)
+
     amendment = amendments.propose(
         user=client_owner,
         contract_id=contract.id,
@@ -333,6 +396,8 @@ def build_world() -> World:
             "work_report": report.id,
             "report": user_report.id,
             "change": change.id,
+            "time_entry": hourly.entry_id,
+            "invoice": hourly.invoice_id,
         },
         tokens={
             name: accounts.create_token(user=user, name="matrix")[1]
@@ -636,6 +701,20 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("POST", V1 + "/providers/me/payouts/onboarding"): PROVIDER_EDITORS,
     ("GET", V1 + "/providers/me/payouts"): PROVIDERS,
     # admin
+    # hourly contracts: the provider's people log time (the world's milestone contract
+    # answers 409 past authorization); an entry is changed by whoever logged it or the
+    # firm's signers; the client's signers set the limit, dispute invoices, pay bonuses
+    ("POST", V1 + "/contracts/<uuid:contract_id>/time-entries"): PROVIDER_SIDE,
+    ("GET", V1 + "/contracts/<uuid:contract_id>/time-entries"): PARTIES_READ,
+    ("PATCH", V1 + "/time-entries/<uuid:time_entry_id>"): SIGNERS,
+    ("DELETE", V1 + "/time-entries/<uuid:time_entry_id>"): SIGNERS,
+    ("PUT", V1 + "/contracts/<uuid:contract_id>/weekly-limit"): SIGNERS,
+    ("GET", V1 + "/contracts/<uuid:contract_id>/invoices"): PARTIES_READ,
+    ("GET", V1 + "/invoices"): SIGNED_IN,  # one's own contracts'; others get an empty list
+    ("GET", V1 + "/invoices/<uuid:invoice_id>"): PARTIES_READ,
+    ("POST", V1 + "/invoices/<uuid:invoice_id>/dispute"): SIGNERS,
+    ("POST", V1 + "/contracts/<uuid:contract_id>/bonuses"): SIGNERS,
+    ("POST", V1 + "/clients/me/payment-method"): CLIENT_EDITORS,
     ("GET", V1 + "/admin/audit-log"): ADMINS,
     ("GET", V1 + "/admin/reports"): ADMINS,
     ("GET", V1 + "/admin/reports/<uuid:moderation_report_id>"): ADMINS,
@@ -692,6 +771,19 @@ BODIES: dict[tuple[str, str], Body] = {
         "password": PASSWORD,
     },
     ("POST", V1 + "/auth/tokens"): {"name": "CI"},
+    ("POST", V1 + "/contracts/<uuid:contract_id>/time-entries"): lambda w: {
+        "start": (utcnow() - timedelta(minutes=3)).isoformat(),
+        "end": (utcnow() - timedelta(minutes=2)).isoformat(),
+        "memo": "Tickets answered.",
+    },
+    ("PATCH", V1 + "/time-entries/<uuid:time_entry_id>"): {"memo": "Tickets answered."},
+    ("PUT", V1 + "/contracts/<uuid:contract_id>/weekly-limit"): {"hours": 30},
+    ("POST", V1 + "/invoices/<uuid:invoice_id>/dispute"): {"reason": "Not worked."},
+    ("POST", V1 + "/contracts/<uuid:contract_id>/bonuses"): {
+        "amount": usd(1_000),
+        "reason": "For the overtime.",
+    },
+    ("POST", V1 + "/clients/me/payment-method"): {"payment_method": "pm_card_visa"},
     # Links' tokens that are not ours (400) and a wrong current password (422): the answers
     # are about the request, past who may make it.
     ("POST", V1 + "/auth/verify-email"): {"token": "not-the-token-from-the-mail"},

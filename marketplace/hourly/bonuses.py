@@ -20,6 +20,7 @@ from marketplace.extensions import db
 from marketplace.inputs import Money
 from marketplace.jobs.due import each_due
 from marketplace.payments import funding, methods, settlement
+from marketplace.payments.gateways.base import GatewayRefused, GatewayUnavailable
 from marketplace.payments.models import PaymentStatus
 
 
@@ -56,15 +57,18 @@ def pay(*, user: User, contract_id: uuid.UUID, amount: Money, reason: str) -> Mi
     )
     db.session.add(bonus)
     db.session.commit()
-    payment = funding.charge_saved_card(
-        milestone_id=bonus.id, method=method, description=f"Bonus ({contract.id})"
-    )
-    if payment.status == PaymentStatus.FAILED:
-        locked = milestones.lock(bonus.id)
-        milestones.move(
-            locked.milestone, "cancel", side="system", actor=None, reason="the card was declined"
+    try:
+        payment = funding.charge_saved_card(
+            milestone_id=bonus.id, method=method, description=f"Bonus ({contract.id})"
         )
-        db.session.commit()
+    except (GatewayUnavailable, GatewayRefused):
+        # Not asked again: the client is told to retry. Should the gateway have charged
+        # after all, the money arrives for a cancelled bonus and is refunded.
+        db.session.rollback()
+        _cancel(bonus.id, reason="the payment provider did not answer")
+        raise
+    if payment.status == PaymentStatus.FAILED:
+        _cancel(bonus.id, reason="the card was declined")
         raise PaymentFailed(
             f"The card was declined: {payment.failure_message or payment.failure_code}.",
             details={"decline_code": payment.failure_code},
@@ -72,6 +76,12 @@ def pay(*, user: User, contract_id: uuid.UUID, amount: Money, reason: str) -> Mi
     release(bonus.id)
     db.session.commit()
     return db.session.get(Milestone, bonus.id)  # type: ignore[return-value]
+
+
+def _cancel(bonus_id: uuid.UUID, *, reason: str) -> None:
+    locked = milestones.lock(bonus_id)
+    milestones.move(locked.milestone, "cancel", side="system", actor=None, reason=reason)
+    db.session.commit()
 
 
 def release(milestone_id: uuid.UUID) -> bool:

@@ -55,13 +55,16 @@ from marketplace.inputs import Money
 from marketplace.jobs.due import each_due
 from marketplace.notifications import services as notifications
 from marketplace.payments import disputes, funding, methods, settlement
-from marketplace.payments.models import Payment, PaymentStatus
+from marketplace.payments.gateways.base import GatewayRefused, GatewayUnavailable
+from marketplace.payments.models import Payment, PaymentStatus, SavedPaymentMethod
 
 log = logging.getLogger(__name__)
 
 #: The client reviews an invoice until Friday 23:59:59 UTC after its week: this long after
 #: the week ends.
 REVIEW_WINDOW = timedelta(days=5)
+#: An invoice the gateway did not answer for is asked again this much later.
+GATEWAY_RETRY = timedelta(hours=1)
 
 
 def hours_amount(rate: int, minutes: int) -> int:
@@ -341,16 +344,31 @@ def charge(invoice_id: uuid.UUID) -> bool:
     if method is None or not method.ready:
         _declined(invoice, contract, reason="no payment method is saved")
         return True
+    invoice.next_charge_at = None
     db.session.commit()
-    for part in _parts(invoice):
-        if part.status == MilestoneStatus.PENDING:
-            funding.charge_saved_card(
-                milestone_id=part.id,
-                method=method,
-                description=f"{part.title} ({contract.id})",
-            )
-    settle_charge(invoice_id)
+    _ask_gateway(invoice_id, contract, method)
     return True
+
+
+def _ask_gateway(invoice_id: uuid.UUID, contract: Contract, method: SavedPaymentMethod) -> None:
+    """Charge the charging invoice's pending parts. When the gateway does not answer (an
+    outage, or a refusal to look into), the invoice stays `charging` and is asked again
+    after GATEWAY_RETRY, reusing its pending payments and so their idempotency keys."""
+    try:
+        for part in _parts(lock_row(Invoice, invoice_id)):
+            if part.status == MilestoneStatus.PENDING:
+                funding.charge_saved_card(
+                    milestone_id=part.id,
+                    method=method,
+                    description=f"{part.title} ({contract.id})",
+                )
+    except (GatewayUnavailable, GatewayRefused) as exc:
+        db.session.rollback()
+        log.warning("Charging invoice %s failed at the gateway: %s", invoice_id, exc)
+        lock_row(Invoice, invoice_id).next_charge_at = utcnow() + GATEWAY_RETRY
+        db.session.commit()
+        return
+    settle_charge(invoice_id)
 
 
 def settle_charge(invoice_id: uuid.UUID) -> bool:
@@ -385,10 +403,29 @@ def settle_charge(invoice_id: uuid.UUID) -> bool:
 
 
 def settle_charging() -> int:
-    """Settle the charging invoices whose payments the gateway answered since."""
+    """Settle the charging invoices whose payments the gateway answered since, and ask the
+    gateway again for those it did not answer."""
     return each_due(
-        sa.select(Invoice.id).where(Invoice.status == InvoiceStatus.CHARGING), settle_charge
+        sa.select(Invoice.id).where(Invoice.status == InvoiceStatus.CHARGING), _settle_or_retry
     )
+
+
+def _settle_or_retry(invoice_id: uuid.UUID) -> bool:
+    if settle_charge(invoice_id):
+        return True
+    invoice = lock_row(Invoice, invoice_id)
+    if invoice.next_charge_at is None or invoice.next_charge_at > utcnow():
+        return False  # waiting for the gateway's webhook
+    contract = db.session.get(Contract, invoice.contract_id)
+    assert contract is not None
+    method = methods.saved_for(contract.client_profile_id)
+    if method is None or not method.ready:
+        _declined(invoice, contract, reason="no payment method is saved")
+        return True
+    invoice.next_charge_at = None
+    db.session.commit()
+    _ask_gateway(invoice_id, contract, method)
+    return True
 
 
 def _declined(invoice: Invoice, contract: Contract, *, reason: str) -> None:

@@ -71,24 +71,24 @@ def list_time(contract_id: uuid.UUID, page: int, page_size: int | None, **filter
     return found
 
 
-@blp.patch("/time-entries/<uuid:entry_id>")
+@blp.patch("/time-entries/<uuid:time_entry_id>")
 @login_required
 @blp.arguments(TimeEntryChangeSchema)
 @blp.response(200, TimeEntrySchema)
 @blp.errors(400, 401, 403, 404, 409, 422)
-def change_time(changes: EntryChange, entry_id: uuid.UUID) -> entries.ShownEntry:
+def change_time(changes: EntryChange, time_entry_id: uuid.UUID) -> entries.ShownEntry:
     """Edit your entry until Monday 12:00 UTC after its week."""
-    row = entries.change(user=current_user, entry_id=entry_id, changes=changes)
+    row = entries.change(user=current_user, entry_id=time_entry_id, changes=changes)
     return _one(row)
 
 
-@blp.delete("/time-entries/<uuid:entry_id>")
+@blp.delete("/time-entries/<uuid:time_entry_id>")
 @login_required
 @blp.response(204)
 @blp.errors(401, 403, 404, 409)
-def delete_time(entry_id: uuid.UUID) -> None:
+def delete_time(time_entry_id: uuid.UUID) -> None:
     """Delete your entry until Monday 12:00 UTC after its week."""
-    entries.delete(user=current_user, entry_id=entry_id)
+    entries.delete(user=current_user, entry_id=time_entry_id)
 
 
 def _limit_view(contract: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from marketplace import permissions
 from marketplace.accounts import verification
 from marketplace.accounts.models import Role, User
 from marketplace.database import lock_row, new_id, utcnow
-from marketplace.errors import Conflict, Forbidden, NotFound, PaymentFailed
+from marketplace.errors import Conflict, Forbidden, PaymentFailed
 from marketplace.extensions import db
 from marketplace.payments.gateways import gateway
 from marketplace.payments.gateways.base import answered_in_the_api
@@ -51,16 +51,6 @@ def require_ready(client_profile_id: object) -> SavedPaymentMethod:
     return method
 
 
-def mine(*, user: User) -> SavedPaymentMethod:
-    """The card the client `user` acts for saved; 404 when none is."""
-    if user.role != Role.CLIENT:
-        raise Forbidden("Only clients save a payment method.")
-    method = saved_for(permissions.acting_client_profile(user).id)
-    if method is None:
-        raise NotFound("No payment method is saved.")
-    return method
-
-
 def save(*, user: User, payment_method: str | None) -> SavedPaymentMethod:
     """The client (an owner or manager for a company) saves a card for off-session charges,
     replacing the one saved before. A card the gateway declines to save is a 402."""
@@ -75,7 +65,7 @@ def save(*, user: User, payment_method: str | None) -> SavedPaymentMethod:
             id=new_id(),
             client_profile_id=profile.id,
             gateway=gateway().name,
-            customer_id="",
+            customer_id="",  # set by the gateway's answer below
             saved_by_id=user.id,
         )
         db.session.add(method)
@@ -90,7 +80,10 @@ def save(*, user: User, payment_method: str | None) -> SavedPaymentMethod:
     with answered_in_the_api(f"card set-up {attempt}", nothing_done="no card was saved"):
         try:
             setup = gateway().set_up_payment_method(
-                customer_id=method.customer_id or None,
+                # A customer of another gateway (the sandbox's, before Stripe) is not reused.
+                customer_id=(method.customer_id or None)
+                if method.gateway == gateway().name
+                else None,
                 email=user.email,
                 payment_method=payment_method,
                 idempotency_key=f"setup-{attempt}",
