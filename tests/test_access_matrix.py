@@ -715,6 +715,8 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("POST", V1 + "/invoices/<uuid:invoice_id>/dispute"): SIGNERS,
     ("POST", V1 + "/contracts/<uuid:contract_id>/bonuses"): SIGNERS,
     ("POST", V1 + "/clients/me/payment-method"): CLIENT_EDITORS,
+    # one's own saved card: no client of the world saved one, so theirs is a 404
+    ("GET", V1 + "/clients/me/payment-method"): (401, 404, 403, 403, 404, 403),
     ("GET", V1 + "/admin/audit-log"): ADMINS,
     ("GET", V1 + "/admin/reports"): ADMINS,
     ("GET", V1 + "/admin/reports/<uuid:moderation_report_id>"): ADMINS,

@@ -19,6 +19,8 @@ from marketplace.jobs import outbox
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import LedgerTransaction
 from marketplace.notifications.models import Notification
+from marketplace.payments.gateways.base import GatewayError
+from marketplace.payments.gateways.sandbox import SandboxGateway
 from marketplace.payments.models import Dispute, Payment, SavedPaymentMethod
 from tests.factories import AdminFactory, ProviderFactory, make_firm
 from tests.hourly_support import (
@@ -592,10 +594,12 @@ def test_a_declined_bonus_is_a_402_and_moves_no_money(login, time_machine):
 def test_the_client_saves_a_card(login):
     deal_client = make_hourly_deal(card=None).client
     client = login(deal_client)
+    assert client.get("clients/me/payment-method").status_code == 404
     saved = client.post("clients/me/payment-method", json={})
     assert saved.status_code == 200, saved.get_json()
     assert saved.get_json()["status"] == "ready"
     assert saved.get_json()["payment_method"] == "pm_card_visa"
+    assert client.get("clients/me/payment-method").get_json()["status"] == "ready"
     assert db.session.scalars(sa.select(SavedPaymentMethod)).one().payment_method == "pm_card_visa"
     bad = client.post("clients/me/payment-method", json={"payment_method": "4242 4242"})
     assert bad.status_code == 422
@@ -615,3 +619,56 @@ def test_hours_and_bonus_milestones_are_not_the_parties_to_move(login, time_mach
     assert early.status_code == 409
     listed = client.get(f"contracts/{deal.contract_id}").get_json()["milestones"]
     assert [(m["kind"], m["allowed_actions"]) for m in listed] == [("hours", [])]
+
+
+class _Down(SandboxGateway):
+    """The sandbox, with payments failing as an outage would while `down`."""
+
+    down = True
+
+    def create_payment(self, **kwargs: Any) -> Any:
+        if self.down:
+            raise GatewayError("connection reset by the payment provider")
+        return super().create_payment(**kwargs)
+
+
+def test_an_outage_while_charging_is_asked_again_with_the_same_key(
+    app, login, time_machine, monkeypatch
+):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    deal = make_hourly_deal()
+    time_machine.move_to(at(WEEK1, 1, 18), tick=False)
+    _logged(login(deal.provider), deal, at(WEEK1, 1, 9), at(WEEK1, 1, 11))
+    _bill(time_machine, at(WEEK2, 0, 12))
+    down = _Down()
+    monkeypatch.setitem(app.extensions, "payment_gateway", down)
+
+    _bill(time_machine, at(WEEK2, 5, 0))
+    invoice = db.session.scalars(sa.select(Invoice)).one()
+    assert invoice.status.value == "charging"
+    assert invoice.next_charge_at == at(WEEK2, 5, 1)  # asked again in an hour
+    assert deal.contract.status.value == "active"  # an outage is not the client's decline
+    _bill(time_machine, at(WEEK2, 5, 0, 30))  # not yet
+    down.down = False
+    _bill(time_machine, at(WEEK2, 5, 1))
+    db.session.refresh(invoice)
+    assert invoice.status.value == "paid"
+    payments = db.session.scalars(sa.select(Payment)).all()
+    assert [(p.attempt, p.status.value) for p in payments] == [(1, "succeeded")]
+    assert _books(deal)["escrow"] == 7_000
+
+
+def test_a_bonus_the_gateway_did_not_take_is_a_503_and_cancelled(app, login, monkeypatch):
+    deal = make_hourly_deal()
+    monkeypatch.setitem(app.extensions, "payment_gateway", _Down())
+    refused = money_post(
+        login(deal.client),
+        f"contracts/{deal.contract_id}/bonuses",
+        json={"amount": usd(5_000), "reason": "Thanks for Friday."},
+    )
+    assert refused.status_code == 503
+    bonus = db.session.scalars(
+        sa.select(Milestone).where(Milestone.kind == MilestoneKind.BONUS)
+    ).one()
+    assert bonus.status.value == "cancelled"
+    assert _books(deal)["external"] == 0

@@ -16,7 +16,7 @@ from marketplace import permissions
 from marketplace.accounts import verification
 from marketplace.accounts.models import Role, User
 from marketplace.database import lock_row, new_id, utcnow
-from marketplace.errors import Conflict, Forbidden, PaymentFailed
+from marketplace.errors import Conflict, Forbidden, NotFound, PaymentFailed
 from marketplace.extensions import db
 from marketplace.payments.gateways import gateway
 from marketplace.payments.gateways.base import answered_in_the_api
@@ -48,6 +48,16 @@ def require_ready(client_profile_id: object) -> SavedPaymentMethod:
             "Save a payment method first (POST /clients/me/payment-method): hourly "
             "invoices are charged to it after their review window.",
         )
+    return method
+
+
+def mine(*, user: User) -> SavedPaymentMethod:
+    """The card saved for the client `user` acts for; 404 while none is."""
+    if user.role != Role.CLIENT:
+        raise Forbidden("Only clients save a payment method.")
+    method = saved_for(permissions.acting_client_profile(user).id)
+    if method is None:
+        raise NotFound("No payment method is saved yet.")
     return method
 
 

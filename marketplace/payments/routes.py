@@ -281,3 +281,13 @@ def save_payment_method(payment_method: str | None = None) -> SavedPaymentMethod
     hourly contract starts): a Stripe SetupIntent, confirmed here with `payment_method` or
     by Stripe.js with the `client_secret` answered. Replaces the card saved before."""
     return methods.save(user=current_user, payment_method=payment_method)
+
+
+@blp.get("/clients/me/payment-method")
+@login_required
+@blp.response(200, PaymentMethodSchema)
+@blp.errors(401, 403, 404)
+def get_payment_method() -> SavedPaymentMethod:
+    """The card saved for off-session charges (`requires_confirmation` until Stripe.js has
+    confirmed it and Stripe's webhook said so); 404 while none is saved."""
+    return methods.mine(user=current_user)
