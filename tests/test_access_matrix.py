@@ -995,6 +995,11 @@ VALIDATED_BEFORE_AUTHORIZED = {
     ("POST", V1 + "/milestones/<uuid:milestone_id>/refund-request"),
     ("POST", V1 + "/milestones/<uuid:milestone_id>/dispute"),
     ("POST", V1 + "/disputes/<uuid:dispute_id>/evidence"),
+    ("POST", V1 + "/contracts/<uuid:contract_id>/time-entries"),
+    ("PATCH", V1 + "/time-entries/<uuid:time_entry_id>"),
+    ("PUT", V1 + "/contracts/<uuid:contract_id>/weekly-limit"),
+    ("POST", V1 + "/invoices/<uuid:invoice_id>/dispute"),
+    ("POST", V1 + "/contracts/<uuid:contract_id>/bonuses"),
     ("POST", V1 + "/organizations/<uuid:organization_id>/members"),
     ("POST", V1 + "/organizations/invitations/<uuid:invitation_id>/accept"),
 }
