@@ -340,14 +340,20 @@ def charge(invoice_id: uuid.UUID) -> bool:
         invoice, "charge", actor_id=None, reason=f"attempt {invoice.charge_attempts + 1}"
     )
     invoice.charge_attempts += 1
+    _charge_now(invoice, contract)
+    return True
+
+
+def _charge_now(invoice: Invoice, contract: Contract) -> None:
+    """Charge the locked invoice (charging) to the saved card; without a ready card, it is
+    declined."""
     method = methods.saved_for(contract.client_profile_id)
     if method is None or not method.ready:
         _declined(invoice, contract, reason="no payment method is saved")
-        return True
+        return
     invoice.next_charge_at = None
     db.session.commit()
-    _ask_gateway(invoice_id, contract, method)
-    return True
+    _ask_gateway(invoice.id, contract, method)
 
 
 def _ask_gateway(invoice_id: uuid.UUID, contract: Contract, method: SavedPaymentMethod) -> None:
@@ -418,13 +424,7 @@ def _settle_or_retry(invoice_id: uuid.UUID) -> bool:
         return False  # waiting for the gateway's webhook
     contract = db.session.get(Contract, invoice.contract_id)
     assert contract is not None
-    method = methods.saved_for(contract.client_profile_id)
-    if method is None or not method.ready:
-        _declined(invoice, contract, reason="no payment method is saved")
-        return True
-    invoice.next_charge_at = None
-    db.session.commit()
-    _ask_gateway(invoice_id, contract, method)
+    _charge_now(invoice, contract)
     return True
 
 

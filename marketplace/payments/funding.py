@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -114,31 +115,15 @@ def fund(*, user: User, milestone_id: uuid.UUID, payment_method: str | None = No
         # that answers in-process (the sandbox) is asked inside the transaction instead:
         # the whole funding then commits at once, or nothing of it does.
         commit_keeping_values()
-    try:
-        with answered_in_the_api(f"payment {payment.id}", nothing_done="nothing was charged"):
-            result = pay.create_payment(
-                amount=payment.amount,
-                currency=payment.currency,
-                idempotency_key=f"payment-{payment.id}",
-                transfer_group=settlement.transfer_group(contract.id),
-                description=f"Milestone {milestone.position}: {milestone.title}"[:200],
-                metadata={
-                    "payment_id": str(payment.id),
-                    "milestone_id": str(milestone.id),
-                    "contract_id": str(contract.id),
-                },
-                payment_method=payment_method,
-            )
-    except PaymentFailed as exc:  # a declined card: recorded, told, and answered with 402
-        result = GatewayPayment(
-            id=exc.details.get("payment_intent") or payment.gateway_id or "",
-            status="failed",
-            failure_code=exc.details.get("decline_code"),
-            failure_message=exc.message,
-        )
+    result, declined = _create_at_gateway(
+        payment,
+        description=f"Milestone {milestone.position}: {milestone.title}",
+        payment_method=payment_method,
+    )
+    if declined is not None:  # a declined card: recorded, told, and answered with 402
         _record_result(payment, result, locked if pay.in_process else None)
         db.session.commit()
-        raise
+        raise declined
     _record_result(payment, result, locked if pay.in_process else None)
     commit_keeping_values()  # the answer is built from these objects, not read back
     if not pay.in_process:
@@ -163,40 +148,56 @@ def charge_saved_card(
     pending payment, so the gateway sees the same idempotency key; a decline is recorded
     (the client is told) and returned as a failed payment, never raised. Commits."""
     locked = milestones.lock(milestone_id)
-    milestone, contract = locked.milestone, locked.contract
+    milestone = locked.milestone
     user = db.session.get(User, method.saved_by_id)
     assert user is not None and method.payment_method
     payment = _attempt(milestone, user, method.payment_method)
     pay = gateway()
     if not pay.in_process:
         commit_keeping_values()
+    result, _ = _create_at_gateway(
+        payment,
+        description=description,
+        payment_method=method.payment_method,
+        customer=method.customer_id,
+        off_session=True,
+    )
+    _record_result(payment, result, locked if pay.in_process else None)
+    db.session.commit()
+    return payment
+
+
+def _create_at_gateway(
+    payment: Payment, *, description: str, payment_method: str | None, **extra: Any
+) -> tuple[GatewayPayment, PaymentFailed | None]:
+    """Ask the gateway for the payment (its idempotency key made of our id), with what it
+    is for in its metadata. A declined card comes back as a failed result with the error;
+    an outage or a refusal is raised (503, 502), nothing having been charged."""
     try:
         with answered_in_the_api(f"payment {payment.id}", nothing_done="nothing was charged"):
-            result = pay.create_payment(
+            result = gateway().create_payment(
                 amount=payment.amount,
                 currency=payment.currency,
                 idempotency_key=f"payment-{payment.id}",
-                transfer_group=settlement.transfer_group(contract.id),
+                transfer_group=settlement.transfer_group(payment.contract_id),
                 description=description[:200],
                 metadata={
                     "payment_id": str(payment.id),
-                    "milestone_id": str(milestone.id),
-                    "contract_id": str(contract.id),
+                    "milestone_id": str(payment.milestone_id),
+                    "contract_id": str(payment.contract_id),
                 },
-                payment_method=method.payment_method,
-                customer=method.customer_id,
-                off_session=True,
+                payment_method=payment_method,
+                **extra,
             )
     except PaymentFailed as exc:
-        result = GatewayPayment(
+        failed = GatewayPayment(
             id=exc.details.get("payment_intent") or payment.gateway_id or "",
             status="failed",
             failure_code=exc.details.get("decline_code"),
             failure_message=exc.message,
         )
-    _record_result(payment, result, locked if pay.in_process else None)
-    db.session.commit()
-    return payment
+        return failed, exc
+    return result, None
 
 
 def _record_result(
