@@ -672,3 +672,27 @@ def test_a_bonus_the_gateway_did_not_take_is_a_503_and_cancelled(app, login, mon
     ).one()
     assert bonus.status.value == "cancelled"
     assert _books(deal)["external"] == 0
+
+
+def test_the_rate_is_amended_like_the_rest_of_the_terms(login, time_machine):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    deal = make_hourly_deal(rate=3500)
+    time_machine.move_to(at(WEEK1, 1, 18), tick=False)
+    _logged(login(deal.provider), deal, at(WEEK1, 1, 9), at(WEEK1, 1, 13))
+    proposed = login(deal.provider).post(
+        f"contracts/{deal.contract_id}/amendments",
+        json={"changes": {"hourly_rate": usd(4000)}, "note": "My rate for next year."},
+    )
+    assert proposed.status_code == 201, proposed.get_json()
+    accepted = login(deal.client).post(f"amendments/{proposed.get_json()['id']}/accept")
+    assert accepted.status_code == 200, accepted.get_json()
+    terms = deal.contract.current_terms.content
+    assert terms["hourly"]["rate"] == terms["price"] == usd(4000)
+    _bill(time_machine, at(WEEK2, 0, 12))
+    assert db.session.scalars(sa.select(Invoice)).one().amount == 16_000  # 4 h x 40.00
+
+    euros = login(deal.provider).post(
+        f"contracts/{deal.contract_id}/amendments",
+        json={"changes": {"hourly_rate": {"amount": 4000, "currency": "eur"}}},
+    )
+    assert euros.status_code == 422

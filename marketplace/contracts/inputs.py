@@ -3,6 +3,7 @@ amendments (conventions in marketplace.inputs)."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from marketplace.bids.inputs import MilestoneProposal
-from marketplace.inputs import UNSET, Unset, given_values
+from marketplace.inputs import UNSET, Money, Unset, given_values
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,10 +136,14 @@ class AmendmentChanges:
     deliverables: tuple[str, ...] | Unset = UNSET
     milestones: MilestonePlan | Unset = UNSET
     service_hours: ServiceHoursChange | Unset = UNSET
+    #: An hourly contract's new rate: it prices every week invoiced after the acceptance.
+    hourly_rate: Money | Unset = UNSET
 
     def as_json(self) -> dict[str, Any]:
         """As the amendment's JSON column stores it, and its readers see it."""
         stored: dict[str, Any] = {}
+        if self.hourly_rate is not UNSET:
+            stored["hourly_rate"] = dataclasses.asdict(self.hourly_rate)
         if self.scope_summary is not UNSET:
             stored["scope_summary"] = self.scope_summary
         if self.sla is not UNSET:
@@ -158,6 +163,7 @@ class AmendmentChanges:
     def from_json(cls, stored: Mapping[str, Any]) -> AmendmentChanges:
         """The changes `as_json` stored."""
         return cls(
+            hourly_rate=Money(**stored["hourly_rate"]) if "hourly_rate" in stored else UNSET,
             scope_summary=stored.get("scope_summary", UNSET),
             sla=SlaTargets(**stored["sla"]) if "sla" in stored else UNSET,
             deliverables=tuple(stored["deliverables"]) if "deliverables" in stored else UNSET,

@@ -385,6 +385,13 @@ class AmendmentChangesSchema(BaseSchema):
     )
     milestones = ma.fields.Nested(MilestonePlanSchema)
     service_hours = ma.fields.Nested(ServiceHoursSchema)
+    hourly_rate = ma.fields.Nested(
+        MoneySchema,
+        metadata={
+            "description": "An hourly contract's new rate, in its currency: it prices every "
+            "week invoiced after the amendment is accepted."
+        },
+    )
 
     @ma.pre_load
     def _not_empty(self, data: Any, **_: Any) -> Any:

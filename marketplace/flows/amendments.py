@@ -32,6 +32,7 @@ from marketplace.contracts.models import (
 from marketplace.contracts.services import (
     complete_if_settled,
     get_contract,
+    is_hourly,
     signing_side,
     tell,
 )
@@ -42,6 +43,23 @@ from marketplace.extensions import db
 from marketplace.inputs import UNSET, given, value_or
 from marketplace.jobs.due import each_due
 from marketplace.payments import funding
+
+
+def _check_rate(contract: Contract, changes: AmendmentChanges) -> None:
+    """A new rate is for an hourly contract, in its currency."""
+    if changes.hourly_rate is UNSET:
+        return
+    if not is_hourly(contract):
+        raise BusinessRuleViolation(
+            "Only an hourly contract has a rate to change.",
+            details={"changes": {"hourly_rate": ["This contract is paid by milestones."]}},
+        )
+    currency = contract.current_terms.content["hourly"]["rate"]["currency"]
+    if changes.hourly_rate.currency != currency:
+        raise BusinessRuleViolation(
+            "The rate must be in the contract's currency.",
+            details={"changes": {"hourly_rate": {"currency": [f"Must be {currency}."]}}},
+        )
 
 
 def _check_milestone_changes(contract: Contract, changes: AmendmentChanges) -> None:
@@ -92,6 +110,7 @@ def propose(
         raise BusinessRuleViolation(
             "An amendment must change something.", details={"changes": ["Nothing to change."]}
         )
+    _check_rate(contract, changes)
     _check_milestone_changes(contract, changes)
     amendment = Amendment(
         contract=contract,
@@ -220,6 +239,10 @@ def _apply(
         content["service_hours"] = changes.service_hours.as_json()
     if changes.deliverables is not UNSET:
         content["deliverables"] = list(changes.deliverables)
+    if changes.hourly_rate is not UNSET:
+        rate = {"amount": changes.hourly_rate.amount, "currency": changes.hourly_rate.currency}
+        content["hourly"] = {**content["hourly"], "rate": rate}
+        content["price"] = rate
     plan = value_or(changes.milestones, MilestonePlan())
     by_id = {str(m.id): m for m in contract.milestones}
     for change in plan.change:
