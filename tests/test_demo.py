@@ -3,7 +3,7 @@ the product (a coverable coverage task, matches with real overlap, a deal with h
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pyotp
 import pytest
@@ -281,3 +281,82 @@ def test_every_open_demo_task_has_a_match_with_real_overlap(app, api):
         overlaps = [m["explanation"]["overlap_hours"] for m in matches["items"]]
         assert matches["total"] >= 1, task["title"]
         assert max(overlaps) > 0, (task["title"], overlaps)
+
+
+@pytest.mark.parametrize(
+    ("today", "statuses", "this_week_minutes"),
+    [
+        # Wednesday 15:00 UTC: last week's invoice in review, the auditors' week paid and
+        # in its security period, the week before released; this week's five stretches.
+        (datetime(2027, 1, 13, 15, tzinfo=UTC), ["in_review", "paid", "released"], 630),
+        # Monday 06:00 UTC: last week is still open for edits (invoiced at 12:00); this
+        # week has its first morning.
+        (datetime(2027, 1, 11, 6, tzinfo=UTC), ["paid", "released"], 120),
+    ],
+    ids=["wednesday", "monday-morning"],
+)
+def test_demo_has_an_hourly_contract_with_paid_weeks_and_an_open_one(
+    app, api, time_machine, today, statuses, this_week_minutes
+):
+    """Northbank's bookkeeping by the Kolkata VA, by the hour: closed weeks invoiced and
+    paid (their money on the ledger), one over its weekly limit with the over time paid
+    as a bonus, and the current week open with the time logged so far."""
+    time_machine.move_to(today, tick=False)
+    _seed(app)
+
+    _sign_in(api, "oliver.client")
+    (contract,) = [
+        c
+        for c in api.get("contracts").get_json()["items"]
+        if c["task"]["title"] == data.HOURLY_TASK
+    ]
+    assert contract["status"] == "active"
+    assert contract["provider"]["display_name"] == "Priya Sharma"
+    hourly = contract["current_terms"]["content"]["hourly"]
+    assert hourly["rate"] == usd(1100)
+    assert hourly["weekly_limits"][0]["hours"] == data.HOURLY_LIMIT_HOURS
+
+    response = api.get(f"contracts/{contract['id']}/invoices")
+    assert response.status_code == 200, response.get_json()
+    invoices = response.get_json()["items"]
+    assert [i["status"] for i in invoices] == statuses
+    audit = next(i for i in invoices if i["status"] == "paid")
+    assert (audit["logged_minutes"], audit["billed_minutes"]) == (1_290, 1_200)
+    assert (audit["over_limit_minutes"], audit["amount"]) == (90, usd(22_000))  # 20 h x 11.00
+    released = invoices[-1]
+    assert (released["billed_minutes"], released["amount"]) == (1_050, usd(19_250))
+
+    # Each paid week's money came in on the card and sits in escrow or went to the VA;
+    # the bonus for the 1 h 30 min over the limit went to her at once.
+    ledger = api.get(f"contracts/{contract['id']}/ledger?page_size=100").get_json()
+    funded = {
+        t["milestone_id"]: sum(
+            e["amount"]["amount"] for e in t["entries"] if e["account_kind"] == "escrow"
+        )
+        for t in ledger["items"]
+        if t["kind"] == "funding"
+    }
+    for invoice in invoices:
+        if invoice["status"] in ("paid", "released"):
+            assert funded.pop(invoice["milestone_id"]) == invoice["amount"]["amount"]
+    assert list(funded.values()) == [1_650]  # the bonus
+    assert ledger["escrow"] == [usd(22_000)]  # the auditors' week, in its security period
+    assert sorted(t["kind"] for t in ledger["items"]).count("release") == 2
+
+    week = today.date() - timedelta(days=today.weekday())
+    response = api.get(f"contracts/{contract['id']}/time-entries?week={week}&page_size=100")
+    assert response.status_code == 200, response.get_json()
+    entries = response.get_json()["items"]
+    assert sum(e["minutes"] for e in entries) == this_week_minutes
+    assert all(datetime.fromisoformat(e["end"]) <= today for e in entries)
+    assert {e["worker"]["name"] for e in entries} == {"Priya Sharma"}
+    everything = api.get(f"contracts/{contract['id']}/time-entries?page_size=100").get_json()
+    assert sum(e["over_limit_minutes"] for e in everything["items"]) == 90
+
+    # The VA sees the same weeks; the agency's ops lead (a manager) too.
+    for local in ("priya.va", "sophie.client"):
+        _sign_in(api, local)
+        listed = api.get(f"contracts/{contract['id']}/invoices").get_json()["items"]
+        assert [i["status"] for i in listed] == statuses
+    result = app.test_cli_runner().invoke(args=["ledger-check"])
+    assert result.exit_code == 0, result.output

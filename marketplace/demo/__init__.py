@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,6 +21,7 @@ from marketplace.bids import services as bid_services
 from marketplace.bids.inputs import BidProposal
 from marketplace.bids.models import Bid
 from marketplace.contracts.inputs import AwardTerms, SlaTargets
+from marketplace.contracts.models import Contract
 from marketplace.database import clock_at
 from marketplace.demo.data import (
     ADMIN,
@@ -32,11 +35,17 @@ from marketplace.demo.data import (
     DISPUTE_TASK,
     DOMAIN,
     FIRMS,
+    HOURLY_AUDIT,
+    HOURLY_LIMIT_HOURS,
+    HOURLY_RATE,
+    HOURLY_TASK,
+    HOURLY_WEEK,
     PASSWORD,
     REPORTS,
     TRIAL_MILESTONES,
     WORK_WEEKS,
     dispute_task_draft,
+    hourly_task_draft,
     review_drafts,
     task_drafts,
 )
@@ -44,6 +53,11 @@ from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.flows import contracts as contract_flows
 from marketplace.flows import parties
+from marketplace.hourly import bonuses, invoices
+from marketplace.hourly import entries as time_entries
+from marketplace.hourly.inputs import NewEntry
+from marketplace.hourly.models import Invoice
+from marketplace.hours import billing_week
 from marketplace.inputs import Money, value_or
 from marketplace.jobs import outbox
 from marketplace.matching import records as match_records
@@ -52,7 +66,7 @@ from marketplace.moderation import services as moderation
 from marketplace.moderation.models import Report
 from marketplace.organizations import services as organizations
 from marketplace.organizations.models import MemberRole
-from marketplace.payments import delivery, disputes, evidence, funding, payouts
+from marketplace.payments import delivery, disputes, evidence, funding, methods, payouts
 from marketplace.profiles import services as profiles
 from marketplace.profiles.inputs import ClientProfileChanges, ProviderProfileChanges
 from marketplace.record import changes as record_changes
@@ -538,6 +552,139 @@ def seed_dispute(admin: User) -> bool:
     return True
 
 
+def _clock(hh_mm: str) -> timedelta:
+    hours, minutes = hh_mm.split(":")
+    return timedelta(hours=int(hours), minutes=int(minutes))
+
+
+def _week_invoice(contract_id: uuid.UUID, week: date) -> Invoice:
+    invoice = db.session.scalar(
+        sa.select(Invoice).where(Invoice.contract_id == contract_id, Invoice.week == week)
+    )
+    assert invoice is not None, f"the invoice of the week of {week} is issued first"
+    return invoice
+
+
+def _billing_steps(contract: Contract, week: date) -> list[tuple[datetime, Callable[[], object]]]:
+    """The week's invoice, issued, charged and released at the moments the billing job
+    would (Monday 12:00 UTC, Saturday 00:00 UTC, the security period after); each step is
+    the job's own, for this contract only (other contracts' invoices are left to the job)."""
+    charged = invoices.review_ends(week)
+    security = timedelta(days=contract.current_terms.content["hourly"]["security_days"])
+
+    def issue() -> None:
+        invoices.issue(contract.id, week)
+        db.session.commit()
+
+    def charge() -> None:
+        invoices.charge(_week_invoice(contract.id, week).id)
+        db.session.commit()
+
+    def release() -> None:
+        invoices.release(_week_invoice(contract.id, week).id)
+        db.session.commit()
+
+    return [
+        (time_entries.adjustment_closes(week), issue),
+        (charged, charge),
+        (charged + security, release),
+    ]
+
+
+def seed_hourly(admin: User) -> bool:
+    """An hourly contract with weeks of history up to now (`clock_at`): Northbank
+    Creative's bookkeeping by the Kolkata VA, awarded four billing weeks ago (Monday to
+    Sunday, UTC) at her rate with a weekly limit, the agency's card saved. Her stretches
+    are logged as each ends, and each week's invoice is issued, charged and released when
+    the billing job would, as far as now has come:
+
+    - three weeks ago: 17 h 30 min, billed, paid and released after the security period;
+    - two weeks ago: the auditors' week, 21 h 30 min against the 20 h limit (1 h 30 min
+      over it, recorded but not billed), paid (released from this Thursday 00:00 UTC); the
+      agency paid the over time as a bonus;
+    - last week: 17 h 30 min, open for edits until this Monday 12:00 UTC, invoiced then,
+      charged this Saturday 00:00 UTC;
+    - this week: open, with the stretches worked so far (the one under way, up to now).
+
+    Later moments are left to the periodic billing job. Returns whether it was made now."""
+    client = accounts.find_user_by_email(f"oliver.client@{DOMAIN}")
+    assistant = accounts.find_user_by_email(f"priya.va@{DOMAIN}")
+    assert client and assistant, "seed the people first"
+    if _client_task("oliver.client", HOURLY_TASK) is not None:
+        return False
+    now = datetime.now(UTC)
+    this_week = datetime.combine(billing_week(now), time(), tzinfo=UTC)
+    start = this_week - timedelta(weeks=4)
+
+    with clock_at(start + timedelta(days=1, hours=9)):
+        task = tasks.create_task(user=client, draft=hourly_task_draft(date.today()))
+        task, _ = lifecycle.publish_task(user=client, task_id=task.id, confirm_strategic=True)
+        if task.status == TaskStatus.PENDING_REVIEW:  # a new client: a moderator approves
+            lifecycle.approve_task(admin=admin, task_id=task.id)
+    with clock_at(start + timedelta(days=2, hours=13)):
+        bid = bid_services.place_bid(
+            user=assistant,
+            task_id=task.id,
+            proposal=BidProposal(
+                price=HOURLY_RATE,
+                timeline_days=180,
+                cover_letter="Xero every morning, your payables in the afternoon: my "
+                "split shift meets London at 13:00.",
+            ),
+        )
+    with clock_at(start + timedelta(days=3, hours=10)):
+        contract = contract_flows.award(
+            user=client,
+            bid_id=bid.id,
+            terms=AwardTerms(
+                weekly_limit_hours=HOURLY_LIMIT_HOURS,
+                # The hours she promises a week: the rest of her capacity stays matchable.
+                sla=SlaTargets(coverage_hours=HOURLY_LIMIT_HOURS),
+            ),
+        )
+    with clock_at(start + timedelta(days=3, hours=13, minutes=30)):
+        contract_flows.accept_offer(user=assistant, contract_id=contract.id)
+        payouts.start_onboarding(user=assistant)  # the sandbox enables payouts at once
+        methods.save(user=client, payment_method="pm_card_visa")  # hours are charged to it
+
+    audit_week = (this_week - timedelta(weeks=2)).date()
+
+    def log(begin: datetime, end: datetime, memo: str) -> Callable[[], object]:
+        entry = NewEntry(start=begin, end=end, memo=memo)
+        return lambda: time_entries.log(user=assistant, contract_id=contract.id, entry=entry)
+
+    def bonus() -> None:
+        invoice = _week_invoice(contract.id, audit_week)
+        over = invoice.logged_minutes - invoice.minutes
+        bonuses.pay(
+            user=client,
+            contract_id=contract.id,
+            amount=Money(invoices.hours_amount(invoice.rate, over), invoice.currency),
+            reason=f"The auditors' week: {invoices.duration(over)} over the limit. Thank you!",
+        )
+
+    last_minute = now.replace(second=0, microsecond=0)
+    steps: list[tuple[datetime, Callable[[], object]]] = []
+    for weeks_ago in (3, 2, 1, 0):
+        monday = this_week - timedelta(weeks=weeks_ago)
+        week = monday.date()
+        stretches = HOURLY_WEEK + (HOURLY_AUDIT if week == audit_week else ())
+        for day, begin, end, memo in stretches:
+            started = monday + timedelta(days=day) + _clock(begin)
+            ended = min(monday + timedelta(days=day) + _clock(end), last_minute)
+            if ended > started:  # logged when it ends, the one under way up to now
+                steps.append((ended, log(started, ended, memo)))
+        if weeks_ago:
+            steps += _billing_steps(contract, week)
+    # Tuesday after the auditors' invoice came, with its time over the limit.
+    steps.append((this_week - timedelta(weeks=1) + timedelta(days=1, hours=10), bonus))
+    for moment, step in sorted(steps, key=lambda pair: pair[0]):
+        if moment <= now:
+            with clock_at(moment):
+                step()
+    return True
+
+
 def register_commands(app: Flask) -> None:
     """Add `seed-demo`."""
 
@@ -554,6 +701,7 @@ def register_commands(app: Flask) -> None:
             new_tasks = seed_tasks(admin)
             seed_deal()
             seed_dispute(admin)
+            seed_hourly(admin)
             new_tasks += seed_review_queue()
             seed_reports()
         except DomainError as exc:

@@ -377,6 +377,53 @@ def dispute_task_draft(today: date) -> TaskDraft:
     )
 
 
+# The hourly contract (demo/__init__.seed_hourly): Northbank's bookkeeping, by the hour,
+# logged by the Kolkata VA in her split shift and billed by the week under a weekly limit.
+HOURLY_TASK = "Bookkeeping and supplier payables, by the hour"
+#: The VA's hourly rate (her profile's) and the weekly limit the agency set at the award.
+HOURLY_RATE = _usd(11)
+HOURLY_LIMIT_HOURS = 20
+_AFTERNOONS = (
+    "Supplier invoices entered from the payables inbox",
+    "Expense claims checked and coded",
+    "Payables run prepared for Sophie's approval",
+    "Client invoices raised and sent",
+    "Aged debtors chased; the week's hand-off notes to Sophie",
+)
+#: Her stretches of an ordinary week, UTC: (weekday, 0 = Monday; start; end; memo). Each
+#: weekday a morning of reconciliation (07:30-09:30 in Kolkata) and an afternoon hand-off
+#: with London (18:30-20:00 in Kolkata): 17 h 30 min a week, under the limit.
+HOURLY_WEEK: tuple[tuple[int, str, str, str], ...] = tuple(
+    stretch
+    for day, afternoon in enumerate(_AFTERNOONS)
+    for stretch in (
+        (day, "02:00", "04:00", "Bank feeds reconciled in Xero"),
+        (day, "13:00", "14:30", afternoon),
+    )
+)
+#: The auditors' week adds these: 21 h 30 min logged, the last 1 h 30 min over the limit
+#: (recorded, never billed; the agency pays it as a bonus).
+HOURLY_AUDIT: tuple[tuple[int, str, str, str], ...] = (
+    (3, "14:30", "16:30", "The auditors' sample: invoices and receipts pulled"),
+    (4, "14:30", "16:30", "The auditors' sample: bank confirmations and their questions"),
+)
+
+
+def hourly_task_draft(today: date) -> TaskDraft:
+    """The hourly task of the demo's hourly contract (not one of the open tasks)."""
+    return TaskDraft(
+        title=HOURLY_TASK,
+        summary="Reconcile our bank feeds in Xero, enter supplier invoices and prepare the "
+        "weekly payables run, with a hand-off to our ops lead each afternoon (UK time).",
+        service_model=ServiceModel.VA,
+        tier=3,
+        skills=(RequiredSkill("bookkeeping", 4), RequiredSkill("accounts-payable", 3)),
+        budget=Budget(BudgetType.HOURLY, 1000, 1500, "usd"),
+        deadline=today + timedelta(days=180),
+        languages=("en",),
+    )
+
+
 def review_drafts(today: date) -> list[tuple[str, TaskDraft]]:
     """Postings left waiting for a moderator, by a client without a completed contract (new
     for NEW_CLIENT_DAYS after seeding, so its postings go to review); the first also
