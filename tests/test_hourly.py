@@ -13,11 +13,12 @@ import sqlalchemy as sa
 
 from marketplace.contracts.models import Milestone, MilestoneKind
 from marketplace.extensions import db
-from marketplace.hourly import invoices
+from marketplace.hourly import invoices, limits
 from marketplace.hourly.models import Invoice, TimeEntry
 from marketplace.jobs import outbox
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import LedgerTransaction
+from marketplace.matching import index as matching_index
 from marketplace.notifications.models import Notification
 from marketplace.payments.gateways.base import GatewayError
 from marketplace.payments.gateways.sandbox import SandboxGateway
@@ -696,3 +697,13 @@ def test_the_rate_is_amended_like_the_rest_of_the_terms(login, time_machine):
         json={"changes": {"hourly_rate": {"amount": 4000, "currency": "eur"}}},
     )
     assert euros.status_code == 422
+
+
+def test_an_hourly_contract_takes_its_weekly_limit_of_the_providers_capacity(time_machine):
+    time_machine.move_to(at(WEEK1, 0, 8), tick=False)
+    deal = make_hourly_deal(weekly_limit=15)
+    profile_id = deal.contract.provider_profile_id
+    hours, statuses = matching_index.committed_hours(profile_id, db.session)
+    assert (hours, statuses["active"]) == (15.0, 1)
+    limits.set_weekly_limit(user=deal.client, contract_id=deal.contract_id, hours=25)
+    assert matching_index.committed_hours(profile_id, db.session)[0] == 25.0

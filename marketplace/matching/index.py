@@ -30,11 +30,12 @@ from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import User, UserStatus
 from marketplace.catalog.models import Skill
+from marketplace.contracts import terms as contract_terms
 from marketplace.contracts.models import Contract, ContractStatus, ContractTerms
 from marketplace.contracts.states import RUNNING
 from marketplace.database import utcnow
 from marketplace.extensions import db
-from marketplace.hours import MINUTES_PER_WEEK, WorkingHours, week_intervals
+from marketplace.hours import MINUTES_PER_WEEK, WorkingHours, billing_week, week_intervals
 from marketplace.matching import scoring, timezones
 from marketplace.organizations.models import MemberRole, Membership
 from marketplace.profiles.models import (
@@ -107,12 +108,19 @@ def committed_hours(profile_id: uuid.UUID, session: Session) -> tuple[float, Cou
         .where(Contract.provider_profile_id == profile_id)
     ).all()
     statuses: Counter[str] = Counter(str(status) for status, _ in rows)
+    this_week = billing_week(utcnow())
     hours = sum(
-        float(((content or {}).get("sla") or {}).get("coverage_hours") or 0)
-        for status, content in rows
-        if status in RUNNING
+        _promised(content or {}, this_week) for status, content in rows if status in RUNNING
     )
     return hours, statuses
+
+
+def _promised(content: dict[str, Any], this_week: date) -> float:
+    """The weekly hours a terms version takes of the provider: an hourly contract's weekly
+    limit this week, else its SLA coverage."""
+    if "hourly" in content:
+        return float(contract_terms.weekly_limit(content, this_week))
+    return float((content.get("sla") or {}).get("coverage_hours") or 0)
 
 
 def is_matchable(profile: ProviderProfile, session: Session) -> bool:
