@@ -53,6 +53,7 @@ from marketplace.hourly.states import INVOICE_STATES
 from marketplace.hours import week_bounds
 from marketplace.inputs import Money
 from marketplace.jobs.due import each_due
+from marketplace.jobs.emails import format_money
 from marketplace.notifications import services as notifications
 from marketplace.payments import disputes, funding, methods, settlement
 from marketplace.payments.gateways.base import GatewayRefused, GatewayUnavailable
@@ -126,8 +127,7 @@ def issue(contract_id: uuid.UUID, week: date) -> Invoice | None:
         kind=MilestoneKind.HOURS,
         position=position,
         title=f"Hours, week of {week.isoformat()}",
-        description=f"{duration(billed)} at {rate['amount']} {rate['currency']} minor units "
-        "an hour",
+        description=f"{duration(billed)} at {format_money(rate)} an hour",
         amount=amount,
         currency=rate["currency"],
     )
