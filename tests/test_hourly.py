@@ -707,3 +707,31 @@ def test_an_hourly_contract_takes_its_weekly_limit_of_the_providers_capacity(tim
     assert (hours, statuses["active"]) == (15.0, 1)
     limits.set_weekly_limit(user=deal.client, contract_id=deal.contract_id, hours=25)
     assert matching_index.committed_hours(profile_id, db.session)[0] == 25.0
+
+
+def test_work_logged_late_is_billed_in_the_order_it_was_done(login, time_machine):
+    time_machine.move_to(at(WEEK1, 0, 7), tick=False)
+    deal = make_hourly_deal(rate=3500, weekly_limit=20)
+    time_machine.move_to(at(WEEK1, 5, 10), tick=False)
+    provider = login(deal.provider)
+    for day in range(1, 5):  # Tuesday to Friday, 5 h each: the limit's 20 h
+        assert (
+            _logged(provider, deal, at(WEEK1, day, 9), at(WEEK1, day, 14))["over_limit_minutes"]
+            == 0
+        )
+
+    # Monday's 4 h, logged last, was done first: it is billed, Friday's last 4 h are not.
+    monday = _logged(provider, deal, at(WEEK1, 0, 9), at(WEEK1, 0, 13))
+
+    assert (monday["billable_minutes"], monday["over_limit_minutes"]) == (240, 0)
+    listed = login(deal.client).get(f"contracts/{deal.contract_id}/time-entries").get_json()
+    assert [(e["billable_minutes"], e["over_limit_minutes"]) for e in listed["items"]] == [
+        (60, 240),  # Friday (latest work first)
+        (300, 0),
+        (300, 0),
+        (300, 0),
+        (240, 0),  # Monday
+    ]
+    assert _bill(time_machine, at(WEEK2, 0, 12))["issued"] == 1
+    invoice = _invoice(login(deal.client), deal, WEEK1)
+    assert (invoice["logged_minutes"], invoice["billed_minutes"]) == (1_440, 1_200)

@@ -22,7 +22,6 @@ cannot overlap).
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -35,7 +34,7 @@ from marketplace.accounts.models import User
 from marketplace.contracts import services as contracts
 from marketplace.contracts import terms as contract_terms
 from marketplace.contracts.models import Contract, ContractStatus
-from marketplace.database import lock_row, new_id, utcnow
+from marketplace.database import commit_keeping_values, lock_row, new_id, utcnow
 from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.files import services as file_services
@@ -93,20 +92,33 @@ def week_entries(contract_id: uuid.UUID, week: date) -> list[TimeEntry]:
 
 
 def marks_for(contract: Contract, entries: Iterable[TimeEntry]) -> dict[uuid.UUID, Marked]:
-    """The billable and over-limit minutes of `entries` (of one contract), each week's
-    whole set of entries read once."""
-    weeks = {entry.week for entry in entries}
-    if not weeks:
+    """The billable and over-limit minutes of `entries` (of one contract), as `marked` splits
+    them: each is billable as far as its week's limit has minutes left after the work done
+    before it. The database sums that work (one statement, no other entry of the week
+    loaded: a week's entries are read for an invoice, not for an answer about one)."""
+    wanted = {entry.id: entry for entry in entries}
+    if not wanted:
         return {}
-    by_week: dict[date, list[TimeEntry]] = defaultdict(list)
-    for entry in db.session.scalars(
-        sa.select(TimeEntry).where(TimeEntry.contract_id == contract.id, TimeEntry.week.in_(weeks))
-    ):
-        by_week[entry.week].append(entry)
+    done_through = sa.func.sum(TimeEntry.minutes).over(
+        partition_by=TimeEntry.week, order_by=(TimeEntry.started_at, TimeEntry.id)
+    )
+    week_so_far = (
+        sa.select(TimeEntry.id, done_through.label("done"))
+        .where(
+            TimeEntry.contract_id == contract.id,
+            TimeEntry.week.in_({entry.week for entry in wanted.values()}),
+        )
+        .subquery()
+    )
     content = contract.current_terms.content
     result: dict[uuid.UUID, Marked] = {}
-    for week, rows in by_week.items():
-        result.update(marked(rows, contract_terms.weekly_limit(content, week)))
+    for entry_id, done in db.session.execute(
+        sa.select(week_so_far.c.id, week_so_far.c.done).where(week_so_far.c.id.in_(wanted))
+    ):
+        entry = wanted[entry_id]
+        left = contract_terms.weekly_limit(content, entry.week) * 60 - (done - entry.minutes)
+        billable = max(0, min(entry.minutes, left))
+        result[entry_id] = Marked(billable, entry.minutes - billable)
     return result
 
 
@@ -114,7 +126,8 @@ def _hourly_contract(user: User, contract_id: uuid.UUID) -> Contract:
     """The contract, locked, for a person acting for its provider; it must be running on
     hourly terms."""
     contract = contracts.get_contract(user=user, contract_id=contract_id, lock=True)
-    if contracts.side_of(user, contract) != "provider":
+    # Through the relationship, so the contract holds the profile for the answer's zones.
+    if not permissions.speaks_for(user, contract.provider_profile):
         raise Forbidden("Only the provider's people log time on a contract.")
     _require_loggable(contract)
     return contract
@@ -193,7 +206,7 @@ def log(*, user: User, contract_id: uuid.UUID, entry: NewEntry) -> TimeEntry:
     _refuse_overlap(user.id, start, end, apart_from=None)
     row = TimeEntry(
         id=new_id(),
-        contract_id=contract.id,
+        contract=contract,  # held for the answer (the session holds clean rows weakly)
         worker_id=user.id,
         started_at=start,
         ended_at=end,
@@ -205,7 +218,7 @@ def log(*, user: User, contract_id: uuid.UUID, entry: NewEntry) -> TimeEntry:
         user=user, file_ids=entry.files, purpose=FilePurpose.TIME_ENTRY, object_id=row.id
     )
     db.session.add(row)
-    db.session.commit()
+    commit_keeping_values()  # the answer is built from these objects, not read back
     return row
 
 
