@@ -24,7 +24,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -144,7 +144,8 @@ def _require_loggable(contract: Contract) -> None:
 
 
 def _minute(moment: datetime) -> datetime:
-    return moment.replace(second=0, microsecond=0)
+    """The moment in UTC, to the minute (as entries are stored and answered)."""
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
 def _check_span(contract: Contract, start: datetime, end: datetime) -> date:
