@@ -78,6 +78,7 @@ def register_jobs(app: Flask) -> None:
     """Celery bound to this app, with every area's jobs (shared tasks register on import)."""
     from marketplace.contracts import jobs as contract_jobs  # noqa: F401
     from marketplace.files import jobs as file_jobs  # noqa: F401
+    from marketplace.hourly import jobs as hourly_jobs  # noqa: F401
     from marketplace.jobs import celery
     from marketplace.jobs import tasks as outbox_jobs  # noqa: F401
     from marketplace.matching import jobs as matching_jobs  # noqa: F401

@@ -9,6 +9,7 @@ from marketplace import create_app
 from marketplace.accounts.models import Role, User
 from marketplace.config import DEV_SECRET_KEY, ProductionConfig, TestingConfig
 from marketplace.extensions import db
+from marketplace.jobs.celery import PERIODIC
 
 
 def test_healthz_reports_the_database(client):
@@ -237,3 +238,10 @@ def test_integers_too_long_to_read_are_a_400(api):
     body = '{"email": "a@b.co", "password": ' + "1" * 5000 + "}"
     response = api.post("auth/login", data=body, content_type="application/json")
     assert response.status_code == 400
+
+
+def test_every_periodic_job_is_a_registered_task(app):
+    """Beat and `flask run-periodic` name each job's task: a task no module registered
+    would fail at its first run."""
+    registered = app.extensions["celery"].tasks
+    assert [name for name, (task, _) in PERIODIC.items() if task not in registered] == []
