@@ -127,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.record import routes as record
     from marketplace.tasks import admin_routes as admin_tasks
     from marketplace.tasks import routes as tasks
+    from marketplace.workflows import routes as workflows
 
     app.register_blueprint(health.bp)
     app.register_blueprint(swagger_ui_assets())
@@ -146,6 +147,7 @@ def register_blueprints(app: Flask) -> None:
         files,
         notifications,
         moderation,
+        workflows,
         admin_users,
         admin_tasks,
         admin_payments,

@@ -9,7 +9,8 @@ variables one in VARIABLES). Each cell calls one endpoint on real objects of one
   bid with a funded milestone, a disputed one and a pending one; messages in the bid's and
   the contract's threads, a work report the firm filed and a change the client announced,
   notifications, an amendment the client proposed, an API token of
-  the company's owner, an invitation to join the firm, a report and a failed outbox entry.
+  the company's owner, an invitation to join the firm, a report, a failed outbox entry
+  and a workflow the company audits.
 
 The callers: nobody signed in, a foreign client and a foreign provider (accounts with no
 part in the world), an agent of the firm, an agent of the company, and an admin. The
@@ -24,13 +25,14 @@ or money), not what the code does today:
 - 401: nobody signed in, on everything but the public endpoints;
 - 404: the caller may not see that side of the object: another's draft, bid, contract,
   milestone, thread, amendment, token, notification or invitation, an organization they
-  are not in, and a task's client side (its editing, bids, matches, access log,
-  invitations) for anyone outside the company. Never a 403, which would confirm it exists;
+  are not in, a task's client side (its editing, bids, matches, access log,
+  invitations) for anyone outside the company, and a client's workflow audit for anyone
+  outside it, admins too. Never a 403, which would confirm it exists;
 - 403: the caller sees it, but may not act: an agent committing the firm or company, an
-  admin acting for a party (admins see every side but personal inboxes), anyone but an
-  admin on /admin, a provider bidding before accepting the terms; and an account of the
-  wrong kind (a client bidding, a provider posting), whatever the object, as that
-  refusal says nothing about it;
+  admin acting for a party (admins see every side but personal inboxes and a client's
+  workflow audit), anyone but an admin on /admin, a provider bidding before accepting the
+  terms; and an account of the wrong kind (a client bidding, a provider posting),
+  whatever the object, as that refusal says nothing about it;
 - OK: the request passes authorization: any answer but 401, 403, 404 (2xx, 409, 422
   all count) and never a 5xx.
 
@@ -54,6 +56,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -94,6 +97,9 @@ from marketplace.tasks import services as tasks
 from marketplace.tasks import terms as task_terms
 from marketplace.tasks.inputs import Budget
 from marketplace.tasks.models import BudgetType, Confidentiality
+from marketplace.workflows import services as workflows
+from marketplace.workflows.inputs import AnswerChanges, WorkflowDraft
+from marketplace.workflows.models import Level, TimeNeed
 from tests.conftest import KEEP_TABLES, Api
 from tests.factories import (
     PASSWORD,
@@ -157,6 +163,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "change_id": ("change",),
     "time_entry_id": ("time_entry",),
     "invoice_id": ("invoice",),
+    "workflow_id": ("workflow",),
 }
 
 
@@ -346,6 +353,24 @@ def build_world() -> World:
     )
 
     hourly = _hourly_contract(client_owner, firm_owner)
+    workflow = workflows.create_workflow(
+        user=client_owner,
+        draft=WorkflowDraft(
+            name="Tier-one support tickets",
+            hours_per_week=Decimal(30),
+            in_house_rate=Money(4_500, "usd"),
+            skills=("customer-support-tier1",),
+            answers=AnswerChanges(
+                repeatable=Level.HIGH,
+                error_risk=Level.LOW,
+                proprietary_data=True,
+                brand_central=False,
+                has_sop=True,
+                time_need=TimeNeed.OVERLAP,
+                rule_based=False,
+            ),
+        ),
+    )
 
     amendment = amendments.propose(
         user=client_owner,
@@ -398,6 +423,7 @@ def build_world() -> World:
             "change": change.id,
             "time_entry": hourly.entry_id,
             "invoice": hourly.invoice_id,
+            "workflow": workflow.id,
         },
         tokens={
             name: accounts.create_token(user=user, name="matrix")[1]
@@ -550,6 +576,8 @@ SIGNERS: Row           = (401,     404,     404,     403,    403,    403)
 # The firm (organization_id): its members read it, its owner manages it.
 FIRM_READS: Row        = (401,     404,     404,     OK,     404,    OK)
 FIRM_OWNER: Row        = (401,     404,     404,     403,    404,    403)
+# A client's private papers (its workflow audit): its people only, admins included out.
+CLIENT_PRIVATE: Row    = (401,     404,     404,     404,    OK,     404)
 # fmt: on
 
 #: (method, rule) -> what each caller gets, or per object where a variable takes several.
@@ -717,6 +745,13 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("POST", V1 + "/clients/me/payment-method"): CLIENT_EDITORS,
     # one's own saved card: no client of the world saved one, so theirs is a 404
     ("GET", V1 + "/clients/me/payment-method"): (401, 404, 403, 403, 404, 403),
+    # the workflow audit: the client's own, any member of its company (as its tasks)
+    ("POST", V1 + "/workflows"): CLIENTS,
+    ("GET", V1 + "/workflows"): CLIENTS,
+    ("GET", V1 + "/workflows/<uuid:workflow_id>"): CLIENT_PRIVATE,
+    ("PATCH", V1 + "/workflows/<uuid:workflow_id>"): CLIENT_PRIVATE,
+    ("DELETE", V1 + "/workflows/<uuid:workflow_id>"): CLIENT_PRIVATE,
+    ("GET", V1 + "/workflows/<uuid:workflow_id>/recommendation"): CLIENT_PRIVATE,
     ("GET", V1 + "/admin/audit-log"): ADMINS,
     ("GET", V1 + "/admin/reports"): ADMINS,
     ("GET", V1 + "/admin/reports/<uuid:moderation_report_id>"): ADMINS,
@@ -817,6 +852,12 @@ BODIES: dict[tuple[str, str], Body] = {
         "reason": "Looks like spam.",
     },
     ("POST", V1 + "/tasks"): lambda w: task_payload(),
+    ("POST", V1 + "/workflows"): {
+        "name": "Bookkeeping",
+        "hours_per_week": 6,
+        "in_house_rate": usd(6_000),
+    },
+    ("PATCH", V1 + "/workflows/<uuid:workflow_id>"): {"answers": {"has_sop": False}},
     ("PATCH", V1 + "/tasks/<uuid:task_id>"): {"title": "Tier-one support, weekends too"},
     ("POST", V1 + "/tasks/<uuid:task_id>/bids"): lambda w: _bid_body(),
     ("POST", V1 + "/tasks/<uuid:task_id>/confidentiality"): lambda w: terms_acceptance(),
@@ -975,6 +1016,7 @@ def test_access(app: Flask, world: World, world_cache: dict[str, Any], cell: Cel
 #: so nothing leaks; but the matrix above needs valid bodies to reach the check).
 VALIDATED_BEFORE_AUTHORIZED = {
     ("PATCH", V1 + "/tasks/<uuid:task_id>"),
+    ("PATCH", V1 + "/workflows/<uuid:workflow_id>"),
     ("POST", V1 + "/tasks/<uuid:task_id>/confidentiality"),
     ("POST", V1 + "/amendments/<uuid:amendment_id>/decline"),
     ("POST", V1 + "/tasks/<uuid:task_id>/bids"),

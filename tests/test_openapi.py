@@ -26,6 +26,7 @@ import contextvars
 import io
 import re
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -51,6 +52,9 @@ from marketplace.profiles.models import ProviderProfile
 from marketplace.tasks import confidentiality, lifecycle, terms
 from marketplace.tasks import services as tasks
 from marketplace.tasks.inputs import CoverageNeed
+from marketplace.workflows import services as workflows
+from marketplace.workflows.inputs import AnswerChanges, WorkflowDraft
+from marketplace.workflows.models import Level, TimeNeed
 from tests.factories import (
     PASSWORD,
     AdminFactory,
@@ -181,6 +185,24 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
         filename="notes.txt",
     )
     messaging.post_message(thread, user=deal.provider, body="Notes.", files=[thread_file.id])
+    # A workflow of the company, fully audited, so its recommendation answers with a body.
+    workflow = workflows.create_workflow(
+        user=company_owner,
+        draft=WorkflowDraft(
+            name="Tier-one tickets",
+            hours_per_week=Decimal(12),
+            in_house_rate=Money(4_000, "usd"),
+            answers=AnswerChanges(
+                repeatable=Level.HIGH,
+                error_risk=Level.MEDIUM,
+                proprietary_data=False,
+                brand_central=False,
+                has_sop=True,
+                time_need=TimeNeed.COVERAGE,
+                rule_based=True,
+            ),
+        ),
+    )
     values = {
         "token_id": [str(spare_token.id)],
         "profile_id": [str(profile_id)],
@@ -193,6 +215,7 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
         "dispute_id": [str(dispute.id)],
         "entry_id": [str(entry.id)],
         "file_id": [str(own_file.id), str(thread_file.id)],
+        "workflow_id": [str(workflow.id)],
         # Accounts to log in as or to add to a company or a firm, and a free address.
         "email": [ClientFactory().email, ProviderFactory().email, "new.user@example.com"],
         "password": [PASSWORD],

@@ -1,0 +1,1 @@
+"""The workflow audit: a client's recurring workflows, and where each belongs."""

@@ -1,0 +1,114 @@
+"""Workflows a client audits: what the work costs in house, and the answers of the
+decision test (docs/domain.md, "The four workflow tiers")."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.accounts.models import User
+from marketplace.catalog.models import Skill
+from marketplace.database import IdMixin, TimestampMixin, enum_type
+from marketplace.extensions import Model
+from marketplace.profiles.models import ClientProfile
+
+
+class Level(StrEnum):
+    """How much of something: how repeatable the work is, how costly a mistake."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class TimeNeed(StrEnum):
+    """What the work needs of the provider's hours: nothing in particular, live overlap
+    with the client's team, or coverage of hours the team does not work."""
+
+    NONE = "none"
+    OVERLAP = "overlap"
+    COVERAGE = "coverage"
+
+
+#: The answers of the decision test, in the order a client is asked them.
+ANSWERS = (
+    "repeatable",
+    "error_risk",
+    "proprietary_data",
+    "brand_central",
+    "has_sop",
+    "time_need",
+    "rule_based",
+)
+
+
+class Workflow(IdMixin, TimestampMixin, Model):
+    """A recurring piece of a client's work, as the client describes it: the hours it
+    takes in house, what an hour of it costs, the skills it needs, and the answers of the
+    decision test given so far (None: not answered yet)."""
+
+    __tablename__ = "workflows"
+    __table_args__ = (
+        sa.CheckConstraint("hours_per_week_hundredths BETWEEN 1 AND 16800", name="hours_range"),
+        sa.CheckConstraint("in_house_rate_amount > 0", name="rate_positive"),
+        sa.Index("ix_workflows_client_created", "client_profile_id", "created_at", "id"),
+    )
+
+    client_profile_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("client_profiles.id", ondelete="CASCADE")
+    )
+    created_by_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Hours a week spent on it in house, in hundredths (an exact figure to price).
+    hours_per_week_hundredths: Mapped[int]
+    #: The fully loaded cost of an hour in house, in minor units of its currency.
+    in_house_rate_amount: Mapped[int] = mapped_column(sa.BigInteger)
+    in_house_rate_currency: Mapped[str] = mapped_column(sa.String(3))
+    repeatable: Mapped[Level | None] = mapped_column(enum_type(Level, name="repeatable"))
+    error_risk: Mapped[Level | None] = mapped_column(enum_type(Level, name="error_risk"))
+    proprietary_data: Mapped[bool | None]
+    brand_central: Mapped[bool | None]
+    has_sop: Mapped[bool | None]
+    time_need: Mapped[TimeNeed | None] = mapped_column(enum_type(TimeNeed))
+    rule_based: Mapped[bool | None]
+
+    client_profile: Mapped[ClientProfile] = relationship()
+    created_by: Mapped[User] = relationship()
+    skill_rows: Mapped[list[WorkflowSkill]] = relationship(
+        cascade="all, delete-orphan", order_by="WorkflowSkill.position", lazy="selectin"
+    )
+
+    @property
+    def hours_per_week(self) -> Decimal:
+        """Hours a week spent on it in house (exact, to the hundredth)."""
+        return Decimal(self.hours_per_week_hundredths).scaleb(-2)
+
+    @property
+    def skills(self) -> list[str]:
+        """The slugs of the skills it needs, in the order the client gave them."""
+        return [row.skill.slug for row in self.skill_rows]
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        """Every answer of the decision test by name; None where not answered yet."""
+        return {name: getattr(self, name) for name in ANSWERS}
+
+
+class WorkflowSkill(Model):
+    """A skill a workflow needs (a catalog skill), at its place in the client's list."""
+
+    __tablename__ = "workflow_skills"
+
+    workflow_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("skills.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.SmallInteger)
+
+    skill: Mapped[Skill] = relationship(lazy="joined")

@@ -1,0 +1,94 @@
+"""Workflow audit endpoints: a client's workflows, and where each belongs."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask_login import current_user, login_required
+
+from marketplace.api import Blueprint
+from marketplace.pagination import Page, PageArgsSchema, paginate
+from marketplace.workflows import services
+from marketplace.workflows.inputs import WorkflowChanges, WorkflowDraft
+from marketplace.workflows.models import Workflow
+from marketplace.workflows.schemas import (
+    WorkflowInputSchema,
+    WorkflowPageSchema,
+    WorkflowRecommendationSchema,
+    WorkflowSchema,
+    WorkflowUpdateSchema,
+)
+
+blp = Blueprint(
+    "workflows",
+    __name__,
+    url_prefix="/api/v1/workflows",
+    description="The workflow audit: which work to keep, hand off or automate",
+)
+
+
+@blp.post("")
+@login_required
+@blp.arguments(WorkflowInputSchema)
+@blp.response(201, WorkflowSchema)
+@blp.link(
+    201,
+    "recommendation",
+    "workflows.get_recommendation",
+    "Where the workflow belongs, once its answers are given.",
+    workflow_id="$response.body#/id",
+)
+@blp.errors(400, 401, 403, 422)
+def create_workflow(draft: WorkflowDraft) -> Workflow:
+    """Record a recurring workflow of the client you act for, with the answers you have."""
+    return services.create_workflow(user=current_user, draft=draft)
+
+
+@blp.get("")
+@login_required
+@blp.arguments(PageArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, WorkflowPageSchema)
+@blp.errors(401, 403, 422)
+def list_workflows(page: int, page_size: int | None) -> Page:
+    """The workflows of the client you act for, newest first."""
+    return paginate(services.workflows_query(user=current_user), page=page, page_size=page_size)
+
+
+@blp.get("/<uuid:workflow_id>")
+@login_required
+@blp.response(200, WorkflowSchema)
+@blp.errors(401, 404)
+def get_workflow(workflow_id: uuid.UUID) -> Workflow:
+    """One of your workflows."""
+    return services.get_workflow(user=current_user, workflow_id=workflow_id)
+
+
+@blp.patch("/<uuid:workflow_id>")
+@login_required
+@blp.arguments(WorkflowUpdateSchema)
+@blp.response(200, WorkflowSchema)
+@blp.errors(400, 401, 404, 422)
+def update_workflow(changes: WorkflowChanges, workflow_id: uuid.UUID) -> Workflow:
+    """Edit your workflow; the answers you send replace those answers only (null clears
+    one), so the audit can be filled in over time."""
+    return services.update_workflow(user=current_user, workflow_id=workflow_id, changes=changes)
+
+
+@blp.delete("/<uuid:workflow_id>")
+@login_required
+@blp.response(204)
+@blp.errors(400, 401, 404)
+def delete_workflow(workflow_id: uuid.UUID) -> None:
+    """Delete your workflow."""
+    services.delete_workflow(user=current_user, workflow_id=workflow_id)
+
+
+@blp.get("/<uuid:workflow_id>/recommendation")
+@login_required
+@blp.response(200, WorkflowRecommendationSchema)
+@blp.errors(401, 404, 422)
+def get_recommendation(workflow_id: uuid.UUID) -> services.Recommendation:
+    """Where your workflow belongs (tier, service model, shoring) with every reason, and
+    the service levels to start with; a 422 names the answers it still needs. Market
+    rates, ROI and the pilot are not computed yet (null, named in `pending`)."""
+    return services.recommend(user=current_user, workflow_id=workflow_id)

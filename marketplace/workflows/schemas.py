@@ -1,0 +1,221 @@
+"""Request and response bodies of the workflow audit."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import marshmallow as ma
+
+from marketplace.contracts.schemas import SlaSchema
+from marketplace.pagination import page_schema
+from marketplace.profiles.models import ServiceModel
+from marketplace.schemas import (
+    BaseSchema,
+    MoneyField,
+    MoneySchema,
+    frozen_fields,
+    require_some_field,
+)
+from marketplace.tasks.models import Shoring
+from marketplace.workflows.inputs import AnswerChanges, WorkflowChanges, WorkflowDraft
+from marketplace.workflows.models import Level, TimeNeed
+from marketplace.workflows.rules import QUESTIONS, TABLES, VA_MAX_HOURS
+from marketplace.workflows.services import PENDING
+
+MAX_HOURS = Decimal(168)
+HUNDREDTH = Decimal("0.01")
+
+
+class HoursPerWeekField(ma.fields.Field):
+    """Hours a week: a number above 0, at most 168 (every hour of the week), to the
+    hundredth."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "metadata",
+            {
+                "type": "number",
+                "minimum": 0,
+                "exclusiveMinimum": True,
+                "maximum": 168,
+                "example": 12.5,
+                "description": "Hours a week spent on it in house: more than 0, at most "
+                "168, to the hundredth at most (12.25).",
+            },
+        )
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ma.ValidationError("A number of hours.")
+        # A float as written (12.1, not its binary neighbour); NaN and infinities are refused.
+        hours = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        if not hours.is_finite() or not 0 < hours <= MAX_HOURS:
+            raise ma.ValidationError("More than 0 and at most 168 hours a week.")
+        if hours != hours.quantize(HUNDREDTH):
+            raise ma.ValidationError("Give the hours to the hundredth at most (12.25).")
+        return hours
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return None if value is None else float(value)
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ma.ValidationError("Must not be blank.")
+
+
+def _asks(name: str) -> dict[str, str]:
+    return {"description": f"{QUESTIONS[name]} Null: not answered yet."}
+
+
+class WorkflowAnswersSchema(BaseSchema):
+    """The decision test, as far as it is answered (null: not yet). On an edit, the
+    answers sent replace those answers only; null clears one."""
+
+    repeatable = ma.fields.Enum(Level, by_value=True, allow_none=True, metadata=_asks("repeatable"))
+    error_risk = ma.fields.Enum(Level, by_value=True, allow_none=True, metadata=_asks("error_risk"))
+    proprietary_data = ma.fields.Boolean(allow_none=True, metadata=_asks("proprietary_data"))
+    brand_central = ma.fields.Boolean(allow_none=True, metadata=_asks("brand_central"))
+    has_sop = ma.fields.Boolean(allow_none=True, metadata=_asks("has_sop"))
+    time_need = ma.fields.Enum(
+        TimeNeed, by_value=True, allow_none=True, metadata=_asks("time_need")
+    )
+    rule_based = ma.fields.Boolean(allow_none=True, metadata=_asks("rule_based"))
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> AnswerChanges:
+        return AnswerChanges(**data)
+
+
+class WorkflowInputSchema(BaseSchema):
+    """A recurring workflow, as a client describes it for the audit."""
+
+    name = ma.fields.String(
+        required=True, validate=[ma.validate.Length(min=1, max=200), _not_blank]
+    )
+    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=5000))
+    hours_per_week = HoursPerWeekField(required=True)
+    in_house_rate = ma.fields.Nested(
+        MoneySchema,
+        required=True,
+        metadata={"description": "The fully loaded cost of an hour of it in house."},
+    )
+    skills = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
+        load_default=list,
+        validate=ma.validate.Length(max=30),
+        metadata={
+            "description": "Slugs of the skill catalog (`GET /skills`), at most 30, each "
+            "once; an unknown slug is a 422 naming it. On an edit the list replaces the "
+            "workflow's."
+        },
+    )
+    answers = ma.fields.Nested(WorkflowAnswersSchema, load_default=AnswerChanges)
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> Any:  # the PATCH override: changes
+        return WorkflowDraft(**frozen_fields(data))
+
+
+class WorkflowUpdateSchema(WorkflowInputSchema):
+    """PATCH: any of the workflow's fields; the answers given change those answers only."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(partial=tuple(WorkflowInputSchema._declared_fields), **kwargs)
+
+    @ma.pre_load
+    def _not_empty(self, data: Any, **_: Any) -> Any:
+        return require_some_field(data)
+
+    @ma.post_load
+    def _typed(self, data: dict[str, Any], **_: Any) -> Any:
+        return WorkflowChanges(**frozen_fields(data))
+
+
+class WorkflowSchema(BaseSchema):
+    """A workflow of the audit, as its client's people see it."""
+
+    id = ma.fields.UUID()
+    name = ma.fields.String()
+    description = ma.fields.String()
+    hours_per_week = HoursPerWeekField()
+    in_house_rate = MoneyField(attribute="in_house_rate_amount", currency="in_house_rate_currency")
+    skills = ma.fields.List(ma.fields.String(), metadata={"description": "Skill slugs."})
+    answers = ma.fields.Nested(WorkflowAnswersSchema)
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+WorkflowPageSchema = page_schema(WorkflowSchema, "WorkflowPage")
+
+
+class WorkflowReasonSchema(BaseSchema):
+    """One reason of a recommendation: what it decided, by which rule, in words."""
+
+    about = ma.fields.String(
+        metadata={"enum": [about for about, _ in TABLES], "description": "What it decided."}
+    )
+    rule = ma.fields.String(
+        metadata={"description": "The rule's name (stable, for tests and analytics)."}
+    )
+    text = ma.fields.String()
+
+
+_NOT_YET = "Not computed yet: null (it is named in `pending`)."
+
+
+class WorkflowRecommendationSchema(BaseSchema):
+    """Where the workflow belongs and why, from the audit's rule tables."""
+
+    tier = ma.fields.Integer(
+        metadata={
+            "minimum": 1,
+            "maximum": 4,
+            "description": "1 strategic: keep it in house; 2 complex but not strategic: a "
+            "specialist firm (KPO, or ITO for IT work); 3 standardised: a VA or a BPO; "
+            "4 automate it.",
+        }
+    )
+    reasons = ma.fields.List(
+        ma.fields.Nested(WorkflowReasonSchema),
+        metadata={
+            "description": "Every rule that led to the tier, then to the service "
+            "model and the shoring, in that order."
+        },
+    )
+    service_model = ma.fields.Enum(
+        ServiceModel,
+        by_value=True,
+        allow_none=True,
+        metadata={
+            "description": "Tier 2: `ito` when at least half of its skills are in the "
+            "catalog's `it` category, else `kpo`; tier 3: `va` "
+            f"under {VA_MAX_HOURS} hours a week, else `bpo`; null for tiers 1 and 4."
+        },
+    )
+    shoring = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "enum": [Shoring.ONSHORE, Shoring.NEARSHORE, Shoring.OFFSHORE, None],
+            "description": "Onshore for proprietary data or sensitive customer "
+            "information, nearshore for live overlap, offshore for coverage of off-hours "
+            "or for cost; null for tiers 1 and 4.",
+        },
+    )
+    sla = ma.fields.Nested(
+        SlaSchema,
+        allow_none=True,
+        metadata={
+            "description": "The service levels to start with: the measured record's "
+            "defaults for the service model; null without one."
+        },
+    )
+    market_rate = ma.fields.Raw(allow_none=True, metadata={"description": _NOT_YET})
+    roi = ma.fields.Raw(allow_none=True, metadata={"description": _NOT_YET})
+    pilot = ma.fields.Raw(allow_none=True, metadata={"description": _NOT_YET})
+    pending = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(PENDING)),
+        metadata={"description": "The fields not computed yet (null until they are)."},
+    )
