@@ -332,3 +332,51 @@ def cpu_ms() -> float:
             total += n & 7
         best = min(best, (time.perf_counter() - started) * 1000)
     return best
+
+
+def bench_parties(
+    password_hash: str,
+    *,
+    client_age_days: int,
+    service_model: ServiceModel,
+    headline: str,
+    bio: str,
+) -> tuple[User, User]:
+    """A verified client in New York and a provider in Manila, both working 09:00-17:00 on
+    weekdays, with their profiles (committed): the two sides of a benchmark's contract."""
+    weekdays = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    people = {}
+    for role, zone, country in ((Role.CLIENT, "America/New_York", "US"),
+                                (Role.PROVIDER, "Asia/Manila", "PH")):  # fmt: skip
+        people[role] = User(
+            email=f"{role.value}@bench.example", password_hash=password_hash,
+            name=f"Bench {role.value}", role=role, timezone=zone, country=country,
+            email_verified_at=utcnow(),
+        )  # fmt: skip
+    client, provider = people[Role.CLIENT], people[Role.PROVIDER]
+    db.session.add(
+        ClientProfile(
+            user=client,
+            company_name="Bench Co",
+            country="US",
+            timezone="America/New_York",
+            working_hours=weekdays,
+            created_at=utcnow() - timedelta(days=client_age_days),
+        )
+    )
+    db.session.add(
+        ProviderProfile(
+            user=provider,
+            service_model=service_model,
+            headline=headline,
+            bio=bio,
+            hourly_rate_amount=1500,
+            hourly_rate_currency="usd",
+            languages=["en"],
+            country="PH",
+            timezone="Asia/Manila",
+            working_hours=weekdays,
+        )
+    )
+    db.session.commit()
+    return client, provider

@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from bench._shared import vacuum_analyze
+from bench._shared import bench_parties, vacuum_analyze
 from bench.escrow import bench_config, ensure_database, wipe_and_migrate
 from marketplace import create_app
 from marketplace.accounts import services as accounts
@@ -53,7 +53,7 @@ from marketplace.hourly.entries import adjustment_closes
 from marketplace.hourly.models import TimeEntry
 from marketplace.hours import billing_week, week_bounds
 from marketplace.inputs import Money
-from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
+from marketplace.profiles.models import ServiceModel
 from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks.inputs import Budget, RequiredSkill, TaskDraft
@@ -69,41 +69,13 @@ BATCH = 5_000
 def make_contract(password_hash: str, weekly_limit: int) -> Contract:
     """A client in New York and a VA in Manila (09:00-17:00 on weekdays), an hourly task,
     a bid of 15.00 an hour, awarded with `weekly_limit` hours a week and accepted."""
-    weekdays = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
-    people = {}
-    for role, zone, country in ((Role.CLIENT, "America/New_York", "US"),
-                                (Role.PROVIDER, "Asia/Manila", "PH")):  # fmt: skip
-        people[role] = User(
-            email=f"{role.value}@bench.example", password_hash=password_hash,
-            name=f"Bench {role.value}", role=role, timezone=zone, country=country,
-            email_verified_at=utcnow(),
-        )  # fmt: skip
-    client, provider = people[Role.CLIENT], people[Role.PROVIDER]
-    db.session.add(
-        ClientProfile(
-            user=client,
-            company_name="Bench Co",
-            country="US",
-            timezone="America/New_York",
-            working_hours=weekdays,
-            created_at=utcnow() - timedelta(days=2000),
-        )
+    client, provider = bench_parties(
+        password_hash,
+        client_age_days=2000,
+        service_model=ServiceModel.VA,
+        headline="Inbox and calendar",
+        bio="Executive assistance for small firms.",
     )
-    db.session.add(
-        ProviderProfile(
-            user=provider,
-            service_model=ServiceModel.VA,
-            headline="Inbox and calendar",
-            bio="Executive assistance for small firms.",
-            hourly_rate_amount=1500,
-            hourly_rate_currency="usd",
-            languages=["en"],
-            country="PH",
-            timezone="Asia/Manila",
-            working_hours=weekdays,
-        )
-    )
-    db.session.commit()
     task = tasks.create_task(
         user=client,
         draft=TaskDraft(

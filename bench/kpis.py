@@ -37,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
+from bench._shared import bench_parties
 from bench.escrow import bench_config, ensure_database, wipe_and_migrate
 from marketplace import create_app
 from marketplace.accounts import services as accounts
@@ -50,7 +51,7 @@ from marketplace.extensions import db
 from marketplace.flows import contracts as contract_flows
 from marketplace.inputs import Money
 from marketplace.messaging.models import Message, Thread
-from marketplace.profiles.models import ClientProfile, ProviderProfile, ServiceModel
+from marketplace.profiles.models import ServiceModel
 from marketplace.record.models import Change, KpiSnapshot, WorkReport, WorkReportStatus
 from marketplace.tasks import lifecycle
 from marketplace.tasks import services as tasks
@@ -64,41 +65,13 @@ TARGET_P95_MS = 20.0
 def make_contract(password_hash: str) -> Contract:
     """A client in New York and a BPO provider in Manila (09:00-17:00 on weekdays), a
     fixed-price task, a bid of five milestones, awarded and accepted."""
-    weekdays = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
-    people = {}
-    for role, zone, country in ((Role.CLIENT, "America/New_York", "US"),
-                                (Role.PROVIDER, "Asia/Manila", "PH")):  # fmt: skip
-        people[role] = User(
-            email=f"{role.value}@bench.example", password_hash=password_hash,
-            name=f"Bench {role.value}", role=role, timezone=zone, country=country,
-            email_verified_at=utcnow(),
-        )  # fmt: skip
-    client, provider = people[Role.CLIENT], people[Role.PROVIDER]
-    db.session.add(
-        ClientProfile(
-            user=client,
-            company_name="Bench Co",
-            country="US",
-            timezone="America/New_York",
-            working_hours=weekdays,
-            created_at=utcnow() - timedelta(days=400),
-        )
+    client, provider = bench_parties(
+        password_hash,
+        client_age_days=400,
+        service_model=ServiceModel.BPO,
+        headline="Support desk",
+        bio="Tier-one support for online shops.",
     )
-    db.session.add(
-        ProviderProfile(
-            user=provider,
-            service_model=ServiceModel.BPO,
-            headline="Support desk",
-            bio="Tier-one support for online shops.",
-            hourly_rate_amount=1500,
-            hourly_rate_currency="usd",
-            languages=["en"],
-            country="PH",
-            timezone="Asia/Manila",
-            working_hours=weekdays,
-        )
-    )
-    db.session.commit()
     task = tasks.create_task(
         user=client,
         draft=TaskDraft(

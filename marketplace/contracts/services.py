@@ -82,13 +82,14 @@ def get_contract(
     load: Sequence[ORMOption] | None = None,
 ) -> Contract:
     """A contract for its parties and admins; anyone else gets NotFound. Read, it comes
-    with what its payload shows (`summary_options`) unless `load` says what to load."""
+    with what its payload shows (`summary_options`) unless `load` says what to load;
+    locked, with what `load` says only (its row alone is locked)."""
     stmt = sa.select(Contract).where(Contract.id == contract_id)
-    contract = db.session.scalar(
-        stmt.with_for_update()
-        if lock
-        else stmt.options(*(summary_options() if load is None else load))
-    )
+    if lock:
+        stmt = stmt.with_for_update(of=Contract).options(*(load or ()))
+    else:
+        stmt = stmt.options(*(summary_options() if load is None else load))
+    contract = db.session.scalar(stmt)
     if contract is None or not (user.is_admin or side_of(user, contract)):
         raise NotFound("Contract not found.")
     return contract

@@ -125,8 +125,17 @@ def marks_for(contract: Contract, entries: Iterable[TimeEntry]) -> dict[uuid.UUI
 def _hourly_contract(user: User, contract_id: uuid.UUID) -> Contract:
     """The contract, locked, for a person acting for its provider; it must be running on
     hourly terms."""
-    contract = contracts.get_contract(user=user, contract_id=contract_id, lock=True)
-    # Through the relationship, so the contract holds the profile for the answer's zones.
+    # Both parties come with the locked row: the access check and the answer's zones read
+    # them, and the contract holds them for the request.
+    contract = contracts.get_contract(
+        user=user,
+        contract_id=contract_id,
+        lock=True,
+        load=(
+            joinedload(Contract.client_profile, innerjoin=True),
+            joinedload(Contract.provider_profile, innerjoin=True),
+        ),
+    )
     if not permissions.speaks_for(user, contract.provider_profile):
         raise Forbidden("Only the provider's people log time on a contract.")
     _require_loggable(contract)
