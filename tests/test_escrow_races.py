@@ -6,16 +6,13 @@ fresh milestone; after each round the ledger must pass every ledger-check rule.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from marketplace.contracts.models import ContractStatus, MilestoneStatus
 from marketplace.database import utcnow
@@ -26,6 +23,7 @@ from marketplace.payments import delivery, funding, refunds
 from marketplace.payments.models import Dispute, Payment, Refund, Transfer
 from marketplace.reporting import ledger_check as checks
 from tests.money import Deal, balances, make_deal, money_post
+from tests.races import at_once, count
 
 pytestmark = pytest.mark.postgres
 THREADS = 64
@@ -33,23 +31,8 @@ ROUNDS = 20
 AMOUNT = 10_000
 
 
-def _at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Any]) -> Any:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return [f.result() for f in [pool.submit(run, call) for call in calls]]
-
-
-def _count(model: Any, *conditions: Any) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*conditions))
-
-
 def _transactions(deal: Deal, kind: TransactionKind) -> int:
-    return _count(
+    return count(
         LedgerTransaction,
         LedgerTransaction.contract_id == deal.contract_id,
         LedgerTransaction.kind == kind,
@@ -79,14 +62,14 @@ def test_64_concurrent_approvals_release_once(bearer):
         deal, client_api, _ = _submitted(bearer)
         path = f"milestones/{deal.milestone_ids[0]}/approve"
 
-        responses = _at_once([partial(money_post, client_api, path)] * THREADS)
+        responses = at_once([partial(money_post, client_api, path)] * THREADS)
 
         assert Counter(r.status_code for r in responses) == {200: 1, 409: THREADS - 1}
         _settle_and_check()
         assert deal.milestone(0).status == MilestoneStatus.RELEASED
         assert _transactions(deal, TransactionKind.RELEASE) == 1
         assert _transactions(deal, TransactionKind.PAYOUT) == 1
-        assert _count(Transfer, Transfer.contract_id == deal.contract_id) == 1
+        assert count(Transfer, Transfer.contract_id == deal.contract_id) == 1
         assert balances(deal)["escrow"] == 0
         assert balances(deal)["provider_payable"] == 0
 
@@ -106,7 +89,7 @@ def test_approve_racing_dispute_keeps_one_outcome(bearer):
             json={"reason": "Not the agreed scope."},
         )
 
-        results = _at_once([approve, dispute] * (THREADS // 2))
+        results = at_once([approve, dispute] * (THREADS // 2))
 
         wins = [name for name, response in results if response.status_code in (200, 201)]
         assert len(wins) == 1, Counter((n, r.status_code) for n, r in results)
@@ -115,11 +98,11 @@ def test_approve_racing_dispute_keeps_one_outcome(bearer):
         milestone = deal.milestone(0)
         if wins == ["approve"]:
             assert milestone.status == MilestoneStatus.RELEASED
-            assert _count(Dispute, Dispute.milestone_id == milestone_id) == 0
+            assert count(Dispute, Dispute.milestone_id == milestone_id) == 0
             assert _transactions(deal, TransactionKind.RELEASE) == 1
         else:
             assert milestone.status == MilestoneStatus.DISPUTED
-            assert _count(Dispute, Dispute.milestone_id == milestone_id) == 1
+            assert count(Dispute, Dispute.milestone_id == milestone_id) == 1
             assert _transactions(deal, TransactionKind.RELEASE) == 0
             assert balances(deal)["escrow"] == AMOUNT
 
@@ -150,7 +133,7 @@ def test_refund_approval_racing_disputes_and_the_lapse_job(bearer, app):
                 api = client_api if n % 3 == 1 else provider_api
                 calls.append(partial(_named, "dispute", api.post, dispute_path, json=body))
 
-        results = _at_once(calls)
+        results = at_once(calls)
 
         wins = [
             name
@@ -163,11 +146,11 @@ def test_refund_approval_racing_disputes_and_the_lapse_job(bearer, app):
         if wins[0] == "dispute":
             assert status == MilestoneStatus.DISPUTED
             assert balances(deal)["escrow"] == AMOUNT
-            assert _count(Refund, Refund.milestone_id == milestone_id) == 0
+            assert count(Refund, Refund.milestone_id == milestone_id) == 0
         else:
             assert status == MilestoneStatus.REFUNDED
             assert _transactions(deal, TransactionKind.REFUND) == 1
-            assert _count(Refund, Refund.milestone_id == milestone_id) == 1
+            assert count(Refund, Refund.milestone_id == milestone_id) == 1
             assert balances(deal) == {**balances(deal), "escrow": 0, "client_payable": 0}
 
 
@@ -177,10 +160,10 @@ def test_concurrent_funding_with_different_keys_charges_once(bearer):
         client_api = bearer(deal.client)
         path = f"milestones/{deal.milestone_ids[0]}/fund"
 
-        responses = _at_once([partial(money_post, client_api, path, json={})] * 16)
+        responses = at_once([partial(money_post, client_api, path, json={})] * 16)
 
         assert all(r.status_code in (200, 409) for r in responses)
-        assert _count(Payment, Payment.milestone_id == deal.milestone_ids[0]) == 1
+        assert count(Payment, Payment.milestone_id == deal.milestone_ids[0]) == 1
         assert _transactions(deal, TransactionKind.FUNDING) == 1
         assert balances(deal)["escrow"] == AMOUNT
         _settle_and_check()
@@ -197,7 +180,7 @@ def test_approving_the_last_milestones_at_once_completes_the_contract_once(beare
         client_api = bearer(deal.client)
         paths = [f"milestones/{m}/approve" for m in deal.milestone_ids]
 
-        responses = _at_once([partial(money_post, client_api, path) for path in paths])
+        responses = at_once([partial(money_post, client_api, path) for path in paths])
 
         assert [r.status_code for r in responses] == [200] * len(paths)
         _settle_and_check()

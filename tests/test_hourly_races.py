@@ -8,10 +8,7 @@ race starts its threads together at a barrier; the overlap races are repeated RO
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -29,27 +26,13 @@ from marketplace.ledger.models import LedgerTransaction, TransactionKind
 from marketplace.payments.models import Dispute, Payment
 from tests.hourly_support import WEEK1, WEEK2, WEEK3, HourlyDeal, at, entry, make_hourly_deal
 from tests.money import money_post
+from tests.races import at_once, count
 
 pytestmark = pytest.mark.postgres
 ROUNDS = 20
 THREADS = 8
 RATE = 3500
 LIMIT = 20
-
-
-def _at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Any]) -> Any:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return [f.result() for f in [pool.submit(run, call) for call in calls]]
-
-
-def _count(model: Any, *conditions: Any) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*conditions)) or 0
 
 
 def _post(api: Any, deal: HourlyDeal, start: datetime, end: datetime) -> Any:
@@ -75,7 +58,7 @@ def test_two_overlapping_entries_of_a_worker_at_once_store_one(bearer, time_mach
 
     for n in range(ROUNDS):
         start = at(WEEK1, 0, 8) + timedelta(hours=3 * n)
-        responses = _at_once(
+        responses = at_once(
             [
                 partial(_post, first, deal, start, start + timedelta(hours=2)),
                 partial(
@@ -85,7 +68,7 @@ def test_two_overlapping_entries_of_a_worker_at_once_store_one(bearer, time_mach
         )
 
         _one_stored(responses)
-        assert _count(TimeEntry, TimeEntry.worker_id == deal.provider.id) == n + 1
+        assert count(TimeEntry, TimeEntry.worker_id == deal.provider.id) == n + 1
 
 
 def test_overlapping_entries_on_two_contracts_at_once_store_one(bearer, time_machine):
@@ -97,7 +80,7 @@ def test_overlapping_entries_on_two_contracts_at_once_store_one(bearer, time_mac
 
     for n in range(ROUNDS):
         start = at(WEEK1, 0, 8) + timedelta(hours=3 * n)
-        responses = _at_once(
+        responses = at_once(
             [
                 partial(_post, first, deal, start, start + timedelta(hours=2)),
                 partial(
@@ -124,7 +107,7 @@ def test_entries_saved_at_once_over_the_limit_bill_exactly_the_limit(bearer, tim
     ]
     apis = [bearer(deal.provider) for _ in spans]
 
-    responses = _at_once(
+    responses = at_once(
         [
             partial(_post, api, deal, start, end)
             for api, (start, end) in zip(apis, spans, strict=True)
@@ -145,7 +128,7 @@ def test_entries_saved_at_once_over_the_limit_bill_exactly_the_limit(bearer, tim
     invoice = db.session.scalars(sa.select(Invoice)).one()
     assert (invoice.logged_minutes, invoice.minutes) == (32 * 60, LIMIT * 60)
     assert invoice.amount == invoices.hours_amount(RATE, LIMIT * 60) == 70_000
-    assert _count(TimeEntry, TimeEntry.invoice_id == invoice.id) == len(spans)
+    assert count(TimeEntry, TimeEntry.invoice_id == invoice.id) == len(spans)
 
 
 def _bill(app: Flask) -> dict[str, int]:
@@ -154,11 +137,11 @@ def _bill(app: Flask) -> dict[str, int]:
         return invoices.bill()
 
 
-def _bill_at_once(app: Flask, time_machine: Any, moment: datetime) -> Counter[str]:
+def _billat_once(app: Flask, time_machine: Any, moment: datetime) -> Counter[str]:
     """THREADS billing runs started together at `moment`; what they moved, summed."""
     time_machine.move_to(moment, tick=False)
     moved: Counter[str] = Counter()
-    for result in _at_once([partial(_bill, app)] * THREADS):
+    for result in at_once([partial(_bill, app)] * THREADS):
         moved.update(result)
     outbox.deliver_due()
     db.session.expire_all()
@@ -166,7 +149,7 @@ def _bill_at_once(app: Flask, time_machine: Any, moment: datetime) -> Counter[st
 
 
 def _transactions(deal: HourlyDeal, kind: TransactionKind) -> int:
-    return _count(
+    return count(
         LedgerTransaction,
         LedgerTransaction.contract_id == deal.contract_id,
         LedgerTransaction.kind == kind,
@@ -189,10 +172,10 @@ def test_billing_runs_at_once_issue_charge_and_release_each_week_once(app, beare
     ).one()
 
     # The week closes: one invoice a contract, one milestone of hours each.
-    assert _bill_at_once(app, time_machine, at(WEEK2, 0, 12))["issued"] == len(deals)
+    assert _billat_once(app, time_machine, at(WEEK2, 0, 12))["issued"] == len(deals)
     for deal in deals:
-        assert _count(Invoice, Invoice.contract_id == deal.contract_id) == 1
-        assert _count(Milestone, Milestone.contract_id == deal.contract_id) == 1
+        assert count(Invoice, Invoice.contract_id == deal.contract_id) == 1
+        assert count(Milestone, Milestone.contract_id == deal.contract_id) == 1
     # The first client disputes Tuesday: its invoice is charged in two parts.
     time_machine.move_to(at(WEEK2, 2, 10), tick=False)
     invoice_id = db.session.scalar(
@@ -206,13 +189,13 @@ def test_billing_runs_at_once_issue_charge_and_release_each_week_once(app, beare
     assert disputed.status_code == 200, disputed.get_json()
 
     # The review window ends: each part charged once, each charge funded once.
-    assert _bill_at_once(app, time_machine, at(WEEK2, 5, 0))["charged"] == len(deals)
+    assert _billat_once(app, time_machine, at(WEEK2, 5, 0))["charged"] == len(deals)
     hours = db.session.scalars(
         sa.select(Milestone).where(Milestone.kind == MilestoneKind.HOURS)
     ).all()
     assert len(hours) == len(deals) + 1
     for milestone in hours:
-        assert _count(Payment, Payment.milestone_id == milestone.id) == 1
+        assert count(Payment, Payment.milestone_id == milestone.id) == 1
         assert milestone.funded_at is not None
     for deal, parts in zip(deals, (2, 1, 1), strict=True):
         assert _transactions(deal, TransactionKind.FUNDING) == parts
@@ -222,8 +205,8 @@ def test_billing_runs_at_once_issue_charge_and_release_each_week_once(app, beare
         assert (invoice.status.value, invoice.charge_attempts) == ("paid", 1)
 
     # The security period ends: the undisputed money released once; Tuesday's is held.
-    assert _bill_at_once(app, time_machine, at(WEEK3, 3, 0))["released"] == len(deals)
+    assert _billat_once(app, time_machine, at(WEEK3, 3, 0))["released"] == len(deals)
     for deal in deals:
         assert _transactions(deal, TransactionKind.RELEASE) == 1
         assert _transactions(deal, TransactionKind.PAYOUT) == 1
-    assert _count(Dispute) == 1
+    assert count(Dispute) == 1
