@@ -249,11 +249,17 @@ def test_a_recommendation_names_the_answers_it_still_needs(login):
 @pytest.mark.parametrize(
     ("overrides", "details"),
     [
-        ({"hours_per_week": 0}, {"hours_per_week": ["More than 0 and at most 168 hours a week."]}),
-        ({"hours_per_week": -3}, {"hours_per_week": ["More than 0 and at most 168 hours a week."]}),
         (
-            {"hours_per_week": 168.01},
-            {"hours_per_week": ["More than 0 and at most 168 hours a week."]},
+            {"hours_per_week": 0},
+            {"hours_per_week": ["More than 0 and at most 4,000 hours a week."]},
+        ),
+        (
+            {"hours_per_week": -3},
+            {"hours_per_week": ["More than 0 and at most 4,000 hours a week."]},
+        ),
+        (
+            {"hours_per_week": 4000.01},
+            {"hours_per_week": ["More than 0 and at most 4,000 hours a week."]},
         ),
         (
             {"hours_per_week": 12.345},
@@ -308,7 +314,7 @@ def _assert_names(actual: dict[str, Any], expected: dict[str, Any]) -> None:
 def test_the_hours_and_rate_bounds_themselves_are_accepted(login):
     api = login(ClientFactory())
 
-    assert _create(api, hours_per_week=168, in_house_rate=usd(1))["hours_per_week"] == 168
+    assert _create(api, hours_per_week=4000, in_house_rate=usd(1))["hours_per_week"] == 4000
     assert _create(api, hours_per_week=0.01)["hours_per_week"] == 0.01
     thirty = [skill.slug for skill in catalog().skills[:30]]
     assert _create(api, skills=thirty)["skills"] == thirty
@@ -414,5 +420,5 @@ def test_hours_that_are_no_number_of_hours_are_refused(login, token):
 
     assert response.status_code == 422, response.get_json()
     assert response.get_json()["error"]["details"] == {
-        "hours_per_week": ["More than 0 and at most 168 hours a week."]
+        "hours_per_week": ["More than 0 and at most 4,000 hours a week."]
     }

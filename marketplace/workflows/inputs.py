@@ -34,6 +34,7 @@ class WorkflowDraft:
     in_house_rate: Money
     skills: tuple[str, ...] = ()
     answers: AnswerChanges = field(default_factory=AnswerChanges)
+    hours_saved_per_week: Decimal | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,3 +48,4 @@ class WorkflowChanges:
     in_house_rate: Money | Unset = UNSET
     skills: tuple[str, ...] | Unset = UNSET
     answers: AnswerChanges | Unset = UNSET
+    hours_saved_per_week: Decimal | Unset | None = UNSET

@@ -16,6 +16,7 @@ from marketplace.catalog.models import Skill
 from marketplace.database import IdMixin, TimestampMixin, enum_type
 from marketplace.extensions import Model
 from marketplace.profiles.models import ClientProfile
+from marketplace.tasks.models import Task
 
 
 class Level(StrEnum):
@@ -34,6 +35,9 @@ class TimeNeed(StrEnum):
     OVERLAP = "overlap"
     COVERAGE = "coverage"
 
+
+#: Hours a week a workflow may take in house: a team's work, up to a hundred people's.
+MAX_HOURS_PER_WEEK = 4000
 
 #: The answers of the decision test, in the order a client is asked them.
 ANSWERS = (
@@ -54,7 +58,14 @@ class Workflow(IdMixin, TimestampMixin, Model):
 
     __tablename__ = "workflows"
     __table_args__ = (
-        sa.CheckConstraint("hours_per_week_hundredths BETWEEN 1 AND 16800", name="hours_range"),
+        sa.CheckConstraint(
+            f"hours_per_week_hundredths BETWEEN 1 AND {MAX_HOURS_PER_WEEK * 100}",
+            name="hours_per_week_range",
+        ),
+        sa.CheckConstraint(
+            f"hours_saved_hundredths BETWEEN 0 AND {MAX_HOURS_PER_WEEK * 100}",
+            name="hours_saved_range",
+        ),
         sa.CheckConstraint("in_house_rate_amount > 0", name="rate_positive"),
         sa.Index("ix_workflows_client_created", "client_profile_id", "created_at", "id"),
     )
@@ -77,9 +88,17 @@ class Workflow(IdMixin, TimestampMixin, Model):
     has_sop: Mapped[bool | None]
     time_need: Mapped[TimeNeed | None] = mapped_column(enum_type(TimeNeed))
     rule_based: Mapped[bool | None]
+    #: The draft trial task made from the recommendation (`POST /workflows/{id}/pilot`);
+    #: the pilot's contract, its extension and their money follow from the task.
+    pilot_task_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("tasks.id", ondelete="SET NULL"), unique=True
+    )
+    #: Hours a week the client reports saving since handing it off (None: not reported).
+    hours_saved_hundredths: Mapped[int | None]
 
     client_profile: Mapped[ClientProfile] = relationship()
     created_by: Mapped[User] = relationship()
+    pilot_task: Mapped[Task | None] = relationship()
     skill_rows: Mapped[list[WorkflowSkill]] = relationship(
         cascade="all, delete-orphan", order_by="WorkflowSkill.position", lazy="selectin"
     )
@@ -88,6 +107,13 @@ class Workflow(IdMixin, TimestampMixin, Model):
     def hours_per_week(self) -> Decimal:
         """Hours a week spent on it in house (exact, to the hundredth)."""
         return Decimal(self.hours_per_week_hundredths).scaleb(-2)
+
+    @property
+    def hours_saved_per_week(self) -> Decimal | None:
+        """Hours a week the client reports saving (exact, to the hundredth), if reported."""
+        if self.hours_saved_hundredths is None:
+            return None
+        return Decimal(self.hours_saved_hundredths).scaleb(-2)
 
     @property
     def skills(self) -> list[str]:

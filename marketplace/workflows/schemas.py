@@ -19,29 +19,33 @@ from marketplace.schemas import (
 )
 from marketplace.tasks.models import Shoring
 from marketplace.workflows.inputs import AnswerChanges, WorkflowChanges, WorkflowDraft
-from marketplace.workflows.models import Level, TimeNeed
+from marketplace.workflows.models import MAX_HOURS_PER_WEEK, Level, TimeNeed
 from marketplace.workflows.rules import QUESTIONS, TABLES, VA_MAX_HOURS
 from marketplace.workflows.services import PENDING
 
-MAX_HOURS = Decimal(168)
+MAX_HOURS = Decimal(MAX_HOURS_PER_WEEK)
 HUNDREDTH = Decimal("0.01")
 
 
 class HoursPerWeekField(ma.fields.Field):
-    """Hours a week: a number above 0, at most 168 (every hour of the week), to the
-    hundredth."""
+    """Hours a week, to the hundredth: above 0 (or from 0 with `zero=True`), at most
+    MAX_HOURS_PER_WEEK (a team's work, not one person's)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(
+        self, *, zero: bool = False, about: str = "spent on it in house", **kwargs: Any
+    ) -> None:
+        self.zero = zero
+        least = "0 or more" if zero else "more than 0"
         kwargs.setdefault(
             "metadata",
             {
                 "type": "number",
                 "minimum": 0,
-                "exclusiveMinimum": True,
-                "maximum": 168,
+                "exclusiveMinimum": not zero,
+                "maximum": MAX_HOURS_PER_WEEK,
                 "example": 12.5,
-                "description": "Hours a week spent on it in house: more than 0, at most "
-                "168, to the hundredth at most (12.25).",
+                "description": f"Hours a week {about}: {least}, at most "
+                f"{MAX_HOURS_PER_WEEK:,} (a team's work), to the hundredth at most (12.25).",
             },
         )
         super().__init__(**kwargs)
@@ -51,8 +55,10 @@ class HoursPerWeekField(ma.fields.Field):
             raise ma.ValidationError("A number of hours.")
         # A float as written (12.1, not its binary neighbour); NaN and infinities are refused.
         hours = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-        if not hours.is_finite() or not 0 < hours <= MAX_HOURS:
-            raise ma.ValidationError("More than 0 and at most 168 hours a week.")
+        low_ok = hours >= 0 if self.zero else hours > 0
+        if not hours.is_finite() or not low_ok or hours > MAX_HOURS:
+            least = "From 0" if self.zero else "More than 0"
+            raise ma.ValidationError(f"{least} and at most {MAX_HOURS_PER_WEEK:,} hours a week.")
         if hours != hours.quantize(HUNDREDTH):
             raise ma.ValidationError("Give the hours to the hundredth at most (12.25).")
         return hours
@@ -113,6 +119,13 @@ class WorkflowInputSchema(BaseSchema):
         },
     )
     answers = ma.fields.Nested(WorkflowAnswersSchema, load_default=AnswerChanges)
+    hours_saved_per_week = HoursPerWeekField(
+        zero=True,
+        about="you have saved since handing it off (what `GET /clients/me/roi` shows next "
+        "to the estimate); null: not reported",
+        allow_none=True,
+        load_default=None,
+    )
 
     @ma.post_load
     def _typed(self, data: dict[str, Any], **_: Any) -> Any:  # the PATCH override: changes
@@ -144,6 +157,7 @@ class WorkflowSchema(BaseSchema):
     in_house_rate = MoneyField(attribute="in_house_rate_amount", currency="in_house_rate_currency")
     skills = ma.fields.List(ma.fields.String(), metadata={"description": "Skill slugs."})
     answers = ma.fields.Nested(WorkflowAnswersSchema)
+    hours_saved_per_week = HoursPerWeekField(zero=True, about="you report saving", allow_none=True)
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
 

@@ -111,6 +111,9 @@ def _apply(workflow: Workflow, values: WorkflowDraft | WorkflowChanges) -> None:
         _set_skills(workflow, values.skills)
     if values.answers is not UNSET:
         _set_answers(workflow, values.answers)
+    if values.hours_saved_per_week is not UNSET:
+        saved = values.hours_saved_per_week
+        workflow.hours_saved_hundredths = None if saved is None else int(saved.scaleb(2))
 
 
 def create_workflow(*, user: User, draft: WorkflowDraft) -> Workflow:
