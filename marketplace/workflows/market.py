@@ -101,9 +101,11 @@ def market_rate(
 
 
 def _too_few(count: int, currency: str) -> str:
-    found = "1 matching provider has" if count == 1 else f"{count} matching providers have"
+    found = {0: "No matching provider has", 1: "Only 1 matching provider has"}.get(
+        count, f"Only {count} matching providers have"
+    )
     return (
-        f"Only {found} an hourly rate in {currency.upper()}: too few to price it from "
+        f"{found} an hourly rate in {currency.upper()}: too few to price it from "
         f"(at least {MIN_PROVIDERS} are needed), so no figure is given rather than a guess."
     )
 
