@@ -382,8 +382,12 @@ class Config:
             raise RuntimeError("PLATFORM_FEE_BPS must be from 0 to 9999 basis points")
         roi = config["WORKFLOW_ROI"]
         shares = ("management_share", "onboarding_management_share", "rework_share")
-        if not all(0 <= roi[name] <= 1 for name in shares) or roi["onboarding_months"] < 0:
-            raise RuntimeError("WORKFLOW_ROI_* shares must be from 0 to 1, months from 0")
+        if not all(0 <= roi[name] <= 1 for name in shares) or not (
+            0 <= roi["onboarding_months"] < roi["months"]
+        ):
+            raise RuntimeError(
+                "WORKFLOW_ROI_* shares must be from 0 to 1, onboarding months from 0 to 11"
+            )
         if config["PAYMENTS"] == "stripe":
             # Without the webhook secret no payment is ever confirmed, so nothing is funded.
             for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):

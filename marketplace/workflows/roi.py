@@ -15,8 +15,9 @@ For each of the first `months` months (12):
   (`rework_share`) of the work is done again in house, at the in-house rate;
 - **saving** = in house - (provider + management + rework).
 
-Each figure is computed exactly (fractions) and rounded half up to the currency's minor
-unit once, per month. The payback month is the first month from which the running total
+Each line is computed exactly (fractions) and rounded half up (away from zero) to the
+currency's minor unit once, per month; the saving is what the rounded lines add up to, so
+a client can check a month by adding them. The payback month is the first month from which the running total
 of savings is no longer negative; None when it never is within the months shown (the
 hand-off does not pay). The 12-month figure is a range: the sum of the monthly savings at
 the 75th percentile of the market's rates (low), the median (expected) and the 25th
@@ -121,15 +122,14 @@ def month_figures(
     provider = monthly(hours_per_week, rate)
     management = in_house * Fraction(assumptions.management(month))
     rework = in_house * Fraction(assumptions.rework(month))
-    provider_minor = _half_up(provider)
+    lines = [_half_up(figure) for figure in (in_house, provider, management, rework)]
     return Month(
-        month=month,
-        in_house=_half_up(in_house),
-        provider=provider_minor,
-        platform_fee=fee_split(provider_minor, fee_bps)[1],
-        management=_half_up(management),
-        rework=_half_up(rework),
-        saving=_half_up(in_house - provider - management - rework),
+        month,
+        *lines[:2],
+        platform_fee=fee_split(lines[1], fee_bps)[1],
+        management=lines[2],
+        rework=lines[3],
+        saving=lines[0] - sum(lines[1:]),
     )
 
 
