@@ -346,13 +346,8 @@ def test_deleting_the_draft_pilot_task_ends_the_pilot(login):
     assert _link(workflow) == uuid.UUID(second.get_json()["id"])
 
 
-def test_deleting_the_draft_pilot_task_clears_the_stored_link(login, request):
-    if db.engine.dialect.name == "sqlite":
-        # SQLite enforces no foreign key (no `PRAGMA foreign_keys=ON`), so `ON DELETE SET
-        # NULL` never runs and nothing in the ORM clears the column: a dangling id stays.
-        request.applymarker(
-            pytest.mark.xfail(strict=True, reason="SQLite: ON DELETE SET NULL not enforced")
-        )
+def test_deleting_the_draft_pilot_task_clears_the_stored_link(login):
+    # On SQLite too, which enforces no foreign key here: the ORM clears the column.
     api = login(client("America/New_York", "US"))
     workflow = _workflow(api)
     first = api.post(f"workflows/{workflow['id']}/pilot").get_json()

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Skill
@@ -99,7 +99,11 @@ class Workflow(IdMixin, TimestampMixin, Model):
 
     client_profile: Mapped[ClientProfile] = relationship()
     created_by: Mapped[User] = relationship()
-    pilot_task: Mapped[Task | None] = relationship(lazy="selectin")
+    #: Deleting the (draft) task clears the link: `ON DELETE SET NULL`, and the ORM's
+    #: backref where the database enforces no foreign keys (SQLite).
+    pilot_task: Mapped[Task | None] = relationship(
+        lazy="selectin", backref=backref("pilot_workflow", uselist=False)
+    )
     #: The contracts of the pilot's task, oldest first: offers declined or expired, the
     #: pilot contract, its extension.
     pilot_contracts: Mapped[list[Contract]] = relationship(
