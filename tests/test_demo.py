@@ -370,3 +370,53 @@ def test_demo_has_an_hourly_contract_with_paid_weeks_and_an_open_one(
         assert [i["status"] for i in listed] == statuses
     result = app.test_cli_runner().invoke(args=["ledger-check"])
     assert result.exit_code == 0, result.output
+
+
+def test_demo_client_has_an_audit_with_a_pilot_extended(app, api):
+    """Ana's audit: one workflow per tier, the data entry priced from the five data-entry
+    VAs, piloted with Grace, extended, and reported as saving 10 hours a week."""
+    _seed(app)
+    _sign_in(api, "ana.client")
+
+    listed = api.get("workflows").get_json()["items"]
+    by_name = {w["name"]: w for w in listed}
+    tiers = {
+        name: api.get(f"workflows/{w['id']}/recommendation").get_json()["tier"]
+        for name, w in by_name.items()
+    }
+    assert tiers == {
+        "Pricing and promotions calendar": 1,
+        "Monthly management accounts": 2,
+        "Supplier invoice data entry": 3,
+        "Order tagging and routing": 4,
+    }
+    piloted = by_name[data.PILOTED_WORKFLOW]
+    advice = api.get(f"workflows/{piloted['id']}/recommendation").get_json()
+    assert (advice["service_model"], advice["shoring"]) == ("va", "offshore")
+    # Grace, Rafiq, Joy, Andrei and Thanh: $9, $8, $11, $12, $10 (Chidi's week is full).
+    assert advice["market_rate"]["providers"] == {
+        "count": 5,
+        "p25": 900,
+        "p50": 1_000,
+        "p75": 1_100,
+    }
+    # 12 h a week at $32 is 166,400 a month in house; at $10, 52,000; Ana's time 10 % after
+    # the first three months (16,640), 25 % and 15 % rework in them.
+    assert advice["roi"]["monthly_saving"] == 166_400 - 52_000 - 16_640
+    assert advice["roi"]["months"][0]["saving"] == 166_400 - 52_000 - 41_600 - 24_960
+    assert advice["roi"]["payback_month"] == 1
+    assert advice["pilot"]["budget"] == usd(24_000)  # 24 h at the median rate
+
+    assert piloted["hours_saved_per_week"] == 10
+    pilot = piloted["pilot"]
+    assert pilot["task"]["status"] == "filled"
+    assert pilot["contract"]["status"] == "completed"
+    assert pilot["extension"]["status"] == "active"
+    task = api.get(f"tasks/{pilot['task']['id']}").get_json()
+    assert (task["trial"], task["budget"]["max"]) == (True, 24_000)
+    full = api.get(f"contracts/{pilot['extension']['id']}").get_json()
+    assert full["pilot_of_id"] == pilot["contract"]["id"]
+    assert [m["status"] for m in full["milestones"]] == ["released", "released", "funded"]
+    for name, workflow in by_name.items():
+        if name != data.PILOTED_WORKFLOW:
+            assert workflow["pilot"] is None
