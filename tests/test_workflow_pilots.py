@@ -564,3 +564,33 @@ def test_the_workflow_shows_the_contract_that_was_accepted_not_a_declined_offer(
         "contract": {"id": second.get_json()["id"], "status": "active"},
         "extension": None,
     }
+
+
+# What it costs ---------------------------------------------------------------------------
+
+
+def test_a_recommendation_and_a_page_of_piloted_workflows_cost_a_fixed_number_of_statements(
+    login, count_statements
+):
+    """The recommendation reads the workflow, the candidates and the accepted bids (one
+    statement each, whatever the market's size); a page of workflows reads each
+    relation once for the whole page, however many pilots it shows."""
+    api = login(client("America/New_York", "US"))
+    _matching()
+    workflows = [_workflow(api, name=f"Support {n}") for n in range(3)]
+    for workflow in workflows:
+        assert api.post(f"workflows/{workflow['id']}/pilot").status_code == 201
+    path = f"workflows/{workflows[0]['id']}/recommendation"
+
+    def count(call: Any) -> Any:
+        call()  # warm: the session's first use is recorded
+        with count_statements() as log:
+            response = call()
+        assert response.status_code == 200, response.get_json()
+        return log
+
+    one = count(lambda: api.get(path))
+    page = count(lambda: api.get("workflows"))
+    _matching((2_000, 2_100, 2_200, 2_300))
+    assert count(lambda: api.get(path)).count == one.count <= 7, one.report()
+    assert page.count <= 7, page.report()

@@ -101,16 +101,13 @@ class Workflow(IdMixin, TimestampMixin, Model):
     created_by: Mapped[User] = relationship()
     #: Deleting the (draft) task clears the link: `ON DELETE SET NULL`, and the ORM's
     #: backref where the database enforces no foreign keys (SQLite).
-    pilot_task: Mapped[Task | None] = relationship(
-        lazy="selectin", backref=backref("pilot_workflow", uselist=False)
-    )
+    pilot_task: Mapped[Task | None] = relationship(backref=backref("pilot_workflow", uselist=False))
     #: The contracts of the pilot's task, oldest first: offers declined or expired, the
     #: pilot contract, its extension.
     pilot_contracts: Mapped[list[Contract]] = relationship(
         primaryjoin="Workflow.pilot_task_id == foreign(Contract.task_id)",
         order_by="(Contract.created_at, Contract.id)",
         viewonly=True,
-        lazy="selectin",
     )
     skill_rows: Mapped[list[WorkflowSkill]] = relationship(
         cascade="all, delete-orphan", order_by="WorkflowSkill.position", lazy="selectin"

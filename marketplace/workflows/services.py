@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import NoResultFound
+from sqlalchemy.orm import selectinload
 
 from marketplace import permissions
 from marketplace.accounts.models import Role, User
@@ -55,6 +56,14 @@ class Recommendation:
     market_rate: market.MarketRate | None = None
     roi: roi.Estimate | None = None
     pilot: pilots.PilotPlan | None = None
+
+
+#: A page of workflows reads each one's pilot task and contracts once for the page (their
+#: own relations are not needed: the page shows their ids and states).
+PAGE_OPTIONS = (
+    selectinload(Workflow.pilot_task).lazyload("*"),
+    selectinload(Workflow.pilot_contracts).lazyload("*"),
+)
 
 
 def _require_client(user: User) -> None:
@@ -131,6 +140,7 @@ def workflows_query(*, user: User) -> sa.Select[Workflow]:
     profile = permissions.acting_client_profile(user)
     return (
         sa.select(Workflow)
+        .options(*PAGE_OPTIONS)
         .where(Workflow.client_profile_id == profile.id)
         .order_by(Workflow.created_at.desc(), Workflow.id.desc())
     )
