@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 DEV_SECRET_KEY = "dev-secret-key-change-me"
@@ -311,6 +312,20 @@ class Config:
         },
     }
 
+    # The workflow audit's return estimate (marketplace/workflows/roi.py): the share of a
+    # workflow's hours the client spends handing work off and reviewing it, in the first
+    # `onboarding_months` months and after; the share of the work redone in house in those
+    # first months (the quality dip); and how many months an estimate shows.
+    WORKFLOW_ROI: dict[str, Any] = {
+        "management_share": Decimal(os.environ.get("WORKFLOW_ROI_MANAGEMENT_SHARE", "0.10")),
+        "onboarding_management_share": Decimal(
+            os.environ.get("WORKFLOW_ROI_ONBOARDING_MANAGEMENT_SHARE", "0.25")
+        ),
+        "rework_share": Decimal(os.environ.get("WORKFLOW_ROI_REWORK_SHARE", "0.15")),
+        "onboarding_months": env_int("WORKFLOW_ROI_ONBOARDING_MONTHS", 3),
+        "months": 12,
+    }
+
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 1024 * 1024)  # request bodies
 
     # Files: `local` keeps them under FILE_STORAGE_PATH (relative paths are under instance/);
@@ -365,6 +380,14 @@ class Config:
             raise RuntimeError("PAYMENTS must be 'sandbox' or 'stripe'")
         if not 0 <= config["PLATFORM_FEE_BPS"] < 10_000:
             raise RuntimeError("PLATFORM_FEE_BPS must be from 0 to 9999 basis points")
+        roi = config["WORKFLOW_ROI"]
+        shares = ("management_share", "onboarding_management_share", "rework_share")
+        if not all(0 <= roi[name] <= 1 for name in shares) or not (
+            0 <= roi["onboarding_months"] < roi["months"]
+        ):
+            raise RuntimeError(
+                "WORKFLOW_ROI_* shares must be from 0 to 1, onboarding months from 0 to 11"
+            )
         if config["PAYMENTS"] == "stripe":
             # Without the webhook secret no payment is ever confirmed, so nothing is funded.
             for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):

@@ -69,6 +69,8 @@ def test_a_client_records_a_workflow_with_the_answers_it_has(login, time_machine
         "in_house_rate": {"amount": 4_500, "currency": "usd"},
         "skills": ["customer-support-tier1", "live-chat-support"],
         "answers": {**NO_ANSWERS, "repeatable": "high", "has_sop": True},
+        "hours_saved_per_week": None,
+        "pilot": None,
         "created_at": "2031-03-04T09:30:00+00:00",
         "updated_at": "2031-03-04T09:30:00+00:00",
     }
@@ -206,8 +208,25 @@ def test_the_recommendation_gives_tier_provider_shoring_and_service_levels(login
     ]
     assert all(r["text"].endswith(".") for r in body["reasons"])
     assert body["sla"] == pytest.approx(app.config["SLA_DEFAULTS"]["bpo"])
-    assert (body["market_rate"], body["roi"], body["pilot"]) == (None, None, None)
-    assert body["pending"] == ["market_rate", "roi", "pilot"]
+    # No provider on the platform matches it yet: no price, no return, and a pilot priced
+    # at the client's own rate (32.5 h a week, two weeks: 65 h at $45 is over the $500
+    # trial cap, so 11 h for $495).
+    assert body["market_rate"] == {
+        "currency": "usd",
+        "providers": None,
+        "accepted_bids": None,
+        "message": "No matching provider has an hourly rate in USD: too few to price it "
+        "from (at least 5 are needed), so no figure is given rather than a guess.",
+    }
+    assert body["roi"] is None
+    assert body["pilot"] == {
+        "scope": "A 2-week pilot of Tier-one support tickets: about 11 hours of the work, "
+        "paid as one milestone on completion. If it goes well, extend it into a full "
+        "contract with the same provider.",
+        "hours": 11,
+        "budget": {"amount": 49_500, "currency": "usd"},
+        "days": 14,
+    }
 
 
 def test_work_kept_in_house_has_no_provider_shoring_or_service_levels(login):
@@ -222,6 +241,7 @@ def test_work_kept_in_house_has_no_provider_shoring_or_service_levels(login):
         None,
         None,
     )
+    assert (body["market_rate"], body["roi"], body["pilot"]) == (None, None, None)
     assert [r["rule"] for r in body["reasons"]] == ["brand_central"]
 
 
@@ -326,7 +346,8 @@ def test_an_edit_is_checked_as_a_new_workflow_is(login):
     path = f"workflows/{workflow['id']}"
 
     assert api.patch(path, json={}).status_code == 422
-    assert api.patch(path, json={"hours_per_week": 200}).status_code == 422
+    assert api.patch(path, json={"hours_per_week": 4001}).status_code == 422
+    assert api.patch(path, json={"hours_saved_per_week": -1}).status_code == 422
     assert api.patch(path, json={"skills": ["cooking"]}).get_json()["error"]["details"] == {
         "skills": ["Unknown skill: cooking"]
     }

@@ -261,6 +261,14 @@ def _apply(task: Task, values: TaskDraft | TaskChanges, *, user: User) -> None:
 
 def create_task(*, user: User, draft: TaskDraft) -> Task:
     """Save a new task as a draft of the client the user acts for."""
+    task = new_draft(user=user, draft=draft)
+    db.session.commit()
+    return task
+
+
+def new_draft(*, user: User, draft: TaskDraft) -> Task:
+    """A new draft task of the client the user acts for, in the caller's transaction (not
+    committed)."""
     if user.role != "client":
         raise Forbidden("Only clients post tasks.")
     client_profile = permissions.acting_client_profile(user)
@@ -273,7 +281,6 @@ def create_task(*, user: User, draft: TaskDraft) -> Task:
         TaskTransition(from_status=None, to_status=TaskStatus.DRAFT, actor_id=user.id)
     )
     db.session.add(task)
-    db.session.commit()
     return task
 
 

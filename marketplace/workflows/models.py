@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Skill
+from marketplace.contracts.models import Contract
 from marketplace.database import IdMixin, TimestampMixin, enum_type
 from marketplace.extensions import Model
 from marketplace.profiles.models import ClientProfile
@@ -98,7 +99,14 @@ class Workflow(IdMixin, TimestampMixin, Model):
 
     client_profile: Mapped[ClientProfile] = relationship()
     created_by: Mapped[User] = relationship()
-    pilot_task: Mapped[Task | None] = relationship()
+    pilot_task: Mapped[Task | None] = relationship(lazy="selectin")
+    #: The contracts of the pilot's task: the pilot contract, then its extension.
+    pilot_contracts: Mapped[list[Contract]] = relationship(
+        primaryjoin="Workflow.pilot_task_id == foreign(Contract.task_id)",
+        order_by="Contract.created_at",
+        viewonly=True,
+        lazy="selectin",
+    )
     skill_rows: Mapped[list[WorkflowSkill]] = relationship(
         cascade="all, delete-orphan", order_by="WorkflowSkill.position", lazy="selectin"
     )
@@ -114,6 +122,18 @@ class Workflow(IdMixin, TimestampMixin, Model):
         if self.hours_saved_hundredths is None:
             return None
         return Decimal(self.hours_saved_hundredths).scaleb(-2)
+
+    @property
+    def pilot(self) -> dict[str, Any] | None:
+        """Where the pilot stands: its task, its (trial) contract and the full contract
+        that extends it, each None until it exists."""
+        if self.pilot_task is None:
+            return None
+        trial = next((c for c in self.pilot_contracts if c.pilot_of_id is None), None)
+        extension = None
+        if trial is not None:
+            extension = next((c for c in self.pilot_contracts if c.pilot_of_id == trial.id), None)
+        return {"task": self.pilot_task, "contract": trial, "extension": extension}
 
     @property
     def skills(self) -> list[str]:

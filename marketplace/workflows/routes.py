@@ -8,6 +8,8 @@ from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
 from marketplace.pagination import Page, PageArgsSchema, paginate
+from marketplace.tasks.models import Task
+from marketplace.tasks.schemas import OwnerTaskSchema
 from marketplace.workflows import services
 from marketplace.workflows.inputs import WorkflowChanges, WorkflowDraft
 from marketplace.workflows.models import Workflow
@@ -83,14 +85,30 @@ def delete_workflow(workflow_id: uuid.UUID) -> None:
     services.delete_workflow(user=current_user, workflow_id=workflow_id)
 
 
+@blp.post("/<uuid:workflow_id>/pilot")
+@login_required
+@blp.response(201, OwnerTaskSchema)
+@blp.link(201, "publish", "tasks.publish_task", "Publish the draft.", task_id="$response.body#/id")
+@blp.errors(400, 401, 404, 409, 422)
+def create_pilot(workflow_id: uuid.UUID) -> Task:
+    """Make the draft trial task of your workflow's pilot from its recommendation: its
+    skills, service model, shoring, time-zone need and tier, one fixed price within the
+    trial cap, and the service levels to start with in its summary. Edit and publish it
+    as any task; the workflow then follows the pilot, the trial contract and its
+    extension. A 409 while an earlier pilot still stands, or for work to keep in house
+    or automate (tiers 1 and 4)."""
+    return services.create_pilot(user=current_user, workflow_id=workflow_id)
+
+
 @blp.get("/<uuid:workflow_id>/recommendation")
 @login_required
 @blp.response(200, WorkflowRecommendationSchema)
 @blp.errors(401, 404, 422)
 def get_recommendation(workflow_id: uuid.UUID) -> services.Recommendation:
     """Where your workflow belongs (tier, service model, shoring) with every reason, and
-    the service levels to start with; a 422 names the answers it still needs. Market
-    rates, ROI and the pilot are not computed yet (null, named in `pending`)."""
+    the service levels to start with; for work to hand off (tiers 2 and 3) also the
+    market's hourly rates, the return month by month against doing it in house, and the
+    pilot to begin with. A 422 names the answers it still needs."""
     return services.recommend(user=current_user, workflow_id=workflow_id)
 
 

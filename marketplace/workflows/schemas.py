@@ -19,9 +19,9 @@ from marketplace.schemas import (
 )
 from marketplace.tasks.models import Shoring
 from marketplace.workflows.inputs import AnswerChanges, WorkflowChanges, WorkflowDraft
+from marketplace.workflows.market import MIN_PROVIDERS
 from marketplace.workflows.models import MAX_HOURS_PER_WEEK, Level, TimeNeed
 from marketplace.workflows.rules import QUESTIONS, TABLES, VA_MAX_HOURS
-from marketplace.workflows.services import PENDING
 
 MAX_HOURS = Decimal(MAX_HOURS_PER_WEEK)
 HUNDREDTH = Decimal("0.01")
@@ -55,8 +55,7 @@ class HoursPerWeekField(ma.fields.Field):
             raise ma.ValidationError("A number of hours.")
         # A float as written (12.1, not its binary neighbour); NaN and infinities are refused.
         hours = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-        low_ok = hours >= 0 if self.zero else hours > 0
-        if not hours.is_finite() or not low_ok or hours > MAX_HOURS:
+        if not hours.is_finite() or hours < 0 or hours == 0 and not self.zero or hours > MAX_HOURS:
             least = "From 0" if self.zero else "More than 0"
             raise ma.ValidationError(f"{least} and at most {MAX_HOURS_PER_WEEK:,} hours a week.")
         if hours != hours.quantize(HUNDREDTH):
@@ -158,8 +157,32 @@ class WorkflowSchema(BaseSchema):
     skills = ma.fields.List(ma.fields.String(), metadata={"description": "Skill slugs."})
     answers = ma.fields.Nested(WorkflowAnswersSchema)
     hours_saved_per_week = HoursPerWeekField(zero=True, about="you report saving", allow_none=True)
+    pilot = ma.fields.Nested(
+        lambda: WorkflowPilotSchema(),
+        allow_none=True,
+        metadata={
+            "description": "The pilot made from the recommendation "
+            "(`POST /workflows/{id}/pilot`) and what followed: its task, the trial contract "
+            "and the full contract that extends it; null before a pilot."
+        },
+    )
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
+
+
+class WorkflowStepSchema(BaseSchema):
+    """A task or contract the workflow's pilot led to."""
+
+    id = ma.fields.UUID()
+    status = ma.fields.String()
+
+
+class WorkflowPilotSchema(BaseSchema):
+    """A workflow's pilot: its task, then the trial contract, then the extension."""
+
+    task = ma.fields.Nested(WorkflowStepSchema)
+    contract = ma.fields.Nested(WorkflowStepSchema, allow_none=True)
+    extension = ma.fields.Nested(WorkflowStepSchema, allow_none=True)
 
 
 WorkflowPageSchema = page_schema(WorkflowSchema, "WorkflowPage")
@@ -177,7 +200,117 @@ class WorkflowReasonSchema(BaseSchema):
     text = ma.fields.String()
 
 
-_NOT_YET = "Not computed yet: null (it is named in `pending`)."
+class PercentilesSchema(BaseSchema):
+    """Hourly rates in minor units: the 25th, 50th and 75th percentiles, and how many
+    rates are behind them."""
+
+    count = ma.fields.Integer()
+    p25 = ma.fields.Integer()
+    p50 = ma.fields.Integer()
+    p75 = ma.fields.Integer()
+
+
+class MarketRateSchema(BaseSchema):
+    """What the platform's own data says the work costs an hour."""
+
+    currency = ma.fields.String(metadata={"description": "The workflow's currency."})
+    providers = ma.fields.Nested(
+        PercentilesSchema,
+        allow_none=True,
+        metadata={
+            "description": "The hourly rates of the providers the matching engine selects "
+            "for it (skills, service model, shoring; at most 100); null with too few "
+            f"(fewer than {MIN_PROVIDERS}), and `message` says so."
+        },
+    )
+    accepted_bids = ma.fields.Nested(
+        PercentilesSchema,
+        allow_none=True,
+        metadata={
+            "description": "Rates of accepted hourly bids on past tasks that need one of "
+            "its skills (and its service model or none); null without any."
+        },
+    )
+    message = ma.fields.String(
+        allow_none=True, metadata={"description": "Why there is no figure, if there is none."}
+    )
+
+
+class RoiMonthSchema(BaseSchema):
+    """One month after the hand-off, in minor units (at the median market rate)."""
+
+    month = ma.fields.Integer(metadata={"description": "1 is the first month."})
+    in_house = ma.fields.Integer(metadata={"description": "The work's cost in house."})
+    provider = ma.fields.Integer(
+        metadata={"description": "What the provider costs (the platform's fee included)."}
+    )
+    platform_fee = ma.fields.Integer(
+        metadata={"description": "The platform's fee, part of `provider` (not added)."}
+    )
+    management = ma.fields.Integer(
+        metadata={"description": "Your time handing work off and reviewing it."}
+    )
+    rework = ma.fields.Integer(
+        metadata={"description": "Work redone in house: the quality dip of the first months."}
+    )
+    saving = ma.fields.Integer(
+        metadata={"description": "in_house - (provider + management + rework)."}
+    )
+
+
+class RoiAssumptionsSchema(BaseSchema):
+    """What the estimate assumes beyond the workflow's own figures."""
+
+    management_share = ma.fields.Float(
+        metadata={"description": "Share of the work's hours you spend managing it, later."}
+    )
+    onboarding_management_share = ma.fields.Float(
+        metadata={"description": "The same share in the first months."}
+    )
+    rework_share = ma.fields.Float(
+        metadata={"description": "Share of the work redone in house in the first months."}
+    )
+    onboarding_months = ma.fields.Integer(
+        metadata={"description": "The first months (90 days: 3)."}
+    )
+    months = ma.fields.Integer()
+
+
+class RoiSchema(BaseSchema):
+    """The return of handing it off: in-house cost against the provider's, per month."""
+
+    currency = ma.fields.String()
+    rate = ma.fields.Integer(metadata={"description": "The hourly rate priced (the median)."})
+    in_house_monthly = ma.fields.Integer()
+    monthly_saving = ma.fields.Integer(
+        metadata={"description": "A month's saving once the first months are over."}
+    )
+    payback_month = ma.fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "The first month from which the savings so far are no longer "
+            "negative; null when that never happens in the months shown."
+        },
+    )
+    twelve_month = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.OneOf(("low", "expected", "high"))),
+        values=ma.fields.Integer(),
+        metadata={
+            "description": "The saving over the months shown: `low` at the 75th "
+            "percentile rate, `expected` at the median, `high` at the 25th."
+        },
+    )
+    months = ma.fields.List(ma.fields.Nested(RoiMonthSchema))
+    assumptions = ma.fields.Nested(RoiAssumptionsSchema)
+
+
+class PilotPlanSchema(BaseSchema):
+    """The small first piece to hand off: one milestone, within the trial cap."""
+
+    scope = ma.fields.String()
+    hours = ma.fields.Integer(metadata={"description": "About how many hours of the work."})
+    budget = MoneyField(attribute="budget", currency="currency")
+    days = ma.fields.Integer(metadata={"description": "How long it runs."})
 
 
 class WorkflowRecommendationSchema(BaseSchema):
@@ -226,12 +359,26 @@ class WorkflowRecommendationSchema(BaseSchema):
             "defaults for the service model; null without one."
         },
     )
-    market_rate = ma.fields.Raw(allow_none=True, metadata={"description": _NOT_YET})
-    roi = ma.fields.Raw(allow_none=True, metadata={"description": _NOT_YET})
-    pilot = ma.fields.Raw(allow_none=True, metadata={"description": _NOT_YET})
-    pending = ma.fields.List(
-        ma.fields.String(validate=ma.validate.OneOf(PENDING)),
-        metadata={"description": "The fields not computed yet (null until they are)."},
+    market_rate = ma.fields.Nested(
+        MarketRateSchema,
+        allow_none=True,
+        metadata={"description": "Tiers 2 and 3: the market's hourly rates; else null."},
+    )
+    roi = ma.fields.Nested(
+        RoiSchema,
+        allow_none=True,
+        metadata={
+            "description": "Tiers 2 and 3 with enough providers to price it: the return "
+            "of handing it off; else null."
+        },
+    )
+    pilot = ma.fields.Nested(
+        PilotPlanSchema,
+        allow_none=True,
+        metadata={
+            "description": "Tiers 2 and 3: the pilot to begin with "
+            "(`POST /workflows/{id}/pilot` makes its draft trial task); else null."
+        },
     )
 
 

@@ -10,7 +10,7 @@ list and the creation, which only clients have.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,18 +21,15 @@ from marketplace import permissions
 from marketplace.accounts.models import Role, User
 from marketplace.catalog import services as catalog
 from marketplace.database import lock_row, new_id, utcnow
-from marketplace.errors import BusinessRuleViolation, Forbidden, NotFound
+from marketplace.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.inputs import UNSET, given_values
 from marketplace.profiles.models import ServiceModel
-from marketplace.tasks.models import Shoring
-from marketplace.workflows import rules
+from marketplace.tasks import services as tasks
+from marketplace.tasks.models import Shoring, Task
+from marketplace.workflows import market, pilots, roi, rules
 from marketplace.workflows.inputs import AnswerChanges, WorkflowChanges, WorkflowDraft
 from marketplace.workflows.models import Workflow, WorkflowSkill
-
-#: What a recommendation will also give once it is computed (market pricing, ROI, pilot):
-#: null until then, and named in its `pending`.
-PENDING = ("market_rate", "roi", "pilot")
 
 
 @dataclass(frozen=True)
@@ -47,17 +44,17 @@ class Reason:
 
 @dataclass(frozen=True)
 class Recommendation:
-    """Where a workflow belongs, why, and the service levels to start with."""
+    """Where a workflow belongs, why, the service levels to start with, and for work to
+    hand off (tiers 2 and 3) its market rate, the return and the pilot to begin with."""
 
     tier: int
     reasons: tuple[Reason, ...]
     service_model: ServiceModel | None
     shoring: Shoring | None
     sla: dict[str, float] | None
-    market_rate: None = None
-    roi: None = None
-    pilot: None = None
-    pending: tuple[str, ...] = PENDING
+    market_rate: market.MarketRate | None = None
+    roi: roi.Estimate | None = None
+    pilot: pilots.PilotPlan | None = None
 
 
 def _require_client(user: User) -> None:
@@ -162,27 +159,95 @@ def delete_workflow(*, user: User, workflow_id: uuid.UUID) -> None:
 
 
 def recommend(*, user: User, workflow_id: uuid.UUID) -> Recommendation:
-    """What the rule tables say of the workflow: its tier, service model and shoring with
-    every reason, and the SLA defaults of that service model; a 422 naming the answers
-    (or the skills) it still needs."""
+    """What the audit says of the workflow (`assess`), or a 422 naming the answers (or
+    the skills) it still needs."""
     workflow = _workflow(user, workflow_id)
-    advice = rules.advise(
-        workflow.answers,
-        skill_categories=[row.skill.category for row in workflow.skill_rows],
-        hours_per_week=workflow.hours_per_week,
-    )
+    advice = _advice(workflow)
     if advice.missing or advice.tier is None:
         raise BusinessRuleViolation(
             "Answer these first: the recommendation depends on them.",
             details=rules.missing_details(advice.missing),
         )
-    return Recommendation(
+    return _recommendation(workflow, advice)
+
+
+def assess(workflow: Workflow) -> Recommendation | None:
+    """What the audit says of a workflow (None while answers are missing): its tier,
+    service model and shoring with every reason, the SLA defaults of that service model,
+    and for work to hand off the market rate, the return at it and the pilot."""
+    advice = _advice(workflow)
+    if advice.missing or advice.tier is None:
+        return None
+    return _recommendation(workflow, advice)
+
+
+def _advice(workflow: Workflow) -> rules.Advice:
+    return rules.advise(
+        workflow.answers,
+        skill_categories=[row.skill.category for row in workflow.skill_rows],
+        hours_per_week=workflow.hours_per_week,
+    )
+
+
+def _recommendation(workflow: Workflow, advice: rules.Advice) -> Recommendation:
+    assert advice.tier is not None
+    found = Recommendation(
         tier=advice.tier,
         reasons=tuple(Reason(about, rule.name, rule.reason) for about, rule in advice.reasons),
         service_model=advice.service_model,
         shoring=advice.shoring,
         sla=sla_defaults(advice.service_model),
     )
+    if advice.tier not in rules.OUTSOURCED:
+        return found
+    rate = market.market_rate(workflow, service_model=advice.service_model, shoring=advice.shoring)
+    estimate = None
+    if rate.providers is not None:
+        providers = rate.providers
+        estimate = roi.estimate(
+            hours_per_week=workflow.hours_per_week,
+            in_house_rate=workflow.in_house_rate_amount,
+            currency=workflow.in_house_rate_currency,
+            rates=(providers.p25, providers.p50, providers.p75),
+            fee_bps=current_app.config["PLATFORM_FEE_BPS"],
+            assumptions=roi.Assumptions.from_config(current_app.config["WORKFLOW_ROI"]),
+        )
+    pilot = pilots.plan(workflow, rate=rate.providers.p50 if rate.providers else None)
+    return replace(found, market_rate=rate, roi=estimate, pilot=pilot)
+
+
+def create_pilot(*, user: User, workflow_id: uuid.UUID) -> Task:
+    """Make the draft trial task of the workflow's pilot from its recommendation, and
+    link the workflow to it: a 409 while an earlier pilot still stands, or for work the
+    audit keeps in house or automates."""
+    workflow = _workflow(user, workflow_id, lock=True)
+    if pilots.is_current(workflow.pilot_task):
+        raise Conflict(
+            "This workflow already has a pilot: edit or cancel its task first.",
+            details={"pilot_task_id": [str(workflow.pilot_task_id)]},
+        )
+    found = recommend(user=user, workflow_id=workflow_id)
+    if found.pilot is None:
+        raise Conflict(
+            "The audit keeps this work in house or automates it: there is no provider to "
+            "pilot it with.",
+            details={"tier": [f"Tier {found.tier}."]},
+        )
+    task = tasks.new_draft(
+        user=user,
+        draft=pilots.draft(
+            workflow,
+            pilot=found.pilot,
+            tier=found.tier,
+            service_model=found.service_model,
+            shoring=found.shoring,
+            sla=found.sla,
+        ),
+    )
+    workflow.pilot_task = task
+    workflow.updated_at = utcnow()
+    db.session.commit()
+    return task
 
 
 def sla_defaults(model: ServiceModel | None) -> dict[str, Any] | None:
