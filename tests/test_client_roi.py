@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -22,6 +23,7 @@ from marketplace.record.kpis import METRICS
 from marketplace.reporting.roi import half_up, monthly, months
 from marketplace.workflows.models import Workflow
 from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_company, task_payload
+from tests.matching_world import client, provider
 from tests.money import make_deal, money_post, usd
 
 PATH = "clients/me/roi"
@@ -31,6 +33,16 @@ JAN, FEB, MAR = (datetime(2027, month, 10, 9, 0, tzinfo=UTC) for month in (1, 2,
 #: 10 h a week at 45.00 an hour: 10 x 4,500 x 52 / 12 = 195,000 a month.
 SUPPORT = {"name": "Tier-one support tickets", "hours_per_week": 10, "in_house_rate": usd(4_500)}
 SUPPORT_MONTHLY = 195_000
+#: Answers that hand the work off (tier 3, a VA).
+HANDED_OFF = {
+    "repeatable": "high",
+    "error_risk": "low",
+    "proprietary_data": False,
+    "brand_central": False,
+    "has_sop": True,
+    "time_need": "none",
+    "rule_based": False,
+}
 
 
 def _workflow(api: Any, **fields: Any) -> uuid.UUID:
@@ -297,13 +309,37 @@ def test_without_workflows_or_spend_there_is_no_series(login, time_machine):
 
 
 def test_amounts_round_half_up_once_at_the_end():
-    # 0.5 h a week at 0.03: 50 x 3 / 100 x 52 / 12 = 6.5 exactly.
-    assert monthly(50, 3) == Fraction(13, 2)
+    # 0.5 h a week at 0.03: 0.5 x 3 x 52 / 12 = 6.5 exactly; halves go away from zero,
+    # as the estimate's do.
+    assert monthly(Decimal("0.5"), 3) == Fraction(13, 2)
     assert half_up(Fraction(13, 2)) == 7
-    assert half_up(Fraction(-13, 2)) == -6
+    assert half_up(Fraction(-13, 2)) == -7
     assert half_up(Fraction(20, 3)) == 7
     assert months("2026-11", "2027-02") == ["2026-11", "2026-12", "2027-01", "2027-02"]
     assert months("2027-02", "2027-01") == []
+
+
+def test_the_estimate_is_the_recommendations_return(login, time_machine):
+    time_machine.move_to(JAN, tick=False)
+    owner = client("America/New_York", "US")
+    for n, rate in enumerate((2_000, 2_500, 3_000, 3_500, 4_000)):
+        provider(skills={"customer-support-tier1": (n + 1, 2)}, hourly_rate_amount=rate)
+    owner_api = login(owner)
+    audited = _workflow(owner_api, skills=["customer-support-tier1"], answers=HANDED_OFF)
+    time_machine.move_to(JAN + timedelta(minutes=1), tick=False)
+    _workflow(owner_api, name="Not audited yet")
+
+    lines = _roi(owner_api)["workflows"]
+
+    recommended = owner_api.get(f"workflows/{audited}/recommendation").get_json()
+    assert recommended["roi"] is not None
+    assert [line["estimate"] for line in lines] == [
+        None,  # answers missing: no recommendation
+        {
+            "monthly_saving": recommended["roi"]["monthly_saving"],
+            "twelve_month": recommended["roi"]["twelve_month"],
+        },
+    ]
 
 
 # Who sees what ---------------------------------------------------------------------------

@@ -24,14 +24,17 @@ Per workflow, in the currency of its in-house rate:
   monthly spend over the months from its first month with spend (the month of its first
   funding) to the current month inclusive, where saved_hours is the hours a week the
   client reports saving, else the workflow's hours_per_week; null without spend;
-- `estimate`: what the audit expected of it (`workflows.services`), null until computed.
+- `estimate`: what the audit expects it to save (`workflows.services.assess`): the
+  monthly saving once steady and the twelve months' range; null while answers are
+  missing, for work kept in house or automated, or without a market rate to price it.
 
 Across workflows, per currency (`series`): every month from the earliest first month with
 spend to the current month, with `baseline`, the sum of saved_hours x rate x 52 / 12 of
 the workflows whose first month with spend is that month or earlier; `spend`, that month's
 spend of all their contracts; and `saving` = baseline - spend. Sorted by currency, month.
 
-Amounts are integers in minor units, rounded half up (x.5 goes up) once, at the end.
+Amounts are integers in minor units, each rounded once, at the end, half up (an exact
+half away from zero) as the estimate's are (`workflows.roi`).
 """
 
 from __future__ import annotations
@@ -40,11 +43,12 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from math import floor
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import User
 from marketplace.contracts.models import Contract
@@ -56,11 +60,10 @@ from marketplace.record import kpis
 from marketplace.reporting.statements import _month
 from marketplace.workflows import services as workflows
 from marketplace.workflows.models import Workflow
+from marketplace.workflows.roi import in_house_monthly, monthly
 
 #: At most this many workflows (the newest) are shown.
 MAX_WORKFLOWS = 100
-#: Weeks a year over months a year: a week's hours as a month's.
-WEEKS_PER_MONTH = Fraction(52, 12)
 
 #: The ledger movements a client's spend counts: (transaction kind, account kind) -> sign.
 SPEND_SIGNS = {
@@ -75,13 +78,9 @@ Spend = dict[tuple[str, Month], int]
 
 
 def half_up(value: Fraction) -> int:
-    """`value` to the nearest integer, an exact half going up."""
-    return floor(value + Fraction(1, 2))
-
-
-def monthly(hundredths: int, rate: int) -> Fraction:
-    """What `hundredths` of an hour a week cost a month at `rate` an hour (exact)."""
-    return Fraction(hundredths * rate, 100) * WEEKS_PER_MONTH
+    """`value` to the nearest integer, an exact half away from zero (as the estimate's)."""
+    quotient = Decimal(value.numerator) / Decimal(value.denominator)
+    return int(quotient.to_integral_value(ROUND_HALF_UP))
 
 
 def month_of(moment: datetime) -> Month:
@@ -133,9 +132,14 @@ def contract_spend(contract_ids: list[uuid.UUID]) -> dict[uuid.UUID, Spend]:
 
 
 def _estimate(workflow: Workflow) -> dict[str, Any] | None:
-    """What the audit expected the workflow to save: the steady monthly saving and the first
-    twelve months' (low, expected, high); None while the audit does not compute it."""
-    return None
+    """What the audit expects the workflow to save (`workflows.services.assess`): the
+    monthly saving once steady and the first twelve months' (low, expected, high); None
+    while answers are missing, for work kept in house or automated, or without a market
+    rate to price it."""
+    found = workflows.assess(workflow)
+    if found is None or found.roi is None:
+        return None
+    return {"monthly_saving": found.roi.monthly_saving, "twelve_month": found.roi.twelve_month}
 
 
 def _kpis(contract: Contract, now: datetime) -> dict[str, Any] | None:
@@ -177,11 +181,9 @@ def _realised(
                 "kpis": _kpis(contract, now),
             }
         )
-    saved = workflow.hours_saved_hundredths
-    saved_monthly = monthly(
-        workflow.hours_per_week_hundredths if saved is None else saved,
-        workflow.in_house_rate_amount,
-    )
+    saved = workflow.hours_saved_per_week
+    rate = workflow.in_house_rate_amount
+    saved_monthly = monthly(workflow.hours_per_week if saved is None else saved, rate)
     total = sum(by_month.values())
     realised = None
     if by_month:
@@ -191,10 +193,8 @@ def _realised(
         "workflow_id": workflow.id,
         "name": workflow.name,
         "currency": currency,
-        "in_house_monthly": half_up(
-            monthly(workflow.hours_per_week_hundredths, workflow.in_house_rate_amount)
-        ),
-        "hours_saved_per_week": workflow.hours_saved_per_week,
+        "in_house_monthly": in_house_monthly(workflow.hours_per_week, rate),
+        "hours_saved_per_week": saved,
         "estimate": _estimate(workflow),
         "contracts": lines,
         "spend": total,
@@ -227,23 +227,14 @@ def _series(found: list[_Realised], now: Month) -> list[dict[str, Any]]:
 def client_roi(*, user: User) -> dict[str, Any]:
     """The realised return of the workflows of the client the user acts for (see the
     module's docstring): per workflow, and month by month per currency."""
-    found = db.session.scalars(workflows.workflows_query(user=user).limit(MAX_WORKFLOWS)).all()
-    pilots = {w.pilot_task_id for w in found if w.pilot_task_id is not None}
-    contracts: dict[uuid.UUID | None, list[Contract]] = defaultdict(list)
-    if pilots:
-        for contract in db.session.scalars(
-            sa.select(Contract)
-            .where(Contract.task_id.in_(pilots))
-            .options(*kpis.load_options())
-            .order_by(Contract.created_at, Contract.id)
-        ):
-            contracts[contract.task_id].append(contract)
-    spend = contract_spend([c.id for task in contracts.values() for c in task])
+    found = db.session.scalars(
+        workflows.workflows_query(user=user)
+        .options(selectinload(Workflow.pilot_contracts).options(*kpis.load_options()))  # type: ignore[arg-type]
+        .limit(MAX_WORKFLOWS)
+    ).all()
+    spend = contract_spend([c.id for workflow in found for c in workflow.pilot_contracts])
     now = utcnow()
-    realised = [
-        _realised(workflow, contracts.get(workflow.pilot_task_id, []), spend, now=now)
-        for workflow in found
-    ]
+    realised = [_realised(workflow, workflow.pilot_contracts, spend, now=now) for workflow in found]
     db.session.commit()  # the KPI snapshots the read brought up to date
     return {
         "workflows": [one.line for one in realised],

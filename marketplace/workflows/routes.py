@@ -116,7 +116,7 @@ def get_recommendation(workflow_id: uuid.UUID) -> services.Recommendation:
 
 from typing import Any  # noqa: E402
 
-from marketplace.reporting import roi  # noqa: E402
+from marketplace.reporting import roi as realised  # noqa: E402
 from marketplace.workflows.schemas import ClientRoiSchema  # noqa: E402
 
 clients_blp = Blueprint(
@@ -135,4 +135,4 @@ def get_client_roi() -> dict[str, Any]:
     """Per workflow, the estimate next to what happened (the ledger's spend, the measured
     record's KPIs, the hours you report saving), and month by month per currency the
     saving against the in-house baseline."""
-    return roi.client_roi(user=current_user)
+    return realised.client_roi(user=current_user)

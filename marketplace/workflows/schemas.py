@@ -391,7 +391,7 @@ from marketplace.reporting.roi import MAX_WORKFLOWS  # noqa: E402
 _MINOR = "In minor units of the workflow's currency"
 
 
-class RoiKpiSchema(KpiSchema):
+class RealisedKpiSchema(KpiSchema):
     """One KPI of a contract as the measured record serves it, without its series (the
     periods are at `GET /contracts/{id}/kpis`)."""
 
@@ -399,13 +399,13 @@ class RoiKpiSchema(KpiSchema):
         exclude = ("series",)
 
 
-class RoiKpisSchema(BaseSchema):
+class RealisedKpisSchema(BaseSchema):
     """A contract's KPIs against the targets of its terms, their current figures."""
 
-    metrics = ma.fields.List(ma.fields.Nested(RoiKpiSchema), required=True)
+    metrics = ma.fields.List(ma.fields.Nested(RealisedKpiSchema), required=True)
 
 
-class RoiContractSchema(BaseSchema):
+class RealisedContractSchema(BaseSchema):
     """A contract of the workflow's pilot task: what the client spent on it and how it
     measures up."""
 
@@ -424,7 +424,7 @@ class RoiContractSchema(BaseSchema):
         },
     )
     kpis = ma.fields.Nested(
-        RoiKpisSchema,
+        RealisedKpisSchema,
         allow_none=True,
         required=True,
         metadata={
@@ -435,7 +435,7 @@ class RoiContractSchema(BaseSchema):
     )
 
 
-class RoiTwelveMonthSchema(BaseSchema):
+class RealisedTwelveMonthSchema(BaseSchema):
     """The saving expected over the first twelve months, as a range."""
 
     low = ma.fields.Integer(required=True)
@@ -443,7 +443,7 @@ class RoiTwelveMonthSchema(BaseSchema):
     high = ma.fields.Integer(required=True)
 
 
-class RoiEstimateSchema(BaseSchema):
+class RealisedEstimateSchema(BaseSchema):
     """What the audit's recommendation expected the workflow to save."""
 
     monthly_saving = ma.fields.Integer(
@@ -451,13 +451,13 @@ class RoiEstimateSchema(BaseSchema):
         metadata={"description": f"{_MINOR}: the expected saving a month, once steady."},
     )
     twelve_month = ma.fields.Nested(
-        RoiTwelveMonthSchema,
+        RealisedTwelveMonthSchema,
         required=True,
         metadata={"description": f"{_MINOR}: the saving over the first twelve months."},
     )
 
 
-class WorkflowRoiSchema(BaseSchema):
+class RealisedWorkflowSchema(BaseSchema):
     """One workflow: the estimate next to what happened (money in minor units of
     `currency`, the currency of its in-house rate)."""
 
@@ -478,13 +478,13 @@ class WorkflowRoiSchema(BaseSchema):
         zero=True, about="you report saving", allow_none=True, required=True
     )
     estimate = ma.fields.Nested(
-        RoiEstimateSchema,
+        RealisedEstimateSchema,
         allow_none=True,
         required=True,
         metadata={"description": "What the audit expected; null while it is not computed."},
     )
     contracts = ma.fields.List(
-        ma.fields.Nested(RoiContractSchema),
+        ma.fields.Nested(RealisedContractSchema),
         required=True,
         metadata={
             "description": "The contracts of its pilot task, oldest first: the pilot, then "
@@ -507,7 +507,7 @@ class WorkflowRoiSchema(BaseSchema):
     )
 
 
-class RoiMonthSchema(BaseSchema):
+class RealisedMonthSchema(BaseSchema):
     """One month of one currency, across the workflows with spend in it."""
 
     month = ma.fields.String(
@@ -535,12 +535,12 @@ class ClientRoiSchema(BaseSchema):
     """The realised return of your workflows: per workflow, and month by month."""
 
     workflows = ma.fields.List(
-        ma.fields.Nested(WorkflowRoiSchema),
+        ma.fields.Nested(RealisedWorkflowSchema),
         required=True,
         metadata={"description": f"Your workflows, newest first, at most {MAX_WORKFLOWS}."},
     )
     series = ma.fields.List(
-        ma.fields.Nested(RoiMonthSchema),
+        ma.fields.Nested(RealisedMonthSchema),
         required=True,
         metadata={
             "description": "Per currency, every month from the earliest with spend to the "
