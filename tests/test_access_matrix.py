@@ -753,6 +753,7 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     ("PATCH", V1 + "/workflows/<uuid:workflow_id>"): CLIENT_PRIVATE,
     ("DELETE", V1 + "/workflows/<uuid:workflow_id>"): CLIENT_PRIVATE,
     ("GET", V1 + "/workflows/<uuid:workflow_id>/recommendation"): CLIENT_PRIVATE,
+    ("POST", V1 + "/workflows/<uuid:workflow_id>/pilot"): CLIENT_PRIVATE,
     ("GET", V1 + "/admin/audit-log"): ADMINS,
     ("GET", V1 + "/admin/reports"): ADMINS,
     ("GET", V1 + "/admin/reports/<uuid:moderation_report_id>"): ADMINS,

@@ -18,6 +18,7 @@ from marketplace.jobs.mail import Mail
 from marketplace.jobs.models import OutboxEntry, OutboxStatus
 from marketplace.organizations.models import Organization
 from marketplace.profiles.models import ProviderProfile
+from marketplace.tasks.models import Task
 from tests.money import usd
 
 
@@ -55,11 +56,11 @@ def _filled_provider_profiles() -> list[ProviderProfile]:
 def test_seed_demo_is_idempotent_and_prints_the_logins(app, api):
     first = _seed(app)
 
-    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 15  # with the admin
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 20  # with the admin
     assert f"admin@{data.DOMAIN}" in first
     assert db.session.scalar(sa.select(sa.func.count(Organization.id))) == 4
     filled = _filled_provider_profiles()
-    assert len(filled) == 7  # four VAs and three firms
+    assert len(filled) == 12  # nine VAs and three firms
     assert {p.service_model.value for p in filled} == {"va", "bpo", "kpo", "ito"}
     assert len({p.timezone for p in filled}) >= 5
     for entry in data.CLIENTS + data.ASSISTANTS + data.FIRMS:
@@ -135,7 +136,7 @@ def test_seed_demo_prints_the_logins_after_the_emails_it_sends(app, monkeypatch)
     lines = output.splitlines()
     mails = [n for n, line in enumerate(lines) if line.startswith("MAIL-SENT ")]
     table = len(lines) - len(_logins_table(output))
-    assert len(mails) > 20  # a welcome for each of the 14 people, then the deal's news
+    assert len(mails) > 20  # a welcome for each of the 19 people, then the deal's news
     assert max(mails) < table
     assert lines[table + 1].split() == ["E-MAIL", "ROLE", "WHO"]
     assert lines[-3].startswith(f"joao.ito@{data.DOMAIN}")  # the last login, then the
@@ -178,6 +179,13 @@ def test_the_night_shift_task_is_fully_covered_summer_and_winter(app, api, today
     assert chosen["provider"]["id"] == str(maria)
 
 
+def _deal_contracts(api) -> dict[str, dict]:
+    """The signed-in party's contracts on the deal's task, by status."""
+    task = db.session.scalar(sa.select(Task.id).where(Task.title == data.DEAL_TASK))
+    items = api.get("contracts", query_string={"page_size": 100}).get_json()["items"]
+    return {c["status"]: c for c in items if c["task_id"] == str(task)}
+
+
 def test_demo_has_a_deal_with_history(app, api):
     """A running contract with a released, a submitted and a funded milestone, and a
     completed trial, with messages before and after the award, and statements and a
@@ -185,7 +193,7 @@ def test_demo_has_a_deal_with_history(app, api):
     _seed(app)
 
     _sign_in(api, "ana.client")
-    contracts = {c["status"]: c for c in api.get("contracts").get_json()["items"]}
+    contracts = _deal_contracts(api)
     assert sorted(contracts) == ["active", "completed"]
     contract, trial = contracts["active"], contracts["completed"]
     assert [(m["status"], m["amount"]) for m in contract["milestones"]] == [
@@ -200,13 +208,15 @@ def test_demo_has_a_deal_with_history(app, api):
     assert api.get(f"bids/{firm_bid['id']}/messages").get_json()["total"] == 2
     thread = api.get(f"contracts/{contract['id']}/messages").get_json()
     assert thread["total"] == 8
+    # With the workflow audit's pilot (240) and its extension (three months of 468, two
+    # released, the third funded).
     assert api.get("statements/me").get_json()["totals"] == [
         {
-            "funded": usd(310_000),
+            "funded": usd(310_000 + 24_000 + 3 * 46_800),
             "refunded": usd(0),
-            "released": usd(70_000),
-            "spend": usd(310_000),
-            "in_escrow": usd(240_000),
+            "released": usd(70_000 + 24_000 + 2 * 46_800),
+            "spend": usd(310_000 + 24_000 + 3 * 46_800),
+            "in_escrow": usd(240_000 + 46_800),
         }
     ]
     ledger = api.get(f"contracts/{contract['id']}/ledger").get_json()
@@ -232,7 +242,7 @@ def test_demo_has_a_measured_record(app, api):
     hours; the trial reviewed by both sides; and every provider's record stored."""
     _seed(app)
     _sign_in(api, "ana.client")
-    contracts = {c["status"]: c for c in api.get("contracts").get_json()["items"]}
+    contracts = _deal_contracts(api)
     contract, trial = contracts["active"]["id"], contracts["completed"]["id"]
 
     events = api.get(f"contracts/{contract}/sla-events").get_json()["items"]

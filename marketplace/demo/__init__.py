@@ -18,9 +18,10 @@ from marketplace.accounts import services as accounts
 from marketplace.accounts import twofactor
 from marketplace.accounts.models import Role, User
 from marketplace.bids import services as bid_services
-from marketplace.bids.inputs import BidProposal
+from marketplace.bids.inputs import BidProposal, MilestoneProposal
 from marketplace.bids.models import Bid
-from marketplace.contracts.inputs import AwardTerms, SlaTargets
+from marketplace.contracts import pilots as contract_pilots
+from marketplace.contracts.inputs import AwardTerms, PilotTerms, SlaTargets
 from marketplace.contracts.models import Contract
 from marketplace.database import clock_at
 from marketplace.demo.data import (
@@ -34,16 +35,21 @@ from marketplace.demo.data import (
     DISPUTE_MILESTONES,
     DISPUTE_TASK,
     DOMAIN,
+    EXTENSION_MILESTONES,
     FIRMS,
     HOURLY_AUDIT,
     HOURLY_LIMIT_HOURS,
     HOURLY_RATE,
     HOURLY_TASK,
     HOURLY_WEEK,
+    HOURS_SAVED,
     PASSWORD,
+    PILOT_PROVIDER,
+    PILOTED_WORKFLOW,
     REPORTS,
     TRIAL_MILESTONES,
     WORK_WEEKS,
+    WORKFLOWS,
     dispute_task_draft,
     hourly_task_draft,
     review_drafts,
@@ -78,6 +84,9 @@ from marketplace.tasks import confidentiality, lifecycle
 from marketplace.tasks import services as tasks
 from marketplace.tasks import terms as task_terms
 from marketplace.tasks.models import Task, TaskStatus
+from marketplace.workflows import services as workflows
+from marketplace.workflows.inputs import WorkflowChanges
+from marketplace.workflows.models import Workflow
 
 Login = tuple[str, str, str]  # e-mail, role, who they are
 
@@ -685,6 +694,102 @@ def seed_hourly(admin: User) -> bool:
     return True
 
 
+def seed_workflows(admin: User) -> bool:
+    """Ana's workflow audit, begun twelve weeks ago (`clock_at`): one workflow per tier,
+    and the supplier invoices (tier 3, a VA offshore) piloted with Grace: the draft trial
+    task made from the recommendation, published, bid on at its budget and awarded; two
+    weeks of work approved; then extended into three monthly milestones, two approved and
+    the third funded. Ana reports the hours it saves her team, so `GET /clients/me/roi`
+    shows the estimate next to what happened. Returns whether it was made now."""
+    client = accounts.find_user_by_email(f"ana.client@{DOMAIN}")
+    provider = accounts.find_user_by_email(f"{PILOT_PROVIDER}@{DOMAIN}")
+    assert client and provider, "seed the people first"
+    profile = permissions.acting_client_profile(client)
+    if db.session.scalar(sa.select(Workflow.id).where(Workflow.client_profile_id == profile.id)):
+        return False
+    start = _history_start() - timedelta(weeks=7)
+
+    def on(week: int, day: int, hour: int) -> AbstractContextManager[None]:
+        return clock_at(start + timedelta(weeks=week, days=day, hours=hour))
+
+    with on(0, 0, 14):
+        made = {
+            draft.name: workflows.create_workflow(user=client, draft=draft) for draft in WORKFLOWS
+        }
+        piloted = made[PILOTED_WORKFLOW].id
+    with on(0, 0, 15):
+        task = workflows.create_pilot(user=client, workflow_id=piloted)
+        task, _ = lifecycle.publish_task(user=client, task_id=task.id, confirm_strategic=False)
+        if task.status == TaskStatus.PENDING_REVIEW:  # a new client: a moderator approves
+            lifecycle.approve_task(admin=admin, task_id=task.id)
+    with on(0, 1, 9):
+        bid = bid_services.place_bid(
+            user=provider,
+            task_id=task.id,
+            proposal=BidProposal(
+                price=Money(task.budget_max, task.currency),
+                milestones=(
+                    MilestoneProposal(
+                        title="Two weeks of supplier invoices",
+                        amount=task.budget_max,
+                        description="Every invoice of the fortnight keyed in, checked twice.",
+                    ),
+                ),
+                timeline_days=14,
+                cover_letter="Invoices keyed in within a day, to your SOP, in Nairobi hours.",
+            ),
+        )
+    with on(0, 1, 15):
+        # The hours she promises a week: the rest of her capacity stays matchable.
+        promised = SlaTargets(coverage_hours=int(made[PILOTED_WORKFLOW].hours_per_week))
+        pilot = contract_flows.award(user=client, bid_id=bid.id, terms=AwardTerms(sla=promised))
+    with on(0, 1, 16):
+        contract_flows.accept_offer(user=provider, contract_id=pilot.id)
+        payouts.start_onboarding(user=provider)  # the sandbox enables payouts at once
+    (trial,) = (m.id for m in pilot.milestones)
+    with on(0, 2, 14):
+        funding.fund(user=client, milestone_id=trial)
+    with on(2, 0, 16):
+        delivery.submit(
+            user=provider, milestone_id=trial, note="412 invoices entered.", deliverables=[]
+        )
+    with on(2, 1, 14):
+        delivery.approve(user=client, milestone_id=trial)
+    with on(2, 2, 14):
+        full = contract_pilots.extend_pilot(
+            user=client,
+            contract_id=pilot.id,
+            terms=PilotTerms(
+                milestones=EXTENSION_MILESTONES,
+                sla=promised,
+                scope_summary="Every supplier invoice keyed in within a working day.",
+            ),
+        )
+    with on(2, 2, 16):
+        contract_flows.accept_offer(user=provider, contract_id=full.id)
+    months = [m.id for m in full.milestones]
+    for index, milestone_id in enumerate(months):
+        with on(2 + 4 * index, 3, 14):
+            funding.fund(user=client, milestone_id=milestone_id)
+        if index < len(months) - 1:
+            with on(6 + 4 * index, 0, 16):
+                delivery.submit(
+                    user=provider,
+                    milestone_id=milestone_id,
+                    note="The month's invoices are in.",
+                    deliverables=[],
+                )
+            with on(6 + 4 * index, 1, 14):
+                delivery.approve(user=client, milestone_id=milestone_id)
+    with on(8, 0, 10):
+        workflows.update_workflow(
+            user=client,
+            workflow_id=piloted,
+            changes=WorkflowChanges(hours_saved_per_week=HOURS_SAVED),
+        )
+    return True
+
+
 def register_commands(app: Flask) -> None:
     """Add `seed-demo`."""
 
@@ -702,6 +807,7 @@ def register_commands(app: Flask) -> None:
             seed_deal()
             seed_dispute(admin)
             seed_hourly(admin)
+            seed_workflows(admin)
             new_tasks += seed_review_queue()
             seed_reports()
         except DomainError as exc:

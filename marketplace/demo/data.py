@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from marketplace.bids.inputs import MilestoneProposal
@@ -19,6 +21,8 @@ from marketplace.tasks.inputs import (
     TaskDraft,
 )
 from marketplace.tasks.models import BudgetType, Confidentiality, Shoring
+from marketplace.workflows.inputs import AnswerChanges, WorkflowDraft
+from marketplace.workflows.models import Level, TimeNeed
 
 PASSWORD = "demo-password-2026"
 # Not `.test`: the e-mail validator refuses special-use domains. `.example` is reserved too.
@@ -124,6 +128,74 @@ ASSISTANTS: list[dict[str, Any]] = [
             working_hours=_weekdays(("07:00", "11:00"), ("18:00", "22:00")),
             capacity_hours_per_week=40,
             skills=_skills(("bookkeeping", 5, 7), ("accounts-payable", 4, 5), ("payroll", 4, 4)),
+        ),
+    },
+    # Five more data-entry assistants besides Chidi (whose week the disputed CRM contract
+    # fills): the five the workflow audit needs to price data entry from the market
+    # (marketplace/workflows/market.py).
+    {
+        "who": ("grace.va", "Grace Wanjiru", "VA, Nairobi: data entry and order processing"),
+        "where": ("Africa/Nairobi", "KE"),
+        "profile": ProviderProfileChanges(
+            headline="Data entry and order processing for online shops",
+            bio="Supplier invoices, orders and stock counts keyed in accurately, every day.",
+            hourly_rate=_usd(9),
+            languages=("en", "sw"),
+            working_hours=_weekdays(("08:00", "17:00")),
+            capacity_hours_per_week=40,
+            skills=_skills(("data-entry", 4, 3), ("order-tracking", 3, 2)),
+        ),
+    },
+    {
+        "who": ("rafiq.va", "Rafiq Hossain", "VA, Dhaka: data entry and spreadsheets"),
+        "where": ("Asia/Dhaka", "BD"),
+        "profile": ProviderProfileChanges(
+            headline="Fast, careful data entry and spreadsheet clean-ups",
+            bio="Invoices, catalogues and CRM records, double-checked before you see them.",
+            hourly_rate=_usd(8),
+            languages=("en", "bn"),
+            working_hours=_weekdays(("10:00", "18:00")),
+            capacity_hours_per_week=40,
+            skills=_skills(("data-entry", 4, 4), ("data-cleansing", 3, 2)),
+        ),
+    },
+    {
+        "who": ("joy.va", "Joy Mendoza", "VA, Cebu: e-commerce back office"),
+        "where": ("Asia/Manila", "PH"),
+        "profile": ProviderProfileChanges(
+            headline="E-commerce back office: orders, invoices and product listings",
+            bio="Five years behind the scenes of Shopify stores, in your night.",
+            hourly_rate=_usd(11),
+            languages=("en", "tl"),
+            working_hours=_weekdays(("09:00", "18:00")),
+            capacity_hours_per_week=30,
+            skills=_skills(("data-entry", 4, 5), ("order-tracking", 4, 3)),
+        ),
+    },
+    {
+        "who": ("andrei.va", "Andrei Popescu", "VA, Bucharest: data entry and research"),
+        "where": ("Europe/Bucharest", "RO"),
+        "profile": ProviderProfileChanges(
+            headline="Data entry, research and lead lists for US and EU teams",
+            bio="Accurate records and well-sourced lists, with an overlap with New York.",
+            hourly_rate=_usd(12),
+            languages=("en", "ro"),
+            working_hours=_weekdays(("09:00", "17:00")),
+            capacity_hours_per_week=35,
+            skills=_skills(("data-entry", 5, 4), ("web-research", 4, 3)),
+        ),
+    },
+    {
+        "who": ("thanh.va", "Thanh Nguyen", "VA, Ho Chi Minh City: data entry and catalogues"),
+        "where": ("Asia/Ho_Chi_Minh", "VN"),
+        "profile": ProviderProfileChanges(
+            headline="Data entry and product catalogues, checked line by line",
+            bio="Supplier price lists and product data kept tidy while you sleep.",
+            hourly_rate=_usd(10),
+            languages=("en", "vi"),
+            working_hours=_weekdays(("08:30", "17:30")),
+            capacity_hours_per_week=40,
+            skills=_skills(("data-entry", 4, 4), ("data-cleansing", 4, 3)),
         ),
     },
 ]
@@ -234,6 +306,83 @@ WORK_WEEKS = (
     (3, 296, 294, 3, None),
 )
 TERMS = Confidentiality.TERMS_REQUIRED
+
+# Ana's workflow audit (demo/__init__.seed_workflows): one workflow per tier, the data entry
+# piloted with Grace and extended into three months.
+#: The four answers that hand work off, shared by the audit below.
+_PLAIN = AnswerChanges(proprietary_data=False, brand_central=False, time_need=TimeNeed.NONE)
+WORKFLOWS = (
+    WorkflowDraft(
+        name="Pricing and promotions calendar",
+        description="Deciding prices, discounts and the promotions of each season.",
+        hours_per_week=Decimal(6),
+        in_house_rate=_usd(85),
+        skills=("market-research",),
+        answers=replace(
+            _PLAIN,
+            brand_central=True,
+            repeatable=Level.MEDIUM,
+            error_risk=Level.HIGH,
+            has_sop=False,
+            rule_based=False,
+        ),
+    ),
+    WorkflowDraft(
+        name="Monthly management accounts",
+        description="Closing the month: margins by product line, cash flow and a forecast.",
+        hours_per_week=Decimal(10),
+        in_house_rate=_usd(70),
+        skills=("financial-analysis", "bookkeeping"),
+        answers=replace(
+            _PLAIN,
+            repeatable=Level.LOW,
+            error_risk=Level.MEDIUM,
+            has_sop=False,
+            rule_based=False,
+        ),
+    ),
+    WorkflowDraft(
+        name="Supplier invoice data entry",
+        description="Keying the suppliers' invoices into the books and the stock sheet.",
+        hours_per_week=Decimal(12),
+        in_house_rate=_usd(32),
+        skills=("data-entry",),
+        answers=replace(
+            _PLAIN,
+            repeatable=Level.HIGH,
+            error_risk=Level.LOW,
+            has_sop=True,
+            rule_based=False,
+        ),
+    ),
+    WorkflowDraft(
+        name="Order tagging and routing",
+        description="Tagging each order by channel and sending it to the right warehouse.",
+        hours_per_week=Decimal(8),
+        in_house_rate=_usd(32),
+        skills=("order-tracking",),
+        answers=replace(
+            _PLAIN,
+            repeatable=Level.HIGH,
+            error_risk=Level.LOW,
+            has_sop=True,
+            rule_based=True,
+        ),
+    ),
+)
+#: The workflow piloted, who runs it, and the months of its extension.
+PILOTED_WORKFLOW = "Supplier invoice data entry"
+PILOT_PROVIDER = "grace.va"
+EXTENSION_MILESTONES = tuple(
+    MilestoneProposal(
+        title=f"Month {month} of invoice entry",
+        amount=46_800,
+        description="About 52 hours at $9: every supplier invoice keyed in within a day.",
+    )
+    for month in (1, 2, 3)
+)
+#: Hours a week Ana reports her team saves since the hand-off.
+HOURS_SAVED = Decimal(10)
 
 
 def task_drafts(today: date) -> list[tuple[str, TaskDraft]]:

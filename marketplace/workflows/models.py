@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Skill
@@ -99,11 +99,16 @@ class Workflow(IdMixin, TimestampMixin, Model):
 
     client_profile: Mapped[ClientProfile] = relationship()
     created_by: Mapped[User] = relationship()
-    pilot_task: Mapped[Task | None] = relationship(lazy="selectin")
-    #: The contracts of the pilot's task: the pilot contract, then its extension.
+    #: Deleting the (draft) task clears the link: `ON DELETE SET NULL`, and the ORM's
+    #: backref where the database enforces no foreign keys (SQLite).
+    pilot_task: Mapped[Task | None] = relationship(
+        lazy="selectin", backref=backref("pilot_workflow", uselist=False)
+    )
+    #: The contracts of the pilot's task, oldest first: offers declined or expired, the
+    #: pilot contract, its extension.
     pilot_contracts: Mapped[list[Contract]] = relationship(
         primaryjoin="Workflow.pilot_task_id == foreign(Contract.task_id)",
-        order_by="Contract.created_at",
+        order_by="(Contract.created_at, Contract.id)",
         viewonly=True,
         lazy="selectin",
     )
@@ -126,10 +131,11 @@ class Workflow(IdMixin, TimestampMixin, Model):
     @property
     def pilot(self) -> dict[str, Any] | None:
         """Where the pilot stands: its task, its (trial) contract and the full contract
-        that extends it, each None until it exists."""
+        that extends it, each None until it exists. The trial contract is the newest of
+        the task: an offer declined or expired before it is not the pilot's."""
         if self.pilot_task is None:
             return None
-        trial = next((c for c in self.pilot_contracts if c.pilot_of_id is None), None)
+        trial = next((c for c in reversed(self.pilot_contracts) if c.pilot_of_id is None), None)
         extension = None
         if trial is not None:
             extension = next((c for c in self.pilot_contracts if c.pilot_of_id == trial.id), None)

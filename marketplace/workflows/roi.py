@@ -122,14 +122,17 @@ def month_figures(
     provider = monthly(hours_per_week, rate)
     management = in_house * Fraction(assumptions.management(month))
     rework = in_house * Fraction(assumptions.rework(month))
-    lines = [_half_up(figure) for figure in (in_house, provider, management, rework)]
+    here, there, managing, redone = (
+        _half_up(figure) for figure in (in_house, provider, management, rework)
+    )
     return Month(
-        month,
-        *lines[:2],
-        platform_fee=fee_split(lines[1], fee_bps)[1],
-        management=lines[2],
-        rework=lines[3],
-        saving=lines[0] - sum(lines[1:]),
+        month=month,
+        in_house=here,
+        provider=there,
+        platform_fee=fee_split(there, fee_bps)[1],
+        management=managing,
+        rework=redone,
+        saving=here - there - managing - redone,
     )
 
 
