@@ -154,6 +154,7 @@ def register_blueprints(app: Flask) -> None:
         admin_outbox,
     ):
         api.register_blueprint(module.blp)
+    api.register_blueprint(workflows.clients_blp)  # /clients/me/roi
     console.init_app(app)
 
 

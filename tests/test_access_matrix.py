@@ -748,6 +748,7 @@ EXPECT: dict[tuple[str, str], Row | dict[str, Row]] = {
     # the workflow audit: the client's own, any member of its company (as its tasks)
     ("POST", V1 + "/workflows"): CLIENTS,
     ("GET", V1 + "/workflows"): CLIENTS,
+    ("GET", V1 + "/clients/me/roi"): CLIENTS,  # the realised return of its workflows
     ("GET", V1 + "/workflows/<uuid:workflow_id>"): CLIENT_PRIVATE,
     ("PATCH", V1 + "/workflows/<uuid:workflow_id>"): CLIENT_PRIVATE,
     ("DELETE", V1 + "/workflows/<uuid:workflow_id>"): CLIENT_PRIVATE,

@@ -203,6 +203,17 @@ def _world(role: str) -> tuple[User, dict[str, list[str]]]:
             ),
         ),
     )
+    if role == "client":
+        # A second workflow, whose pilot task is the deal's: the realised return
+        # (`GET /clients/me/roi`) answers with a contract, its spend, KPIs and a series.
+        piloted = workflows.create_workflow(
+            user=company_owner,
+            draft=WorkflowDraft(
+                name="Order entry", hours_per_week=Decimal(8), in_house_rate=Money(4_000, "usd")
+            ),
+        )
+        piloted.pilot_task_id = deal.contract.task_id
+        db.session.commit()
     values = {
         "token_id": [str(spare_token.id)],
         "profile_id": [str(profile_id)],

@@ -110,3 +110,29 @@ def get_recommendation(workflow_id: uuid.UUID) -> services.Recommendation:
     market's hourly rates, the return month by month against doing it in house, and the
     pilot to begin with. A 422 names the answers it still needs."""
     return services.recommend(user=current_user, workflow_id=workflow_id)
+
+
+# The realised return (`GET /clients/me/roi`) -------------------------------------------
+
+from typing import Any  # noqa: E402
+
+from marketplace.reporting import roi as realised  # noqa: E402
+from marketplace.workflows.schemas import ClientRoiSchema  # noqa: E402
+
+clients_blp = Blueprint(
+    "roi",
+    __name__,
+    url_prefix="/api/v1/clients/me",
+    description="The realised return of a client's workflows",
+)
+
+
+@clients_blp.get("/roi")
+@login_required
+@clients_blp.response(200, ClientRoiSchema)
+@clients_blp.errors(401, 403)
+def get_client_roi() -> dict[str, Any]:
+    """Per workflow, the estimate next to what happened (the ledger's spend, the measured
+    record's KPIs, the hours you report saving), and month by month per currency the
+    saving against the in-house baseline."""
+    return realised.client_roi(user=current_user)

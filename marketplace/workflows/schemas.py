@@ -380,3 +380,170 @@ class WorkflowRecommendationSchema(BaseSchema):
             "(`POST /workflows/{id}/pilot` makes its draft trial task); else null."
         },
     )
+
+
+# The realised return (`GET /clients/me/roi`) -------------------------------------------
+
+from marketplace.contracts.models import ContractStatus  # noqa: E402
+from marketplace.record.schemas import KpiSchema  # noqa: E402
+from marketplace.reporting.roi import MAX_WORKFLOWS  # noqa: E402
+
+_MINOR = "In minor units of the workflow's currency"
+
+
+class RealisedKpiSchema(KpiSchema):
+    """One KPI of a contract as the measured record serves it, without its series (the
+    periods are at `GET /contracts/{id}/kpis`)."""
+
+    class Meta(BaseSchema.Meta):
+        exclude = ("series",)
+
+
+class RealisedKpisSchema(BaseSchema):
+    """A contract's KPIs against the targets of its terms, their current figures."""
+
+    metrics = ma.fields.List(ma.fields.Nested(RealisedKpiSchema), required=True)
+
+
+class RealisedContractSchema(BaseSchema):
+    """A contract of the workflow's pilot task: what the client spent on it and how it
+    measures up."""
+
+    id = ma.fields.UUID(required=True)
+    status = ma.fields.Enum(ContractStatus, by_value=True, required=True)
+    pilot = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "True for the pilot, false for the full contract extending it."},
+    )
+    spend = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": f"{_MINOR}, from the ledger: paid into the contract's escrow, "
+            "less what was returned to the client (refunds, the client's share of a "
+            "dispute's resolution)."
+        },
+    )
+    kpis = ma.fields.Nested(
+        RealisedKpisSchema,
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "The measured record's KPIs of the contract (as "
+            "`GET /contracts/{id}/kpis`, without the series); null for a contract never "
+            "accepted."
+        },
+    )
+
+
+class RealisedTwelveMonthSchema(BaseSchema):
+    """The saving expected over the first twelve months, as a range."""
+
+    low = ma.fields.Integer(required=True)
+    expected = ma.fields.Integer(required=True)
+    high = ma.fields.Integer(required=True)
+
+
+class RealisedEstimateSchema(BaseSchema):
+    """What the audit's recommendation expected the workflow to save."""
+
+    monthly_saving = ma.fields.Integer(
+        required=True,
+        metadata={"description": f"{_MINOR}: the expected saving a month, once steady."},
+    )
+    twelve_month = ma.fields.Nested(
+        RealisedTwelveMonthSchema,
+        required=True,
+        metadata={"description": f"{_MINOR}: the saving over the first twelve months."},
+    )
+
+
+class RealisedWorkflowSchema(BaseSchema):
+    """One workflow: the estimate next to what happened (money in minor units of
+    `currency`, the currency of its in-house rate)."""
+
+    workflow_id = ma.fields.UUID(required=True)
+    name = ma.fields.String(required=True)
+    currency = ma.fields.String(
+        required=True,
+        metadata={"description": "The currency of the in-house rate, and of every figure."},
+    )
+    in_house_monthly = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "What it costs in house a month: hours_per_week x in_house_rate "
+            "x 52 / 12, rounded half up."
+        },
+    )
+    hours_saved_per_week = HoursPerWeekField(
+        zero=True, about="you report saving", allow_none=True, required=True
+    )
+    estimate = ma.fields.Nested(
+        RealisedEstimateSchema,
+        allow_none=True,
+        required=True,
+        metadata={"description": "What the audit expected; null while it is not computed."},
+    )
+    contracts = ma.fields.List(
+        ma.fields.Nested(RealisedContractSchema),
+        required=True,
+        metadata={
+            "description": "The contracts of its pilot task, oldest first: the pilot, then "
+            "the full contract; empty without a pilot or before its first contract."
+        },
+    )
+    spend = ma.fields.Integer(
+        required=True, metadata={"description": "The sum of its contracts' spend."}
+    )
+    realised_monthly_saving = ma.fields.Integer(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "What the saved hours (the hours you report saving, else "
+            "hours_per_week) cost in house a month, less the average monthly spend over the "
+            "months from the first one with spend (its first funding) to the current month "
+            "inclusive, rounded half up; null without spend. Negative: it costs more than "
+            "it saves so far."
+        },
+    )
+
+
+class RealisedMonthSchema(BaseSchema):
+    """One month of one currency, across the workflows with spend in it."""
+
+    month = ma.fields.String(
+        required=True, metadata={"example": "2027-01", "description": "A UTC month."}
+    )
+    currency = ma.fields.String(required=True)
+    baseline = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "In minor units: what the saved hours of the workflows whose "
+            "first month with spend is this one or earlier cost in house a month (each "
+            "rounded half up)."
+        },
+    )
+    spend = ma.fields.Integer(
+        required=True,
+        metadata={"description": "In minor units: the month's spend of their contracts."},
+    )
+    saving = ma.fields.Integer(
+        required=True, metadata={"description": "baseline - spend (negative: a net cost)."}
+    )
+
+
+class ClientRoiSchema(BaseSchema):
+    """The realised return of your workflows: per workflow, and month by month."""
+
+    workflows = ma.fields.List(
+        ma.fields.Nested(RealisedWorkflowSchema),
+        required=True,
+        metadata={"description": f"Your workflows, newest first, at most {MAX_WORKFLOWS}."},
+    )
+    series = ma.fields.List(
+        ma.fields.Nested(RealisedMonthSchema),
+        required=True,
+        metadata={
+            "description": "Per currency, every month from the earliest with spend to the "
+            "current one, sorted by currency and month: a chart's data."
+        },
+    )
