@@ -20,8 +20,9 @@ from marketplace.contracts.models import Contract
 from marketplace.extensions import db
 from marketplace.payments import delivery, funding, payouts
 from marketplace.record.kpis import METRICS
-from marketplace.reporting.roi import half_up, monthly, months
+from marketplace.reporting.roi import months
 from marketplace.workflows.models import Workflow
+from marketplace.workflows.roi import half_up, monthly
 from tests.factories import AdminFactory, ClientFactory, ProviderFactory, make_company, task_payload
 from tests.matching_world import client, provider
 from tests.money import make_deal, money_post, usd

@@ -4,6 +4,7 @@ the product (a coverable coverage task, matches with real overlap, a deal with h
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 
 import pyotp
 import pytest
@@ -420,3 +421,19 @@ def test_demo_client_has_an_audit_with_a_pilot_extended(app, api):
     for name, workflow in by_name.items():
         if name != data.PILOTED_WORKFLOW:
             assert workflow["pilot"] is None
+
+    # The realised return: $240 for the pilot, then 3 x $468 funded into the extension.
+    roi = api.get("clients/me/roi").get_json()
+    (line,) = [w for w in roi["workflows"] if w["spend"]]
+    assert line["workflow_id"] == piloted["id"]
+    assert [(c["pilot"], c["spend"]) for c in line["contracts"]] == [
+        (True, 24_000),
+        (False, 3 * 46_800),
+    ]
+    assert line["estimate"]["monthly_saving"] == advice["roi"]["monthly_saving"]
+    series = roi["series"]
+    assert sum(row["spend"] for row in series) == line["spend"] == 24_000 + 3 * 46_800
+    # 10 hours a week saved at $32 is 138,666.67 a month, less the average monthly spend.
+    saved = Fraction(10 * 3_200 * 52, 12)
+    assert line["realised_monthly_saving"] == round(saved - Fraction(line["spend"], len(series)))
+    assert {row["baseline"] for row in series} == {138_667}

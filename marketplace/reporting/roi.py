@@ -43,7 +43,6 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -57,10 +56,10 @@ from marketplace.extensions import db
 from marketplace.ledger import postings
 from marketplace.ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from marketplace.record import kpis
-from marketplace.reporting.statements import _month
+from marketplace.reporting.statements import month_column
 from marketplace.workflows import services as workflows
 from marketplace.workflows.models import Workflow
-from marketplace.workflows.roi import in_house_monthly, monthly
+from marketplace.workflows.roi import half_up, in_house_monthly, monthly
 
 #: At most this many workflows (the newest) are shown.
 MAX_WORKFLOWS = 100
@@ -75,12 +74,6 @@ SPEND_SIGNS = {
 Month = str  # "YYYY-MM"
 #: A contract's spend: (currency, month) -> amount.
 Spend = dict[tuple[str, Month], int]
-
-
-def half_up(value: Fraction) -> int:
-    """`value` to the nearest integer, an exact half away from zero (as the estimate's)."""
-    quotient = Decimal(value.numerator) / Decimal(value.denominator)
-    return int(quotient.to_integral_value(ROUND_HALF_UP))
 
 
 def month_of(moment: datetime) -> Month:
@@ -107,7 +100,7 @@ def contract_spend(contract_ids: list[uuid.UUID]) -> dict[uuid.UUID, Spend]:
         (sa.and_(LedgerTransaction.kind == txn, LedgerAccount.kind == account), sign)
         for (txn, account), sign in SPEND_SIGNS.items()
     ]
-    month = _month(LedgerTransaction.created_at)
+    month = month_column(LedgerTransaction.created_at)
     rows = db.session.execute(
         sa.select(
             LedgerTransaction.contract_id,

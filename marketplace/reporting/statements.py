@@ -49,7 +49,7 @@ def escrow_held(contract_id: uuid.UUID) -> list[dict[str, Any]]:
     return [{"amount": int(total), "currency": currency} for currency, total in rows]
 
 
-def _month(column: Any) -> Any:
+def month_column(column: Any) -> Any:
     """`YYYY-MM` of a UTC timestamp, on either database."""
     if is_postgresql():
         return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM")
@@ -68,7 +68,7 @@ def _finish(line: dict[str, Any], role: Role, *, running: bool) -> dict[str, Any
 
 def _party_statement(user: User) -> dict[str, Any]:
     own = contracts.contracts_query(user=user).with_only_columns(Contract.id).order_by(None)
-    month = _month(LedgerTransaction.created_at)
+    month = month_column(LedgerTransaction.created_at)
     rows = db.session.execute(
         sa.select(
             month,
@@ -134,7 +134,7 @@ def _party_statement(user: User) -> dict[str, Any]:
 
 
 def _admin_statement() -> dict[str, Any]:
-    month = _month(LedgerTransaction.created_at)
+    month = month_column(LedgerTransaction.created_at)
     revenue = db.session.execute(
         sa.select(month, LedgerEntry.currency, sa.func.sum(LedgerEntry.amount))
         .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)

@@ -17,8 +17,10 @@ For each of the first `months` months (12):
 
 Each line is computed exactly (fractions) and rounded half up (away from zero) to the
 currency's minor unit once, per month; the saving is what the rounded lines add up to, so
-a client can check a month by adding them. The payback month is the first month from which the running total
-of savings is no longer negative; None when it never is within the months shown (the
+a client can check a month by adding them.
+
+The payback month is the first month from which the running total of savings is no
+longer negative; None when it never is within the months shown (the
 hand-off does not pay). The 12-month figure is a range: the sum of the monthly savings at
 the 75th percentile of the market's rates (low), the median (expected) and the 25th
 percentile (high).
@@ -93,7 +95,8 @@ class Estimate:
     assumptions: Assumptions
 
 
-def _half_up(value: Fraction) -> int:
+def half_up(value: Fraction) -> int:
+    """`value` to the nearest integer, an exact half away from zero."""
     quotient = Decimal(value.numerator) / Decimal(value.denominator)
     return int(quotient.to_integral_value(ROUND_HALF_UP))
 
@@ -105,7 +108,7 @@ def monthly(hours_per_week: Decimal, rate: int) -> Fraction:
 
 def in_house_monthly(hours_per_week: Decimal, rate: int) -> int:
     """The in-house cost of a month of the workflow, rounded half up."""
-    return _half_up(monthly(hours_per_week, rate))
+    return half_up(monthly(hours_per_week, rate))
 
 
 def month_figures(
@@ -123,7 +126,7 @@ def month_figures(
     management = in_house * Fraction(assumptions.management(month))
     rework = in_house * Fraction(assumptions.rework(month))
     here, there, managing, redone = (
-        _half_up(figure) for figure in (in_house, provider, management, rework)
+        half_up(figure) for figure in (in_house, provider, management, rework)
     )
     return Month(
         month=month,

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask_login import current_user, login_required
 
 from marketplace.api import Blueprint
 from marketplace.pagination import Page, PageArgsSchema, paginate
+from marketplace.reporting import roi as realised
 from marketplace.tasks.models import Task
 from marketplace.tasks.schemas import OwnerTaskSchema
 from marketplace.workflows import services
 from marketplace.workflows.inputs import WorkflowChanges, WorkflowDraft
 from marketplace.workflows.models import Workflow
 from marketplace.workflows.schemas import (
+    ClientRoiSchema,
     WorkflowInputSchema,
     WorkflowPageSchema,
     WorkflowRecommendationSchema,
@@ -114,10 +117,6 @@ def get_recommendation(workflow_id: uuid.UUID) -> services.Recommendation:
 
 # The realised return (`GET /clients/me/roi`) -------------------------------------------
 
-from typing import Any  # noqa: E402
-
-from marketplace.reporting import roi as realised  # noqa: E402
-from marketplace.workflows.schemas import ClientRoiSchema  # noqa: E402
 
 clients_blp = Blueprint(
     "roi",

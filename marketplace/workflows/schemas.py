@@ -7,9 +7,12 @@ from typing import Any
 
 import marshmallow as ma
 
+from marketplace.contracts.models import ContractStatus
 from marketplace.contracts.schemas import SlaSchema
 from marketplace.pagination import page_schema
 from marketplace.profiles.models import ServiceModel
+from marketplace.record.schemas import KpiSchema
+from marketplace.reporting.roi import MAX_WORKFLOWS
 from marketplace.schemas import (
     BaseSchema,
     MoneyField,
@@ -55,7 +58,12 @@ class HoursPerWeekField(ma.fields.Field):
             raise ma.ValidationError("A number of hours.")
         # A float as written (12.1, not its binary neighbour); NaN and infinities are refused.
         hours = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-        if not hours.is_finite() or hours < 0 or hours == 0 and not self.zero or hours > MAX_HOURS:
+        if (
+            not hours.is_finite()
+            or hours < 0
+            or (hours == 0 and not self.zero)
+            or hours > MAX_HOURS
+        ):
             least = "From 0" if self.zero else "More than 0"
             raise ma.ValidationError(f"{least} and at most {MAX_HOURS_PER_WEEK:,} hours a week.")
         if hours != hours.quantize(HUNDREDTH):
@@ -384,9 +392,6 @@ class WorkflowRecommendationSchema(BaseSchema):
 
 # The realised return (`GET /clients/me/roi`) -------------------------------------------
 
-from marketplace.contracts.models import ContractStatus  # noqa: E402
-from marketplace.record.schemas import KpiSchema  # noqa: E402
-from marketplace.reporting.roi import MAX_WORKFLOWS  # noqa: E402
 
 _MINOR = "In minor units of the workflow's currency"
 
