@@ -252,7 +252,7 @@ def test_the_hours_the_client_reports_saving_replace_the_in_house_hours(pilot, l
     ]
 
 
-def test_a_workflow_joins_the_baseline_from_its_first_month_with_spend(
+def test_a_workflow_is_in_the_baseline_while_its_work_is_handed_off(
     pilot, login, time_machine, count_statements
 ):
     _run_full_contract(pilot, login, time_machine)
@@ -286,15 +286,16 @@ def test_a_workflow_joins_the_baseline_from_its_first_month_with_spend(
     assert [(c["id"], c["pilot"], c["spend"]) for c in other["contracts"]] == [
         (str(deal.contract_id), True, 20_000)
     ]
-    # 52,000 - 20,000 / 2 months (February, March)
-    assert (other["in_house_monthly"], other["realised_monthly_saving"]) == (52_000, 42_000)
+    # Its contract was paid and completed in February, so its work was handed off that
+    # month only: 52,000 - 20,000 / 1 month; the baseline has it in February alone.
+    assert (other["in_house_monthly"], other["realised_monthly_saving"]) == (52_000, 32_000)
     assert body["series"] == [
         {"month": "2027-01", "currency": "usd", "baseline": 195_000, "spend": 30_000,
          "saving": 165_000},
         {"month": "2027-02", "currency": "usd", "baseline": 247_000, "spend": 70_000,
          "saving": 177_000},
-        {"month": "2027-03", "currency": "usd", "baseline": 247_000, "spend": 0,
-         "saving": 247_000},
+        {"month": "2027-03", "currency": "usd", "baseline": 195_000, "spend": 0,
+         "saving": 195_000},
     ]  # fmt: skip
 
 

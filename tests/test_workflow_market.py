@@ -199,6 +199,19 @@ def test_accepted_hourly_bids_on_tasks_sharing_a_skill_give_their_quartiles(logi
     assert any_model.accepted_bids == Percentiles(count=4, p25=1750, p50=2500, p75=3500)
 
 
+def test_fewer_than_three_accepted_bids_show_no_price(login):
+    owner = client("America/New_York", "US")
+    workflow = _workflow(login, owner, skills=[SKILL])
+    support = _task(owner, (SKILL,))
+    _bid(support, 2000)
+    _bid(support, 3000)
+
+    found = market_rate(workflow, service_model=VA, shoring=None)
+
+    assert accepted_bid_rates(workflow, service_model=VA) == [3000, 2000]
+    assert found.accepted_bids is None  # another client's prices are never shown alone
+
+
 def test_accepted_bids_are_read_in_one_statement(login):
     owner = client("America/New_York", "US")
     workflow = _workflow(login, owner, skills=[SKILL, CHAT])

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from marketplace import permissions
+from marketplace.catalog.models import Skill
 from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.extensions import db
 from marketplace.payments import delivery, funding, payouts
@@ -594,3 +595,39 @@ def test_a_recommendation_and_a_page_of_piloted_workflows_cost_a_fixed_number_of
     _matching((2_000, 2_100, 2_200, 2_300))
     assert count(lambda: api.get(path)).count == one.count <= 7, one.report()
     assert page.count <= 7, page.report()
+
+
+def test_a_pilot_that_reached_a_contract_is_never_replaced(login):
+    """Its contract and its money stay the workflow's, even once the task is cancelled."""
+    api, va = login(client("America/New_York", "US")), ProviderFactory()
+    va_api = login(va)
+    workflow = _workflow(api)
+    task = api.post(f"workflows/{workflow['id']}/pilot").get_json()
+    api.post(f"tasks/{task['id']}/publish", json={})
+    offer = api.post(f"bids/{_bid(va_api, task['id'])}/accept", json={}).get_json()
+    cancelled = api.post(f"tasks/{task['id']}/cancel", json={"reason": "Not now."})
+    assert cancelled.get_json()["status"] == "cancelled"
+
+    again = api.post(f"workflows/{workflow['id']}/pilot")
+
+    assert again.status_code == 409, again.get_json()
+    pilot = api.get(f"workflows/{workflow['id']}").get_json()["pilot"]
+    assert pilot["contract"]["id"] == offer["id"]
+    assert _link(workflow) == uuid.UUID(task["id"])
+
+
+@pytest.mark.parametrize("count", [0, 21])
+def test_a_pilot_task_needs_one_to_twenty_skills(login, count):
+    api = login(client("America/New_York", "US"))
+    workflow = _workflow(api)
+    slugs = list(db.session.scalars(sa.select(Skill.slug).order_by(Skill.slug).limit(count)))
+    changed = api.patch(f"workflows/{workflow['id']}", json={"skills": slugs})
+    assert changed.status_code == 200, changed.get_json()  # a workflow may name up to 30
+
+    response = api.post(f"workflows/{workflow['id']}/pilot")
+
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["details"]["skills"] == [
+        f"A pilot task needs 1 to 20 skills: name the skills it needs (it has {count})."
+    ]
+    assert _tasks() == 0

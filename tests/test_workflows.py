@@ -348,6 +348,15 @@ def test_an_edit_is_checked_as_a_new_workflow_is(login):
     assert api.patch(path, json={}).status_code == 422
     assert api.patch(path, json={"hours_per_week": 4001}).status_code == 422
     assert api.patch(path, json={"hours_saved_per_week": -1}).status_code == 422
+    # It cannot save more than it takes (32.5 h a week), on its own or with new hours.
+    too_many = api.patch(path, json={"hours_saved_per_week": 33})
+    assert too_many.status_code == 422
+    assert too_many.get_json()["error"]["details"] == {
+        "hours_saved_per_week": ["At most its hours a week in house (32.5)."]
+    }
+    assert (
+        api.patch(path, json={"hours_saved_per_week": 30, "hours_per_week": 20}).status_code == 422
+    )
     assert api.patch(path, json={"skills": ["cooking"]}).get_json()["error"]["details"] == {
         "skills": ["Unknown skill: cooking"]
     }

@@ -21,16 +21,17 @@ Per workflow, in the currency of its in-house rate:
   null for a contract never accepted, which has no record;
 - `spend`: the sum of its contracts' spend;
 - `realised_monthly_saving`: saved_hours x in_house_rate x 52 / 12 minus the average
-  monthly spend over the months from its first month with spend (the month of its first
-  funding) to the current month inclusive, where saved_hours is the hours a week the
-  client reports saving, else the workflow's hours_per_week; null without spend;
+  monthly spend over the months its work was handed off: from its first month with spend
+  (the month of its first funding) to the current month while one of its contracts runs,
+  else to the month the last of them ended; saved_hours is the hours a week the client
+  reports saving, else the workflow's hours_per_week; null without spend;
 - `estimate`: what the audit expects it to save (`workflows.services.assess`): the
   monthly saving once steady and the twelve months' range; null while answers are
   missing, for work kept in house or automated, or without a market rate to price it.
 
 Across workflows, per currency (`series`): every month from the earliest first month with
 spend to the current month, with `baseline`, the sum of saved_hours x rate x 52 / 12 of
-the workflows whose first month with spend is that month or earlier; `spend`, that month's
+the workflows handed off that month (as above); `spend`, that month's
 spend of all their contracts; and `saving` = baseline - spend. Sorted by currency, month.
 
 Amounts are integers in minor units, each rounded once, at the end, half up (an exact
@@ -50,7 +51,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import User
-from marketplace.contracts.models import Contract
+from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.ledger import postings
@@ -61,6 +62,8 @@ from marketplace.workflows import services as workflows
 from marketplace.workflows.models import Workflow
 from marketplace.workflows.roi import half_up, in_house_monthly, monthly
 
+#: Contracts whose work goes on (the others ended, or never began).
+RUNNING = frozenset({ContractStatus.ACTIVE, ContractStatus.PAUSED})
 #: At most this many workflows (the newest) are shown.
 MAX_WORKFLOWS = 100
 
@@ -149,6 +152,16 @@ class _Realised:
     line: dict[str, Any]
     by_month: dict[Month, int]
     saved_monthly: int
+    handed_off: set[Month]  # the months its work was with a provider
+
+
+def _last_month(contracts: list[Contract], now: datetime) -> Month:
+    """The last month the workflow's work was with a provider: this month while one of its
+    contracts runs, else the month the last of them ended."""
+    if any(c.status in RUNNING for c in contracts):
+        return month_of(now)
+    ended = [c.ended_at for c in contracts if c.ended_at is not None]
+    return month_of(max(ended)) if ended else month_of(now)
 
 
 def _realised(
@@ -178,10 +191,11 @@ def _realised(
     rate = workflow.in_house_rate_amount
     saved_monthly = monthly(workflow.hours_per_week if saved is None else saved, rate)
     total = sum(by_month.values())
-    realised = None
+    realised, handed_off = None, set[Month]()
     if by_month:
-        span = len(months(min(by_month), month_of(now))) or 1
-        realised = half_up(saved_monthly - Fraction(total, span))
+        first = min(by_month)
+        handed_off = set(months(first, max(first, _last_month(contracts, now))))
+        realised = half_up(saved_monthly - Fraction(total, len(handed_off)))
     line = {
         "workflow_id": workflow.id,
         "name": workflow.name,
@@ -193,7 +207,7 @@ def _realised(
         "spend": total,
         "realised_monthly_saving": realised,
     }
-    return _Realised(line, by_month, half_up(saved_monthly))
+    return _Realised(line, by_month, half_up(saved_monthly), handed_off)
 
 
 def _series(found: list[_Realised], now: Month) -> list[dict[str, Any]]:
@@ -203,7 +217,7 @@ def _series(found: list[_Realised], now: Month) -> list[dict[str, Any]]:
     for currency in sorted({one.line["currency"] for one in started}):
         mine = [one for one in started if one.line["currency"] == currency]
         for month in months(min(min(one.by_month) for one in mine), now):
-            baseline = sum(one.saved_monthly for one in mine if min(one.by_month) <= month)
+            baseline = sum(one.saved_monthly for one in mine if month in one.handed_off)
             spend = sum(one.by_month.get(month, 0) for one in mine)
             series.append(
                 {

@@ -15,7 +15,8 @@ Accepted bids: the price of every bid a client accepted (still `accepted`: an of
 declined or withdrawn since moves it on) on an hourly task, where a bid's price is an hourly
 rate, in the workflow's currency, that requires at least one of the workflow's skills and,
 with a service model, asks for that model or none. The newest `MAX_BIDS` by the time they
-were placed, read in one statement. One is enough to show.
+were placed, read in one statement. Fewer than `MIN_BIDS` give no figures: a bid's price
+is its client's and its provider's business, never shown alone or nearly so.
 
 Percentiles: `statistics.quantiles(n=4, method="inclusive")`, which interpolates linearly
 between the closest ranks, the lowest and highest rates being the 0th and 100th (as
@@ -44,6 +45,8 @@ from marketplace.workflows.models import Workflow
 MIN_PROVIDERS = 5
 #: The accepted bids read at most, newest first.
 MAX_BIDS = 500
+#: Fewer accepted bids than this give no figures (no one bid's price is shown).
+MIN_BIDS = 3
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,11 @@ def percentiles(rates: Sequence[int]) -> Percentiles | None:
     return Percentiles(len(rates), p25, p50, p75)
 
 
+def _bid_figures(rates: Sequence[int]) -> Percentiles | None:
+    """The accepted bids' percentiles, from at least MIN_BIDS of them."""
+    return percentiles(rates) if len(rates) >= MIN_BIDS else None
+
+
 def market_rate(
     workflow: Workflow, *, service_model: ServiceModel | None, shoring: Shoring | None
 ) -> MarketRate:
@@ -95,7 +103,7 @@ def market_rate(
     return MarketRate(
         currency=currency,
         providers=providers,
-        accepted_bids=percentiles(accepted_bid_rates(workflow, service_model=service_model)),
+        accepted_bids=_bid_figures(accepted_bid_rates(workflow, service_model=service_model)),
         message=None if providers else _too_few(len(rates), currency),
     )
 

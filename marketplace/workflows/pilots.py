@@ -10,7 +10,8 @@ service levels to start with, which the client proposes again when awarding. It 
 draft: the client edits and publishes it as any task.
 
 A workflow has one pilot at a time. A new one may be made only once the last one's task
-was cancelled, expired or rejected before any contract, or deleted.
+was cancelled, expired or rejected before any contract was offered on it, or deleted. The
+task needs 1 to 20 skills, as any task.
 """
 
 from __future__ import annotations
@@ -79,9 +80,27 @@ def plan(workflow: Workflow, *, rate: int | None) -> PilotPlan:
     )
 
 
-def is_current(task: Task | None) -> bool:
-    """Whether this pilot task still stands (a new pilot would replace it otherwise)."""
-    return task is not None and task.status not in ENDED_UNUSED
+def is_current(task: Task | None, contracts: list[Any]) -> bool:
+    """Whether this pilot task still stands (a new pilot would replace it otherwise): it
+    does unless it ended (cancelled, expired, rejected) before any contract was offered."""
+    return task is not None and (task.status not in ENDED_UNUSED or bool(contracts))
+
+
+#: How many skills a task may ask for (the task's own input rule).
+TASK_SKILLS = (1, 20)
+
+
+def skill_errors(workflow: Workflow) -> dict[str, list[str]]:
+    """Why the workflow's skills cannot make a task's, if they cannot."""
+    least, most = TASK_SKILLS
+    if least <= len(workflow.skill_rows) <= most:
+        return {}
+    return {
+        "skills": [
+            f"A pilot task needs {least} to {most} skills: name the skills it needs "
+            f"(it has {len(workflow.skill_rows)})."
+        ]
+    }
 
 
 def coverage_window(hours: dict[str, Any]) -> WorkingHours:
@@ -139,6 +158,7 @@ def draft(
         budget=Budget(
             type=BudgetType.FIXED, min=pilot.budget, max=pilot.budget, currency=pilot.currency
         ),
+        # Today as the task's own date rules read it (tasks.rules): the calendar's, UTC.
         deadline=datetime.now(UTC).date() + timedelta(days=pilot.days),
         timezone_need=need,
         shoring=shoring,

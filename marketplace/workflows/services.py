@@ -120,6 +120,16 @@ def _apply(workflow: Workflow, values: WorkflowDraft | WorkflowChanges) -> None:
     if values.hours_saved_per_week is not UNSET:
         saved = values.hours_saved_per_week
         workflow.hours_saved_hundredths = None if saved is None else int(saved.scaleb(2))
+    saved_hundredths = workflow.hours_saved_hundredths
+    if saved_hundredths is not None and saved_hundredths > workflow.hours_per_week_hundredths:
+        raise BusinessRuleViolation(
+            "It cannot save more hours than it takes.",
+            details={
+                "hours_saved_per_week": [
+                    f"At most its hours a week in house ({float(workflow.hours_per_week):g})."
+                ]
+            },
+        )
 
 
 def create_workflow(*, user: User, draft: WorkflowDraft) -> Workflow:
@@ -231,12 +241,14 @@ def create_pilot(*, user: User, workflow_id: uuid.UUID) -> Task:
     link the workflow to it: a 409 while an earlier pilot still stands, or for work the
     audit keeps in house or automates."""
     workflow = _workflow(user, workflow_id, lock=True)
-    if pilots.is_current(workflow.pilot_task):
+    if pilots.is_current(workflow.pilot_task, workflow.pilot_contracts):
         raise Conflict(
             "This workflow already has a pilot: edit or cancel its task first.",
             details={"pilot_task_id": [str(workflow.pilot_task_id)]},
         )
     found = recommend(user=user, workflow_id=workflow_id)
+    if errors := pilots.skill_errors(workflow):
+        raise BusinessRuleViolation("Its skills cannot make a task's.", details=errors)
     if found.pilot is None:
         raise Conflict(
             "The audit keeps this work in house or automates it: there is no provider to "
