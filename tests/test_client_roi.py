@@ -61,9 +61,22 @@ def _link(workflow_id: uuid.UUID, task_id: Any) -> None:
 
 
 def _roi(api: Any) -> dict[str, Any]:
+    """The answer, every amount of it (all in usd here) read as its integer."""
     response = api.get(PATH)
     assert response.status_code == 200, response.get_json()
-    return response.get_json()
+    return _amounts(response.get_json())
+
+
+def _amounts(value: Any) -> Any:
+    """`value` with each `{"amount", "currency": "usd"}` replaced by its amount."""
+    if isinstance(value, dict):
+        if set(value) == {"amount", "currency"}:
+            assert value["currency"] == "usd", value
+            return value["amount"]
+        return {key: _amounts(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_amounts(item) for item in value]
+    return value
 
 
 def _pay(client: Any, provider: Any, contract_id: Any, *, release: bool = True) -> None:
@@ -152,6 +165,9 @@ def _run_full_contract(world: dict[str, Any], login: Any, time_machine: Any) -> 
 
 
 def test_a_released_pilot_is_spend_of_its_month_and_the_offered_extension_has_no_record(pilot):
+    raw = pilot["client_api"].get(PATH).get_json()
+    assert raw["workflows"][0]["spend"] == usd(30_000)  # every amount is money
+    assert raw["series"][0]["saving"] == usd(165_000)
     body = _roi(pilot["client_api"])
 
     (line,) = body["workflows"]
@@ -333,7 +349,7 @@ def test_the_estimate_is_the_recommendations_return(login, time_machine):
 
     lines = _roi(owner_api)["workflows"]
 
-    recommended = owner_api.get(f"workflows/{audited}/recommendation").get_json()
+    recommended = _amounts(owner_api.get(f"workflows/{audited}/recommendation").get_json())
     assert recommended["roi"] is not None
     assert [line["estimate"] for line in lines] == [
         None,  # answers missing: no recommendation

@@ -403,8 +403,8 @@ def test_demo_client_has_an_audit_with_a_pilot_extended(app, api):
     }
     # 12 h a week at $32 is 166,400 a month in house; at $10, 52,000; Ana's time 10 % after
     # the first three months (16,640), 25 % and 15 % rework in them.
-    assert advice["roi"]["monthly_saving"] == 166_400 - 52_000 - 16_640
-    assert advice["roi"]["months"][0]["saving"] == 166_400 - 52_000 - 41_600 - 24_960
+    assert advice["roi"]["monthly_saving"] == usd(166_400 - 52_000 - 16_640)
+    assert advice["roi"]["months"][0]["saving"] == usd(166_400 - 52_000 - 41_600 - 24_960)
     assert advice["roi"]["payback_month"] == 1
     assert advice["pilot"]["budget"] == usd(24_000)  # 24 h at the median rate
 
@@ -424,16 +424,20 @@ def test_demo_client_has_an_audit_with_a_pilot_extended(app, api):
 
     # The realised return: $240 for the pilot, then 3 x $468 funded into the extension.
     roi = api.get("clients/me/roi").get_json()
-    (line,) = [w for w in roi["workflows"] if w["spend"]]
+    (line,) = [w for w in roi["workflows"] if w["spend"]["amount"]]
     assert line["workflow_id"] == piloted["id"]
     assert [(c["pilot"], c["spend"]) for c in line["contracts"]] == [
-        (True, 24_000),
-        (False, 3 * 46_800),
+        (True, usd(24_000)),
+        (False, usd(3 * 46_800)),
     ]
     assert line["estimate"]["monthly_saving"] == advice["roi"]["monthly_saving"]
     series = roi["series"]
-    assert sum(row["spend"] for row in series) == line["spend"] == 24_000 + 3 * 46_800
-    # 10 hours a week saved at $32 is 138,666.67 a month, less the average monthly spend.
+    spent = 24_000 + 3 * 46_800
+    assert sum(row["spend"]["amount"] for row in series) == spent
+    assert line["spend"] == usd(spent)
+    # 10 hours a week saved at $32 is 138,666.67 a month, less the average monthly spend
+    # over the months handed off (the extension still runs: every month of the series).
     saved = Fraction(10 * 3_200 * 52, 12)
-    assert line["realised_monthly_saving"] == round(saved - Fraction(line["spend"], len(series)))
-    assert {row["baseline"] for row in series} == {138_667}
+    realised = round(saved - Fraction(spent, len(series)))
+    assert line["realised_monthly_saving"] == usd(realised)
+    assert {row["baseline"]["amount"] for row in series} == {138_667}

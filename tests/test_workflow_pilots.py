@@ -116,34 +116,38 @@ def test_a_tier3_workflow_is_priced_from_the_market(login, app: Flask):
     # -31_200, -46_800, then 7_800: paid back in month 4.
     assert app.config["PLATFORM_FEE_BPS"] == 1000
     roi = body["roi"]
-    assert (roi["currency"], roi["rate"], roi["in_house_monthly"]) == ("usd", 3000, 234_000)
+    assert (roi["rate"], roi["in_house_monthly"]) == (usd(3000), usd(234_000))
     months = {m["month"]: m for m in roi["months"]}
     assert len(roi["months"]) == 12
     assert months[1] == {
         "month": 1,
-        "in_house": 234_000,
-        "provider": 156_000,
-        "platform_fee": 15_600,
-        "management": 58_500,
-        "rework": 35_100,
-        "saving": -15_600,
+        "in_house": usd(234_000),
+        "provider": usd(156_000),
+        "platform_fee": usd(15_600),
+        "management": usd(58_500),
+        "rework": usd(35_100),
+        "saving": usd(-15_600),
     }
     assert months[4] == {
         "month": 4,
-        "in_house": 234_000,
-        "provider": 156_000,
-        "platform_fee": 15_600,
-        "management": 23_400,
-        "rework": 0,
-        "saving": 54_600,
+        "in_house": usd(234_000),
+        "provider": usd(156_000),
+        "platform_fee": usd(15_600),
+        "management": usd(23_400),
+        "rework": usd(0),
+        "saving": usd(54_600),
     }
-    assert (roi["monthly_saving"], roi["payback_month"]) == (54_600, 4)
+    assert (roi["monthly_saving"], roi["payback_month"]) == (usd(54_600), 4)
     # Expected (median): 3 x -15_600 + 9 x 54_600 = 444_600.
     # Low (p75, 52 x 3850 = 200_200): months 1-3 234_000 - 200_200 - 93_600 = -59_800,
     # then 234_000 - 200_200 - 23_400 = 10_400: 3 x -59_800 + 9 x 10_400 = -85_800.
     # High (p25, 52 x 2450 = 127_400): 234_000 - 127_400 - 93_600 = 13_000, then
     # 234_000 - 127_400 - 23_400 = 83_200: 3 x 13_000 + 9 x 83_200 = 787_800.
-    assert roi["twelve_month"] == {"low": -85_800, "expected": 444_600, "high": 787_800}
+    assert roi["twelve_month"] == {
+        "low": usd(-85_800),
+        "expected": usd(444_600),
+        "high": usd(787_800),
+    }
     assert roi["assumptions"] == {
         "management_share": 0.10,
         "onboarding_management_share": 0.25,

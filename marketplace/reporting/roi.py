@@ -34,8 +34,8 @@ spend to the current month, with `baseline`, the sum of saved_hours x rate x 52 
 the workflows handed off that month (as above); `spend`, that month's
 spend of all their contracts; and `saving` = baseline - spend. Sorted by currency, month.
 
-Amounts are integers in minor units, each rounded once, at the end, half up (an exact
-half away from zero) as the estimate's are (`workflows.roi`).
+Amounts are money (`{"amount", "currency"}`, in minor units), each rounded once, at the
+end, half up (an exact half away from zero) as the estimate's are (`workflows.roi`).
 """
 
 from __future__ import annotations
@@ -135,7 +135,12 @@ def _estimate(workflow: Workflow) -> dict[str, Any] | None:
     found = workflows.assess(workflow)
     if found is None or found.roi is None:
         return None
-    return {"monthly_saving": found.roi.monthly_saving, "twelve_month": found.roi.twelve_month}
+    estimate = found.roi
+    return {
+        "monthly_saving": estimate.monthly_saving,
+        "twelve_month": estimate.saving_range,
+        "currency": estimate.currency,
+    }
 
 
 def _kpis(contract: Contract, now: datetime) -> dict[str, Any] | None:
@@ -184,6 +189,7 @@ def _realised(
                 "status": contract.status,
                 "pilot": contract.pilot_of_id is None,
                 "spend": sum(own.values()),
+                "currency": currency,
                 "kpis": _kpis(contract, now),
             }
         )

@@ -32,7 +32,7 @@ estimate, so a client sees what the figures rest on.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
@@ -93,6 +93,16 @@ class Estimate:
     payback_month: int | None
     twelve_month: dict[str, int]  # low / expected / high
     assumptions: Assumptions
+
+    @property
+    def saving_range(self) -> dict[str, Any]:
+        """`twelve_month` with its currency (as money is shown)."""
+        return {**self.twelve_month, "currency": self.currency}
+
+    @property
+    def month_lines(self) -> list[dict[str, Any]]:
+        """The months with their currency (as money is shown)."""
+        return [{**asdict(month), "currency": self.currency} for month in self.months]
 
 
 def half_up(value: Fraction) -> int:

@@ -244,26 +244,29 @@ class MarketRateSchema(BaseSchema):
     )
 
 
+def _money(description: str, **kwargs: Any) -> MoneyField:
+    """An amount of the workflow's currency (read from the object's `currency`)."""
+    return MoneyField(currency="currency", metadata={"description": description}, **kwargs)
+
+
 class RoiMonthSchema(BaseSchema):
-    """One month after the hand-off, in minor units (at the median market rate)."""
+    """One month after the hand-off (at the median market rate)."""
 
     month = ma.fields.Integer(metadata={"description": "1 is the first month."})
-    in_house = ma.fields.Integer(metadata={"description": "The work's cost in house."})
-    provider = ma.fields.Integer(
-        metadata={"description": "What the provider costs (the platform's fee included)."}
-    )
-    platform_fee = ma.fields.Integer(
-        metadata={"description": "The platform's fee, part of `provider` (not added)."}
-    )
-    management = ma.fields.Integer(
-        metadata={"description": "Your time handing work off and reviewing it."}
-    )
-    rework = ma.fields.Integer(
-        metadata={"description": "Work redone in house: the quality dip of the first months."}
-    )
-    saving = ma.fields.Integer(
-        metadata={"description": "in_house - (provider + management + rework)."}
-    )
+    in_house = _money("The work's cost in house.")
+    provider = _money("What the provider costs (the platform's fee included).")
+    platform_fee = _money("The platform's fee, part of `provider` (not added).")
+    management = _money("Your time handing work off and reviewing it, at the in-house rate.")
+    rework = _money("Work redone in house: the quality dip of the first months.")
+    saving = _money("in_house - (provider + management + rework).")
+
+
+class SavingRangeSchema(BaseSchema):
+    """A saving as a range: at the 75th percentile rate (low), the median, the 25th."""
+
+    low = _money("At the 75th percentile of the market's rates.")
+    expected = _money("At the median rate.")
+    high = _money("At the 25th percentile.")
 
 
 class RoiAssumptionsSchema(BaseSchema):
@@ -287,12 +290,9 @@ class RoiAssumptionsSchema(BaseSchema):
 class RoiSchema(BaseSchema):
     """The return of handing it off: in-house cost against the provider's, per month."""
 
-    currency = ma.fields.String()
-    rate = ma.fields.Integer(metadata={"description": "The hourly rate priced (the median)."})
-    in_house_monthly = ma.fields.Integer()
-    monthly_saving = ma.fields.Integer(
-        metadata={"description": "A month's saving once the first months are over."}
-    )
+    rate = _money("The hourly rate priced (the median).")
+    in_house_monthly = _money("What it costs in house a month.")
+    monthly_saving = _money("A month's saving once the first months are over.")
     payback_month = ma.fields.Integer(
         allow_none=True,
         metadata={
@@ -300,15 +300,12 @@ class RoiSchema(BaseSchema):
             "negative; null when that never happens in the months shown."
         },
     )
-    twelve_month = ma.fields.Dict(
-        keys=ma.fields.String(validate=ma.validate.OneOf(("low", "expected", "high"))),
-        values=ma.fields.Integer(),
-        metadata={
-            "description": "The saving over the months shown: `low` at the 75th "
-            "percentile rate, `expected` at the median, `high` at the 25th."
-        },
+    twelve_month = ma.fields.Nested(
+        SavingRangeSchema,
+        attribute="saving_range",
+        metadata={"description": "The saving over the months shown."},
     )
-    months = ma.fields.List(ma.fields.Nested(RoiMonthSchema))
+    months = ma.fields.List(ma.fields.Nested(RoiMonthSchema), attribute="month_lines")
     assumptions = ma.fields.Nested(RoiAssumptionsSchema)
 
 
@@ -393,9 +390,6 @@ class WorkflowRecommendationSchema(BaseSchema):
 # The realised return (`GET /clients/me/roi`) -------------------------------------------
 
 
-_MINOR = "In minor units of the workflow's currency"
-
-
 class RealisedKpiSchema(KpiSchema):
     """One KPI of a contract as the measured record serves it, without its series (the
     periods are at `GET /contracts/{id}/kpis`)."""
@@ -420,13 +414,10 @@ class RealisedContractSchema(BaseSchema):
         required=True,
         metadata={"description": "True for the pilot, false for the full contract extending it."},
     )
-    spend = ma.fields.Integer(
+    spend = _money(
+        "From the ledger: paid into the contract's escrow, less what was returned to the "
+        "client (refunds, the client's share of a dispute's resolution).",
         required=True,
-        metadata={
-            "description": f"{_MINOR}, from the ledger: paid into the contract's escrow, "
-            "less what was returned to the client (refunds, the client's share of a "
-            "dispute's resolution)."
-        },
     )
     kpis = ma.fields.Nested(
         RealisedKpisSchema,
@@ -440,25 +431,14 @@ class RealisedContractSchema(BaseSchema):
     )
 
 
-class RealisedTwelveMonthSchema(BaseSchema):
-    """The saving expected over the first twelve months, as a range."""
-
-    low = ma.fields.Integer(required=True)
-    expected = ma.fields.Integer(required=True)
-    high = ma.fields.Integer(required=True)
-
-
 class RealisedEstimateSchema(BaseSchema):
     """What the audit's recommendation expected the workflow to save."""
 
-    monthly_saving = ma.fields.Integer(
-        required=True,
-        metadata={"description": f"{_MINOR}: the expected saving a month, once steady."},
-    )
+    monthly_saving = _money("The expected saving a month, once steady.", required=True)
     twelve_month = ma.fields.Nested(
-        RealisedTwelveMonthSchema,
+        SavingRangeSchema,
         required=True,
-        metadata={"description": f"{_MINOR}: the saving over the first twelve months."},
+        metadata={"description": "The saving over the first twelve months."},
     )
 
 
@@ -472,12 +452,10 @@ class RealisedWorkflowSchema(BaseSchema):
         required=True,
         metadata={"description": "The currency of the in-house rate, and of every figure."},
     )
-    in_house_monthly = ma.fields.Integer(
+    in_house_monthly = _money(
+        "What it costs in house a month: hours_per_week x in_house_rate x 52 / 12, "
+        "rounded half up.",
         required=True,
-        metadata={
-            "description": "What it costs in house a month: hours_per_week x in_house_rate "
-            "x 52 / 12, rounded half up."
-        },
     )
     hours_saved_per_week = HoursPerWeekField(
         zero=True, about="you report saving", allow_none=True, required=True
@@ -496,19 +474,15 @@ class RealisedWorkflowSchema(BaseSchema):
             "the full contract; empty without a pilot or before its first contract."
         },
     )
-    spend = ma.fields.Integer(
-        required=True, metadata={"description": "The sum of its contracts' spend."}
-    )
-    realised_monthly_saving = ma.fields.Integer(
+    spend = _money("The sum of its contracts' spend.", required=True)
+    realised_monthly_saving = _money(
+        "What the saved hours (the hours you report saving, else hours_per_week) cost in "
+        "house a month, less the average monthly spend over the months its work was with "
+        "a provider (from its first funding to the month its last contract ended, or to "
+        "now while one runs), rounded half up; null without spend. Negative: it costs more "
+        "than it saves so far.",
         allow_none=True,
         required=True,
-        metadata={
-            "description": "What the saved hours (the hours you report saving, else "
-            "hours_per_week) cost in house a month, less the average monthly spend over the "
-            "months from the first one with spend (its first funding) to the current month "
-            "inclusive, rounded half up; null without spend. Negative: it costs more than "
-            "it saves so far."
-        },
     )
 
 
@@ -519,21 +493,13 @@ class RealisedMonthSchema(BaseSchema):
         required=True, metadata={"example": "2027-01", "description": "A UTC month."}
     )
     currency = ma.fields.String(required=True)
-    baseline = ma.fields.Integer(
+    baseline = _money(
+        "What the saved hours of the workflows handed off this month cost in house a "
+        "month (each rounded half up).",
         required=True,
-        metadata={
-            "description": "In minor units: what the saved hours of the workflows whose "
-            "first month with spend is this one or earlier cost in house a month (each "
-            "rounded half up)."
-        },
     )
-    spend = ma.fields.Integer(
-        required=True,
-        metadata={"description": "In minor units: the month's spend of their contracts."},
-    )
-    saving = ma.fields.Integer(
-        required=True, metadata={"description": "baseline - spend (negative: a net cost)."}
-    )
+    spend = _money("The month's spend of their contracts.", required=True)
+    saving = _money("baseline - spend (negative: a net cost).", required=True)
 
 
 class ClientRoiSchema(BaseSchema):
