@@ -51,7 +51,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import User
-from marketplace.contracts.models import Contract, ContractStatus
+from marketplace.contracts.models import Contract
+from marketplace.contracts.states import RUNNING
 from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.ledger import postings
@@ -62,8 +63,6 @@ from marketplace.workflows import services as workflows
 from marketplace.workflows.models import Workflow
 from marketplace.workflows.roi import half_up, in_house_monthly, monthly
 
-#: Contracts whose work goes on (the others ended, or never began).
-RUNNING = frozenset({ContractStatus.ACTIVE, ContractStatus.PAUSED})
 #: At most this many workflows (the newest) are shown.
 MAX_WORKFLOWS = 100
 

@@ -22,9 +22,11 @@ from typing import Any
 
 from flask import current_app
 
+from marketplace.contracts.models import Contract
 from marketplace.hours import DAYS, WorkingHours
+from marketplace.profiles.models import ServiceModel
 from marketplace.tasks.inputs import Budget, CoverageNeed, OverlapNeed, RequiredSkill, TaskDraft
-from marketplace.tasks.models import BudgetType, Task
+from marketplace.tasks.models import BudgetType, Shoring, Task
 from marketplace.tasks.states import TaskStatus
 from marketplace.workflows.models import TimeNeed, Workflow
 
@@ -80,7 +82,7 @@ def plan(workflow: Workflow, *, rate: int | None) -> PilotPlan:
     )
 
 
-def is_current(task: Task | None, contracts: list[Any]) -> bool:
+def is_current(task: Task | None, contracts: list[Contract]) -> bool:
     """Whether this pilot task still stands (a new pilot would replace it otherwise): it
     does unless it ended (cancelled, expired, rejected) before any contract was offered."""
     return task is not None and (task.status not in ENDED_UNUSED or bool(contracts))
@@ -130,8 +132,8 @@ def draft(
     *,
     pilot: PilotPlan,
     tier: int,
-    service_model: Any,
-    shoring: Any,
+    service_model: ServiceModel | None,
+    shoring: Shoring | None,
     sla: dict[str, Any] | None,
 ) -> TaskDraft:
     """The draft trial task of a workflow's pilot."""
@@ -161,6 +163,6 @@ def draft(
         # Today as the task's own date rules read it (tasks.rules): the calendar's, UTC.
         deadline=datetime.now(UTC).date() + timedelta(days=pilot.days),
         timezone_need=need,
-        shoring=shoring,
+        shoring=shoring or Shoring.ANY,
         trial=True,
     )

@@ -181,7 +181,10 @@ def delete_workflow(*, user: User, workflow_id: uuid.UUID) -> None:
 def recommend(*, user: User, workflow_id: uuid.UUID) -> Recommendation:
     """What the audit says of the workflow (`assess`), or a 422 naming the answers (or
     the skills) it still needs."""
-    workflow = _workflow(user, workflow_id)
+    return _recommended(_workflow(user, workflow_id))
+
+
+def _recommended(workflow: Workflow) -> Recommendation:
     advice = _advice(workflow)
     if advice.missing or advice.tier is None:
         raise BusinessRuleViolation(
@@ -246,7 +249,7 @@ def create_pilot(*, user: User, workflow_id: uuid.UUID) -> Task:
             "This workflow already has a pilot: edit or cancel its task first.",
             details={"pilot_task_id": [str(workflow.pilot_task_id)]},
         )
-    found = recommend(user=user, workflow_id=workflow_id)
+    found = _recommended(workflow)
     if errors := pilots.skill_errors(workflow):
         raise BusinessRuleViolation("Its skills cannot make a task's.", details=errors)
     if found.pilot is None:
